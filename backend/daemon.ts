@@ -1,0 +1,137 @@
+// One backend per guest domain: finds the domain's vfb and vkbd devices under our backend
+// directory (as QEMU's xen_be_register watches backend/<type>/<domid>), drives each through
+// its lifecycle, and serves the guest's display on VNC.
+
+import type { Platform } from '../shared/platform/types';
+import type { XsClient } from '../shared/xenstore/client';
+import type { Logger } from '../shared/log';
+import type { InputSink } from './display/display';
+import { GuestDisplay } from './display/guest-display';
+import { XenbusBackendDevice, type BackendDeviceOps } from './devices/xenbus-backend';
+import { VfbBackend } from './devices/vfb';
+import { VkbdBackend } from './devices/vkbd';
+import { VncServer } from './vnc/server';
+
+export interface BackendOptions {
+  domid: number;
+  vnc?: { host: string; port: number } | null;
+  /** Absolute pointer range advertised to the guest's keyboard frontend. */
+  pointerRange?: { width: number; height: number };
+  log: Logger;
+}
+
+/** Sends input to the first connected vkbd device of the domain. */
+class InputRouter implements InputSink {
+  readonly devices = new Map<number, VkbdBackend>();
+
+  private target(): VkbdBackend | undefined {
+    for (const d of this.devices.values()) if (d.connectedToGuest) return d;
+    return undefined;
+  }
+  key(code: number, pressed: boolean): void {
+    this.target()?.key(code, pressed);
+  }
+  pointerAbs(x: number, y: number, width: number, height: number): void {
+    this.target()?.pointerAbs(x, y, width, height);
+  }
+  wheel(clicks: number): void {
+    this.target()?.wheel(clicks);
+  }
+}
+
+export class DomainBackend {
+  readonly display: GuestDisplay;
+  readonly input = new InputRouter();
+  readonly devices = new Map<string, XenbusBackendDevice>();
+  readonly vfbs = new Map<number, VfbBackend>();
+  vnc: VncServer | undefined;
+  vncAddress: { host: string; port: number } | undefined;
+  private readonly watches: { close(): Promise<void> | void }[] = [];
+  private xs!: XsClient;
+  private scanning = Promise.resolve();
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly opts: BackendOptions,
+  ) {
+    this.display = new GuestDisplay(`xenvfb domain ${opts.domid}`);
+  }
+
+  async start(): Promise<void> {
+    const { domid, log } = this.opts;
+    this.xs = await this.platform.xenstore();
+    if (this.opts.vnc) {
+      this.vnc = new VncServer({ display: this.display, input: this.input, name: this.display.name, log: log.child({ vnc: true }) });
+      this.vncAddress = await this.vnc.listen(this.opts.vnc.host, this.opts.vnc.port);
+      log.info({ vnc: `${this.vncAddress.host}:${this.vncAddress.port}` }, 'VNC server listening');
+      // Where `xl vncviewer` and other tools look for a domain's VNC console.
+      const consolePath = `/local/domain/${domid}/console`;
+      await this.xs.write(`${consolePath}/vnc-listen`, this.vncAddress.host);
+      await this.xs.write(`${consolePath}/vnc-port`, String(this.vncAddress.port));
+    }
+    for (const kind of ['vfb', 'vkbd'] as const) {
+      const w = await this.xs.watch(this.kindPath(kind));
+      w.on('event', () => this.scan());
+      this.watches.push(w);
+    }
+    this.scan();
+    log.info({ domid }, 'backend started');
+  }
+
+  private kindPath(kind: 'vfb' | 'vkbd'): string {
+    return `/local/domain/${this.platform.domid}/backend/${kind}/${this.opts.domid}`;
+  }
+
+  /** Look for new device ids; one scan at a time. */
+  private scan(): void {
+    this.scanning = this.scanning.then(() => this.scanOnce()).catch((e: unknown) => this.opts.log.error({ err: e }, 'device scan failed'));
+  }
+
+  private async scanOnce(): Promise<void> {
+    for (const kind of ['vfb', 'vkbd'] as const) {
+      const ids = await this.xs.directory(this.kindPath(kind)).catch(() => [] as string[]);
+      for (const id of ids) {
+        const key = `${kind}/${id}`;
+        if (this.devices.has(key) || !/^\d+$/.test(id)) continue;
+        const devid = Number(id);
+        const backendPath = `${this.kindPath(kind)}/${id}`;
+        if ((await this.xs.tryRead(`${backendPath}/frontend`)) === undefined) continue; // not fully written yet
+        const ops = this.makeOps(kind, devid);
+        const dev = await XenbusBackendDevice.attach(
+          this.xs,
+          this.platform,
+          ops,
+          { domid: this.opts.domid, devid, backendPath },
+          this.opts.log,
+        );
+        this.devices.set(key, dev);
+        dev.on('removed', () => {
+          this.devices.delete(key);
+          if (kind === 'vkbd') this.input.devices.delete(devid);
+          else this.vfbs.delete(devid);
+        });
+      }
+    }
+  }
+
+  private makeOps(kind: 'vfb' | 'vkbd', devid: number): BackendDeviceOps {
+    if (kind === 'vkbd') {
+      const ops = new VkbdBackend(this.opts.pointerRange);
+      this.input.devices.set(devid, ops);
+      return ops;
+    }
+    // The first vfb drives the domain's display; further ones are connected but not shown.
+    const display = this.vfbs.size === 0 ? this.display : new GuestDisplay(`${this.display.name} vfb ${devid}`);
+    const ops = new VfbBackend(display);
+    this.vfbs.set(devid, ops);
+    return ops;
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.watches.splice(0)) await w.close();
+    await this.scanning;
+    for (const dev of this.devices.values()) await dev.stop();
+    this.devices.clear();
+    await this.vnc?.close();
+  }
+}

@@ -1,0 +1,238 @@
+// The backend half of a xenbus device as a lifecycle table keyed by xenbus state, the shape
+// of QEMU's XenDevOps (hw/xen/xen-legacy-backend.c: xen_be_check_state) with its quirks:
+//   Initialising -> InitWait   when the toolstack has `online=1`: ops.init writes features
+//   InitWait -> Connected      when the frontend is Initialised/Connected: ops.initialise binds
+//   Connected                  frontend Connected: ops.connected (vfb re-asserts state 4 once)
+//   any -> Closing/Closed      frontend Closing/Closed: ops.disconnect, mirror its state
+//   Closed -> Initialising     frontend back to Initialising: the reset cycle (reboot, kexec)
+//   toolstack teardown         `online=0` + state 5: disconnect, state 6 within 10 s (libxl)
+//   domain gone                @releaseDomain and not introduced: disconnect, state 6
+
+import { EventEmitter } from 'node:events';
+import type { XsClient } from '../../shared/xenstore/client';
+import type { Platform } from '../../shared/platform/types';
+import { XenbusState, parseXenbusState, xenbusStateName } from '../../shared/xenbus-state';
+import type { Logger } from '../../shared/log';
+
+export interface DeviceContext {
+  readonly xs: XsClient;
+  readonly platform: Platform;
+  readonly domid: number;
+  readonly devid: number;
+  readonly backendPath: string;
+  readonly frontendPath: string;
+  readonly log: Logger;
+}
+
+/** What a device kind does at each step. Throwing from initialise leaves the device in InitWait. */
+export interface BackendDeviceOps {
+  readonly kind: string;
+  init(ctx: DeviceContext): Promise<void>;
+  initialise(ctx: DeviceContext): Promise<void>;
+  connected?(ctx: DeviceContext): Promise<void>;
+  disconnect(ctx: DeviceContext): Promise<void>;
+  /** Re-write state Connected once after the frontend reaches Connected (the vfb quirk). */
+  readonly reassertConnected?: boolean;
+}
+
+/**
+ * Drives one device. Every xenstore change schedules `reconcile()`, which reads both states
+ * and takes at most the steps the table allows; reconcile runs one at a time.
+ * Events: 'state' (XenbusState), 'connected', 'disconnected', 'removed'.
+ */
+export class XenbusBackendDevice extends EventEmitter {
+  private state: XenbusState = XenbusState.Unknown;
+  private bound = false;
+  private reasserted = false;
+  private connectedDone = false;
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private readonly watches: { close(): Promise<void> | void }[] = [];
+
+  private constructor(
+    readonly ctx: DeviceContext,
+    private readonly ops: BackendDeviceOps,
+  ) {
+    super();
+  }
+
+  /** Start driving the device at `backendPath` (its `frontend` node names the other end). */
+  static async attach(
+    xs: XsClient,
+    platform: Platform,
+    ops: BackendDeviceOps,
+    where: { domid: number; devid: number; backendPath: string },
+    log: Logger,
+  ): Promise<XenbusBackendDevice> {
+    const frontendPath = await xs.read(`${where.backendPath}/frontend`);
+    const ctx: DeviceContext = {
+      xs,
+      platform,
+      ...where,
+      frontendPath,
+      log: log.child({ dev: `${ops.kind}/${where.domid}/${where.devid}` }),
+    };
+    const dev = new XenbusBackendDevice(ctx, ops);
+    await dev.start();
+    return dev;
+  }
+
+  get xenbusState(): XenbusState {
+    return this.state;
+  }
+
+  get isConnected(): boolean {
+    return this.bound;
+  }
+
+  private async start(): Promise<void> {
+    const { xs, backendPath, frontendPath } = this.ctx;
+    for (const path of [backendPath, frontendPath, '@releaseDomain']) {
+      const w = await xs.watch(path);
+      w.on('event', () => this.reconcile());
+      this.watches.push(w);
+    }
+    this.reconcile();
+  }
+
+  /** Tear down our side (mappings, ports) without touching xenstore, and stop watching. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const w of this.watches.splice(0)) await w.close();
+    await this.unbind('backend stopping');
+  }
+
+  reconcile(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.step();
+        } while (this.again && !this.stopped);
+      } catch (e) {
+        this.ctx.log.error({ err: e }, 'device step failed');
+      } finally {
+        this.running = false;
+      }
+    })();
+  }
+
+  private async setState(s: XenbusState): Promise<void> {
+    const { xs, backendPath, log } = this.ctx;
+    if (this.state !== s) log.info({ from: xenbusStateName(this.state), to: xenbusStateName(s) }, 'backend state');
+    this.state = s;
+    await xs.write(`${backendPath}/state`, String(s));
+    this.emit('state', s);
+  }
+
+  private async unbind(reason: string): Promise<void> {
+    if (!this.bound) return;
+    this.bound = false;
+    this.reasserted = false;
+    this.connectedDone = false;
+    try {
+      await this.ops.disconnect(this.ctx);
+    } catch (e) {
+      this.ctx.log.error({ err: e }, 'disconnect failed');
+    }
+    this.ctx.log.info({ reason }, 'disconnected');
+    this.emit('disconnected', reason);
+  }
+
+  /** One pass of the lifecycle table. */
+  private async step(): Promise<void> {
+    const { xs, backendPath, frontendPath, domid, log } = this.ctx;
+    const be = await xs.tryRead(`${backendPath}/state`);
+    if (be === undefined) {
+      // The toolstack removed the device.
+      await this.unbind('backend node removed');
+      this.stopped = true;
+      for (const w of this.watches.splice(0)) await w.close();
+      this.emit('removed');
+      return;
+    }
+    this.state = parseXenbusState(be);
+    const online = (await xs.tryRead(`${backendPath}/online`)) === '1';
+    const fe = parseXenbusState(await xs.tryRead(`${frontendPath}/state`));
+    const alive = await xs.isDomainIntroduced(domid).catch(() => true);
+
+    if (!alive) {
+      await this.unbind('domain released');
+      if (this.state !== XenbusState.Closed) await this.setState(XenbusState.Closed);
+      return;
+    }
+    if (!online && this.state !== XenbusState.Initialising) {
+      // libxl teardown: online=0 then state=5; answer with Closed (6) within 10 s.
+      await this.unbind('toolstack set online=0');
+      if (this.state !== XenbusState.Closed) await this.setState(XenbusState.Closed);
+      return;
+    }
+    if (fe === XenbusState.Closing || fe === XenbusState.Closed) {
+      await this.unbind(`frontend ${xenbusStateName(fe)}`);
+      if (this.state !== fe && this.state !== XenbusState.Closed) await this.setState(fe);
+      return;
+    }
+    if (this.state === XenbusState.Closed || this.state === XenbusState.Closing) {
+      // A frontend that starts over (reboot, kexec, a restarted guest) may already have
+      // published its keys (Initialised) by the time we look.
+      if (fe === XenbusState.Initialising || fe === XenbusState.Unknown || fe === XenbusState.Initialised) {
+        log.info({ frontend: xenbusStateName(fe) }, 'frontend reset: starting over');
+        await this.setState(XenbusState.Initialising);
+        this.again = true;
+      }
+      return;
+    }
+    if (this.state === XenbusState.Connected && fe === XenbusState.Initialising) {
+      // The frontend reset itself while we were connected (its own restart): start over.
+      await this.unbind('frontend went back to Initialising');
+      await this.setState(XenbusState.Initialising);
+    }
+    if (this.state === XenbusState.Initialising || this.state === XenbusState.Unknown) {
+      if (!online) return;
+      await this.ops.init(this.ctx);
+      await xs.write(`${backendPath}/hotplug-status`, 'connected');
+      await this.setState(XenbusState.InitWait);
+    }
+    if (this.state === XenbusState.InitWait) {
+      if (fe !== XenbusState.Initialised && fe !== XenbusState.Connected) return;
+      try {
+        await this.ops.initialise(this.ctx);
+      } catch (e) {
+        log.error({ err: e, code: (e as { code?: string }).code }, 'cannot connect to the frontend; waiting for it to change');
+        await this.ops.disconnect(this.ctx).catch(() => undefined);
+        return;
+      }
+      this.bound = true;
+      await this.setState(XenbusState.Connected);
+      this.emit('connected');
+    }
+    if (this.state === XenbusState.Connected && fe === XenbusState.Connected) {
+      if (!this.bound) {
+        // A restarted backend finds both ends Connected: bind again to the running guest.
+        try {
+          await this.ops.initialise(this.ctx);
+          this.bound = true;
+          this.emit('connected');
+        } catch (e) {
+          log.error({ err: e }, 'cannot re-attach to the running frontend');
+          return;
+        }
+      }
+      if (this.ops.reassertConnected && !this.reasserted) {
+        this.reasserted = true;
+        await this.setState(XenbusState.Connected);
+      }
+      if (this.ops.connected && !this.connectedDone) {
+        this.connectedDone = true;
+        await this.ops.connected(this.ctx);
+      }
+    }
+  }
+}

@@ -1,0 +1,53 @@
+// A simulated guest running our frontends: vfb 0 and vkbd 0 with a demo workload drawing
+// into the framebuffer. Input the guest receives is reported through `onInput` (the CLI
+// prints it as JSON lines, which the tests read).
+
+import type { Platform } from '../shared/platform/types';
+import type { Logger } from '../shared/log';
+import { XenbusFrontendDevice } from './xenbus-frontend';
+import { VfbFrontend } from './vfb-frontend';
+import { VkbdFrontend, type VkbdInput } from './vkbd-frontend';
+import { createWorkload, type WorkloadName, type Workload } from './workloads';
+import { xerror } from '../shared/errors';
+
+export interface DemoGuestOptions {
+  workload: WorkloadName;
+  image?: string;
+  log: Logger;
+  onInput?: (ev: VkbdInput) => void;
+}
+
+export class DemoGuest {
+  private constructor(
+    readonly vfb: VfbFrontend,
+    readonly vkbd: VkbdFrontend,
+    readonly workload: Workload,
+    private readonly devices: XenbusFrontendDevice[],
+  ) {}
+
+  static async start(platform: Platform, opts: DemoGuestOptions): Promise<DemoGuest> {
+    if (!platform.memory) throw xerror('DEV_E_CONFIG', 'this platform gives the guest no memory to share (run it as a simulated guest)');
+    const workload = await createWorkload(opts.workload, opts.image ? { image: opts.image } : {});
+    const xs = await platform.xenstore();
+    const vfb = new VfbFrontend(platform.memory, workload.width, workload.height);
+    const vkbd = new VkbdFrontend(platform.memory, { width: workload.width, height: workload.height });
+    vkbd.on('input', (ev: VkbdInput) => {
+      opts.onInput?.(ev);
+      if (!workload.onInput) return;
+      if (ev.type === 'key') workload.onInput(ev);
+      else if (ev.type === 'pos') workload.onInput({ type: 'pos', x: ev.x, y: ev.y });
+      else workload.onInput({ type: 'motion', dx: ev.dx, dy: ev.dy });
+    });
+    workload.start(vfb);
+    const devices = [
+      await XenbusFrontendDevice.open(xs, platform, vfb, 0, opts.log),
+      await XenbusFrontendDevice.open(xs, platform, vkbd, 0, opts.log),
+    ];
+    return new DemoGuest(vfb, vkbd, workload, devices);
+  }
+
+  async stop(): Promise<void> {
+    this.workload.stop();
+    for (const d of this.devices) await d.close();
+  }
+}

@@ -1,0 +1,28 @@
+// Parsers for command-line values: each failure says what was wrong and what is expected.
+
+import { InvalidArgumentError } from 'commander';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** HOST:PORT, [v6]:PORT, or :PORT (loopback). */
+export function parseHostPort(value: string): HostPort {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`expected HOST:PORT (e.g. 127.0.0.1:5900), got "${value}"`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new InvalidArgumentError(`port ${port} is out of range (0-65535)`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+export function parseDomid(value: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 0x7fef) {
+    throw new InvalidArgumentError(`expected a domain id from 0 to 32751, got "${value}"`);
+  }
+  return Number(value);
+}
+
+export function formatHostPort(a: HostPort): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}

@@ -1,0 +1,25 @@
+// `xenvfb backend --domid N`: the dom0 side for one guest.
+
+import { openPlatform } from './platform';
+import { DomainBackend } from '../../backend/daemon';
+import { createLogger } from '../../shared/log';
+import type { HostPort } from './args';
+
+export async function runBackendCommand(opts: { domid: number; vnc?: HostPort; simDir?: string }): Promise<void> {
+  const log = createLogger({ name: `backend-${opts.domid}` });
+  const platform = await openPlatform(0, opts.simDir);
+  const backend = new DomainBackend(platform, {
+    domid: opts.domid,
+    vnc: opts.vnc ?? { host: '127.0.0.1', port: 5900 + opts.domid },
+    log,
+  });
+  await backend.start();
+  const stop = async (signal: string) => {
+    log.info({ signal }, 'stopping');
+    await backend.stop().catch((e: unknown) => log.error({ err: e }, 'stop failed'));
+    await platform.close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}

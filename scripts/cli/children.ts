@@ -1,0 +1,36 @@
+// Child processes of the demo: `xenvfb <args>` run with this same Node, their output
+// relayed line by line, stopped with SIGTERM and then SIGKILL.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+
+export const XENVFB_BIN = path.join(__dirname, '..', 'bin', 'xenvfb.js');
+
+export function spawnXenvfb(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; onStdoutLine?: (line: string) => void; onStderrLine?: (line: string) => void },
+): ChildProcess {
+  const child = spawn(process.execPath, [XENVFB_BIN, ...args], {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (opts.onStdoutLine) readline.createInterface({ input: child.stdout! }).on('line', opts.onStdoutLine);
+  else child.stdout!.resume();
+  if (opts.onStderrLine) readline.createInterface({ input: child.stderr! }).on('line', opts.onStderrLine);
+  else child.stderr!.resume();
+  return child;
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the child is gone. */
+export function stopChild(child: ChildProcess | undefined, graceMs = 3000): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

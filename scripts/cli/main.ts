@@ -1,0 +1,63 @@
+// The `xenvfb` command line.
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseDomid, parseHostPort } from './args';
+import { runBackendCommand } from './backend-command';
+import { runDemoCommand } from './demo-command';
+import { runGuestCommand } from './guest-command';
+import { runSimCommand } from './sim-command';
+import { WORKLOAD_NAMES } from '../../frontend/workloads';
+
+function parseWorkload(v: string): (typeof WORKLOAD_NAMES)[number] {
+  if (!(WORKLOAD_NAMES as readonly string[]).includes(v)) {
+    throw new InvalidArgumentError(`expected one of ${WORKLOAD_NAMES.join(', ')}, got "${v}"`);
+  }
+  return v as (typeof WORKLOAD_NAMES)[number];
+}
+
+export function buildProgram(): Command {
+  const program = new Command('xenvfb')
+    .description('Xen paravirtual framebuffer (vfb) and keyboard (vkbd) backend, frontend and simulator')
+    .showHelpAfterError('(run xenvfb help for usage)');
+
+  program
+    .command('demo')
+    .description('start a simulated host with one demo guest (domain 1) and its backend, served on VNC')
+    .option('--vnc <host:port>', 'VNC listen address', parseHostPort, parseHostPort('127.0.0.1:5900'))
+    .addOption(new Option('--workload <name>', 'what the guest draws').choices(WORKLOAD_NAMES).default('pattern'))
+    .option('--image <file.png>', 'PNG shown by the still workload (the guest framebuffer takes its size)')
+    .option('--sim-dir <dir>', 'simulator directory (default: a new temporary one, removed at exit)')
+    .option('--no-restart-guest', 'do not restart the guest when it dies')
+    .option('-v, --verbose', 'print the JSON logs of the backend and the guest')
+    .action(runDemoCommand);
+
+  program
+    .command('backend')
+    .description('serve the vfb/vkbd devices of one domain (xenstore from XENSTORED_PATH)')
+    .requiredOption('--domid <n>', 'the guest domain id', parseDomid)
+    .option('--vnc <host:port>', 'VNC listen address (default 127.0.0.1:5900+domid)', parseHostPort)
+    .option('--sim-dir <dir>', 'run against the simulator in <dir> (default: from XENVFB_SIM_DIR or XENSTORED_PATH)')
+    .action(runBackendCommand);
+
+  program
+    .command('sim')
+    .description('run the simulated hypervisor: xenstored on DIR/xenstored/socket, grants, event channels')
+    .requiredOption('--dir <dir>', 'directory for sockets and guest memory (created if missing)')
+    .option('--domain <n...>', 'create these guest domains with a vfb and a vkbd device', (v, prev: number[] = []) => [...prev, parseDomid(v)])
+    .action(runSimCommand);
+
+  program
+    .command('guest')
+    .description('run a simulated guest with our vfb/vkbd frontends and a demo workload')
+    .requiredOption('--domid <n>', 'our domain id', parseDomid)
+    .requiredOption('--sim-dir <dir>', 'the simulator directory')
+    .option('--workload <name>', `one of ${WORKLOAD_NAMES.join(', ')}`, parseWorkload, 'pattern')
+    .option('--image <file.png>', 'PNG for the still workload')
+    .action(runGuestCommand);
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

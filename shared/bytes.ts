@@ -1,0 +1,224 @@
+// One ByteReader and one ByteWriter for every wire format in the project. Endianness is in
+// every method name; reads are bounds-checked and throw BYTES_E_SHORT.
+
+import { xerror } from './errors';
+
+export class ByteReader {
+  private readonly view: DataView;
+  offset: number;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    offset = 0,
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.offset = offset;
+  }
+
+  get remaining(): number {
+    return this.bytes.byteLength - this.offset;
+  }
+
+  /** Throws BYTES_E_SHORT unless n more bytes are available. */
+  need(n: number): void {
+    if (n < 0 || this.offset + n > this.bytes.byteLength) {
+      throw xerror('BYTES_E_SHORT', `need ${n} bytes at offset ${this.offset}, have ${this.remaining}`, {
+        need: n,
+        have: this.remaining,
+      });
+    }
+  }
+
+  private advance(n: number): number {
+    this.need(n);
+    const at = this.offset;
+    this.offset += n;
+    return at;
+  }
+
+  u8(): number {
+    return this.view.getUint8(this.advance(1));
+  }
+  s8(): number {
+    return this.view.getInt8(this.advance(1));
+  }
+  u16le(): number {
+    return this.view.getUint16(this.advance(2), true);
+  }
+  u16be(): number {
+    return this.view.getUint16(this.advance(2), false);
+  }
+  s16le(): number {
+    return this.view.getInt16(this.advance(2), true);
+  }
+  s16be(): number {
+    return this.view.getInt16(this.advance(2), false);
+  }
+  u32le(): number {
+    return this.view.getUint32(this.advance(4), true);
+  }
+  u32be(): number {
+    return this.view.getUint32(this.advance(4), false);
+  }
+  s32le(): number {
+    return this.view.getInt32(this.advance(4), true);
+  }
+  s32be(): number {
+    return this.view.getInt32(this.advance(4), false);
+  }
+  u64le(): bigint {
+    return this.view.getBigUint64(this.advance(8), true);
+  }
+  u64be(): bigint {
+    return this.view.getBigUint64(this.advance(8), false);
+  }
+
+  /** A view (not a copy) of the next n bytes. */
+  bytesView(n: number): Uint8Array {
+    const at = this.advance(n);
+    return this.bytes.subarray(at, at + n);
+  }
+
+  skip(n: number): void {
+    this.advance(n);
+  }
+
+  /** Latin-1/ASCII string of n bytes. */
+  ascii(n: number): string {
+    return Buffer.from(this.bytesView(n)).toString('latin1');
+  }
+
+  utf8(n: number): string {
+    return Buffer.from(this.bytesView(n)).toString('utf8');
+  }
+}
+
+export class ByteWriter {
+  private buf: Uint8Array;
+  private view: DataView;
+  length = 0;
+
+  constructor(initialCapacity = 64) {
+    this.buf = new Uint8Array(Math.max(16, initialCapacity));
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  private ensure(n: number): number {
+    const at = this.length;
+    const needed = at + n;
+    if (needed > this.buf.byteLength) {
+      let cap = this.buf.byteLength * 2;
+      while (cap < needed) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.buf.subarray(0, this.length));
+      this.buf = next;
+      this.view = new DataView(next.buffer);
+    }
+    this.length = needed;
+    return at;
+  }
+
+  private checkRange(v: number, min: number, max: number, what: string): void {
+    if (!Number.isInteger(v) || v < min || v > max) {
+      throw xerror('BYTES_E_RANGE', `${what} value ${v} outside [${min}, ${max}]`, { value: v });
+    }
+  }
+
+  u8(v: number): this {
+    this.checkRange(v, 0, 0xff, 'u8');
+    this.view.setUint8(this.ensure(1), v);
+    return this;
+  }
+  s8(v: number): this {
+    this.checkRange(v, -0x80, 0x7f, 's8');
+    this.view.setInt8(this.ensure(1), v);
+    return this;
+  }
+  u16le(v: number): this {
+    this.checkRange(v, 0, 0xffff, 'u16');
+    this.view.setUint16(this.ensure(2), v, true);
+    return this;
+  }
+  u16be(v: number): this {
+    this.checkRange(v, 0, 0xffff, 'u16');
+    this.view.setUint16(this.ensure(2), v, false);
+    return this;
+  }
+  s16le(v: number): this {
+    this.checkRange(v, -0x8000, 0x7fff, 's16');
+    this.view.setInt16(this.ensure(2), v, true);
+    return this;
+  }
+  s16be(v: number): this {
+    this.checkRange(v, -0x8000, 0x7fff, 's16');
+    this.view.setInt16(this.ensure(2), v, false);
+    return this;
+  }
+  u32le(v: number): this {
+    this.checkRange(v, 0, 0xffffffff, 'u32');
+    this.view.setUint32(this.ensure(4), v, true);
+    return this;
+  }
+  u32be(v: number): this {
+    this.checkRange(v, 0, 0xffffffff, 'u32');
+    this.view.setUint32(this.ensure(4), v, false);
+    return this;
+  }
+  s32le(v: number): this {
+    this.checkRange(v, -0x80000000, 0x7fffffff, 's32');
+    this.view.setInt32(this.ensure(4), v, true);
+    return this;
+  }
+  s32be(v: number): this {
+    this.checkRange(v, -0x80000000, 0x7fffffff, 's32');
+    this.view.setInt32(this.ensure(4), v, false);
+    return this;
+  }
+  u64le(v: bigint): this {
+    this.view.setBigUint64(this.ensure(8), v, true);
+    return this;
+  }
+  u64be(v: bigint): this {
+    this.view.setBigUint64(this.ensure(8), v, false);
+    return this;
+  }
+  bytes(b: Uint8Array): this {
+    this.buf.set(b, this.ensure(b.byteLength));
+    return this;
+  }
+  zeros(n: number): this {
+    this.buf.fill(0, this.ensure(n), this.length);
+    return this;
+  }
+  ascii(s: string): this {
+    return this.bytes(Buffer.from(s, 'latin1'));
+  }
+  utf8(s: string): this {
+    return this.bytes(Buffer.from(s, 'utf8'));
+  }
+
+  /** Reserve a u32 slot now and fill it later (e.g. a length known only at the end). */
+  placeholderU32(): number {
+    return this.ensure(4);
+  }
+  patchU32le(at: number, v: number): this {
+    this.checkRange(v, 0, 0xffffffff, 'u32');
+    this.view.setUint32(at, v, true);
+    return this;
+  }
+  patchU32be(at: number, v: number): this {
+    this.checkRange(v, 0, 0xffffffff, 'u32');
+    this.view.setUint32(at, v, false);
+    return this;
+  }
+  patchU16be(at: number, v: number): this {
+    this.checkRange(v, 0, 0xffff, 'u16');
+    this.view.setUint16(at, v, false);
+    return this;
+  }
+
+  /** The bytes written so far, as a Buffer view of the internal storage. */
+  finish(): Buffer {
+    return Buffer.from(this.buf.buffer, this.buf.byteOffset, this.length);
+  }
+}

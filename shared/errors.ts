@@ -1,0 +1,75 @@
+// Typed errors with stable codes. Every error the project raises on purpose is listed
+// here, one line each, and raised through xerror(). Tests assert on `code`, never text.
+
+export const ErrorCodes = {
+  // bytes
+  BYTES_E_SHORT: 'a read ran past the end of the input',
+  BYTES_E_RANGE: 'a value does not fit the field it is written to',
+  // xenstore wire and client
+  XS_E_OVERSIZE: 'a xenstore message payload exceeds XENSTORE_PAYLOAD_MAX',
+  XS_E_BAD_TYPE: 'unknown xenstore message type',
+  XS_E_BAD_PAYLOAD: 'a xenstore payload does not have the fields its type needs',
+  XS_E_BAD_PATH: 'a xenstore path is empty, too long, or has characters xenstored refuses',
+  XS_E_BAD_PERMS: 'a xenstore permission string is malformed',
+  XS_E_REPLY: 'xenstored answered with an error (see .errno)',
+  XS_E_CLOSED: 'the xenstore connection closed',
+  XS_E_TIMEOUT: 'xenstored did not answer in time',
+  // fbif / kbdif (guest-controlled values)
+  FB_E_BAD_GEOMETRY: 'framebuffer width/height/depth/stride out of range',
+  FB_E_BAD_STRIDE: 'line_length does not fit width and depth',
+  FB_E_BAD_MEM: 'mem_length does not cover the framebuffer or exceeds the limit',
+  FB_E_BAD_PD: 'page directory entries are missing or out of range',
+  FB_E_BAD_PROTOCOL: 'unknown frontend ABI in the protocol node',
+  FB_E_BAD_EVENT: 'unknown or malformed event type in an fbif/kbdif ring slot',
+  RING_E_OVERFLOW: 'a ring producer index is further ahead than the ring holds',
+  RING_E_FULL: 'the ring has no free slot',
+  // platform: grants, foreign mapping, event channels, shared memory
+  GNT_E_BAD_REF: 'grant reference out of range or not in use',
+  GNT_E_PERM: 'the grant does not permit this domain or this access',
+  MAP_E_BAD_FRAME: 'a frame number is outside the domain memory',
+  EVTCHN_E_BAD_PORT: 'event channel port not bound',
+  EVTCHN_E_CLOSED: 'the event channel connection closed',
+  EVTCHN_E_NO_SPACE: 'the domain has no free event channel port (Xen: ENOSPC)',
+  SHM_E_NATIVE: 'a native shared-memory call failed (see errno/syscall)',
+  SIM_E_NO_DOMAIN: 'the simulated domain does not exist',
+  SIM_E_PROTOCOL: 'malformed message on a simulator socket',
+  SIM_E_NO_MEMORY: 'the simulated guest has no free pages left for this allocation',
+  SIM_E_NOT_PRIVILEGED: 'only a privileged (dom0) simulated domain may do this',
+  GNT_E_FULL: 'the grant table has no free entry left',
+  // devices
+  DEV_E_STATE: 'unexpected xenbus state transition',
+  DEV_E_CONFIG: 'a device node written by the other end is missing or malformed',
+  // rfb / vnc
+  RFB_E_BAD_VERSION: 'the client sent an unsupported RFB protocol version',
+  RFB_E_BAD_SECURITY: 'the client chose a security type that was not offered',
+  RFB_E_BAD_MSG: 'unknown or malformed RFB client message',
+  RFB_E_BAD_PIXEL_FORMAT: 'the client asked for a pixel format the server cannot produce',
+  RFB_E_OVERSIZE: 'a length sent by an RFB client exceeds its named limit',
+  RFB_E_NO_RESIZE: 'the display changed size and the client cannot be told (no DesktopSize)',
+  // png / images / cli
+  IMG_E_DECODE: 'an image file could not be read as PNG',
+  CLI_E_USAGE: 'bad command-line arguments',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class XenvfbError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'XenvfbError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** Build a typed error. `message` says what happened with the offending values. */
+export function xerror(code: ErrorCode, message?: string, details: Record<string, unknown> = {}): XenvfbError {
+  return new XenvfbError(code, message ?? ErrorCodes[code], details);
+}
+
+export function isXenvfbError(e: unknown, code?: ErrorCode): e is XenvfbError {
+  return e instanceof XenvfbError && (code === undefined || e.code === code);
+}
