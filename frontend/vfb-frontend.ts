@@ -183,6 +183,22 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     }
   }
 
+  /**
+   * Put one raw 40-byte slot on the out ring and notify, bypassing our own encoder: how the
+   * tests play a hostile or buggy guest. Returns false when the ring is full.
+   */
+  sendRawEvent(slot: Uint8Array): boolean {
+    if (!this.out || this.port === undefined) return false;
+    const ok = this.out.push(slot);
+    if (ok) this.evtchn!.notify(this.port);
+    return ok;
+  }
+
+  /** The shared page (fbif header, pd[], rings) as the backend sees it. */
+  get sharedPage(): Uint8Array {
+    return this.page;
+  }
+
   /** Pixel access for workloads and tests: XRGB8888 at (x, y). */
   pixel(x: number, y: number): number {
     const o = y * this.stride + x * 4;

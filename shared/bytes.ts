@@ -126,68 +126,82 @@ export class ByteWriter {
 
   u8(v: number): this {
     this.checkRange(v, 0, 0xff, 'u8');
-    this.view.setUint8(this.ensure(1), v);
+    const at = this.ensure(1);
+    this.view.setUint8(at, v);
     return this;
   }
   s8(v: number): this {
     this.checkRange(v, -0x80, 0x7f, 's8');
-    this.view.setInt8(this.ensure(1), v);
+    const at = this.ensure(1);
+    this.view.setInt8(at, v);
     return this;
   }
   u16le(v: number): this {
     this.checkRange(v, 0, 0xffff, 'u16');
-    this.view.setUint16(this.ensure(2), v, true);
+    const at = this.ensure(2);
+    this.view.setUint16(at, v, true);
     return this;
   }
   u16be(v: number): this {
     this.checkRange(v, 0, 0xffff, 'u16');
-    this.view.setUint16(this.ensure(2), v, false);
+    const at = this.ensure(2);
+    this.view.setUint16(at, v, false);
     return this;
   }
   s16le(v: number): this {
     this.checkRange(v, -0x8000, 0x7fff, 's16');
-    this.view.setInt16(this.ensure(2), v, true);
+    const at = this.ensure(2);
+    this.view.setInt16(at, v, true);
     return this;
   }
   s16be(v: number): this {
     this.checkRange(v, -0x8000, 0x7fff, 's16');
-    this.view.setInt16(this.ensure(2), v, false);
+    const at = this.ensure(2);
+    this.view.setInt16(at, v, false);
     return this;
   }
   u32le(v: number): this {
     this.checkRange(v, 0, 0xffffffff, 'u32');
-    this.view.setUint32(this.ensure(4), v, true);
+    const at = this.ensure(4);
+    this.view.setUint32(at, v, true);
     return this;
   }
   u32be(v: number): this {
     this.checkRange(v, 0, 0xffffffff, 'u32');
-    this.view.setUint32(this.ensure(4), v, false);
+    const at = this.ensure(4);
+    this.view.setUint32(at, v, false);
     return this;
   }
   s32le(v: number): this {
     this.checkRange(v, -0x80000000, 0x7fffffff, 's32');
-    this.view.setInt32(this.ensure(4), v, true);
+    const at = this.ensure(4);
+    this.view.setInt32(at, v, true);
     return this;
   }
   s32be(v: number): this {
     this.checkRange(v, -0x80000000, 0x7fffffff, 's32');
-    this.view.setInt32(this.ensure(4), v, false);
+    const at = this.ensure(4);
+    this.view.setInt32(at, v, false);
     return this;
   }
   u64le(v: bigint): this {
-    this.view.setBigUint64(this.ensure(8), v, true);
+    const at = this.ensure(8);
+    this.view.setBigUint64(at, v, true);
     return this;
   }
   u64be(v: bigint): this {
-    this.view.setBigUint64(this.ensure(8), v, false);
+    const at = this.ensure(8);
+    this.view.setBigUint64(at, v, false);
     return this;
   }
   bytes(b: Uint8Array): this {
-    this.buf.set(b, this.ensure(b.byteLength));
+    const at = this.ensure(b.byteLength);
+    this.buf.set(b, at);
     return this;
   }
   zeros(n: number): this {
-    this.buf.fill(0, this.ensure(n), this.length);
+    const at = this.ensure(n);
+    this.buf.fill(0, at, this.length);
     return this;
   }
   ascii(s: string): this {
