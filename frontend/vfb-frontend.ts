@@ -194,6 +194,11 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     return ok;
   }
 
+  /** Notify the backend without sending anything (after a test scribbled on the page). */
+  kick(): void {
+    if (this.port !== undefined) this.evtchn?.notify(this.port);
+  }
+
   /** The shared page (fbif header, pd[], rings) as the backend sees it. */
   get sharedPage(): Uint8Array {
     return this.page;

@@ -124,7 +124,8 @@ export class XenbusFrontendDevice extends EventEmitter {
       return;
     }
     if (this.state === XenbusState.Initialising || this.state === XenbusState.Closed) {
-      if (be !== XenbusState.Initialising && be !== XenbusState.InitWait && be !== XenbusState.Connected) return;
+      // Backends write their features before InitWait (xenbus convention): read them then.
+      if (be !== XenbusState.InitWait && be !== XenbusState.Connected) return;
       const nodes = await this.ops.connect(this.ctx);
       await xs.transaction(async (tx) => {
         for (const [k, v] of Object.entries(nodes)) await tx.write(`${this.ctx.frontendPath}/${k}`, v);

@@ -8,6 +8,7 @@ PACKAGES=(
   gvncviewer      # gvnccapture: VNC screenshots (gtk-vnc)
   vncsnapshot     # vncsnapshot: VNC screenshots (RFB 3.3, LastRect in its default list)
   xenstore-utils  # xenstore-ls/-read/-write/...: the real xenstore CLI against our xenstored
+  libjpeg-turbo-progs  # djpeg: decodes vncsnapshot's JPEG output
 )
 
 missing=()

@@ -9,7 +9,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
-import * as jpeg from 'jpeg-js';
 import { DemoProcess, freeVncPort, hasCommand } from '../helpers/demo-process';
 import { TinyRfbClient } from '../helpers/rfb-client';
 import { blockImage, readPng, type Rgb } from '../helpers/images';
@@ -85,6 +84,7 @@ describe('xenvfb demo with real clients', function () {
   for (const encodings of [undefined, 'raw']) {
     it(`vncsnapshot (${encodings ? `-encodings ${encodings}` : 'default encodings'}) gets the image`, function () {
       pendingUnless(this, 'vncsnapshot', 'vncsnapshot');
+      pendingUnless(this, 'djpeg', 'libjpeg-turbo-progs');
       const out = path.join(tmp, `snap-${encodings ?? 'default'}.jpg`);
       const args = ['-quiet', '-allowblank', ...(encodings ? ['-encodings', encodings] : []), `127.0.0.1:${port - 5900}`, out];
       execFileSync('vncsnapshot', args, { timeout: 20000 });
@@ -183,16 +183,21 @@ function lastMatch(lines: string[], re: RegExp): string {
   throw new Error(`no line matches ${re}`);
 }
 
-/** Decode a JPEG to rows of RGB (jpeg-js, pure JS). */
+/** Decode a JPEG with libjpeg's djpeg (jpeg-js misreads vncsnapshot's files). */
 function decodeJpeg(file: string): Rgb[][] {
-  const img = jpeg.decode(fs.readFileSync(file), { useTArray: true });
+  return readPpm(execFileSync('djpeg', ['-pnm', file]));
+}
+
+function readPpm(buf: Buffer): Rgb[][] {
+  const header = /^P6\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(buf.subarray(0, 64).toString('latin1'));
+  if (!header) throw new Error('djpeg did not write a binary PPM');
+  const w = Number(header[1]);
+  const h = Number(header[2]);
+  let o = header[0].length;
   const rows: Rgb[][] = [];
-  for (let y = 0; y < img.height; y++) {
+  for (let y = 0; y < h; y++) {
     const row: Rgb[] = [];
-    for (let x = 0; x < img.width; x++) {
-      const o = (y * img.width + x) * 4;
-      row.push([img.data[o]!, img.data[o + 1]!, img.data[o + 2]!]);
-    }
+    for (let x = 0; x < w; x++, o += 3) row.push([buf[o]!, buf[o + 1]!, buf[o + 2]!]);
     rows.push(row);
   }
   return rows;

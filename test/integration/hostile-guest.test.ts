@@ -104,7 +104,7 @@ describe('vfb backend with a hostile guest', function () {
     const page = new DataView(guest.vfb.sharedPage.buffer, guest.vfb.sharedPage.byteOffset);
     const cons = page.getUint32(FbPageOffsets.outCons, true);
     page.setUint32(FbPageOffsets.outProd, (cons + XENFB_OUT_RING_LEN + 7) >>> 0, true);
-    guest.vfb.sendRawEvent(slot(2, [[4, 0], [8, 0], [12, 1], [16, 1]]));
+    guest.vfb.kick();
     await until(() => vfb.stats.overflows > overflows, 'overflow counted');
     const s = backend.display.surface()!;
     await until(() => damage.flat().some((r) => r.width === s.width && r.height === s.height), 'full refresh');

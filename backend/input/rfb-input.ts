@@ -1,0 +1,76 @@
+// RFB input (KeyEvent, QEMU ExtendedKeyEvent, PointerEvent; rfbproto §7.5.4, §7.5.5,
+// §7.5.10.1) turned into InputSink calls with Linux codes. Keeps what is held so a client
+// that disconnects mid-press does not leave the guest with a stuck key or button.
+
+import type { InputSink } from '../display/display';
+import { keysymToLinux } from './keysym';
+import { BTN_LEFT, BTN_MIDDLE, BTN_RIGHT } from './linux-input-codes';
+import { xtScancodeToLinux } from './xt-scancode';
+
+/** rfbproto §7.5.5 button-mask bits. */
+export const RfbButton = {
+  Left: 1 << 0,
+  Middle: 1 << 1,
+  Right: 1 << 2,
+  WheelUp: 1 << 3,
+  WheelDown: 1 << 4,
+} as const;
+
+const BUTTONS: ReadonlyArray<[number, number]> = [
+  [RfbButton.Left, BTN_LEFT],
+  [RfbButton.Middle, BTN_MIDDLE],
+  [RfbButton.Right, BTN_RIGHT],
+];
+
+export class RfbInput {
+  private mask = 0;
+  private x = -1;
+  private y = -1;
+  private readonly held = new Set<number>();
+
+  constructor(private readonly sink: InputSink) {}
+
+  /** KeyEvent. Returns false if the keysym has no key on a US layout (ignored). */
+  keysym(keysym: number, down: boolean): boolean {
+    const code = keysymToLinux(keysym);
+    if (code === undefined) return false;
+    this.key(code, down);
+    return true;
+  }
+
+  /** QEMU ExtendedKeyEvent: the scancode wins, the keysym is the fallback. */
+  extendedKey(keysym: number, scancode: number, down: boolean): boolean {
+    const code = xtScancodeToLinux(scancode);
+    if (code === undefined) return this.keysym(keysym, down);
+    this.key(code, down);
+    return true;
+  }
+
+  /** PointerEvent: position first (if it moved), then button changes, then wheel clicks. */
+  pointer(mask: number, x: number, y: number, width: number, height: number): void {
+    const cx = Math.max(0, Math.min(Math.max(0, width - 1), x));
+    const cy = Math.max(0, Math.min(Math.max(0, height - 1), y));
+    if (cx !== this.x || cy !== this.y) {
+      this.x = cx;
+      this.y = cy;
+      this.sink.pointerAbs(cx, cy, width, height);
+    }
+    const changed = mask ^ this.mask;
+    for (const [bit, code] of BUTTONS) if (changed & bit) this.key(code, (mask & bit) !== 0);
+    if (changed & mask & RfbButton.WheelUp) this.sink.wheel(+1);
+    if (changed & mask & RfbButton.WheelDown) this.sink.wheel(-1);
+    this.mask = mask;
+  }
+
+  /** Release every key and button still held. */
+  releaseAll(): void {
+    for (const code of [...this.held]) this.key(code, false);
+    this.mask = 0;
+  }
+
+  private key(code: number, down: boolean): void {
+    if (down) this.held.add(code);
+    else this.held.delete(code);
+    this.sink.key(code, down);
+  }
+}

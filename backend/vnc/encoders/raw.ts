@@ -1,0 +1,22 @@
+// Raw encoding (rfbproto §7.7.1): width * height pixels in the client's pixel format,
+// left to right, top to bottom, no header.
+
+import type { ByteWriter } from '../../../shared/bytes';
+import type { Rect } from '../../../shared/region';
+import type { PixelFormat, Surface } from '../../display/display';
+import { convertRect, packedSize } from '../../display/pixel-convert';
+import { RfbEncoding } from '../messages';
+import type { Encoder } from './encoder';
+
+export class RawEncoder implements Encoder {
+  readonly id = RfbEncoding.Raw;
+  readonly name = 'Raw';
+
+  encode(surface: Surface, rect: Rect, clientFormat: PixelFormat, writer: ByteWriter): void {
+    const size = packedSize(clientFormat, rect.width, rect.height);
+    const at = writer.length;
+    writer.zeros(size);
+    // finish() is a view of the writer's storage; nothing is written until we are done with it.
+    convertRect(surface, rect, clientFormat, writer.finish(), at);
+  }
+}

@@ -1,0 +1,185 @@
+// RFB constants and the PIXEL_FORMAT codec. Numbers from rfbproto `rfbproto.rst`
+// (community RFB spec, §7 "Protocol Messages" and §7.7 "Encodings").
+
+import type { ByteReader, ByteWriter } from '../../shared/bytes';
+import { xerror } from '../../shared/errors';
+import type { PixelFormat } from '../display/display';
+
+/** rfbproto §7.1.1 ProtocolVersion: 12 bytes, "RFB xxx.yyy\n". */
+export const RFB_VERSION_SIZE = 12;
+export const RFB_VERSION_3_8 = 'RFB 003.008\n';
+
+/** The protocol minor versions the server speaks (major is always 3). */
+export type RfbMinorVersion = 3 | 7 | 8;
+
+/** rfbproto §7.1.2 security types (only those this server knows the number of). */
+export const SecurityType = {
+  Invalid: 0,
+  None: 1,
+  VncAuth: 2,
+  Tight: 16,
+  VeNCrypt: 19,
+} as const;
+
+/** rfbproto §7.1.3 SecurityResult. */
+export const SecurityResult = { OK: 0, Failed: 1 } as const;
+
+/** rfbproto §7.5 client-to-server message types. */
+export const ClientMessageType = {
+  SetPixelFormat: 0,
+  SetEncodings: 2,
+  FramebufferUpdateRequest: 3,
+  KeyEvent: 4,
+  PointerEvent: 5,
+  ClientCutText: 6,
+  EnableContinuousUpdates: 150,
+  ClientFence: 248,
+  Xvp: 250,
+  SetDesktopSize: 251,
+  QEMU: 255,
+} as const;
+
+/** rfbproto §7.5.10 QEMU client message subtypes. */
+export const QemuClientMessageSubtype = {
+  ExtendedKeyEvent: 0,
+  Audio: 1,
+} as const;
+
+/** rfbproto §7.6 server-to-client message types. */
+export const ServerMessageType = {
+  FramebufferUpdate: 0,
+  SetColourMapEntries: 1,
+  Bell: 2,
+  ServerCutText: 3,
+  EndOfContinuousUpdates: 150,
+  ServerFence: 248,
+  Xvp: 250,
+  QEMU: 255,
+} as const;
+
+/** rfbproto §7.7 encodings and §7.8 pseudo-encodings. */
+export const RfbEncoding = {
+  Raw: 0,
+  CopyRect: 1,
+  RRE: 2,
+  CoRRE: 4,
+  Hextile: 5,
+  Zlib: 6,
+  Tight: 7,
+  ZlibHex: 8,
+  TRLE: 15,
+  ZRLE: 16,
+  ZYWRLE: 17,
+  JPEG: 21,
+  OpenH264: 50,
+  TightPNG: -260,
+  DesktopSize: -223,
+  LastRect: -224,
+  Cursor: -239,
+  XCursor: -240,
+  QEMUPointerMotionChange: -257,
+  QEMUExtendedKeyEvent: -258,
+  QEMUAudio: -259,
+  QEMULedState: -261,
+  Gii: -305,
+  DesktopName: -307,
+  ExtendedDesktopSize: -308,
+  Xvp: -309,
+  Fence: -312,
+  ContinuousUpdates: -313,
+  CursorWithAlpha: -314,
+  ExtendedMouseButtons: -316,
+  TightWithoutZlib: -317,
+} as const;
+
+function reverseTable(table: Record<string, number>): Map<number, string> {
+  return new Map(Object.entries(table).map(([k, v]) => [v, k]));
+}
+const encodingNames = reverseTable(RfbEncoding);
+const clientMessageNames = reverseTable(ClientMessageType);
+const securityNames = reverseTable(SecurityType);
+
+/** Encoding name for logs, including the numbered pseudo-encoding ranges. */
+export function encodingName(n: number): string {
+  const known = encodingNames.get(n);
+  if (known) return known;
+  if (n >= -32 && n <= -23) return `JPEGQuality${n + 32}`;
+  if (n >= -256 && n <= -247) return `CompressLevel${n + 256}`;
+  if (n >= -512 && n <= -412) return `FineQuality${n + 512}`;
+  if (n >= -768 && n <= -763) return `Subsampling${n + 768}`;
+  return `encoding(${n})`;
+}
+
+export function clientMessageName(n: number): string {
+  return clientMessageNames.get(n) ?? `message(${n})`;
+}
+
+export function securityTypeName(n: number): string {
+  return securityNames.get(n) ?? `security(${n})`;
+}
+
+/** rfbproto §7.4 PIXEL_FORMAT: 16 bytes on the wire. */
+export const PIXEL_FORMAT_SIZE = 1 + 1 + 1 + 1 + 2 + 2 + 2 + 1 + 1 + 1 + 3;
+
+// u8 bpp | u8 depth | u8 big-endian | u8 true-colour | u16 r,g,b max | u8 r,g,b shift | 3 pad
+export function readPixelFormat(r: ByteReader): PixelFormat {
+  const bitsPerPixel = r.u8();
+  const depth = r.u8();
+  const bigEndian = r.u8() !== 0;
+  const trueColour = r.u8() !== 0;
+  const redMax = r.u16be();
+  const greenMax = r.u16be();
+  const blueMax = r.u16be();
+  const redShift = r.u8();
+  const greenShift = r.u8();
+  const blueShift = r.u8();
+  r.skip(3);
+  return {
+    bitsPerPixel: bitsPerPixel as PixelFormat['bitsPerPixel'],
+    depth,
+    bigEndian,
+    trueColour,
+    redMax,
+    greenMax,
+    blueMax,
+    redShift,
+    greenShift,
+    blueShift,
+  };
+}
+
+export function writePixelFormat(w: ByteWriter, pf: PixelFormat): void {
+  w.u8(pf.bitsPerPixel)
+    .u8(pf.depth)
+    .u8(pf.bigEndian ? 1 : 0)
+    .u8(pf.trueColour ? 1 : 0);
+  w.u16be(pf.redMax).u16be(pf.greenMax).u16be(pf.blueMax);
+  w.u8(pf.redShift).u8(pf.greenShift).u8(pf.blueShift).zeros(3);
+}
+
+function channelFits(max: number, shift: number, bpp: number): boolean {
+  // A channel max is 2^n - 1 (n >= 1) and the channel must sit inside the pixel.
+  if (max <= 0 || (max & (max + 1)) !== 0) return false;
+  const bits = Math.log2(max + 1);
+  return shift + bits <= bpp;
+}
+
+/**
+ * Throws RFB_E_BAD_PIXEL_FORMAT unless the format is one the server can produce: true
+ * colour, 8/16/32 bpp (rfbproto allows only these), either endianness, any channel
+ * maxes 2^n-1 and shifts that fit the pixel. Colour maps are not supported.
+ */
+export function checkClientPixelFormat(pf: PixelFormat): void {
+  const bad = (why: string): never => {
+    throw xerror('RFB_E_BAD_PIXEL_FORMAT', `unsupported pixel format: ${why}`, { format: pf });
+  };
+  if (!pf.trueColour) bad('colour-map formats are not supported');
+  if (pf.bitsPerPixel !== 8 && pf.bitsPerPixel !== 16 && pf.bitsPerPixel !== 32) {
+    bad(`bits-per-pixel ${pf.bitsPerPixel}`);
+  }
+  if (!channelFits(pf.redMax, pf.redShift, pf.bitsPerPixel)) bad(`red max ${pf.redMax} shift ${pf.redShift}`);
+  if (!channelFits(pf.greenMax, pf.greenShift, pf.bitsPerPixel)) {
+    bad(`green max ${pf.greenMax} shift ${pf.greenShift}`);
+  }
+  if (!channelFits(pf.blueMax, pf.blueShift, pf.bitsPerPixel)) bad(`blue max ${pf.blueMax} shift ${pf.blueShift}`);
+}

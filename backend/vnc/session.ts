@@ -1,0 +1,385 @@
+// One RFB client: handshake (rfbproto §7.1-7.3, security None), client messages (§7.5) and
+// framebuffer updates (§7.6.1). A protocol engine: bytes in through receive(), bytes out
+// through options.write; it never owns a socket, so tests drive it with byte arrays.
+
+import { ByteWriter } from '../../shared/bytes';
+import { isXenvfbError, xerror } from '../../shared/errors';
+import { clipRect, type Rect, unionRect } from '../../shared/region';
+import { type Display, type InputSink, PIXEL_FORMAT_XRGB8888, type PixelFormat, type Surface } from '../display/display';
+import { bytesPerPixel } from '../display/pixel-convert';
+import { RfbInput } from '../input/rfb-input';
+import { type ClientMessage, parseClientMessage } from './client-messages';
+import { PendingRegion } from './damage';
+import { EncodeManager, type EncoderStats, RECT_HEADER_SIZE, writeRectHeader } from './encode-manager';
+import type { Encoder } from './encoders/encoder';
+import {
+  buildConnectionFailed,
+  buildSecurityResultFailed,
+  buildSecurityResultOk,
+  buildSecurityType33,
+  buildSecurityTypes,
+  buildServerInit,
+  CLIENT_INIT_SIZE,
+  parseProtocolVersion,
+  writeFramebufferUpdateHeader,
+} from './handshake';
+import { type Logger, noopLogger } from './logger';
+import {
+  checkClientPixelFormat,
+  encodingName,
+  RFB_VERSION_3_8,
+  RFB_VERSION_SIZE,
+  RfbEncoding,
+  type RfbMinorVersion,
+  SecurityType,
+  securityTypeName,
+} from './messages';
+
+export interface RfbSessionOptions {
+  /** Send bytes to the client. */
+  write(bytes: Uint8Array): void;
+  display: Display;
+  input: InputSink;
+  log?: Logger;
+  /** Desktop name in ServerInit (default: display.name). */
+  name?: string;
+  /** True while the transport holds too much unsent output; call resume() when it drains. */
+  backpressured?(): boolean;
+  /** The session ended (after the last write): the adapter closes its transport. */
+  onClose?(reason: string, error?: Error): void;
+  /** The client asked for exclusive access (ClientInit shared-flag 0). */
+  onExclusive?(): void;
+  /** Encoders offered besides Raw (later: Hextile, ZRLE, Tight...). */
+  encoders?: readonly Encoder[];
+}
+
+export type RfbSessionState = 'version' | 'security' | 'clientInit' | 'waitSurface' | 'normal' | 'closed';
+
+interface UpdateRequest {
+  incremental: boolean;
+  area: Rect;
+}
+
+export interface RfbSessionStats {
+  updates: number;
+  bytesOut: number;
+  encoders: Record<string, EncoderStats>;
+}
+
+/** Native surface formats RFB cannot carry (24 bpp, colour maps) are offered as XRGB8888. */
+export function advertisedFormat(native: PixelFormat): PixelFormat {
+  const ok = native.trueColour && (native.bitsPerPixel === 8 || native.bitsPerPixel === 16 || native.bitsPerPixel === 32);
+  return ok ? { ...native } : { ...PIXEL_FORMAT_XRGB8888 };
+}
+
+export class RfbSession {
+  state: RfbSessionState = 'version';
+  /** Negotiated minor version (3, 7 or 8) once ProtocolVersion was read. */
+  version: RfbMinorVersion | null = null;
+  /** ClientInit shared-flag. */
+  shared = true;
+  clientFormat: PixelFormat = { ...PIXEL_FORMAT_XRGB8888 };
+  closeReason: string | undefined;
+  /** Why the session failed, if it did (typed errors carry .code). */
+  error: Error | undefined;
+
+  private readonly log: Logger;
+  private readonly encodes: EncodeManager;
+  private readonly input: RfbInput;
+  private readonly pending = new PendingRegion();
+  private buffer: Buffer = Buffer.alloc(0);
+  /** Bytes of ClientCutText text still to drop. */
+  private discard = 0;
+  private request: UpdateRequest | null = null;
+  private clientWidth = 0;
+  private clientHeight = 0;
+  private updates = 0;
+  private bytesOut = 0;
+
+  private readonly onDamage = (rects: Rect[]): void => this.guard(() => this.damage(rects));
+  private readonly onResize = (surface: Surface | null): void => this.guard(() => this.resized(surface));
+
+  constructor(private readonly opts: RfbSessionOptions) {
+    this.log = opts.log ?? noopLogger;
+    this.encodes = new EncodeManager(opts.encoders ?? []);
+    this.input = new RfbInput(opts.input);
+    opts.display.on('damage', this.onDamage);
+    opts.display.on('resize', this.onResize);
+    this.send(Buffer.from(RFB_VERSION_3_8, 'latin1'));
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Feed bytes from the client. Never throws: a bad client closes its own session. */
+  receive(chunk: Uint8Array): void {
+    if (this.closed) return;
+    this.buffer = this.buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buffer, chunk]);
+    this.guard(() => this.process());
+  }
+
+  /** The transport drained: an update held back by backpressure can go now. */
+  resume(): void {
+    this.guard(() => this.flush());
+  }
+
+  close(reason: string, error?: Error): void {
+    if (this.closed) return;
+    this.state = 'closed';
+    this.closeReason = reason;
+    this.error = error;
+    this.opts.display.off('damage', this.onDamage);
+    this.opts.display.off('resize', this.onResize);
+    this.buffer = Buffer.alloc(0);
+    try {
+      this.input.releaseAll();
+    } catch (e) {
+      this.log.error({ err: e }, 'releasing held input failed');
+    }
+    if (!error) this.log.info({ reason }, 'vnc session closed');
+    else if (isXenvfbError(error)) this.log.warn({ reason, code: error.code }, 'vnc session closed');
+    else this.log.error({ reason, err: error }, 'vnc session failed');
+    this.opts.onClose?.(reason, error);
+  }
+
+  stats(): RfbSessionStats {
+    return { updates: this.updates, bytesOut: this.bytesOut, encoders: this.encodes.snapshot() };
+  }
+
+  private guard(fn: () => void): void {
+    if (this.closed) return;
+    try {
+      fn();
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      this.close(isXenvfbError(err) ? `${err.code}: ${err.message}` : `internal error: ${err.message}`, err);
+    }
+  }
+
+  private send(bytes: Uint8Array): void {
+    this.bytesOut += bytes.byteLength;
+    this.opts.write(bytes);
+  }
+
+  private process(): void {
+    while (!this.closed) {
+      if (this.discard > 0) {
+        const n = Math.min(this.discard, this.buffer.length);
+        this.discard -= n;
+        this.buffer = this.buffer.subarray(n);
+        if (this.discard > 0) return;
+        continue;
+      }
+      const used = this.step();
+      if (used === 0) return;
+      this.buffer = this.buffer.subarray(used);
+    }
+  }
+
+  /** Handle one unit of input for the current state; 0 means "need more bytes". */
+  private step(): number {
+    switch (this.state) {
+      case 'version':
+        return this.protocolVersion();
+      case 'security':
+        return this.securityChoice();
+      case 'clientInit':
+        return this.clientInit();
+      case 'normal':
+        return this.clientMessage();
+      case 'waitSurface':
+      case 'closed':
+        return 0;
+    }
+  }
+
+  // 12 bytes: "RFB 003.00x\n"
+  private protocolVersion(): number {
+    if (this.buffer.length < RFB_VERSION_SIZE) return 0;
+    let minor: RfbMinorVersion;
+    try {
+      minor = parseProtocolVersion(this.buffer);
+    } catch (e) {
+      // The client's version is unknown, so answer in the oldest (3.3) format.
+      this.send(buildConnectionFailed('unsupported protocol version', 3));
+      throw e;
+    }
+    this.version = minor;
+    if (minor === 3) {
+      // 3.3: the server picks the type alone; with None there is no SecurityResult.
+      this.send(buildSecurityType33(SecurityType.None));
+      this.state = 'clientInit';
+    } else {
+      this.send(buildSecurityTypes([SecurityType.None]));
+      this.state = 'security';
+    }
+    return RFB_VERSION_SIZE;
+  }
+
+  // u8 security-type chosen by the client (3.7 / 3.8)
+  private securityChoice(): number {
+    if (this.buffer.length < 1) return 0;
+    const chosen = this.buffer[0]!;
+    if (chosen !== SecurityType.None) {
+      const reason = `security type ${securityTypeName(chosen)} was not offered`;
+      this.send(buildSecurityResultFailed(reason, this.version === 8));
+      throw xerror('RFB_E_BAD_SECURITY', reason, { chosen });
+    }
+    // SecurityResult follows None only in 3.8 (rfbproto §7.1.3).
+    if (this.version === 8) this.send(buildSecurityResultOk());
+    this.state = 'clientInit';
+    return 1;
+  }
+
+  // u8 shared-flag
+  private clientInit(): number {
+    if (this.buffer.length < CLIENT_INIT_SIZE) return 0;
+    this.shared = this.buffer[0] !== 0;
+    if (!this.shared) this.opts.onExclusive?.();
+    this.state = 'waitSurface';
+    this.serverInitIfSurface();
+    return CLIENT_INIT_SIZE;
+  }
+
+  /** ServerInit needs a size: without a surface it waits for the first one. */
+  private serverInitIfSurface(): void {
+    const surface = this.opts.display.surface();
+    if (!surface) {
+      this.log.debug({}, 'no surface yet: ServerInit waits for one');
+      return;
+    }
+    this.clientFormat = advertisedFormat(surface.format);
+    this.clientWidth = surface.width;
+    this.clientHeight = surface.height;
+    this.pending.clear();
+    this.pending.add({ x: 0, y: 0, width: surface.width, height: surface.height });
+    const name = this.opts.name ?? this.opts.display.name;
+    this.send(buildServerInit(surface.width, surface.height, this.clientFormat, name));
+    this.state = 'normal';
+    this.log.info({ version: `3.${this.version}`, shared: this.shared }, 'vnc session ready');
+  }
+
+  private clientMessage(): number {
+    const parsed = parseClientMessage(this.buffer);
+    if (!parsed) return 0;
+    this.handle(parsed.message);
+    return parsed.size;
+  }
+
+  private handle(m: ClientMessage): void {
+    switch (m.type) {
+      case 'SetPixelFormat':
+        checkClientPixelFormat(m.format);
+        this.clientFormat = m.format;
+        return;
+      case 'SetEncodings': {
+        const chosen = this.encodes.setClientEncodings(m.encodings);
+        this.log.debug({ encodings: m.encodings.map(encodingName), chosen: chosen.name }, 'SetEncodings');
+        return;
+      }
+      case 'FramebufferUpdateRequest':
+        return this.updateRequest(m.incremental, { x: m.x, y: m.y, width: m.width, height: m.height });
+      case 'KeyEvent':
+        if (!this.input.keysym(m.keysym, m.down)) this.log.debug({ keysym: m.keysym }, 'keysym has no key');
+        return;
+      case 'PointerEvent':
+        if (this.clientWidth > 0) this.input.pointer(m.mask, m.x, m.y, this.clientWidth, this.clientHeight);
+        return;
+      case 'ClientCutText':
+        this.discard = m.length;
+        return;
+      case 'QEMUExtendedKeyEvent':
+        if (!this.input.extendedKey(m.keysym, m.keycode, m.down)) {
+          this.log.debug({ keysym: m.keysym, keycode: m.keycode }, 'extended key has no key');
+        }
+        return;
+    }
+  }
+
+  private updateRequest(incremental: boolean, area: Rect): void {
+    const cropped = clipRect(area, this.clientWidth, this.clientHeight);
+    if (!incremental) {
+      this.pending.add(cropped);
+      this.opts.display.requestRefresh?.();
+    }
+    const prev = this.request;
+    this.request = prev
+      ? { incremental: prev.incremental && incremental, area: unionRect(prev.area, cropped) }
+      : { incremental, area: cropped };
+    this.flush();
+  }
+
+  private damage(rects: Rect[]): void {
+    if (this.state !== 'normal') return;
+    for (const r of rects) this.pending.add(clipRect(r, this.clientWidth, this.clientHeight));
+    this.flush();
+  }
+
+  private resized(surface: Surface | null): void {
+    if (this.state === 'waitSurface') {
+      this.serverInitIfSurface();
+      if ((this.state as RfbSessionState) === 'normal') this.process();
+      return;
+    }
+    if (this.state !== 'normal' || !surface) return;
+    if (surface.width === this.clientWidth && surface.height === this.clientHeight) {
+      this.pending.add({ x: 0, y: 0, width: surface.width, height: surface.height });
+    } else {
+      this.checkResizable(surface);
+    }
+    this.flush();
+  }
+
+  private checkResizable(surface: Surface): void {
+    if (this.encodes.clientSupports(RfbEncoding.DesktopSize)) return;
+    throw xerror('RFB_E_NO_RESIZE', `display resized to ${surface.width}x${surface.height} and the client has no DesktopSize`, {
+      width: surface.width,
+      height: surface.height,
+    });
+  }
+
+  /** Answer the outstanding FramebufferUpdateRequest if there is something to send. */
+  private flush(): void {
+    if (this.state !== 'normal' || !this.request) return;
+    const surface = this.opts.display.surface();
+    if (!surface) return;
+    if (this.opts.backpressured?.()) return;
+    if (surface.width !== this.clientWidth || surface.height !== this.clientHeight) {
+      this.checkResizable(surface);
+      this.sendDesktopSize(surface);
+      return;
+    }
+    const area = clipRect(this.request.area, surface.width, surface.height);
+    const rects = this.pending.takeInside(area);
+    if (rects.length === 0 && this.request.incremental) return;
+    this.request = null;
+    this.sendUpdate(surface, rects);
+  }
+
+  /** DesktopSize alone in its own update; the client then holds nothing, so all is damaged. */
+  private sendDesktopSize(surface: Surface): void {
+    const w = new ByteWriter(4 + RECT_HEADER_SIZE);
+    writeFramebufferUpdateHeader(w, 1);
+    writeRectHeader(w, { x: 0, y: 0, width: surface.width, height: surface.height }, RfbEncoding.DesktopSize);
+    this.clientWidth = surface.width;
+    this.clientHeight = surface.height;
+    this.request = null;
+    this.pending.clear();
+    this.pending.add({ x: 0, y: 0, width: surface.width, height: surface.height });
+    this.updates += 1;
+    this.send(w.finish());
+    this.log.debug({ width: surface.width, height: surface.height }, 'sent DesktopSize');
+  }
+
+  /** Exact rect count, never nRects=0xFFFF + LastRect (vncsnapshot 1.2a hangs on that). */
+  private sendUpdate(surface: Surface, rects: Rect[]): void {
+    const bpp = bytesPerPixel(this.clientFormat);
+    const estimate = 4 + rects.reduce((n, r) => n + RECT_HEADER_SIZE + r.width * r.height * bpp, 0);
+    const w = new ByteWriter(estimate);
+    writeFramebufferUpdateHeader(w, rects.length);
+    for (const r of rects) this.encodes.encodeRect(surface, r, this.clientFormat, w);
+    this.updates += 1;
+    this.send(w.finish());
+  }
+}

@@ -1,0 +1,155 @@
+// EventChannels for a simulated domain: one unix-socket connection to the relay per
+// process per domain (like one open /dev/xen/evtchn), several ports on it.
+// A fired port is masked in the relay until we unmask it; we unmask before emitting
+// 'event', so a notify that lands while a handler runs is delivered again, never lost.
+
+import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
+import { xerror } from '../../errors';
+import type { EventChannels } from '../types';
+import { type EvtchnClientMessage, type EvtchnServerMessage, encodeClientMessage, serverMessageDecoder } from './evtchn-wire';
+import { isValidDomid, DOMID_SELF } from './layout';
+
+/** How long a request waits for the relay before failing with EVTCHN_E_CLOSED. */
+export const EVTCHN_REQUEST_TIMEOUT_MS = 10_000;
+
+interface Pending {
+  resolve(port: number): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export class SimEventChannels extends EventEmitter implements EventChannels {
+  private readonly decoder = serverMessageDecoder();
+  private readonly pending = new Map<number, Pending>();
+  private readonly bound = new Set<number>();
+  private nextReqId = 1;
+  private closed = false;
+  private closing = false;
+
+  private constructor(private readonly socket: net.Socket) {
+    super();
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => this.receive(chunk));
+    socket.on('error', (e) => this.fail(xerror('EVTCHN_E_CLOSED', `event channel socket: ${e.message}`)));
+    socket.on('close', () => this.fail(xerror('EVTCHN_E_CLOSED', 'event channel connection closed')));
+  }
+
+  /** Connect to a domain's event channel socket (DIR/domains/<id>/evtchn). */
+  static connect(socketPath: string): Promise<SimEventChannels> {
+    return new Promise((resolve, reject) => {
+      const socket = net.createConnection(socketPath);
+      const onError = (e: Error): void =>
+        reject(xerror('EVTCHN_E_CLOSED', `cannot connect to ${socketPath}: ${e.message}`, { path: socketPath }));
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        socket.off('error', onError);
+        resolve(new SimEventChannels(socket));
+      });
+    });
+  }
+
+  /** Ports bound through this connection. */
+  get ports(): readonly number[] {
+    return [...this.bound].sort((a, b) => a - b);
+  }
+
+  async allocUnbound(remoteDomid: number): Promise<number> {
+    if (!isValidDomid(remoteDomid) && remoteDomid !== DOMID_SELF) {
+      throw xerror('SIM_E_NO_DOMAIN', `domid ${remoteDomid} is not a domain`, { domid: remoteDomid });
+    }
+    const port = await this.request((reqId) => ({ type: 'alloc-unbound', reqId, remoteDomid }));
+    this.bound.add(port);
+    return port;
+  }
+
+  async bindInterdomain(remoteDomid: number, remotePort: number): Promise<number> {
+    if ((!isValidDomid(remoteDomid) && remoteDomid !== DOMID_SELF) || !isU32(remotePort)) {
+      throw xerror('EVTCHN_E_BAD_PORT', `d${remoteDomid} port ${remotePort} is not a port`, { remoteDomid, remotePort });
+    }
+    const port = await this.request((reqId) => ({ type: 'bind-interdomain', reqId, remoteDomid, remotePort }));
+    this.bound.add(port);
+    return port;
+  }
+
+  notify(port: number): void {
+    if (this.closed) throw xerror('EVTCHN_E_CLOSED', 'event channels are closed');
+    if (!this.bound.has(port)) throw xerror('EVTCHN_E_BAD_PORT', `port ${port} is not bound here`, { port });
+    this.socket.write(encodeClientMessage({ type: 'notify', port }));
+  }
+
+  async unbind(port: number): Promise<void> {
+    if (!this.bound.has(port)) throw xerror('EVTCHN_E_BAD_PORT', `port ${port} is not bound here`, { port });
+    this.bound.delete(port);
+    await this.request((reqId) => ({ type: 'unbind', reqId, port }));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closing = true;
+    this.socket.end();
+    this.socket.destroy();
+    this.fail(xerror('EVTCHN_E_CLOSED', 'event channels closed'));
+  }
+
+  private request(build: (reqId: number) => EvtchnClientMessage): Promise<number> {
+    if (this.closed) return Promise.reject(xerror('EVTCHN_E_CLOSED', 'event channels are closed'));
+    const reqId = this.nextReqId;
+    this.nextReqId = this.nextReqId >= 0xffffffff ? 1 : this.nextReqId + 1;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(reqId);
+        reject(xerror('EVTCHN_E_CLOSED', `event channel relay did not answer request ${reqId}`, { reqId }));
+      }, EVTCHN_REQUEST_TIMEOUT_MS);
+      timer.unref();
+      this.pending.set(reqId, { resolve, reject, timer });
+      this.socket.write(encodeClientMessage(build(reqId)));
+    });
+  }
+
+  private receive(chunk: Buffer): void {
+    let messages: EvtchnServerMessage[];
+    try {
+      messages = this.decoder.push(chunk);
+    } catch (e) {
+      this.socket.destroy();
+      this.fail(e as Error);
+      return;
+    }
+    for (const m of messages) this.handle(m);
+  }
+
+  private handle(m: EvtchnServerMessage): void {
+    if (m.type === 'event') {
+      if (!this.bound.has(m.port)) return;
+      this.socket.write(encodeClientMessage({ type: 'unmask', port: m.port }));
+      this.emit('event', m.port);
+      return;
+    }
+    const p = this.pending.get(m.reqId);
+    if (!p) return;
+    this.pending.delete(m.reqId);
+    clearTimeout(p.timer);
+    if (m.type === 'reply') p.resolve(m.port);
+    else p.reject(xerror(m.code, m.message));
+  }
+
+  private fail(e: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.bound.clear();
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(e);
+    }
+    this.pending.clear();
+    // 'error' only for a transport failure nobody asked for (close() is silent), and only
+    // to a listener: an unheard 'error' would kill the process.
+    if (!this.closing && this.listenerCount('error') > 0) this.emit('error', e);
+    this.emit('close');
+  }
+}
+
+function isU32(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+}

@@ -1,0 +1,96 @@
+// The thin unix-socket adapter around XenstoreEngine. Each listening socket has its own
+// identity: `<dir>/xenstored/socket` is dom0 (privileged) like the real daemon's; a
+// simulated guest's `<dir>/domains/<id>/xenbus` stands in for its ring and is domain <id>.
+
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { type EngineOptions, XenstoreEngine, type XsIdentity } from './engine';
+
+/**
+ * Emits 'connection' (identity) and 'connection-closed' (identity) for every client,
+ * which is how the simulator notices a guest that went away.
+ */
+export class XenstoredServer extends EventEmitter {
+  readonly engine: XenstoreEngine;
+  private readonly servers = new Map<string, net.Server>();
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(opts: { engine?: XenstoreEngine } & EngineOptions = {}) {
+    super();
+    this.engine = opts.engine ?? new XenstoreEngine(opts);
+  }
+
+  /** Listens on `socketPath` (its directory is created; a stale socket file is removed). */
+  async listen(socketPath: string, identity: XsIdentity): Promise<void> {
+    fs.mkdirSync(path.dirname(socketPath), { recursive: true });
+    removeStaleSocket(socketPath);
+    const server = net.createServer((socket) => this.accept(socket, identity));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', () => undefined); // accept errors must not crash the host process
+    this.servers.set(socketPath, server);
+  }
+
+  /** Stops listening on one path (e.g. a guest that was destroyed). */
+  async unlisten(socketPath: string): Promise<void> {
+    const server = this.servers.get(socketPath);
+    if (!server) return;
+    this.servers.delete(socketPath);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  get listening(): string[] {
+    return [...this.servers.keys()];
+  }
+
+  private accept(socket: net.Socket, identity: XsIdentity): void {
+    this.sockets.add(socket);
+    const conn = this.engine.connect(identity, {
+      write: (bytes) => {
+        if (!socket.destroyed) socket.write(bytes);
+      },
+      close: () => socket.destroy(),
+    });
+    this.emit('connection', { ...identity });
+    socket.on('data', (chunk) => conn.receive(chunk));
+    socket.on('error', () => undefined); // a reset by the peer ends in 'close'
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.engine.disconnect(conn);
+      this.emit('connection-closed', { ...identity });
+    });
+  }
+
+  introduceDomain(domid: number): void {
+    this.engine.introduceDomain(domid);
+  }
+
+  releaseDomain(domid: number): boolean {
+    return this.engine.releaseDomain(domid);
+  }
+
+  isDomainIntroduced(domid: number): boolean {
+    return this.engine.isDomainIntroduced(domid);
+  }
+
+  /** Stops every listener, drops every client and removes the socket files. */
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await Promise.all([...this.servers.keys()].map((p) => this.unlisten(p)));
+  }
+}
+
+function removeStaleSocket(socketPath: string): void {
+  try {
+    if (fs.lstatSync(socketPath).isSocket()) fs.unlinkSync(socketPath);
+  } catch {
+    // absent: nothing to remove
+  }
+}

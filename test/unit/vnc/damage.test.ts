@@ -1,0 +1,62 @@
+import { strict as assert } from 'node:assert';
+import fc from 'fast-check';
+import { intersectRect, MAX_PENDING_RECTS, PendingRegion, subtractRect } from '../../../backend/vnc/damage';
+import type { Rect } from '../../../shared/region';
+
+const covers = (rects: readonly Rect[], x: number, y: number): boolean =>
+  rects.some((r) => x >= r.x && y >= r.y && x < r.x + r.width && y < r.y + r.height);
+
+describe('vnc/damage', () => {
+  it('drops empty and contained rects, replaces contained ones', () => {
+    const p = new PendingRegion();
+    p.add({ x: 0, y: 0, width: 0, height: 5 });
+    assert.equal(p.isEmpty, true);
+    p.add({ x: 2, y: 2, width: 2, height: 2 });
+    p.add({ x: 3, y: 3, width: 1, height: 1 });
+    p.add({ x: 0, y: 0, width: 10, height: 10 });
+    assert.deepEqual(p.rects, [{ x: 0, y: 0, width: 10, height: 10 }]);
+  });
+
+  it(`collapses to a bounding box past ${MAX_PENDING_RECTS} rects`, () => {
+    const p = new PendingRegion();
+    for (let i = 0; i <= MAX_PENDING_RECTS; i++) p.add({ x: i * 2, y: i, width: 1, height: 1 });
+    assert.deepEqual(p.rects, [{ x: 0, y: 0, width: MAX_PENDING_RECTS * 2 + 1, height: MAX_PENDING_RECTS + 1 }]);
+  });
+
+  it('subtract and takeInside never lose a pixel (property)', () => {
+    const rect = fc.record({
+      x: fc.integer({ min: 0, max: 20 }),
+      y: fc.integer({ min: 0, max: 20 }),
+      width: fc.integer({ min: 0, max: 12 }),
+      height: fc.integer({ min: 0, max: 12 }),
+    });
+    fc.assert(
+      fc.property(fc.array(rect, { maxLength: 30 }), rect, (rects, area) => {
+        const p = new PendingRegion();
+        for (const r of rects) p.add(r);
+        const before = [...p.rects];
+        const inside = p.takeInside(area);
+        for (let y = 0; y < 34; y++) {
+          for (let x = 0; x < 34; x++) {
+            if (!covers(before, x, y)) continue;
+            const inArea = covers([area], x, y);
+            if (inArea) assert.ok(covers(inside, x, y), `lost (${x},${y}) inside`);
+            else assert.ok(covers(p.rects, x, y), `lost (${x},${y}) outside`);
+          }
+        }
+        for (const r of inside) assert.deepEqual(intersectRect(r, area), r);
+        const a = rects[0] ?? area;
+        const parts = subtractRect(a, area);
+        for (const q of parts) assert.equal(intersectRect(q, area).width * intersectRect(q, area).height, 0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('clip keeps only the surface', () => {
+    const p = new PendingRegion();
+    p.add({ x: -5, y: 5, width: 20, height: 20 });
+    p.clip(10, 10);
+    assert.deepEqual(p.rects, [{ x: 0, y: 5, width: 10, height: 5 }]);
+  });
+});
