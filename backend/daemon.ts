@@ -11,10 +11,16 @@ import { XenbusBackendDevice, type BackendDeviceOps } from './devices/xenbus-bac
 import { VfbBackend } from './devices/vfb';
 import { VkbdBackend } from './devices/vkbd';
 import { VncServer } from './vnc/server';
+import type { VncSecurityOptions } from './vnc/security/options';
+import { WebServer } from './web/server';
 
 export interface BackendOptions {
   domid: number;
   vnc?: { host: string; port: number } | null;
+  /** noVNC web client; its WebSocket goes to the VNC server's sessions. */
+  web?: { host: string; port: number } | null;
+  /** VNC security types, password, TLS files (default: None only). */
+  vncSecurity?: VncSecurityOptions;
   /** Absolute pointer range advertised to the guest's keyboard frontend. */
   pointerRange?: { width: number; height: number };
   log: Logger;
@@ -46,6 +52,8 @@ export class DomainBackend {
   readonly vfbs = new Map<number, VfbBackend>();
   vnc: VncServer | undefined;
   vncAddress: { host: string; port: number } | undefined;
+  web: WebServer | undefined;
+  webAddress: { host: string; port: number } | undefined;
   private readonly watches: { close(): Promise<void> | void }[] = [];
   private xs!: XsClient;
   private scanning = Promise.resolve();
@@ -61,7 +69,13 @@ export class DomainBackend {
     const { domid, log } = this.opts;
     this.xs = await this.platform.xenstore();
     if (this.opts.vnc) {
-      this.vnc = new VncServer({ display: this.display, input: this.input, name: this.display.name, log: log.child({ vnc: true }) });
+      this.vnc = new VncServer({
+        display: this.display,
+        input: this.input,
+        name: this.display.name,
+        log: log.child({ vnc: true }),
+        security: this.opts.vncSecurity,
+      });
       this.vncAddress = await this.vnc.listen(this.opts.vnc.host, this.opts.vnc.port);
       log.info({ vnc: `${this.vncAddress.host}:${this.vncAddress.port}` }, 'VNC server listening');
       // Where `xl vncviewer` and other tools look for a domain's VNC console.
@@ -69,6 +83,7 @@ export class DomainBackend {
       await this.xs.write(`${consolePath}/vnc-listen`, this.vncAddress.host);
       await this.xs.write(`${consolePath}/vnc-port`, String(this.vncAddress.port));
     }
+    if (this.opts.web) await this.startWeb(this.opts.web);
     for (const kind of ['vfb', 'vkbd'] as const) {
       const w = await this.xs.watch(this.kindPath(kind));
       w.on('event', () => this.scan());
@@ -76,6 +91,19 @@ export class DomainBackend {
     }
     this.scan();
     log.info({ domid }, 'backend started');
+  }
+
+  /** A web client that cannot bind is logged, not fatal: the console is still on VNC. */
+  private async startWeb(at: { host: string; port: number }): Promise<void> {
+    const { log } = this.opts;
+    const web = new WebServer({ vnc: this.vnc ?? null, log: log.child({ web: true }) });
+    try {
+      this.webAddress = await web.listen(at.host, at.port);
+      this.web = web;
+      log.info({ web: `http://${this.webAddress.host}:${this.webAddress.port}/` }, 'web client (noVNC) listening');
+    } catch (err) {
+      log.error({ err, web: `${at.host}:${at.port}` }, 'web client could not listen');
+    }
   }
 
   private kindPath(kind: 'vfb' | 'vkbd'): string {
@@ -132,6 +160,7 @@ export class DomainBackend {
     await this.scanning;
     for (const dev of this.devices.values()) await dev.stop();
     this.devices.clear();
+    await this.web?.close();
     await this.vnc?.close();
   }
 }

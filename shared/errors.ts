@@ -39,6 +39,13 @@ export const ErrorCodes = {
   // devices
   DEV_E_STATE: 'unexpected xenbus state transition',
   DEV_E_CONFIG: 'a device node written by the other end is missing or malformed',
+  // dirty-tile extension (docs/dirty-tiles.md)
+  DT_E_BAD_PAGE: 'the dirty-tile page buffer is shorter than a page or not 8-byte aligned',
+  DT_E_BAD_MAGIC: "the dirty-tile page does not start with the magic 'XVDT'",
+  DT_E_BAD_VERSION: 'the dirty-tile page has a version this side does not speak',
+  DT_E_BAD_GEOMETRY: 'dirty-tile cols/rows/tile size out of range or not covering the framebuffer',
+  DT_E_BAD_ACTIVE: 'the dirty-tile active indicator is neither 0 nor 1',
+  DT_E_STUCK: 'the frontend left a dirty-tile switch request unanswered past the stuck limit',
   // rfb / vnc
   RFB_E_BAD_VERSION: 'the client sent an unsupported RFB protocol version',
   RFB_E_BAD_SECURITY: 'the client chose a security type that was not offered',
@@ -46,6 +53,11 @@ export const ErrorCodes = {
   RFB_E_BAD_PIXEL_FORMAT: 'the client asked for a pixel format the server cannot produce',
   RFB_E_OVERSIZE: 'a length sent by an RFB client exceeds its named limit',
   RFB_E_NO_RESIZE: 'the display changed size and the client cannot be told (no DesktopSize)',
+  RFB_E_AUTH_FAILED: 'the client failed VNC authentication or gave a wrong username/password',
+  RFB_E_AUTH_THROTTLED: 'too many failed authentications from this client address: refused until the backoff ends',
+  RFB_E_NO_SECURITY: 'no configured security type can be used with this client (RFB 3.3, or TLS not available)',
+  RFB_E_SECURITY_CONFIG: 'the VNC security options are inconsistent (e.g. a VNC-auth type without a password)',
+  RFB_E_TLS: 'the TLS layer inside VeNCrypt failed or the client sent data before the TLS handshake',
   // png / images / cli
   IMG_E_DECODE: 'an image file could not be read as PNG',
   CLI_E_USAGE: 'bad command-line arguments',

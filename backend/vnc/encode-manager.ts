@@ -1,16 +1,42 @@
-// Chooses an encoder per client from its SetEncodings list (the client's order is its
-// preference, rfbproto §7.5.2), writes rect headers, and keeps per-encoder stats, like
-// TigerVNC's EncodeManager. Raw is always available: rfbproto requires every client to take it.
+// Chooses an encoding per client from its SetEncodings list (the client's order is its
+// preference, rfbproto §7.5.2), reads the quality / compress-level pseudo-encodings, writes
+// rect headers, and keeps per-encoder stats, like TigerVNC's EncodeManager. Encoders hold
+// per-connection zlib state, so each manager (one per session) builds its own from
+// factories. Raw is always available: rfbproto requires every client to take it.
+// Per-rect choices (solid, palette, JPEG...) are made inside each encoder, which sees the
+// pixels; the manager only splits rects an encoding cannot carry and falls back to Raw when
+// an encoder declines (RRE larger than Raw).
+// CopyRect is not offered: nothing upstream reports moves yet (xen-fbfront sends damage only).
 
 import type { ByteWriter } from '../../shared/bytes';
 import type { Rect } from '../../shared/region';
 import type { PixelFormat, Surface } from '../display/display';
-import type { Encoder } from './encoders/encoder';
+import type { EncodeSettings, Encoder, EncoderFactory } from './encoders/encoder';
+import { HextileEncoder } from './encoders/hextile';
 import { RawEncoder } from './encoders/raw';
+import { RreEncoder } from './encoders/rre';
+import { TightEncoder, TightPngEncoder } from './encoders/tight';
+import { ZlibEncoder } from './encoders/zlib';
+import { ZrleEncoder } from './encoders/zrle';
 import { encodingName, RfbEncoding } from './messages';
 
 /** rfbproto §7.6.1 rectangle header: u16 x | u16 y | u16 w | u16 h | s32 encoding. */
 export const RECT_HEADER_SIZE = 2 + 2 + 2 + 2 + 4;
+
+/** Every encoding this server implements, each a fresh instance per session. */
+export const DEFAULT_ENCODER_FACTORIES: readonly EncoderFactory[] = [
+  () => new RawEncoder(),
+  () => new RreEncoder(),
+  () => new HextileEncoder(),
+  () => new ZlibEncoder(),
+  () => new ZrleEncoder(),
+  () => new TightEncoder(),
+  () => new TightPngEncoder(),
+];
+
+/** rfbproto §7.8.5 / §7.8.6 pseudo-encoding ranges. */
+const JPEG_QUALITY_0 = -32;
+const COMPRESS_LEVEL_0 = -256;
 
 export interface EncoderStats {
   rects: number;
@@ -25,26 +51,39 @@ export function writeRectHeader(w: ByteWriter, r: Rect, encoding: number): void 
 
 export class EncodeManager {
   private readonly available = new Map<number, Encoder>();
+  private readonly raw: Encoder;
   private readonly stats = new Map<number, EncoderStats>();
   private clientEncodings = new Set<number>();
   private chosen: Encoder;
+  readonly settings: EncodeSettings = { qualityLevel: null, compressLevel: null };
 
-  constructor(encoders: readonly Encoder[] = [new RawEncoder()]) {
-    for (const e of encoders) this.available.set(e.id, e);
+  constructor(factories: readonly EncoderFactory[] = DEFAULT_ENCODER_FACTORIES) {
+    for (const make of factories) {
+      const e = make();
+      this.available.set(e.id, e);
+    }
     if (!this.available.has(RfbEncoding.Raw)) this.available.set(RfbEncoding.Raw, new RawEncoder());
-    this.chosen = this.available.get(RfbEncoding.Raw)!;
+    this.raw = this.available.get(RfbEncoding.Raw)!;
+    this.chosen = this.raw;
   }
 
   /** Apply a SetEncodings list; returns the encoder now used for pixel rects. */
   setClientEncodings(list: readonly number[]): Encoder {
     this.clientEncodings = new Set(list);
-    this.chosen = this.available.get(RfbEncoding.Raw)!;
+    this.chosen = this.raw;
+    this.settings.qualityLevel = null;
+    this.settings.compressLevel = null;
     for (const n of list) {
       const e = this.available.get(n);
       if (e) {
         this.chosen = e;
         break;
       }
+    }
+    // The first of each pseudo-encoding range wins.
+    for (const n of list) {
+      if (n >= JPEG_QUALITY_0 && n <= JPEG_QUALITY_0 + 9) this.settings.qualityLevel ??= n - JPEG_QUALITY_0;
+      if (n >= COMPRESS_LEVEL_0 && n <= COMPRESS_LEVEL_0 + 9) this.settings.compressLevel ??= n - COMPRESS_LEVEL_0;
     }
     return this.chosen;
   }
@@ -58,13 +97,36 @@ export class EncodeManager {
     return this.chosen;
   }
 
-  /** Write one pixel rect: header, then the chosen encoder's data. */
+  /** The rects as they will go out: split where the chosen encoding has a size limit. */
+  split(rects: readonly Rect[]): Rect[] {
+    const max = this.chosen.maxRect;
+    if (!max) return [...rects];
+    const out: Rect[] = [];
+    for (const r of rects) {
+      const w = Math.min(r.width, max.width);
+      const h = Math.max(1, Math.floor(max.area / w));
+      for (let y = r.y; y < r.y + r.height; y += h) {
+        for (let x = r.x; x < r.x + r.width; x += w) {
+          out.push({ x, y, width: Math.min(w, r.x + r.width - x), height: Math.min(h, r.y + r.height - y) });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Write one pixel rect (already split): header, then the chosen encoder's data, or Raw. */
   encodeRect(surface: Surface, rect: Rect, clientFormat: PixelFormat, w: ByteWriter): void {
     const started = process.hrtime.bigint();
     const before = w.length;
-    writeRectHeader(w, rect, this.chosen.id);
-    this.chosen.encode(surface, rect, clientFormat, w);
-    const s = this.statsFor(this.chosen.id);
+    let used = this.chosen;
+    writeRectHeader(w, rect, used.id);
+    if (!used.encode(surface, rect, clientFormat, w, this.settings)) {
+      w.length = before;
+      used = this.raw;
+      writeRectHeader(w, rect, used.id);
+      used.encode(surface, rect, clientFormat, w, this.settings);
+    }
+    const s = this.statsFor(used.id);
     s.rects += 1;
     s.pixels += rect.width * rect.height;
     s.bytes += w.length - before;

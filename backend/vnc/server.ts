@@ -1,11 +1,21 @@
 // VncServer: the thin TCP adapter around RfbSession. It owns the sockets, feeds bytes in,
 // applies backpressure, and keeps one failing client from touching the others.
 
+import type { IncomingMessage } from 'node:http';
 import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
 import type { Display, InputSink } from '../display/display';
-import type { Encoder } from './encoders/encoder';
+import type { EncoderFactory } from './encoders/encoder';
 import { type Logger, noopLogger, withFields } from './logger';
 import { RfbSession } from './session';
+import { resolveSecurity, type SecurityConfig, type TlsKind, type VncSecurityOptions } from './security/options';
+import { AuthThrottle } from './security/throttle';
+import { createTlsContexts, type TlsContexts, wrapServerTls } from './security/tls-context';
+import { xerror } from '../../shared/errors';
+import { WebSocketBridge } from './websocket/bridge';
+import { WebSocketGateway } from './websocket/gateway';
+import { sniffConnection, VNC_SNIFF_WAIT_MS } from './websocket/sniff';
 
 /** No new frame is encoded while a socket holds more unsent bytes than this. */
 export const VNC_MAX_SOCKET_BACKLOG = 4 * 1024 * 1024;
@@ -18,7 +28,13 @@ export interface VncServerOptions {
   /** Desktop name in ServerInit (default: display.name). */
   name?: string;
   log?: Logger;
-  encoders?: readonly Encoder[];
+  encoders?: readonly EncoderFactory[];
+  /** Offered security types and their secrets (default: None only). */
+  security?: VncSecurityOptions;
+  /** Also take RFB over WebSocket on this port (noVNC), told apart by the first bytes (default true). */
+  websocket?: boolean;
+  /** WebSocket Origins allowed besides same-origin and none (see WebSocketGatewayOptions). */
+  allowOrigins?: readonly string[];
 }
 
 export interface VncAddress {
@@ -28,19 +44,35 @@ export interface VncAddress {
 
 interface Connection {
   id: number;
+  /** The raw socket, or the TLS socket over it once VeNCrypt started TLS. */
   socket: net.Socket;
   session: RfbSession;
+  /** Session output held back while the TLS handshake runs. */
+  beforeSecure?: Uint8Array[];
 }
 
 export class VncServer {
   private readonly server: net.Server;
   private readonly log: Logger;
   private readonly connections = new Set<Connection>();
+  /** Sockets still being sniffed or in their HTTP handshake. */
+  private readonly pending = new Set<net.Socket>();
+  private readonly gateway: WebSocketGateway;
   private nextId = 1;
+  private readonly security: SecurityConfig;
+  private readonly tlsContexts: TlsContexts;
+  private readonly throttle = new AuthThrottle();
 
   constructor(private readonly opts: VncServerOptions) {
     this.log = opts.log ?? noopLogger;
-    this.server = net.createServer((socket) => this.accept(socket));
+    this.security = resolveSecurity(opts.security, this.log);
+    this.tlsContexts = createTlsContexts(this.security, opts.security?.tls);
+    this.gateway = new WebSocketGateway({
+      log: this.log,
+      allowOrigins: opts.allowOrigins,
+      onWebSocket: (ws, socket) => this.acceptWebSocket(ws, socket),
+    });
+    this.server = net.createServer((socket) => this.incoming(socket));
     this.server.on('error', (err) => this.log.error({ err }, 'vnc listener error'));
   }
 
@@ -64,6 +96,8 @@ export class VncServer {
 
   /** Stop listening and drop every client. */
   close(): Promise<void> {
+    this.gateway.close();
+    for (const s of [...this.pending]) s.destroy();
     for (const c of [...this.connections]) {
       c.session.close('server closing');
       c.socket.destroy();
@@ -74,7 +108,58 @@ export class VncServer {
     });
   }
 
-  private accept(socket: net.Socket): void {
+  /** An HTTP upgrade request for RFB over WebSocket from another server (the web server). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.gateway.handleUpgrade(req, socket, head);
+  }
+
+  /** Plain RFB or an HTTP upgrade? The first bytes tell (websocket/sniff.ts). */
+  private incoming(socket: net.Socket): void {
+    if (this.opts.websocket === false) return this.accept(socket);
+    this.pending.add(socket);
+    socket.once('close', () => this.pending.delete(socket));
+    sniffConnection(socket, VNC_SNIFF_WAIT_MS, (kind, head) => {
+      if (kind === 'closed') return socket.destroy();
+      if (kind === 'http') return this.gateway.acceptSniffed(socket, head);
+      this.pending.delete(socket);
+      this.accept(socket, head);
+    });
+  }
+
+  /** One RFB session per WebSocket; the session sees the same write/backpressure/close as on TCP. */
+  private acceptWebSocket(ws: WebSocket, socket: Duplex): void {
+    const id = this.nextId++;
+    const raw = socket as net.Socket;
+    const log = withFields(this.log, { session: id, peer: `${raw.remoteAddress}:${raw.remotePort}`, websocket: true });
+    this.pending.delete(raw);
+    const bridge = new WebSocketBridge(ws, socket, { maxBacklog: VNC_MAX_SOCKET_BACKLOG, closeGraceMs: VNC_CLOSE_GRACE_MS, log });
+    const conn = { id, socket: raw } as Connection;
+    this.connections.add(conn);
+    log.info({ protocol: ws.protocol || null }, 'vnc client connected');
+    try {
+      conn.session = new RfbSession({
+        display: this.opts.display,
+        input: this.opts.input,
+        log,
+        name: this.opts.name,
+        encoders: this.opts.encoders,
+        security: this.security,
+        authGate: this.throttle.gate(raw.remoteAddress ?? ''),
+        write: bridge.write,
+        backpressured: bridge.backpressured,
+        onClose: bridge.end,
+        onExclusive: () => this.dropOthers(conn),
+      });
+    } catch (err) {
+      log.error({ err }, 'vnc session could not start');
+      this.connections.delete(conn);
+      ws.terminate();
+      return;
+    }
+    bridge.attach(conn.session, () => this.connections.delete(conn));
+  }
+
+  private accept(socket: net.Socket, head?: Buffer): void {
     const id = this.nextId++;
     const log = withFields(this.log, { session: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
     socket.setNoDelay(true);
@@ -90,11 +175,15 @@ export class VncServer {
         log,
         name: this.opts.name,
         encoders: this.opts.encoders,
+        security: this.security,
+        authGate: this.throttle.gate(socket.remoteAddress ?? ''),
+        startTls: (kind) => this.startTls(conn, kind, log),
         write: (bytes) => {
-          if (!socket.destroyed && socket.writable) socket.write(bytes);
+          if (conn.beforeSecure) conn.beforeSecure.push(Buffer.from(bytes));
+          else if (!conn.socket.destroyed && conn.socket.writable) conn.socket.write(bytes);
         },
-        backpressured: () => socket.writableLength > VNC_MAX_SOCKET_BACKLOG,
-        onClose: () => this.endSocket(socket),
+        backpressured: () => conn.socket.writableLength > VNC_MAX_SOCKET_BACKLOG,
+        onClose: () => this.endSocket(conn.socket),
         onExclusive: () => this.dropOthers(conn),
       });
     } catch (err) {
@@ -103,12 +192,47 @@ export class VncServer {
       socket.destroy();
       return;
     }
+    if (head && head.length > 0) conn.session.receive(head);
     socket.on('data', (chunk: Buffer) => conn.session.receive(chunk));
     socket.on('drain', () => conn.session.resume());
     socket.on('error', (err) => log.debug({ err: err.message }, 'vnc socket error'));
     socket.on('close', () => {
       this.connections.delete(conn);
       conn.session.close('client disconnected');
+    });
+    socket.resume(); // sniffing left it paused; a 'data' listener alone does not restart it
+  }
+
+  /**
+   * VeNCrypt asked for TLS: from now on the TLS socket reads the raw socket's bytes (Node moves
+   * the handle to it) and the session's output goes into TLS.
+   */
+  private startTls(conn: Connection, kind: TlsKind, log: Logger): void {
+    const context = this.tlsContexts[kind];
+    if (!context) throw xerror('RFB_E_TLS', `no ${kind} TLS context configured`, { kind });
+    const raw = conn.socket;
+    raw.removeAllListeners('data');
+    const secure = wrapServerTls(raw, context);
+    conn.socket = secure;
+    // Written before the handshake ends, TLS 1.3 application data stalled GnuTLS clients
+    // (xtigervncviewer X509Vnc never got an answer to its response): hold it until 'secure'.
+    conn.beforeSecure = [];
+    secure.on('secure', () => {
+      log.info({ tls: secure.getProtocol(), cipher: secure.getCipher()?.name }, 'TLS established');
+      const held = conn.beforeSecure ?? [];
+      conn.beforeSecure = undefined;
+      for (const b of held) secure.write(b);
+    });
+    secure.on('data', (chunk: Buffer) => conn.session.receive(chunk));
+    secure.on('drain', () => conn.session.resume());
+    secure.on('error', (err) => {
+      conn.session.close('TLS failed', xerror('RFB_E_TLS', err.message, { kind }));
+      secure.destroy();
+    });
+    secure.on('close', () => {
+      this.connections.delete(conn);
+      conn.session.close('client disconnected');
+      raw.destroy();
     });
   }
 

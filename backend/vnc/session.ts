@@ -1,4 +1,4 @@
-// One RFB client: handshake (rfbproto §7.1-7.3, security None), client messages (§7.5) and
+// One RFB client: handshake (rfbproto §7.1-7.3; security in security/negotiator.ts), client messages (§7.5) and
 // framebuffer updates (§7.6.1). A protocol engine: bytes in through receive(), bytes out
 // through options.write; it never owns a socket, so tests drive it with byte arrays.
 
@@ -11,29 +11,13 @@ import { RfbInput } from '../input/rfb-input';
 import { type ClientMessage, parseClientMessage } from './client-messages';
 import { PendingRegion } from './damage';
 import { EncodeManager, type EncoderStats, RECT_HEADER_SIZE, writeRectHeader } from './encode-manager';
-import type { Encoder } from './encoders/encoder';
-import {
-  buildConnectionFailed,
-  buildSecurityResultFailed,
-  buildSecurityResultOk,
-  buildSecurityType33,
-  buildSecurityTypes,
-  buildServerInit,
-  CLIENT_INIT_SIZE,
-  parseProtocolVersion,
-  writeFramebufferUpdateHeader,
-} from './handshake';
+import type { EncoderFactory } from './encoders/encoder';
+import { buildConnectionFailed, buildServerInit, CLIENT_INIT_SIZE, parseProtocolVersion, writeFramebufferUpdateHeader } from './handshake';
 import { type Logger, noopLogger } from './logger';
-import {
-  checkClientPixelFormat,
-  encodingName,
-  RFB_VERSION_3_8,
-  RFB_VERSION_SIZE,
-  RfbEncoding,
-  type RfbMinorVersion,
-  SecurityType,
-  securityTypeName,
-} from './messages';
+import { checkClientPixelFormat, encodingName, RFB_VERSION_3_8, RFB_VERSION_SIZE, RfbEncoding, type RfbMinorVersion } from './messages';
+import { SecurityNegotiator } from './security/negotiator';
+import { resolveSecurity, type SecurityConfig, type TlsKind } from './security/options';
+import type { AuthGate } from './security/throttle';
 
 export interface RfbSessionOptions {
   /** Send bytes to the client. */
@@ -49,8 +33,19 @@ export interface RfbSessionOptions {
   onClose?(reason: string, error?: Error): void;
   /** The client asked for exclusive access (ClientInit shared-flag 0). */
   onExclusive?(): void;
-  /** Encoders offered besides Raw (later: Hextile, ZRLE, Tight...). */
-  encoders?: readonly Encoder[];
+  /** Encoder factories, one instance each per session (default: every encoding, encode-manager.ts). */
+  encoders?: readonly EncoderFactory[];
+  /** Offered security types and secrets (default: None only). */
+  security?: SecurityConfig;
+  /**
+   * The adapter must put TLS under this stream now (VeNCrypt): from here on, bytes from the
+   * client are decrypted before receive() and write() goes through TLS. Absent = no TLS types.
+   */
+  startTls?(kind: TlsKind): void;
+  /** Failed-authentication throttle for this client's address. */
+  authGate?: AuthGate;
+  /** Random bytes for the VNC-auth challenge (tests make it fixed). */
+  random?(n: number): Uint8Array;
 }
 
 export type RfbSessionState = 'version' | 'security' | 'clientInit' | 'waitSurface' | 'normal' | 'closed';
@@ -87,6 +82,7 @@ export class RfbSession {
   private readonly encodes: EncodeManager;
   private readonly input: RfbInput;
   private readonly pending = new PendingRegion();
+  private readonly security: SecurityNegotiator;
   private buffer: Buffer = Buffer.alloc(0);
   /** Bytes of ClientCutText text still to drop. */
   private discard = 0;
@@ -101,8 +97,16 @@ export class RfbSession {
 
   constructor(private readonly opts: RfbSessionOptions) {
     this.log = opts.log ?? noopLogger;
-    this.encodes = new EncodeManager(opts.encoders ?? []);
+    this.encodes = new EncodeManager(opts.encoders);
     this.input = new RfbInput(opts.input);
+    this.security = new SecurityNegotiator({
+      config: opts.security ?? resolveSecurity(),
+      send: (b) => this.send(b),
+      startTls: opts.startTls,
+      gate: opts.authGate,
+      random: opts.random,
+      log: this.log,
+    });
     opts.display.on('damage', this.onDamage);
     opts.display.on('resize', this.onResize);
     this.send(Buffer.from(RFB_VERSION_3_8, 'latin1'));
@@ -183,7 +187,7 @@ export class RfbSession {
       case 'version':
         return this.protocolVersion();
       case 'security':
-        return this.securityChoice();
+        return this.securityStep();
       case 'clientInit':
         return this.clientInit();
       case 'normal':
@@ -206,30 +210,17 @@ export class RfbSession {
       throw e;
     }
     this.version = minor;
-    if (minor === 3) {
-      // 3.3: the server picks the type alone; with None there is no SecurityResult.
-      this.send(buildSecurityType33(SecurityType.None));
-      this.state = 'clientInit';
-    } else {
-      this.send(buildSecurityTypes([SecurityType.None]));
-      this.state = 'security';
-    }
+    this.state = 'security';
+    this.security.begin(minor);
+    if (this.security.done) this.state = 'clientInit';
     return RFB_VERSION_SIZE;
   }
 
-  // u8 security-type chosen by the client (3.7 / 3.8)
-  private securityChoice(): number {
-    if (this.buffer.length < 1) return 0;
-    const chosen = this.buffer[0]!;
-    if (chosen !== SecurityType.None) {
-      const reason = `security type ${securityTypeName(chosen)} was not offered`;
-      this.send(buildSecurityResultFailed(reason, this.version === 8));
-      throw xerror('RFB_E_BAD_SECURITY', reason, { chosen });
-    }
-    // SecurityResult follows None only in 3.8 (rfbproto §7.1.3).
-    if (this.version === 8) this.send(buildSecurityResultOk());
-    this.state = 'clientInit';
-    return 1;
+  /** Security types, VeNCrypt, authentication: the negotiator's messages until it is done. */
+  private securityStep(): number {
+    const used = this.security.step(this.buffer);
+    if (this.security.done) this.state = 'clientInit';
+    return used;
   }
 
   // u8 shared-flag
@@ -257,7 +248,7 @@ export class RfbSession {
     const name = this.opts.name ?? this.opts.display.name;
     this.send(buildServerInit(surface.width, surface.height, this.clientFormat, name));
     this.state = 'normal';
-    this.log.info({ version: `3.${this.version}`, shared: this.shared }, 'vnc session ready');
+    this.log.info({ version: `3.${this.version}`, shared: this.shared, security: this.security.chosen }, 'vnc session ready');
   }
 
   private clientMessage(): number {
@@ -373,7 +364,8 @@ export class RfbSession {
   }
 
   /** Exact rect count, never nRects=0xFFFF + LastRect (vncsnapshot 1.2a hangs on that). */
-  private sendUpdate(surface: Surface, rects: Rect[]): void {
+  private sendUpdate(surface: Surface, damaged: Rect[]): void {
+    const rects = this.encodes.split(damaged);
     const bpp = bytesPerPixel(this.clientFormat);
     const estimate = 4 + rects.reduce((n, r) => n + RECT_HEADER_SIZE + r.width * r.height * bpp, 0);
     const w = new ByteWriter(estimate);

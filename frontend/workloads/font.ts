@@ -136,8 +136,7 @@ function buildRows(): Uint8Array {
 
 /** The FONT_CELL_HEIGHT row masks of a character (bit 4 = leftmost pixel); '?' if unprintable. */
 export function glyphRows(charCode: number): Uint8Array {
-  const code =
-    charCode >= FONT_FIRST_CHAR && charCode <= FONT_LAST_CHAR ? charCode : FONT_FALLBACK_CHAR.charCodeAt(0);
+  const code = charCode >= FONT_FIRST_CHAR && charCode <= FONT_LAST_CHAR ? charCode : FONT_FALLBACK_CHAR.charCodeAt(0);
   const at = (code - FONT_FIRST_CHAR) * FONT_CELL_HEIGHT;
   return ROWS.subarray(at, at + FONT_CELL_HEIGHT);
 }

@@ -37,7 +37,7 @@ export function decodePng(bytes: Uint8Array, source = '<buffer>'): Surface {
     checkDimensions(width, height, `PNG ${source}`, { path: source });
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (e) {
-    if (isXenvfbError(e)) throw e;
+    if (isXenvfbError(e, 'FB_E_BAD_GEOMETRY')) throw e;
     throw decodeError(source, e);
   }
   const out = createSurface(png.width, png.height);
@@ -74,15 +74,7 @@ function decodeError(path: string, cause: unknown): Error {
 
 /** Colour bars over a grey ramp, labelled with the size: shows channel order and scaling. */
 export function drawTestCard(s: Surface): void {
-  const bars = [
-    rgb(255, 255, 255),
-    rgb(255, 255, 0),
-    rgb(0, 255, 255),
-    rgb(0, 255, 0),
-    rgb(255, 0, 255),
-    rgb(255, 0, 0),
-    rgb(0, 0, 255),
-  ];
+  const bars = [rgb(255, 255, 255), rgb(255, 255, 0), rgb(0, 255, 255), rgb(0, 255, 0), rgb(255, 0, 255), rgb(255, 0, 0), rgb(0, 0, 255)];
   const barsHeight = Math.ceil((s.height * 2) / 3);
   bars.forEach((color, i) => {
     const x0 = Math.floor((i * s.width) / bars.length);

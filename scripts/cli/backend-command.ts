@@ -4,13 +4,19 @@ import { openPlatform } from './platform';
 import { DomainBackend } from '../../backend/daemon';
 import { createLogger } from '../../shared/log';
 import type { HostPort } from './args';
+import { type VncSecurityFlags, vncSecurityFromFlags } from './vnc-security-flags';
 
-export async function runBackendCommand(opts: { domid: number; vnc?: HostPort; simDir?: string }): Promise<void> {
+export async function runBackendCommand(
+  opts: { domid: number; vnc?: HostPort; web?: HostPort; simDir?: string } & VncSecurityFlags,
+): Promise<void> {
   const log = createLogger({ name: `backend-${opts.domid}` });
+  const vncSecurity = vncSecurityFromFlags(opts); // VncServer logs its own warnings
   const platform = await openPlatform(0, opts.simDir);
   const backend = new DomainBackend(platform, {
     domid: opts.domid,
     vnc: opts.vnc ?? { host: '127.0.0.1', port: 5900 + opts.domid },
+    web: opts.web ?? null,
+    vncSecurity,
     log,
   });
   await backend.start();

@@ -13,11 +13,14 @@ import { createLogger } from '../../shared/log';
 import { spawnXenvfb, stopChild } from './children';
 import { formatHostPort, type HostPort } from './args';
 import type { WorkloadName } from '../../frontend/workloads';
+import { type VncSecurityFlags, vncSecurityArgs, vncSecurityFromFlags } from './vnc-security-flags';
 
 const DOMID = 1;
 
-interface DemoOptions {
+interface DemoOptions extends VncSecurityFlags {
   vnc: HostPort;
+  /** false with --no-web */
+  web: HostPort | false;
   workload: WorkloadName;
   image?: string;
   simDir?: string;
@@ -45,6 +48,7 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
     process.exit(2);
   }
   const log = createLogger({ name: 'demo', level: opts.verbose ? 'info' : 'warn' });
+  vncSecurityFromFlags(opts, log); // fail here, not in the backend child
   const { dir, owned } = makeSimDir(opts.simDir);
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const hv = await SimHypervisor.start({ dir, log });
@@ -88,11 +92,15 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
     });
   };
   const startBackend = () => {
-    backend = spawnXenvfb(['backend', '--domid', String(DOMID), '--vnc', formatHostPort(opts.vnc), '--sim-dir', dir], {
-      env: childEnv,
-      onStdoutLine: (line) => say(`[backend] ${line}`),
-      onStderrLine: relayErr('backend'),
-    });
+    const webArgs = opts.web ? ['--web', formatHostPort(opts.web)] : [];
+    backend = spawnXenvfb(
+      ['backend', '--domid', String(DOMID), '--vnc', formatHostPort(opts.vnc), ...webArgs, ...vncSecurityArgs(opts), '--sim-dir', dir],
+      {
+        env: childEnv,
+        onStdoutLine: (line) => say(`[backend] ${line}`),
+        onStderrLine: relayErr('backend'),
+      },
+    );
     say(`backend pid ${backend.pid}`);
     backend.once('exit', (code, signal) => {
       if (stopping) return;
@@ -120,7 +128,10 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
   const port = await xs.tryRead(`/local/domain/${DOMID}/console/vnc-port`);
   const host = (await xs.tryRead(`/local/domain/${DOMID}/console/vnc-listen`)) ?? opts.vnc.host;
   say(`xenvfb demo: domain ${DOMID} (${opts.workload}) is connected`);
-  say(`  VNC       ${formatHostPort({ host, port: Number(port ?? opts.vnc.port) })}  (e.g. gvncviewer ${host}:${Number(port ?? opts.vnc.port) - 5900})`);
+  say(
+    `  VNC       ${formatHostPort({ host, port: Number(port ?? opts.vnc.port) })}  (e.g. gvncviewer ${host}:${Number(port ?? opts.vnc.port) - 5900})`,
+  );
+  if (opts.web) say(`  Web       http://${formatHostPort(opts.web)}/  (noVNC in a browser)`);
   say(`  xenstore  XENSTORED_PATH=${xsPath} xenstore-ls -fp`);
   say(`  sim dir   ${dir}`);
   say('Press Ctrl-C to stop.');
@@ -128,7 +139,10 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
 
 /** Both devices Connected on both ends. */
 async function waitForConnected(xs: XsClient, timeoutMs: number): Promise<void> {
-  const paths = ['vfb', 'vkbd'].flatMap((k) => [`/local/domain/0/backend/${k}/${DOMID}/0/state`, `/local/domain/${DOMID}/device/${k}/0/state`]);
+  const paths = ['vfb', 'vkbd'].flatMap((k) => [
+    `/local/domain/0/backend/${k}/${DOMID}/0/state`,
+    `/local/domain/${DOMID}/device/${k}/0/state`,
+  ]);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const states = await Promise.all(paths.map((p) => xs.tryRead(p)));

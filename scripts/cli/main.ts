@@ -6,6 +6,7 @@ import { runBackendCommand } from './backend-command';
 import { runDemoCommand } from './demo-command';
 import { runGuestCommand } from './guest-command';
 import { runSimCommand } from './sim-command';
+import { parseSecurityFlag, VNC_SECURITY_HELP } from './vnc-security-flags';
 import { WORKLOAD_NAMES } from '../../frontend/workloads';
 
 function parseWorkload(v: string): (typeof WORKLOAD_NAMES)[number] {
@@ -24,6 +25,12 @@ export function buildProgram(): Command {
     .command('demo')
     .description('start a simulated host with one demo guest (domain 1) and its backend, served on VNC')
     .option('--vnc <host:port>', 'VNC listen address', parseHostPort, parseHostPort('127.0.0.1:5900'))
+    .option('--web <host:port>', 'noVNC web client address', parseHostPort, parseHostPort('127.0.0.1:6080'))
+    .option('--no-web', 'do not serve the noVNC web client')
+    .option('--password-file <file>', VNC_SECURITY_HELP.passwordFile)
+    .option('--tls-cert <pem>', VNC_SECURITY_HELP.tlsCert)
+    .option('--tls-key <pem>', VNC_SECURITY_HELP.tlsKey)
+    .option('--security <list>', VNC_SECURITY_HELP.security, parseSecurityFlag)
     .addOption(new Option('--workload <name>', 'what the guest draws').choices(WORKLOAD_NAMES).default('pattern'))
     .option('--image <file.png>', 'PNG shown by the still workload (the guest framebuffer takes its size)')
     .option('--sim-dir <dir>', 'simulator directory (default: a new temporary one, removed at exit)')
@@ -36,6 +43,11 @@ export function buildProgram(): Command {
     .description('serve the vfb/vkbd devices of one domain (xenstore from XENSTORED_PATH)')
     .requiredOption('--domid <n>', 'the guest domain id', parseDomid)
     .option('--vnc <host:port>', 'VNC listen address (default 127.0.0.1:5900+domid)', parseHostPort)
+    .option('--web <host:port>', 'also serve the noVNC web client here (WebSocket on the same port)', parseHostPort)
+    .option('--password-file <file>', VNC_SECURITY_HELP.passwordFile)
+    .option('--tls-cert <pem>', VNC_SECURITY_HELP.tlsCert)
+    .option('--tls-key <pem>', VNC_SECURITY_HELP.tlsKey)
+    .option('--security <list>', VNC_SECURITY_HELP.security, parseSecurityFlag)
     .option('--sim-dir <dir>', 'run against the simulator in <dir> (default: from XENVFB_SIM_DIR or XENSTORED_PATH)')
     .action(runBackendCommand);
 

@@ -131,7 +131,8 @@ export class Transaction {
   }
 }
 
-type TxArg = Transaction | number | undefined;
+/** A transaction object, a raw tx_id, or none. */
+export type TxArg = Transaction | number | undefined;
 const txIdOf = (tx: TxArg): number => (tx === undefined ? 0 : typeof tx === 'number' ? tx : tx.id);
 
 /** The errno name of a failed request (`ENOENT`, `EAGAIN`...), or undefined. */

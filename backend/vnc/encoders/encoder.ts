@@ -1,15 +1,36 @@
 // The interface every RFB encoding implements (one file per encoding, like TigerVNC's
 // Encoder.h / QEMU ui/vnc-enc-*.c). The encode manager writes the rect header
 // (rfbproto §7.6.1: u16 x | u16 y | u16 w | u16 h | s32 encoding); an encoder writes the data.
+// Encoders with zlib streams hold per-connection state, so every session gets its own
+// instances from an EncoderFactory.
 
 import type { ByteWriter } from '../../../shared/bytes';
 import type { Rect } from '../../../shared/region';
 import type { PixelFormat, Surface } from '../../display/display';
 
+/** What the client asked for through pseudo-encodings (rfbproto §7.8). */
+export interface EncodeSettings {
+  /** JPEG quality level 0..9 (pseudo-encodings -32..-23), null if the client sent none: no lossy. */
+  qualityLevel: number | null;
+  /** Compress level 0..9 (pseudo-encodings -256..-247), null if none. */
+  compressLevel: number | null;
+}
+
+export const DEFAULT_ENCODE_SETTINGS: EncodeSettings = { qualityLevel: null, compressLevel: null };
+
 export interface Encoder {
   /** The RfbEncoding number written in the rect header. */
   readonly id: number;
   readonly name: string;
-  /** Append the encoded pixels of `rect` (inside the surface) in the client's format. */
-  encode(surface: Surface, rect: Rect, clientFormat: PixelFormat, writer: ByteWriter): void;
+  /** Largest rect this encoding carries (Tight: 2048 wide, TigerVNC's 65536 px area); none if absent. */
+  readonly maxRect?: { width: number; area: number };
+  /**
+   * Append the encoded pixels of `rect` (inside the surface) in the client's format.
+   * Returns false, having written nothing, when the encoding would be larger than Raw and
+   * the encoding has no raw escape of its own (RRE); the manager then sends Raw.
+   */
+  encode(surface: Surface, rect: Rect, clientFormat: PixelFormat, writer: ByteWriter, settings: EncodeSettings): boolean;
 }
+
+/** Makes one encoder instance for one session. */
+export type EncoderFactory = () => Encoder;

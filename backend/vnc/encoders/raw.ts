@@ -12,11 +12,12 @@ export class RawEncoder implements Encoder {
   readonly id = RfbEncoding.Raw;
   readonly name = 'Raw';
 
-  encode(surface: Surface, rect: Rect, clientFormat: PixelFormat, writer: ByteWriter): void {
+  encode(surface: Surface, rect: Rect, clientFormat: PixelFormat, writer: ByteWriter): boolean {
     const size = packedSize(clientFormat, rect.width, rect.height);
     const at = writer.length;
     writer.zeros(size);
     // finish() is a view of the writer's storage; nothing is written until we are done with it.
     convertRect(surface, rect, clientFormat, writer.finish(), at);
+    return true;
   }
 }

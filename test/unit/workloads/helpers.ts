@@ -44,7 +44,10 @@ export function unreportedChanges(fb: FramebufferTarget, before: Uint8Array, rec
     for (let x = 0; x < fb.width; x++) {
       const o = y * fb.stride + x * 4;
       const same =
-        before[o] === fb.data[o] && before[o + 1] === fb.data[o + 1] && before[o + 2] === fb.data[o + 2] && before[o + 3] === fb.data[o + 3];
+        before[o] === fb.data[o] &&
+        before[o + 1] === fb.data[o + 1] &&
+        before[o + 2] === fb.data[o + 2] &&
+        before[o + 3] === fb.data[o + 3];
       if (same) continue;
       const covered = rects.some((r) => x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height);
       if (!covered) missed.push([x, y]);

@@ -56,7 +56,10 @@ describe('workloads/pattern', () => {
     for (let i = 0; i < 50; i++) w.tick();
     for (let y = 0; y < fb.height; y++) {
       const pad = fb.data.subarray(y * fb.stride + 400, (y + 1) * fb.stride);
-      assert.ok(pad.every((b) => b === 0x5a), `row ${y} padding untouched`);
+      assert.ok(
+        pad.every((b) => b === 0x5a),
+        `row ${y} padding untouched`,
+      );
     }
   });
 
@@ -81,13 +84,17 @@ describe('workloads/pattern', () => {
   });
 
   it('animates on its own timer, and stop() ends it and is idempotent', async () => {
-    const baseline = activeTimers();
     const w = await pattern({ width: 64, height: 48, fps: 50 });
+    // Measured after the first await: mocha arms its own test timer once the test yields.
+    const baseline = activeTimers();
     const fb = new RecordingFramebuffer(64, 48);
     w.start(fb);
-    assert.equal(activeTimers(), baseline + 1);
-    await sleep(150);
-    w.stop();
+    try {
+      assert.equal(activeTimers(), baseline + 1);
+      await sleep(150);
+    } finally {
+      w.stop();
+    }
     const frames = w.frames;
     assert.ok(frames >= 3, `expected several frames, got ${frames}`);
     assert.equal(activeTimers(), baseline);
@@ -97,12 +104,13 @@ describe('workloads/pattern', () => {
   });
 
   it('restarting does not leak a timer', async () => {
-    const baseline = activeTimers();
     const w = await pattern({ width: 64, height: 48 });
+    const baseline = activeTimers();
     w.start(new RecordingFramebuffer(64, 48));
     w.start(new RecordingFramebuffer(64, 48));
-    assert.equal(activeTimers(), baseline + 1);
+    const running = activeTimers();
     w.stop();
+    assert.equal(running, baseline + 1);
     assert.equal(activeTimers(), baseline);
   });
 

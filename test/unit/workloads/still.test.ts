@@ -43,12 +43,7 @@ describe('workloads/still', () => {
     it('composites 8-bit RGBA (written by pngjs) over black', () => {
       const rgba = [200, 100, 50, 128, 255, 255, 255, 0, 10, 20, 30, 255, 255, 128, 1, 1];
       const s = decodePng(pngjsEncode(4, 1, rgba, 6));
-      expectPixels(s.data, [
-        overBlack(200, 100, 50, 128),
-        [0, 0, 0, 0],
-        overBlack(10, 20, 30),
-        overBlack(255, 128, 1, 1),
-      ]);
+      expectPixels(s.data, [overBlack(200, 100, 50, 128), [0, 0, 0, 0], overBlack(10, 20, 30), overBlack(255, 128, 1, 1)]);
     });
 
     it('decodes a palette image with tRNS alpha', () => {
@@ -124,17 +119,29 @@ describe('workloads/still', () => {
         () => decodePng(Buffer.from('GIF89a not a png at all, sorry'), 'x.gif'),
         (e: unknown) => isXenvfbError(e, 'IMG_E_DECODE') && e.details.path === 'x.gif',
       );
-      assert.throws(() => decodePng(new Uint8Array(0)), (e: unknown) => isXenvfbError(e, 'IMG_E_DECODE'));
+      assert.throws(
+        () => decodePng(new Uint8Array(0)),
+        (e: unknown) => isXenvfbError(e, 'IMG_E_DECODE'),
+      );
     });
 
     it('rejects a truncated PNG with IMG_E_DECODE', () => {
       const full = pngjsEncode(4, 4, new Array(64).fill(255), 6);
-      assert.throws(() => decodePng(full.subarray(0, full.length - 30)), (e: unknown) => isXenvfbError(e, 'IMG_E_DECODE'));
+      assert.throws(
+        () => decodePng(full.subarray(0, full.length - 30)),
+        (e: unknown) => isXenvfbError(e, 'IMG_E_DECODE'),
+      );
     });
 
     it(`accepts ${WORKLOAD_MAX_DIMENSION} pixels wide and rejects one more with FB_E_BAD_GEOMETRY`, () => {
       const row = (w: number): Uint8Array => new Uint8Array(Math.ceil(w / 8));
-      const atLimit = encodeRawPng({ width: WORKLOAD_MAX_DIMENSION, height: 1, bitDepth: 1, colorType: 0, rows: [row(WORKLOAD_MAX_DIMENSION)] });
+      const atLimit = encodeRawPng({
+        width: WORKLOAD_MAX_DIMENSION,
+        height: 1,
+        bitDepth: 1,
+        colorType: 0,
+        rows: [row(WORKLOAD_MAX_DIMENSION)],
+      });
       assert.equal(decodePng(atLimit).width, WORKLOAD_MAX_DIMENSION);
       const past = WORKLOAD_MAX_DIMENSION + 1;
       const tooWide = encodeRawPng({ width: past, height: 1, bitDepth: 1, colorType: 0, rows: [row(past)] });
@@ -143,20 +150,29 @@ describe('workloads/still', () => {
         (e: unknown) => isXenvfbError(e, 'FB_E_BAD_GEOMETRY') && e.details.width === past && e.details.path === 'wide.png',
       );
       const tooTall = encodeRawPng({ width: 1, height: past, bitDepth: 1, colorType: 0, rows: Array.from({ length: past }, () => row(1)) });
-      assert.throws(() => decodePng(tooTall), (e: unknown) => isXenvfbError(e, 'FB_E_BAD_GEOMETRY'));
+      assert.throws(
+        () => decodePng(tooTall),
+        (e: unknown) => isXenvfbError(e, 'FB_E_BAD_GEOMETRY'),
+      );
     });
 
     it('rejects a huge IHDR before inflating any pixel data', () => {
       // Only the header: decoding would need gigabytes, so the size check must come first.
       const header = encodeRawPng({ width: 100000, height: 100000, bitDepth: 8, colorType: 6, rows: [] });
-      assert.throws(() => decodePng(header), (e: unknown) => isXenvfbError(e, 'FB_E_BAD_GEOMETRY'));
+      assert.throws(
+        () => decodePng(header),
+        (e: unknown) => isXenvfbError(e, 'FB_E_BAD_GEOMETRY'),
+      );
     });
   });
 
   describe('createWorkload("still")', () => {
     it('sizes the framebuffer to the PNG and draws it once with full damage', async () => {
       const path = join(dir, 'pic.png');
-      writeFileSync(path, pngjsEncode(3, 2, [1, 2, 3, 255, 4, 5, 6, 255, 7, 8, 9, 255, 10, 11, 12, 255, 13, 14, 15, 255, 16, 17, 18, 255], 6));
+      writeFileSync(
+        path,
+        pngjsEncode(3, 2, [1, 2, 3, 255, 4, 5, 6, 255, 7, 8, 9, 255, 10, 11, 12, 255, 13, 14, 15, 255, 16, 17, 18, 255], 6),
+      );
       const w = await createWorkload('still', { image: path, width: 999, height: 999 });
       assert.ok(w instanceof StillWorkload);
       assert.equal(w.name, 'still');

@@ -1,0 +1,171 @@
+// Pixel helpers shared by the encoders. Encoders work on client pixel VALUES (the integer
+// rfbproto §7.4 PIXEL_FORMAT describes: r << redShift | g << greenShift | b << blueShift),
+// produced from the surface by pixel-convert, and write them back as PIXEL, CPIXEL (ZRLE,
+// rfbproto §7.7.6) or TPIXEL (Tight, §7.7.5).
+
+import type { Rect } from '../../../shared/region';
+import type { PixelFormat, Surface } from '../../display/display';
+import { bytesPerPixel, convertRectToNew } from '../../display/pixel-convert';
+
+/** The rect's pixels in the client's format, as values, row-major, tightly packed. */
+export function readClientPixels(surface: Surface, rect: Rect, pf: PixelFormat): Uint32Array {
+  const bytes = convertRectToNew(surface, rect, pf);
+  const n = rect.width * rect.height;
+  const out = new Uint32Array(n);
+  switch (bytesPerPixel(pf)) {
+    case 1:
+      for (let i = 0; i < n; i++) out[i] = bytes[i]!;
+      break;
+    case 2:
+      if (pf.bigEndian) for (let i = 0, o = 0; i < n; i++, o += 2) out[i] = (bytes[o]! << 8) | bytes[o + 1]!;
+      else for (let i = 0, o = 0; i < n; i++, o += 2) out[i] = bytes[o]! | (bytes[o + 1]! << 8);
+      break;
+    default:
+      if (pf.bigEndian) {
+        for (let i = 0, o = 0; i < n; i++, o += 4) {
+          out[i] = ((bytes[o]! << 24) | (bytes[o + 1]! << 16) | (bytes[o + 2]! << 8) | bytes[o + 3]!) >>> 0;
+        }
+      } else {
+        for (let i = 0, o = 0; i < n; i++, o += 4) {
+          out[i] = (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24)) >>> 0;
+        }
+      }
+  }
+  return out;
+}
+
+/** Writes one pixel value at out[o] in some wire form; `size` bytes. */
+export interface PixelPacker {
+  readonly size: number;
+  put(out: Uint8Array, o: number, v: number): void;
+}
+
+/** Full PIXEL: bitsPerPixel/8 bytes in the client's byte order. */
+export function pixelPacker(pf: PixelFormat): PixelPacker {
+  switch (bytesPerPixel(pf)) {
+    case 1:
+      return { size: 1, put: (out, o, v) => void (out[o] = v) };
+    case 2:
+      return pf.bigEndian
+        ? { size: 2, put: (out, o, v) => void ((out[o] = v >>> 8), (out[o + 1] = v)) }
+        : { size: 2, put: (out, o, v) => void ((out[o] = v), (out[o + 1] = v >>> 8)) };
+    default:
+      return pf.bigEndian
+        ? { size: 4, put: (out, o, v) => void ((out[o] = v >>> 24), (out[o + 1] = v >>> 16), (out[o + 2] = v >>> 8), (out[o + 3] = v)) }
+        : { size: 4, put: (out, o, v) => void ((out[o] = v), (out[o + 1] = v >>> 8), (out[o + 2] = v >>> 16), (out[o + 3] = v >>> 24)) };
+  }
+}
+
+function colourMask(pf: PixelFormat): number {
+  return ((pf.redMax << pf.redShift) | (pf.greenMax << pf.greenShift) | (pf.blueMax << pf.blueShift)) >>> 0;
+}
+
+/**
+ * ZRLE CPIXEL (rfbproto §7.7.6): 3 bytes when true colour, 32 bpp, depth <= 24 and every
+ * colour bit sits in the 3 least or the 3 most significant bytes; those 3 bytes go in wire
+ * order. When both fit, the first three wire bytes are used, as libvncclient's zrle.c
+ * decides (LE: low bytes first; BE: high bytes first).
+ */
+export function cpixelPacker(pf: PixelFormat): PixelPacker {
+  if (!(pf.trueColour && pf.bitsPerPixel === 32 && pf.depth <= 24)) return pixelPacker(pf);
+  const mask = colourMask(pf);
+  const fitsLow = (mask & 0xff000000) === 0;
+  const fitsHigh = (mask & 0xff) === 0;
+  const low: PixelPacker = pf.bigEndian
+    ? { size: 3, put: (out, o, v) => void ((out[o] = v >>> 16), (out[o + 1] = v >>> 8), (out[o + 2] = v)) }
+    : { size: 3, put: (out, o, v) => void ((out[o] = v), (out[o + 1] = v >>> 8), (out[o + 2] = v >>> 16)) };
+  const high: PixelPacker = pf.bigEndian
+    ? { size: 3, put: (out, o, v) => void ((out[o] = v >>> 24), (out[o + 1] = v >>> 16), (out[o + 2] = v >>> 8)) }
+    : { size: 3, put: (out, o, v) => void ((out[o] = v >>> 8), (out[o + 1] = v >>> 16), (out[o + 2] = v >>> 24)) };
+  if (pf.bigEndian) return fitsHigh ? high : fitsLow ? low : pixelPacker(pf);
+  return fitsLow ? low : fitsHigh ? high : pixelPacker(pf);
+}
+
+/** Tight TPIXEL (rfbproto §7.7.5) is R, G, B bytes whatever the shifts, in this case only. */
+export function isTight24(pf: PixelFormat): boolean {
+  return pf.trueColour && pf.bitsPerPixel === 32 && pf.depth === 24 && pf.redMax === 255 && pf.greenMax === 255 && pf.blueMax === 255;
+}
+
+export function tpixelPacker(pf: PixelFormat): PixelPacker {
+  if (!isTight24(pf)) return pixelPacker(pf);
+  const { redShift: rs, greenShift: gs, blueShift: bs } = pf;
+  return { size: 3, put: (out, o, v) => void ((out[o] = v >>> rs), (out[o + 1] = v >>> gs), (out[o + 2] = v >>> bs)) };
+}
+
+/** Pack values[from..to) with `packer`. */
+export function packPixels(values: ArrayLike<number>, packer: PixelPacker): Uint8Array {
+  const out = new Uint8Array(values.length * packer.size);
+  for (let i = 0, o = 0; i < values.length; i++, o += packer.size) packer.put(out, o, values[i]!);
+  return out;
+}
+
+export interface Palette {
+  /** Distinct colours, most frequent first. */
+  colours: number[];
+  /** colour -> index in `colours`. */
+  index: Map<number, number>;
+}
+
+/** The distinct colours of `px`, or null once there are more than `max`. */
+export function buildPalette(px: Uint32Array, max: number): Palette | null {
+  const counts = new Map<number, number>();
+  let prev = -1;
+  let run = 0;
+  for (let i = 0; i < px.length; i++) {
+    const v = px[i]!;
+    if (v === prev) {
+      run++;
+      continue;
+    }
+    if (run > 0) counts.set(prev, (counts.get(prev) ?? 0) + run);
+    if (!counts.has(v) && counts.size >= max) return null;
+    prev = v;
+    run = 1;
+  }
+  if (run > 0) counts.set(prev, (counts.get(prev) ?? 0) + run);
+  const colours = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([c]) => c);
+  return { colours, index: new Map(colours.map((c, i) => [c, i])) };
+}
+
+/** Pixels of the sub-rect (x, y, w, h) of a row-major `px` of row length `stride`. */
+export function subPixels(px: Uint32Array, stride: number, x: number, y: number, w: number, h: number): Uint32Array {
+  const out = new Uint32Array(w * h);
+  for (let row = 0; row < h; row++) out.set(px.subarray((y + row) * stride + x, (y + row) * stride + x + w), row * w);
+  return out;
+}
+
+/**
+ * Cover every pixel that differs from `bg` with single-colour rectangles, greedily: the
+ * widest run of one colour from the first uncovered pixel, grown down while rows match.
+ */
+export interface SubRect {
+  colour: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export function findSubrects(px: Uint32Array, width: number, height: number, bg: number, limit: number): SubRect[] | null {
+  const covered = new Uint8Array(px.length);
+  const out: SubRect[] = [];
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      const c = px[i]!;
+      if (c === bg || covered[i]) continue;
+      let w = 1;
+      while (x + w < width && px[i + w] === c && !covered[i + w]) w++;
+      let h = 1;
+      grow: while (y + h < height) {
+        const rowStart = (y + h) * width + x;
+        for (let k = 0; k < w; k++) if (px[rowStart + k] !== c || covered[rowStart + k]) break grow;
+        h++;
+      }
+      for (let r = 0; r < h; r++) covered.fill(1, (y + r) * width + x, (y + r) * width + x + w);
+      out.push({ colour: c, x, y, w, h });
+      if (out.length > limit) return null;
+    }
+  }
+  return out;
+}

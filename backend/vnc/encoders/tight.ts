@@ -1,0 +1,228 @@
+// Tight (rfbproto §7.7.5) and, through TightPngEncoder, TightPNG (-260). Per rect:
+//   u8 control: bits 0-3 reset zlib stream i; bits 4-7: 0x8 Fill | 0x9 JPEG | 0xA PNG (TightPNG)
+//   | basic: bits 4-5 stream id, bit 6 "u8 filter-id follows" (0 copy, 1 palette, 2 gradient).
+//   Fill: TPIXEL.  JPEG/PNG: compactLen | image.  Palette: u8 n-1 | n TPIXELs | data.
+//   Basic data: < 12 bytes raw, else compactLen | zlib bytes (a persistent stream, sync-flushed).
+// Choice per rect: one colour -> fill; up to 256 colours -> palette (1 bpp for 2 colours);
+// otherwise JPEG when the client sent a quality level (16/32 bpp only), else gradient for
+// smooth 16/32 bpp content, else copy. TightPNG replaces every basic form by PNG.
+// Later: a lossless refresh of JPEG areas once they stop changing (TigerVNC does).
+
+import * as jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import type { ByteWriter } from '../../../shared/bytes';
+import type { Rect } from '../../../shared/region';
+import type { PixelFormat, Surface } from '../../display/display';
+import { bytesPerPixel, convertRectToNew } from '../../display/pixel-convert';
+import { RfbEncoding } from '../messages';
+import type { EncodeSettings, Encoder } from './encoder';
+import { buildPalette, type Palette, packPixels, readClientPixels, tpixelPacker } from './pixels';
+import { DeflateStream } from './zstream';
+
+export const TightCtl = { Fill: 0x80, Jpeg: 0x90, Png: 0xa0, ExplicitFilter: 0x40 } as const;
+export const TightFilter = { Copy: 0, Palette: 1, Gradient: 2 } as const;
+/** Filtered data shorter than this goes uncompressed (rfbproto TIGHT_MIN_TO_COMPRESS). */
+export const TIGHT_MIN_TO_COMPRESS = 12;
+/** TigerVNC EncodeManager SubRectMaxWidth / SubRectMaxArea. */
+export const TIGHT_MAX_RECT = { width: 2048, area: 65536 } as const;
+/** Compact length is at most 22 bits. */
+export const TIGHT_MAX_COMPACT_LENGTH = 4194303;
+export const TIGHT_DEFAULT_COMPRESS_LEVEL = 2;
+
+/** Stream ids by convention (TigerVNC TightEncoder; QEMU uses 3 for gradient). */
+const STREAM_FULL = 0;
+const STREAM_MONO = 1;
+const STREAM_INDEXED = 2;
+const STREAM_GRADIENT = 3;
+
+/** zlib level per compress level, [indexed, mono, full] (TigerVNC TightEncoder). */
+const ZLIB_LEVELS: ReadonlyArray<readonly [number, number, number]> = [
+  [0, 0, 0], [1, 1, 1], [3, 3, 2], [5, 5, 2], [6, 7, 3], [7, 8, 4], [7, 8, 5], [8, 9, 6], [9, 9, 7], [9, 9, 9],
+];
+/** libjpeg quality per JPEG quality level (TigerVNC JpegCompressor). */
+export const JPEG_QUALITY = [15, 29, 41, 42, 62, 77, 79, 86, 92, 100] as const;
+
+/** Mean gradient residual (fraction of the channel max) under which gradient beats copy. */
+const SMOOTH_THRESHOLD = 0.02;
+
+const RGBX: PixelFormat = {
+  bitsPerPixel: 32, depth: 24, bigEndian: false, trueColour: true,
+  redMax: 255, greenMax: 255, blueMax: 255, redShift: 0, greenShift: 8, blueShift: 16,
+};
+
+export function compactLength(n: number): number[] {
+  const out = [n & 0x7f];
+  if (n > 0x7f) {
+    out[0]! |= 0x80;
+    out.push((n >> 7) & 0x7f);
+    if (n > 0x3fff) {
+      out[1]! |= 0x80;
+      out.push((n >> 14) & 0xff);
+    }
+  }
+  return out;
+}
+
+export class TightEncoder implements Encoder {
+  readonly id: number = RfbEncoding.Tight;
+  readonly name: string = 'Tight';
+  readonly maxRect = TIGHT_MAX_RECT;
+  /** TightPNG: PNG instead of basic compression. */
+  protected readonly png: boolean = false;
+  private readonly streams: Array<DeflateStream | null> = [null, null, null, null];
+  private resets = 0;
+
+  encode(surface: Surface, rect: Rect, pf: PixelFormat, writer: ByteWriter, settings: EncodeSettings): boolean {
+    const px = readClientPixels(surface, rect, pf);
+    const palette = buildPalette(px, 256);
+    const n = palette?.colours.length ?? Infinity;
+    const deep = bytesPerPixel(pf) >= 2;
+    if (n === 1) this.fill(px[0]!, pf, writer);
+    else if (!this.png && palette && (n === 2 || deep)) this.palette(px, rect, palette, pf, writer, settings);
+    else if (settings.qualityLevel !== null && deep && n > 256) this.jpeg(surface, rect, settings.qualityLevel, writer);
+    else if (this.png) this.pngRect(surface, rect, writer);
+    else if (deep && isSmooth(px, rect.width, pf)) this.gradient(px, rect, pf, writer, settings);
+    else this.basic(STREAM_FULL, null, packPixels(px, tpixelPacker(pf)), writer, settings);
+    return true;
+  }
+
+  private control(ctl: number, w: ByteWriter): void {
+    w.u8(ctl | this.resets);
+    this.resets = 0;
+  }
+
+  private fill(colour: number, pf: PixelFormat, w: ByteWriter): void {
+    this.control(TightCtl.Fill, w);
+    w.bytes(packPixels([colour], tpixelPacker(pf)));
+  }
+
+  // u8 ctl | u8 filter=1 | u8 n-1 | n TPIXEL | data (1 bpp rows for 2 colours, else 1 byte/px)
+  private palette(px: Uint32Array, rect: Rect, p: Palette, pf: PixelFormat, w: ByteWriter, s: EncodeSettings): void {
+    const n = p.colours.length;
+    const header = [TightFilter.Palette, n - 1, ...packPixels(p.colours, tpixelPacker(pf))];
+    let data: Uint8Array;
+    if (n === 2) {
+      const rowBytes = (rect.width + 7) >> 3;
+      data = new Uint8Array(rowBytes * rect.height);
+      const one = p.colours[1]!;
+      for (let y = 0; y < rect.height; y++) {
+        for (let x = 0; x < rect.width; x++) {
+          if (px[y * rect.width + x] === one) data[y * rowBytes + (x >> 3)]! |= 0x80 >> (x & 7);
+        }
+      }
+    } else {
+      data = new Uint8Array(px.length);
+      for (let i = 0; i < px.length; i++) data[i] = p.index.get(px[i]!)!;
+    }
+    this.basic(n === 2 ? STREAM_MONO : STREAM_INDEXED, header, data, w, s);
+  }
+
+  // Per component: P = clamp(left + up - upleft), D = (V - P) & max, zeros outside the rect.
+  private gradient(px: Uint32Array, rect: Rect, pf: PixelFormat, w: ByteWriter, s: EncodeSettings): void {
+    this.basic(STREAM_GRADIENT, [TightFilter.Gradient], packPixels(gradientResiduals(px, rect.width, pf), tpixelPacker(pf)), w, s);
+  }
+
+  /** Basic compression: ctl, optional filter header, then data raw (< 12 bytes) or zlib'd. */
+  private basic(stream: number, header: number[] | null, data: Uint8Array, w: ByteWriter, s: EncodeSettings): void {
+    const level = zlibLevel(stream, s.compressLevel ?? TIGHT_DEFAULT_COMPRESS_LEVEL);
+    let z = this.streams[stream];
+    if (z && z.level !== level) {
+      // A new level needs a new stream; the client is told to reset its inflater too.
+      this.resets |= 1 << stream;
+      z = null;
+    }
+    if (!z) z = this.streams[stream] = new DeflateStream(level);
+    this.control((stream << 4) | (header ? TightCtl.ExplicitFilter : 0), w);
+    if (header) w.bytes(Uint8Array.from(header));
+    if (data.length < TIGHT_MIN_TO_COMPRESS) {
+      w.bytes(data);
+      return;
+    }
+    const zipped = z.compress(data);
+    w.bytes(Uint8Array.from(compactLength(zipped.length))).bytes(zipped);
+  }
+
+  private jpeg(surface: Surface, rect: Rect, qualityLevel: number, w: ByteWriter): void {
+    const rgba = opaqueRgba(surface, rect);
+    const image = jpeg.encode({ data: rgba, width: rect.width, height: rect.height }, JPEG_QUALITY[qualityLevel]!);
+    this.image(TightCtl.Jpeg, image.data, w);
+  }
+
+  private pngRect(surface: Surface, rect: Rect, w: ByteWriter): void {
+    const png = new PNG({ width: rect.width, height: rect.height });
+    png.data = Buffer.from(opaqueRgba(surface, rect).buffer);
+    this.image(TightCtl.Png, PNG.sync.write(png, { colorType: 2, deflateLevel: 6 }), w);
+  }
+
+  private image(ctl: number, bytes: Uint8Array, w: ByteWriter): void {
+    if (bytes.length > TIGHT_MAX_COMPACT_LENGTH) throw new RangeError(`tight image of ${bytes.length} bytes`);
+    this.control(ctl, w);
+    w.bytes(Uint8Array.from(compactLength(bytes.length))).bytes(bytes);
+  }
+}
+
+function zlibLevel(stream: number, compressLevel: number): number {
+  const [indexed, mono, full] = ZLIB_LEVELS[Math.max(0, Math.min(9, compressLevel))]!;
+  return stream === STREAM_MONO ? mono : stream === STREAM_INDEXED ? indexed : full;
+}
+
+function opaqueRgba(surface: Surface, rect: Rect): Uint8Array {
+  const rgba = convertRectToNew(surface, rect, RGBX);
+  for (let i = 3; i < rgba.length; i += 4) rgba[i] = 255;
+  return rgba;
+}
+
+interface Channels {
+  shifts: [number, number, number];
+  maxes: [number, number, number];
+}
+
+function channels(pf: PixelFormat): Channels {
+  return { shifts: [pf.redShift, pf.greenShift, pf.blueShift], maxes: [pf.redMax, pf.greenMax, pf.blueMax] };
+}
+
+/** Gradient-filter residual pixels (rfbproto §7.7.5 "Gradient filter"). */
+export function gradientResiduals(px: Uint32Array, width: number, pf: PixelFormat): Uint32Array {
+  const { shifts, maxes } = channels(pf);
+  const out = new Uint32Array(px.length);
+  for (let i = 0; i < px.length; i++) {
+    const x = i % width;
+    let v = 0;
+    for (let c = 0; c < 3; c++) {
+      const sh = shifts[c]!;
+      const mx = maxes[c]!;
+      const comp = (k: number): number => (px[k]! >>> sh) & mx;
+      const left = x > 0 ? comp(i - 1) : 0;
+      const up = i >= width ? comp(i - width) : 0;
+      const upLeft = x > 0 && i >= width ? comp(i - width - 1) : 0;
+      const p = Math.max(0, Math.min(mx, left + up - upLeft));
+      v |= ((comp(i) - p) & mx) << sh;
+    }
+    out[i] = v >>> 0;
+  }
+  return out;
+}
+
+/** Smooth content (gradients): small gradient residuals on average. Sampled every 7th pixel. */
+function isSmooth(px: Uint32Array, width: number, pf: PixelFormat): boolean {
+  if (px.length < 64) return false;
+  const res = gradientResiduals(px, width, pf);
+  const { shifts, maxes } = channels(pf);
+  let sum = 0;
+  let count = 0;
+  for (let i = width + 1; i < res.length; i += 7) {
+    for (let c = 0; c < 3; c++) {
+      const d = (res[i]! >>> shifts[c]!) & maxes[c]!;
+      sum += Math.min(d, maxes[c]! + 1 - d) / maxes[c]!;
+      count++;
+    }
+  }
+  return count > 0 && sum / count < SMOOTH_THRESHOLD;
+}
+
+/** TightPNG (-260): Tight with PNG (ctl 0xA) in place of basic compression (noVNC). */
+export class TightPngEncoder extends TightEncoder {
+  override readonly id: number = RfbEncoding.TightPNG;
+  override readonly name: string = 'TightPNG';
+  protected override readonly png: boolean = true;
+}

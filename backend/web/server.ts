@@ -1,0 +1,133 @@
+// WebServer: serves the noVNC web client (our page + the @novnc/novnc package's core/ and
+// vendor/ modules) and carries RFB over WebSocket on the same origin, straight into the
+// VncServer's sessions. "/" redirects to the page with autoconnect on; the page connects
+// back to the host and port it was loaded from, so one forwarded port is enough.
+
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type * as net from 'node:net';
+import * as path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { type Logger, noopLogger } from '../vnc/logger';
+import { type Mount, resolveStatic } from './static';
+
+/** Paths where the page's WebSocket is accepted ("websockify" is noVNC's default path). */
+export const WEB_WEBSOCKET_PATHS: readonly string[] = ['/websockify', '/'];
+/** Where "/" sends a browser. */
+export const WEB_DEFAULT_PAGE = '/vnc.html?autoconnect=1&resize=scale&path=websockify';
+
+/** Whoever takes WebSocket upgrades for RFB (VncServer.handleUpgrade). */
+export interface UpgradeHandler {
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+export interface WebServerOptions {
+  /** Takes the page's WebSocket; without it upgrades get 503. */
+  vnc?: UpgradeHandler | null;
+  /** The @novnc/novnc package directory (default: resolved from node_modules). */
+  noVncDir?: string;
+  log?: Logger;
+}
+
+export interface WebAddress {
+  host: string;
+  port: number;
+}
+
+/** The installed @novnc/novnc package's directory (its "exports" hide package.json). */
+export function noVncPackageDir(): string {
+  return path.resolve(path.dirname(require.resolve('@novnc/novnc')), '..');
+}
+
+export const WEB_PAGE_DIR = path.join(__dirname, 'page');
+
+export function webMounts(noVncDir: string): Mount[] {
+  const page = path.join(WEB_PAGE_DIR, 'vnc.html');
+  return [
+    { path: '/vnc.html', file: page },
+    // The name noVNC's own minimal page has, so links written for noVNC work.
+    { path: '/vnc_lite.html', file: page },
+    { path: '/vnc.js', file: path.join(WEB_PAGE_DIR, 'vnc.js') },
+    { prefix: '/core/', dir: path.join(noVncDir, 'core') },
+    { prefix: '/vendor/', dir: path.join(noVncDir, 'vendor') },
+  ];
+}
+
+export class WebServer {
+  private readonly server: http.Server;
+  private readonly log: Logger;
+  private readonly mounts: Mount[];
+
+  constructor(private readonly opts: WebServerOptions = {}) {
+    this.log = opts.log ?? noopLogger;
+    this.mounts = webMounts(opts.noVncDir ?? noVncPackageDir());
+    this.server = http.createServer((req, res) => this.request(req, res));
+    this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+    this.server.on('error', (err) => this.log.error({ err }, 'web listener error'));
+  }
+
+  /** Bind and listen; port 0 picks a free port. Resolves to the bound address. */
+  listen(host: string, port: number): Promise<WebAddress> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        const a = this.server.address() as net.AddressInfo;
+        resolve({ host: a.address, port: a.port });
+      });
+    });
+  }
+
+  /** Stop listening and drop open HTTP connections (WebSockets belong to the VNC server). */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private request(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return this.fail(res, 405, { allow: 'GET, HEAD' });
+    if (url.pathname === '/') {
+      res.writeHead(302, { location: WEB_DEFAULT_PAGE, 'cache-control': 'no-cache' });
+      return void res.end();
+    }
+    const found = resolveStatic(url.pathname, this.mounts);
+    if ('status' in found) return this.fail(res, found.status);
+    this.sendFile(req, res, found.file, found.mime);
+  }
+
+  private sendFile(req: http.IncomingMessage, res: http.ServerResponse, file: string, mime: string): void {
+    fs.stat(file, (err, st) => {
+      if (err || !st.isFile()) return this.fail(res, 404);
+      res.writeHead(200, {
+        'content-type': mime,
+        'content-length': st.size,
+        'cache-control': 'no-cache',
+        'x-content-type-options': 'nosniff',
+      });
+      if (req.method === 'HEAD') return void res.end();
+      const stream = fs.createReadStream(file);
+      stream.on('error', (e) => {
+        this.log.warn({ err: e.message, file }, 'web file read failed');
+        res.destroy();
+      });
+      stream.pipe(res);
+    });
+  }
+
+  private fail(res: http.ServerResponse, status: number, headers: http.OutgoingHttpHeaders = {}): void {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
+    res.end(`${status} ${http.STATUS_CODES[status] ?? ''}\n`);
+  }
+
+  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (!WEB_WEBSOCKET_PATHS.includes(pathname)) return void socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    if (!this.opts.vnc) return void socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+    this.opts.vnc.handleUpgrade(req, socket, head);
+  }
+}
