@@ -50,6 +50,11 @@ export class PatternWorkload implements Workload {
     return this.drawn;
   }
 
+  /** Whether the animation timer is armed. */
+  get running(): boolean {
+    return this.timer !== undefined;
+  }
+
   start(fb: FramebufferTarget): void {
     this.stop();
     this.fb = fb;

@@ -50,6 +50,11 @@ export class TerminalWorkload implements Workload {
   readonly cellHeight = FONT_CELL_HEIGHT * TERMINAL_FONT_SCALE;
   private fb: FramebufferTarget | undefined;
   private timers: NodeJS.Timeout[] = [];
+
+  /** How many timers are armed (log and blink while running, none after stop()). */
+  get activeTimers(): number {
+    return this.timers.length;
+  }
   private drawn = 0;
   private cols: number;
   private rows: number;

@@ -119,10 +119,6 @@ export function encodeRawPng(p: RawPng): Buffer {
 }
 
 /** Number of Node timers currently keeping the event loop alive or pending. */
-export function activeTimers(): number {
-  return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-}
-
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

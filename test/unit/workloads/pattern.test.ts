@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { isXenvfbError } from '../../../shared/errors';
 import { rectArea } from '../../../shared/region';
 import { createWorkload, PatternWorkload, WORKLOAD_MAX_DIMENSION, WORKLOAD_MAX_FPS } from '../../../frontend/workloads';
-import { activeTimers, countChangedPixels, RecordingFramebuffer, rectInside, sleep, unreportedChanges } from './helpers';
+import { countChangedPixels, RecordingFramebuffer, rectInside, sleep, unreportedChanges } from './helpers';
 
 async function pattern(opts: { width?: number; height?: number; fps?: number } = {}): Promise<PatternWorkload> {
   const w = await createWorkload('pattern', opts);
@@ -85,33 +85,33 @@ describe('workloads/pattern', () => {
 
   it('animates on its own timer, and stop() ends it and is idempotent', async () => {
     const w = await pattern({ width: 64, height: 48, fps: 50 });
-    // Measured after the first await: mocha arms its own test timer once the test yields.
-    const baseline = activeTimers();
     const fb = new RecordingFramebuffer(64, 48);
     w.start(fb);
     try {
-      assert.equal(activeTimers(), baseline + 1);
+      assert.equal(w.running, true);
       await sleep(150);
     } finally {
       w.stop();
     }
     const frames = w.frames;
     assert.ok(frames >= 3, `expected several frames, got ${frames}`);
-    assert.equal(activeTimers(), baseline);
+    assert.equal(w.running, false);
     await sleep(100);
     assert.equal(w.frames, frames, 'no frames after stop()');
     w.stop();
+    assert.equal(w.running, false);
   });
 
   it('restarting does not leak a timer', async () => {
-    const w = await pattern({ width: 64, height: 48 });
-    const baseline = activeTimers();
+    const w = await pattern({ width: 64, height: 48, fps: 50 });
     w.start(new RecordingFramebuffer(64, 48));
     w.start(new RecordingFramebuffer(64, 48));
-    const running = activeTimers();
+    assert.equal(w.running, true);
     w.stop();
-    assert.equal(running, baseline + 1);
-    assert.equal(activeTimers(), baseline);
+    const frames = w.frames;
+    await sleep(100);
+    // A leaked interval from the first start() would still be drawing.
+    assert.equal(w.frames, frames, 'no frames after stop()');
   });
 
   it('validates size and fps at their limits', async () => {

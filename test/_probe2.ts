@@ -1,0 +1,31 @@
+import { startRealXenstored } from './helpers/real-xenstored';
+import { RawConn } from './xenstore-real/raw-conn';
+import { XsType, stringsPayload, writePayload, xsTypeName } from '../shared/xenstore/wire';
+(async () => {
+  const d = await startRealXenstored({ extraArgs: process.argv.slice(2) });
+  const c = await RawConn.connect(d.socketPath);
+  const s = (...x: string[]) => stringsPayload(...x);
+  const show = async (label: string, type: number, payload: Buffer, tx = 0) => {
+    const m = await c.request(type, payload, tx);
+    console.log(label.padEnd(40), m.map((x) => `${xsTypeName(x.type)} ${JSON.stringify(x.payload.toString('latin1').slice(0, 300))}`).join(' | '));
+  };
+  const Q = (...a: string[]) => show('quota ' + a.join(' '), XsType.XS_CONTROL, s('quota', ...a));
+  await Q('5'); await Q('set', 'bogus', '5'); await Q('set', 'nodes'); await Q('set', 'nodes', 'x'); await Q('set', 'nodes', '-1'); await Q('a', 'b');
+  await show('quota-soft set memory 5', XsType.XS_CONTROL, s('quota-soft', 'set', 'memory', '5'));
+  await Q('set', 'node-size', '100');
+  for (const n of [40, 60, 80, 100]) await show(`write /v value ${n}`, XsType.XS_WRITE, writePayload('/v', 'x'.repeat(n)));
+  await Q('set', 'permissions', '2');
+  await show('setperms 3', XsType.XS_SET_PERMS, s('/v', 'b0', 'r1', 'r2'));
+  await show('setperms 4', XsType.XS_SET_PERMS, s('/v', 'b0', 'r1', 'r2', 'r3'));
+  await Q('set', 'nodes', '4');
+  for (const p of ['/n1', '/n2', '/n3']) await show('write ' + p, XsType.XS_WRITE, writePayload(p, ''));
+  await Q('set', 'watches', '1');
+  await show('watch1', XsType.XS_WATCH, s('/a', 't1')); await show('watch2', XsType.XS_WATCH, s('/b', 't2'));
+  await Q('set', 'transactions', '1');
+  await show('tx1', XsType.XS_TRANSACTION_START, s('')); await show('tx2', XsType.XS_TRANSACTION_START, s(''));
+  await Q('0');
+  await Q('set', 'path-max', '10');
+  await show('write /aaaaaaaaa (10)', XsType.XS_WRITE, writePayload('/aaaaaaaaa', ''));
+  await show('write /aaaaaaaaaa (11)', XsType.XS_WRITE, writePayload('/aaaaaaaaaa', ''));
+  c.close(); await d.stop();
+})();
