@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Display, InputSink } from '../display/display';
 import type { EncoderFactory } from './encoders/encoder';
-import { type Logger, noopLogger, withFields } from './logger';
+import { type Logger, silentLogger } from '../../shared/log';
 import { RfbSession } from './session';
 import { resolveSecurity, type SecurityConfig, type TlsKind, type VncSecurityOptions } from './security/options';
 import { AuthThrottle } from './security/throttle';
@@ -64,7 +64,7 @@ export class VncServer {
   private readonly throttle = new AuthThrottle();
 
   constructor(private readonly opts: VncServerOptions) {
-    this.log = opts.log ?? noopLogger;
+    this.log = opts.log ?? silentLogger;
     this.security = resolveSecurity(opts.security, this.log);
     this.tlsContexts = createTlsContexts(this.security, opts.security?.tls);
     this.gateway = new WebSocketGateway({
@@ -130,7 +130,7 @@ export class VncServer {
   private acceptWebSocket(ws: WebSocket, socket: Duplex): void {
     const id = this.nextId++;
     const raw = socket as net.Socket;
-    const log = withFields(this.log, { session: id, peer: `${raw.remoteAddress}:${raw.remotePort}`, websocket: true });
+    const log = this.log.child({ session: id, peer: `${raw.remoteAddress}:${raw.remotePort}`, websocket: true });
     this.pending.delete(raw);
     const bridge = new WebSocketBridge(ws, socket, { maxBacklog: VNC_MAX_SOCKET_BACKLOG, closeGraceMs: VNC_CLOSE_GRACE_MS, log });
     const conn = { id, socket: raw } as Connection;
@@ -161,7 +161,7 @@ export class VncServer {
 
   private accept(socket: net.Socket, head?: Buffer): void {
     const id = this.nextId++;
-    const log = withFields(this.log, { session: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
+    const log = this.log.child({ session: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
     socket.setNoDelay(true);
     const conn = {} as Connection;
     conn.id = id;

@@ -13,7 +13,7 @@ import { PendingRegion } from './damage';
 import { EncodeManager, type EncoderStats, RECT_HEADER_SIZE, writeRectHeader } from './encode-manager';
 import type { EncoderFactory } from './encoders/encoder';
 import { buildConnectionFailed, buildServerInit, CLIENT_INIT_SIZE, parseProtocolVersion, writeFramebufferUpdateHeader } from './handshake';
-import { type Logger, noopLogger } from './logger';
+import { type Logger, silentLogger } from '../../shared/log';
 import { checkClientPixelFormat, encodingName, RFB_VERSION_3_8, RFB_VERSION_SIZE, RfbEncoding, type RfbMinorVersion } from './messages';
 import { SecurityNegotiator } from './security/negotiator';
 import { resolveSecurity, type SecurityConfig, type TlsKind } from './security/options';
@@ -96,7 +96,7 @@ export class RfbSession {
   private readonly onResize = (surface: Surface | null): void => this.guard(() => this.resized(surface));
 
   constructor(private readonly opts: RfbSessionOptions) {
-    this.log = opts.log ?? noopLogger;
+    this.log = opts.log ?? silentLogger;
     this.encodes = new EncodeManager(opts.encoders);
     this.input = new RfbInput(opts.input);
     this.security = new SecurityNegotiator({

@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import type * as net from 'node:net';
 import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { type Logger, noopLogger } from '../vnc/logger';
+import { type Logger, silentLogger } from '../../shared/log';
 import { type Mount, resolveStatic } from './static';
 
 /** Paths where the page's WebSocket is accepted ("websockify" is noVNC's default path). */
@@ -59,7 +59,7 @@ export class WebServer {
   private readonly mounts: Mount[];
 
   constructor(private readonly opts: WebServerOptions = {}) {
-    this.log = opts.log ?? noopLogger;
+    this.log = opts.log ?? silentLogger;
     this.mounts = webMounts(opts.noVncDir ?? noVncPackageDir());
     this.server = http.createServer((req, res) => this.request(req, res));
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));

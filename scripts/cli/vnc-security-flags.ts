@@ -12,7 +12,7 @@ import {
   type VncSecurityOptions,
 } from '../../backend/vnc/security/options';
 import { loadVncPassword, VNC_PASSWORD_ENV } from '../../backend/vnc/security/password-source';
-import type { Logger } from '../../backend/vnc/logger';
+import type { Logger } from '../../shared/log';
 
 export interface VncSecurityFlags {
   passwordFile?: string;

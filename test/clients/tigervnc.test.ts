@@ -8,7 +8,7 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_pr
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Logger } from '../../backend/vnc/logger';
+import type { Logger } from '../../shared/log';
 import { VncServer } from '../../backend/vnc/server';
 import { patternRgb, patternSurface, RecordingInput, TestDisplay } from '../unit/vnc/helpers';
 
@@ -39,8 +39,11 @@ interface LogRecord {
 }
 
 function recordingLogger(records: LogRecord[]): Logger {
-  const at = (level: string) => (obj: object, msg?: string) => records.push({ level, obj: obj as Record<string, unknown>, msg });
-  return { info: at('info'), warn: at('warn'), debug: at('debug'), error: at('error') };
+  const at = (level: string) => (obj: object | string, msg?: string) => {
+    records.push(typeof obj === 'string' ? { level, obj: {}, msg: obj } : { level, obj: obj as Record<string, unknown>, msg });
+  };
+  const log: Logger = { info: at('info'), warn: at('warn'), debug: at('debug'), error: at('error'), child: () => log };
+  return log;
 }
 
 /** Start Xvfb on a free display number (-displayfd). */

@@ -12,7 +12,7 @@ import {
   buildSecurityType33,
   buildSecurityTypes,
 } from '../handshake';
-import type { Logger } from '../logger';
+import type { Logger } from '../../../shared/log';
 import { type RfbMinorVersion, SecurityType, securityTypeName } from '../messages';
 import { type InnerAuth, SECURITY_TYPES, type SecurityConfig, type SecurityTypeName, type TlsKind } from './options';
 import type { AuthGate } from './throttle';

@@ -2,7 +2,7 @@
 // -SecurityTypes (lower-cased); numbers from rfbproto §7.1.2 and the VeNCrypt subtype table.
 
 import { xerror } from '../../../shared/errors';
-import { type Logger, noopLogger } from '../logger';
+import { type Logger, silentLogger } from '../../../shared/log';
 import { SecurityType } from '../messages';
 import { VNC_AUTH_PASSWORD_MAX } from './vnc-auth';
 
@@ -88,7 +88,7 @@ export function parseSecurityTypes(list: string): SecurityTypeName[] {
 }
 
 /** Check that every offered type has what it needs; truncate the VNC password like vncpasswd. */
-export function resolveSecurity(opts: VncSecurityOptions = {}, log: Logger = noopLogger): SecurityConfig {
+export function resolveSecurity(opts: VncSecurityOptions = {}, log: Logger = silentLogger): SecurityConfig {
   const types = opts.types && opts.types.length > 0 ? [...new Set(opts.types)] : defaultSecurityTypes(opts);
   const hasCert = Boolean(opts.tls?.cert && opts.tls.key);
   let password: Buffer | undefined;

@@ -4,7 +4,7 @@
 
 import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData } from 'ws';
-import type { Logger } from '../logger';
+import type { Logger } from '../../../shared/log';
 
 /** RFC 6455 §7.4.1 close codes used here. */
 export const WS_CLOSE_NORMAL = 1000;

@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { type Logger, noopLogger } from '../logger';
+import { type Logger, silentLogger } from '../../../shared/log';
 
 /** Largest WebSocket message a client may send (an RFB client message, or a run of them). */
 export const WS_MAX_CLIENT_MESSAGE = 4 * 1024 * 1024;
@@ -50,7 +50,7 @@ export class WebSocketGateway {
   private readonly log: Logger;
 
   constructor(private readonly opts: WebSocketGatewayOptions) {
-    this.log = opts.log ?? noopLogger;
+    this.log = opts.log ?? silentLogger;
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,

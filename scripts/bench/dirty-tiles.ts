@@ -1,0 +1,103 @@
+// Dirty-tile bench: scan + merge time per period, and rectangles / bytes per second against
+// the UPDATE-event path (one bounding rect per refresh, as Linux fbfront sends), at
+// 1920x1080, 32 bpp, 30 periods a second. Run: npm run bench:dirty
+
+import { TileScanner } from '../../backend/damage/tile-scanner';
+import { TileMarker } from '../../frontend/dirty-tiles/marker';
+import { DT_PAGE_SIZE, chooseTileGeometry, initTilePage } from '../../shared/dirty-tiles/page';
+import { Rect, rectArea, unionRect } from '../../shared/region';
+
+const W = 1920;
+const H = 1080;
+const BPP = 4;
+const PERIODS_PER_S = 30;
+const PERIODS = 3000;
+
+type Workload = (period: number) => Rect[];
+
+const workloads: Array<[string, Workload]> = [
+  // a character cell or two near a cursor that walks along a line (and a blinking cursor)
+  [
+    'typing',
+    (p) => [
+      { x: 8 * (p % 200), y: 300 + 16 * Math.floor(p / 200), width: 8, height: 16 },
+      ...(p % 2 ? [] : [{ x: 8 * (p % 200) + 8, y: 300, width: 2, height: 16 }]),
+    ],
+  ],
+  // a terminal printing: the scrolled text area redrawn as 3 full-width 16px line bands + status line
+  [
+    'scrolling terminal',
+    (p) =>
+      [0, 1, 2]
+        .map((i) => ({ x: 0, y: 16 * ((p * 3 + i * 17) % 64), width: W, height: 16 }))
+        .concat([{ x: 0, y: H - 16, width: W, height: 16 }]),
+  ],
+  // a 854x480 video plus its progress bar
+  [
+    'video-like',
+    () => [
+      { x: 533, y: 300, width: 854, height: 480 },
+      { x: 533, y: 790, width: 854, height: 6 },
+    ],
+  ],
+  // a 400x300 window dragged diagonally: old and new positions
+  [
+    'window drag',
+    (p) => {
+      const at = (q: number): Rect => ({ x: (q * 7) % (W - 400), y: (q * 4) % (H - 300), width: 400, height: 300 });
+      return [at(p), at(p + 1)];
+    },
+  ],
+];
+
+function fmt(n: number, digits = 1): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(digits)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(digits)}k`;
+  return n.toFixed(digits);
+}
+
+function run(name: string, wl: Workload): string[] {
+  const page = new Uint8Array(DT_PAGE_SIZE);
+  initTilePage(page, chooseTileGeometry(W, H));
+  const marker = new TileMarker(page, { fbWidth: W, fbHeight: H });
+  const scanner = new TileScanner(page, { fbWidth: W, fbHeight: H, idleAfterEmptyScans: 1e9 });
+  scanner.start();
+  let scanNs = 0n;
+  let tileRects = 0;
+  let tileBytes = 0;
+  let updRects = 0;
+  let updBytes = 0;
+  for (let p = 0; p < PERIODS; p++) {
+    const damage = wl(p);
+    for (const r of damage) marker.mark(r);
+    let bound: Rect = { x: 0, y: 0, width: 0, height: 0 };
+    for (const r of damage) bound = unionRect(bound, r);
+    updRects += 1;
+    updBytes += rectArea(bound) * BPP;
+    marker.switchBitmaps();
+    const t0 = process.hrtime.bigint();
+    const res = scanner.scan();
+    scanNs += process.hrtime.bigint() - t0;
+    tileRects += res.rects.length;
+    for (const r of res.rects) tileBytes += rectArea(r) * BPP;
+  }
+  const perS = PERIODS_PER_S / PERIODS;
+  return [
+    name,
+    (Number(scanNs) / PERIODS / 1000).toFixed(1),
+    fmt(tileRects * perS),
+    `${fmt(tileBytes * perS)}B`,
+    fmt(updRects * perS),
+    `${fmt(updBytes * perS)}B`,
+    `${(updBytes / Math.max(1, tileBytes)).toFixed(2)}x`,
+  ];
+}
+
+const head = ['workload', 'scan+merge us/period', 'tile rects/s', 'tile bytes/s', 'UPDATE rects/s', 'UPDATE bytes/s', 'UPDATE/tile bytes'];
+const rows = [head, ...workloads.map(([n, w]) => run(n, w))];
+const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+const g = chooseTileGeometry(W, H);
+console.log(
+  `dirty tiles ${W}x${H}: ${g.cols}x${g.rows} tiles of ${g.tileW}x${g.tileH}, ${PERIODS_PER_S} periods/s, ${PERIODS} periods each`,
+);
+for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
