@@ -4,13 +4,14 @@
 # Nothing is installed: every package is `apt-get download`ed and `dpkg -x`ed (see
 # docs: shared/reference/xen-lab.md §1-2). Idempotent: a complete cache is left alone.
 #
-#   scripts/fetch-xen-utils.sh [CACHE_DIR]      (default node_modules/.cache/xenvfb-xen)
+#   scripts/fetch-xen-utils.sh [CACHE_DIR]      (default $XENVFB_XEN_CACHE or ~/.cache/xenvfb/xen-4.17; outside
+#   node_modules so that `npm ci` does not wipe it)
 #
 # Exit status 0 when <cache>/usr/lib/xen-4.17/bin/xenstored resolves all its libraries.
 set -euo pipefail
 
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CACHE="${1:-$ROOT_DIR/node_modules/.cache/xenvfb-xen}"
+CACHE="${1:-${XENVFB_XEN_CACHE:-$HOME/.cache/xenvfb/xen-4.17}}"
 XENSTORED="$CACHE/usr/lib/xen-4.17/bin/xenstored"
 LIBDIR="$CACHE/usr/lib/x86_64-linux-gnu"
 DEBS="$CACHE/debs"

@@ -91,12 +91,7 @@ function tileRunRect(run: OpenRun, row1: number, geom: TileGeometry, fbWidth: nu
  * with the same columns in the next row extends the rectangle above it (greedy). The union
  * is exactly the set tiles (clipped to the framebuffer); rectangles never overlap.
  */
-export function tilesToRects(
-  words: ArrayLike<bigint>,
-  geom: TileGeometry,
-  fbWidth: number,
-  fbHeight: number,
-): Rect[] {
+export function tilesToRects(words: ArrayLike<bigint>, geom: TileGeometry, fbWidth: number, fbHeight: number): Rect[] {
   const out: Rect[] = [];
   let open = new Map<number, OpenRun>(); // key c0 * 128 + c1
   const rows = Math.min(geom.rows, words.length, DT_MAX_ROWS);

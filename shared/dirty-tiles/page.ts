@@ -172,11 +172,11 @@ export function validateTileHeader(h: TileHeader, fbWidth: number, fbHeight: num
   const geom: TileGeometry = { cols: h.cols, rows: h.rows, tileW: h.tileW, tileH: h.tileH };
   validateGeometry(geom);
   if (h.cols * h.tileW < fbWidth || h.rows * h.tileH < fbHeight) {
-    throw xerror(
-      'DT_E_BAD_GEOMETRY',
-      `tiles ${h.cols}x${h.tileW} by ${h.rows}x${h.tileH} do not cover ${fbWidth}x${fbHeight}`,
-      { ...geom, fbWidth, fbHeight },
-    );
+    throw xerror('DT_E_BAD_GEOMETRY', `tiles ${h.cols}x${h.tileW} by ${h.rows}x${h.tileH} do not cover ${fbWidth}x${fbHeight}`, {
+      ...geom,
+      fbWidth,
+      fbHeight,
+    });
   }
   if (h.active !== 0 && h.active !== 1) {
     throw xerror('DT_E_BAD_ACTIVE', `active ${h.active}`, { active: h.active });

@@ -17,7 +17,7 @@ const START_TIMEOUT_MS = 5000;
 
 /** The cache scripts/fetch-xen-utils.sh fills; XENVFB_XEN_CACHE overrides it. */
 export function xenCacheDir(): string {
-  return process.env.XENVFB_XEN_CACHE ?? path.join(REPO, 'node_modules', '.cache', 'xenvfb-xen');
+  return process.env.XENVFB_XEN_CACHE ?? path.join(os.homedir(), '.cache', 'xenvfb', 'xen-4.17');
 }
 
 export function xenstoredBinary(cache = xenCacheDir()): string {

@@ -35,7 +35,6 @@ describe('dirty-tiles: model check', function () {
     const missing = ['spin', 'gcc'].filter((c) => !have(c));
     before(function () {
       if (missing.length > 0) {
-        // eslint-disable-next-line no-console
         console.log(`      pending: ${missing.join(', ')} not installed (npm run setup:test-deps)`);
         this.skip();
       }
@@ -45,7 +44,6 @@ describe('dirty-tiles: model check', function () {
       const out = runSpin([]);
       assert.match(out, /errors: 0\b/, out);
       const states = /(\d+) states, stored/.exec(out);
-      // eslint-disable-next-line no-console
       console.log(`      spin: ${states?.[1]} states stored, errors: 0`);
     });
 
@@ -65,7 +63,6 @@ describe('dirty-tiles: model check', function () {
       const r = explore(CORRECT, bounds);
       assert.equal(r.violation, null, r.violation?.join('\n'));
       assert.ok(r.states > 100_000, `explored ${r.states}`);
-      // eslint-disable-next-line no-console
       console.log(`      explorer: ${r.states} states, ${r.finals} final states, 0 violations`);
     });
 

@@ -42,7 +42,11 @@ export interface ExploreResult {
 
 // Flat state vector.
 const ACTIVE = 0, GEN = 1, BM0 = 2, PERIOD = 4, FLAGS = 5, BE_EVT = 6, FE_EVT = 7; // prettier-ignore
-const VER = 8, SEEN = 10, WPC = 12, WA = 14, WLEFT = 16; // per writer i: +i
+const VER = 8,
+  SEEN = 10,
+  WPC = 12,
+  WA = 14,
+  WLEFT = 16; // per writer i: +i
 const SWPC = 18, SWLEFT = 19, SCPC = 20, SCLEFT = 21, G = 22, A = 23, W = 24, TMP = 25; // prettier-ignore
 const LASTG = 26, EMPTY = 27, IDLE = 28, REQ = 29, PENDING = 30, SIZE = 31; // prettier-ignore
 const DONE = 99;

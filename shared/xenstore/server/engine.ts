@@ -1,13 +1,11 @@
 // The embedded xenstored: a pure engine in the shape of ocaml-xenstore's server
 // (`reply(store, conn, request)`). `handle(conn, message)` returns the messages to deliver
-// (the reply first, then watch events for any connection) and connections to drop.
+// (watch events first, then the reply, as C xenstored queues them) and connections to drop.
 // Connections are byte sessions: `engine.connect(identity, sink)` + `conn.receive(chunk)`;
 // the socket, ring or in-memory pipe is a thin adapter around that.
 
 import { isXenvfbError } from '../../errors';
 import {
-  XENSTORE_ABS_PATH_MAX,
-  XENSTORE_REL_PATH_MAX,
   type XsErrno,
   type XsMessage,
   XsParser,
@@ -16,20 +14,21 @@ import {
   errorPayload,
   parseExactStrings,
   parseStrings,
-  pathProblem,
   stringsPayload,
 } from '../wire';
+import { type ControlHost, runControl } from './control';
 import * as ops from './operations';
 import { OK, type OpContext, failWith } from './operations';
 import { type XsIdentity, canRead } from './perms';
-import { Store } from './store';
+import { type DomainUsage, QUOTA_PATH_MAX, QUOTA_TRANSACTIONS_PER_DOMAIN, Quotas } from './quota';
+import { Store, nodeRecordSize } from './store';
 import { type PendingEvent, Transaction } from './transactions';
-import { MAX_WATCHES_PER_CONN, WatchList } from './watches';
+import { WatchList } from './watches';
 
 export type { XsIdentity } from './perms';
 
-/** Open transactions one unprivileged connection may hold (C quota_max_transaction). */
-export const MAX_TRANSACTIONS_PER_CONN = 10;
+/** Open transactions one unprivileged connection may hold by default (C quota_max_transaction). */
+export const MAX_TRANSACTIONS_PER_CONN = QUOTA_TRANSACTIONS_PER_DOMAIN;
 const DOMID_MAX = 0x7fef; // DOMID_FIRST_RESERVED - 1 (xen/include/public/xen.h)
 
 export interface ConnectionSink {
@@ -38,7 +37,9 @@ export interface ConnectionSink {
   close(): void;
 }
 
-export type Delivery = { kind: 'message'; conn: XsServerConnection; message: XsMessage } | { kind: 'close'; conn: XsServerConnection };
+export type Delivery =
+  | { kind: 'message'; conn: XsServerConnection; message: XsMessage; afterReply?: boolean }
+  | { kind: 'close'; conn: XsServerConnection };
 
 /** One client connection: its identity, watches and transactions, and its byte stream. */
 export class XsServerConnection {
@@ -86,21 +87,27 @@ export class XsServerConnection {
 type Handler = (engine: XenstoreEngine, conn: XsServerConnection, msg: XsMessage, out: Delivery[]) => Buffer;
 
 export interface EngineOptions {
-  /** Where CONTROL 'print' text goes. */
+  /** Where CONTROL 'print' text (and, with 'log on', request traces) goes. */
   log?: (line: string) => void;
 }
 
-export class XenstoreEngine {
+export class XenstoreEngine implements ControlHost {
   readonly store = new Store();
+  readonly quotas = new Quotas();
   private readonly connections = new Set<XsServerConnection>();
   private readonly introduced = new Set<number>();
+  /** SET_TARGET: domain -> the domain it acts for. */
+  private readonly targets = new Map<number, number>();
+  private logging = false;
   private nextConnId = 1;
   private nextTxId = 1;
 
   constructor(readonly options: EngineOptions = {}) {}
 
   connect(identity: XsIdentity, sink: ConnectionSink): XsServerConnection {
-    const conn = new XsServerConnection(this.nextConnId++, { ...identity }, this, sink);
+    const target = this.targets.get(identity.domid);
+    const id = { ...identity, ...(target !== undefined && !identity.privileged ? { target } : {}) };
+    const conn = new XsServerConnection(this.nextConnId++, id, this, sink);
     this.connections.add(conn);
     return conn;
   }
@@ -118,7 +125,12 @@ export class XenstoreEngine {
     }
   }
 
-  /** One request in, its reply and any watch events out. Never throws on client input. */
+  /**
+   * One request in, its watch events and reply out. Never throws on client input.
+   * C xenstored queues the events a request fires before its reply (so a connection
+   * changing a node it watches sees the event first); only WATCH's own initial event
+   * follows its OK (marked afterReply).
+   */
   handle(conn: XsServerConnection, msg: XsMessage): Delivery[] {
     const out: Delivery[] = [];
     let reply: XsMessage;
@@ -130,7 +142,36 @@ export class XenstoreEngine {
       out.length = 0;
       reply = { type: XsType.XS_ERROR, reqId: msg.reqId, txId: msg.txId, payload: errorPayload(errnoOf(e)) };
     }
-    return [{ kind: 'message', conn, message: reply }, ...out];
+    if (this.logging) this.log(`conn ${conn.id} dom${conn.identity.domid}: type ${msg.type} -> type ${reply.type}`);
+    const after = (d: Delivery): boolean => d.kind === 'message' && d.afterReply === true;
+    return [...out.filter((d) => !after(d)), { kind: 'message', conn, message: reply }, ...out.filter(after)];
+  }
+
+  // ---- ControlHost ----------------------------------------------------------------------
+
+  log(line: string): void {
+    this.options.log?.(line);
+  }
+
+  setLogging(on: boolean): void {
+    this.logging = on;
+  }
+
+  /** What `quota <domid>` reports; socket connections of dom0 are not charged, as in C. */
+  usage(domid: number): DomainUsage | undefined {
+    if (!this.isDomainIntroduced(domid)) return undefined;
+    const conns = [...this.connections].filter((c) => c.identity.domid === domid && !c.identity.privileged);
+    let memory = 0;
+    for (const [path, node] of this.store.walk('/')) {
+      if (node.perms[0]?.domid === domid) memory += Buffer.byteLength(path) + nodeRecordSize(node);
+    }
+    return {
+      nodes: this.store.ownedBy(domid),
+      watches: conns.reduce((n, c) => n + c.watches.size, 0),
+      transactions: conns.reduce((n, c) => n + c.transactions.size, 0),
+      outstanding: 0,
+      memory,
+    };
   }
 
   // ---- in-process API (the simulator's toolstack side) ---------------------------------
@@ -168,9 +209,22 @@ export class XenstoreEngine {
       who: conn.identity,
       view: tx ?? this.store,
       events: tx ? tx.events : [],
-      canonical: (path, allowSpecial) => canonicalPath(conn.identity.domid, path, allowSpecial),
+      canonical: (path, allowSpecial) => this.canonical(conn, path, allowSpecial),
+      quotas: this.quotas,
       ...(tx ? { tx } : {}),
     };
+  }
+
+  canonical(conn: XsServerConnection, path: string, allowSpecial = false): string {
+    return canonicalPath(conn.identity.domid, path, allowSpecial, this.quotas.get('path-max'));
+  }
+
+  /** SET_TARGET: `domid`'s connections act with owner rights over `target`'s nodes. */
+  setTarget(domid: number, target: number): void {
+    this.targets.set(domid, target);
+    for (const c of this.connections) {
+      if (c.identity.domid === domid && !c.identity.privileged) c.identity.target = target;
+    }
   }
 
   /** Watch events for `events`, checked against each connection's read permission. */
@@ -207,6 +261,7 @@ export class XenstoreEngine {
 
   release(domid: number): Delivery[] {
     if (!this.introduced.delete(domid)) throw failWith('ENOENT', `domain ${domid} not introduced`);
+    this.targets.delete(domid);
     const out = this.fire([{ path: '@releaseDomain', exact: false, perms: [], domid }]);
     for (const c of this.connections) {
       if (c.identity.domid === domid && !c.identity.privileged) out.push({ kind: 'close', conn: c });
@@ -226,15 +281,25 @@ function errnoOf(e: unknown): XsErrno {
   return 'EIO';
 }
 
-/** Relative paths are below /local/domain/<domid> (core.c canonicalize). */
-export function canonicalPath(domid: number, path: string, allowSpecial = false): string {
-  const problem = pathProblem(path, { allowRelative: true, allowSpecial });
-  if (problem) throw failWith('EINVAL', problem);
-  if (path.startsWith('/') || path.startsWith('@')) return path;
-  const abs = `/local/domain/${domid}/${path}`;
-  if (Buffer.byteLength(abs) > XENSTORE_ABS_PATH_MAX || Buffer.byteLength(path) > XENSTORE_REL_PATH_MAX) {
-    throw failWith('EINVAL', 'path too long');
-  }
+const PATH_CHARS = /^[A-Za-z0-9\-/_@]*$/;
+/** sscanf(node, "/local/domain/%5u/%n") in C's is_valid_nodename. */
+const DOMAIN_PREFIX = /^\/local\/domain\/[0-9]{1,5}\//;
+
+/**
+ * C 4.17 canonicalize() + is_valid_nodename(): relative paths are below
+ * /local/domain/<domid>; `@...` paths only where special nodes are allowed (any name:
+ * watches take them); the part after /local/domain/<id>/, or the whole path elsewhere,
+ * may be at most path-max (quota_max_path_len, XENSTORE_REL_PATH_MAX) bytes.
+ */
+export function canonicalPath(domid: number, path: string, allowSpecial = false, pathMax = QUOTA_PATH_MAX): string {
+  const abs = path.startsWith('/') || path.startsWith('@') ? path : `/local/domain/${domid}/${path}`;
+  if (path.length === 0) throw failWith('EINVAL', 'empty path');
+  if (abs.startsWith('@') && !allowSpecial) throw failWith('EINVAL', 'special path not allowed here');
+  if (abs.endsWith('/') && abs !== '/') throw failWith('EINVAL', 'trailing /');
+  if (abs.includes('//')) throw failWith('EINVAL', 'empty path component');
+  const local = DOMAIN_PREFIX.exec(abs)?.[0].length ?? 0;
+  if (Buffer.byteLength(abs) - local > pathMax) throw failWith('EINVAL', 'path too long');
+  if (!PATH_CHARS.test(abs)) throw failWith('EINVAL', 'character outside [A-Za-z0-9-/_@]');
   return abs;
 }
 
@@ -257,14 +322,14 @@ const nodeOp =
   };
 
 // path \0 token \0 [depth \0]  ->  OK, then one immediate WATCH_EVENT
-const onWatch: Handler = (_engine, conn, msg, out) => {
+const onWatch: Handler = (engine, conn, msg, out) => {
   const args = parseStrings(msg.payload);
   if (args.length < 2 || args.length > 3) throw failWith('EINVAL', 'WATCH needs path and token');
   const [rawPath, token, rawDepth] = args as [string, string, string | undefined];
-  const path = canonicalPath(conn.identity.domid, rawPath, true);
+  const path = engine.canonical(conn, rawPath, true);
   if (rawDepth !== undefined && !/^[0-9]{1,4}$/.test(rawDepth)) throw failWith('EINVAL', 'bad depth');
   if (conn.watches.has(path, token)) throw failWith('EEXIST', 'duplicate watch');
-  if (!conn.identity.privileged && conn.watches.size >= MAX_WATCHES_PER_CONN) throw failWith('E2BIG', 'too many watches');
+  if (!conn.identity.privileged && conn.watches.size >= engine.quotas.get('watches')) throw failWith('E2BIG', 'watches quota');
   const relative = !rawPath.startsWith('/') && !rawPath.startsWith('@');
   conn.watches.add({
     path,
@@ -272,14 +337,14 @@ const onWatch: Handler = (_engine, conn, msg, out) => {
     ...(relative ? { relativeTo: `/local/domain/${conn.identity.domid}` } : {}),
     ...(rawDepth !== undefined ? { depth: Number(rawDepth) } : {}),
   });
-  out.push({ kind: 'message', conn, message: watchEvent(rawPath, token) });
+  out.push({ kind: 'message', conn, message: watchEvent(rawPath, token), afterReply: true });
   return OK;
 };
 
 // path \0 token \0  ->  OK
-const onUnwatch: Handler = (_engine, conn, msg) => {
+const onUnwatch: Handler = (engine, conn, msg) => {
   const [rawPath, token] = parseExactStrings(msg.payload, 2) as [string, string];
-  if (!conn.watches.remove(canonicalPath(conn.identity.domid, rawPath, true), token)) throw failWith('ENOENT', 'no such watch');
+  if (!conn.watches.remove(engine.canonical(conn, rawPath, true), token)) throw failWith('ENOENT', 'no such watch');
   return OK;
 };
 
@@ -293,7 +358,7 @@ const onResetWatches: Handler = (_engine, conn) => {
 // \0 (tx_id 0)  ->  <decimal id> \0
 const onTransactionStart: Handler = (engine, conn, msg) => {
   if (msg.txId !== 0) throw failWith('EBUSY', 'nested transaction');
-  if (!conn.identity.privileged && conn.transactions.size >= MAX_TRANSACTIONS_PER_CONN) throw failWith('ENOSPC', 'too many transactions');
+  if (!conn.identity.privileged && conn.transactions.size >= engine.quotas.get('transactions')) throw failWith('ENOSPC', 'transactions quota');
   const tx = new Transaction(engine.newTransactionId(), engine.store);
   conn.transactions.set(tx.id, tx);
   return stringsPayload(String(tx.id));
@@ -339,20 +404,32 @@ const onRelease: Handler = (engine, conn, msg, out) => {
   return OK;
 };
 
-// domid \0  ->  OK
+// domid \0  ->  OK (clears a suspended domain's shutdown state; nothing to clear here)
 const onResume: Handler = (engine, conn, msg) => {
   requirePrivileged(conn);
-  if (!engine.isDomainIntroduced(parseDomid(parseExactStrings(msg.payload, 1)[0]))) throw failWith('ENOENT', 'not introduced');
+  const domid = parseDomid(parseExactStrings(msg.payload, 1)[0]);
+  if (domid === 0) throw failWith('EINVAL', 'dom0 has no ring connection to resume'); // as C 4.17
+  if (!engine.isDomainIntroduced(domid)) throw failWith('ENOENT', 'not introduced');
   return OK;
 };
 
-// cmd \0 [arg \0]...  ->  OK  ('print' logs its argument, 'log' is accepted)
+// domid \0 target-domid \0  ->  OK
+const onSetTarget: Handler = (engine, conn, msg) => {
+  requirePrivileged(conn);
+  const [rawDomid, rawTarget] = parseExactStrings(msg.payload, 2);
+  const domid = parseDomid(rawDomid);
+  const target = parseDomid(rawTarget);
+  if (!engine.isDomainIntroduced(domid)) throw failWith('ENOENT', `domain ${domid} not introduced`);
+  if (!engine.isDomainIntroduced(target)) throw failWith('ENOENT', `target ${target} not introduced`);
+  engine.setTarget(domid, target);
+  return OK;
+};
+
+// cmd \0 [arg \0]...  ->  OK or text \0 (control.ts)
 const onControl: Handler = (engine, conn, msg) => {
   requirePrivileged(conn);
   const [cmd, ...args] = parseStrings(msg.payload);
-  if (cmd === 'print') engine.options.log?.(args.join(' '));
-  else if (cmd !== 'log') throw failWith('EINVAL', `unknown control command ${cmd}`);
-  return OK;
+  return runControl(engine, cmd, args);
 };
 
 const HANDLERS: Partial<Record<number, Handler>> = {
@@ -373,6 +450,7 @@ const HANDLERS: Partial<Record<number, Handler>> = {
   [XsType.XS_SET_PERMS]: nodeOp(ops.opSetPerms),
   [XsType.XS_IS_DOMAIN_INTRODUCED]: onIsIntroduced,
   [XsType.XS_RESUME]: onResume,
+  [XsType.XS_SET_TARGET]: onSetTarget,
   [XsType.XS_RESET_WATCHES]: onResetWatches,
   [XsType.XS_DIRECTORY_PART]: nodeOp(ops.opDirectoryPart),
 };

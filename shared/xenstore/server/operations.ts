@@ -5,6 +5,7 @@
 import { xerror } from '../../errors';
 import {
   XENSTORE_PAYLOAD_MAX,
+  XS_SPECIAL_PATHS,
   type Perm,
   type XsErrno,
   formatPerms,
@@ -15,7 +16,8 @@ import {
   stringsPayload,
 } from '../wire';
 import { type XsIdentity, accessFor, inheritPerms } from './perms';
-import { type NodeView, type XsNode, baseName, childPath, parentOf } from './store';
+import type { Quotas } from './quota';
+import { type NodeView, type XsNode, baseName, childPath, nodeRecordSize, parentOf } from './store';
 import type { PendingEvent } from './transactions';
 
 export const OK = stringsPayload('OK');
@@ -32,6 +34,15 @@ export interface OpContext {
   events: PendingEvent[];
   /** Turns a client path into an absolute one (relative paths, validation). */
   canonical(path: string, allowSpecial?: boolean): string;
+  quotas: Quotas;
+}
+
+/** Quotas bind unprivileged connections only (C: domain_is_unprivileged). */
+const limited = (ctx: OpContext): boolean => !ctx.who.privileged;
+
+/** C write_node_raw: a record of node-size bytes or more is refused with ENOSPC. */
+function checkNodeSize(ctx: OpContext, node: Omit<XsNode, 'generation'>): void {
+  if (limited(ctx) && nodeRecordSize(node) >= ctx.quotas.get('node-size')) throw failWith('ENOSPC', 'node-size quota');
 }
 
 type Need = 'read' | 'write' | 'owner';
@@ -73,10 +84,22 @@ function createNode(ctx: OpContext, path: string, value: Buffer): XsNode {
   return ctx.view.get(path)!;
 }
 
-function canCreate(ctx: OpContext, path: string): void {
+/** Access and quota checks before creating `path` (nothing is changed if one fails). */
+function canCreate(ctx: OpContext, path: string, value: Buffer): void {
   const anc = closestExisting(ctx.view, path);
   if (!anc) throw failWith('ENOENT', path);
-  if (!allowed(ctx, anc[1].perms, 'write')) throw failWith('EACCES', path);
+  const [ancPath, ancNode] = anc;
+  if (!allowed(ctx, ancNode.perms, 'write')) throw failWith('EACCES', path);
+  if (!limited(ctx)) return;
+  let created = 0;
+  let firstMissing = path;
+  for (let p: string | undefined = path; p !== undefined && p !== ancPath; p = parentOf(p)) {
+    created++;
+    firstMissing = p;
+  }
+  if (ctx.view.ownedBy(ctx.who.domid) + created > ctx.quotas.get('nodes')) throw failWith('ENOSPC', 'nodes quota');
+  checkNodeSize(ctx, { value, perms: inheritPerms(ctx.who, ancNode.perms), children: [] });
+  checkNodeSize(ctx, { ...ancNode, children: [...ancNode.children, baseName(firstMissing)] });
 }
 
 function onePath(ctx: OpContext, payload: Buffer, allowSpecial = false): string {
@@ -95,9 +118,10 @@ export function opWrite(ctx: OpContext, payload: Buffer): Buffer {
   const node = ctx.view.get(path);
   if (node) {
     lookup(ctx, path, 'write');
+    checkNodeSize(ctx, { ...node, value: req.value });
     ctx.view.put(path, { ...node, value: req.value });
   } else {
-    canCreate(ctx, path);
+    canCreate(ctx, path, req.value);
     createNode(ctx, path, req.value);
   }
   ctx.events.push({ path, exact: false, perms: [ctx.view.get(path)!.perms] });
@@ -111,7 +135,7 @@ export function opMkdir(ctx: OpContext, payload: Buffer): Buffer {
     lookup(ctx, path, 'write');
     return OK;
   }
-  canCreate(ctx, path);
+  canCreate(ctx, path, Buffer.alloc(0));
   const node = createNode(ctx, path, Buffer.alloc(0));
   ctx.events.push({ path, exact: false, perms: [node.perms] });
   return OK;
@@ -178,21 +202,34 @@ export function opDirectoryPart(ctx: OpContext, payload: Buffer): Buffer {
 
 // path \0  ->  perm \0 ...
 export function opGetPerms(ctx: OpContext, payload: Buffer): Buffer {
-  const node = lookup(ctx, onePath(ctx, payload, true), 'read');
+  const node = lookup(ctx, onePath(ctx, payload), 'read'); // C 4.17: EINVAL for `@` nodes
   return stringsPayload(...formatPerms(node.perms));
 }
 
 // path \0 perm \0 perm \0 ...  ->  OK
+// Order as C 4.17 do_set_perms: count, quota, parse the perms, then find the node.
 export function opSetPerms(ctx: OpContext, payload: Buffer): Buffer {
   const [rawPath, ...rawPerms] = parseStrings(payload);
   if (rawPath === undefined || rawPerms.length === 0) throw failWith('EINVAL', 'SET_PERMS needs a path and perms');
-  const path = ctx.canonical(rawPath, true);
+  if (limited(ctx) && rawPerms.length > ctx.quotas.get('permissions')) throw failWith('ENOSPC', 'permissions quota');
   const perms = parsePerms(rawPerms);
+  if (rawPath.startsWith('@')) return setSpecialPerms(ctx, rawPath, perms);
+  const path = ctx.canonical(rawPath);
   const node = lookup(ctx, path, 'owner');
   if (!ctx.who.privileged && perms[0]!.domid !== node.perms[0]?.domid) {
     throw failWith('EPERM', 'only privileged domains change the owner');
   }
+  checkNodeSize(ctx, { ...node, perms });
   ctx.view.put(path, { ...node, perms });
   ctx.events.push({ path, exact: false, perms: [node.perms, perms] });
+  return OK;
+}
+
+/** `@introduceDomain` / `@releaseDomain` carry perms that gate their watch events. */
+function setSpecialPerms(ctx: OpContext, path: string, perms: Perm[]): Buffer {
+  const node = (XS_SPECIAL_PATHS as readonly string[]).includes(path) ? ctx.view.get(path) : undefined;
+  if (!node) throw failWith('EINVAL', `${path} is not a special node`);
+  if (!allowed(ctx, node.perms, 'owner')) throw failWith('EACCES', path);
+  ctx.view.put(path, { ...node, perms });
   return OK;
 }

@@ -1,6 +1,7 @@
 // Access checks as C xenstored's perm_for_conn() (tools/xenstored/core.c): privileged
-// connections may do anything; the owner (first entry) has full access; a later entry
-// naming the domain applies; otherwise the first entry's flags are the default.
+// connections may do anything; the owner (first entry) has full access, and so has a
+// domain whose SET_TARGET target owns the node (a device model acting for its guest); a
+// later entry naming the domain applies; otherwise the first entry's flags are the default.
 
 import type { Perm } from '../wire';
 
@@ -8,6 +9,8 @@ import type { Perm } from '../wire';
 export interface XsIdentity {
   domid: number;
   privileged: boolean;
+  /** Set by XS_SET_TARGET: this domain acts with owner rights over `target`'s nodes. */
+  target?: number;
 }
 
 export interface Access {
@@ -20,7 +23,9 @@ export function accessFor(who: XsIdentity, perms: readonly Perm[]): Access {
   if (who.privileged) return { read: true, write: true, owner: true };
   const first = perms[0];
   if (!first) return { read: false, write: false, owner: false };
-  if (first.domid === who.domid) return { read: true, write: true, owner: true };
+  if (first.domid === who.domid || (who.target !== undefined && first.domid === who.target)) {
+    return { read: true, write: true, owner: true };
+  }
   for (let i = 1; i < perms.length; i++) {
     const p = perms[i]!;
     if (p.domid === who.domid) return { read: p.read, write: p.write, owner: false };

@@ -1,6 +1,8 @@
 // The xenstore tree, kept as a flat map from absolute path to node, like the records of
 // C xenstored's database (tools/xenstored/core.c: one record per node with its value,
-// permissions, child names and generation count).
+// permissions, child names and generation count). Nodes are immutable objects, so a
+// transaction's snapshot is a shallow copy of the map (ocaml-xenstore keeps an immutable
+// root for the same reason).
 
 import type { Perm } from '../wire';
 
@@ -19,9 +21,25 @@ export interface NodeView {
   /** Stores a node; the view assigns the generation. */
   put(path: string, node: Omit<XsNode, 'generation'>): void;
   delete(path: string): void;
+  /** Nodes of the tree (not `@` nodes) whose owner (first perm) is `domid`. */
+  ownedBy(domid: number): number;
 }
 
 export const ROOT_PERMS: readonly Perm[] = [{ domid: 0, read: false, write: false }];
+
+/** The nodes C xenstored 4.17 creates at start (core.c setup_structure); no /local. */
+export const INITIAL_NODES = ['/', '/tool', '/tool/xenstored'] as const;
+
+// sizeof(struct xs_tdb_record_hdr) (u64 generation + 3 x u32, padded to 8) and
+// sizeof(struct xs_permissions) in tools/xenstored/core.h / include/xenstore_lib.h.
+const RECORD_HEADER_SIZE = 24;
+const RECORD_PERM_SIZE = 8;
+
+/** A node's database record size, what C's node-size quota limits (write_node_raw). */
+export function nodeRecordSize(node: Omit<XsNode, 'generation'>): number {
+  const childLen = node.children.reduce((n, c) => n + Buffer.byteLength(c) + 1, 0);
+  return RECORD_HEADER_SIZE + node.perms.length * RECORD_PERM_SIZE + node.value.length + childLen;
+}
 
 export function parentOf(path: string): string | undefined {
   if (path === '/' || path.startsWith('@')) return undefined;
@@ -43,15 +61,32 @@ export function isPathAtOrBelow(child: string, parent: string): boolean {
   return child === parent || (child.startsWith(parent) && child[parent.length] === '/');
 }
 
+/** The domain a node's quota is charged to, or undefined for `@` nodes. */
+export function ownerOf(path: string, node: { perms: readonly Perm[] } | undefined): number | undefined {
+  if (!node || path.startsWith('@')) return undefined;
+  return node.perms[0]?.domid;
+}
+
+/** Adds `delta` to `counts[owner]` (no-op for undefined owners). */
+export function countOwner(counts: Map<number, number>, owner: number | undefined, delta: number): void {
+  if (owner === undefined) return;
+  counts.set(owner, (counts.get(owner) ?? 0) + delta);
+}
+
+/** A frozen copy of the tree as of one moment (TRANSACTION_START). */
+export interface StoreSnapshot {
+  readonly nodes: ReadonlyMap<string, XsNode>;
+  readonly owners: ReadonlyMap<number, number>;
+}
+
 export class Store implements NodeView {
   private readonly nodes = new Map<string, XsNode>();
+  private readonly owners = new Map<number, number>();
   private nextGeneration = 1;
 
   constructor() {
-    // The root and the /tool and /local nodes xenstored creates at start (core.c setup_structure).
     this.put('/', { value: Buffer.alloc(0), perms: ROOT_PERMS, children: [] });
-    for (const p of ['/tool', '/local']) this.create(p);
-    this.create('/tool/xenstored');
+    for (const p of INITIAL_NODES.slice(1)) this.create(p);
     for (const special of ['@introduceDomain', '@releaseDomain']) {
       this.put(special, { value: Buffer.alloc(0), perms: ROOT_PERMS, children: [] });
     }
@@ -69,11 +104,22 @@ export class Store implements NodeView {
   }
 
   put(path: string, node: Omit<XsNode, 'generation'>): void {
+    countOwner(this.owners, ownerOf(path, this.nodes.get(path)), -1);
+    countOwner(this.owners, ownerOf(path, node), +1);
     this.nodes.set(path, { value: node.value, perms: node.perms, children: node.children, generation: this.nextGeneration++ });
   }
 
   delete(path: string): void {
+    countOwner(this.owners, ownerOf(path, this.nodes.get(path)), -1);
     this.nodes.delete(path);
+  }
+
+  ownedBy(domid: number): number {
+    return this.owners.get(domid) ?? 0;
+  }
+
+  snapshot(): StoreSnapshot {
+    return { nodes: new Map(this.nodes), owners: new Map(this.owners) };
   }
 
   /** Generation of a node, or -1 when it does not exist (C's NO_GENERATION). */

@@ -1,11 +1,12 @@
-// Transactions as current C xenstored does them (tools/xenstored/transaction.c): a node is
-// copied into the transaction the first time it is accessed, remembering its generation
-// count. Commit fails with EAGAIN only if one of those accessed nodes changed in the main
-// store meanwhile; otherwise the transaction's nodes are written back. Watch events raised
-// inside the transaction wait for the commit.
+// Transactions: each sees the store as it was at TRANSACTION_START plus its own changes
+// (C xenstored copies nodes into the transaction; ocaml-xenstore keeps the immutable root
+// of that moment). Commit fails with EAGAIN if a node the transaction accessed changed in
+// the main store since the snapshot (tools/xenstored/transaction.c compares generation
+// counts); otherwise the transaction's nodes are written back. Watch events raised inside
+// the transaction wait for the commit.
 
 import type { Perm } from '../wire';
-import type { NodeView, Store, XsNode } from './store';
+import { type NodeView, type Store, type StoreSnapshot, type XsNode, countOwner, ownerOf } from './store';
 
 /** An event a committed operation fires; resolved against watches at delivery time. */
 export interface PendingEvent {
@@ -23,37 +24,53 @@ const ABSENT = -1;
 export class Transaction implements NodeView {
   /** Node copies: undefined value = deleted inside the transaction. */
   private readonly overlay = new Map<string, XsNode | undefined>();
-  /** Generation of each accessed node in the main store at first access (-1 absent). */
+  /** Snapshot generation of each accessed node (-1 absent). */
   private readonly accessed = new Map<string, number>();
+  private readonly snapshot: StoreSnapshot;
+  /** Change of per-owner node counts made inside the transaction. */
+  private readonly ownerDelta = new Map<number, number>();
   readonly events: PendingEvent[] = [];
   private localGeneration = 0;
 
   constructor(
     readonly id: number,
     private readonly store: Store,
-  ) {}
+  ) {
+    this.snapshot = store.snapshot();
+  }
+
+  /** Nodes this transaction has accessed (C's transaction-nodes quota counts these). */
+  get accessedCount(): number {
+    return this.accessed.size;
+  }
 
   private touch(path: string): void {
-    if (!this.accessed.has(path)) this.accessed.set(path, this.store.generationOf(path));
+    if (!this.accessed.has(path)) this.accessed.set(path, this.snapshot.nodes.get(path)?.generation ?? ABSENT);
   }
 
   get(path: string): XsNode | undefined {
     this.touch(path);
     if (this.overlay.has(path)) return this.overlay.get(path);
-    return this.store.get(path);
+    return this.snapshot.nodes.get(path);
   }
 
   put(path: string, node: Omit<XsNode, 'generation'>): void {
-    this.touch(path);
+    const before = this.get(path);
+    countOwner(this.ownerDelta, ownerOf(path, before), -1);
+    countOwner(this.ownerDelta, ownerOf(path, node), +1);
     this.overlay.set(path, { ...node, generation: --this.localGeneration });
   }
 
   delete(path: string): void {
-    this.touch(path);
+    countOwner(this.ownerDelta, ownerOf(path, this.get(path)), -1);
     this.overlay.set(path, undefined);
   }
 
-  /** Paths whose main-store node changed since this transaction first looked at them. */
+  ownedBy(domid: number): number {
+    return (this.snapshot.owners.get(domid) ?? 0) + (this.ownerDelta.get(domid) ?? 0);
+  }
+
+  /** Paths whose main-store node changed since this transaction's snapshot. */
   conflicts(): string[] {
     const out: string[] = [];
     for (const [path, gen] of this.accessed) {

@@ -123,7 +123,16 @@ describe('dirty-tiles: page', () => {
       const p = new Uint8Array(DT_PAGE_SIZE);
       const g = chooseTileGeometry(1920, 1080);
       initTilePage(p, g);
-      assert.deepEqual(readTileHeader(p), { ...g, magic: DT_MAGIC, version: 1, active: 0, generation: 0, periodMs: 0, flags: 0, scannedGeneration: 0 });
+      assert.deepEqual(readTileHeader(p), {
+        ...g,
+        magic: DT_MAGIC,
+        version: 1,
+        active: 0,
+        generation: 0,
+        periodMs: 0,
+        flags: 0,
+        scannedGeneration: 0,
+      });
     });
     it('split at every byte: a page cut short anywhere in the header is BYTES_E_SHORT', () => {
       const p = goldenPage(fields);

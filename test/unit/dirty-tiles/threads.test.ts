@@ -99,7 +99,6 @@ describe('dirty-tiles: worker threads on one shm page', function () {
       assert.ok(marked > 0.9 * lastMark.length, `only ${marked} tiles marked`);
       assert.ok(scanner.stats.switches > 10, `switches ${scanner.stats.switches}`);
       const wakes = results.reduce((n, r) => n + r.wakes, 0);
-      // eslint-disable-next-line no-console
       console.log(
         `      scans ${scans}, switches ${scanner.stats.switches}, tiles ${scanner.stats.tiles}, ` +
           `late ${scanner.stats.lateSwitches}, idles ${scanner.stats.idles}, wake marks ${wakes}, wakeups ${scanner.stats.wakeups}`,
