@@ -8,6 +8,7 @@ import type { XsClient } from '../shared/xenstore/client';
 import type { Platform } from '../shared/platform/types';
 import { XenbusState, parseXenbusState, xenbusStateName } from '../shared/xenbus-state';
 import type { Logger } from '../shared/log';
+import { Reconciler } from '../shared/reconciler';
 import { xerror } from '../shared/errors';
 
 export interface FrontendContext {
@@ -34,9 +35,10 @@ export class XenbusFrontendDevice extends EventEmitter {
   private state: XenbusState = XenbusState.Unknown;
   private published = false;
   private backendConnectedDone = false;
-  private running = false;
-  private again = false;
-  private stopped = false;
+  private readonly reconciler = new Reconciler(
+    () => this.step(),
+    (e) => this.ctx.log.error({ err: e }, 'frontend step failed'),
+  );
   private watch: { close(): Promise<void> | void } | undefined;
 
   private constructor(
@@ -84,24 +86,7 @@ export class XenbusFrontendDevice extends EventEmitter {
   }
 
   reconcile(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.step();
-        } while (this.again && !this.stopped);
-      } catch (e) {
-        this.ctx.log.error({ err: e }, 'frontend step failed');
-      } finally {
-        this.running = false;
-      }
-    })();
+    this.reconciler.kick();
   }
 
   private async step(): Promise<void> {
@@ -146,7 +131,7 @@ export class XenbusFrontendDevice extends EventEmitter {
   }
 
   async close(): Promise<void> {
-    this.stopped = true;
+    this.reconciler.stop();
     await this.watch?.close();
     if (this.published) await this.ops.disconnect(this.ctx);
     this.published = false;

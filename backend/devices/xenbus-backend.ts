@@ -13,6 +13,7 @@ import type { XsClient } from '../../shared/xenstore/client';
 import type { Platform } from '../../shared/platform/types';
 import { XenbusState, parseXenbusState, xenbusStateName } from '../../shared/xenbus-state';
 import type { Logger } from '../../shared/log';
+import { Reconciler } from '../../shared/reconciler';
 
 export interface DeviceContext {
   readonly xs: XsClient;
@@ -45,9 +46,10 @@ export class XenbusBackendDevice extends EventEmitter {
   private bound = false;
   private reasserted = false;
   private connectedDone = false;
-  private running = false;
-  private again = false;
-  private stopped = false;
+  private readonly reconciler = new Reconciler(
+    () => this.step(),
+    (e) => this.ctx.log.error({ err: e }, 'device step failed'),
+  );
   private readonly watches: { close(): Promise<void> | void }[] = [];
 
   private constructor(
@@ -98,30 +100,13 @@ export class XenbusBackendDevice extends EventEmitter {
 
   /** Tear down our side (mappings, ports) without touching xenstore, and stop watching. */
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.reconciler.stop();
     for (const w of this.watches.splice(0)) await w.close();
     await this.unbind('backend stopping');
   }
 
   reconcile(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.step();
-        } while (this.again && !this.stopped);
-      } catch (e) {
-        this.ctx.log.error({ err: e }, 'device step failed');
-      } finally {
-        this.running = false;
-      }
-    })();
+    this.reconciler.kick();
   }
 
   private async setState(s: XenbusState): Promise<void> {
@@ -153,7 +138,7 @@ export class XenbusBackendDevice extends EventEmitter {
     if (be === undefined) {
       // The toolstack removed the device.
       await this.unbind('backend node removed');
-      this.stopped = true;
+      this.reconciler.stop();
       for (const w of this.watches.splice(0)) await w.close();
       this.emit('removed');
       return;
@@ -185,7 +170,7 @@ export class XenbusBackendDevice extends EventEmitter {
       if (fe === XenbusState.Initialising || fe === XenbusState.Unknown || fe === XenbusState.Initialised) {
         log.info({ frontend: xenbusStateName(fe) }, 'frontend reset: starting over');
         await this.setState(XenbusState.Initialising);
-        this.again = true;
+        this.reconciler.again();
       }
       return;
     }

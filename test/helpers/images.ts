@@ -1,20 +1,10 @@
 // Test images: written and read with pngjs, independent of the code under test.
 
 import { PNG } from 'pngjs';
+import { prng } from './prng';
 
 export type Rgb = [number, number, number];
 
-/** A small deterministic PRNG (mulberry32) so test images are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * An RGB image of flat block x block squares: every other block grey, the others random

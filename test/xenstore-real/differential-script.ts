@@ -3,6 +3,7 @@
 // against two daemons and their transcripts compared message by message.
 
 import { XsType, stringsPayload, writePayload } from '../../shared/xenstore/wire';
+import { prng } from '../helpers/prng';
 
 export const CONN_COUNT = 3;
 
@@ -19,17 +20,6 @@ export interface Step {
   label: string;
 }
 
-/** mulberry32: small, seedable, and the same on every platform. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = ['a', 'b', 'c'];
 const BASE = '/d';
