@@ -16,6 +16,7 @@ import { xerror } from '../../shared/errors';
 import { WebSocketBridge } from './websocket/bridge';
 import { WebSocketGateway } from './websocket/gateway';
 import { sniffConnection, VNC_SNIFF_WAIT_MS } from './websocket/sniff';
+import { listenOn } from '../listen';
 
 /** No new frame is encoded while a socket holds more unsent bytes than this. */
 export const VNC_MAX_SOCKET_BACKLOG = 4 * 1024 * 1024;
@@ -83,15 +84,7 @@ export class VncServer {
 
   /** Bind and listen; port 0 picks a free port. Resolves to the bound address. */
   listen(host: string, port: number): Promise<VncAddress> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        const a = this.server.address() as net.AddressInfo;
-        resolve({ host: a.address, port: a.port });
-      });
-    });
+    return listenOn(this.server, host, port);
   }
 
   /** Stop listening and drop every client. */

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type Logger, silentLogger } from '../../shared/log';
 import { type Mount, resolveStatic } from './static';
+import { listenOn } from '../listen';
 
 /** Paths where the page's WebSocket is accepted ("websockify" is noVNC's default path). */
 export const WEB_WEBSOCKET_PATHS: readonly string[] = ['/websockify', '/'];
@@ -68,15 +69,7 @@ export class WebServer {
 
   /** Bind and listen; port 0 picks a free port. Resolves to the bound address. */
   listen(host: string, port: number): Promise<WebAddress> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        const a = this.server.address() as net.AddressInfo;
-        resolve({ host: a.address, port: a.port });
-      });
-    });
+    return listenOn(this.server, host, port);
   }
 
   /** Stop listening and drop open HTTP connections (WebSockets belong to the VNC server). */
