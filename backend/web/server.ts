@@ -5,7 +5,6 @@
 
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type * as net from 'node:net';
 import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type Logger, silentLogger } from '../../shared/log';
