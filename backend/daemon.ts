@@ -23,6 +23,10 @@ export interface BackendOptions {
   vncSecurity?: VncSecurityOptions;
   /** Absolute pointer range advertised to the guest's keyboard frontend. */
   pointerRange?: { width: number; height: number };
+  /** Offer and scan dirty-tile pages (default true). */
+  dirtyTiles?: boolean;
+  /** Dirty-tile scan period in ms (default DT_DEFAULT_PERIOD_MS). */
+  tilePeriodMs?: number;
   log: Logger;
 }
 
@@ -150,7 +154,10 @@ export class DomainBackend {
     }
     // The first vfb drives the domain's display; further ones are connected but not shown.
     const display = this.vfbs.size === 0 ? this.display : new GuestDisplay(`${this.display.name} vfb ${devid}`);
-    const ops = new VfbBackend(display);
+    const ops = new VfbBackend(display, {
+      ...(this.opts.dirtyTiles === false ? { dirtyTiles: false } : {}),
+      ...(this.opts.tilePeriodMs ? { tilePeriodMs: this.opts.tilePeriodMs } : {}),
+    });
     this.vfbs.set(devid, ops);
     return ops;
   }

@@ -5,7 +5,7 @@
 import type { Platform } from '../shared/platform/types';
 import type { Logger } from '../shared/log';
 import { XenbusFrontendDevice } from './xenbus-frontend';
-import { VfbFrontend } from './vfb-frontend';
+import { VfbFrontend, type VfbFrontendOptions } from './vfb-frontend';
 import { VkbdFrontend, type VkbdInput } from './vkbd-frontend';
 import { createWorkload, type WorkloadName, type Workload } from './workloads';
 import { xerror } from '../shared/errors';
@@ -15,6 +15,8 @@ export interface DemoGuestOptions {
   image?: string;
   log: Logger;
   onInput?: (ev: VkbdInput) => void;
+  /** grant-fb and dirty-tile use (both default on, used only when the backend offers them). */
+  vfb?: VfbFrontendOptions;
 }
 
 export class DemoGuest {
@@ -29,7 +31,7 @@ export class DemoGuest {
     if (!platform.memory) throw xerror('DEV_E_CONFIG', 'this platform gives the guest no memory to share (run it as a simulated guest)');
     const workload = await createWorkload(opts.workload, opts.image ? { image: opts.image } : {});
     const xs = await platform.xenstore();
-    const vfb = new VfbFrontend(platform.memory, workload.width, workload.height);
+    const vfb = new VfbFrontend(platform.memory, workload.width, workload.height, opts.vfb);
     const vkbd = new VkbdFrontend(platform.memory, { width: workload.width, height: workload.height });
     vkbd.on('input', (ev: VkbdInput) => {
       opts.onInput?.(ev);
@@ -44,6 +46,16 @@ export class DemoGuest {
       await XenbusFrontendDevice.open(xs, platform, vkbd, 0, opts.log),
     ];
     return new DemoGuest(vfb, vkbd, workload, devices);
+  }
+
+  /**
+   * Switch the framebuffer to width x height (XENFB_TYPE_RESIZE, vfb-frontend.ts) and
+   * restart the workload on it: every workload draws at the framebuffer's size.
+   */
+  resize(width: number, height: number): void {
+    this.vfb.resize(width, height);
+    this.workload.stop();
+    this.workload.start(this.vfb);
   }
 
   async stop(): Promise<void> {

@@ -4,6 +4,10 @@
 // events only when the backend asked for them (`request-update=1`). Damage is batched and
 // flushed every refresh period (the backend's XENFB_TYPE_REFRESH_PERIOD, 50 ms by default,
 // like fbfront's deferred I/O); no timer runs while nothing is dirty.
+// Two extensions, each used only when the backend offers it and our options allow:
+// `feature-grant-fb` (DESIGN §4.2: pages shared by grant, `page-gref` + `grant-fb=1`) and
+// `feature-dirty-tiles` (docs/dirty-tiles.md: damage marked in a shared tile page instead of
+// UPDATE events, once the backend answers `request-dirty-tiles=1`).
 
 import type { FrontendContext, FrontendDeviceOps } from './xenbus-frontend';
 import type { EventChannels, GuestMemory, MappedRegion } from '../shared/platform/types';
@@ -19,8 +23,13 @@ import { FB_IN_RING, FB_OUT_RING, RingConsumer, RingProducer } from '../shared/r
 import { clipRect, isEmptyRect, unionRect, type Rect } from '../shared/region';
 import { xerror } from '../shared/errors';
 import type { FramebufferTarget } from './workloads/workload';
+import { chooseTileGeometry, initTilePage } from '../shared/dirty-tiles/page';
+import { FrontendTileSwitcher, TileMarker, type FrontendTileSwitcherOptions } from './dirty-tiles/marker';
 
 const PAGE_SIZE = 4096;
+/** Smallest largest-mode (VfbFrontendOptions.maxWidth/maxHeight) by default. */
+export const VFB_DEFAULT_MAX_WIDTH = 1024;
+export const VFB_DEFAULT_MAX_HEIGHT = 768;
 const DEFAULT_REFRESH_MS = 50;
 /** Distinct rects kept before they are merged into their bounding box. */
 const MAX_PENDING_RECTS = 8;
@@ -29,14 +38,53 @@ export interface VfbFrontendStats {
   updatesSent: number;
   flushes: number;
   ringFull: number;
+  /** Rectangles marked on the dirty-tile page. */
+  marks: number;
+  /** Marks that found the page idle and notified the backend (§4.1 step 4). */
+  wokeNotifies: number;
+}
+
+export interface VfbFrontendOptions {
+  /** Share our pages by grant when the backend offers feature-grant-fb (default true). */
+  grantFb?: boolean;
+  /**
+   * Largest mode resize() may switch to: the framebuffer memory is allocated for it at
+   * construction, as Linux fbfront sizes its memory once (default: the initial size, at
+   * least VFB_DEFAULT_MAX_WIDTH x VFB_DEFAULT_MAX_HEIGHT).
+   */
+  maxWidth?: number;
+  maxHeight?: number;
+  /** Offer a dirty-tile page when the backend offers feature-dirty-tiles (default true). */
+  dirtyTiles?: boolean;
+  /** Timers of the tile switcher (tests stretch ticks to force late switches). */
+  tileTimers?: Pick<FrontendTileSwitcherOptions, 'setTimer' | 'clearTimer'>;
+}
+
+interface TilePage {
+  frame: number;
+  region: MappedRegion;
+  bytes: Uint8Array;
+  cover: { width: number; height: number };
+}
+
+async function backendOffers(ctx: FrontendContext, feature: string): Promise<boolean> {
+  return (await ctx.xs.tryRead(`${ctx.backendPath}/${feature}`))?.trim() === '1';
 }
 
 export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
   readonly kind = 'vfb';
-  readonly stride: number;
+  /** Bytes per row of the current mode (width * 4); changes only through resize(). */
+  stride: number;
   readonly data: Uint8Array;
-  readonly stats: VfbFrontendStats = { updatesSent: 0, flushes: 0, ringFull: 0 };
+  readonly stats: VfbFrontendStats = { updatesSent: 0, flushes: 0, ringFull: 0, marks: 0, wokeNotifies: 0 };
   private readonly fbFrames: number[];
+  private readonly dirBytes: Uint8Array;
+  /** The tile page; its tiles cover the largest mode, so a RESIZE never changes its header (§3). */
+  private readonly tilePage: TilePage | undefined;
+  private grantRefs: number[] = [];
+  private grantedTo: number | undefined;
+  private marker: TileMarker | undefined;
+  private switcher: FrontendTileSwitcher | undefined;
   private readonly fbRegion: MappedRegion;
   private readonly pageFrame: number;
   private readonly page: Uint8Array;
@@ -46,6 +94,10 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
   private out: RingProducer | undefined;
   private in: RingConsumer | undefined;
   private updateWanted = false;
+  /** The backend wrote feature-resize=1 (XENFB_TYPE_RESIZE is understood). */
+  private resizeOffered = false;
+  /** A RESIZE that found the out ring full, sent when the backend drains it. */
+  private resizePending: FbOutEvent | undefined;
   private refreshMs = DEFAULT_REFRESH_MS;
   private pending: Rect[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -54,27 +106,78 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
   };
 
   constructor(
-    memory: GuestMemory,
-    readonly width: number,
-    readonly height: number,
+    private readonly memory: GuestMemory,
+    /** The current mode (changes only through resize()). */
+    public width: number,
+    public height: number,
+    private readonly opts: VfbFrontendOptions = {},
   ) {
     if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
       throw xerror('FB_E_BAD_GEOMETRY', `framebuffer size ${width}x${height} is not valid`);
     }
     this.stride = width * 4;
-    const memLength = Math.ceil((this.stride * height) / PAGE_SIZE) * PAGE_SIZE;
+    const maxWidth = opts.maxWidth ?? Math.max(width, VFB_DEFAULT_MAX_WIDTH);
+    const maxHeight = opts.maxHeight ?? Math.max(height, VFB_DEFAULT_MAX_HEIGHT);
+    if (!Number.isInteger(maxWidth) || !Number.isInteger(maxHeight) || maxWidth < width || maxHeight < height) {
+      throw xerror('FB_E_BAD_GEOMETRY', `largest mode ${maxWidth}x${maxHeight} is smaller than ${width}x${height}`);
+    }
+    const memLength = Math.ceil((maxWidth * 4 * maxHeight) / PAGE_SIZE) * PAGE_SIZE;
     const fb = memory.alloc(memLength / PAGE_SIZE);
     this.fbFrames = fb.frames;
     this.fbRegion = fb.region;
     this.data = new Uint8Array(fb.region.buffer, 0, memLength);
     const dirs = memory.alloc(dirPagesNeeded(this.fbFrames.length, 'x86_64-abi'));
     this.dirFrames = dirs.frames;
-    // Directory pages: the framebuffer frame numbers in order, 512 u64 per page.
-    const dirView = new DataView(dirs.region.buffer);
-    this.fbFrames.forEach((f, i) => dirView.setBigUint64(i * 8, BigInt(f), true));
+    this.dirBytes = new Uint8Array(dirs.region.buffer);
     const page = memory.alloc(1);
     this.pageFrame = page.frames[0]!;
     this.page = new Uint8Array(page.region.buffer);
+    if (opts.dirtyTiles !== false) {
+      const tp = memory.alloc(1);
+      const cover = { width: maxWidth, height: maxHeight };
+      this.tilePage = { frame: tp.frames[0]!, region: tp.region, bytes: new Uint8Array(tp.region.buffer), cover };
+    }
+  }
+
+  /** Directory pages: the framebuffer's frame numbers or grant refs in order, 512 u64 per page. */
+  private writeDirectory(entries: readonly number[]): void {
+    const view = new DataView(this.dirBytes.buffer, this.dirBytes.byteOffset, this.dirBytes.byteLength);
+    entries.forEach((e, i) => view.setBigUint64(i * 8, BigInt(e), true));
+  }
+
+  private grant(remote: number, frames: readonly number[], writable: boolean): number[] {
+    const refs = this.memory.grant(remote, frames, writable);
+    this.grantRefs.push(...refs);
+    this.grantedTo = remote;
+    return refs;
+  }
+
+  private endGrants(): void {
+    if (this.grantRefs.length > 0) this.memory.endGrants(this.grantRefs);
+    this.grantRefs = [];
+    this.grantedTo = undefined;
+  }
+
+  /** Shared page, directories and framebuffer: by grant (grant-fb) or by frame number. */
+  private sharePages(backendId: number, byGrant: boolean): Record<string, string> {
+    if (!byGrant) {
+      this.writeDirectory(this.fbFrames);
+      writePd(this.page, 'x86_64-abi', this.dirFrames);
+      return { 'page-ref': String(this.pageFrame) };
+    }
+    // The backend only reads the framebuffer and the directories; it writes the rings.
+    this.writeDirectory(this.grant(backendId, this.fbFrames, false));
+    writePd(this.page, 'x86_64-abi', this.grant(backendId, this.dirFrames, false));
+    return { 'page-gref': String(this.grant(backendId, [this.pageFrame], true)[0]), 'grant-fb': '1' };
+  }
+
+  /** A fresh tile page (header before the grant is published, §3), granted read-write. */
+  private shareTilePage(backendId: number): Record<string, string> {
+    const tp = this.tilePage!;
+    initTilePage(tp.bytes, chooseTileGeometry(tp.cover.width, tp.cover.height));
+    // damage() clips to the current mode before marking.
+    this.marker = new TileMarker(tp.bytes, { fbWidth: tp.cover.width, fbHeight: tp.cover.height });
+    return { 'dirty-tiles-gref': String(this.grant(backendId, [tp.frame], true)[0]) };
   }
 
   get memLength(): number {
@@ -82,6 +185,10 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
   }
 
   async connect(ctx: FrontendContext): Promise<Record<string, string>> {
+    this.endGrants();
+    this.marker = undefined;
+    const byGrant = this.opts.grantFb !== false && (await backendOffers(ctx, 'feature-grant-fb'));
+    const tiles = this.tilePage !== undefined && (await backendOffers(ctx, 'feature-dirty-tiles'));
     this.page.fill(0);
     writeFbPageHeader(this.page, {
       width: this.width,
@@ -90,30 +197,46 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
       memLength: this.memLength,
       depth: 32,
     });
-    writePd(this.page, 'x86_64-abi', this.dirFrames);
+    const shared = this.sharePages(ctx.backendId, byGrant);
+    const tileNodes = tiles ? this.shareTilePage(ctx.backendId) : {};
     this.out = new RingProducer(this.page, FB_OUT_RING);
     this.in = new RingConsumer(this.page, FB_IN_RING);
     this.evtchn = await ctx.platform.eventChannels();
     this.port = await this.evtchn.allocUnbound(ctx.backendId);
     this.evtchn.on('event', this.onEvent);
+    this.resizeOffered = await backendOffers(ctx, 'feature-resize');
+    this.resizePending = undefined;
     this.updateWanted = false;
     return {
-      'page-ref': String(this.pageFrame),
+      ...shared,
       'event-channel': String(this.port),
       protocol: 'x86_64-abi',
       'feature-update': '1',
+      ...tileNodes,
     };
   }
 
   async backendConnected(ctx: FrontendContext): Promise<void> {
     this.updateWanted = (await ctx.xs.tryRead(`${ctx.backendPath}/request-update`)) === '1';
-    ctx.log.info({ updateWanted: this.updateWanted }, 'framebuffer connected');
+    if (this.marker && (await backendOffers(ctx, 'request-dirty-tiles'))) {
+      this.switcher = new FrontendTileSwitcher({ marker: this.marker, notify: () => this.kick(), ...this.opts.tileTimers });
+      this.switcher.start();
+      // From now on damage is marked, not sent: what waited for a flush goes as one full mark.
+      this.pending = [];
+      this.clearTimer();
+    }
+    const grantFb = this.grantedTo !== undefined;
+    ctx.log.info({ updateWanted: this.updateWanted, dirtyTiles: this.dirtyTiles, grantFb }, 'framebuffer connected');
     // Whatever was drawn before the backend looked is news to it.
     this.damage({ x: 0, y: 0, width: this.width, height: this.height });
   }
 
   async disconnect(): Promise<void> {
     this.clearTimer();
+    this.switcher?.stop();
+    this.switcher = undefined;
+    this.marker = undefined;
+    this.endGrants();
     if (this.evtchn && this.port !== undefined) {
       this.evtchn.off('event', this.onEvent);
       await this.evtchn.unbind(this.port).catch(() => undefined);
@@ -128,6 +251,11 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
   damage(rect: Rect): void {
     const r = clipRect(rect, this.width, this.height);
     if (isEmptyRect(r)) return;
+    if (this.switcher && this.marker) {
+      this.stats.marks++;
+      if (this.marker.mark(r)) this.notifyWoke();
+      return;
+    }
     this.pending.push(r);
     if (this.pending.length > MAX_PENDING_RECTS) {
       this.pending = [this.pending.reduce(unionRect)];
@@ -169,6 +297,8 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
   }
 
   private handleEvent(): void {
+    this.switcher?.onNotify();
+    if (this.resizePending) this.pushResize(this.resizePending);
     this.in?.drain((slot) => {
       const ev = decodeFbInEvent(slot);
       if (ev.type === 'refresh-period') {
@@ -199,6 +329,72 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     if (this.port !== undefined) this.evtchn?.notify(this.port);
   }
 
+  /**
+   * Switch mode, as Linux fbfront does on a mode set (xenfb_set_par -> XENFB_TYPE_RESIZE):
+   * the same framebuffer memory, a new width, height and stride (width * 4), offset 0. Needs
+   * a connected backend that offered feature-resize, and a mode that fits the memory
+   * allocated at construction. Damage pending for the old mode is dropped; the caller
+   * redraws. Throws DEV_E_STATE (not possible now) or FB_E_BAD_GEOMETRY (does not fit).
+   */
+  resize(width: number, height: number): void {
+    if (!this.out || this.port === undefined || !this.resizeOffered) {
+      throw xerror('DEV_E_STATE', `cannot switch to ${width}x${height}: the backend is not connected or did not offer feature-resize`);
+    }
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0 || width * 4 * height > this.memLength) {
+      throw xerror('FB_E_BAD_GEOMETRY', `mode ${width}x${height} does not fit the ${this.memLength}-byte framebuffer`, {
+        width,
+        height,
+        memLength: this.memLength,
+      });
+    }
+    this.width = width;
+    this.height = height;
+    this.stride = width * 4;
+    this.pending = [];
+    this.clearTimer();
+    this.pushResize({ type: 'resize', width, height, stride: this.stride, depth: 32, offset: 0 });
+  }
+
+  private pushResize(ev: FbOutEvent): void {
+    this.resizePending = undefined;
+    if (!this.out || this.port === undefined) return;
+    if (!this.out.push(encodeFbOutEvent(ev))) {
+      this.stats.ringFull++;
+      this.resizePending = ev;
+      return;
+    }
+    this.evtchn!.notify(this.port);
+  }
+
+  /** Damage goes to the dirty-tile page (the backend answered request-dirty-tiles=1). */
+  get dirtyTiles(): boolean {
+    return this.switcher !== undefined;
+  }
+
+  /** The tile switcher while dirty tiles are on (tests read its counters and timer). */
+  get tileSwitcher(): FrontendTileSwitcher | undefined {
+    return this.switcher;
+  }
+
+  /** Our mapping of the dirty-tile page (tools and tests read its header). */
+  get tilePageBytes(): Uint8Array | undefined {
+    return this.tilePage?.bytes;
+  }
+
+  /** Frames of the framebuffer and of the tile page (a multi-threaded guest maps them itself). */
+  get sharedFrames(): { fb: readonly number[]; tilePage: number | undefined } {
+    return { fb: this.fbFrames, tilePage: this.tilePage?.frame };
+  }
+
+  /**
+   * A mark made elsewhere (another thread's TileMarker over this page) returned true: the
+   * page was idle, notify the backend once (§4.1 step 4).
+   */
+  notifyWoke(): void {
+    this.stats.wokeNotifies++;
+    this.switcher?.onWokeMark();
+  }
+
   /** The shared page (fbif header, pd[], rings) as the backend sees it. */
   get sharedPage(): Uint8Array {
     return this.page;
@@ -212,6 +408,8 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
 
   release(): void {
     this.clearTimer();
+    this.switcher?.stop();
     this.fbRegion.unmap();
+    this.tilePage?.region.unmap();
   }
 }

@@ -7,7 +7,12 @@
         "src/args.cc",
         "src/errors.cc",
         "src/mapping.cc",
-        "src/shm.cc"
+        "src/shm.cc",
+        "src/xen-addon.cc",
+        "src/xen-device.cc",
+        "src/xen-evtchn.cc",
+        "src/xen-grants.cc",
+        "src/xen-privcmd.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -35,10 +35,124 @@ export interface NativeError extends Error {
   readonly errno: number;
   /** errno name, e.g. 'ENOENT' (the names Node's own fs errors use). */
   readonly code: string;
-  /** 'shm_open', 'shm_unlink', 'ftruncate', 'fstat' or 'mmap'. */
+  /** 'shm_open', 'shm_unlink', 'ftruncate', 'fstat', 'mmap', 'open', 'ioctl', 'read', 'write', 'uv_poll_*'. */
   readonly syscall: string;
-  /** The shm name, for shm_open / shm_unlink / ftruncate. */
+  /** The shm name, for shm_open / shm_unlink / ftruncate; the device node for /dev/xen/* calls. */
   readonly path?: string;
+  /**
+   * Privcmd.mapForeign only: per requested frame, 0 or the negative errno
+   * IOCTL_PRIVCMD_MMAPBATCH_V2 reported for it (e.g. -22 EINVAL, -2 ENOENT paged out).
+   */
+  readonly errors?: readonly number[];
+}
+
+// ---- real Xen devices (src/xen-*.cc) ------------------------------------------------------
+// No TS twin is possible for these (STYLE 12): they are ioctls on /dev/xen/* nodes. The
+// simulator (shared/platform/sim) is the stand-in that tests run against instead.
+
+/** The device nodes the Xen handles open unless given another path. */
+export const XEN_DEVICE_PATHS = {
+  privcmd: '/dev/xen/privcmd',
+  gntdev: '/dev/xen/gntdev',
+  gntalloc: '/dev/xen/gntalloc',
+  evtchn: '/dev/xen/evtchn',
+  xenbus: '/dev/xen/xenbus',
+} as const;
+
+/** SET_UNMAP_NOTIFY request: what the kernel does when the mapping goes away (also on a crash). */
+export interface UnmapNotify {
+  /** UNMAP_NOTIFY_CLEAR_BYTE: zero this byte of the mapping (0..length-1). */
+  offset?: number;
+  /** UNMAP_NOTIFY_SEND_EVENT: notify this event channel port (bound in this process). */
+  port?: number;
+}
+
+/** An open /dev/xen/privcmd. */
+export interface PrivcmdHandle {
+  /**
+   * mmap(MAP_SHARED) of frames.length pages of the privcmd fd, filled by
+   * IOCTL_PRIVCMD_MMAPBATCH_V2 with the frames (GFNs; MFNs for PV guests) of `domid`, in
+   * order. If any page fails the whole range is unmapped and the error has `errors`.
+   */
+  mapForeign(domid: number, frames: readonly number[], writable: boolean): NativeMapping;
+  /** Closes the fd; mappings made through it stay valid. Later calls throw EBADF. */
+  close(): void;
+  readonly closed: boolean;
+}
+
+/** An open /dev/xen/gntdev. */
+export interface GntdevHandle {
+  /**
+   * IOCTL_GNTDEV_MAP_GRANT_REF of `refs` granted by `domid`, then mmap at the returned
+   * index (where the grant hypercall happens: a bad ref fails the mmap with EINVAL).
+   * unmap() = munmap + IOCTL_GNTDEV_UNMAP_GRANT_REF. 1..MAX_GRANTS_PER_CALL refs.
+   */
+  mapGrants(domid: number, refs: readonly number[], writable: boolean, notify?: UnmapNotify): NativeMapping;
+  /** Closes the handle; each live mapping keeps the fd until its unmap() told gntdev. */
+  close(): void;
+  readonly closed: boolean;
+}
+
+export interface SharedGrants {
+  /** One grant reference per page, in mapping order. */
+  readonly refs: number[];
+  /** Our zeroed pages, always mapped read-write; unmap() ends the grants. */
+  readonly mapping: NativeMapping;
+}
+
+/** An open /dev/xen/gntalloc. */
+export interface GntallocHandle {
+  /**
+   * IOCTL_GNTALLOC_ALLOC_GREF of `count` pages granted to `domid` (writable: the remote
+   * may write), mmap at index, optional SET_UNMAP_NOTIFY, then DEALLOC_GREF at once: the
+   * grants end when the mapping is unmapped (as libxengntshr does).
+   */
+  share(domid: number, count: number, writable: boolean, notify?: UnmapNotify): SharedGrants;
+  close(): void;
+  readonly closed: boolean;
+}
+
+/**
+ * Called on the event loop with the ports that fired (each stays masked until unmask()),
+ * or with an error when reading the device failed; then polling has stopped (EFBIG: the
+ * kernel's ring overflowed and events were lost) until reset() + resume().
+ */
+export type EvtchnListener = (error: NativeError | null, ports: number[] | null) => void;
+
+/** An open /dev/xen/evtchn, polled by libuv; keeps the event loop alive until close() or unref(). */
+export interface EvtchnHandle {
+  /** IOCTL_EVTCHN_BIND_INTERDOMAIN -> the local port. */
+  bindInterdomain(remoteDomid: number, remotePort: number): number;
+  /** IOCTL_EVTCHN_BIND_UNBOUND_PORT -> a new local port `remoteDomid` may bind. */
+  bindUnboundPort(remoteDomid: number): number;
+  /** IOCTL_EVTCHN_UNBIND */
+  unbind(port: number): void;
+  /** IOCTL_EVTCHN_NOTIFY */
+  notify(port: number): void;
+  /** write() the port back so it can fire again. */
+  unmask(port: number): void;
+  /** IOCTL_EVTCHN_RESET: empty the pending ring and clear its overflow. */
+  reset(): void;
+  /** Poll again after a read error stopped it. */
+  resume(): void;
+  ref(): void;
+  unref(): void;
+  /** Stops polling and closes the fd, which unbinds every port bound through it. Idempotent. */
+  close(): void;
+  readonly closed: boolean;
+}
+
+export interface XenStructLayout {
+  readonly size: number;
+  readonly [field: string]: number;
+}
+
+/** The ABI as compiled (src/xen-abi.h), for tests to compare with the documented numbers. */
+export interface XenLayout {
+  readonly structs: Readonly<Record<string, XenStructLayout>>;
+  readonly ioctls: Readonly<Record<string, number>>;
+  /** true when the build host had the kernel's xen uapi headers and they agreed. */
+  readonly checkedAgainstUapi: boolean;
 }
 
 interface NativeBinding {
@@ -48,6 +162,12 @@ interface NativeBinding {
   shmUnlink(name: string): void;
   mapFd(fd: number, offset: number, length: number, writable: boolean): NativeMapping;
   mapPages(fd: number, pageIndices: readonly number[], writable: boolean): NativeMapping;
+  readonly MAX_GRANTS_PER_CALL: number;
+  Privcmd: new (path?: string) => PrivcmdHandle;
+  Gntdev: new (path?: string) => GntdevHandle;
+  Gntalloc: new (path?: string) => GntallocHandle;
+  Evtchn: new (onEvents: EvtchnListener, path?: string) => EvtchnHandle;
+  xenLayout(): XenLayout;
 }
 
 const BINARY = path.join('build', 'Release', 'xenvfb_native.node');
@@ -73,8 +193,7 @@ function loadBinding(): NativeBinding {
     return require(found) as NativeBinding;
   } catch (cause) {
     throw new Error(
-      `xenvfb native addon at ${found} failed to load (built for another Node version?). ` +
-        'Run `npm rebuild` in the project root.',
+      `xenvfb native addon at ${found} failed to load (built for another Node version?). ` + 'Run `npm rebuild` in the project root.',
       { cause },
     );
   }
@@ -116,4 +235,32 @@ export function mapFd(fd: number, offset: number, length: number, writable: bool
  */
 export function mapPages(fd: number, pageIndices: readonly number[], writable: boolean): NativeMapping {
   return binding.mapPages(fd, pageIndices, writable);
+}
+
+/** Most refs one mapGrants call, and most pages one share call, accept (gntdev's default limit, 65536). */
+export const MAX_GRANTS_PER_CALL: number = binding.MAX_GRANTS_PER_CALL;
+
+/** Opens /dev/xen/privcmd (or `path`, e.g. /proc/xen/privcmd). Off Xen: ENOENT, syscall 'open'. */
+export function openPrivcmd(path?: string): PrivcmdHandle {
+  return new binding.Privcmd(path);
+}
+
+/** Opens /dev/xen/gntdev (or `path`). Off Xen: ENOENT, syscall 'open'. */
+export function openGntdev(path?: string): GntdevHandle {
+  return new binding.Gntdev(path);
+}
+
+/** Opens /dev/xen/gntalloc (or `path`). Off Xen: ENOENT, syscall 'open'. */
+export function openGntalloc(path?: string): GntallocHandle {
+  return new binding.Gntalloc(path);
+}
+
+/** Opens /dev/xen/evtchn (or `path`) non-blocking and starts polling it. Off Xen: ENOENT. */
+export function openEvtchn(onEvents: EvtchnListener, path?: string): EvtchnHandle {
+  return new binding.Evtchn(onEvents, path);
+}
+
+/** Sizes, field offsets and ioctl numbers of the Xen ABI structs as compiled. */
+export function xenLayout(): XenLayout {
+  return binding.xenLayout();
 }

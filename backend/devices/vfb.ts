@@ -1,7 +1,9 @@
 // The vfb backend device (xen/include/public/io/fbif.h), compatible with Linux xen-fbfront:
 // the shared page and the framebuffer are named by frame numbers and foreign-mapped (privcmd),
-// as QEMU's hw/display/xenfb.c does. UPDATE events become Display damage; RESIZE events a
-// new surface. Every value the guest writes is validated like QEMU's xenfb_configure_fb.
+// as QEMU's hw/display/xenfb.c does, or, with `grant-fb=1` (DESIGN §4.2), by grant refs
+// mapped with gntdev. UPDATE events become Display damage; RESIZE events a new surface; a
+// dirty-tile page (docs/dirty-tiles.md) is scanned into the same damage. Every value the
+// guest writes is validated like QEMU's xenfb_configure_fb.
 
 import type { BackendDeviceOps, DeviceContext } from './xenbus-backend';
 import type { EventChannels, MappedRegion } from '../../shared/platform/types';
@@ -20,7 +22,9 @@ import { FB_IN_RING, FB_OUT_RING, RingConsumer, RingProducer } from '../../share
 import { GuestDisplay, pixelFormatForDepth } from '../display/guest-display';
 import { RateLimitedLog } from '../../shared/log';
 import { xerror } from '../../shared/errors';
-import { readFrameNumber, readPort } from './nodes';
+import { readFlag, readFrameNumber, readGrantRef, readPort } from './nodes';
+import { TileScanLoop, type TileLoopStats } from '../damage/tile-scan-loop';
+import { DT_MAX_FB_SIDE, readTileHeader, validateTileHeader } from '../../shared/dirty-tiles/page';
 
 const PAGE_SIZE = 4096;
 /** How often we ask the guest to send updates (XENFB_TYPE_REFRESH_PERIOD), ms. */
@@ -34,8 +38,30 @@ export interface VfbStats {
   overflows: number;
 }
 
+export interface VfbBackendOptions {
+  videoramMiB?: number;
+  width?: number;
+  height?: number;
+  /** Offer feature-dirty-tiles and scan the frontend's tile page (default true). */
+  dirtyTiles?: boolean;
+  /** Tile scan period (period_ms), default DT_DEFAULT_PERIOD_MS. */
+  tilePeriodMs?: number;
+  /** Offer feature-grant-fb (default true). */
+  grantFb?: boolean;
+}
+
+/** Maps the guest pages a frontend names: frames (privcmd) or grant refs (gntdev). */
+type PageMapper = (refs: readonly number[], writable: boolean) => MappedRegion;
+
+interface TileBinding {
+  region: MappedRegion;
+  loop: TileScanLoop;
+}
+
 interface Binding {
   page: MappedRegion;
+  grantFb: boolean;
+  tiles?: TileBinding;
   pageBytes: Uint8Array;
   fb: MappedRegion;
   evtchn: EventChannels;
@@ -55,12 +81,36 @@ export class VfbBackend implements BackendDeviceOps {
 
   constructor(
     readonly display: GuestDisplay,
-    private readonly opts: { videoramMiB?: number; width?: number; height?: number } = {},
+    private readonly opts: VfbBackendOptions = {},
   ) {}
+
+  /** The frontend's pages are granted to us (grant-fb=1) rather than foreign-mapped. */
+  get grantFb(): boolean {
+    return this.binding?.grantFb ?? false;
+  }
+
+  /** Whether we scan a dirty-tile page for this frontend (request-dirty-tiles=1). */
+  get dirtyTiles(): boolean {
+    return this.binding?.tiles !== undefined;
+  }
+
+  /** Dirty-tile counters of the current connection (null on the UPDATE path). */
+  get tileStats(): TileLoopStats | null {
+    return this.binding?.tiles?.loop.stats ?? null;
+  }
+
+  /** The scan timer is armed (false on the UPDATE path and while the page is idle). */
+  get tileTimerRunning(): boolean {
+    return this.binding?.tiles?.loop.running ?? false;
+  }
 
   async init(ctx: DeviceContext): Promise<void> {
     const { xs, backendPath } = ctx;
     await xs.write(`${backendPath}/feature-resize`, '1');
+    if (this.opts.grantFb !== false) await xs.write(`${backendPath}/feature-grant-fb`, '1');
+    if (this.opts.dirtyTiles !== false) await xs.write(`${backendPath}/feature-dirty-tiles`, '1');
+    // A fresh handshake: the answer of a previous connection must not leak into this one.
+    await xs.rm(`${backendPath}/request-dirty-tiles`).catch(() => undefined);
     if (this.opts.videoramMiB) await xs.write(`${backendPath}/videoram`, String(this.opts.videoramMiB));
     if (this.opts.width && this.opts.height) {
       await xs.write(`${backendPath}/width`, String(this.opts.width));
@@ -71,14 +121,16 @@ export class VfbBackend implements BackendDeviceOps {
   async initialise(ctx: DeviceContext): Promise<void> {
     const { xs, platform, domid, frontendPath, backendPath, log } = ctx;
     this.rlog = new RateLimitedLog(log);
-    if (!platform.foreign) throw xerror('DEV_E_CONFIG', 'vfb needs foreign mapping rights over the guest (run in dom0)');
-    const pageRef = await readFrameNumber(xs, `${frontendPath}/page-ref`);
+    const grantFb = this.opts.grantFb !== false && (await readFlag(xs, `${frontendPath}/grant-fb`));
+    const mapper = this.pageMapper(ctx, grantFb);
+    const pageRef = grantFb ? await readGrantRef(xs, `${frontendPath}/page-gref`) : await readFrameNumber(xs, `${frontendPath}/page-ref`);
     const remotePort = await readPort(xs, `${frontendPath}/event-channel`);
     const protocol = await xs.tryRead(`${frontendPath}/protocol`);
     const featureUpdate = (await xs.tryRead(`${frontendPath}/feature-update`)) === '1';
 
-    const page = platform.foreign.mapFrames(domid, [pageRef], true);
+    const page = mapper([pageRef], true);
     let fb: MappedRegion | undefined;
+    let tiles: TileBinding | undefined;
     try {
       const pageBytes = new Uint8Array(page.buffer);
       const abi = parseFbAbi(protocol, pageBytes);
@@ -91,11 +143,21 @@ export class VfbBackend implements BackendDeviceOps {
         offset: 0,
         memLength: h.memLength,
       });
-      fb = this.mapFramebuffer(ctx, pageBytes, abi, geometry.memLength);
+      fb = this.mapFramebuffer(mapper, pageBytes, abi, geometry.memLength);
       const evtchn = await platform.eventChannels();
       const port = await evtchn.bindInterdomain(domid, remotePort);
+      tiles = await this.mapTilePage(ctx, geometry, () => {
+        // A timer may fire while the process shuts its event channels down.
+        try {
+          evtchn.notify(port);
+        } catch (e) {
+          this.rlog?.warn('tile-notify', { code: (e as { code?: string }).code }, 'cannot notify the frontend');
+        }
+      });
       const binding: Binding = {
         page,
+        grantFb,
+        tiles,
         pageBytes,
         fb,
         evtchn,
@@ -111,21 +173,88 @@ export class VfbBackend implements BackendDeviceOps {
       this.binding = binding;
       this.publishSurface();
       this.display.onRefreshRequest(() => this.display.damage([{ x: 0, y: 0, width: geometry.width, height: geometry.height }]));
+      // Whatever the guest drew before we looked (or while a previous backend ran) is news.
+      this.display.damage([{ x: 0, y: 0, width: geometry.width, height: geometry.height }]);
       // request-update must be visible before the frontend sees Connected (fbfront reads it then).
       if (featureUpdate) await xs.write(`${backendPath}/request-update`, '1');
       else log.warn({}, 'frontend lacks feature-update: only full refreshes are possible');
+      // Likewise request-dirty-tiles, after period_ms is on the page (docs/dirty-tiles.md r6).
+      if (tiles) {
+        tiles.loop.start();
+        await xs.write(`${backendPath}/request-dirty-tiles`, '1');
+      }
       this.sendRefreshPeriod(VFB_REFRESH_PERIOD_MS);
-      log.info({ ...geometry, abi, port }, 'framebuffer mapped');
+      log.info({ ...geometry, abi, port, grantFb, dirtyTiles: tiles !== undefined }, 'framebuffer mapped');
     } catch (e) {
+      tiles?.loop.stop();
+      tiles?.region.unmap();
       fb?.unmap();
       page.unmap();
       throw e;
     }
   }
 
-  /** Walk pd[] -> directory pages -> framebuffer frames, and map them all read-only. */
-  private mapFramebuffer(ctx: DeviceContext, pageBytes: Uint8Array, abi: ReturnType<typeof parseFbAbi>, memLength: number): MappedRegion {
-    const foreign = ctx.platform.foreign!;
+  private pageMapper(ctx: DeviceContext, grantFb: boolean): PageMapper {
+    const { platform, domid } = ctx;
+    if (grantFb) return (refs, writable) => platform.grants.mapGrants(domid, refs, writable);
+    const foreign = platform.foreign;
+    if (!foreign) throw xerror('DEV_E_CONFIG', 'vfb needs foreign mapping rights over the guest (run in dom0) or a grant-fb frontend');
+    return (frames, writable) => foreign.mapFrames(domid, frames, writable);
+  }
+
+  /**
+   * Map and check the frontend's dirty-tile page (docs/dirty-tiles.md §2, §6), or return
+   * undefined for the UPDATE path. A page that is invalid at connect is refused (no
+   * request-dirty-tiles). A restarted backend re-attaching to a frontend already told to use
+   * tiles (request-dirty-tiles=1 left from the running connection) must scan whatever it
+   * finds: the page is never re-initialised here, garbage degrades to full refreshes.
+   */
+  private async mapTilePage(ctx: DeviceContext, geometry: FbGeometry, notify: () => void): Promise<TileBinding | undefined> {
+    const { xs, frontendPath, backendPath, platform, domid, log } = ctx;
+    const reattach = await readFlag(xs, `${backendPath}/request-dirty-tiles`);
+    if (this.opts.dirtyTiles === false && !reattach) return undefined;
+    if ((await xs.tryRead(`${frontendPath}/dirty-tiles-gref`)) === undefined) return undefined;
+    let region: MappedRegion | undefined;
+    try {
+      const ref = await readGrantRef(xs, `${frontendPath}/dirty-tiles-gref`);
+      region = platform.grants.mapGrants(domid, [ref], true);
+      const page = new Uint8Array(region.buffer);
+      const cover = this.tileCover(page, geometry, reattach);
+      const loop = new TileScanLoop(page, {
+        fbWidth: cover.width,
+        fbHeight: cover.height,
+        ...(this.opts.tilePeriodMs ? { periodMs: this.opts.tilePeriodMs } : {}),
+        damage: (rects) => this.display.damage(rects),
+        notify,
+      });
+      return { region, loop };
+    } catch (e) {
+      region?.unmap();
+      log.warn({ err: e, code: (e as { code?: string }).code, reattach }, 'dirty-tile page refused: UPDATE events only');
+      return undefined;
+    }
+  }
+
+  /**
+   * The area the scanner works in. A frontend sizes its tiles for its largest mode, so a
+   * RESIZE keeps the header valid (§3); the scanner then covers what the tiles cover and the
+   * display clips to the current mode. At connect the page must cover the current mode
+   * (throws DT_E_*); a page re-attached to is scanned as is (garbage degrades, §6).
+   */
+  private tileCover(page: Uint8Array, geometry: FbGeometry, reattach: boolean): { width: number; height: number } {
+    const current = { width: geometry.width, height: geometry.height };
+    const h = readTileHeader(page);
+    try {
+      validateTileHeader(h, geometry.width, geometry.height);
+    } catch (e) {
+      if (!reattach) throw e;
+      return current;
+    }
+    return { width: Math.min(h.cols * h.tileW, DT_MAX_FB_SIDE), height: Math.min(h.rows * h.tileH, DT_MAX_FB_SIDE) };
+  }
+
+  /** Walk pd[] -> directory pages -> framebuffer pages, and map them all read-only. */
+  private mapFramebuffer(map: PageMapper, pageBytes: Uint8Array, abi: ReturnType<typeof parseFbAbi>, memLength: number): MappedRegion {
     const fbPages = Math.ceil(memLength / PAGE_SIZE);
     const layout = pdLayout(abi);
     const nDirs = dirPagesNeeded(fbPages, abi);
@@ -133,7 +262,7 @@ export class VfbBackend implements BackendDeviceOps {
       throw xerror('FB_E_BAD_PD', `framebuffer of ${fbPages} pages needs ${nDirs} directory pages, at most ${layout.maxUsable} fit`);
     }
     const dirFrames = readPd(pageBytes, abi, nDirs);
-    const dirs = foreign.mapFrames(ctx.domid, dirFrames, false);
+    const dirs = map(dirFrames, false);
     let frames: number[];
     try {
       // Copy the frame list out first: the guest may change it under us.
@@ -148,7 +277,7 @@ export class VfbBackend implements BackendDeviceOps {
     } finally {
       dirs.unmap();
     }
-    return foreign.mapFrames(ctx.domid, frames, false);
+    return map(frames, false);
   }
 
   private publishSurface(): void {
@@ -194,7 +323,11 @@ export class VfbBackend implements BackendDeviceOps {
             ev.x >= 0 && ev.y >= 0 && ev.width >= 0 && ev.height >= 0 && ev.x + ev.width <= g.width && ev.y + ev.height <= g.height;
           if (!inside) {
             this.stats.clipped++;
-            this.rlog?.warn('clip', { x: ev.x, y: ev.y, width: ev.width, height: ev.height }, 'UPDATE rect outside the framebuffer: clipped');
+            this.rlog?.warn(
+              'clip',
+              { x: ev.x, y: ev.y, width: ev.width, height: ev.height },
+              'UPDATE rect outside the framebuffer: clipped',
+            );
           }
           damage.push({ x: ev.x, y: ev.y, width: ev.width, height: ev.height });
         } else {
@@ -209,6 +342,7 @@ export class VfbBackend implements BackendDeviceOps {
     }
     if (damage.length) this.display.damage(damage);
     b.evtchn.notify(b.port);
+    b.tiles?.loop.onNotify();
   }
 
   private onResize(ev: { width: number; height: number; stride: number; depth: number; offset: number }): void {
@@ -231,6 +365,8 @@ export class VfbBackend implements BackendDeviceOps {
     this.display.onRefreshRequest(undefined);
     this.display.setSurface(null);
     b.evtchn.off('event', b.onEvent);
+    b.tiles?.loop.stop();
+    b.tiles?.region.unmap();
     await b.evtchn.unbind(b.port).catch((e: unknown) => ctx.log.warn({ err: e }, 'unbind failed'));
     b.fb.unmap();
     b.page.unmap();

@@ -11,6 +11,20 @@ import { ClientMessageType as T, PIXEL_FORMAT_SIZE, QemuClientMessageSubtype, re
 export const RFB_MAX_ENCODINGS = 1024;
 /** Longest ClientCutText accepted (the text is read and dropped). */
 export const RFB_MAX_CUT_TEXT = 1024 * 1024;
+/** Longest Fence payload (rfbproto §7.5.9: "at most 64 bytes"). */
+export const RFB_MAX_FENCE_PAYLOAD = 64;
+/** Most screens a SetDesktopSize may list (the u8 count allows 255; real clients send 1..4). */
+export const RFB_MAX_SCREENS = 16;
+
+/** rfbproto §7.8.13 SCREEN: u32 id | u16 x | u16 y | u16 w | u16 h | u32 flags. */
+export interface RfbScreen {
+  id: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  flags: number;
+}
 
 export type ClientMessage =
   | { type: 'SetPixelFormat'; format: PixelFormat }
@@ -20,7 +34,10 @@ export type ClientMessage =
   | { type: 'PointerEvent'; mask: number; x: number; y: number }
   /** Header only: `length` bytes of Latin-1 text follow and are the caller's to skip. */
   | { type: 'ClientCutText'; length: number }
-  | { type: 'QEMUExtendedKeyEvent'; down: boolean; keysym: number; keycode: number };
+  | { type: 'QEMUExtendedKeyEvent'; down: boolean; keysym: number; keycode: number }
+  | { type: 'EnableContinuousUpdates'; enable: boolean; x: number; y: number; width: number; height: number }
+  | { type: 'ClientFence'; flags: number; payload: Uint8Array }
+  | { type: 'SetDesktopSize'; width: number; height: number; screens: RfbScreen[] };
 
 export interface ParsedClientMessage {
   message: ClientMessage;
@@ -115,6 +132,54 @@ function qemu(bytes: Uint8Array): ParsedClientMessage | null {
   return { message: { type: 'QEMUExtendedKeyEvent', down, keysym, keycode }, size: QEMU_EXTENDED_KEY_EVENT_SIZE };
 }
 
+const ENABLE_CONTINUOUS_UPDATES_SIZE = 1 + 1 + 2 + 2 + 2 + 2;
+// u8 type=150 | u8 enable | u16 x | u16 y | u16 w | u16 h
+function enableContinuousUpdates(bytes: Uint8Array): ParsedClientMessage | null {
+  if (bytes.length < ENABLE_CONTINUOUS_UPDATES_SIZE) return null;
+  const r = new ByteReader(bytes, 1);
+  const enable = r.u8() !== 0;
+  const [x, y, width, height] = [r.u16be(), r.u16be(), r.u16be(), r.u16be()];
+  return { message: { type: 'EnableContinuousUpdates', enable, x, y, width, height }, size: ENABLE_CONTINUOUS_UPDATES_SIZE };
+}
+
+const CLIENT_FENCE_HEADER_SIZE = 1 + 3 + 4 + 1;
+// u8 type=248 | 3 pad | u32 flags | u8 length | u8 payload[length]
+function clientFence(bytes: Uint8Array): ParsedClientMessage | null {
+  if (bytes.length < CLIENT_FENCE_HEADER_SIZE) return null;
+  const r = new ByteReader(bytes, 1 + 3);
+  const flags = r.u32be();
+  const length = r.u8();
+  if (length > RFB_MAX_FENCE_PAYLOAD) {
+    throw xerror('RFB_E_OVERSIZE', `ClientFence payload of ${length} bytes (limit ${RFB_MAX_FENCE_PAYLOAD})`, { length });
+  }
+  const size = CLIENT_FENCE_HEADER_SIZE + length;
+  if (bytes.length < size) return null;
+  const payload = Uint8Array.from(bytes.subarray(CLIENT_FENCE_HEADER_SIZE, size));
+  return { message: { type: 'ClientFence', flags, payload }, size };
+}
+
+const SET_DESKTOP_SIZE_HEADER_SIZE = 1 + 1 + 2 + 2 + 1 + 1;
+const SCREEN_SIZE = 4 + 2 + 2 + 2 + 2 + 4;
+// u8 type=251 | u8 pad | u16 w | u16 h | u8 screens | u8 pad | SCREEN[screens]
+function setDesktopSize(bytes: Uint8Array): ParsedClientMessage | null {
+  if (bytes.length < SET_DESKTOP_SIZE_HEADER_SIZE) return null;
+  const r = new ByteReader(bytes, 1 + 1);
+  const width = r.u16be();
+  const height = r.u16be();
+  const count = r.u8();
+  r.skip(1);
+  if (count > RFB_MAX_SCREENS) {
+    throw xerror('RFB_E_OVERSIZE', `SetDesktopSize lists ${count} screens (limit ${RFB_MAX_SCREENS})`, { count });
+  }
+  const size = SET_DESKTOP_SIZE_HEADER_SIZE + SCREEN_SIZE * count;
+  if (bytes.length < size) return null;
+  const screens: RfbScreen[] = [];
+  for (let i = 0; i < count; i++) {
+    screens.push({ id: r.u32be(), x: r.u16be(), y: r.u16be(), width: r.u16be(), height: r.u16be(), flags: r.u32be() });
+  }
+  return { message: { type: 'SetDesktopSize', width, height, screens }, size };
+}
+
 const HANDLERS = new Map<number, Handler>([
   [T.SetPixelFormat, setPixelFormat],
   [T.SetEncodings, setEncodings],
@@ -123,6 +188,9 @@ const HANDLERS = new Map<number, Handler>([
   [T.PointerEvent, pointerEvent],
   [T.ClientCutText, clientCutText],
   [T.QEMU, qemu],
+  [T.EnableContinuousUpdates, enableContinuousUpdates],
+  [T.ClientFence, clientFence],
+  [T.SetDesktopSize, setDesktopSize],
 ]);
 
 /**

@@ -3,14 +3,23 @@
 // rect headers, and keeps per-encoder stats, like TigerVNC's EncodeManager. Encoders hold
 // per-connection zlib state, so each manager (one per session) builds its own from
 // factories. Raw is always available: rfbproto requires every client to take it.
-// Per-rect choices (solid, palette, JPEG...) are made inside each encoder, which sees the
-// pixels; the manager only splits rects an encoding cannot carry and falls back to Raw when
-// an encoder declines (RRE larger than Raw).
+// Per rect the manager classifies the pixels (classify.ts) and picks:
+//   solid   -> the preferred encoder if it has a compact solid form (Tight fill, ZRLE/Hextile
+//              solid tiles, RRE background), else the first of Tight / RRE / Hextile / ZRLE
+//              the client supports (TigerVNC: Tight fill, else RRE, ZRLE, Hextile);
+//   photo   -> Tight JPEG at the client's quality level, only when Tight(PNG) is preferred and
+//              the client sent a quality level (lossy is opt-in), 2 levels lower for an area
+//              sent lossy moments ago (video: QEMU forces JPEG by update frequency);
+//   palette -> the preferred encoder, lossless.
+// The encoders still make their own finer choices (Tight palette vs gradient...). The manager
+// splits rects an encoding cannot carry and falls back to Raw when an encoder declines.
 // CopyRect is not offered: nothing upstream reports moves yet (xen-fbfront sends damage only).
 
 import type { ByteWriter } from '../../shared/bytes';
 import type { Rect } from '../../shared/region';
 import type { PixelFormat, Surface } from '../display/display';
+import { bytesPerPixel } from '../display/pixel-convert';
+import { analyseRect, type RectClass } from './classify';
 import type { EncodeSettings, Encoder, EncoderFactory } from './encoders/encoder';
 import { HextileEncoder } from './encoders/hextile';
 import { RawEncoder } from './encoders/raw';
@@ -38,6 +47,26 @@ export const DEFAULT_ENCODER_FACTORIES: readonly EncoderFactory[] = [
 const JPEG_QUALITY_0 = -32;
 const COMPRESS_LEVEL_0 = -256;
 
+/** JPEG quality levels taken off for an area that was sent lossy moments ago. */
+export const JPEG_BUSY_QUALITY_DROP = 2;
+
+/** Solid rects go to the first of these the client supports when its preferred one has no solid form. */
+const SOLID_CAPABLE: readonly number[] = [RfbEncoding.Tight, RfbEncoding.RRE, RfbEncoding.Hextile, RfbEncoding.ZRLE, RfbEncoding.TightPNG];
+
+export interface RectOptions {
+  /** Never lossy (a lossless refresh of an area sent lossy). */
+  lossless?: boolean;
+  /** The area changes fast (was sent lossy moments ago): a lower JPEG quality is fine. */
+  busy?: boolean;
+}
+
+export interface RectResult {
+  encoding: number;
+  kind: RectClass;
+  /** The client now holds an approximation here (Tight JPEG). */
+  lossy: boolean;
+}
+
 export interface EncoderStats {
   rects: number;
   pixels: number;
@@ -52,7 +81,9 @@ export function writeRectHeader(w: ByteWriter, r: Rect, encoding: number): void 
 export class EncodeManager {
   private readonly available = new Map<number, Encoder>();
   private readonly raw: Encoder;
-  private readonly stats = new Map<number, EncoderStats>();
+  /** Keyed by encoding name, "Tight JPEG" apart from lossless Tight. */
+  private readonly stats = new Map<string, EncoderStats>();
+  private readonly classes: Record<RectClass, number> = { solid: 0, palette: 0, photo: 0 };
   private clientEncodings = new Set<number>();
   private chosen: Encoder;
   readonly settings: EncodeSettings = { qualityLevel: null, compressLevel: null };
@@ -114,37 +145,68 @@ export class EncodeManager {
     return out;
   }
 
-  /** Write one pixel rect (already split): header, then the chosen encoder's data, or Raw. */
-  encodeRect(surface: Surface, rect: Rect, clientFormat: PixelFormat, w: ByteWriter): void {
+  /** Write one pixel rect (already split): header, then the data of the encoder picked for its content, or Raw. */
+  encodeRect(surface: Surface, rect: Rect, clientFormat: PixelFormat, w: ByteWriter, opts: RectOptions = {}): RectResult {
     const started = process.hrtime.bigint();
     const before = w.length;
-    let used = this.chosen;
+    const kind = analyseRect(surface, rect).kind;
+    this.classes[kind] += 1;
+    let used = this.pick(kind, rect);
+    const settings = this.settingsFor(kind, used, clientFormat, opts);
     writeRectHeader(w, rect, used.id);
-    if (!used.encode(surface, rect, clientFormat, w, this.settings)) {
+    if (!used.encode(surface, rect, clientFormat, w, settings)) {
       w.length = before;
       used = this.raw;
       writeRectHeader(w, rect, used.id);
-      used.encode(surface, rect, clientFormat, w, this.settings);
+      used.encode(surface, rect, clientFormat, w, settings);
     }
-    const s = this.statsFor(used.id);
+    const lossy = settings.qualityLevel !== null && used.lastLossy === true;
+    const s = this.statsFor(lossy ? `${encodingName(used.id)} JPEG` : encodingName(used.id));
     s.rects += 1;
     s.pixels += rect.width * rect.height;
     s.bytes += w.length - before;
     s.ms += Number(process.hrtime.bigint() - started) / 1e6;
+    return { encoding: used.id, kind, lossy };
   }
 
-  /** Per-encoder totals, keyed by encoding name. */
+  /** Per-encoder totals, keyed by encoding name ("Tight JPEG" for lossy Tight rects). */
   snapshot(): Record<string, EncoderStats> {
     const out: Record<string, EncoderStats> = {};
-    for (const [id, s] of this.stats) out[encodingName(id)] = { ...s };
+    for (const [name, s] of this.stats) out[name] = { ...s };
     return out;
   }
 
-  private statsFor(id: number): EncoderStats {
-    let s = this.stats.get(id);
+  /** Rects per content class. */
+  classCounts(): Record<RectClass, number> {
+    return { ...this.classes };
+  }
+
+  private pick(kind: RectClass, rect: Rect): Encoder {
+    if (kind !== 'solid' || SOLID_CAPABLE.includes(this.chosen.id)) return this.chosen;
+    for (const id of SOLID_CAPABLE) {
+      const e = this.available.get(id);
+      if (!e || !this.clientEncodings.has(id)) continue;
+      const max = e.maxRect ?? null;
+      if (max && (rect.width > max.width || rect.width * rect.height > max.area)) continue;
+      return e;
+    }
+    return this.chosen;
+  }
+
+  /** JPEG only for photo-like rects, with a quality level, through a Tight-family encoder, at 16/32 bpp. */
+  private settingsFor(kind: RectClass, used: Encoder, pf: PixelFormat, opts: RectOptions): EncodeSettings {
+    const q = this.settings.qualityLevel;
+    const tight = used.id === RfbEncoding.Tight || used.id === RfbEncoding.TightPNG;
+    const lossyOk = kind === 'photo' && q !== null && tight && !opts.lossless && bytesPerPixel(pf) >= 2;
+    const qualityLevel = lossyOk ? (opts.busy ? Math.max(0, q - JPEG_BUSY_QUALITY_DROP) : q) : null;
+    return { qualityLevel, compressLevel: this.settings.compressLevel };
+  }
+
+  private statsFor(name: string): EncoderStats {
+    let s = this.stats.get(name);
     if (!s) {
       s = { rects: 0, pixels: 0, bytes: 0, ms: 0 };
-      this.stats.set(id, s);
+      this.stats.set(name, s);
     }
     return s;
   }

@@ -57,6 +57,39 @@ export const ServerMessageType = {
   QEMU: 255,
 } as const;
 
+/** rfbproto §7.5.9 / §7.6.7 Fence flags: ClientFence and ServerFence share them. */
+export const FenceFlag = {
+  BlockBefore: 1 << 0,
+  BlockAfter: 1 << 1,
+  SyncNext: 1 << 2,
+  Request: 0x80000000,
+} as const;
+/** The flag bits this server understands (a response clears the others, rfbproto §7.5.9). */
+export const FENCE_KNOWN_FLAGS = FenceFlag.BlockBefore | FenceFlag.BlockAfter | FenceFlag.SyncNext;
+
+/** rfbproto §7.8.13 ExtendedDesktopSize: the rect's x is the reason of the change. */
+export const DesktopSizeReason = {
+  Server: 0,
+  ThisClient: 1,
+  OtherClient: 2,
+} as const;
+
+/** rfbproto §7.8.13 ExtendedDesktopSize: the rect's y is the status of a SetDesktopSize. */
+export const DesktopSizeStatus = {
+  Ok: 0,
+  Prohibited: 1,
+  OutOfResources: 2,
+  InvalidLayout: 3,
+  Forwarded: 4,
+} as const;
+
+/** rfbproto §7.8.21 QEMU LED state: one data byte with these bits. */
+export const QemuLed = {
+  ScrollLock: 1 << 0,
+  NumLock: 1 << 1,
+  CapsLock: 1 << 2,
+} as const;
+
 /** rfbproto §7.7 encodings and §7.8 pseudo-encodings. */
 export const RfbEncoding = {
   Raw: 0,

@@ -8,7 +8,7 @@ import type { WebSocket } from 'ws';
 import type { Display, InputSink } from '../display/display';
 import type { EncoderFactory } from './encoders/encoder';
 import { type Logger, silentLogger } from '../../shared/log';
-import { RfbSession } from './session';
+import { RfbSession, type RfbSessionStats } from './session';
 import { resolveSecurity, type SecurityConfig, type TlsKind, type VncSecurityOptions } from './security/options';
 import { AuthThrottle } from './security/throttle';
 import { createTlsContexts, type TlsContexts, wrapServerTls } from './security/tls-context';
@@ -41,6 +41,13 @@ export interface VncServerOptions {
 export interface VncAddress {
   host: string;
   port: number;
+}
+
+export interface VncClientStats {
+  id: number;
+  /** Bytes written to the socket and not yet taken by the kernel. */
+  queuedBytes: number;
+  session: RfbSessionStats;
 }
 
 interface Connection {
@@ -80,6 +87,13 @@ export class VncServer {
   /** Number of connected clients (in handshake or serving). */
   get sessions(): number {
     return this.connections.size;
+  }
+
+  /** Per client: output still queued in its socket (bounded by VNC_MAX_SOCKET_BACKLOG + one update) and session stats. */
+  clients(): VncClientStats[] {
+    return [...this.connections]
+      .filter((c) => c.session)
+      .map((c) => ({ id: c.id, queuedBytes: c.socket.writableLength, session: c.session.stats() }));
   }
 
   /** Bind and listen; port 0 picks a free port. Resolves to the bound address. */

@@ -7,17 +7,37 @@ import { isXenvfbError, xerror } from '../../shared/errors';
 import { clipRect, type Rect, unionRect } from '../../shared/region';
 import { type Display, type InputSink, PIXEL_FORMAT_XRGB8888, type PixelFormat, type Surface } from '../display/display';
 import { bytesPerPixel } from '../display/pixel-convert';
+import { lockKeysFor, trackingLockKeys } from '../input/lock-keys';
 import { RfbInput } from '../input/rfb-input';
 import { type ClientMessage, parseClientMessage } from './client-messages';
 import { PendingRegion } from './damage';
-import { EncodeManager, type EncoderStats, RECT_HEADER_SIZE, writeRectHeader } from './encode-manager';
+import { EncodeManager, type EncoderStats, RECT_HEADER_SIZE } from './encode-manager';
 import type { EncoderFactory } from './encoders/encoder';
 import { buildConnectionFailed, buildServerInit, CLIENT_INIT_SIZE, parseProtocolVersion, writeFramebufferUpdateHeader } from './handshake';
 import { type Logger, silentLogger } from '../../shared/log';
-import { checkClientPixelFormat, encodingName, RFB_VERSION_3_8, RFB_VERSION_SIZE, RfbEncoding, type RfbMinorVersion } from './messages';
+import { RfbExtensions } from './extensions';
+import {
+  checkClientPixelFormat,
+  DesktopSizeReason,
+  DesktopSizeStatus,
+  encodingName,
+  RFB_VERSION_3_8,
+  RFB_VERSION_SIZE,
+  RfbEncoding,
+  type RfbMinorVersion,
+} from './messages';
+import {
+  buildEndOfContinuousUpdates,
+  extendedDesktopSizeLength,
+  singleScreen,
+  writeDesktopSize,
+  writeExtendedDesktopSize,
+} from './pseudo-encodings';
 import { SecurityNegotiator } from './security/negotiator';
 import { resolveSecurity, type SecurityConfig, type TlsKind } from './security/options';
 import type { AuthGate } from './security/throttle';
+import type { RectClass } from './classify';
+import { type SchedulerClock, UpdateScheduler } from './update-scheduler';
 
 export interface RfbSessionOptions {
   /** Send bytes to the client. */
@@ -46,6 +66,12 @@ export interface RfbSessionOptions {
   authGate?: AuthGate;
   /** Random bytes for the VNC-auth challenge (tests make it fixed). */
   random?(n: number): Uint8Array;
+  /** Minimum ms between two updates to this client (default VNC_FRAME_INTERVAL_MS; 0 = unpaced). */
+  frameIntervalMs?: number;
+  /** Still time before a lossy (JPEG) area is re-sent losslessly (default LOSSLESS_REFRESH_MS). */
+  losslessRefreshMs?: number;
+  /** Timers for pacing and lossless refresh (tests inject a fake clock). */
+  clock?: SchedulerClock;
 }
 
 export type RfbSessionState = 'version' | 'security' | 'clientInit' | 'waitSurface' | 'normal' | 'closed';
@@ -59,6 +85,10 @@ export interface RfbSessionStats {
   updates: number;
   bytesOut: number;
   encoders: Record<string, EncoderStats>;
+  /** Rects per content class (classify.ts). */
+  classes: Record<RectClass, number>;
+  /** Rects re-sent losslessly after being sent lossy. */
+  losslessRefreshes: number;
 }
 
 /** Native surface formats RFB cannot carry (24 bpp, colour maps) are offered as XRGB8888. */
@@ -80,6 +110,8 @@ export class RfbSession {
 
   private readonly log: Logger;
   private readonly encodes: EncodeManager;
+  /** Frame clock and lossless refresh of lossy areas (update-scheduler.ts). */
+  private readonly scheduler: UpdateScheduler;
   private readonly input: RfbInput;
   private readonly pending = new PendingRegion();
   private readonly security: SecurityNegotiator;
@@ -87,6 +119,9 @@ export class RfbSession {
   /** Bytes of ClientCutText text still to drop. */
   private discard = 0;
   private request: UpdateRequest | null = null;
+  /** EnableContinuousUpdates area (rfbproto §7.5.7): updates go out there without requests. */
+  private continuous: Rect | null = null;
+  private readonly ext: RfbExtensions;
   private clientWidth = 0;
   private clientHeight = 0;
   private updates = 0;
@@ -98,7 +133,24 @@ export class RfbSession {
   constructor(private readonly opts: RfbSessionOptions) {
     this.log = opts.log ?? silentLogger;
     this.encodes = new EncodeManager(opts.encoders);
-    this.input = new RfbInput(opts.input);
+    this.scheduler = new UpdateScheduler({
+      frameIntervalMs: opts.frameIntervalMs,
+      losslessRefreshMs: opts.losslessRefreshMs,
+      clock: opts.clock,
+      wake: () => this.guard(() => this.flush()),
+    });
+    const locks = lockKeysFor(opts.input);
+    this.input = new RfbInput(trackingLockKeys(opts.input, locks));
+    this.ext = new RfbExtensions(
+      {
+        send: (b) => this.send(b),
+        supports: (e) => this.encodes.clientSupports(e),
+        size: () => ({ width: this.clientWidth, height: this.clientHeight }),
+        name: opts.name ?? opts.display.name,
+        log: this.log,
+      },
+      locks,
+    );
     this.security = new SecurityNegotiator({
       config: opts.security ?? resolveSecurity(),
       send: (b) => this.send(b),
@@ -135,6 +187,8 @@ export class RfbSession {
     this.error = error;
     this.opts.display.off('damage', this.onDamage);
     this.opts.display.off('resize', this.onResize);
+    this.ext.close();
+    this.scheduler.dispose();
     this.buffer = Buffer.alloc(0);
     try {
       this.input.releaseAll();
@@ -148,7 +202,13 @@ export class RfbSession {
   }
 
   stats(): RfbSessionStats {
-    return { updates: this.updates, bytesOut: this.bytesOut, encoders: this.encodes.snapshot() };
+    return {
+      updates: this.updates,
+      bytesOut: this.bytesOut,
+      encoders: this.encodes.snapshot(),
+      classes: this.encodes.classCounts(),
+      losslessRefreshes: this.scheduler.refreshedRects,
+    };
   }
 
   private guard(fn: () => void): void {
@@ -255,6 +315,7 @@ export class RfbSession {
     const parsed = parseClientMessage(this.buffer);
     if (!parsed) return 0;
     this.handle(parsed.message);
+    if (parsed.message.type !== 'ClientFence') this.ext.messageHandled();
     return parsed.size;
   }
 
@@ -267,6 +328,7 @@ export class RfbSession {
       case 'SetEncodings': {
         const chosen = this.encodes.setClientEncodings(m.encodings);
         this.log.debug({ encodings: m.encodings.map(encodingName), chosen: chosen.name }, 'SetEncodings');
+        this.ext.encodingsChanged();
         return;
       }
       case 'FramebufferUpdateRequest':
@@ -285,11 +347,40 @@ export class RfbSession {
           this.log.debug({ keysym: m.keysym, keycode: m.keycode }, 'extended key has no key');
         }
         return;
+      case 'EnableContinuousUpdates':
+        return this.continuousUpdates(m.enable, { x: m.x, y: m.y, width: m.width, height: m.height });
+      case 'ClientFence':
+        return this.ext.fence(m.flags, m.payload);
+      case 'SetDesktopSize':
+        return this.ext.desktopSizeRequest(m.width, m.height, m.screens);
     }
   }
 
+  /** Enable: updates for the area flow as damage comes. Disable: say so with EndOfContinuousUpdates. */
+  private continuousUpdates(enable: boolean, area: Rect): void {
+    this.log.debug({ enable, ...area }, 'EnableContinuousUpdates');
+    if (!enable) {
+      this.continuous = null;
+      this.send(buildEndOfContinuousUpdates());
+      return;
+    }
+    this.continuous = clipRect(area, this.clientWidth, this.clientHeight);
+    this.flush();
+  }
+
+  /** The request being answered: the client's, or the standing one of continuous updates. */
+  private outstanding(): UpdateRequest | null {
+    return this.request ?? (this.continuous ? { incremental: true, area: this.continuous } : null);
+  }
+
   private updateRequest(incremental: boolean, area: Rect): void {
+    // rfbproto §7.5.7: while continuous updates are on, incremental requests are ignored.
+    if (incremental && this.continuous) return;
     const cropped = clipRect(area, this.clientWidth, this.clientHeight);
+    // rfbproto §7.8.13: every non-incremental request is answered with the screen layout too.
+    if (!incremental && this.encodes.clientSupports(RfbEncoding.ExtendedDesktopSize)) {
+      this.ext.sendLayout(DesktopSizeReason.Server, DesktopSizeStatus.Ok);
+    }
     if (!incremental) {
       this.pending.add(cropped);
       this.opts.display.requestRefresh?.();
@@ -304,6 +395,7 @@ export class RfbSession {
   private damage(rects: Rect[]): void {
     if (this.state !== 'normal') return;
     for (const r of rects) this.pending.add(clipRect(r, this.clientWidth, this.clientHeight));
+    this.scheduler.damaged(rects);
     this.flush();
   }
 
@@ -323,8 +415,8 @@ export class RfbSession {
   }
 
   private checkResizable(surface: Surface): void {
-    if (this.encodes.clientSupports(RfbEncoding.DesktopSize)) return;
-    throw xerror('RFB_E_NO_RESIZE', `display resized to ${surface.width}x${surface.height} and the client has no DesktopSize`, {
+    if (this.encodes.clientSupports(RfbEncoding.DesktopSize) || this.encodes.clientSupports(RfbEncoding.ExtendedDesktopSize)) return;
+    throw xerror('RFB_E_NO_RESIZE', `display resized to ${surface.width}x${surface.height} and the client has neither DesktopSize nor ExtendedDesktopSize`, {
       width: surface.width,
       height: surface.height,
     });
@@ -332,45 +424,77 @@ export class RfbSession {
 
   /** Answer the outstanding FramebufferUpdateRequest if there is something to send. */
   private flush(): void {
-    if (this.state !== 'normal' || !this.request) return;
+    const request = this.outstanding();
+    if (this.state !== 'normal' || !request) return;
     const surface = this.opts.display.surface();
     if (!surface) return;
     if (this.opts.backpressured?.()) return;
+    if (!this.scheduler.mayUpdate()) return;
     if (surface.width !== this.clientWidth || surface.height !== this.clientHeight) {
       this.checkResizable(surface);
       this.sendDesktopSize(surface);
+      // Continuous updates need no request: the new picture follows at once.
+      if (this.continuous) this.flush();
       return;
     }
-    const area = clipRect(this.request.area, surface.width, surface.height);
+    const area = clipRect(request.area, surface.width, surface.height);
     const rects = this.pending.takeInside(area);
-    if (rects.length === 0 && this.request.incremental) return;
+    const refresh = this.scheduler.takeRefresh(area, rects);
+    if (rects.length === 0 && refresh.length === 0 && request.incremental) return;
     this.request = null;
-    this.sendUpdate(surface, rects);
+    this.sendUpdate(surface, rects, refresh);
   }
 
-  /** DesktopSize alone in its own update; the client then holds nothing, so all is damaged. */
+  /**
+   * The new size alone in its own update (ExtendedDesktopSize when the client has it, else
+   * DesktopSize); the client may then hold nothing, so all is damaged. A continuous-updates
+   * area that covered the old framebuffer grows to cover the new one.
+   */
   private sendDesktopSize(surface: Surface): void {
-    const w = new ByteWriter(4 + RECT_HEADER_SIZE);
+    const { width, height } = surface;
+    const w = new ByteWriter(4 + extendedDesktopSizeLength(1));
     writeFramebufferUpdateHeader(w, 1);
-    writeRectHeader(w, { x: 0, y: 0, width: surface.width, height: surface.height }, RfbEncoding.DesktopSize);
+    if (this.encodes.clientSupports(RfbEncoding.ExtendedDesktopSize)) {
+      const reason = DesktopSizeReason.Server;
+      writeExtendedDesktopSize(w, { reason, status: DesktopSizeStatus.Ok, width, height, screens: singleScreen(width, height) });
+    } else {
+      writeDesktopSize(w, width, height);
+    }
+    if (this.continuous) {
+      const c = this.continuous;
+      const wasWhole = c.x === 0 && c.y === 0 && c.width === this.clientWidth && c.height === this.clientHeight;
+      this.continuous = wasWhole ? { x: 0, y: 0, width, height } : clipRect(c, width, height);
+    }
     this.clientWidth = surface.width;
     this.clientHeight = surface.height;
     this.request = null;
     this.pending.clear();
     this.pending.add({ x: 0, y: 0, width: surface.width, height: surface.height });
+    this.scheduler.reset();
     this.updates += 1;
     this.send(w.finish());
     this.log.debug({ width: surface.width, height: surface.height }, 'sent DesktopSize');
   }
 
   /** Exact rect count, never nRects=0xFFFF + LastRect (vncsnapshot 1.2a hangs on that). */
-  private sendUpdate(surface: Surface, damaged: Rect[]): void {
+  /** `refresh`: areas sent lossy before and still since, re-sent losslessly (lossless-refresh.ts). */
+  private sendUpdate(surface: Surface, damaged: Rect[], refresh: Rect[] = []): void {
     const rects = this.encodes.split(damaged);
+    const lossless = this.encodes.split(refresh);
     const bpp = bytesPerPixel(this.clientFormat);
-    const estimate = 4 + rects.reduce((n, r) => n + RECT_HEADER_SIZE + r.width * r.height * bpp, 0);
+    const estimate = 4 + [...rects, ...lossless].reduce((n, r) => n + RECT_HEADER_SIZE + r.width * r.height * bpp, 0);
     const w = new ByteWriter(estimate);
-    writeFramebufferUpdateHeader(w, rects.length);
-    for (const r of rects) this.encodes.encodeRect(surface, r, this.clientFormat, w);
+    writeFramebufferUpdateHeader(w, rects.length + lossless.length);
+    for (const r of rects) {
+      const res = this.encodes.encodeRect(surface, r, this.clientFormat, w, { busy: this.scheduler.busy(r) });
+      this.scheduler.rectSent(r, res.lossy);
+    }
+    for (const r of lossless) {
+      this.encodes.encodeRect(surface, r, this.clientFormat, w, { lossless: true });
+      this.scheduler.rectSent(r, false);
+    }
+    this.scheduler.refreshedRects += lossless.length;
+    this.scheduler.updateSent();
     this.updates += 1;
     this.send(w.finish());
   }

@@ -8,7 +8,7 @@ import { WORKLOAD_NAMES, type Workload, type WorkloadName, type WorkloadOptions 
 
 export * from './workload';
 export { PatternWorkload, PATTERN_DEFAULT_FPS } from './pattern';
-export { StillWorkload, decodePng, readPng, drawTestCard } from './still';
+export { StillWorkload, decodePng, readPng, drawTestCard, stillOffset } from './still';
 export { TerminalWorkload } from './terminal';
 
 export function isWorkloadName(name: string): name is WorkloadName {

@@ -107,11 +107,16 @@ export class StillWorkload implements Workload {
     return this.drawn;
   }
 
+  /**
+   * The picture centred on a black framebuffer: a larger framebuffer (a mode switch to a
+   * bigger size) shows black borders, a smaller one the middle of the picture, cropped.
+   * An odd difference puts the extra pixel right / below: offset = floor((fb - picture) / 2).
+   */
   start(fb: FramebufferTarget): void {
-    // A larger framebuffer than asked for keeps black borders; the picture sits top-left.
     const whole: Rect = { x: 0, y: 0, width: fb.width, height: fb.height };
     fillRect(fb, whole, 0);
-    blit(fb, 0, 0, this.picture);
+    const at = stillOffset(fb, this.picture);
+    blit(fb, at.x, at.y, this.picture);
     fb.damage(whole);
     this.drawn++;
   }
@@ -119,6 +124,11 @@ export class StillWorkload implements Workload {
   stop(): void {
     // Nothing runs after start().
   }
+}
+
+/** Where the still picture's (0, 0) lands in a framebuffer (negative: cropped). */
+export function stillOffset(fb: { width: number; height: number }, picture: { width: number; height: number }): { x: number; y: number } {
+  return { x: Math.floor((fb.width - picture.width) / 2), y: Math.floor((fb.height - picture.height) / 2) };
 }
 
 export async function createStillWorkload(opts: WorkloadOptions): Promise<StillWorkload> {

@@ -29,7 +29,11 @@ export interface Workload {
   /** Size the guest framebuffer should have (the still workload uses the PNG's size). */
   readonly width: number;
   readonly height: number;
-  /** Draw the first frame (full damage) and start timers. */
+  /**
+   * Draw the first frame (full damage) and start timers. Every workload draws at fb.width x
+   * fb.height, so after a mode switch the guest restarts it (stop(), then start()) on the
+   * resized framebuffer.
+   */
   start(fb: FramebufferTarget): void;
   /** Clear timers; idempotent. */
   stop(): void;

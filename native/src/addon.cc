@@ -1,10 +1,12 @@
 // xenvfb_native: the few system calls Node lacks (shm_open, mmap with MAP_FIXED) that the
-// simulator needs to share page-granular memory between processes. See ../README.md.
+// simulator needs to share page-granular memory between processes, and the ioctls of the
+// real /dev/xen devices (xen-*.cc). See ../README.md.
 #include <napi.h>
 
 #include "addon.h"
 #include "mapping.h"
 #include "shm.h"
+#include "xen-addon.h"
 
 namespace xenvfb {
 
@@ -19,6 +21,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("shmUnlink", Napi::Function::New<ShmUnlink>(env, "shmUnlink"));
   exports.Set("mapFd", Napi::Function::New<MapFd>(env, "mapFd"));
   exports.Set("mapPages", Napi::Function::New<MapPages>(env, "mapPages"));
+  InitXen(env, exports);
   return exports;
 }
 

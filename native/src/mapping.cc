@@ -45,6 +45,11 @@ void MapState::Release() {
   if (!mapped) return;
   munmap(addr, length);
   mapped = false;
+  if (afterUnmap) {
+    std::function<void()> hook = std::move(afterUnmap);
+    afterUnmap = nullptr;
+    hook();
+  }
 }
 
 Napi::Function Mapping::DefineClass(Napi::Env env) {
@@ -59,12 +64,14 @@ Napi::Function Mapping::DefineClass(Napi::Env env) {
       });
 }
 
-Napi::Object Mapping::Adopt(Napi::Env env, void* addr, size_t length, bool writable) {
+Napi::Object Mapping::Adopt(Napi::Env env, void* addr, size_t length, bool writable,
+                            std::function<void()> afterUnmap) {
   auto state = std::make_shared<MapState>();
   state->addr = addr;
   state->length = length;
   state->writable = writable;
   state->mapped = true;
+  state->afterUnmap = std::move(afterUnmap);
   pendingState = state;
   try {
     return env.GetInstanceData<AddonData>()->mappingConstructor.New({});

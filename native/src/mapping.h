@@ -7,6 +7,7 @@
 #include <napi.h>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 namespace xenvfb {
@@ -17,6 +18,8 @@ struct MapState {
   size_t length = 0;
   bool writable = false;
   bool mapped = false;
+  // Runs once, right after the munmap (e.g. gntdev's IOCTL_GNTDEV_UNMAP_GRANT_REF).
+  std::function<void()> afterUnmap;
 
   void Release();  // munmap once; later calls do nothing
 };
@@ -24,8 +27,10 @@ struct MapState {
 class Mapping : public Napi::ObjectWrap<Mapping> {
  public:
   static Napi::Function DefineClass(Napi::Env env);
-  // Takes ownership of [addr, addr+length), already mapped by the caller.
-  static Napi::Object Adopt(Napi::Env env, void* addr, size_t length, bool writable);
+  // Takes ownership of [addr, addr+length), already mapped by the caller. `afterUnmap`, if
+  // set, runs once after the munmap (also when Adopt itself fails).
+  static Napi::Object Adopt(Napi::Env env, void* addr, size_t length, bool writable,
+                            std::function<void()> afterUnmap = {});
 
   explicit Mapping(const Napi::CallbackInfo& info);
 

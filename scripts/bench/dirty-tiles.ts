@@ -1,11 +1,14 @@
 // Dirty-tile bench: scan + merge time per period, and rectangles / bytes per second against
 // the UPDATE-event path (one bounding rect per refresh, as Linux fbfront sends), at
-// 1920x1080, 32 bpp, 30 periods a second. Run: npm run bench:dirty
+// 1920x1080, 32 bpp, 30 periods a second; then end to end on the simulator
+// (dirty-tiles-sim.ts): damage -> VNC client latency and what the client received, and the
+// CPU of idle domains. Run: npm run bench:dirty (BENCH_QUICK=1 for fewer samples)
 
 import { TileScanner } from '../../backend/damage/tile-scanner';
 import { TileMarker } from '../../frontend/dirty-tiles/marker';
 import { DT_PAGE_SIZE, chooseTileGeometry, initTilePage } from '../../shared/dirty-tiles/page';
 import { Rect, rectArea, unionRect } from '../../shared/region';
+import { measureIdleCpu, measureLatency } from './dirty-tiles-sim';
 
 const W = 1920;
 const H = 1080;
@@ -93,11 +96,49 @@ function run(name: string, wl: Workload): string[] {
   ];
 }
 
+function printTable(rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+}
+
+const LATENCY_PERIOD_MS = 16;
+const IDLE_DOMAINS = 50;
+const IDLE_WINDOW_MS = 5000;
+
+async function endToEnd(): Promise<void> {
+  const samples = process.env.BENCH_QUICK ? 40 : 200;
+  const rows = [['path', 'p50 ms', 'p99 ms', 'client rects/s', 'client bytes/s', `CPU of ${IDLE_DOMAINS} idle domains`]];
+  for (const tiles of [true, false]) {
+    const lat = await measureLatency(tiles, LATENCY_PERIOD_MS, samples);
+    const cpu = await measureIdleCpu(tiles, IDLE_DOMAINS, LATENCY_PERIOD_MS, IDLE_WINDOW_MS);
+    rows.push([
+      tiles ? 'dirty tiles' : 'UPDATE events',
+      lat.p50.toFixed(1),
+      lat.p99.toFixed(1),
+      fmt(lat.rectsPerS),
+      `${fmt(lat.bytesPerS)}B`,
+      `${cpu.toFixed(2)} ms/s`,
+    ]);
+  }
+  console.log('');
+  console.log(
+    `end to end on the simulator, 640x480, one process: tile period ${LATENCY_PERIOD_MS} ms (UPDATE path: the backend's ` +
+      `refresh period); ${samples} rects drawn one at a time, seen by a VNC client (Raw); idle CPU over ${IDLE_WINDOW_MS / 1000} s`,
+  );
+  printTable(rows);
+}
+
 const head = ['workload', 'scan+merge us/period', 'tile rects/s', 'tile bytes/s', 'UPDATE rects/s', 'UPDATE bytes/s', 'UPDATE/tile bytes'];
 const rows = [head, ...workloads.map(([n, w]) => run(n, w))];
-const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 const g = chooseTileGeometry(W, H);
 console.log(
   `dirty tiles ${W}x${H}: ${g.cols}x${g.rows} tiles of ${g.tileW}x${g.tileH}, ${PERIODS_PER_S} periods/s, ${PERIODS} periods each`,
 );
-for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+printTable(rows);
+endToEnd().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -23,6 +23,15 @@ export function parseDomid(value: string): number {
   return Number(value);
 }
 
+/** Dirty-tile scan period in ms: 1..1000 (period_ms is a u32 on the page; slower is useless). */
+export function parseTilePeriod(value: string): number {
+  const n = Number(value);
+  if (!/^\d{1,4}$/.test(value) || n < 1 || n > 1000) {
+    throw new InvalidArgumentError(`expected a tile scan period from 1 to 1000 ms, got "${value}"`);
+  }
+  return n;
+}
+
 export function formatHostPort(a: HostPort): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }

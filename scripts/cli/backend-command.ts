@@ -7,7 +7,7 @@ import type { HostPort } from './args';
 import { type VncSecurityFlags, vncSecurityFromFlags } from './vnc-security-flags';
 
 export async function runBackendCommand(
-  opts: { domid: number; vnc?: HostPort; web?: HostPort; simDir?: string } & VncSecurityFlags,
+  opts: { domid: number; vnc?: HostPort; web?: HostPort; simDir?: string; dirtyTiles?: boolean; tilePeriod?: number } & VncSecurityFlags,
 ): Promise<void> {
   const log = createLogger({ name: `backend-${opts.domid}` });
   const vncSecurity = vncSecurityFromFlags(opts); // VncServer logs its own warnings
@@ -17,6 +17,8 @@ export async function runBackendCommand(
     vnc: opts.vnc ?? { host: '127.0.0.1', port: 5900 + opts.domid },
     web: opts.web ?? null,
     vncSecurity,
+    dirtyTiles: opts.dirtyTiles !== false,
+    ...(opts.tilePeriod ? { tilePeriodMs: opts.tilePeriod } : {}),
     log,
   });
   await backend.start();

@@ -26,6 +26,9 @@ interface DemoOptions extends VncSecurityFlags {
   simDir?: string;
   restartGuest: boolean;
   verbose?: boolean;
+  dirtyTiles?: boolean;
+  grantFb?: boolean;
+  tilePeriod?: number;
 }
 
 function makeSimDir(explicit?: string): { dir: string; owned: boolean } {
@@ -71,6 +74,8 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
   const startGuest = () => {
     const args = ['guest', '--domid', String(DOMID), '--sim-dir', dir, '--workload', opts.workload];
     if (opts.image) args.push('--image', path.resolve(opts.image));
+    if (opts.dirtyTiles === false) args.push('--no-dirty-tiles');
+    if (opts.grantFb === false) args.push('--no-grant-fb');
     guest = spawnXenvfb(args, {
       env: childEnv,
       onStdoutLine: (line) => {
@@ -78,6 +83,7 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
           const msg = JSON.parse(line) as { event?: string };
           if (msg.event === 'input') say(`guest input: ${line}`);
           else if (msg.event === 'ready') say(`guest ready: ${line}`);
+          else if (msg.event === 'resized' || msg.event === 'resize-failed') say(`guest ${msg.event}: ${line}`);
         } catch {
           say(`[guest] ${line}`);
         }
@@ -93,14 +99,13 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
   };
   const startBackend = () => {
     const webArgs = opts.web ? ['--web', formatHostPort(opts.web)] : [];
-    backend = spawnXenvfb(
-      ['backend', '--domid', String(DOMID), '--vnc', formatHostPort(opts.vnc), ...webArgs, ...vncSecurityArgs(opts), '--sim-dir', dir],
-      {
-        env: childEnv,
-        onStdoutLine: (line) => say(`[backend] ${line}`),
-        onStderrLine: relayErr('backend'),
-      },
-    );
+    const tileArgs = opts.tilePeriod ? ['--tile-period', String(opts.tilePeriod)] : [];
+    const backendArgs = ['--vnc', formatHostPort(opts.vnc), ...webArgs, ...tileArgs, ...vncSecurityArgs(opts)];
+    backend = spawnXenvfb(['backend', '--domid', String(DOMID), ...backendArgs, '--sim-dir', dir], {
+      env: childEnv,
+      onStdoutLine: (line) => say(`[backend] ${line}`),
+      onStderrLine: relayErr('backend'),
+    });
     say(`backend pid ${backend.pid}`);
     backend.once('exit', (code, signal) => {
       if (stopping) return;

@@ -1,21 +1,44 @@
 // `xenvfb guest`: a simulated guest. Prints one JSON line per input event it receives on
 // stdout ({"event":"input",...}) and {"event":"ready"} once its devices are published.
+// SIGUSR1 switches the framebuffer mode (RESIZE_CYCLE) and prints {"event":"resized",...}.
 
 import { openPlatform } from './platform';
 import { DemoGuest } from '../../frontend/demo-guest';
 import { createLogger } from '../../shared/log';
 import type { WorkloadName } from '../../frontend/workloads';
 
-export async function runGuestCommand(opts: { domid: number; simDir: string; workload: WorkloadName; image?: string }): Promise<void> {
+export async function runGuestCommand(opts: {
+  domid: number;
+  simDir: string;
+  workload: WorkloadName;
+  image?: string;
+  dirtyTiles?: boolean;
+  grantFb?: boolean;
+}): Promise<void> {
   const log = createLogger({ name: `guest-${opts.domid}` });
   const platform = await openPlatform(opts.domid, opts.simDir);
   const guest = await DemoGuest.start(platform, {
     workload: opts.workload,
     ...(opts.image ? { image: opts.image } : {}),
     log,
+    vfb: { dirtyTiles: opts.dirtyTiles !== false, grantFb: opts.grantFb !== false },
     onInput: (ev) => process.stdout.write(`${JSON.stringify({ event: 'input', ...ev })}\n`),
   });
   process.stdout.write(`${JSON.stringify({ event: 'ready', domid: opts.domid, width: guest.vfb.width, height: guest.vfb.height })}\n`);
+  // SIGUSR1: the next mode of the cycle, like a user running xrandr / fbset in the guest.
+  const modes = resizeCycle(guest.vfb.width, guest.vfb.height);
+  let mode = 0;
+  process.on('SIGUSR1', () => {
+    const next = modes[(mode + 1) % modes.length]!;
+    try {
+      guest.resize(next.width, next.height);
+      mode = (mode + 1) % modes.length;
+      process.stdout.write(`${JSON.stringify({ event: 'resized', ...next })}\n`);
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      process.stdout.write(`${JSON.stringify({ event: 'resize-failed', ...next, code: err.code, reason: err.message })}\n`);
+    }
+  });
   const stop = async () => {
     await guest.stop().catch(() => undefined);
     await platform.close().catch(() => undefined);
@@ -23,4 +46,13 @@ export async function runGuestCommand(opts: { domid: number; simDir: string; wor
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
+}
+
+/** Modes SIGUSR1 cycles through, starting after the initial one: initial -> 640x480 -> 1024x768 -> initial. */
+export function resizeCycle(width: number, height: number): Array<{ width: number; height: number }> {
+  return [
+    { width, height },
+    { width: 640, height: 480 },
+    { width: 1024, height: 768 },
+  ];
 }

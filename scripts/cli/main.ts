@@ -1,12 +1,13 @@
 // The `xenvfb` command line.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { parseDomid, parseHostPort } from './args';
+import { parseDomid, parseHostPort, parseTilePeriod } from './args';
 import { runBackendCommand } from './backend-command';
 import { runDemoCommand } from './demo-command';
 import { runGuestCommand } from './guest-command';
 import { runSimCommand } from './sim-command';
 import { parseSecurityFlag, VNC_SECURITY_HELP } from './vnc-security-flags';
+import { registerXenstoreCommands } from './xenstore-commands';
 import { WORKLOAD_NAMES } from '../../frontend/workloads';
 
 function parseWorkload(v: string): (typeof WORKLOAD_NAMES)[number] {
@@ -35,6 +36,10 @@ export function buildProgram(): Command {
     .option('--image <file.png>', 'PNG shown by the still workload (the guest framebuffer takes its size)')
     .option('--sim-dir <dir>', 'simulator directory (default: a new temporary one, removed at exit)')
     .option('--no-restart-guest', 'do not restart the guest when it dies')
+    .option('--dirty-tiles', 'the guest marks damage in a dirty-tile page (docs/dirty-tiles.md; default)', true)
+    .option('--no-dirty-tiles', 'the guest sends XENFB_TYPE_UPDATE events instead of marking tiles')
+    .option('--no-grant-fb', 'the guest names its pages by frame number (stock fbfront) instead of granting them')
+    .option('--tile-period <ms>', 'backend dirty-tile scan period (default 33)', parseTilePeriod)
     .option('-v, --verbose', 'print the JSON logs of the backend and the guest')
     .action(runDemoCommand);
 
@@ -49,6 +54,9 @@ export function buildProgram(): Command {
     .option('--tls-key <pem>', VNC_SECURITY_HELP.tlsKey)
     .option('--security <list>', VNC_SECURITY_HELP.security, parseSecurityFlag)
     .option('--sim-dir <dir>', 'run against the simulator in <dir> (default: from XENVFB_SIM_DIR or XENSTORED_PATH)')
+    .option('--dirty-tiles', 'offer feature-dirty-tiles and scan tile pages (default)', true)
+    .option('--no-dirty-tiles', 'do not offer feature-dirty-tiles: UPDATE events only')
+    .option('--tile-period <ms>', 'dirty-tile scan period (default 33)', parseTilePeriod)
     .action(runBackendCommand);
 
   program
@@ -65,8 +73,12 @@ export function buildProgram(): Command {
     .requiredOption('--sim-dir <dir>', 'the simulator directory')
     .option('--workload <name>', `one of ${WORKLOAD_NAMES.join(', ')}`, parseWorkload, 'pattern')
     .option('--image <file.png>', 'PNG for the still workload')
+    .option('--dirty-tiles', 'mark damage in a dirty-tile page when the backend offers it (default)', true)
+    .option('--no-dirty-tiles', 'always send XENFB_TYPE_UPDATE events')
+    .option('--no-grant-fb', 'name pages by frame number (stock fbfront) even if the backend offers feature-grant-fb')
     .action(runGuestCommand);
 
+  registerXenstoreCommands(program);
   return program;
 }
 

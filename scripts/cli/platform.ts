@@ -1,10 +1,13 @@
 // Which platform a command runs on: the simulator when a sim dir is known (flag, env, or
-// XENSTORED_PATH inside a sim dir), real Xen otherwise.
+// XENSTORED_PATH inside a sim dir), real Xen when /dev/xen/privcmd or /dev/xen/evtchn
+// exists, otherwise a usage error that says what is missing.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Platform } from '../../shared/platform/types';
 import { createSimPlatform } from '../../shared/platform/sim/platform';
+import { XEN_DEVICE_PATHS, presentXenDevices } from '../../shared/platform/xen/devices';
+import { createXenPlatform } from '../../shared/platform/xen/platform';
 import { xerror } from '../../shared/errors';
 
 export function findSimDir(explicit?: string): string | undefined {
@@ -18,6 +21,7 @@ export function findSimDir(explicit?: string): string | undefined {
   return undefined;
 }
 
+/** `domid` is the simulated domain to open; on real Xen it is read from xenstore instead. */
 export async function openPlatform(domid: number, simDir?: string): Promise<Platform> {
   const dir = findSimDir(simDir);
   if (dir) {
@@ -26,9 +30,15 @@ export async function openPlatform(domid: number, simDir?: string): Promise<Plat
     }
     return createSimPlatform({ dir, domid });
   }
+  // On Xen our domid is what xenstore says; the caller's `domid` only names the sim domain.
+  const present = presentXenDevices();
+  if (present.includes('privcmd') || present.includes('evtchn')) return createXenPlatform();
   throw xerror(
     'CLI_E_USAGE',
-    'real Xen devices (privcmd, gntdev, evtchn) are not supported by this build yet; ' +
-      'run against the simulator with --sim-dir DIR (or XENVFB_SIM_DIR / XENSTORED_PATH=DIR/xenstored/socket)',
+    `no simulator dir is known and this is not a Xen domain (${XEN_DEVICE_PATHS.privcmd} and ` +
+      `${XEN_DEVICE_PATHS.evtchn} are missing; in a Xen domain load xen-privcmd/xen-evtchn/xen-gntdev/xen-gntalloc ` +
+      'and mount xenfs on /proc/xen). To run against the simulator instead: start one with `xenvfb sim --dir DIR` ' +
+      'and pass --sim-dir DIR (or set XENVFB_SIM_DIR=DIR, or XENSTORED_PATH=DIR/xenstored/socket)',
+    { present },
   );
 }

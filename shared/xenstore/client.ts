@@ -18,7 +18,7 @@ import {
   writePayload,
   xsTypeName,
 } from './wire';
-import { type XsTransport, UnixSocketTransport, xenstoredSocketPath } from './transports';
+import { type XsTransport, connectTransport } from './transports';
 
 export { type Perm, parsePerm, formatPerm, parsePerms, formatPerms } from './wire';
 export type { XsTransport, TransportHandlers } from './transports';
@@ -157,10 +157,12 @@ export class XsClient extends EventEmitter {
     transport.start({ onData: (chunk) => this.onData(chunk), onClose: (e) => this.finish(e) });
   }
 
-  /** Connects to a unix socket: opts.path ?? $XENSTORED_PATH ?? /var/run/xenstored/socket. */
-  static async connect(opts: { path?: string } & XsClientOptions = {}): Promise<XsClient> {
-    const transport = await UnixSocketTransport.connect(xenstoredSocketPath(opts.path));
-    return new XsClient(transport, opts);
+  /**
+   * Connects like xs_open(): the unix socket opts.path ?? $XENSTORED_PATH ??
+   * /var/run/xenstored/socket, else (socket missing, no path forced) /dev/xen/xenbus.
+   */
+  static async connect(opts: { path?: string; device?: string } & XsClientOptions = {}): Promise<XsClient> {
+    return new XsClient(await connectTransport(opts.path, opts.device), opts);
   }
 
   get isClosed(): boolean {
@@ -280,6 +282,10 @@ export class XsClient extends EventEmitter {
       bytes = encodeMessage({ type, reqId, txId: txIdOf(tx), payload });
     } catch (e) {
       return Promise.reject(e);
+    }
+    const max = this.transport.maxMessageBytes;
+    if (max !== undefined && bytes.length > max) {
+      return Promise.reject(xerror('XS_E_OVERSIZE', `${xsTypeName(type)} of ${bytes.length} bytes exceeds the transport's ${max}`, { path, len: bytes.length }));
     }
     return new Promise((resolve, reject) => {
       const p: Pending = { type, path, resolve, reject };

@@ -1,8 +1,8 @@
 // Byte transports for XsClient. The client only frames and matches messages; a transport
-// moves bytes. Unix socket here; the in-memory pipe to the embedded engine lives in
-// server/memory-transport.ts. A `/dev/xen/xenbus` transport fits the same interface:
-// send() writes whole messages to the fd, reads arrive as onData chunks.
+// moves bytes. Unix socket and the Linux `/dev/xen/xenbus` device here; the in-memory pipe
+// to the embedded engine lives in server/memory-transport.ts.
 
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { xerror } from '../errors';
 
@@ -19,9 +19,15 @@ export interface XsTransport {
   /** Sends one whole encoded message. */
   send(bytes: Buffer): void;
   close(): void;
+  /** Largest whole message (header + payload) the transport can carry, if limited. */
+  readonly maxMessageBytes?: number;
 }
 
 export const DEFAULT_XENSTORED_PATH = '/var/run/xenstored/socket';
+/** The kernel's xenstore device (used when xenstored runs in another domain). */
+export const XENBUS_DEVICE_PATH = '/dev/xen/xenbus';
+/** xenbus_dev_frontend.c buffers one message of header + payload in a 4096-byte page. */
+export const XENBUS_DEV_MESSAGE_MAX = 4096;
 
 /** The socket libxenstore would use: `XENSTORED_PATH` overrides the default. */
 export function xenstoredSocketPath(explicit?: string): string {
@@ -60,5 +66,91 @@ export class UnixSocketTransport implements XsTransport {
 
   close(): void {
     this.socket.destroy();
+  }
+}
+
+/** What XenbusDevTransport needs from the device: whole-message writes and a byte stream. */
+export interface XenbusDeviceIo {
+  write(bytes: Buffer): void;
+  /** Starts reading; `onData` gets chunks of the reply stream, `onEnd` once. */
+  read(onData: (chunk: Buffer) => void, onEnd: (error?: Error) => void): void;
+  close(): void;
+}
+
+/**
+ * `/dev/xen/xenbus` (Linux drivers/xen/xenbus/xenbus_dev_frontend.c): each write must be
+ * one whole message of at most XENBUS_DEV_MESSAGE_MAX bytes; reads give a byte stream.
+ * WATCH_EVENTs the kernel synthesises carry uninitialised req_id/tx_id: XsClient matches
+ * events by token only, never by those fields.
+ */
+export class XenbusDevTransport implements XsTransport {
+  readonly maxMessageBytes = XENBUS_DEV_MESSAGE_MAX;
+  private closed = false;
+
+  constructor(private readonly io: XenbusDeviceIo) {}
+
+  /** Opens the device (read-write); fails with XS_E_CLOSED and the errno. */
+  static open(path = XENBUS_DEVICE_PATH): XenbusDevTransport {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, 'r+');
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw xerror('XS_E_CLOSED', `cannot open ${path}: ${err.message}`, { path, errno: err.code, syscall: 'open' });
+    }
+    const stream = fs.createReadStream('', { fd, highWaterMark: XENBUS_DEV_MESSAGE_MAX }); // owns and closes fd
+    return new XenbusDevTransport({
+      write: (bytes) => {
+        fs.writeSync(fd, bytes); // the driver takes a whole message per write(2)
+      },
+      read: (onData, onEnd) => {
+        stream.on('data', (c) => onData(c as Buffer));
+        stream.on('error', (e) => onEnd(e));
+        stream.on('end', () => onEnd());
+      },
+      close: () => stream.destroy(),
+    });
+  }
+
+  start(h: TransportHandlers): void {
+    this.io.read(
+      (chunk) => h.onData(chunk),
+      (error) => {
+        if (this.closed) return;
+        this.closed = true;
+        h.onClose(error);
+      },
+    );
+  }
+
+  send(bytes: Buffer): void {
+    if (bytes.length > XENBUS_DEV_MESSAGE_MAX) {
+      throw xerror('XS_E_OVERSIZE', `message of ${bytes.length} bytes exceeds the ${XENBUS_DEV_MESSAGE_MAX}-byte xenbus device buffer`, {
+        len: bytes.length,
+      });
+    }
+    if (!this.closed) this.io.write(bytes);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.io.close();
+  }
+}
+
+/**
+ * libxenstore's xs_open() order: the unix socket (explicit path, XENSTORED_PATH or the
+ * default), then, when no path was forced and the socket is missing, /dev/xen/xenbus.
+ */
+export async function connectTransport(explicit?: string, device = XENBUS_DEVICE_PATH): Promise<XsTransport> {
+  const socketPath = xenstoredSocketPath(explicit);
+  try {
+    return await UnixSocketTransport.connect(socketPath);
+  } catch (e) {
+    const errno = (e as { details?: { errno?: string } }).details?.errno;
+    const forced = explicit !== undefined || process.env.XENSTORED_PATH !== undefined;
+    if (forced || (errno !== 'ENOENT' && errno !== 'ECONNREFUSED') || !fs.existsSync(device)) throw e;
+    return XenbusDevTransport.open(device);
   }
 }

@@ -202,3 +202,42 @@ function readPpm(buf: Buffer): Rgb[][] {
   }
   return rows;
 }
+
+// The same still image through both damage paths: the dirty-tile page (default) and
+// XENFB_TYPE_UPDATE events (--no-dirty-tiles). gvnccapture must see every pixel either way.
+describe('xenvfb demo --dirty-tiles / --no-dirty-tiles with gvnccapture', function () {
+  this.timeout(60000);
+  for (const flag of ['--dirty-tiles', '--no-dirty-tiles']) {
+    it(`${flag}: exact screenshot, and the negotiated keys say which path`, async function () {
+      pendingUnless(this, 'gvnccapture', 'gvncviewer');
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xenvfb-dt-e2e-'));
+      const imagePath = path.join(tmp, 'still.png');
+      const png = blockImage(WIDTH, HEIGHT, BLOCK, 0xd1e7);
+      fs.writeFileSync(imagePath, PNG.sync.write(png.png));
+      const port = await freeVncPort();
+      const demo = DemoProcess.start(['--workload', 'still', '--image', imagePath, '--vnc', `127.0.0.1:${port}`, '--no-web', flag]);
+      let xs: XsClient | undefined;
+      try {
+        await demo.waitFor(/is connected/, 40000);
+        xs = await XsClient.connect({ path: demo.xenstoredPath });
+        const tiles = flag === '--dirty-tiles';
+        // request-dirty-tiles is written before the backend's Connected, which we waited for.
+        assert.equal(await xs.tryRead('/local/domain/0/backend/vfb/1/0/request-dirty-tiles'), tiles ? '1' : undefined);
+        assert.equal((await xs.tryRead('/local/domain/1/device/vfb/0/dirty-tiles-gref')) !== undefined, tiles);
+        assert.equal(await xs.tryRead('/local/domain/1/device/vfb/0/grant-fb'), '1');
+        const out = path.join(tmp, 'shot.png');
+        execFileSync('gvnccapture', ['--quiet', `127.0.0.1:${port - 5900}`, out], { timeout: 20000 });
+        const got = readPng(fs.readFileSync(out)).pixels;
+        assert.equal(got.length, HEIGHT);
+        for (let y = 0; y < HEIGHT; y++) {
+          for (let x = 0; x < WIDTH; x++) assert.deepEqual(got[y]![x], png.pixels[y]![x], `pixel (${x},${y})`);
+        }
+      } finally {
+        xs?.close();
+        const code = await demo.stop();
+        fs.rmSync(tmp, { recursive: true, force: true });
+        assert.equal(code, 0, 'the demo exits cleanly on SIGTERM');
+      }
+    });
+  }
+});

@@ -5,7 +5,6 @@
 // Missing gcc, pkg-config or libvncclient make the tests pending with the reason.
 
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,35 +13,13 @@ import { DEFAULT_ENCODER_FACTORIES } from '../../backend/vnc/encode-manager';
 import type { EncoderFactory } from '../../backend/vnc/encoders/encoder';
 import { VncServer } from '../../backend/vnc/server';
 import { createWorkload, type FramebufferTarget, type Workload } from '../../frontend/workloads';
+import { buildVncSnap, runSnap } from '../helpers/libvncclient';
 import { RecordingInput, TestDisplay } from '../unit/vnc/helpers';
 
 const WIDTH = 300; // not a multiple of 16 or 64
 const HEIGHT = 170;
 const FRAMES = 6;
 const FRAME_MS = 40;
-
-function buildHarness(dir: string): string | null {
-  const pc = spawnSync('pkg-config', ['--cflags', '--libs', 'libvncclient'], { encoding: 'utf8' });
-  if (pc.error || pc.status !== 0) return `pkg-config libvncclient failed (apt-get install libvncserver-dev): ${pc.stderr || pc.error?.message}`;
-  const out = path.join(dir, 'vncsnap');
-  const src = path.join(__dirname, 'fixtures', 'vncsnap.c');
-  const cc = spawnSync('gcc', ['-O1', '-o', out, src, ...pc.stdout.trim().split(/\s+/)], { encoding: 'utf8' });
-  if (cc.error || cc.status !== 0) return `gcc failed: ${cc.stderr || cc.error?.message}`;
-  return null;
-}
-
-function runSnap(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
-}
 
 /** Per channel: largest and mean absolute difference between a P6 PPM and the surface. */
 function compare(ppm: Buffer, s: Surface): { max: number; mean: number; firstBad?: string } {
@@ -99,8 +76,9 @@ describe('clients/libvncclient: every encoding against a real decoder', function
 
   before(function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xenvfb-libvnc-'));
-    skipReason = buildHarness(dir);
-    snap = path.join(dir, 'vncsnap');
+    const built = buildVncSnap(dir);
+    skipReason = 'missing' in built ? built.missing : null;
+    snap = 'bin' in built ? built.bin : '';
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -101,6 +101,7 @@ describe('xtigervncviewer: VNC security (VeNCrypt, VNC auth) with screenshots', 
   const missing = missingBinaries();
   let xvfb: { proc: ChildProcess; display: string } | undefined;
   let server: VncServer;
+  let display: TestDisplay;
   let port = 0;
   let dir = '';
   const records: LogRecord[] = [];
@@ -143,7 +144,7 @@ describe('xtigervncviewer: VNC security (VeNCrypt, VNC auth) with screenshots', 
     );
     xvfb = await startXvfb();
     server = new VncServer({
-      display: new TestDisplay(patternSurface(WIDTH, HEIGHT), 'tigervnc test'),
+      display: (display = new TestDisplay(patternSurface(WIDTH, HEIGHT), 'tigervnc test')),
       input: new RecordingInput(),
       log: recordingLogger(records),
       security: {
@@ -218,6 +219,32 @@ describe('xtigervncviewer: VNC security (VeNCrypt, VNC auth) with screenshots', 
     const v = viewer(['-SecurityTypes', 'VncAuth', '-PasswordFile', path.join(dir, 'good.passwd')]);
     await expectPatternOnScreen(v);
     assert.equal(securityUsed(), 'vnc');
+  });
+
+  it('continuous updates and fences on: the picture, then a guest resize (ExtendedDesktopSize) and the larger picture', async () => {
+    const v = viewer(['-SecurityTypes', 'VncAuth', '-PasswordFile', path.join(dir, 'good.passwd')]);
+    await expectPatternOnScreen(v);
+    const cu = () => records.find((r) => r.msg === 'EnableContinuousUpdates' && r.obj.enable === true);
+    const deadline = Date.now() + SHOT_DEADLINE_MS;
+    while (!cu() && Date.now() < deadline) await sleep(50);
+    assert.ok(cu(), `the viewer never enabled continuous updates; viewer: ${v.stderr()}`);
+    const [bigW, bigH] = [WIDTH + 60, HEIGHT + 30];
+    try {
+      display.setSurface(patternSurface(bigW, bigH));
+      const probe = [bigW - 5, bigH - 3] as const; // only on screen once the viewer took the new size
+      const want = patternRgb(probe[0], probe[1]);
+      for (;;) {
+        const rgb = screenshot(xvfb!.display);
+        const at = findPattern(rgb);
+        const i = at ? ((at.y + probe[1]) * SCREEN.width + at.x + probe[0]) * 3 : -1;
+        if (at && rgb[i] === want[0] && rgb[i + 1] === want[1] && rgb[i + 2] === want[2]) break;
+        if (Date.now() > deadline + SHOT_DEADLINE_MS) assert.fail(`the resized picture never showed; viewer: ${v.stderr()}`);
+        await sleep(150);
+      }
+      assert.equal(v.proc.exitCode, null, 'the viewer is still connected');
+    } finally {
+      display.setSurface(patternSurface(WIDTH, HEIGHT));
+    }
   });
 
   it('a wrong password is refused (RFB_E_AUTH_FAILED) and nothing is shown', async () => {

@@ -1,5 +1,7 @@
 // A minimal RFB 3.8 client for tests that need to *send* input (security None, native pixel
-// format). Screenshots are taken with real clients (gvnccapture, vncsnapshot) instead.
+// format), and, with startUpdates(), to follow the screen with incremental Raw updates into
+// a local XRGB8888 framebuffer. Screenshots are taken with real clients (gvnccapture,
+// vncsnapshot) instead.
 
 import * as net from 'node:net';
 
@@ -9,6 +11,15 @@ export class TinyRfbClient {
   width = 0;
   height = 0;
   name = '';
+  /** XRGB8888 pixels (0x00RRGGBB) once startUpdates() ran; row-major, width per row. */
+  fb = new Uint32Array(0);
+  /** FramebufferUpdate messages and pixel bytes received. */
+  updates = 0;
+  rects = 0;
+  bytes = 0;
+  /** Called after every FramebufferUpdate is applied (latency measurements). */
+  onUpdate: ((rects: { x: number; y: number; width: number; height: number }[]) => void) | undefined;
+  private closed = false;
 
   private constructor(private readonly sock: net.Socket) {
     sock.on('data', (d) => {
@@ -31,6 +42,7 @@ export class TinyRfbClient {
   private async read(n: number, timeoutMs = 5000): Promise<Buffer> {
     const deadline = Date.now() + timeoutMs;
     while (this.buf.length < n) {
+      if (this.closed) throw new Error('connection closed');
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} bytes (have ${this.buf.length})`);
       await new Promise<void>((r) => {
         this.waiters.push(r);
@@ -79,7 +91,73 @@ export class TinyRfbClient {
     this.sock.write(b);
   }
 
+  /**
+   * Ask for 32 bpp little-endian XRGB and Raw only, request the whole screen, then request
+   * again (incremental) after each update, applying them to `fb`. Runs until close().
+   */
+  startUpdates(): void {
+    this.fb = new Uint32Array(this.width * this.height);
+    // SetPixelFormat: u8 type=0 | u8 pad[3] | bpp depth big-endian true-colour | u16 r/g/b max | u8 r/g/b shift | u8 pad[3]
+    const pf = Buffer.alloc(20);
+    pf.set([32, 24, 0, 1], 4);
+    pf.writeUInt16BE(255, 8);
+    pf.writeUInt16BE(255, 10);
+    pf.writeUInt16BE(255, 12);
+    pf.set([16, 8, 0], 14);
+    // SetEncodings: u8 type=2 | u8 pad | u16 count | s32 encodings[count] (Raw = 0)
+    const enc = Buffer.from([2, 0, 0, 1, 0, 0, 0, 0]);
+    this.sock.write(Buffer.concat([pf, enc]));
+    this.requestUpdate(false);
+    this.sock.once('close', () => (this.closed = true));
+    void this.pump().catch(() => undefined);
+  }
+
+  /** FramebufferUpdateRequest: u8 type=3 | u8 incremental | u16 x | u16 y | u16 w | u16 h */
+  requestUpdate(incremental: boolean): void {
+    const b = Buffer.alloc(10);
+    b[0] = 3;
+    b[1] = incremental ? 1 : 0;
+    b.writeUInt16BE(this.width, 6);
+    b.writeUInt16BE(this.height, 8);
+    this.sock.write(b);
+  }
+
+  private async pump(): Promise<void> {
+    while (!this.closed) {
+      const type = (await this.read(1, Infinity))[0]!;
+      if (type === 0) await this.readUpdate();
+      else if (type === 1)
+        await this.read((await this.read(5, Infinity)).readUInt16BE(3) * 6, Infinity); // colour map
+      else if (type === 3)
+        await this.read((await this.read(7, Infinity)).readUInt32BE(3), Infinity); // cut text
+      else if (type !== 2) throw new Error(`unexpected server message ${type}`); // 2 = Bell
+    }
+  }
+
+  // FramebufferUpdate: u8 type=0 | u8 pad | u16 count | { u16 x, y, w, h | s32 encoding | pixels }[count]
+  private async readUpdate(): Promise<void> {
+    const count = (await this.read(3, Infinity)).readUInt16BE(1);
+    const rects: { x: number; y: number; width: number; height: number }[] = [];
+    for (let i = 0; i < count; i++) {
+      const h = await this.read(2 + 2 + 2 + 2 + 4, Infinity);
+      const r = { x: h.readUInt16BE(0), y: h.readUInt16BE(2), width: h.readUInt16BE(4), height: h.readUInt16BE(6) };
+      const encoding = h.readInt32BE(8);
+      if (encoding !== 0) throw new Error(`unexpected encoding ${encoding} (only Raw was asked for)`);
+      const px = await this.read(r.width * r.height * 4, Infinity);
+      for (let y = 0; y < r.height; y++) {
+        for (let x = 0; x < r.width; x++) this.fb[(r.y + y) * this.width + r.x + x] = px.readUInt32LE((y * r.width + x) * 4) & 0xffffff;
+      }
+      this.bytes += px.length;
+      rects.push(r);
+    }
+    this.updates++;
+    this.rects += count;
+    this.onUpdate?.(rects);
+    this.requestUpdate(true);
+  }
+
   close(): void {
+    this.closed = true;
     this.sock.destroy();
   }
 }

@@ -24,6 +24,8 @@ export interface Encoder {
   readonly name: string;
   /** Largest rect this encoding carries (Tight: 2048 wide, TigerVNC's 65536 px area); none if absent. */
   readonly maxRect?: { width: number; area: number };
+  /** True when the last encode() wrote lossy data (Tight JPEG); absent for lossless-only encodings. */
+  readonly lastLossy?: boolean;
   /**
    * Append the encoded pixels of `rect` (inside the surface) in the client's format.
    * Returns false, having written nothing, when the encoding would be larger than Raw and

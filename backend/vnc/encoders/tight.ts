@@ -6,7 +6,8 @@
 // Choice per rect: one colour -> fill; up to 256 colours -> palette (1 bpp for 2 colours);
 // otherwise JPEG when the client sent a quality level (16/32 bpp only), else gradient for
 // smooth 16/32 bpp content, else copy. TightPNG replaces every basic form by PNG.
-// Later: a lossless refresh of JPEG areas once they stop changing (TigerVNC does).
+// The encode manager decides per rect whether JPEG is allowed (settings.qualityLevel) and
+// tracks JPEG areas for a lossless refresh once they stop changing (lossless-refresh.ts).
 
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
@@ -71,12 +72,14 @@ export class TightEncoder implements Encoder {
   protected readonly png: boolean = false;
   private readonly streams: Array<DeflateStream | null> = [null, null, null, null];
   private resets = 0;
+  lastLossy = false;
 
   encode(surface: Surface, rect: Rect, pf: PixelFormat, writer: ByteWriter, settings: EncodeSettings): boolean {
     const px = readClientPixels(surface, rect, pf);
     const palette = buildPalette(px, 256);
     const n = palette?.colours.length ?? Infinity;
     const deep = bytesPerPixel(pf) >= 2;
+    this.lastLossy = false;
     if (n === 1) this.fill(px[0]!, pf, writer);
     else if (!this.png && palette && (n === 2 || deep)) this.palette(px, rect, palette, pf, writer, settings);
     else if (settings.qualityLevel !== null && deep && n > 256) this.jpeg(surface, rect, settings.qualityLevel, writer);
@@ -145,6 +148,7 @@ export class TightEncoder implements Encoder {
   private jpeg(surface: Surface, rect: Rect, qualityLevel: number, w: ByteWriter): void {
     const rgba = opaqueRgba(surface, rect);
     const image = jpeg.encode({ data: rgba, width: rect.width, height: rect.height }, JPEG_QUALITY[qualityLevel]!);
+    this.lastLossy = true;
     this.image(TightCtl.Jpeg, image.data, w);
   }
 

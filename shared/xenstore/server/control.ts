@@ -13,6 +13,8 @@ export interface ControlHost {
   setLogging(on: boolean): void;
   /** Usage of a domain, or undefined when it does not exist (ENOENT). */
   usage(domid: number): DomainUsage | undefined;
+  /** True when every child a node names exists. */
+  checkTree(): boolean;
 }
 
 type Command = (host: ControlHost, args: string[]) => Buffer;
@@ -25,7 +27,7 @@ const DECIMAL = /^[0-9]+$/;
 // print <string>: writes the string to the daemon's log.
 const print: Command = (host, args) => {
   if (args.length !== 1) throw failWith('EINVAL', 'print needs one string');
-  host.log(`control: ${args[0]}`);
+  host.log(args[0]!);
   return OK;
 };
 
@@ -61,7 +63,14 @@ const quotaSoft: Command = (host, args) => {
   return OK;
 };
 
+// check: C verifies its database; ours checks every child named by a node exists.
+const check: Command = (host) => {
+  if (!host.checkTree()) throw failWith('EIO', 'tree is inconsistent');
+  return OK;
+};
+
 const COMMANDS: ReadonlyArray<[string, string, Command]> = [
+  ['check', '', check],
   ['log', 'on|off', log],
   ['print', '<string>', print],
   ['quota', '[set <name> <val>|<domid>]', quota],

@@ -21,7 +21,7 @@ import * as ops from './operations';
 import { OK, type OpContext, failWith } from './operations';
 import { type XsIdentity, canRead } from './perms';
 import { type DomainUsage, QUOTA_PATH_MAX, QUOTA_TRANSACTIONS_PER_DOMAIN, Quotas } from './quota';
-import { Store, nodeRecordSize } from './store';
+import { Store, childPath, nodeRecordSize } from './store';
 import { type PendingEvent, Transaction } from './transactions';
 import { WatchList } from './watches';
 
@@ -155,6 +155,13 @@ export class XenstoreEngine implements ControlHost {
 
   setLogging(on: boolean): void {
     this.logging = on;
+  }
+
+  checkTree(): boolean {
+    for (const [path, node] of this.store.walk('/')) {
+      if (node.children.some((c) => !this.store.get(childPath(path, c)))) return false;
+    }
+    return true;
   }
 
   /** What `quota <domid>` reports; socket connections of dom0 are not charged, as in C. */

@@ -207,15 +207,20 @@ export function opGetPerms(ctx: OpContext, payload: Buffer): Buffer {
 }
 
 // path \0 perm \0 perm \0 ...  ->  OK
-// Order as C 4.17 do_set_perms: count, quota, parse the perms, then find the node.
+// Order as C 4.17 do_set_perms: count, quota, perm letters (xs_strings_to_perms), then
+// the node. C reads the domid with strtol and takes anything; we refuse domids that are
+// not 0..65535 in decimal, after the node lookup (so a missing node is still ENOENT).
+const PERM_SHAPE = /^[nrwb]./;
+
 export function opSetPerms(ctx: OpContext, payload: Buffer): Buffer {
   const [rawPath, ...rawPerms] = parseStrings(payload);
   if (rawPath === undefined || rawPerms.length === 0) throw failWith('EINVAL', 'SET_PERMS needs a path and perms');
   if (limited(ctx) && rawPerms.length > ctx.quotas.get('permissions')) throw failWith('ENOSPC', 'permissions quota');
-  const perms = parsePerms(rawPerms);
-  if (rawPath.startsWith('@')) return setSpecialPerms(ctx, rawPath, perms);
+  if (!rawPerms.every((r) => PERM_SHAPE.test(r))) throw failWith('EINVAL', 'bad permission');
+  if (rawPath.startsWith('@')) return setSpecialPerms(ctx, rawPath, parsePerms(rawPerms));
   const path = ctx.canonical(rawPath);
   const node = lookup(ctx, path, 'owner');
+  const perms = parsePerms(rawPerms);
   if (!ctx.who.privileged && perms[0]!.domid !== node.perms[0]?.domid) {
     throw failWith('EPERM', 'only privileged domains change the owner');
   }

@@ -1,8 +1,7 @@
 // The xenstore tree, kept as a flat map from absolute path to node, like the records of
 // C xenstored's database (tools/xenstored/core.c: one record per node with its value,
 // permissions, child names and generation count). Nodes are immutable objects, so a
-// transaction's snapshot is a shallow copy of the map (ocaml-xenstore keeps an immutable
-// root for the same reason).
+// transaction can keep the ones it accessed without copying them.
 
 import type { Perm } from '../wire';
 
@@ -73,12 +72,6 @@ export function countOwner(counts: Map<number, number>, owner: number | undefine
   counts.set(owner, (counts.get(owner) ?? 0) + delta);
 }
 
-/** A frozen copy of the tree as of one moment (TRANSACTION_START). */
-export interface StoreSnapshot {
-  readonly nodes: ReadonlyMap<string, XsNode>;
-  readonly owners: ReadonlyMap<number, number>;
-}
-
 export class Store implements NodeView {
   private readonly nodes = new Map<string, XsNode>();
   private readonly owners = new Map<number, number>();
@@ -116,10 +109,6 @@ export class Store implements NodeView {
 
   ownedBy(domid: number): number {
     return this.owners.get(domid) ?? 0;
-  }
-
-  snapshot(): StoreSnapshot {
-    return { nodes: new Map(this.nodes), owners: new Map(this.owners) };
   }
 
   /** Generation of a node, or -1 when it does not exist (C's NO_GENERATION). */

@@ -1,12 +1,14 @@
-// Transactions: each sees the store as it was at TRANSACTION_START plus its own changes
-// (C xenstored copies nodes into the transaction; ocaml-xenstore keeps the immutable root
-// of that moment). Commit fails with EAGAIN if a node the transaction accessed changed in
-// the main store since the snapshot (tools/xenstored/transaction.c compares generation
-// counts); otherwise the transaction's nodes are written back. Watch events raised inside
-// the transaction wait for the commit.
+// Transactions as C xenstored 4.17 does them (tools/xenstored/transaction.c access_node,
+// transaction_prepend): the first time a transaction accesses a node, the node as it is
+// then (or its absence) is frozen into the transaction, which from then on sees only that
+// copy plus its own changes; nodes it never touched are read from the main store. So a
+// node read as missing stays missing in the transaction even if another connection
+// creates it (checked against the real daemon by the differential test). Commit fails
+// with EAGAIN if an accessed node's generation in the main store changed; otherwise the
+// transaction's nodes are written back. Watch events raised inside wait for the commit.
 
 import type { Perm } from '../wire';
-import { type NodeView, type Store, type StoreSnapshot, type XsNode, countOwner, ownerOf } from './store';
+import { type NodeView, type Store, type XsNode, countOwner, ownerOf } from './store';
 
 /** An event a committed operation fires; resolved against watches at delivery time. */
 export interface PendingEvent {
@@ -22,11 +24,12 @@ export interface PendingEvent {
 const ABSENT = -1;
 
 export class Transaction implements NodeView {
-  /** Node copies: undefined value = deleted inside the transaction. */
+  /** Each accessed node as the transaction sees it: undefined = absent or deleted. */
   private readonly overlay = new Map<string, XsNode | undefined>();
-  /** Snapshot generation of each accessed node (-1 absent). */
+  /** Main-store generation of each accessed node at first access (-1 absent). */
   private readonly accessed = new Map<string, number>();
-  private readonly snapshot: StoreSnapshot;
+  /** Paths the transaction wrote or deleted (what commit writes back). */
+  private readonly changed = new Set<string>();
   /** Change of per-owner node counts made inside the transaction. */
   private readonly ownerDelta = new Map<number, number>();
   readonly events: PendingEvent[] = [];
@@ -35,23 +38,20 @@ export class Transaction implements NodeView {
   constructor(
     readonly id: number,
     private readonly store: Store,
-  ) {
-    this.snapshot = store.snapshot();
-  }
+  ) {}
 
   /** Nodes this transaction has accessed (C's transaction-nodes quota counts these). */
   get accessedCount(): number {
     return this.accessed.size;
   }
 
-  private touch(path: string): void {
-    if (!this.accessed.has(path)) this.accessed.set(path, this.snapshot.nodes.get(path)?.generation ?? ABSENT);
-  }
-
   get(path: string): XsNode | undefined {
-    this.touch(path);
-    if (this.overlay.has(path)) return this.overlay.get(path);
-    return this.snapshot.nodes.get(path);
+    if (!this.accessed.has(path)) {
+      const node = this.store.get(path);
+      this.accessed.set(path, node?.generation ?? ABSENT);
+      this.overlay.set(path, node);
+    }
+    return this.overlay.get(path);
   }
 
   put(path: string, node: Omit<XsNode, 'generation'>): void {
@@ -59,18 +59,20 @@ export class Transaction implements NodeView {
     countOwner(this.ownerDelta, ownerOf(path, before), -1);
     countOwner(this.ownerDelta, ownerOf(path, node), +1);
     this.overlay.set(path, { ...node, generation: --this.localGeneration });
+    this.changed.add(path);
   }
 
   delete(path: string): void {
     countOwner(this.ownerDelta, ownerOf(path, this.get(path)), -1);
     this.overlay.set(path, undefined);
+    this.changed.add(path);
   }
 
   ownedBy(domid: number): number {
-    return (this.snapshot.owners.get(domid) ?? 0) + (this.ownerDelta.get(domid) ?? 0);
+    return this.store.ownedBy(domid) + (this.ownerDelta.get(domid) ?? 0);
   }
 
-  /** Paths whose main-store node changed since this transaction's snapshot. */
+  /** Accessed paths whose main-store node changed since this transaction first saw them. */
   conflicts(): string[] {
     const out: string[] = [];
     for (const [path, gen] of this.accessed) {
@@ -81,7 +83,8 @@ export class Transaction implements NodeView {
 
   /** Writes the transaction's nodes into the store. Call only when conflicts() is empty. */
   apply(): void {
-    for (const [path, node] of this.overlay) {
+    for (const path of this.changed) {
+      const node = this.overlay.get(path);
       if (node === undefined) {
         if (this.store.generationOf(path) !== ABSENT) this.store.delete(path);
       } else {

@@ -86,6 +86,8 @@ export function harness(display = new TestDisplay(patternSurface(32, 16)), extra
       h.closedWith = { reason, error, count: h.closedWith.count + 1 };
     },
     onExclusive: () => h.exclusive++,
+    // Byte-level tests answer each request at once; pacing has its own tests (update-scheduler).
+    frameIntervalMs: 0,
     ...extra,
   });
   h.out = () => Buffer.concat(chunks);

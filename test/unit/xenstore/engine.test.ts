@@ -13,7 +13,7 @@ describe('xenstore engine: nodes', () => {
     assert.equal(dom0.ls('/a'), 'b,z');
     assert.equal(dom0.read('/nope'), 'ENOENT');
     assert.equal(dom0.ls('/nope'), 'ENOENT');
-    assert.equal(dom0.ls('/'), 'tool,local,a');
+    assert.equal(dom0.ls('/'), 'tool,a'); // C 4.17 creates no /local
   });
   it('mkdir leaves existing nodes alone', () => {
     const { dom0 } = setup();
@@ -43,7 +43,7 @@ describe('xenstore engine: nodes', () => {
   });
   it('answers unknown and reply-only types with ENOSYS', () => {
     const { dom0 } = setup();
-    for (const t of [20, XsType.XS_WATCH_EVENT, XsType.XS_ERROR, XsType.XS_SET_TARGET, 27, 99, 0xffff]) {
+    for (const t of [20, XsType.XS_WATCH_EVENT, XsType.XS_ERROR, 27, 99, 0xffff]) {
       assert.equal(dom0.call(t, ['x']), 'ENOSYS', String(t));
     }
   });

@@ -1,0 +1,59 @@
+// The lock-key (Caps, Num, Scroll) state we believe the guest has, for the QEMU LED state
+// pseudo-encoding (rfbproto §7.8.21). A Xen guest never reports its LEDs to the backend
+// (kbdif.h has no LED event), so the state is inferred: it starts all-off (a fresh Linux
+// console) and each lock key pressed by any client toggles its bit. A guest that changes a
+// lock by itself (setleds, another input) makes the guess wrong until the next press.
+// One tracker per guest input sink, shared by every session feeding that sink.
+
+import { EventEmitter } from 'node:events';
+import type { InputSink } from '../display/display';
+import { KEY_CAPSLOCK, KEY_NUMLOCK, KEY_SCROLLLOCK } from './linux-input-codes';
+
+/** Bits as the QEMU LED state byte: 0 scroll, 1 num, 2 caps. */
+const LOCK_BITS = new Map<number, number>([
+  [KEY_SCROLLLOCK, 1 << 0],
+  [KEY_NUMLOCK, 1 << 1],
+  [KEY_CAPSLOCK, 1 << 2],
+]);
+
+/** Events: 'change' (state: number). */
+export class LockKeyTracker extends EventEmitter {
+  private bits = 0;
+
+  get state(): number {
+    return this.bits;
+  }
+
+  /** A key went down or up on the guest; a lock key's press toggles its bit. */
+  key(code: number, pressed: boolean): void {
+    const bit = LOCK_BITS.get(code);
+    if (bit === undefined || !pressed) return;
+    this.bits ^= bit;
+    this.emit('change', this.bits);
+  }
+}
+
+const trackers = new WeakMap<InputSink, LockKeyTracker>();
+
+/** The tracker of the guest behind this input sink (created on first use). */
+export function lockKeysFor(sink: InputSink): LockKeyTracker {
+  let t = trackers.get(sink);
+  if (!t) {
+    t = new LockKeyTracker();
+    t.setMaxListeners(0); // one listener per VNC session
+    trackers.set(sink, t);
+  }
+  return t;
+}
+
+/** An InputSink that reports key presses to the tracker before passing them on. */
+export function trackingLockKeys(sink: InputSink, tracker: LockKeyTracker): InputSink {
+  return {
+    key: (code, pressed) => {
+      sink.key(code, pressed);
+      tracker.key(code, pressed);
+    },
+    pointerAbs: (x, y, w, h) => sink.pointerAbs(x, y, w, h),
+    wheel: (clicks) => sink.wheel(clicks),
+  };
+}

@@ -1,0 +1,100 @@
+// Per-rect content classes for the encode manager (TigerVNC EncodeManager::analyseRect, QEMU's
+// tight "palette or JPEG" choice): solid (one colour, checked exactly), palette (few colours),
+// photo (many colours and a high colour entropy: video, photos, smooth shading) where a client
+// that sent a JPEG quality level may get lossy Tight JPEG. Colours and entropy come from a
+// grid of at most CLASSIFY_MAX_SAMPLES pixels, so the cost per rect is bounded; only the
+// solid test reads every pixel (and stops at the first that differs).
+
+import type { Rect } from '../../shared/region';
+import type { Surface } from '../display/display';
+import { bytesPerPixel } from '../display/pixel-convert';
+
+export type RectClass = 'solid' | 'palette' | 'photo';
+
+/** Pixels sampled per rect for colour counting and entropy. */
+export const CLASSIFY_MAX_SAMPLES = 4096;
+/** More sampled colours than this can be photo-like (TigerVNC's JPEG palette threshold at CL >= 2). */
+export const PHOTO_MIN_COLOURS = 96;
+/** Shannon entropy of the sampled colour histogram, in bits, from which content is photo-like. */
+export const PHOTO_MIN_ENTROPY_BITS = 5;
+/** Below this area JPEG's headers cost more than lossless saves: never lossy. */
+export const PHOTO_MIN_AREA = 64 * 64;
+
+export interface RectAnalysis {
+  kind: RectClass;
+  /** Distinct colours among the samples (exact for solid). */
+  colours: number;
+  /** Entropy of the sampled colour histogram, bits. */
+  entropyBits: number;
+}
+
+/** Reads the native pixel value at byte offset o (the surface's own format, any endianness). */
+function pixelReader(surface: Surface): (o: number) => number {
+  const d = surface.data;
+  if (surface.format.bigEndian) {
+    const n = bytesPerPixel(surface.format);
+    return (o) => {
+      let v = 0;
+      for (let i = 0; i < n; i++) v = v * 256 + d[o + i]!;
+      return v >>> 0;
+    };
+  }
+  switch (bytesPerPixel(surface.format)) {
+    case 1:
+      return (o) => d[o]!;
+    case 2:
+      return (o) => d[o]! | (d[o + 1]! << 8);
+    case 3:
+      return (o) => d[o]! | (d[o + 1]! << 8) | (d[o + 2]! << 16);
+    default:
+      return (o) => (d[o]! | (d[o + 1]! << 8) | (d[o + 2]! << 16) | (d[o + 3]! << 24)) >>> 0;
+  }
+}
+
+/** Every pixel of the rect has one colour? Padding bits (X of XRGB) are ignored. */
+export function isSolid(surface: Surface, r: Rect): boolean {
+  const bpp = bytesPerPixel(surface.format);
+  const read = pixelReader(surface);
+  const mask = colourMask(surface);
+  const first = read(r.y * surface.stride + r.x * bpp) & mask;
+  for (let y = r.y; y < r.y + r.height; y++) {
+    const row = y * surface.stride;
+    for (let o = row + r.x * bpp, end = row + (r.x + r.width) * bpp; o < end; o += bpp) {
+      if ((read(o) & mask) !== first) return false;
+    }
+  }
+  return true;
+}
+
+function colourMask(surface: Surface): number {
+  const f = surface.format;
+  if (!f.trueColour) return 0xffffffff;
+  return ((f.redMax << f.redShift) | (f.greenMax << f.greenShift) | (f.blueMax << f.blueShift)) >>> 0;
+}
+
+export function analyseRect(surface: Surface, r: Rect): RectAnalysis {
+  if (r.width === 0 || r.height === 0 || isSolid(surface, r)) return { kind: 'solid', colours: 1, entropyBits: 0 };
+  const bpp = bytesPerPixel(surface.format);
+  const read = pixelReader(surface);
+  const mask = colourMask(surface);
+  const step = Math.max(1, Math.ceil(Math.sqrt((r.width * r.height) / CLASSIFY_MAX_SAMPLES)));
+  const counts = new Map<number, number>();
+  let n = 0;
+  for (let y = r.y; y < r.y + r.height; y += step) {
+    const row = y * surface.stride;
+    // Offset odd rows by half a step so regular patterns (text cells) are not sampled in phase.
+    const x0 = r.x + (((y - r.y) / step) & 1 ? step >> 1 : 0);
+    for (let x = x0; x < r.x + r.width; x += step) {
+      const v = read(row + x * bpp) & mask;
+      counts.set(v, (counts.get(v) ?? 0) + 1);
+      n++;
+    }
+  }
+  let entropy = 0;
+  for (const c of counts.values()) {
+    const p = c / n;
+    entropy -= p * Math.log2(p);
+  }
+  const photo = counts.size > PHOTO_MIN_COLOURS && entropy >= PHOTO_MIN_ENTROPY_BITS && r.width * r.height >= PHOTO_MIN_AREA;
+  return { kind: photo ? 'photo' : 'palette', colours: counts.size, entropyBits: entropy };
+}

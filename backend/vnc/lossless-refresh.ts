@@ -1,0 +1,99 @@
+// Which parts of the client's picture are lossy (Tight JPEG) and when to send them again
+// losslessly. Like TigerVNC's lossyRegion + RecentChangeTimeout and QEMU's lossy_rect +
+// VNC_REFRESH_LOSSY: an area sent lossy is remembered with the time damage last touched it;
+// once it has been still for LOSSLESS_REFRESH_MS it is due, and the session re-sends it with
+// a lossless encoder when the client next wants an update. Pure bookkeeping: the caller
+// passes the time and owns the timer.
+
+import { isEmptyRect, type Rect, unionRect } from '../../shared/region';
+import { intersectRect, subtractRect } from './damage';
+
+/** Still this long after its last change, a lossy area is re-sent losslessly. */
+export const LOSSLESS_REFRESH_MS = 300;
+/** Past this many lossy rects they merge into one bounding box (a bigger refresh, never a lost one). */
+export const MAX_LOSSY_RECTS = 64;
+
+interface LossyRect extends Rect {
+  /** When this area was last sent lossy or last damaged, ms. */
+  touched: number;
+}
+
+function overlaps(a: Rect, b: Rect): boolean {
+  return !isEmptyRect(intersectRect(a, b));
+}
+
+export class LossyRegion {
+  private list: LossyRect[] = [];
+
+  get isEmpty(): boolean {
+    return this.list.length === 0;
+  }
+
+  get rects(): readonly Rect[] {
+    return this.list;
+  }
+
+  clear(): void {
+    this.list = [];
+  }
+
+  /** `r` went out lossy at `now`. */
+  addLossy(r: Rect, now: number): void {
+    if (isEmptyRect(r)) return;
+    this.removeArea(r);
+    this.list.push({ x: r.x, y: r.y, width: r.width, height: r.height, touched: now });
+    this.bound();
+  }
+
+  /** `r` went out lossless: the client now holds exact pixels there. */
+  sentLossless(r: Rect): void {
+    if (isEmptyRect(r)) return;
+    this.removeArea(r);
+    this.bound();
+  }
+
+  /** Damage at `now`: lossy areas it touches are not still any more. */
+  touch(r: Rect, now: number): void {
+    for (const p of this.list) if (overlaps(p, r)) p.touched = now;
+  }
+
+  /** Was part of `r` sent lossy within the last `windowMs`? (a frequently changing area) */
+  recentlyLossy(r: Rect, now: number, windowMs: number): boolean {
+    return this.list.some((p) => now - p.touched < windowMs && overlaps(p, r));
+  }
+
+  /** When the next area becomes still, or null if nothing is lossy. */
+  nextDue(stillMs: number): number | null {
+    let t: number | null = null;
+    for (const p of this.list) t = t === null ? p.touched + stillMs : Math.min(t, p.touched + stillMs);
+    return t;
+  }
+
+  /** Remove and return the areas still for at least `stillMs` at `now`. */
+  takeStill(now: number, stillMs: number): Rect[] {
+    const due: Rect[] = [];
+    this.list = this.list.filter((p) => {
+      if (now - p.touched < stillMs) return true;
+      due.push({ x: p.x, y: p.y, width: p.width, height: p.height });
+      return false;
+    });
+    return due;
+  }
+
+  /** Too many rects: one bounding box, as recent as its most recent member. */
+  private bound(): void {
+    if (this.list.length <= MAX_LOSSY_RECTS) return;
+    const box = this.list.reduce<Rect>((acc, p) => unionRect(acc, p), this.list[0]!);
+    const touched = Math.max(...this.list.map((p) => p.touched));
+    this.list = [{ x: box.x, y: box.y, width: box.width, height: box.height, touched }];
+  }
+
+  private removeArea(r: Rect): void {
+    const next: LossyRect[] = [];
+    for (const p of this.list) {
+      if (!overlaps(p, r)) next.push(p);
+      else for (const rest of subtractRect(p, r)) next.push({ ...rest, touched: p.touched });
+    }
+    this.list = next;
+  }
+}

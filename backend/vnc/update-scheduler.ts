@@ -1,0 +1,153 @@
+// When a session may send its next FramebufferUpdate, and which lossy areas are due for a
+// lossless refresh. Pacing like TigerVNC's frame clock (VNCServerST, FrameRate = 60): one
+// client never gets two updates within frameIntervalMs; damage arriving meanwhile is merged
+// into the session's pending region, and a wake-up is armed for when the next frame may go.
+// Output is further throttled by the transport (RfbSessionOptions.backpressured), checked by
+// the session. Lossy areas (lossless-refresh.ts) still for losslessRefreshMs move to a
+// refresh region the session sends losslessly with its next update.
+// The timers are the only clock the session has; tests inject a fake one.
+
+import { isEmptyRect, type Rect } from '../../shared/region';
+import { intersectRect, PendingRegion, subtractRect } from './damage';
+import { LOSSLESS_REFRESH_MS, LossyRegion } from './lossless-refresh';
+
+/** At most 60 updates a second to one client (TigerVNC FrameRate default). */
+export const VNC_FRAME_INTERVAL_MS = 16;
+/** A lossy area sent lossy again within this window is "busy" (video): lower JPEG quality. */
+export const VNC_BUSY_WINDOW_MS = 100;
+
+export interface SchedulerClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realClock: SchedulerClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface UpdateSchedulerOptions {
+  /** Minimum ms between two updates to this client; 0 = unpaced. */
+  frameIntervalMs?: number;
+  /** Still time before a lossy area is re-sent losslessly. */
+  losslessRefreshMs?: number;
+  clock?: SchedulerClock;
+  /** Called when a held-back frame may go or a lossless refresh became due. */
+  wake(): void;
+}
+
+export class UpdateScheduler {
+  readonly lossy = new LossyRegion();
+  /** Lossy areas that are due: sent losslessly with the next update. */
+  private readonly refresh = new PendingRegion();
+  private readonly clock: SchedulerClock;
+  private readonly frameMs: number;
+  private readonly stillMs: number;
+  private lastSent = -Infinity;
+  private frameTimer: unknown = null;
+  private refreshTimer: unknown = null;
+  private refreshAt = Infinity;
+  private disposed = false;
+  /** Rects sent losslessly because they had been lossy. */
+  refreshedRects = 0;
+
+  constructor(private readonly opts: UpdateSchedulerOptions) {
+    this.clock = opts.clock ?? realClock;
+    this.frameMs = opts.frameIntervalMs ?? VNC_FRAME_INTERVAL_MS;
+    this.stillMs = opts.losslessRefreshMs ?? LOSSLESS_REFRESH_MS;
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** May an update go now? If not, wake() is called once it may. */
+  mayUpdate(): boolean {
+    if (this.frameMs <= 0) return true;
+    const wait = this.lastSent + this.frameMs - this.clock.now();
+    if (wait <= 0) return true;
+    if (this.frameTimer === null && !this.disposed) {
+      this.frameTimer = this.clock.setTimeout(() => {
+        this.frameTimer = null;
+        this.opts.wake();
+      }, wait);
+    }
+    return false;
+  }
+
+  /** Damage arrived: lossy areas it touches start their still time again. */
+  damaged(rects: readonly Rect[]): void {
+    if (this.lossy.isEmpty) return;
+    const now = this.clock.now();
+    for (const r of rects) this.lossy.touch(r, now);
+  }
+
+  /** Is some of `r` an area that was sent lossy very recently (changing fast)? */
+  busy(r: Rect): boolean {
+    return this.lossy.recentlyLossy(r, this.clock.now(), VNC_BUSY_WINDOW_MS);
+  }
+
+  /** Due lossless refresh inside `area`, minus what `damaged` will send anyway. */
+  takeRefresh(area: Rect, damaged: readonly Rect[]): Rect[] {
+    if (this.refresh.isEmpty) return [];
+    let out = this.refresh.takeInside(area);
+    for (const d of damaged) out = out.flatMap((r) => (isEmptyRect(intersectRect(r, d)) ? [r] : subtractRect(r, d)));
+    return out;
+  }
+
+  get refreshPending(): boolean {
+    return !this.refresh.isEmpty;
+  }
+
+  /** One rect went out: lossy or not. */
+  rectSent(r: Rect, lossy: boolean): void {
+    if (lossy) this.lossy.addLossy(r, this.clock.now());
+    else this.lossy.sentLossless(r);
+  }
+
+  /** An update went out: the frame clock restarts and the refresh timer follows the lossy areas. */
+  updateSent(): void {
+    this.lastSent = this.clock.now();
+    this.armRefresh();
+  }
+
+  /** The client's picture is gone (resize, reset): nothing is lossy or due any more. */
+  reset(): void {
+    this.lossy.clear();
+    this.refresh.clear();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    if (this.frameTimer !== null) this.clock.clearTimeout(this.frameTimer);
+    if (this.refreshTimer !== null) this.clock.clearTimeout(this.refreshTimer);
+    this.frameTimer = this.refreshTimer = null;
+  }
+
+  private armRefresh(): void {
+    const due = this.lossy.nextDue(this.stillMs);
+    if (due === null || this.disposed) return;
+    if (this.refreshTimer !== null) {
+      if (due >= this.refreshAt) return;
+      this.clock.clearTimeout(this.refreshTimer);
+    }
+    this.refreshAt = due;
+    this.refreshTimer = this.clock.setTimeout(() => this.refreshDue(), Math.max(0, due - this.clock.now()));
+  }
+
+  private refreshDue(): void {
+    this.refreshTimer = null;
+    this.refreshAt = Infinity;
+    const still = this.lossy.takeStill(this.clock.now(), this.stillMs);
+    for (const r of still) this.refresh.add(r);
+    // Areas touched since the timer was armed are not still yet: wait for them again.
+    this.armRefresh();
+    if (still.length > 0) this.opts.wake();
+  }
+}

@@ -1,0 +1,36 @@
+#!/bin/sh
+# /init of the lab's dom0 (busybox sh). Brings up the Xen toolstack the way xen-lab.md §3
+# does, then hands over to the Node lab script, which runs the checks and prints
+# `LAB ...` lines. Every path ends in `poweroff -f` so QEMU (-no-reboot) exits.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu HOME=/root
+up() { cut -d' ' -f1 /proc/uptime; }
+say() { echo "LAB $*"; }
+finish() { say "END rc=$1 t=$(up)"; sync; poweroff -f; }
+
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /run && mkdir -p /run/xen /run/xenstored /var/log/xen/console /var/lib/xen /tmp
+exec </dev/console >/dev/console 2>&1
+T0=$(up)
+say "DOM0 init t=$T0 mem=$(awk '/MemTotal/ {print $2}' /proc/meminfo)kB"
+
+for m in xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc evdev; do
+  insmod /lib/modules/$m.ko || say "insmod $m failed"
+done
+mount -t xenfs xenfs /proc/xen
+ip link set lo up
+
+# -T: every request is traced; the teardown check reads who wrote which backend state.
+xenstored --pid-file /run/xenstored.pid -T /run/xenstored.trace || { say "xenstored failed"; finish 1; }
+xen-init-dom0 || { say "xen-init-dom0 failed"; finish 1; }
+xenconsoled --log=guest --log-dir=/var/log/xen/console --pid-file=/run/xenconsoled.pid || say "xenconsoled failed"
+say "PHASE dom0-toolstack $(awk -v a=$T0 -v b=$(up) "BEGIN {print b - a}")"
+
+# Hard stop in case the Node side hangs: the host has its own timeout too.
+( sleep "${LAB_DOM0_DEADLINE:-600}"; say "dom0 deadline reached"; finish 124 ) &
+
+cd /opt/xenvfb
+node scripts/lab/guest/dom0-lab.js
+finish $?

@@ -1,0 +1,264 @@
+// The lab's dom0 side (started by dom0-init.sh, compiled to JS at build time): creates the
+// stock-kernel domU, runs `xenvfb backend` for it, and checks what a user would check over
+// VNC. Prints `LAB PHASE <name> <seconds>` and `LAB CHECK <name> PASS|FAIL <detail>`.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { RawRfbClient } from './rfb-raw-client';
+import { firstMismatch } from '../pattern';
+import { BTN_LEFT, EV_KEY, KEY_A, deviceNamed, parseDomuLog, type DomuLog } from './domu-console';
+import { backendWrites } from './xenstored-trace';
+import { backendPath, frontendPath, run, sleep, waitNode, writeDeviceNodes, xsChmod, xsWrite } from './xen-tools';
+
+const REPO = path.resolve(__dirname, '..', '..', '..');
+const DOMU_CFG = '/etc/xen/domu.cfg';
+const DOMU_NAME = 'labguest';
+const CONSOLE_LOG = `/var/log/xen/console/guest-${DOMU_NAME}.log`;
+const TRACE = '/run/xenstored.trace';
+const WIDTH = 800;
+const HEIGHT = 600;
+
+let failures = 0;
+function check(name: string, ok: boolean, detail: string): boolean {
+  if (!ok) failures++;
+  console.log(`LAB CHECK ${name} ${ok ? 'PASS' : 'FAIL'} ${detail.replace(/\n/g, ' | ')}`);
+  return ok;
+}
+
+async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  try {
+    return await fn();
+  } finally {
+    console.log(`LAB PHASE ${name} ${((Date.now() - t0) / 1000).toFixed(2)}`);
+  }
+}
+
+function domuLog(): DomuLog {
+  return parseDomuLog(fs.existsSync(CONSOLE_LOG) ? fs.readFileSync(CONSOLE_LOG, 'latin1') : '');
+}
+
+async function waitDomu(test: (l: DomuLog) => boolean, timeoutMs: number): Promise<DomuLog | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const l = domuLog();
+    if (test(l)) return l;
+    if (Date.now() > deadline) return undefined;
+    await sleep(200);
+  }
+}
+
+let cmdSeq = 0;
+async function domuCommand(domid: number, cmd: string, timeoutMs: number): Promise<boolean> {
+  const seq = String(++cmdSeq);
+  await xsWrite(`/local/domain/${domid}/data/lab-cmd`, `${seq} ${cmd}`);
+  return (await waitDomu((l) => l.done.has(seq), timeoutMs)) !== undefined;
+}
+
+function startBackend(domid: number): ChildProcess {
+  const child = spawn(process.execPath, ['scripts/bin/xenvfb.js', 'backend', '--domid', String(domid)], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const echo = (d: Buffer) => {
+    for (const line of d.toString().split('\n')) if (line) console.log(`BE${domid}| ${line.slice(0, 400)}`);
+  };
+  child.stdout!.on('data', echo);
+  child.stderr!.on('data', echo);
+  child.on('exit', (code, sig) => console.log(`BE${domid}| exited code=${code} signal=${sig}`));
+  return child;
+}
+
+/** xl create -p, device nodes, backend, unpause, frontends Connected. Returns the domid. */
+async function bootGuest(tag: string): Promise<{ domid: number; backend: ChildProcess } | undefined> {
+  const created = await phase(`${tag}-xl-create`, () => run('xl', ['create', '-p', DOMU_CFG], 120_000));
+  const id = await run('xl', ['domid', DOMU_NAME]);
+  const domid = Number(id.stdout.trim());
+  if (
+    !check(
+      `${tag}-domain-created`,
+      created.code === 0 && domid > 0,
+      `xl create rc=${created.code} domid=${domid} ${created.stderr.trim().slice(-300)}`,
+    )
+  )
+    return undefined;
+  await writeDeviceNodes(domid, WIDTH, HEIGHT);
+  // dom0 -> domU command channel; the guest owns the node so it can read it.
+  await xsWrite(`/local/domain/${domid}/data/lab-cmd`, '0 none');
+  await xsChmod(`/local/domain/${domid}/data/lab-cmd`, `n${domid}`);
+  const backend = startBackend(domid);
+  const initWait = await phase(`${tag}-backend-initwait`, async () => ({
+    vfb: await waitNode(`${backendPath('vfb', domid)}/state`, (v) => v === '2' || v === '4', 90_000),
+    vkbd: await waitNode(`${backendPath('vkbd', domid)}/state`, (v) => v === '2' || v === '4', 30_000),
+  }));
+  check(
+    `${tag}-backend-initwait`,
+    initWait.vfb !== undefined && initWait.vkbd !== undefined,
+    `backend states vfb=${initWait.vfb} vkbd=${initWait.vkbd}`,
+  );
+  await run('xl', ['unpause', String(domid)]);
+  const fe = await phase(`${tag}-frontends-connected`, async () => ({
+    vfb: await waitNode(`${frontendPath('vfb', domid)}/state`, (v) => v === '4', 90_000),
+    vkbd: await waitNode(`${frontendPath('vkbd', domid)}/state`, (v) => v === '4', 30_000),
+  }));
+  const be = {
+    vfb: await run('xenstore-read', [`${backendPath('vfb', domid)}/state`]),
+    vkbd: await run('xenstore-read', [`${backendPath('vkbd', domid)}/state`]),
+  };
+  check(
+    `${tag}-frontends-connected`,
+    fe.vfb === '4' && fe.vkbd === '4',
+    `frontend vfb=${fe.vfb} vkbd=${fe.vkbd}; backend vfb=${be.vfb.stdout.trim()} vkbd=${be.vkbd.stdout.trim()}`,
+  );
+  return { domid, backend };
+}
+
+/** Full-screen requests until the client's screen equals the pattern for width x height. */
+async function screenMatches(vnc: RawRfbClient, width: number, height: number, timeoutMs: number): Promise<string | null> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no update';
+  while (Date.now() < deadline) {
+    vnc.request(false);
+    try {
+      await vnc.nextUpdate(Math.max(1000, deadline - Date.now()));
+    } catch (e) {
+      last = String(e);
+      continue;
+    }
+    if (vnc.width !== width || vnc.height !== height) {
+      last = `client screen ${vnc.width}x${vnc.height}, want ${width}x${height}`;
+    } else {
+      const m = firstMismatch(vnc.pixels, width, height);
+      if (!m) return null;
+      last = `${m.count} pixels differ; first (${m.x},${m.y}) got ${m.got.toString(16)} want ${m.want.toString(16)}`;
+    }
+    await sleep(300);
+  }
+  return last;
+}
+
+async function checkScreenAndInput(tag: string, domid: number): Promise<RawRfbClient | undefined> {
+  const drawn = await phase(`${tag}-domu-drawn`, () => waitDomu((l) => l.frames.length > 0 || l.errors.length > 0, 90_000));
+  if (
+    !check(
+      `${tag}-domu-drew-pattern`,
+      !!drawn?.frames.length,
+      JSON.stringify(drawn?.frames ?? 'no LABU FB line') + (drawn?.errors.join(';') ?? ''),
+    )
+  )
+    return undefined;
+  const vnc = await RawRfbClient.connect('127.0.0.1', 5900 + domid).catch(
+    (e: unknown) => (check(`${tag}-vnc-connect`, false, String(e)), undefined),
+  );
+  if (!vnc) return undefined;
+  const diff = await phase(`${tag}-vnc-screen`, () => screenMatches(vnc, WIDTH, HEIGHT, 30_000));
+  check(`${tag}-screen-pattern`, diff === null, diff ?? `${WIDTH}x${HEIGHT} pixel for pixel after ${vnc.updates} updates`);
+  return vnc;
+}
+
+async function checkInput(domid: number, vnc: RawRfbClient): Promise<void> {
+  const before = domuLog().events.length;
+  const kbd = deviceNamed(domuLog(), 'Keyboard');
+  const ptr = deviceNamed(domuLog(), 'Pointer');
+  vnc.key(0x61, true); // XK_a
+  vnc.key(0x61, false);
+  const key = await phase('key', () =>
+    waitDomu((l) => l.events.slice(before).some((e) => e.device === kbd && e.type === EV_KEY && e.code === KEY_A && e.value === 0), 20_000),
+  );
+  const keyEvents = domuLog()
+    .events.slice(before)
+    .filter((e) => e.type === EV_KEY);
+  check('key', key !== undefined, `XK_a -> ${kbd}: ${JSON.stringify(keyEvents.slice(0, 4))}`);
+  const mid = domuLog().events.length;
+  vnc.pointer(100, 50, 1);
+  vnc.pointer(100, 50, 0);
+  const click = await phase('click', () =>
+    waitDomu((l) => l.events.slice(mid).some((e) => e.device === ptr && e.type === EV_KEY && e.code === BTN_LEFT && e.value === 0), 20_000),
+  );
+  const evs = domuLog()
+    .events.slice(mid)
+    .filter((e) => e.device === ptr);
+  check('click', click !== undefined, `button 1 at (100,50) -> ${ptr}: ${JSON.stringify(evs.slice(0, 6))}`);
+  void domid;
+}
+
+async function checkResize(domid: number, vnc: RawRfbClient): Promise<void> {
+  const ok = await phase('domu-mode-change', () => domuCommand(domid, 'mode 640 480', 30_000));
+  const frames = domuLog().frames;
+  if (
+    !check('guest-mode-change', ok && frames.at(-1)?.width === 640, `domU frames ${JSON.stringify(frames)} ${domuLog().errors.join(';')}`)
+  )
+    return;
+  const diff = await phase('vnc-resized-screen', () => screenMatches(vnc, 640, 480, 30_000));
+  check('resize', diff === null, diff ?? `client saw DesktopSize 640x480 and the 640x480 pattern`);
+}
+
+async function checkTeardown(domid: number, backend: ChildProcess): Promise<void> {
+  const traceAt = fs.existsSync(TRACE) ? fs.statSync(TRACE).size : 0;
+  const d = await phase('xl-destroy', () => run('xl', ['destroy', String(domid)], 60_000));
+  await sleep(300);
+  const trace = fs.existsSync(TRACE) ? fs.readFileSync(TRACE, 'latin1').slice(traceAt) : '';
+  const vfb = backendWrites(trace, backendPath('vfb', domid));
+  const vkbd = backendWrites(trace, backendPath('vkbd', domid));
+  // libxl: online=0 + state=5, then waits up to 10 s for the backend's state=6 (protocols §3.6).
+  const answered = (w: string[]) => w.includes('state=5') && w.indexOf('state=6') > w.indexOf('state=5');
+  // The raw requests on the device's directories, for whoever reads a FAIL.
+  for (const line of trace.split('\n'))
+    if (/\/(backend\/vfb|backend\/vkbd|libxl)\/\d+/.test(line) && /^IN /.test(line)) console.log(`LAB TRACE ${line.slice(0, 200)}`);
+  const timedOut = /time(d)? ?out/i.test(d.stderr);
+  check(
+    'teardown',
+    d.code === 0 && answered(vfb) && answered(vkbd) && !timedOut && d.ms < 10_000,
+    `xl destroy rc=${d.code} in ${d.ms} ms; vfb writes ${vfb.join(',') || 'none'}; vkbd writes ${vkbd.join(',') || 'none'}; trace ${trace.length} B${vfb.length ? '' : ` (sample: ${trace.split('\n').find((l) => l.includes('/state')) ?? 'no /state line'})`}; ${d.stderr.trim().slice(-300)}`,
+  );
+  backend.kill('SIGTERM');
+  await sleep(1000);
+}
+
+async function runNativeXenTest(): Promise<void> {
+  const test = path.join(REPO, 'test/lab/native-xen.test.ts');
+  if (!fs.existsSync(test)) {
+    console.log('LAB CHECK native-xen-test SKIP test/lab/native-xen.test.ts does not exist yet');
+    return;
+  }
+  const r = await phase('native-xen-test', () =>
+    run(
+      process.execPath,
+      [path.join(REPO, 'node_modules/mocha/bin/mocha.js'), '-r', 'ts-node/register/transpile-only', '--timeout', '120000', test],
+      300_000,
+    ),
+  );
+  for (const line of (r.stdout + r.stderr).split('\n')) if (line.trim()) console.log(`MOCHA| ${line}`);
+  check('native-xen-test', r.code === 0, `mocha rc=${r.code}`);
+}
+
+async function main(): Promise<void> {
+  console.log(`LAB dom0-lab start node ${process.version}`);
+  const first = await bootGuest('boot1');
+  if (first) {
+    const vnc = await checkScreenAndInput('boot1', first.domid);
+    if (vnc) {
+      await checkInput(first.domid, vnc);
+      await checkResize(first.domid, vnc);
+      vnc.close();
+    }
+    await checkTeardown(first.domid, first.backend);
+    fs.rmSync(CONSOLE_LOG, { force: true });
+    const second = await bootGuest('reboot');
+    if (second) {
+      const vnc2 = await checkScreenAndInput('reboot', second.domid);
+      vnc2?.close();
+      await run('xl', ['destroy', String(second.domid)], 60_000);
+      second.backend.kill('SIGTERM');
+    }
+  }
+  await runNativeXenTest();
+  console.log(`LAB dom0-lab done failures=${failures}`);
+  process.exit(failures ? 1 : 0);
+}
+
+main().catch((e: unknown) => {
+  console.log(`LAB CHECK dom0-lab FAIL uncaught ${e instanceof Error ? e.stack : String(e)}`);
+  process.exit(1);
+});
