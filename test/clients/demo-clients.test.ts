@@ -81,7 +81,7 @@ describe('xenvfb demo with real clients', function () {
     }
   });
 
-  for (const encodings of [undefined, 'raw']) {
+  for (const encodings of [undefined, 'raw', 'hextile', 'zrle']) {
     it(`vncsnapshot (${encodings ? `-encodings ${encodings}` : 'default encodings'}) gets the image`, function () {
       pendingUnless(this, 'vncsnapshot', 'vncsnapshot');
       pendingUnless(this, 'djpeg', 'libjpeg-turbo-progs');
