@@ -189,7 +189,6 @@ function loadBinding(): NativeBinding {
     );
   }
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(found) as NativeBinding;
   } catch (cause) {
     throw new Error(

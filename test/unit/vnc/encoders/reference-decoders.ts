@@ -103,14 +103,23 @@ export function decodeHextile(b: Uint8Array, w: number, h: number, pf: PixelForm
         bg = fg = undefined;
         continue;
       }
-      if (m & 2) (bg = readPixel(b, o, pf)), (o += bpp);
-      if (m & 4) (fg = readPixel(b, o, pf)), (o += bpp);
+      if (m & 2) {
+        bg = readPixel(b, o, pf);
+        o += bpp;
+      }
+      if (m & 4) {
+        fg = readPixel(b, o, pf);
+        o += bpp;
+      }
       if (bg === undefined) throw new Error('hextile tile without a background');
       for (let y = 0; y < th; y++) pixels.fill(bg, (ty + y) * w + tx, (ty + y) * w + tx + tw);
       if (!(m & 8)) continue;
       const n = b[o++]!;
       for (let i = 0; i < n; i++) {
-        if (m & 16) (fg = readPixel(b, o, pf)), (o += bpp);
+        if (m & 16) {
+          fg = readPixel(b, o, pf);
+          o += bpp;
+        }
         if (fg === undefined) throw new Error('hextile subrect without a foreground');
         const [xy, wh] = [b[o++]!, b[o++]!];
         const [sx, sy, sw, sh] = [xy >> 4, xy & 15, (wh >> 4) + 1, (wh & 15) + 1];
@@ -217,7 +226,7 @@ export function decodeTight(b: Uint8Array, w: number, h: number, pf: PixelFormat
   if (kind > 7 || png) throw new Error(`bad tight control ${ctl.toString(16)}`);
   const stream = kind & 3;
   const filter = kind & 4 ? b[at.o++]! : 0;
-  let pal: number[] = [];
+  const pal: number[] = [];
   if (filter === 1) {
     const n = b[at.o++]! + 1;
     for (let i = 0; i < n; i++, at.o += tp.size) pal.push(tp.read(b, at.o));
