@@ -10,10 +10,10 @@ export interface RunResult {
   ms: number;
 }
 
-export function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<RunResult> {
+export function run(cmd: string, args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+    execFile(cmd, args, { timeout: timeoutMs, killSignal: 'SIGKILL', env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 124) : 0;
       resolve({
         code,
