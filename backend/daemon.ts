@@ -27,6 +27,12 @@ export interface BackendOptions {
   dirtyTiles?: boolean;
   /** Dirty-tile scan period in ms (default DT_DEFAULT_PERIOD_MS). */
   tilePeriodMs?: number;
+  /** Refine damage against a shadow framebuffer and detect scrolls (display/shadow.ts; default true). */
+  refineDamage?: boolean;
+  /** Pace the guest's tile switches from our scan timer (default true; docs/dirty-tiles.md §4.7). */
+  tilePaced?: boolean;
+  /** XENFB_TYPE_REFRESH_PERIOD for UPDATE-event guests, ms (default VFB_REFRESH_PERIOD_MS). */
+  refreshPeriodMs?: number;
   log: Logger;
 }
 
@@ -66,7 +72,7 @@ export class DomainBackend {
     private readonly platform: Platform,
     private readonly opts: BackendOptions,
   ) {
-    this.display = new GuestDisplay(`xenvfb domain ${opts.domid}`);
+    this.display = new GuestDisplay(`xenvfb domain ${opts.domid}`, { refineDamage: opts.refineDamage !== false });
   }
 
   async start(): Promise<void> {
@@ -157,6 +163,8 @@ export class DomainBackend {
     const ops = new VfbBackend(display, {
       ...(this.opts.dirtyTiles === false ? { dirtyTiles: false } : {}),
       ...(this.opts.tilePeriodMs ? { tilePeriodMs: this.opts.tilePeriodMs } : {}),
+      ...(this.opts.tilePaced === false ? { tilePaced: false } : {}),
+      ...(this.opts.refreshPeriodMs ? { refreshPeriodMs: this.opts.refreshPeriodMs } : {}),
     });
     this.vfbs.set(devid, ops);
     return ops;

@@ -8,7 +8,7 @@ import { XenbusFrontendDevice } from './xenbus-frontend';
 import { VfbFrontend, type VfbFrontendOptions } from './vfb-frontend';
 import { VkbdFrontend, type VkbdInput } from './vkbd-frontend';
 import { createWorkload, type WorkloadName, type Workload } from './workloads';
-import { xerror } from '../shared/errors';
+import { guestPagesFor } from './guest-pages';
 
 export interface DemoGuestOptions {
   workload: WorkloadName;
@@ -28,11 +28,16 @@ export class DemoGuest {
   ) {}
 
   static async start(platform: Platform, opts: DemoGuestOptions): Promise<DemoGuest> {
-    if (!platform.memory) throw xerror('DEV_E_CONFIG', 'this platform gives the guest no memory to share (run it as a simulated guest)');
     const workload = await createWorkload(opts.workload, opts.image ? { image: opts.image } : {});
     const xs = await platform.xenstore();
-    const vfb = new VfbFrontend(platform.memory, workload.width, workload.height, opts.vfb);
-    const vkbd = new VkbdFrontend(platform.memory, { width: workload.width, height: workload.height });
+    // A sim guest shares GuestMemory frames; a real Xen guest shares gntalloc pages, granted
+    // when allocated, so the backend's domain must be known now (the toolstack wrote it).
+    const backendId = async (kind: string) => {
+      const v = Number(await xs.tryRead(`/local/domain/${platform.domid}/device/${kind}/0/backend-id`));
+      return Number.isInteger(v) && v >= 0 ? v : 0;
+    };
+    const vfb = new VfbFrontend(guestPagesFor(platform, await backendId('vfb')), workload.width, workload.height, opts.vfb);
+    const vkbd = new VkbdFrontend(guestPagesFor(platform, await backendId('vkbd')), { width: workload.width, height: workload.height });
     vkbd.on('input', (ev: VkbdInput) => {
       opts.onInput?.(ev);
       if (!workload.onInput) return;

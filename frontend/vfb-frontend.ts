@@ -11,14 +11,8 @@
 
 import type { FrontendContext, FrontendDeviceOps } from './xenbus-frontend';
 import type { EventChannels, GuestMemory, MappedRegion } from '../shared/platform/types';
-import {
-  decodeFbInEvent,
-  dirPagesNeeded,
-  encodeFbOutEvent,
-  writeFbPageHeader,
-  writePd,
-  type FbOutEvent,
-} from '../shared/fbif';
+import { MemoryGuestPages, type GuestPageBlock, type GuestPages } from './guest-pages';
+import { decodeFbInEvent, dirPagesNeeded, encodeFbOutEvent, writeFbPageHeader, writePd, type FbOutEvent } from '../shared/fbif';
 import { FB_IN_RING, FB_OUT_RING, RingConsumer, RingProducer } from '../shared/ring';
 import { clipRect, isEmptyRect, unionRect, type Rect } from '../shared/region';
 import { xerror } from '../shared/errors';
@@ -56,12 +50,17 @@ export interface VfbFrontendOptions {
   maxHeight?: number;
   /** Offer a dirty-tile page when the backend offers feature-dirty-tiles (default true). */
   dirtyTiles?: boolean;
+  /**
+   * Let the backend pace tile switches when it writes `dirty-tiles-paced=1` (no switch timer
+   * here; docs/dirty-tiles.md §4.7). Default true; false keeps the v1 timer (benches).
+   */
+  tilePaced?: boolean;
   /** Timers of the tile switcher (tests stretch ticks to force late switches). */
   tileTimers?: Pick<FrontendTileSwitcherOptions, 'setTimer' | 'clearTimer'>;
 }
 
 interface TilePage {
-  frame: number;
+  block: GuestPageBlock;
   region: MappedRegion;
   bytes: Uint8Array;
   cover: { width: number; height: number };
@@ -77,18 +76,18 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
   stride: number;
   readonly data: Uint8Array;
   readonly stats: VfbFrontendStats = { updatesSent: 0, flushes: 0, ringFull: 0, marks: 0, wokeNotifies: 0 };
-  private readonly fbFrames: number[];
+  private readonly fbBlock: GuestPageBlock;
   private readonly dirBytes: Uint8Array;
   /** The tile page; its tiles cover the largest mode, so a RESIZE never changes its header (§3). */
   private readonly tilePage: TilePage | undefined;
-  private grantRefs: number[] = [];
+  private granted: GuestPageBlock[] = [];
   private grantedTo: number | undefined;
   private marker: TileMarker | undefined;
   private switcher: FrontendTileSwitcher | undefined;
-  private readonly fbRegion: MappedRegion;
-  private readonly pageFrame: number;
+  private readonly pageBlock: GuestPageBlock;
   private readonly page: Uint8Array;
-  private readonly dirFrames: number[];
+  private readonly dirBlock: GuestPageBlock;
+  private readonly pages: GuestPages;
   private evtchn: EventChannels | undefined;
   private port: number | undefined;
   private out: RingProducer | undefined;
@@ -106,7 +105,8 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
   };
 
   constructor(
-    private readonly memory: GuestMemory,
+    /** A sim guest's memory, or the pages of guest-pages.ts (gntalloc on real Xen). */
+    memory: GuestMemory | GuestPages,
     /** The current mode (changes only through resize()). */
     public width: number,
     public height: number,
@@ -122,20 +122,20 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
       throw xerror('FB_E_BAD_GEOMETRY', `largest mode ${maxWidth}x${maxHeight} is smaller than ${width}x${height}`);
     }
     const memLength = Math.ceil((maxWidth * 4 * maxHeight) / PAGE_SIZE) * PAGE_SIZE;
-    const fb = memory.alloc(memLength / PAGE_SIZE);
-    this.fbFrames = fb.frames;
-    this.fbRegion = fb.region;
+    const pages = 'hasFrames' in memory ? memory : new MemoryGuestPages(memory);
+    this.pages = pages;
+    // The backend only reads the framebuffer and the directories; it writes the rings.
+    const fb = pages.alloc(memLength / PAGE_SIZE, false);
+    this.fbBlock = fb;
     this.data = new Uint8Array(fb.region.buffer, 0, memLength);
-    const dirs = memory.alloc(dirPagesNeeded(this.fbFrames.length, 'x86_64-abi'));
-    this.dirFrames = dirs.frames;
-    this.dirBytes = new Uint8Array(dirs.region.buffer);
-    const page = memory.alloc(1);
-    this.pageFrame = page.frames[0]!;
-    this.page = new Uint8Array(page.region.buffer);
+    this.dirBlock = pages.alloc(dirPagesNeeded(fb.count, 'x86_64-abi'), false);
+    this.dirBytes = new Uint8Array(this.dirBlock.region.buffer);
+    this.pageBlock = pages.alloc(1, true);
+    this.page = new Uint8Array(this.pageBlock.region.buffer);
     if (opts.dirtyTiles !== false) {
-      const tp = memory.alloc(1);
+      const tp = pages.alloc(1, true);
       const cover = { width: maxWidth, height: maxHeight };
-      this.tilePage = { frame: tp.frames[0]!, region: tp.region, bytes: new Uint8Array(tp.region.buffer), cover };
+      this.tilePage = { block: tp, region: tp.region, bytes: new Uint8Array(tp.region.buffer), cover };
     }
   }
 
@@ -145,30 +145,35 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     entries.forEach((e, i) => view.setBigUint64(i * 8, BigInt(e), true));
   }
 
-  private grant(remote: number, frames: readonly number[], writable: boolean): number[] {
-    const refs = this.memory.grant(remote, frames, writable);
-    this.grantRefs.push(...refs);
+  private grant(remote: number, block: GuestPageBlock): readonly number[] {
+    const refs = block.grant(remote);
+    this.granted.push(block);
     this.grantedTo = remote;
     return refs;
   }
 
   private endGrants(): void {
-    if (this.grantRefs.length > 0) this.memory.endGrants(this.grantRefs);
-    this.grantRefs = [];
+    for (const b of this.granted) b.endGrants();
+    this.granted = [];
     this.grantedTo = undefined;
   }
 
   /** Shared page, directories and framebuffer: by grant (grant-fb) or by frame number. */
   private sharePages(backendId: number, byGrant: boolean): Record<string, string> {
     if (!byGrant) {
-      this.writeDirectory(this.fbFrames);
-      writePd(this.page, 'x86_64-abi', this.dirFrames);
-      return { 'page-ref': String(this.pageFrame) };
+      if (!this.fbBlock.frames || !this.dirBlock.frames || !this.pageBlock.frames) {
+        throw xerror(
+          'DEV_E_CONFIG',
+          'this guest cannot name its frames (real Xen user space): it needs a backend offering feature-grant-fb, and grantFb on',
+        );
+      }
+      this.writeDirectory(this.fbBlock.frames);
+      writePd(this.page, 'x86_64-abi', this.dirBlock.frames);
+      return { 'page-ref': String(this.pageBlock.frames[0]) };
     }
-    // The backend only reads the framebuffer and the directories; it writes the rings.
-    this.writeDirectory(this.grant(backendId, this.fbFrames, false));
-    writePd(this.page, 'x86_64-abi', this.grant(backendId, this.dirFrames, false));
-    return { 'page-gref': String(this.grant(backendId, [this.pageFrame], true)[0]), 'grant-fb': '1' };
+    this.writeDirectory(this.grant(backendId, this.fbBlock));
+    writePd(this.page, 'x86_64-abi', this.grant(backendId, this.dirBlock));
+    return { 'page-gref': String(this.grant(backendId, this.pageBlock)[0]), 'grant-fb': '1' };
   }
 
   /** A fresh tile page (header before the grant is published, §3), granted read-write. */
@@ -177,7 +182,7 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     initTilePage(tp.bytes, chooseTileGeometry(tp.cover.width, tp.cover.height));
     // damage() clips to the current mode before marking.
     this.marker = new TileMarker(tp.bytes, { fbWidth: tp.cover.width, fbHeight: tp.cover.height });
-    return { 'dirty-tiles-gref': String(this.grant(backendId, [tp.frame], true)[0]) };
+    return { 'dirty-tiles-gref': String(this.grant(backendId, tp.block)[0]) };
   }
 
   get memLength(): number {
@@ -187,7 +192,8 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
   async connect(ctx: FrontendContext): Promise<Record<string, string>> {
     this.endGrants();
     this.marker = undefined;
-    const byGrant = this.opts.grantFb !== false && (await backendOffers(ctx, 'feature-grant-fb'));
+    // Without frame numbers (real Xen user space) grants are the only way to share.
+    const byGrant = (this.opts.grantFb !== false || !this.pages.hasFrames) && (await backendOffers(ctx, 'feature-grant-fb'));
     const tiles = this.tilePage !== undefined && (await backendOffers(ctx, 'feature-dirty-tiles'));
     this.page.fill(0);
     writeFbPageHeader(this.page, {
@@ -219,7 +225,8 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
   async backendConnected(ctx: FrontendContext): Promise<void> {
     this.updateWanted = (await ctx.xs.tryRead(`${ctx.backendPath}/request-update`)) === '1';
     if (this.marker && (await backendOffers(ctx, 'request-dirty-tiles'))) {
-      this.switcher = new FrontendTileSwitcher({ marker: this.marker, notify: () => this.kick(), ...this.opts.tileTimers });
+      const paced = this.opts.tilePaced !== false && (await backendOffers(ctx, 'dirty-tiles-paced'));
+      this.switcher = new FrontendTileSwitcher({ marker: this.marker, notify: () => this.kick(), paced, ...this.opts.tileTimers });
       this.switcher.start();
       // From now on damage is marked, not sent: what waited for a flush goes as one full mark.
       this.pending = [];
@@ -381,9 +388,12 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     return this.tilePage?.bytes;
   }
 
-  /** Frames of the framebuffer and of the tile page (a multi-threaded guest maps them itself). */
+  /**
+   * Frames of the framebuffer and of the tile page (a multi-threaded sim guest maps them
+   * itself); empty / undefined on real Xen, where user space cannot name its frames.
+   */
   get sharedFrames(): { fb: readonly number[]; tilePage: number | undefined } {
-    return { fb: this.fbFrames, tilePage: this.tilePage?.frame };
+    return { fb: this.fbBlock.frames ?? [], tilePage: this.tilePage?.block.frames?.[0] };
   }
 
   /**
@@ -409,7 +419,7 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
   release(): void {
     this.clearTimer();
     this.switcher?.stop();
-    this.fbRegion.unmap();
-    this.tilePage?.region.unmap();
+    this.fbBlock.release();
+    this.tilePage?.block.release();
   }
 }

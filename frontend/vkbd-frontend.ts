@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { FrontendContext, FrontendDeviceOps } from './xenbus-frontend';
 import type { EventChannels, GuestMemory } from '../shared/platform/types';
+import { MemoryGuestPages, type GuestPageBlock, type GuestPages } from './guest-pages';
 import { decodeKbdInEvent, type KbdInEvent } from '../shared/kbdif';
 import { KBD_IN_RING, RingConsumer } from '../shared/ring';
 
@@ -19,9 +20,8 @@ export type VkbdInput =
 /** Events: 'input' (VkbdInput). */
 export class VkbdFrontend extends EventEmitter implements FrontendDeviceOps {
   readonly kind = 'vkbd';
-  private readonly frame: number;
+  private readonly block: GuestPageBlock;
   private readonly page: Uint8Array;
-  private refs: number[] = [];
   private evtchn: EventChannels | undefined;
   private port: number | undefined;
   private ring: RingConsumer | undefined;
@@ -34,20 +34,20 @@ export class VkbdFrontend extends EventEmitter implements FrontendDeviceOps {
 
   /** fbSize: the guest framebuffer, to turn absolute positions into pixels. */
   constructor(
-    private readonly memory: GuestMemory,
+    /** A sim guest's memory, or the pages of guest-pages.ts (gntalloc on real Xen). */
+    memory: GuestMemory | GuestPages,
     private readonly fbSize: { width: number; height: number },
   ) {
     super();
-    const p = memory.alloc(1);
-    this.frame = p.frames[0]!;
-    this.page = new Uint8Array(p.region.buffer);
+    const pages = 'hasFrames' in memory ? memory : new MemoryGuestPages(memory);
+    this.block = pages.alloc(1, true);
+    this.page = new Uint8Array(this.block.region.buffer);
   }
 
   async connect(ctx: FrontendContext): Promise<Record<string, string>> {
     const { xs, backendPath, backendId, platform } = ctx;
     this.page.fill(0);
-    this.memory.endGrants(this.refs);
-    this.refs = this.memory.grant(backendId, [this.frame], true);
+    const ref = this.block.grant(backendId)[0]!;
     const abs = (await xs.tryRead(`${backendPath}/feature-abs-pointer`)) === '1';
     const w = Number(await xs.tryRead(`${backendPath}/width`));
     const h = Number(await xs.tryRead(`${backendPath}/height`));
@@ -57,8 +57,9 @@ export class VkbdFrontend extends EventEmitter implements FrontendDeviceOps {
     this.port = await this.evtchn.allocUnbound(backendId);
     this.evtchn.on('event', this.onEvent);
     const nodes: Record<string, string> = {
-      'page-ref': String(this.frame),
-      'page-gref': String(this.refs[0]),
+      // page-ref (the frame) only where we can name it: real Xen user space cannot.
+      ...(this.block.frames ? { 'page-ref': String(this.block.frames[0]) } : {}),
+      'page-gref': String(ref),
       'event-channel': String(this.port),
     };
     if (abs) nodes['request-abs-pointer'] = '1';

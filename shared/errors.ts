@@ -58,6 +58,9 @@ export const ErrorCodes = {
   RFB_E_NO_SECURITY: 'no configured security type can be used with this client (RFB 3.3, or TLS not available)',
   RFB_E_SECURITY_CONFIG: 'the VNC security options are inconsistent (e.g. a VNC-auth type without a password)',
   RFB_E_TLS: 'the TLS layer inside VeNCrypt failed or the client sent data before the TLS handshake',
+  RFB_E_ENCODE: "encoding a framebuffer update failed in the session's encode worker (the worker's error is in .details)",
+  RFB_E_ENCODE_WORKER: "the session's encode worker could not start, crashed or exited",
+  RFB_E_ENCODE_MODE: 'XENVFB_VNC_ENCODE is neither sync nor worker',
   // png / images / cli
   IMG_E_DECODE: 'an image file could not be read as PNG',
   CLI_E_USAGE: 'bad command-line arguments',

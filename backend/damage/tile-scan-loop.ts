@@ -1,6 +1,7 @@
-// The backend's scan timer around a TileScanner (docs/dirty-tiles.md §4.3-§4.6): scans every
-// period, hands rectangles to the display, notifies the frontend for late switches and
-// wake-ups, and stops its timer when the scanner goes idle, so a still screen costs nothing.
+// The backend's scan timer around a TileScanner (docs/dirty-tiles.md §4.3-§4.7): scans every
+// period, hands rectangles to the display, notifies the frontend for switch requests (paced,
+// late) and wake-ups, scans again when the frontend answers, and stops its timer when the
+// scanner goes idle, so a still screen costs nothing.
 // The event channel and the display are callbacks: this file owns no mapping and no port.
 
 import type { Rect } from '../../shared/region';
@@ -105,12 +106,12 @@ export class TileScanLoop {
     this.timer = null;
     if (this.stopped) return;
     this.counters.timerTicks++;
-    this.scanOnce();
+    this.scanOnce(true);
     this.arm();
   }
 
-  private scanOnce(): void {
-    const res = this.scanner.scan();
+  private scanOnce(tick = false): void {
+    const res = this.scanner.scan(tick);
     if (res.rects.length > 0) this.damage(res.rects);
     if (res.late) this.notify();
     if (res.idle && this.timer !== null) {

@@ -39,6 +39,12 @@ export interface TileScannerOptions {
   lateAfterScans?: number;
   stuckAfterMs?: number;
   fullRefreshMinIntervalMs?: number;
+  /**
+   * Pace the frontend's switches (§4.7, r8): a timer scan that finds marks in the active
+   * bitmap asks for a switch at once, so marks wait for our tick, not for the frontend's
+   * own timer and then our tick (default true; false is the v1 behaviour, for the bench).
+   */
+  pace?: boolean;
   /** Milliseconds clock (tests inject one). */
   now?: () => number;
 }
@@ -52,7 +58,7 @@ export interface TileScanResult {
   words: bigint[];
   /** generation moved since the previous scan. */
   switched: boolean;
-  /** A switch was requested (flags bit 0): the caller notifies the frontend. */
+  /** A switch was requested (flags bit 0, late or paced): the caller notifies the frontend. */
   late: boolean;
   /** period_ms was set to 0: the caller stops its scan timer until wake(). */
   idle: boolean;
@@ -69,6 +75,8 @@ export interface TileScannerStats {
   tiles: number;
   rects: number;
   lateSwitches: number;
+  /** Switches asked for by a timer scan that found marks (§4.7). */
+  pacedSwitches: number;
   wakeups: number;
   idles: number;
   garbage: number;
@@ -79,6 +87,7 @@ export class TileScanner {
   readonly fbWidth: number;
   readonly fbHeight: number;
   readonly periodMs: number;
+  readonly pace: boolean;
   readonly stats: TileScannerStats = {
     scans: 0,
     switches: 0,
@@ -86,6 +95,7 @@ export class TileScanner {
     tiles: 0,
     rects: 0,
     lateSwitches: 0,
+    pacedSwitches: 0,
     wakeups: 0,
     idles: 0,
     garbage: 0,
@@ -118,6 +128,7 @@ export class TileScanner {
     this.fbWidth = opts.fbWidth;
     this.fbHeight = opts.fbHeight;
     this.periodMs = opts.periodMs ?? DT_DEFAULT_PERIOD_MS;
+    this.pace = opts.pace ?? true;
     this.idleAfter = opts.idleAfterEmptyScans ?? DT_IDLE_AFTER_EMPTY_SCANS;
     this.lateAfter = opts.lateAfterScans ?? DT_LATE_AFTER_SCANS;
     this.stuckAfterMs = opts.stuckAfterMs ?? DT_STUCK_AFTER_MS;
@@ -156,8 +167,12 @@ export class TileScanner {
     return true;
   }
 
-  /** Drain what the frontend switched out, and decide on late, idle and garbage. */
-  scan(): TileScanResult {
+  /**
+   * Drain what the frontend switched out, and decide on late, idle and garbage. `tick`: this
+   * scan is our timer's (not a notify's); a paced scanner then asks for a switch whenever
+   * the active bitmap holds marks (§4.7), and scans again when the frontend answers.
+   */
+  scan(tick = false): TileScanResult {
     this.stats.scans++;
     const now = this.now();
     const geom = this.validGeometry();
@@ -186,9 +201,24 @@ export class TileScanner {
       if (this.requestedAt !== null && now - this.requestedAt >= this.stuckAfterMs) {
         return this.degrade(now, 'DT_E_STUCK');
       }
-      if (this.requestedAt === null && this.unmovedScans >= this.lateAfter) {
+      if (this.requestedAt === null && this.unmovedScans >= this.lateAfter && !(tick && this.pace)) {
         this.request();
         this.stats.lateSwitches++;
+        result.late = true;
+      }
+    }
+    // Paced (§4.7): our tick is the switch. Only timer scans ask, so the scan that follows
+    // the answer (a notify) never asks again: one round trip per period while marks flow.
+    // A request counts as taken once the frontend cleared bit 0, whatever generation says (a
+    // generation read mid-switch, or one that moved by a multiple of 2^32, must not leave
+    // marks waiting for the stuck limit); asking again keeps the stuck clock running.
+    if (pending && tick && this.pace) {
+      const taken = (Atomics.load(this.u32, DT_U32.flags) & DT_FLAG_SWITCH_NOW) === 0;
+      if (this.requestedAt === null || taken) {
+        const since = this.requestedAt;
+        this.request();
+        if (since !== null) this.requestedAt = since;
+        this.stats.pacedSwitches++;
         result.late = true;
       }
     }

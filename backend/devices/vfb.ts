@@ -46,8 +46,15 @@ export interface VfbBackendOptions {
   dirtyTiles?: boolean;
   /** Tile scan period (period_ms), default DT_DEFAULT_PERIOD_MS. */
   tilePeriodMs?: number;
+  /**
+   * Pace the frontend's tile switches from our scan timer and write `dirty-tiles-paced=1`
+   * (docs/dirty-tiles.md §4.7; default true; false: v1 behaviour, for benches).
+   */
+  tilePaced?: boolean;
   /** Offer feature-grant-fb (default true). */
   grantFb?: boolean;
+  /** XENFB_TYPE_REFRESH_PERIOD sent to the guest, ms (default VFB_REFRESH_PERIOD_MS). */
+  refreshPeriodMs?: number;
 }
 
 /** Maps the guest pages a frontend names: frames (privcmd) or grant refs (gntdev). */
@@ -111,6 +118,7 @@ export class VfbBackend implements BackendDeviceOps {
     if (this.opts.dirtyTiles !== false) await xs.write(`${backendPath}/feature-dirty-tiles`, '1');
     // A fresh handshake: the answer of a previous connection must not leak into this one.
     await xs.rm(`${backendPath}/request-dirty-tiles`).catch(() => undefined);
+    await xs.rm(`${backendPath}/dirty-tiles-paced`).catch(() => undefined);
     if (this.opts.videoramMiB) await xs.write(`${backendPath}/videoram`, String(this.opts.videoramMiB));
     if (this.opts.width && this.opts.height) {
       await xs.write(`${backendPath}/width`, String(this.opts.width));
@@ -181,9 +189,10 @@ export class VfbBackend implements BackendDeviceOps {
       // Likewise request-dirty-tiles, after period_ms is on the page (docs/dirty-tiles.md r6).
       if (tiles) {
         tiles.loop.start();
+        if (tiles.loop.scanner.pace) await xs.write(`${backendPath}/dirty-tiles-paced`, '1');
         await xs.write(`${backendPath}/request-dirty-tiles`, '1');
       }
-      this.sendRefreshPeriod(VFB_REFRESH_PERIOD_MS);
+      this.sendRefreshPeriod(this.opts.refreshPeriodMs ?? VFB_REFRESH_PERIOD_MS);
       log.info({ ...geometry, abi, port, grantFb, dirtyTiles: tiles !== undefined }, 'framebuffer mapped');
     } catch (e) {
       tiles?.loop.stop();
@@ -224,6 +233,7 @@ export class VfbBackend implements BackendDeviceOps {
         fbWidth: cover.width,
         fbHeight: cover.height,
         ...(this.opts.tilePeriodMs ? { periodMs: this.opts.tilePeriodMs } : {}),
+        pace: this.opts.tilePaced !== false,
         damage: (rects) => this.display.damage(rects),
         notify,
       });

@@ -46,6 +46,9 @@ export interface Surface {
  * Events:
  *  - 'damage' (rects: Rect[]): pixels inside rects changed (already clipped to the surface).
  *  - 'resize' (surface: Surface | null): a new surface (or none: the guest went away).
+ *  - 'copy' (hint: CopyHint): the pixels now at hint.dst are those that were at hint.src
+ *    just before (shadow.ts). Emitted only while someone listens for it; a listener must
+ *    treat dst as damaged if it cannot copy (the damage that follows leaves dst out).
  */
 export interface Display extends EventEmitter {
   readonly name: string;
@@ -65,3 +68,4 @@ export interface InputSink {
 }
 
 export type { Rect };
+export type { CopyHint } from './shadow';

@@ -13,7 +13,7 @@
 //   palette -> the preferred encoder, lossless.
 // The encoders still make their own finer choices (Tight palette vs gradient...). The manager
 // splits rects an encoding cannot carry and falls back to Raw when an encoder declines.
-// CopyRect is not offered: nothing upstream reports moves yet (xen-fbfront sends damage only).
+// CopyRect is not a pixel encoding: the session sends it for the display's copy hints (copies.ts).
 
 import type { ByteWriter } from '../../shared/bytes';
 import type { Rect } from '../../shared/region';
@@ -58,6 +58,8 @@ export interface RectOptions {
   lossless?: boolean;
   /** The area changes fast (was sent lossy moments ago): a lower JPEG quality is fine. */
   busy?: boolean;
+  /** Where the rect goes on the client's framebuffer, when `rect` addresses a snapshot (encode-frame.ts). */
+  at?: Rect;
 }
 
 export interface RectResult {
@@ -153,11 +155,11 @@ export class EncodeManager {
     this.classes[kind] += 1;
     let used = this.pick(kind, rect);
     const settings = this.settingsFor(kind, used, clientFormat, opts);
-    writeRectHeader(w, rect, used.id);
+    writeRectHeader(w, opts.at ?? rect, used.id);
     if (!used.encode(surface, rect, clientFormat, w, settings)) {
       w.length = before;
       used = this.raw;
-      writeRectHeader(w, rect, used.id);
+      writeRectHeader(w, opts.at ?? rect, used.id);
       used.encode(surface, rect, clientFormat, w, settings);
     }
     const lossy = settings.qualityLevel !== null && used.lastLossy === true;

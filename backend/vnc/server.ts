@@ -9,6 +9,8 @@ import type { Display, InputSink } from '../display/display';
 import type { EncoderFactory } from './encoders/encoder';
 import { type Logger, silentLogger } from '../../shared/log';
 import { RfbSession, type RfbSessionStats } from './session';
+import { encodeModeFromEnv, type EncodeMode } from './encode-frame';
+import { defaultEncodePool } from './encode-pool';
 import { resolveSecurity, type SecurityConfig, type TlsKind, type VncSecurityOptions } from './security/options';
 import { AuthThrottle } from './security/throttle';
 import { createTlsContexts, type TlsContexts, wrapServerTls } from './security/tls-context';
@@ -36,6 +38,8 @@ export interface VncServerOptions {
   websocket?: boolean;
   /** WebSocket Origins allowed besides same-origin and none (see WebSocketGatewayOptions). */
   allowOrigins?: readonly string[];
+  /** Where sessions encode updates (default: XENVFB_VNC_ENCODE, else the worker; encode-frame.ts). */
+  encode?: EncodeMode;
 }
 
 export interface VncAddress {
@@ -70,9 +74,13 @@ export class VncServer {
   private readonly security: SecurityConfig;
   private readonly tlsContexts: TlsContexts;
   private readonly throttle = new AuthThrottle();
+  private readonly encodeMode: EncodeMode;
+  /** This server holds a warm worker in the encode pool (listen .. close). */
+  private warm = false;
 
   constructor(private readonly opts: VncServerOptions) {
     this.log = opts.log ?? silentLogger;
+    this.encodeMode = opts.encode ?? encodeModeFromEnv();
     this.security = resolveSecurity(opts.security, this.log);
     this.tlsContexts = createTlsContexts(this.security, opts.security?.tls);
     this.gateway = new WebSocketGateway({
@@ -97,12 +105,19 @@ export class VncServer {
   }
 
   /** Bind and listen; port 0 picks a free port. Resolves to the bound address. */
-  listen(host: string, port: number): Promise<VncAddress> {
+  async listen(host: string, port: number): Promise<VncAddress> {
+    if (this.encodeMode === 'worker' && !this.warm) {
+      // Serving starts with an encode worker up (~0.3 s to start), not at the first client.
+      this.warm = true;
+      await defaultEncodePool.retain();
+    }
     return listenOn(this.server, host, port);
   }
 
   /** Stop listening and drop every client. */
   close(): Promise<void> {
+    if (this.warm) defaultEncodePool.release();
+    this.warm = false;
     this.gateway.close();
     for (const s of [...this.pending]) s.destroy();
     for (const c of [...this.connections]) {
@@ -150,6 +165,7 @@ export class VncServer {
         log,
         name: this.opts.name,
         encoders: this.opts.encoders,
+        encode: this.encodeMode,
         security: this.security,
         authGate: this.throttle.gate(raw.remoteAddress ?? ''),
         write: bridge.write,
@@ -182,6 +198,7 @@ export class VncServer {
         log,
         name: this.opts.name,
         encoders: this.opts.encoders,
+        encode: this.encodeMode,
         security: this.security,
         authGate: this.throttle.gate(socket.remoteAddress ?? ''),
         startTls: (kind) => this.startTls(conn, kind, log),

@@ -6,12 +6,15 @@ import { ByteWriter } from '../../shared/bytes';
 import { isXenvfbError, xerror } from '../../shared/errors';
 import { clipRect, type Rect, unionRect } from '../../shared/region';
 import { type Display, type InputSink, PIXEL_FORMAT_XRGB8888, type PixelFormat, type Surface } from '../display/display';
-import { bytesPerPixel } from '../display/pixel-convert';
 import { lockKeysFor, trackingLockKeys } from '../input/lock-keys';
 import { RfbInput } from '../input/rfb-input';
 import { type ClientMessage, parseClientMessage } from './client-messages';
 import { PendingRegion } from './damage';
-import { EncodeManager, type EncoderStats, RECT_HEADER_SIZE } from './encode-manager';
+import { PendingCopies, touches } from './copies';
+import type { CopyHint } from '../display/shadow';
+import { EncodeManager, type EncoderStats } from './encode-manager';
+import { type EncodedFrame, type EncodeMode, type FrameEncoder, type FrameJob, SyncFrameEncoder } from './encode-frame';
+import { WorkerFrameEncoder } from './worker-frame-encoder';
 import type { EncoderFactory } from './encoders/encoder';
 import { buildConnectionFailed, buildServerInit, CLIENT_INIT_SIZE, parseProtocolVersion, writeFramebufferUpdateHeader } from './handshake';
 import { type Logger, silentLogger } from '../../shared/log';
@@ -72,6 +75,12 @@ export interface RfbSessionOptions {
   losslessRefreshMs?: number;
   /** Timers for pacing and lossless refresh (tests inject a fake clock). */
   clock?: SchedulerClock;
+  /**
+   * Where updates are encoded (encode-frame.ts): 'sync' inline (default), 'worker' in the encode
+   * worker this session is pinned to (encode-pool.ts; the server's default). Custom `encoders`
+   * cannot cross to a worker: sync.
+   */
+  encode?: EncodeMode;
 }
 
 export type RfbSessionState = 'version' | 'security' | 'clientInit' | 'waitSurface' | 'normal' | 'closed';
@@ -110,6 +119,10 @@ export class RfbSession {
 
   private readonly log: Logger;
   private readonly encodes: EncodeManager;
+  /** Runs the frames: inline, or in this session's encode worker. */
+  private readonly frames: FrameEncoder;
+  /** Output generated while a frame is in the worker goes out after it, as the sync twin orders it. */
+  private held: Uint8Array[] = [];
   /** Frame clock and lossless refresh of lossy areas (update-scheduler.ts). */
   private readonly scheduler: UpdateScheduler;
   private readonly input: RfbInput;
@@ -129,10 +142,17 @@ export class RfbSession {
 
   private readonly onDamage = (rects: Rect[]): void => this.guard(() => this.damage(rects));
   private readonly onResize = (surface: Surface | null): void => this.guard(() => this.resized(surface));
+  private readonly onCopy = (c: CopyHint): void => this.guard(() => this.copied(c));
+  /** Display copies not yet sent as CopyRect (copies.ts). */
+  private readonly copies = new PendingCopies();
 
   constructor(private readonly opts: RfbSessionOptions) {
     this.log = opts.log ?? silentLogger;
     this.encodes = new EncodeManager(opts.encoders);
+    this.frames =
+      opts.encode === 'worker' && !opts.encoders
+        ? new WorkerFrameEncoder({ onError: (err) => this.guard(() => { throw err; }) })
+        : new SyncFrameEncoder(this.encodes);
     this.scheduler = new UpdateScheduler({
       frameIntervalMs: opts.frameIntervalMs,
       losslessRefreshMs: opts.losslessRefreshMs,
@@ -161,6 +181,7 @@ export class RfbSession {
     });
     opts.display.on('damage', this.onDamage);
     opts.display.on('resize', this.onResize);
+    opts.display.on('copy', this.onCopy);
     this.send(Buffer.from(RFB_VERSION_3_8, 'latin1'));
   }
 
@@ -187,8 +208,11 @@ export class RfbSession {
     this.error = error;
     this.opts.display.off('damage', this.onDamage);
     this.opts.display.off('resize', this.onResize);
+    this.opts.display.off('copy', this.onCopy);
     this.ext.close();
     this.scheduler.dispose();
+    this.frames.close();
+    this.held = [];
     this.buffer = Buffer.alloc(0);
     try {
       this.input.releaseAll();
@@ -205,8 +229,8 @@ export class RfbSession {
     return {
       updates: this.updates,
       bytesOut: this.bytesOut,
-      encoders: this.encodes.snapshot(),
-      classes: this.encodes.classCounts(),
+      encoders: { ...this.frames.stats().encoders, ...this.copies.stats() },
+      classes: this.frames.stats().classes,
       losslessRefreshes: this.scheduler.refreshedRects,
     };
   }
@@ -222,6 +246,10 @@ export class RfbSession {
   }
 
   private send(bytes: Uint8Array): void {
+    if (this.frames.busy) {
+      this.held.push(bytes);
+      return;
+    }
     this.bytesOut += bytes.byteLength;
     this.opts.write(bytes);
   }
@@ -304,6 +332,7 @@ export class RfbSession {
     this.clientWidth = surface.width;
     this.clientHeight = surface.height;
     this.pending.clear();
+    this.copies.clear();
     this.pending.add({ x: 0, y: 0, width: surface.width, height: surface.height });
     const name = this.opts.name ?? this.opts.display.name;
     this.send(buildServerInit(surface.width, surface.height, this.clientFormat, name));
@@ -327,8 +356,10 @@ export class RfbSession {
         return;
       case 'SetEncodings': {
         const chosen = this.encodes.setClientEncodings(m.encodings);
+        this.frames.encodingsChanged(m.encodings);
         this.log.debug({ encodings: m.encodings.map(encodingName), chosen: chosen.name }, 'SetEncodings');
         this.ext.encodingsChanged();
+        if (!this.encodes.clientSupports(RfbEncoding.CopyRect)) this.copies.dropAll(this.pending);
         return;
       }
       case 'FramebufferUpdateRequest':
@@ -392,6 +423,14 @@ export class RfbSession {
     this.flush();
   }
 
+  /** The display moved pixels: CopyRect if the client can take it exactly, else damage. */
+  private copied(c: CopyHint): void {
+    if (this.state !== 'normal') return;
+    const lossy = this.scheduler.refreshPending || touches(c.src, this.scheduler.lossy.rects);
+    this.copies.copied(c, this.pending, this.encodes.clientSupports(RfbEncoding.CopyRect) && !lossy);
+    this.flush();
+  }
+
   private damage(rects: Rect[]): void {
     if (this.state !== 'normal') return;
     for (const r of rects) this.pending.add(clipRect(r, this.clientWidth, this.clientHeight));
@@ -428,6 +467,7 @@ export class RfbSession {
     if (this.state !== 'normal' || !request) return;
     const surface = this.opts.display.surface();
     if (!surface) return;
+    if (this.frames.busy) return;
     if (this.opts.backpressured?.()) return;
     if (!this.scheduler.mayUpdate()) return;
     if (surface.width !== this.clientWidth || surface.height !== this.clientHeight) {
@@ -440,7 +480,7 @@ export class RfbSession {
     const area = clipRect(request.area, surface.width, surface.height);
     const rects = this.pending.takeInside(area);
     const refresh = this.scheduler.takeRefresh(area, rects);
-    if (rects.length === 0 && refresh.length === 0 && request.incremental) return;
+    if (rects.length === 0 && refresh.length === 0 && this.copies.isEmpty && request.incremental) return;
     this.request = null;
     this.sendUpdate(surface, rects, refresh);
   }
@@ -469,6 +509,7 @@ export class RfbSession {
     this.clientHeight = surface.height;
     this.request = null;
     this.pending.clear();
+    this.copies.clear();
     this.pending.add({ x: 0, y: 0, width: surface.width, height: surface.height });
     this.scheduler.reset();
     this.updates += 1;
@@ -476,26 +517,32 @@ export class RfbSession {
     this.log.debug({ width: surface.width, height: surface.height }, 'sent DesktopSize');
   }
 
-  /** Exact rect count, never nRects=0xFFFF + LastRect (vncsnapshot 1.2a hangs on that). */
   /** `refresh`: areas sent lossy before and still since, re-sent losslessly (lossless-refresh.ts). */
   private sendUpdate(surface: Surface, damaged: Rect[], refresh: Rect[] = []): void {
-    const rects = this.encodes.split(damaged);
-    const lossless = this.encodes.split(refresh);
-    const bpp = bytesPerPixel(this.clientFormat);
-    const estimate = 4 + [...rects, ...lossless].reduce((n, r) => n + RECT_HEADER_SIZE + r.width * r.height * bpp, 0);
-    const w = new ByteWriter(estimate);
-    writeFramebufferUpdateHeader(w, rects.length + lossless.length);
-    for (const r of rects) {
-      const res = this.encodes.encodeRect(surface, r, this.clientFormat, w, { busy: this.scheduler.busy(r) });
-      this.scheduler.rectSent(r, res.lossy);
-    }
-    for (const r of lossless) {
-      this.encodes.encodeRect(surface, r, this.clientFormat, w, { lossless: true });
-      this.scheduler.rectSent(r, false);
-    }
-    this.scheduler.refreshedRects += lossless.length;
+    const job: FrameJob = {
+      clientFormat: this.clientFormat,
+      rects: [
+        ...this.encodes.split(damaged).map((rect) => ({ rect, busy: this.scheduler.busy(rect) })),
+        ...this.encodes.split(refresh).map((rect) => ({ rect, lossless: true })),
+      ],
+    };
+    this.copies.startFrame();
+    let inline = true;
+    this.frames.encode(surface, job, (frame) => (inline ? this.frameEncoded(job, frame) : this.guard(() => this.frameEncoded(job, frame, true))));
+    inline = false;
+  }
+
+  /** The frame is encoded: it goes out, then what was held back while it was in the worker. */
+  private frameEncoded(job: FrameJob, frame: EncodedFrame, async = false): void {
+    job.rects.forEach((f, i) => this.scheduler.rectSent(f.rect, frame.lossy[i] === true));
+    this.scheduler.refreshedRects += job.rects.filter((f) => f.lossless).length;
     this.scheduler.updateSent();
     this.updates += 1;
-    this.send(w.finish());
+    this.send(this.copies.frameEncoded(frame.bytes));
+    const held = this.held;
+    this.held = [];
+    for (const b of held) this.send(b);
+    // Damage that came while the frame was encoded may go at the next frame time.
+    if (async) this.flush();
   }
 }

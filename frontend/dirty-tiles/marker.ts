@@ -1,7 +1,8 @@
-// Frontend side of the dirty-tile page (docs/dirty-tiles.md §4.1, §4.2, §4.4): marking,
-// switching, and the switch timer. The page is a Uint8Array over the granted page; its
-// buffer may be an mmap'd external ArrayBuffer, and several threads or processes may each
-// have their own TileMarker over their own mapping of the same page.
+// Frontend side of the dirty-tile page (docs/dirty-tiles.md §4.1, §4.2, §4.7): marking,
+// switching on the backend's request (paced) or on our own timer (v1 backends). The page is
+// a Uint8Array over the granted page; its buffer may be an mmap'd external ArrayBuffer, and
+// several threads or processes may each have their own TileMarker over their own mapping of
+// the same page.
 
 import { Rect } from '../../shared/region';
 import { rectToRowMask } from '../../shared/dirty-tiles/bitmap';
@@ -91,13 +92,19 @@ export interface FrontendTileSwitcherOptions {
   marker: TileMarker;
   /** Send an event on the vfb event channel. */
   notify: () => void;
+  /**
+   * The backend paces switches (it wrote `dirty-tiles-paced=1`, §4.7): switch only when it
+   * asks, run no timer. Otherwise (a v1 backend) switch on our own timer every period_ms.
+   */
+  paced?: boolean;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
 }
 
 /**
- * The frontend's switch timer: switches every period_ms (re-read from the page at each
- * tick), stops when the backend writes 0, and restarts on the backend's next notify.
+ * The frontend's switcher. Paced by the backend (§4.7): answers its switch requests and runs
+ * no timer at all. Unpaced (v1 backend): switches every period_ms (re-read from the page at
+ * each tick), stops when the backend writes 0, and restarts on the backend's next notify.
  */
 export class FrontendTileSwitcher {
   private readonly marker: TileMarker;
@@ -106,10 +113,12 @@ export class FrontendTileSwitcher {
   private readonly clearTimer: (handle: unknown) => void;
   private timer: unknown = null;
   private stopped = true;
+  readonly paced: boolean;
   switches = 0;
 
   constructor(opts: FrontendTileSwitcherOptions) {
     this.marker = opts.marker;
+    this.paced = opts.paced ?? false;
     this.notifyBackend = opts.notify;
     this.setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref());
     this.clearTimer = opts.clearTimer ?? ((h) => clearTimeout(h as NodeJS.Timeout));
@@ -147,7 +156,7 @@ export class FrontendTileSwitcher {
   }
 
   private arm(): void {
-    if (this.stopped || this.timer !== null) return;
+    if (this.stopped || this.paced || this.timer !== null) return;
     const period = this.marker.periodMs;
     if (period === 0) return;
     this.timer = this.setTimer(() => this.tick(), period);

@@ -1,14 +1,15 @@
 // Dirty-tile bench: scan + merge time per period, and rectangles / bytes per second against
 // the UPDATE-event path (one bounding rect per refresh, as Linux fbfront sends), at
 // 1920x1080, 32 bpp, 30 periods a second; then end to end on the simulator
-// (dirty-tiles-sim.ts): damage -> VNC client latency and what the client received, and the
-// CPU of idle domains. Run: npm run bench:dirty (BENCH_QUICK=1 for fewer samples)
+// (dirty-tiles-sim.ts): damage -> VNC client latency p50/p99 per workload, tile path and
+// UPDATE path side by side, what the client received, and the CPU of idle domains. Run: npm run bench:dirty (BENCH_QUICK=1 for fewer samples)
 
 import { TileScanner } from '../../backend/damage/tile-scanner';
 import { TileMarker } from '../../frontend/dirty-tiles/marker';
 import { DT_PAGE_SIZE, chooseTileGeometry, initTilePage } from '../../shared/dirty-tiles/page';
 import { Rect, rectArea, unionRect } from '../../shared/region';
-import { measureIdleCpu, measureLatency } from './dirty-tiles-sim';
+import { VFB_REFRESH_PERIOD_MS } from '../../backend/devices/vfb';
+import { SIM_WORKLOADS, measureIdleCpu, measureLatency, type PathMode } from './dirty-tiles-sim';
 
 const W = 1920;
 const H = 1080;
@@ -105,27 +106,52 @@ const LATENCY_PERIOD_MS = 16;
 const IDLE_DOMAINS = 50;
 const IDLE_WINDOW_MS = 5000;
 
+// Latency columns, side by side: the tile path as it ships (paced by the backend, r8), the
+// UPDATE path at the same 16 ms period and at the backend's default refresh period, and the
+// tile path before r8 (independent timers) and with a v1 guest (its own timer) on our backend.
+const PATHS: Array<[label: string, mode: PathMode, periodMs: number]> = [
+  ['tiles', 'tiles', LATENCY_PERIOD_MS],
+  [`UPDATE@${LATENCY_PERIOD_MS}`, 'update', LATENCY_PERIOD_MS],
+  [`UPDATE@${VFB_REFRESH_PERIOD_MS}`, 'update', VFB_REFRESH_PERIOD_MS],
+  ['tiles v1 timers', 'tiles-v1', LATENCY_PERIOD_MS],
+  ['tiles, v1 guest', 'tiles-v1-guest', LATENCY_PERIOD_MS],
+];
+
 async function endToEnd(): Promise<void> {
-  const samples = process.env.BENCH_QUICK ? 40 : 200;
-  const rows = [['path', 'p50 ms', 'p99 ms', 'client rects/s', 'client bytes/s', `CPU of ${IDLE_DOMAINS} idle domains`]];
-  for (const tiles of [true, false]) {
-    const lat = await measureLatency(tiles, LATENCY_PERIOD_MS, samples);
-    const cpu = await measureIdleCpu(tiles, IDLE_DOMAINS, LATENCY_PERIOD_MS, IDLE_WINDOW_MS);
-    rows.push([
-      tiles ? 'dirty tiles' : 'UPDATE events',
-      lat.p50.toFixed(1),
-      lat.p99.toFixed(1),
-      fmt(lat.rectsPerS),
-      `${fmt(lat.bytesPerS)}B`,
-      `${cpu.toFixed(2)} ms/s`,
-    ]);
+  const frames = process.env.BENCH_QUICK ? 60 : 200;
+  const latHead = ['workload', ...PATHS.map(([l]) => `${l} p50/p99 ms`)];
+  const latRows = [latHead];
+  const trafficRows = [['workload', 'path', 'client rects/s', 'client bytes/s', 'evtchn notifies/s', 'frames unseen']];
+  for (const wl of SIM_WORKLOADS) {
+    const row = [wl.name];
+    for (const [label, mode, period] of PATHS) {
+      const r = await measureLatency(mode, wl, period, frames);
+      row.push(`${r.p50.toFixed(1)} / ${r.p99.toFixed(1)}`);
+      trafficRows.push([wl.name, label, fmt(r.rectsPerS), `${fmt(r.bytesPerS)}B`, fmt(r.notifiesPerS, 0), String(r.unseen)]);
+    }
+    latRows.push(row);
   }
   console.log('');
   console.log(
-    `end to end on the simulator, 640x480, one process: tile period ${LATENCY_PERIOD_MS} ms (UPDATE path: the backend's ` +
-      `refresh period); ${samples} rects drawn one at a time, seen by a VNC client (Raw); idle CPU over ${IDLE_WINDOW_MS / 1000} s`,
+    `damage -> VNC client latency on the simulator, 640x480, one process, ${frames} frames per workload drawn open loop at ` +
+      `jittered intervals; tile period ${LATENCY_PERIOD_MS} ms; UPDATE@N: the guest flushes UPDATE events every N ms ` +
+      `(XENFB_TYPE_REFRESH_PERIOD; the backend's default is ${VFB_REFRESH_PERIOD_MS})`,
   );
-  printTable(rows);
+  printTable(latRows);
+  console.log('');
+  console.log('what the VNC client (Raw) received during those runs; evtchn notifies: the tile page, both directions');
+  printTable(trafficRows);
+  const cpuRows = [['path', `CPU of ${IDLE_DOMAINS} idle domains`]];
+  for (const [label, mode] of [
+    ['tiles', 'tiles'],
+    [`UPDATE@${LATENCY_PERIOD_MS}`, 'update'],
+  ] as Array<[string, PathMode]>) {
+    const cpu = await measureIdleCpu(mode, IDLE_DOMAINS, LATENCY_PERIOD_MS, IDLE_WINDOW_MS);
+    cpuRows.push([label, `${cpu.toFixed(2)} ms/s`]);
+  }
+  console.log('');
+  console.log(`idle: ${IDLE_DOMAINS} domains (backend + frontend each) in one process, still screens, over ${IDLE_WINDOW_MS / 1000} s`);
+  printTable(cpuRows);
 }
 
 const head = ['workload', 'scan+merge us/period', 'tile rects/s', 'tile bytes/s', 'UPDATE rects/s', 'UPDATE bytes/s', 'UPDATE/tile bytes'];

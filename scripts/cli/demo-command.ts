@@ -29,6 +29,8 @@ interface DemoOptions extends VncSecurityFlags {
   dirtyTiles?: boolean;
   grantFb?: boolean;
   tilePeriod?: number;
+  /** false with --no-refine-damage */
+  refineDamage?: boolean;
 }
 
 function makeSimDir(explicit?: string): { dir: string; owned: boolean } {
@@ -100,6 +102,7 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
   const startBackend = () => {
     const webArgs = opts.web ? ['--web', formatHostPort(opts.web)] : [];
     const tileArgs = opts.tilePeriod ? ['--tile-period', String(opts.tilePeriod)] : [];
+    if (opts.refineDamage === false) tileArgs.push('--no-refine-damage');
     const backendArgs = ['--vnc', formatHostPort(opts.vnc), ...webArgs, ...tileArgs, ...vncSecurityArgs(opts)];
     backend = spawnXenvfb(['backend', '--domid', String(DOMID), ...backendArgs, '--sim-dir', dir], {
       env: childEnv,

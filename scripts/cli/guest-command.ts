@@ -1,4 +1,5 @@
-// `xenvfb guest`: a simulated guest. Prints one JSON line per input event it receives on
+// `xenvfb guest`: a guest running our frontends, simulated (--sim-dir) or inside a real Xen
+// domU (no sim dir: evtchn, gntalloc pages shared by grant-fb, xenstore over /dev/xen/xenbus). Prints one JSON line per input event it receives on
 // stdout ({"event":"input",...}) and {"event":"ready"} once its devices are published.
 // SIGUSR1 switches the framebuffer mode (RESIZE_CYCLE) and prints {"event":"resized",...}.
 
@@ -9,7 +10,7 @@ import type { WorkloadName } from '../../frontend/workloads';
 
 export async function runGuestCommand(opts: {
   domid: number;
-  simDir: string;
+  simDir?: string;
   workload: WorkloadName;
   image?: string;
   dirtyTiles?: boolean;
@@ -24,7 +25,7 @@ export async function runGuestCommand(opts: {
     vfb: { dirtyTiles: opts.dirtyTiles !== false, grantFb: opts.grantFb !== false },
     onInput: (ev) => process.stdout.write(`${JSON.stringify({ event: 'input', ...ev })}\n`),
   });
-  process.stdout.write(`${JSON.stringify({ event: 'ready', domid: opts.domid, width: guest.vfb.width, height: guest.vfb.height })}\n`);
+  process.stdout.write(`${JSON.stringify({ event: 'ready', domid: platform.domid, width: guest.vfb.width, height: guest.vfb.height })}\n`);
   // SIGUSR1: the next mode of the cycle, like a user running xrandr / fbset in the guest.
   const modes = resizeCycle(guest.vfb.width, guest.vfb.height);
   let mode = 0;

@@ -40,6 +40,8 @@ export function buildProgram(): Command {
     .option('--no-dirty-tiles', 'the guest sends XENFB_TYPE_UPDATE events instead of marking tiles')
     .option('--no-grant-fb', 'the guest names its pages by frame number (stock fbfront) instead of granting them')
     .option('--tile-period <ms>', 'backend dirty-tile scan period (default 33)', parseTilePeriod)
+    .option('--refine-damage', 'compare damage with a shadow framebuffer, send scrolls as CopyRect (default)', true)
+    .option('--no-refine-damage', 'send every damaged pixel as reported')
     .option('-v, --verbose', 'print the JSON logs of the backend and the guest')
     .action(runDemoCommand);
 
@@ -57,6 +59,8 @@ export function buildProgram(): Command {
     .option('--dirty-tiles', 'offer feature-dirty-tiles and scan tile pages (default)', true)
     .option('--no-dirty-tiles', 'do not offer feature-dirty-tiles: UPDATE events only')
     .option('--tile-period <ms>', 'dirty-tile scan period (default 33)', parseTilePeriod)
+    .option('--refine-damage', 'compare damage with a shadow framebuffer, send scrolls as CopyRect (default)', true)
+    .option('--no-refine-damage', 'send every damaged pixel as reported')
     .action(runBackendCommand);
 
   program
@@ -68,9 +72,9 @@ export function buildProgram(): Command {
 
   program
     .command('guest')
-    .description('run a simulated guest with our vfb/vkbd frontends and a demo workload')
-    .requiredOption('--domid <n>', 'our domain id', parseDomid)
-    .requiredOption('--sim-dir <dir>', 'the simulator directory')
+    .description('run a guest with our vfb/vkbd frontends and a demo workload (simulated, or inside a real Xen domU)')
+    .requiredOption('--domid <n>', 'our domain id (a real Xen guest reads its own from xenstore)', parseDomid)
+    .option('--sim-dir <dir>', 'the simulator directory (omit inside a Xen domU: /dev/xen/{evtchn,gntalloc,xenbus})')
     .option('--workload <name>', `one of ${WORKLOAD_NAMES.join(', ')}`, parseWorkload, 'pattern')
     .option('--image <file.png>', 'PNG for the still workload')
     .option('--dirty-tiles', 'mark damage in a dirty-tile page when the backend offers it (default)', true)

@@ -7,12 +7,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import * as ts from 'typescript';
-import { patternFileName, patternFrame } from './pattern';
+import { PNG } from 'pngjs';
+import { patternFileName, patternFrame, patternPixel } from './pattern';
 
 export interface BuildResult {
   dom0Image: string;
   domuKernel: string;
   domuImage: string;
+  /** The domU that runs our TS frontend (`xenvfb guest`) and the native test: Node + repo. */
+  domuNodeImage: string;
   sizes: Record<string, number>;
 }
 
@@ -39,8 +42,21 @@ const REPO_PARTS = [
   'test/lab',
   'test/helpers',
 ];
-/** node_modules that only lint, format, drive browsers or fuzz: never loaded in dom0. */
+/** Modules the domU with our TS frontend needs: the Xen devices a guest has (no privcmd). */
+const DOMU_NODE_MODULES = ['xen-evtchn', 'xen-gntdev', 'xen-gntalloc'];
+/** Memory of that domU (MiB): Node + a ~140 MB initramfs, unpacked while its copy is still held. */
+export const DOMU_NODE_MEM_MIB = 512;
+/** The still image our TS frontend shows in the lab: the 800x600 lab pattern as a PNG. */
+export const TSFRONT_IMAGE = '/pattern-800x600.png';
+/**
+ * node_modules never loaded in the lab: lint, format, browsers, fuzzing, and the compilers
+ * (the image holds pre-transpiled JS and runs it with XENVFB_DIST, scripts/bin/xenvfb.js).
+ */
 const PRUNE = [
+  'typescript',
+  '@swc',
+  'ts-node',
+  '@types',
   'prettier',
   'eslint',
   '@eslint',
@@ -82,6 +98,8 @@ function copyFile(src: string, dst: string, mode?: number): void {
 function installBinaries(root: string, xenRoot: string, bins: { src: string; dest: string }[]): void {
   for (const { src, dest } of bins) {
     copyFile(src, path.join(root, dest), 0o755);
+    // Debian's node carries its debug info: stripped it is 12 MB smaller, in both images.
+    if (src === process.execPath) sh('strip', [path.join(root, dest)]);
     for (const lib of lddDeps(src, xenRoot)) {
       const at = lib.includes('ld-linux') ? path.join(root, 'lib64', path.basename(lib)) : path.join(root, LIBDIR, path.basename(lib));
       if (!fs.existsSync(at)) copyFile(lib, at, 0o755);
@@ -153,7 +171,10 @@ function buildDomu(work: string, cache: string, kver: string): string {
   return image;
 }
 
-/** Every .ts of the copied tree gets a .js twin, so dom0 never runs the TypeScript compiler (slow under TCG). */
+/**
+ * Every .ts of the copied tree gets a .js twin (the tree is then an XENVFB_DIST tree), so
+ * neither domain loads a compiler: ts-node + typescript + swc took 20-40 s to start under TCG.
+ */
 function transpileTree(dir: string): number {
   let n = 0;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -194,13 +215,59 @@ function installRepo(root: string): void {
   const nm = path.join(dest, 'node_modules');
   fs.cpSync(path.join(REPO, 'node_modules'), nm, { recursive: true });
   for (const p of PRUNE) fs.rmSync(path.join(nm, p), { recursive: true, force: true });
-  for (const f of fs.readdirSync(path.join(nm, 'typescript/lib'))) {
+  for (const f of fs.existsSync(path.join(nm, 'typescript/lib')) ? fs.readdirSync(path.join(nm, 'typescript/lib')) : []) {
     if (PRUNE_TYPESCRIPT.test(f)) fs.rmSync(path.join(nm, 'typescript/lib', f), { recursive: true, force: true });
   }
   nativeAddonLibs(root, dest);
 }
 
-function buildDom0(work: string, cache: string, kver: string, domuImage: string, kernel: string): string {
+/** The lab pattern (pattern.ts) as an RGB PNG: `xenvfb guest --workload still --image` draws it 1:1. */
+function patternPng(width: number, height: number): Buffer {
+  const png = new PNG({ width, height, colorType: 2, inputHasAlpha: true });
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const p = patternPixel(x, y, width, height);
+      const o = (y * width + x) * 4;
+      png.data[o] = (p >> 16) & 0xff;
+      png.data[o + 1] = (p >> 8) & 0xff;
+      png.data[o + 2] = p & 0xff;
+      png.data[o + 3] = 0xff;
+    }
+  }
+  return PNG.sync.write(png, { colorType: 2 });
+}
+
+function copyModules(root: string, xenRoot: string, kver: string, modules: readonly string[]): void {
+  for (const m of modules) {
+    const found = sh('find', [path.join(xenRoot, 'lib/modules', kver), '-name', `${m}.ko`])
+      .trim()
+      .split('\n')[0];
+    if (!found) throw new Error(`module ${m}.ko not in ${kver}`);
+    copyFile(found, path.join(root, 'lib/modules', `${m}.ko`));
+  }
+}
+
+/** The domU for our TS frontend: busybox, xenstore-read, the guest's Xen modules, Node and the repo. */
+function buildDomuNode(work: string, cache: string, kver: string): string {
+  const root = path.join(work, 'domu-node-root');
+  const xenRoot = path.join(cache, 'root');
+  installBusybox(root);
+  copyFile(path.join(GUEST, 'domu-node-init.sh'), path.join(root, 'init'), 0o755);
+  installBinaries(root, xenRoot, [
+    { src: path.join(xenRoot, 'usr/bin/xenstore'), dest: 'bin/xenstore' },
+    { src: process.execPath, dest: 'usr/bin/node' },
+  ]);
+  for (const tool of ['read', 'write']) fs.symlinkSync('xenstore', path.join(root, `bin/xenstore-${tool}`));
+  copyModules(root, xenRoot, kver, DOMU_NODE_MODULES);
+  fs.writeFileSync(path.join(root, TSFRONT_IMAGE.slice(1)), patternPng(800, 600));
+  installRepo(root);
+  // gzip'd: it travels inside dom0's initramfs, whose unpacked copy must fit beside the archive.
+  const image = path.join(work, 'domu-node.cpio.gz');
+  cpioArchive(root, image, true);
+  return image;
+}
+
+function buildDom0(work: string, cache: string, kver: string, domuImage: string, domuNodeImage: string, kernel: string): string {
   const root = path.join(work, 'dom0-root');
   const xenRoot = path.join(cache, 'root');
   const xenBin = path.join(xenRoot, 'usr/lib/xen-4.17/bin');
@@ -218,15 +285,17 @@ function buildDom0(work: string, cache: string, kver: string, domuImage: string,
   // Without libgcc_s, xl aborts at exit: "libgcc_s.so.1 must be installed for pthread_cancel to work" (§3).
   const libgcc = path.join(root, LIBDIR, 'libgcc_s.so.1');
   if (!fs.existsSync(libgcc)) copyFile(`/${LIBDIR}/libgcc_s.so.1`, libgcc);
-  for (const m of DOM0_MODULES) {
-    const found = sh('find', [path.join(xenRoot, 'lib/modules', kver), '-name', `${m}.ko`])
-      .trim()
-      .split('\n')[0];
-    if (!found) throw new Error(`module ${m}.ko not in ${kver}`);
-    copyFile(found, path.join(root, 'lib/modules', `${m}.ko`));
-  }
+  copyModules(root, xenRoot, kver, DOM0_MODULES);
   copyFile(kernel, path.join(root, 'boot/domu-vmlinux.gz'));
   copyFile(domuImage, path.join(root, 'boot/domu.cpio.gz'));
+  copyFile(domuNodeImage, path.join(root, 'boot/domu-node.cpio.gz'));
+  // libxl's device model for `vfb = [...]` domains (xen-lab.md §4b): our stand-in.
+  fs.mkdirSync(path.join(root, 'usr/sbin'), { recursive: true });
+  fs.writeFileSync(
+    path.join(root, 'usr/sbin/xenvfb-dm'),
+    '#!/bin/sh\nexport XENVFB_DIST=/opt/xenvfb\nexec /usr/bin/node /opt/xenvfb/scripts/lab/guest/device-model-stub.js "$@"\n',
+    { mode: 0o755 },
+  );
   fs.mkdirSync(path.join(root, 'etc/xen'), { recursive: true });
   fs.writeFileSync(path.join(root, 'etc/xen/xl.conf'), 'autoballoon="off"\n');
   fs.writeFileSync(
@@ -244,6 +313,25 @@ function buildDom0(work: string, cache: string, kver: string, domuImage: string,
       '',
     ].join('\n'),
   );
+  const cfg = (lines: string[]) => [...lines, 'type = "pv"', 'kernel = "/boot/domu-vmlinux.gz"', 'vcpus = 1', 'on_poweroff = "destroy"', 'on_crash = "destroy"', ''].join('\n');
+  // Our TS frontend (`xenvfb guest`) in a domU: the device nodes are written by the lab, as for labguest.
+  fs.writeFileSync(
+    path.join(root, 'etc/xen/domu-node.cfg'),
+    cfg(['name = "labnode"', 'ramdisk = "/boot/domu-node.cpio.gz"', `memory = ${DOMU_NODE_MEM_MIB}`, 'extra = "console=hvc0 rdinit=/init"']),
+  );
+  // The stock domU through libxl's own vfb path: libxl writes the nodes and spawns the device model.
+  fs.writeFileSync(
+    path.join(root, 'etc/xen/domu-xlvfb.cfg'),
+    cfg([
+      'name = "labxlvfb"',
+      'ramdisk = "/boot/domu.cpio.gz"',
+      'memory = 128',
+      'extra = "console=hvc0 rdinit=/init"',
+      "vfb = [ 'vnc=0,sdl=0' ]",
+      'device_model_version = "qemu-xen"',
+      'device_model_override = "/usr/sbin/xenvfb-dm"',
+    ]),
+  );
   installRepo(root);
   const image = path.join(work, 'dom0.cpio');
   cpioArchive(root, image, false); // uncompressed: unpacking a 150 MB gzip under TCG costs more than loading it (§6)
@@ -256,14 +344,17 @@ export function buildImages(cache: string, kver: string): BuildResult {
   fs.mkdirSync(work, { recursive: true });
   const kernel = domuKernel(cache, kver);
   const domuImage = buildDomu(work, cache, kver);
-  const dom0Image = buildDom0(work, cache, kver, domuImage, kernel);
+  const domuNodeImage = buildDomuNode(work, cache, kver);
+  const dom0Image = buildDom0(work, cache, kver, domuImage, domuNodeImage, kernel);
   const sizes = {
     'dom0.cpio': fs.statSync(dom0Image).size,
     'domu.cpio.gz': fs.statSync(domuImage).size,
+    'domu-node.cpio.gz': fs.statSync(domuNodeImage).size,
+    '/opt/xenvfb (domU)': dirSize(path.join(work, 'domu-node-root/opt/xenvfb')),
     'domu vmlinux.gz': fs.statSync(kernel).size,
     '/opt/xenvfb': dirSize(path.join(work, 'dom0-root/opt/xenvfb')),
     '/opt/xenvfb/node_modules': dirSize(path.join(work, 'dom0-root/opt/xenvfb/node_modules')),
     node: fs.statSync(process.execPath).size,
   };
-  return { dom0Image, domuKernel: kernel, domuImage, sizes };
+  return { dom0Image, domuKernel: kernel, domuImage, domuNodeImage, sizes };
 }

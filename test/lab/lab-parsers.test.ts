@@ -8,6 +8,7 @@ import { BTN_LEFT, EV_KEY, decodeInputEvent, deviceNamed, parseDomuLog } from '.
 import { backendWrites } from '../../scripts/lab/guest/xenstored-trace';
 import { parseServerMessage } from '../../scripts/lab/guest/rfb-raw-client';
 import { qemuArgs } from '../../scripts/lab/qemu';
+import { JsonObjectSplitter, parseDmArgs, qmpReply } from '../../scripts/lab/guest/device-model-stub';
 
 describe('lab: pattern', () => {
   it('lays pixels out as XRGB8888 little-endian rows of `stride` bytes', () => {
@@ -150,5 +151,45 @@ describe('lab: QEMU command line', () => {
     assert.ok(a.includes('-no-reboot'));
     assert.equal(a[a.indexOf('-initrd') + 1], 'k console=hvc0 earlyprintk=xen rdinit=/init,i.cpio');
     assert.match(a[a.indexOf('-append') + 1]!, /dom0_mem=1024M,max:1024M/);
+  });
+});
+
+describe('lab: device-model stand-in (xl vfb path)', () => {
+  it("reads the domid, name and QMP sockets from libxl's QEMU command line", () => {
+    const argv = [
+      '-xen-domid',
+      '3',
+      '-no-shutdown',
+      '-chardev',
+      'socket,id=libxl-cmd,path=/var/run/xen/qmp-libxl-3,server=on,wait=off',
+      '-mon',
+      'chardev=libxl-cmd,mode=control',
+      '-chardev',
+      'socket,id=libxenstat-cmd,path=/var/run/xen/qmp-libxenstat-3,server=on,wait=off',
+      '-xen-attach',
+      '-name',
+      'labxlvfb',
+      '-vnc',
+      'none',
+      '-machine',
+      'xenpv',
+    ];
+    assert.deepEqual(parseDmArgs(argv), {
+      domid: 3,
+      name: 'labxlvfb',
+      qmpSockets: ['/var/run/xen/qmp-libxl-3', '/var/run/xen/qmp-libxenstat-3'],
+    });
+    assert.throws(() => parseDmArgs(['-name', 'x']), /no -xen-domid/);
+  });
+  it('splits QMP commands however the stream is cut, braces inside strings included', () => {
+    const s = new JsonObjectSplitter();
+    assert.deepEqual(s.push('{"execute":"qmp_capabilities","id":1}\r\n{"execute":"query-'), [{ execute: 'qmp_capabilities', id: 1 }]);
+    assert.deepEqual(s.push('chardev","id":2,"x":"}{"}'), [{ execute: 'query-chardev', id: 2, x: '}{' }]);
+    assert.deepEqual(s.push('\r\n'), []);
+  });
+  it('answers qmp_capabilities with {} and query-chardev with [], echoing the id', () => {
+    assert.deepEqual(qmpReply({ execute: 'qmp_capabilities', id: 1 }), { return: {}, id: 1 });
+    assert.deepEqual(qmpReply({ execute: 'query-chardev', id: 'a' }), { return: [], id: 'a' });
+    assert.deepEqual(qmpReply({ execute: 'query-status' }), { return: { status: 'running', singlestep: false, running: true } });
   });
 });

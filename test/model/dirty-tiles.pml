@@ -6,7 +6,12 @@
  * so switches are missed and late writers happen. Every Promela statement is one atomic
  * step. When nothing can move (timeout) init runs the protocol on, sequentially, and
  * asserts every writer's last pixel write was seen by the scanner: no mark is lost.
- * Mutants (each must fail): -DNONATOMIC_DRAIN, -DNO_RECHECK, -DCHECK_BEFORE_MARK.
+ * Paced (docs/dirty-tiles.md §4.7, r8; the default): each scan is a timer tick or a notify
+ * scan (free choice); a tick asks for a switch whenever the active bitmap has marks, or the
+ * frontend took the last request; the frontend runs no timer. -DFE_TIMER: a v1 frontend with
+ * its own timer on our backend; -DUNPACED -DFE_TIMER: v1 (independent timers).
+ * Mutants (each must fail): -DNONATOMIC_DRAIN, -DNO_RECHECK, -DCHECK_BEFORE_MARK, and
+ * -DV1_DRAIN (drain only when generation moved: pacing needs r2).
  * (Promela reserves `active`, so the indicator is called `act` here.) */
 
 #define GEN_MOD 2
@@ -54,7 +59,9 @@ proctype Switcher() {
   byte ticks = TICKS;
 end:
   do
+#ifdef FE_TIMER
   :: ticks > 0 && period != 0 -> ticks--; act = 1 - act; gen = (gen + 1) % GEN_MOD
+#endif
   :: feEvt ->
     atomic { feEvt = false; if :: (flags & 1) != 0 -> flags = flags & 2 :: else -> goto no_answer fi };
     act = 1 - act;
@@ -83,6 +90,9 @@ inline afterDrain() {
     :: g != lastG -> req = false
     :: else -> if :: pending && !req -> flags = flags | 1; feEvt = true; req = true :: else -> skip fi
     fi;
+#ifndef UNPACED
+    if :: tick && pending && (!req || (flags & 1) == 0) -> flags = flags | 1; feEvt = true; req = true :: else -> skip fi;
+#endif
     lastG = g;
     if :: w == 0 && !pending -> emptyScans++ :: else -> emptyScans = 0 fi
   }
@@ -106,7 +116,7 @@ inline idleStep() {
 
 proctype Scanner() {
   byte g, a, w, tmp;
-  bool pending;
+  bool pending, tick;
   byte scans = SCANS;
 end:
   do
@@ -118,9 +128,12 @@ end:
 #ifdef NONATOMIC_DRAIN
     tmp = bm[1 - a];
     bm[1 - a] = 0; w = tmp;
+#elif defined(V1_DRAIN)
+    atomic { if :: g != lastG -> w = bm[1 - a]; bm[1 - a] = 0 :: else -> w = 0 fi };
 #else
     atomic { w = bm[1 - a]; bm[1 - a] = 0 };
 #endif
+    if :: tick = true :: tick = false fi;
     afterDrain();
     idleStep()
   od
@@ -128,7 +141,7 @@ end:
 
 init {
   byte round, g, a, w;
-  bool pending;
+  bool pending, tick = true, answered;
   atomic { run Writer(0); run Writer(1); run Switcher(); run Scanner() };
   timeout ->
   atomic {
@@ -137,16 +150,25 @@ init {
     :: round < 8 ->
       round++;
       if :: beEvt -> beEvt = false; wake() :: else -> skip fi;
+      answered = false;
       if
       :: feEvt -> feEvt = false;
-        if :: (flags & 1) != 0 -> flags = flags & 2; act = 1 - act; gen = (gen + 1) % GEN_MOD; beEvt = true
+        if :: (flags & 1) != 0 -> flags = flags & 2; act = 1 - act; gen = (gen + 1) % GEN_MOD; beEvt = true; answered = true
            :: else -> skip fi
       :: else -> skip
       fi;
-      if :: period != 0 -> act = 1 - act; gen = (gen + 1) % GEN_MOD :: else -> skip fi;
+#ifdef FE_TIMER
+      /* one switch per round: two are none modulo GEN_MOD = 2 */
+      if :: period != 0 && !answered -> act = 1 - act; gen = (gen + 1) % GEN_MOD :: else -> skip fi;
+#endif
       if
       :: !idle ->
-        g = gen; a = act; w = bm[1 - a]; bm[1 - a] = 0;
+        g = gen; a = act;
+#ifdef V1_DRAIN
+        if :: g != lastG -> w = bm[1 - a]; bm[1 - a] = 0 :: else -> w = 0 fi;
+#else
+        w = bm[1 - a]; bm[1 - a] = 0;
+#endif
         afterDrain();
         if
         :: emptyScans >= K -> emptyScans = 0;

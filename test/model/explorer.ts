@@ -1,6 +1,8 @@
 // Exhaustive interleaving explorer for the dirty-tile protocol (docs/dirty-tiles.md §4),
 // the TS twin of dirty-tiles.pml: 2 writers, the frontend switcher, the backend scanner,
-// a small generation modulus (wrap), bounded ticks/scans. Every shared-memory access is
+// a small generation modulus (wrap), bounded ticks/scans. Paced (§4.7, the default): each
+// scan is either a timer tick (asks for a switch whenever the active bitmap has marks) or a
+// notify scan (late rule only), and the frontend has no timer unless frontendTimer. Every shared-memory access is
 // one step. At every final state (no step enabled) the system is run on by the protocol's
 // own rules (flush) and every writer's last pixel write must have been seen by the scanner.
 
@@ -15,6 +17,10 @@ export interface ProtocolVariant {
   markThenCheck: boolean;
   /** mark after the pixels are written (else before). */
   markAfterWrite: boolean;
+  /** §4.7: a timer scan asks for a switch whenever the active bitmap has marks (r8). */
+  paced: boolean;
+  /** The frontend switches on its own timer (v1 frontends; ours only with a v1 backend). */
+  frontendTimer: boolean;
 }
 
 export const CORRECT: ProtocolVariant = {
@@ -23,7 +29,12 @@ export const CORRECT: ProtocolVariant = {
   idleRecheck: true,
   markThenCheck: true,
   markAfterWrite: true,
+  paced: true,
+  frontendTimer: false,
 };
+
+/** Before r8: independent frontend switch timer and backend scan timer. */
+export const V1_TIMERS: ProtocolVariant = { ...CORRECT, paced: false, frontendTimer: true };
 
 export interface ModelBounds {
   marksPerWriter: number;
@@ -74,19 +85,24 @@ function wakeBackend(s: Int32Array): void {
   s[FE_EVT] = 1;
 }
 
-function afterDrain(s: Int32Array): void {
+function afterDrain(s: Int32Array, tick: boolean): void {
   // report: the backend reads the pixels of the drained tiles now
   for (let i = 0; i < 2; i++) if (s[W] & (1 << i)) s[SEEN + i] = s[VER + i];
   const pending = s[BM0 + s[A]] !== 0;
   s[PENDING] = pending ? 1 : 0;
   if (s[G] !== s[LASTG]) s[REQ] = 0;
-  else if (pending && !s[REQ]) {
-    s[FLAGS] |= SWITCH_NOW;
-    s[FE_EVT] = 1;
-    s[REQ] = 1;
-  }
+  else if (pending && !s[REQ]) request(s);
+  // paced (§4.7): a timer scan asks whenever marks wait, even right after a switch, and
+  // again when the frontend took the last request (bit 0 clear) whatever generation says
+  if (tick && pending && (!s[REQ] || (s[FLAGS] & SWITCH_NOW) === 0)) request(s);
   s[LASTG] = s[G];
   s[EMPTY] = s[W] === 0 && !pending ? s[EMPTY] + 1 : 0;
+}
+
+function request(s: Int32Array): void {
+  s[FLAGS] |= SWITCH_NOW;
+  s[FE_EVT] = 1;
+  s[REQ] = 1;
 }
 
 function scannerSteps(s: Int32Array, v: ProtocolVariant, b: ModelBounds, out: Step[]): void {
@@ -109,7 +125,11 @@ function scannerSteps(s: Int32Array, v: ProtocolVariant, b: ModelBounds, out: St
     return go('scanner: tmp = inactive', (n) => ((n[TMP] = n[x]), (n[SCPC] = 3)));
   }
   if (pc === 3) return go('scanner: inactive = 0', (n) => ((n[BM0 + (n[A] ^ 1)] = 0), (n[W] = n[TMP]), (n[SCPC] = 4)));
-  if (pc === 4) return go('scanner: report, pending, late', (n) => (afterDrain(n), (n[SCPC] = n[EMPTY] >= b.idleAfter ? 5 : 0)));
+  if (pc === 4) {
+    go('scanner: report, pending, late', (n) => (afterDrain(n, false), (n[SCPC] = n[EMPTY] >= b.idleAfter ? 5 : 0)));
+    if (v.paced) go('scanner: report, pending, paced tick', (n) => (afterDrain(n, true), (n[SCPC] = n[EMPTY] >= b.idleAfter ? 5 : 0)));
+    return;
+  }
   if (pc === 5) return go('scanner: period = 0', (n) => ((n[PERIOD] = 0), (n[SCPC] = 6)));
   if (pc === 6) {
     return go('scanner: recheck, idle', (n) => {
@@ -121,7 +141,7 @@ function scannerSteps(s: Int32Array, v: ProtocolVariant, b: ModelBounds, out: St
   }
 }
 
-function switcherSteps(s: Int32Array, b: ModelBounds, out: Step[]): void {
+function switcherSteps(s: Int32Array, v: ProtocolVariant, b: ModelBounds, out: Step[]): void {
   const pc = s[SWPC];
   const go = (name: string, f: (n: Int32Array) => void): void => {
     const n = s.slice();
@@ -129,7 +149,8 @@ function switcherSteps(s: Int32Array, b: ModelBounds, out: Step[]): void {
     out.push([name, n]);
   };
   if (pc === 0) {
-    if (s[SWLEFT] > 0 && s[PERIOD] !== 0) go('switcher: tick, active ^= 1', (n) => ((n[SWLEFT] -= 1), (n[ACTIVE] ^= 1), (n[SWPC] = 1)));
+    if (v.frontendTimer && s[SWLEFT] > 0 && s[PERIOD] !== 0)
+      go('switcher: tick, active ^= 1', (n) => ((n[SWLEFT] -= 1), (n[ACTIVE] ^= 1), (n[SWPC] = 1)));
     if (s[FE_EVT]) {
       go('switcher: notify, clear bit 0', (n) => {
         n[FE_EVT] = 0;
@@ -172,6 +193,7 @@ function flushAndCheck(f: Int32Array, v: ProtocolVariant, b: ModelBounds): boole
       s[BE_EVT] = 0;
       wakeBackend(s);
     }
+    let answered = false;
     if (s[FE_EVT]) {
       s[FE_EVT] = 0;
       const before = s[FLAGS];
@@ -180,9 +202,11 @@ function flushAndCheck(f: Int32Array, v: ProtocolVariant, b: ModelBounds): boole
         s[ACTIVE] ^= 1;
         s[GEN] = (s[GEN] + 1) % b.genMod;
         s[BE_EVT] = 1;
+        answered = true;
       }
     }
-    if (s[PERIOD] !== 0) {
+    // One switch per round: two would be no switch at all modulo genMod = 2.
+    if (v.frontendTimer && !answered && s[PERIOD] !== 0) {
       s[ACTIVE] ^= 1;
       s[GEN] = (s[GEN] + 1) % b.genMod;
     }
@@ -192,7 +216,7 @@ function flushAndCheck(f: Int32Array, v: ProtocolVariant, b: ModelBounds): boole
     const x = BM0 + (s[A] ^ 1);
     s[W] = v.drainEveryScan || s[G] !== s[LASTG] ? s[x] : 0;
     if (v.drainEveryScan || s[G] !== s[LASTG]) s[x] = 0;
-    afterDrain(s);
+    afterDrain(s, v.paced);
     if (s[EMPTY] >= b.idleAfter) {
       s[PERIOD] = 0;
       s[EMPTY] = 0;
@@ -221,7 +245,7 @@ export function explore(v: ProtocolVariant, b: ModelBounds): ExploreResult {
     const out: Step[] = [];
     writerSteps(s, 0, ops, out);
     writerSteps(s, 1, ops, out);
-    switcherSteps(s, b, out);
+    switcherSteps(s, v, b, out);
     scannerSteps(s, v, b, out);
     if (out.length === 0) {
       finals++;

@@ -15,12 +15,11 @@
 // Sync, async stream or worker? scripts/bench/vnc-zlib.ts (npm run bench:vnc-zlib) measures
 // all three on 1080p frames in Tight-sized rects. Wall time is about the same (text, level 2:
 // ~36 ms/frame each way); the async stream and the worker cut the longest event-loop block
-// from the whole frame to a few ms. We stay sync: deflate is not the only main-thread cost
-// (palette analysis, pixel conversion and jpeg-js are JS and cost as much or more), so an
-// async zlib alone would make the update path async for a part of the block, and pacing
-// (update-scheduler.ts: <= 60 fps per client, nothing encoded while backpressured) already
-// bounds how often a session takes the loop. The step that pays is moving a session's whole
-// encoder into a worker (QEMU's vnc-jobs model), not zlib alone.
+// from the whole frame to a few ms. The stream itself stays sync: deflate is not the only cost
+// (palette analysis, pixel conversion and jpeg-js are JS and cost as much or more), so the
+// server moves a session's whole encoder, these streams included, into an encode worker
+// (encode-pool.ts, QEMU's vnc-jobs model), where a sync stream blocks nobody; the inline
+// twin (XENVFB_VNC_ENCODE=sync) runs the same code on the main thread.
 
 import * as zlib from 'node:zlib';
 

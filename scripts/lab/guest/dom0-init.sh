@@ -3,6 +3,8 @@
 # does, then hands over to the Node lab script, which runs the checks and prints
 # `LAB ...` lines. Every path ends in `poweroff -f` so QEMU (-no-reboot) exits.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu HOME=/root
+# /opt/xenvfb is pre-transpiled: `xenvfb` runs its JS, loading no compiler (scripts/bin/xenvfb.js).
+export XENVFB_DIST=/opt/xenvfb
 up() { cut -d' ' -f1 /proc/uptime; }
 say() { echo "LAB $*"; }
 finish() { say "END rc=$1 t=$(up)"; sync; poweroff -f; }

@@ -9,12 +9,18 @@ import { RawRfbClient } from './rfb-raw-client';
 import { firstMismatch } from '../pattern';
 import { BTN_LEFT, EV_KEY, KEY_A, deviceNamed, parseDomuLog, type DomuLog } from './domu-console';
 import { backendWrites } from './xenstored-trace';
-import { backendPath, frontendPath, run, sleep, waitNode, writeDeviceNodes, xsChmod, xsWrite } from './xen-tools';
+import { backendPath, frontendPath, run, sleep, waitNode, writeDeviceNodes, xsChmod, xsRead, xsWrite } from './xen-tools';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const DOMU_CFG = '/etc/xen/domu.cfg';
 const DOMU_NAME = 'labguest';
-const CONSOLE_LOG = `/var/log/xen/console/guest-${DOMU_NAME}.log`;
+const consoleLog = (name: string) => `/var/log/xen/console/guest-${name}.log`;
+const CONSOLE_LOG = consoleLog(DOMU_NAME);
+/** The domU running our TS frontend (domu-node-init.sh), and the stock domU created by xl's own vfb path. */
+const NODE_CFG = '/etc/xen/domu-node.cfg';
+const NODE_NAME = 'labnode';
+const XLVFB_CFG = '/etc/xen/domu-xlvfb.cfg';
+const XLVFB_NAME = 'labxlvfb';
 const TRACE = '/run/xenstored.trace';
 const WIDTH = 800;
 const HEIGHT = 600;
@@ -35,14 +41,19 @@ async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function domuLog(): DomuLog {
-  return parseDomuLog(fs.existsSync(CONSOLE_LOG) ? fs.readFileSync(CONSOLE_LOG, 'latin1') : '');
+function consoleText(name: string): string {
+  const file = consoleLog(name);
+  return fs.existsSync(file) ? fs.readFileSync(file, 'latin1') : '';
 }
 
-async function waitDomu(test: (l: DomuLog) => boolean, timeoutMs: number): Promise<DomuLog | undefined> {
+function domuLog(name = DOMU_NAME): DomuLog {
+  return parseDomuLog(consoleText(name));
+}
+
+async function waitDomu(test: (l: DomuLog) => boolean, timeoutMs: number, name = DOMU_NAME): Promise<DomuLog | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const l = domuLog();
+    const l = domuLog(name);
     if (test(l)) return l;
     if (Date.now() > deadline) return undefined;
     await sleep(200);
@@ -50,10 +61,10 @@ async function waitDomu(test: (l: DomuLog) => boolean, timeoutMs: number): Promi
 }
 
 let cmdSeq = 0;
-async function domuCommand(domid: number, cmd: string, timeoutMs: number): Promise<boolean> {
+async function domuCommand(domid: number, cmd: string, timeoutMs: number, name = DOMU_NAME): Promise<boolean> {
   const seq = String(++cmdSeq);
   await xsWrite(`/local/domain/${domid}/data/lab-cmd`, `${seq} ${cmd}`);
-  return (await waitDomu((l) => l.done.has(seq), timeoutMs)) !== undefined;
+  return (await waitDomu((l) => l.done.has(seq), timeoutMs, name)) !== undefined;
 }
 
 function startBackend(domid: number): ChildProcess {
@@ -71,9 +82,14 @@ function startBackend(domid: number): ChildProcess {
 }
 
 /** xl create -p, device nodes, backend, unpause, frontends Connected. Returns the domid. */
-async function bootGuest(tag: string): Promise<{ domid: number; backend: ChildProcess } | undefined> {
-  const created = await phase(`${tag}-xl-create`, () => run('xl', ['create', '-p', DOMU_CFG], 120_000));
-  const id = await run('xl', ['domid', DOMU_NAME]);
+async function bootGuest(
+  tag: string,
+  cfg = DOMU_CFG,
+  name = DOMU_NAME,
+  connectMs = 90_000,
+): Promise<{ domid: number; backend: ChildProcess } | undefined> {
+  const created = await phase(`${tag}-xl-create`, () => run('xl', ['create', '-p', cfg], 120_000));
+  const id = await run('xl', ['domid', name]);
   const domid = Number(id.stdout.trim());
   if (
     !check(
@@ -99,7 +115,7 @@ async function bootGuest(tag: string): Promise<{ domid: number; backend: ChildPr
   );
   await run('xl', ['unpause', String(domid)]);
   const fe = await phase(`${tag}-frontends-connected`, async () => ({
-    vfb: await waitNode(`${frontendPath('vfb', domid)}/state`, (v) => v === '4', 90_000),
+    vfb: await waitNode(`${frontendPath('vfb', domid)}/state`, (v) => v === '4', connectMs),
     vkbd: await waitNode(`${frontendPath('vkbd', domid)}/state`, (v) => v === '4', 30_000),
   }));
   const be = {
@@ -229,6 +245,113 @@ async function checkTeardown(domid: number, backend: ChildProcess): Promise<void
   await sleep(1000);
 }
 
+/**
+ * Our TS frontend in a domU (domu-node-init.sh): `xenvfb guest` on the xen platform, pages by
+ * gntalloc (grant-fb), dirty tiles, against `xenvfb backend` here. Then the native test there.
+ */
+async function checkTsFrontend(): Promise<void> {
+  const booted = await bootGuest('tsfront', NODE_CFG, NODE_NAME, 180_000);
+  if (!booted) return;
+  const { domid, backend } = booted;
+  const fe = frontendPath('vfb', domid);
+  const be = backendPath('vfb', domid);
+  const lines = () =>
+    consoleText(NODE_NAME)
+      .split('\n')
+      .filter((l) => l.includes('LABT '))
+      .map((l) => l.slice(l.indexOf('LABT ') + 5));
+  const guestLines = () => lines().filter((l) => l.startsWith('G '));
+  for (const l of lines().filter((l) => /^(BOOT|GNTALLOC|INSMOD)/.test(l))) console.log(`LAB tsfront domU ${l}`);
+  const nodes: Record<string, string | undefined> = {};
+  for (const k of ['page-gref', 'page-ref', 'grant-fb', 'dirty-tiles-gref', 'event-channel']) nodes[k] = await xsRead(`${fe}/${k}`);
+  const reqTiles = await xsRead(`${be}/request-dirty-tiles`);
+  check(
+    'tsfront-connected',
+    nodes['grant-fb'] === '1' && nodes['page-gref'] !== undefined && nodes['page-ref'] === undefined,
+    `frontend ${JSON.stringify(nodes)}; vkbd page-gref=${await xsRead(`${frontendPath('vkbd', domid)}/page-gref`)}`,
+  );
+  const connected = await waitDomu(() => guestLines().some((l) => l.includes('framebuffer connected')), 30_000, NODE_NAME);
+  const fbLine = guestLines().find((l) => l.includes('framebuffer connected')) ?? 'no "framebuffer connected" log line';
+  check(
+    'tsfront-dirty-tiles',
+    reqTiles === '1' && nodes['dirty-tiles-gref'] !== undefined && connected !== undefined && /"dirtyTiles":true/.test(fbLine),
+    `backend request-dirty-tiles=${reqTiles}; frontend dirty-tiles-gref=${nodes['dirty-tiles-gref']}; guest: ${fbLine.slice(0, 200)}`,
+  );
+  const vnc = await RawRfbClient.connect('127.0.0.1', 5900 + domid).catch(
+    (e: unknown) => (check('tsfront-vnc-connect', false, String(e)), undefined),
+  );
+  if (vnc) {
+    const diff = await phase('tsfront-vnc-screen', () => screenMatches(vnc, WIDTH, HEIGHT, 60_000));
+    check('tsfront-screen', diff === null, diff ?? `${WIDTH}x${HEIGHT} still image pixel for pixel after ${vnc.updates} updates`);
+    vnc.key(0x61, true); // XK_a -> KEY_A (30)
+    vnc.key(0x61, false);
+    const isKey = (l: string) => /"event":"input"/.test(l) && /"type":"key"/.test(l) && /"keycode":30\b/.test(l);
+    const got = await phase('tsfront-key', () => waitDomu(() => guestLines().some(isKey), 20_000, NODE_NAME));
+    const keys = guestLines().filter((l) => /"event":"input"/.test(l));
+    check('tsfront-input', got !== undefined, `XK_a -> ${keys.slice(0, 2).join(' ').slice(0, 300) || 'no input event in the guest'}`);
+    vnc.close();
+  }
+  // The native addon's real paths inside a guest: evtchn, gntalloc -> gntdev, no privcmd.
+  const ok = await phase('tsfront-native-xen-test-domu', () => domuCommand(domid, 'native', 240_000, NODE_NAME));
+  const m = lines().filter((l) => l.startsWith('M ') || l.startsWith('MOCHA'));
+  for (const l of m) console.log(`MOCHA-DOMU| ${l.replace(/^M /, '')}`);
+  const rc = /MOCHA rc=(\d+)/.exec(m.join('\n'))?.[1];
+  check('native-xen-test-domu', ok && rc === '0', `mocha in domU rc=${rc ?? 'none'}`);
+  await phase('tsfront-destroy', () => run('xl', ['destroy', String(domid)], 60_000));
+  backend.kill('SIGTERM');
+}
+
+/**
+ * libxl's own vfb path: `vfb = [ 'vnc=0,sdl=0' ]` with our device-model stand-in
+ * (device-model-stub.ts as /usr/sbin/xenvfb-dm), which starts `xenvfb backend --domid N`.
+ */
+async function checkXlVfb(): Promise<void> {
+  const created = await phase('xlvfb-xl-create', () => run('xl', ['create', '-p', XLVFB_CFG], 120_000));
+  const domid = Number((await run('xl', ['domid', XLVFB_NAME])).stdout.trim());
+  const dmLog = () => {
+    const f = `/var/log/xen/qemu-dm-${XLVFB_NAME}.log`;
+    return fs.existsSync(f) ? fs.readFileSync(f, 'latin1') : '';
+  };
+  if (
+    !check(
+      'xl-vfb-created',
+      created.code === 0 && domid > 0,
+      `xl create rc=${created.code} in ${created.ms} ms domid=${domid} ${created.stderr.trim().slice(-300)} | dm: ${dmLog().slice(-300)}`,
+    )
+  )
+    return;
+  const initWait = await phase('xlvfb-backend-initwait', () =>
+    waitNode(`${backendPath('vfb', domid)}/state`, (v) => v === '2' || v === '4', 90_000),
+  );
+  await run('xl', ['unpause', String(domid)]);
+  const fe = await phase('xlvfb-frontends-connected', async () => ({
+    vfb: await waitNode(`${frontendPath('vfb', domid)}/state`, (v) => v === '4', 90_000),
+    vkbd: await waitNode(`${frontendPath('vkbd', domid)}/state`, (v) => v === '4', 30_000),
+  }));
+  for (const l of dmLog().split('\n').filter((l) => l.startsWith('xenvfb-dm')).slice(0, 12)) console.log(`DM| ${l}`);
+  check(
+    'xl-vfb-connected',
+    initWait !== undefined && fe.vfb === '4' && fe.vkbd === '4',
+    `backend vfb state reached ${initWait}; frontend vfb=${fe.vfb} vkbd=${fe.vkbd}; dm state ${await xsRead(`/local/domain/0/device-model/${domid}/state`)}`,
+  );
+  const drawn = await phase('xlvfb-domu-drawn', () => waitDomu((l) => l.frames.length > 0, 60_000, XLVFB_NAME));
+  const vnc = drawn ? await RawRfbClient.connect('127.0.0.1', 5900 + domid).catch(() => undefined) : undefined;
+  if (vnc) {
+    const diff = await phase('xlvfb-vnc-screen', () => screenMatches(vnc, WIDTH, HEIGHT, 30_000));
+    check('xl-vfb-screen', diff === null, diff ?? `${WIDTH}x${HEIGHT} pattern pixel for pixel over VNC`);
+    vnc.close();
+  } else check('xl-vfb-screen', false, drawn ? 'VNC connect failed' : 'the domU never drew its pattern');
+  await phase('xlvfb-destroy', () => run('xl', ['destroy', String(domid)], 60_000));
+  const pidFile = `/run/xen/xenvfb-backend-${domid}.pid`;
+  if (fs.existsSync(pidFile)) {
+    try {
+      process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 async function runNativeXenTest(foreignDomid?: number): Promise<void> {
   const test = path.join(REPO, 'test/lab/native-xen.test.ts');
   if (!fs.existsSync(test)) {
@@ -238,7 +361,8 @@ async function runNativeXenTest(foreignDomid?: number): Promise<void> {
   const r = await phase('native-xen-test', () =>
     run(
       process.execPath,
-      [path.join(REPO, 'node_modules/mocha/bin/mocha.js'), '-r', 'ts-node/register/transpile-only', '--timeout', '120000', test],
+      // The .js twin (the image is pre-transpiled): no ts-node, no compiler at start.
+      [path.join(REPO, 'node_modules/mocha/bin/mocha.js'), '--no-config', '--timeout', '120000', test.replace(/\.ts$/, '.js')],
       300_000,
       foreignDomid === undefined ? {} : { XENVFB_LAB_FOREIGN_DOMID: String(foreignDomid) },
     ),
@@ -268,6 +392,8 @@ async function main(): Promise<void> {
       second.backend.kill('SIGTERM');
     }
   }
+  if (process.env.LAB_SKIP_TSFRONT !== '1') await checkTsFrontend();
+  if (process.env.LAB_SKIP_XLVFB !== '1') await checkXlVfb();
   if (!first) await runNativeXenTest();
   console.log(`LAB dom0-lab done failures=${failures}`);
   process.exit(failures ? 1 : 0);

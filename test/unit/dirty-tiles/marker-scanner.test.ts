@@ -20,7 +20,7 @@ import {
 const W = 1920;
 const H = 1080; // 60 x 68 tiles of 32 x 16
 
-function setup(opts: { idleAfterEmptyScans?: number; now?: () => number } = {}) {
+function setup(opts: { idleAfterEmptyScans?: number; now?: () => number; pace?: boolean } = {}) {
   const page = new Uint8Array(DT_PAGE_SIZE);
   initTilePage(page, chooseTileGeometry(W, H));
   const marker = new TileMarker(page, { fbWidth: W, fbHeight: H });
@@ -125,6 +125,81 @@ describe('dirty-tiles: marker + scanner', () => {
     const { marker, scanner } = setup({ idleAfterEmptyScans: 1 });
     marker.mark({ x: 0, y: 0, width: 1, height: 1 });
     for (let i = 0; i < 5; i++) assert.equal(scanner.scan().idle, false);
+  });
+
+  describe('paced by the backend (§4.7, r8)', () => {
+    it('a timer scan that finds marks asks for a switch even right after one; the answer scan delivers', () => {
+      const { marker, scanner, u32 } = setup();
+      marker.switchBitmaps(); // a switch just happened (generation moved)...
+      marker.mark({ x: 0, y: 0, width: 1, height: 1 }); // ...and a mark landed after it
+      const tick = scanner.scan(true);
+      assert.equal(tick.switched, true);
+      assert.equal(tick.tiles, 0);
+      assert.equal(tick.late, true, 'paced: asks at once, no waiting for the frontend timer');
+      assert.equal(u32[DT_U32.flags] & DT_FLAG_SWITCH_NOW, DT_FLAG_SWITCH_NOW);
+      assert.equal(marker.answerSwitchRequest(), true);
+      const answer = scanner.scan(); // the notify scan
+      assert.equal(answer.tiles, 1);
+      assert.equal(answer.late, false, 'the answer scan does not ask again');
+      assert.equal(scanner.stats.pacedSwitches, 1);
+      assert.equal(scanner.stats.lateSwitches, 0);
+      assert.equal(scanner.scan(true).late, false, 'nothing marked: no request, no notify');
+    });
+
+    it('an unpaced scanner (v1) and a notify scan do not ask right after a switch', () => {
+      for (const [pace, tick] of [
+        [false, true],
+        [true, false],
+      ]) {
+        const { marker, scanner } = setup({ pace });
+        marker.switchBitmaps();
+        marker.mark({ x: 0, y: 0, width: 1, height: 1 });
+        assert.equal(scanner.scan(tick).late, false, `pace ${pace}, tick ${tick}`);
+        assert.equal(scanner.scan(tick).late, true, 'the late rule asks one scan later');
+        assert.equal(scanner.stats.pacedSwitches, 0);
+      }
+    });
+
+    it('a request the frontend took (bit 0 clear) is asked again at the next tick; the stuck clock keeps running', () => {
+      let now = 0;
+      const { marker, scanner, u32 } = setup({ now: () => now });
+      marker.mark({ x: 0, y: 0, width: 1, height: 1 });
+      assert.equal(scanner.scan(true).late, true);
+      assert.equal(scanner.scan(true).late, false, 'bit 0 still set: asked once');
+      // The frontend cleared bit 0 but its switch is not visible yet (or generation moved by
+      // a multiple of 2^32): ask again rather than wait for the stuck limit.
+      Atomics.and(u32, DT_U32.flags, ~DT_FLAG_SWITCH_NOW);
+      now = 500;
+      assert.equal(scanner.scan(true).late, true);
+      // A frontend that clears bit 0 but never switches is still stuck 1000 ms after the first ask.
+      Atomics.and(u32, DT_U32.flags, ~DT_FLAG_SWITCH_NOW);
+      now = 1000;
+      assert.equal(scanner.scan(true).garbage, 'DT_E_STUCK');
+    });
+
+    it('FrontendTileSwitcher paced: no timer ever; switches only on request and notifies back', () => {
+      const { marker, scanner } = setup({ idleAfterEmptyScans: 2 });
+      let armed = 0;
+      let notified = 0;
+      const sw = new FrontendTileSwitcher({
+        marker,
+        paced: true,
+        notify: () => notified++,
+        setTimer: () => ++armed,
+        clearTimer: () => undefined,
+      });
+      sw.start();
+      sw.onNotify();
+      assert.equal(armed, 0);
+      assert.equal(sw.running, false);
+      marker.mark({ x: 0, y: 0, width: 1, height: 1 });
+      assert.equal(scanner.scan(true).late, true);
+      sw.onNotify();
+      assert.equal(notified, 1);
+      assert.equal(sw.switches, 1);
+      assert.equal(scanner.scan().tiles, 1);
+      assert.equal(armed, 0);
+    });
   });
 
   it('FrontendTileSwitcher: switches each period, stops at period 0, restarts on notify', () => {

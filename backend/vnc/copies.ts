@@ -1,0 +1,86 @@
+// A session's pending copies (Display 'copy' events) and how they combine with its pending
+// damage. The session's picture of the client: outside the pending region the client holds
+// the display's surface as it was when the area was last sent. A copy keeps that true when
+// the client does the same copy (CopyRect) and the pending parts of the source move with it
+// (QEMU vnc_copy / TigerVNC ComparingUpdateTracker do the same with their own copies). Copies
+// go out first in the next update, in order; the damage then sent is relative to the client
+// after those copies, which is what the region tracks. When a copy cannot be used (no
+// CopyRect, lossy pixels under the source, too many queued) its destination is damage.
+
+import { isEmptyRect, type Rect } from '../../shared/region';
+import type { CopyHint } from '../display/shadow';
+import { intersectRect, type PendingRegion } from './damage';
+import type { EncoderStats } from './encode-manager';
+import { COPYRECT_DATA_SIZE, prependCopyRects } from './encoders/copyrect';
+import { RECT_HEADER_SIZE } from './encode-manager';
+
+/** Past this many queued copies (no update could go for a while) they all become damage. */
+export const MAX_PENDING_COPIES = 8;
+
+export class PendingCopies {
+  private queued: CopyHint[] = [];
+  /** Taken for the frame being encoded; prepended to it when it is done. */
+  private inFrame: CopyHint[] = [];
+  private readonly totals: EncoderStats = { rects: 0, pixels: 0, bytes: 0, ms: 0 };
+
+  get isEmpty(): boolean {
+    return this.queued.length === 0;
+  }
+
+  /**
+   * A copy happened on the display. `usable`: the client takes CopyRect and holds exact pixels
+   * under the source (nothing lossy there).
+   */
+  copied(c: CopyHint, pending: PendingRegion, usable: boolean): void {
+    if (!usable) {
+      pending.add(c.dst);
+      return;
+    }
+    const dx = c.dst.x - c.src.x;
+    const dy = c.dst.y - c.src.y;
+    for (const p of [...pending.rects]) {
+      const moved = intersectRect(p, c.src);
+      if (!isEmptyRect(moved)) pending.add({ x: moved.x + dx, y: moved.y + dy, width: moved.width, height: moved.height });
+    }
+    this.queued.push({ src: { ...c.src }, dst: { ...c.dst } });
+    if (this.queued.length > MAX_PENDING_COPIES) this.dropAll(pending);
+  }
+
+  /** Without the copies the client's picture differs from ours only inside their destinations. */
+  dropAll(pending: PendingRegion): void {
+    for (const c of this.queued) pending.add(c.dst);
+    this.queued = [];
+  }
+
+  /** The client's picture is gone (resize, ServerInit): queued copies mean nothing. */
+  clear(): void {
+    this.queued = [];
+  }
+
+  /** An update is being built: the queued copies belong to it. */
+  startFrame(): void {
+    this.inFrame = this.queued;
+    this.queued = [];
+  }
+
+  /** The frame is encoded: its copies go before its rects. */
+  frameEncoded(update: Uint8Array): Uint8Array {
+    const copies = this.inFrame;
+    this.inFrame = [];
+    if (copies.length === 0) return update;
+    this.totals.rects += copies.length;
+    this.totals.pixels += copies.reduce((n, c) => n + c.dst.width * c.dst.height, 0);
+    this.totals.bytes += copies.length * (RECT_HEADER_SIZE + COPYRECT_DATA_SIZE);
+    return prependCopyRects(update, copies);
+  }
+
+  /** Stats in the encode manager's shape, keyed 'CopyRect' once any was sent. */
+  stats(): Record<string, EncoderStats> {
+    return this.totals.rects > 0 ? { CopyRect: { ...this.totals } } : {};
+  }
+}
+
+/** Does `r` touch any of `areas`? */
+export function touches(r: Rect, areas: readonly Rect[]): boolean {
+  return areas.some((a) => !isEmptyRect(intersectRect(a, r)));
+}

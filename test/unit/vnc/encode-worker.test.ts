@@ -1,0 +1,210 @@
+// The encode worker and its sync twin (STYLE.md item 12): the same frames, encoded inline from
+// the live surface and in a worker from snapshots, give the same bytes frame after frame (the
+// persistent zlib streams evolve the same way); a session in worker mode writes the same
+// stream as one in sync mode; worker errors and exits surface as typed errors.
+
+import { strict as assert } from 'node:assert';
+import { PIXEL_FORMAT_XRGB8888, type PixelFormat, type Surface } from '../../../backend/display/display';
+import { isXenvfbError, type XenvfbError } from '../../../shared/errors';
+import type { Rect } from '../../../shared/region';
+import {
+  encodeModeFromEnv,
+  type EncodedFrame,
+  type FrameEncoder,
+  type FrameJob,
+  snapshotRects,
+  snapshotSurface,
+  SyncFrameEncoder,
+} from '../../../backend/vnc/encode-frame';
+import { EncodeManager } from '../../../backend/vnc/encode-manager';
+import { RfbEncoding } from '../../../backend/vnc/messages';
+import { liveEncodeWorkers, WorkerFrameEncoder } from '../../../backend/vnc/worker-frame-encoder';
+import { connected, fur, setEncodings, setPixelFormat, TestDisplay } from './helpers';
+
+const RGB565_BE: PixelFormat = {
+  bitsPerPixel: 16, depth: 16, bigEndian: true, trueColour: true,
+  redMax: 31, greenMax: 63, blueMax: 31, redShift: 11, greenShift: 5, blueShift: 0,
+};
+const QUALITY = (q: number): number => -32 + q;
+const COMPRESS = (c: number): number => -256 + c;
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+/** Paint `r` with one of: noise (photo), text-like strokes (palette), a solid fill. */
+function paint(s: Surface, r: Rect, kind: 'noise' | 'text' | 'solid', seed: number): void {
+  const rand = rng(seed);
+  const ink = [Math.floor(rand() * 256), Math.floor(rand() * 256), Math.floor(rand() * 256)];
+  for (let y = r.y; y < r.y + r.height; y++) {
+    for (let x = r.x; x < r.x + r.width; x++) {
+      const i = y * s.stride + x * 4;
+      const on = kind === 'noise' || (kind === 'text' && ((x * 7 + y * 3 + seed) % 11 < 3 || (x + y) % 5 === 0));
+      for (let c = 0; c < 3; c++) s.data[i + c] = kind === 'noise' ? Math.floor(rand() * 256) : on ? ink[c]! : 240;
+      s.data[i + 3] = 0;
+    }
+  }
+}
+
+function surface(width: number, height: number): Surface {
+  return { width, height, stride: width * 4, format: PIXEL_FORMAT_XRGB8888, data: new Uint8Array(width * height * 4) };
+}
+
+function encodeWith(enc: FrameEncoder, s: Surface, job: FrameJob): Promise<EncodedFrame> {
+  return new Promise((resolve) => enc.encode(s, job, resolve));
+}
+
+interface Step {
+  encodings?: number[];
+  clientFormat?: PixelFormat;
+  paint: Array<[Rect, 'noise' | 'text' | 'solid']>;
+  refresh?: Rect[];
+}
+
+const W = 400;
+const H = 300;
+const STEPS: Step[] = [
+  { encodings: [RfbEncoding.Tight, QUALITY(6), COMPRESS(2)], paint: [[{ x: 0, y: 0, width: W, height: H }, 'text']] },
+  { paint: [[{ x: 10, y: 20, width: 200, height: 150 }, 'noise'], [{ x: 250, y: 10, width: 100, height: 40 }, 'solid']] },
+  { paint: [[{ x: 12, y: 22, width: 190, height: 140 }, 'noise']], refresh: [{ x: 300, y: 200, width: 90, height: 90 }] },
+  { paint: [[{ x: 0, y: 250, width: 300, height: 20 }, 'text']] },
+  { encodings: [RfbEncoding.ZRLE], paint: [[{ x: 5, y: 5, width: 333, height: 77 }, 'text']] },
+  { clientFormat: RGB565_BE, paint: [[{ x: 100, y: 100, width: 120, height: 120 }, 'noise']] },
+  { encodings: [RfbEncoding.Zlib, COMPRESS(6)], paint: [[{ x: 0, y: 0, width: W, height: H }, 'text']] },
+  { encodings: [RfbEncoding.TightPNG, RfbEncoding.Tight, QUALITY(3)], clientFormat: PIXEL_FORMAT_XRGB8888, paint: [[{ x: 50, y: 60, width: 256, height: 200 }, 'noise']] },
+  { encodings: [RfbEncoding.Hextile], paint: [[{ x: 1, y: 1, width: 20, height: 20 }, 'text']] },
+  { encodings: [RfbEncoding.Tight, COMPRESS(9)], paint: [[{ x: 0, y: 0, width: W, height: H }, 'text']] },
+];
+
+/** Run STEPS through an encoder; the surface is repainted the same way for each run. */
+async function runSteps(make: (m: EncodeManager) => FrameEncoder): Promise<Buffer[]> {
+  const s = surface(W, H);
+  const manager = new EncodeManager();
+  const enc = make(manager);
+  let clientFormat = PIXEL_FORMAT_XRGB8888;
+  const out: Buffer[] = [];
+  try {
+    for (const [n, step] of STEPS.entries()) {
+      if (step.encodings) {
+        manager.setClientEncodings(step.encodings);
+        enc.encodingsChanged(step.encodings);
+      }
+      clientFormat = step.clientFormat ?? clientFormat;
+      step.paint.forEach(([r, kind], i) => paint(s, r, kind, n * 10 + i));
+      const rects = manager.split(step.paint.map(([r]) => r));
+      const job: FrameJob = {
+        clientFormat,
+        rects: [...rects.map((rect, i) => ({ rect, busy: i % 2 === 1 })), ...manager.split(step.refresh ?? []).map((rect) => ({ rect, lossless: true }))],
+      };
+      const frame = await encodeWith(enc, s, job);
+      out.push(Buffer.from(frame.bytes));
+    }
+  } finally {
+    enc.close();
+  }
+  return out;
+}
+
+function failOnError(err: Error): never {
+  throw err;
+}
+
+describe('vnc encode worker', function () {
+  this.timeout(30000);
+
+  it('a snapshot holds exactly the rows of each rect', () => {
+    const s = surface(64, 32);
+    paint(s, { x: 0, y: 0, width: 64, height: 32 }, 'noise', 1);
+    const rects = [{ x: 3, y: 5, width: 10, height: 7 }, { x: 60, y: 31, width: 4, height: 1 }];
+    const { pixels, offsets } = snapshotRects(s, rects);
+    assert.equal(pixels.byteLength, (10 * 7 + 4) * 4);
+    rects.forEach((r, i) => {
+      const snap = snapshotSurface(s.format, new Uint8Array(pixels), offsets[i]!, r);
+      for (let y = 0; y < r.height; y++)
+        for (let x = 0; x < r.width * 4; x++)
+          assert.equal(snap.surface.data[y * snap.surface.stride + x], s.data[(r.y + y) * s.stride + r.x * 4 + x]);
+    });
+  });
+
+  it('sync twin and worker give identical bytes over a sequence of frames (zlib streams evolve the same)', async () => {
+    const sync = await runSteps((m) => new SyncFrameEncoder(m));
+    const worker = await runSteps(() => new WorkerFrameEncoder({ onError: failOnError }));
+    assert.equal(worker.length, sync.length);
+    sync.forEach((b, i) => assert.ok(b.equals(worker[i]!), `frame ${i}: ${b.length} vs ${worker[i]!.length} bytes`));
+    // The sequence really used lossy and zlib-carrying encodings.
+    const encodings = new Set<number>();
+    for (const b of sync) encodings.add(b.readInt32BE(4 + 8));
+    assert.ok(encodings.has(RfbEncoding.Tight) && encodings.has(RfbEncoding.ZRLE) && encodings.has(RfbEncoding.Zlib));
+  });
+
+  it('a session in worker mode writes the same byte stream as one in sync mode', async () => {
+    const run = async (mode: 'sync' | 'worker'): Promise<Buffer> => {
+      const s = surface(W, H);
+      paint(s, { x: 0, y: 0, width: W, height: H }, 'text', 3);
+      const display = new TestDisplay(s);
+      // A frozen clock: "busy" (JPEG quality) must not depend on how long each mode takes.
+      const clock = { now: () => 0, setTimeout: () => null, clearTimeout: () => undefined };
+      const h = connected(display, { encode: mode, frameIntervalMs: 0, clock });
+      const settle = (): Promise<void> => new Promise((r) => setTimeout(r, mode === 'worker' ? 5 : 0));
+      const waitIdle = async (): Promise<void> => {
+        for (let i = 0; i < 400 && (h.session as unknown as { frames: FrameEncoder }).frames.busy; i++) await settle();
+      };
+      h.session.receive(setEncodings([RfbEncoding.Tight, QUALITY(5), RfbEncoding.ExtendedDesktopSize]));
+      h.session.receive(fur(false, 0, 0, W, H));
+      await waitIdle();
+      for (let n = 0; n < 6; n++) {
+        const r = { x: 17 * n, y: 11 * n, width: 150, height: 90 + n };
+        paint(s, r, n % 2 ? 'noise' : 'text', 100 + n);
+        display.emit('damage', [r]);
+        h.session.receive(fur(true, 0, 0, W, H));
+        if (n === 3) h.session.receive(setPixelFormat(RGB565_BE));
+        await waitIdle();
+      }
+      await waitIdle();
+      assert.equal(h.session.closed, false, `${mode}: ${h.session.closeReason}`);
+      h.session.close('test done');
+      return h.take();
+    };
+    const sync = await run('sync');
+    const worker = await run('worker');
+    assert.ok(sync.length > 1000);
+    assert.ok(sync.equals(worker), `sync ${sync.length} bytes, worker ${worker.length} bytes`);
+  });
+
+  it('an error inside the worker is reported as RFB_E_ENCODE; an exit as RFB_E_ENCODE_WORKER', async () => {
+    const failure = (kind: 'throw' | 'exit'): Promise<XenvfbError> =>
+      new Promise((resolve) => {
+        const enc = new WorkerFrameEncoder({ onError: (e) => resolve(e as XenvfbError) });
+        enc.encodingsChanged([RfbEncoding.Raw]);
+        enc.injectFault(kind);
+        const s = surface(8, 8);
+        enc.encode(s, { clientFormat: PIXEL_FORMAT_XRGB8888, rects: [{ rect: { x: 0, y: 0, width: 8, height: 8 } }] }, () => resolve(new Error('encoded') as XenvfbError));
+      });
+    const thrown = await failure('throw');
+    assert.ok(isXenvfbError(thrown, 'RFB_E_ENCODE'), String(thrown));
+    const exited = await failure('exit');
+    assert.ok(isXenvfbError(exited, 'RFB_E_ENCODE_WORKER'), String(exited));
+    // Idle workers end VNC_ENCODE_WORKER_IDLE_MS after their last session.
+    for (let i = 0; i < 600 && liveEncodeWorkers() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(liveEncodeWorkers(), 0);
+  });
+
+  it('a worker failure closes its session with the typed reason', async () => {
+    const display = new TestDisplay(surface(32, 16));
+    const h = connected(display, { encode: 'worker' });
+    const frames = (h.session as unknown as { frames: WorkerFrameEncoder }).frames;
+    frames.injectFault('exit');
+    for (let i = 0; i < 300 && !h.session.closed; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(h.session.closed, true);
+    assert.ok(isXenvfbError(h.session.error, 'RFB_E_ENCODE_WORKER'));
+    assert.match(h.session.closeReason ?? '', /^RFB_E_ENCODE_WORKER/);
+  });
+
+  it('XENVFB_VNC_ENCODE selects the mode; anything else is a typed error', () => {
+    assert.equal(encodeModeFromEnv('worker', {}), 'worker');
+    assert.equal(encodeModeFromEnv('worker', { XENVFB_VNC_ENCODE: 'sync' }), 'sync');
+    assert.equal(encodeModeFromEnv('sync', { XENVFB_VNC_ENCODE: 'worker' }), 'worker');
+    assert.throws(() => encodeModeFromEnv('worker', { XENVFB_VNC_ENCODE: 'fast' }), (e: unknown) => isXenvfbError(e, 'RFB_E_ENCODE_MODE'));
+  });
+});
