@@ -72,7 +72,14 @@ describe('dirty tiles end to end (sim, in process)', function () {
 
   function startBackend(domid: number, dirtyTiles = true): DomainBackend {
     // refineDamage off: these tests watch the tile path's own damage, not the shadow's verdict on it.
-    return new DomainBackend(p0, { domid, vnc: null, dirtyTiles, tilePeriodMs: PERIOD_MS, refineDamage: false, log: captureLogger().logger });
+    return new DomainBackend(p0, {
+      domid,
+      vnc: null,
+      dirtyTiles,
+      tilePeriodMs: PERIOD_MS,
+      refineDamage: false,
+      log: captureLogger().logger,
+    });
   }
 
   async function connected(pair: Pair): Promise<void> {
