@@ -21,6 +21,8 @@ PACKAGES=(
   xenstore-utils  # xenstore-ls/-read/-write/...: the real xenstore CLI against our xenstored
   libjpeg-turbo-progs  # djpeg: decodes vncsnapshot's JPEG output
   libvncserver-dev     # libvncclient + pkg-config file: test/clients/libvncclient.test.ts builds its per-encoding client
+  pkg-config      # finds libvncclient's flags for that build
+  openssl         # self-signed certificates for the X509 VeNCrypt tests
   spin            # spin: model-checks test/model/dirty-tiles.pml (with gcc)
   chromium        # headless Chromium for noVNC (test/clients/novnc.test.ts, via playwright-core)
 )
