@@ -67,7 +67,10 @@ export function buildProgram(): Command {
     .command('sim')
     .description('run the simulated hypervisor: xenstored on DIR/xenstored/socket, grants, event channels')
     .requiredOption('--dir <dir>', 'directory for sockets and guest memory (created if missing)')
-    .option('--domain <n...>', 'create these guest domains with a vfb and a vkbd device', (v, prev: number[] = []) => [...prev, parseDomid(v)])
+    .option('--domain <n...>', 'create these guest domains with a vfb and a vkbd device', (v, prev: number[] = []) => [
+      ...prev,
+      parseDomid(v),
+    ])
     .action(runSimCommand);
 
   program

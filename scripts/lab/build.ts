@@ -313,11 +313,20 @@ function buildDom0(work: string, cache: string, kver: string, domuImage: string,
       '',
     ].join('\n'),
   );
-  const cfg = (lines: string[]) => [...lines, 'type = "pv"', 'kernel = "/boot/domu-vmlinux.gz"', 'vcpus = 1', 'on_poweroff = "destroy"', 'on_crash = "destroy"', ''].join('\n');
+  const cfg = (lines: string[]) =>
+    [...lines, 'type = "pv"', 'kernel = "/boot/domu-vmlinux.gz"', 'vcpus = 1', 'on_poweroff = "destroy"', 'on_crash = "destroy"', ''].join(
+      '\n',
+    );
   // Our TS frontend (`xenvfb guest`) in a domU: the device nodes are written by the lab, as for labguest.
   fs.writeFileSync(
     path.join(root, 'etc/xen/domu-node.cfg'),
-    cfg(['name = "labnode"', 'ramdisk = "/boot/domu-node.cpio.gz"', `memory = ${DOMU_NODE_MEM_MIB}`, 'extra = "console=hvc0 rdinit=/init"']),
+    cfg([
+      'name = "labnode"',
+      'ramdisk = "/boot/domu-node.cpio.gz"',
+      `memory = ${DOMU_NODE_MEM_MIB}`,
+      // The kernel's built-in xen-fbfront / xen-kbdfront would bind vfb/0 and vkbd/0 first.
+      'extra = "console=hvc0 rdinit=/init initcall_blacklist=xenfb_init,xenkbd_init"',
+    ]),
   );
   // The stock domU through libxl's own vfb path: libxl writes the nodes and spawns the device model.
   fs.writeFileSync(

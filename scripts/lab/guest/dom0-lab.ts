@@ -292,11 +292,12 @@ async function checkTsFrontend(): Promise<void> {
     vnc.close();
   }
   // The native addon's real paths inside a guest: evtchn, gntalloc -> gntdev, no privcmd.
-  const ok = await phase('tsfront-native-xen-test-domu', () => domuCommand(domid, 'native', 240_000, NODE_NAME));
+  const ok = await phase('tsfront-native-xen-test-domu', () => domuCommand(domid, 'native', 150_000, NODE_NAME));
   const m = lines().filter((l) => l.startsWith('M ') || l.startsWith('MOCHA'));
   for (const l of m) console.log(`MOCHA-DOMU| ${l.replace(/^M /, '')}`);
   const rc = /MOCHA rc=(\d+)/.exec(m.join('\n'))?.[1];
   check('native-xen-test-domu', ok && rc === '0', `mocha in domU rc=${rc ?? 'none'}`);
+  for (const l of guestLines().slice(0, 30)) console.log(`LABT| ${l.slice(2, 400)}`);
   await phase('tsfront-destroy', () => run('xl', ['destroy', String(domid)], 60_000));
   backend.kill('SIGTERM');
 }
@@ -328,7 +329,11 @@ async function checkXlVfb(): Promise<void> {
     vfb: await waitNode(`${frontendPath('vfb', domid)}/state`, (v) => v === '4', 90_000),
     vkbd: await waitNode(`${frontendPath('vkbd', domid)}/state`, (v) => v === '4', 30_000),
   }));
-  for (const l of dmLog().split('\n').filter((l) => l.startsWith('xenvfb-dm')).slice(0, 12)) console.log(`DM| ${l}`);
+  for (const l of dmLog()
+    .split('\n')
+    .filter((l) => l.startsWith('xenvfb-dm'))
+    .slice(0, 12))
+    console.log(`DM| ${l}`);
   check(
     'xl-vfb-connected',
     initWait !== undefined && fe.vfb === '4' && fe.vkbd === '4',
