@@ -219,12 +219,7 @@ export function writeDirPage(dirPage: Uint8Array, abi: FbAbi, frames: readonly n
  * them: pd[] names the directory pages, each lists up to entriesPerDirPage fb frames.
  * `mapDirPage` maps (or looks up) one directory frame; each is read exactly once.
  */
-export function readFbFrames(
-  page: Uint8Array,
-  abi: FbAbi,
-  memLength: number,
-  mapDirPage: (frame: number) => Uint8Array,
-): number[] {
+export function readFbFrames(page: Uint8Array, abi: FbAbi, memLength: number, mapDirPage: (frame: number) => Uint8Array): number[] {
   const fbPages = fbPagesNeeded(memLength);
   const perDir = pdLayout(abi).entriesPerDirPage;
   const dirs = readPd(page, abi, dirPagesNeeded(fbPages, abi));
@@ -306,25 +301,17 @@ export function validateFbGeometry(g: FbGeometryInput, limits: Partial<FbLimits>
   }
   const minStride = width * (depth / 8);
   if (!isInt(stride) || stride < minStride || stride > memLength) {
-    throw xerror(
-      'FB_E_BAD_STRIDE',
-      `stride ${stride} outside [${minStride}, ${memLength}] for width ${width} depth ${depth}`,
-      {
-        ...values,
-        minStride,
-      },
-    );
+    throw xerror('FB_E_BAD_STRIDE', `stride ${stride} outside [${minStride}, ${memLength}] for width ${width} depth ${depth}`, {
+      ...values,
+      minStride,
+    });
   }
   const needed = isInt(offset) ? offset + stride * height : NaN;
   if (!isInt(offset) || offset < 0 || !(needed <= memLength)) {
-    throw xerror(
-      'FB_E_BAD_MEM',
-      `offset ${offset} + stride ${stride} * height ${height} exceeds mem_length ${memLength}`,
-      {
-        ...values,
-        needed,
-      },
-    );
+    throw xerror('FB_E_BAD_MEM', `offset ${offset} + stride ${stride} * height ${height} exceeds mem_length ${memLength}`, {
+      ...values,
+      needed,
+    });
   }
   return { width, height, stride, depth, offset, memLength };
 }
@@ -350,13 +337,7 @@ export function encodeFbOutEvent(ev: FbOutEvent): Uint8Array {
       break;
     case 'resize':
       // u8 type | u8 pad[3] | s32 width | s32 height | s32 stride | s32 depth | s32 offset
-      w.u8(XENFB_TYPE_RESIZE)
-        .zeros(3)
-        .s32le(ev.width)
-        .s32le(ev.height)
-        .s32le(ev.stride)
-        .s32le(ev.depth)
-        .s32le(ev.offset);
+      w.u8(XENFB_TYPE_RESIZE).zeros(3).s32le(ev.width).s32le(ev.height).s32le(ev.stride).s32le(ev.depth).s32le(ev.offset);
       break;
   }
   return finishSlot(w);

@@ -12,14 +12,7 @@
 // operation, and every slot handed out is a copy so that nothing parses guest memory twice.
 
 import { xerror } from './errors';
-import {
-  XENFB_EVENT_SIZE,
-  XENFB_IN_RING_OFFS,
-  XENFB_IN_RING_SIZE,
-  XENFB_OUT_RING_OFFS,
-  XENFB_OUT_RING_SIZE,
-  FbPageOffsets,
-} from './fbif';
+import { XENFB_EVENT_SIZE, XENFB_IN_RING_OFFS, XENFB_IN_RING_SIZE, XENFB_OUT_RING_OFFS, XENFB_OUT_RING_SIZE, FbPageOffsets } from './fbif';
 import {
   XENKBD_EVENT_SIZE,
   XENKBD_IN_RING_OFFS,
@@ -213,15 +206,11 @@ export class RingConsumer extends RingEnd {
     if (avail > this.len) {
       // QEMU xenfb_handle_events: "ring overflow" -> drop everything the producer claims.
       this.idx.store(this.layout.consOffset, prod);
-      throw xerror(
-        'RING_E_OVERFLOW',
-        `ring producer ${prod} is ${avail} ahead of consumer ${cons}, ring holds ${this.len}`,
-        {
-          prod,
-          cons,
-          len: this.len,
-        },
-      );
+      throw xerror('RING_E_OVERFLOW', `ring producer ${prod} is ${avail} ahead of consumer ${cons}, ring holds ${this.len}`, {
+        prod,
+        cons,
+        len: this.len,
+      });
     }
     const n = Math.min(avail, Math.max(0, Math.floor(max)));
     let consumed = 0;

@@ -35,7 +35,16 @@ export type ToEncodeWorker =
 /** Worker -> main thread. */
 export type FromEncodeWorker =
   | { type: 'ready'; session: 0 }
-  | { type: 'frame'; session: number; id: number; bytes: ArrayBuffer; offset: number; length: number; lossy: boolean[]; stats: EncodeStatsSnapshot }
+  | {
+      type: 'frame';
+      session: number;
+      id: number;
+      bytes: ArrayBuffer;
+      offset: number;
+      length: number;
+      lossy: boolean[];
+      stats: EncodeStatsSnapshot;
+    }
   | { type: 'error'; session: number; id: number; code: string | null; message: string };
 
 interface SessionState {
@@ -73,14 +82,31 @@ function frame(port: NonNullable<typeof parentPort>, st: SessionState, m: Extrac
   try {
     if (st.throwNext) throw new Error('encode fault injected by a test');
     const pixels = new Uint8Array(m.pixels);
-    const encoded = encodeFrame(st.manager, { rects: m.rects, clientFormat: m.clientFormat }, (i, r) => snapshotSurface(m.surfaceFormat, pixels, m.offsets[i]!, r));
+    const encoded = encodeFrame(st.manager, { rects: m.rects, clientFormat: m.clientFormat }, (i, r) =>
+      snapshotSurface(m.surfaceFormat, pixels, m.offsets[i]!, r),
+    );
     const b = encoded.bytes;
     const stats = { encoders: st.manager.snapshot(), classes: st.manager.classCounts() };
-    const out: FromEncodeWorker = { type: 'frame', session: m.session, id: m.id, bytes: b.buffer as ArrayBuffer, offset: b.byteOffset, length: b.byteLength, lossy: encoded.lossy, stats };
+    const out: FromEncodeWorker = {
+      type: 'frame',
+      session: m.session,
+      id: m.id,
+      bytes: b.buffer as ArrayBuffer,
+      offset: b.byteOffset,
+      length: b.byteLength,
+      lossy: encoded.lossy,
+      stats,
+    };
     port.postMessage(out, [b.buffer as ArrayBuffer]);
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
-    const out: FromEncodeWorker = { type: 'error', session: m.session, id: m.id, code: isXenvfbError(err) ? err.code : null, message: err.message };
+    const out: FromEncodeWorker = {
+      type: 'error',
+      session: m.session,
+      id: m.id,
+      code: isXenvfbError(err) ? err.code : null,
+      message: err.message,
+    };
     port.postMessage(out);
   }
 }

@@ -80,6 +80,10 @@ export function buildEndOfContinuousUpdates(): Buffer {
 // u8 type=248 | 3 pad | u32 flags | u8 length | u8 payload[length]
 export function buildServerFence(flags: number, payload: Uint8Array): Buffer {
   const w = new ByteWriter(1 + 3 + 4 + 1 + payload.length);
-  w.u8(ServerMessageType.ServerFence).zeros(3).u32be(flags >>> 0).u8(payload.length).bytes(payload);
+  w.u8(ServerMessageType.ServerFence)
+    .zeros(3)
+    .u32be(flags >>> 0)
+    .u8(payload.length)
+    .bytes(payload);
   return w.finish();
 }

@@ -151,7 +151,12 @@ export class RfbSession {
     this.encodes = new EncodeManager(opts.encoders);
     this.frames =
       opts.encode === 'worker' && !opts.encoders
-        ? new WorkerFrameEncoder({ onError: (err) => this.guard(() => { throw err; }) })
+        ? new WorkerFrameEncoder({
+            onError: (err) =>
+              this.guard(() => {
+                throw err;
+              }),
+          })
         : new SyncFrameEncoder(this.encodes);
     this.scheduler = new UpdateScheduler({
       frameIntervalMs: opts.frameIntervalMs,
@@ -455,10 +460,14 @@ export class RfbSession {
 
   private checkResizable(surface: Surface): void {
     if (this.encodes.clientSupports(RfbEncoding.DesktopSize) || this.encodes.clientSupports(RfbEncoding.ExtendedDesktopSize)) return;
-    throw xerror('RFB_E_NO_RESIZE', `display resized to ${surface.width}x${surface.height} and the client has neither DesktopSize nor ExtendedDesktopSize`, {
-      width: surface.width,
-      height: surface.height,
-    });
+    throw xerror(
+      'RFB_E_NO_RESIZE',
+      `display resized to ${surface.width}x${surface.height} and the client has neither DesktopSize nor ExtendedDesktopSize`,
+      {
+        width: surface.width,
+        height: surface.height,
+      },
+    );
   }
 
   /** Answer the outstanding FramebufferUpdateRequest if there is something to send. */
@@ -528,7 +537,9 @@ export class RfbSession {
     };
     this.copies.startFrame();
     let inline = true;
-    this.frames.encode(surface, job, (frame) => (inline ? this.frameEncoded(job, frame) : this.guard(() => this.frameEncoded(job, frame, true))));
+    this.frames.encode(surface, job, (frame) =>
+      inline ? this.frameEncoded(job, frame) : this.guard(() => this.frameEncoded(job, frame, true)),
+    );
     inline = false;
   }
 

@@ -52,7 +52,10 @@ export class WorkerFrameEncoder implements FrameEncoder {
     );
     this.inFlight = { id, done };
     const session = this.link.session;
-    this.post({ type: 'frame', session, id, surfaceFormat: surface.format, clientFormat: job.clientFormat, rects: job.rects, offsets, pixels }, [pixels]);
+    this.post(
+      { type: 'frame', session, id, surfaceFormat: surface.format, clientFormat: job.clientFormat, rects: job.rects, offsets, pixels },
+      [pixels],
+    );
   }
 
   stats(): EncodeStatsSnapshot {
@@ -81,7 +84,8 @@ export class WorkerFrameEncoder implements FrameEncoder {
     switch (m.type) {
       case 'frame': {
         const pending = this.inFlight;
-        if (!pending || pending.id !== m.id) return this.fail('RFB_E_ENCODE_WORKER', `encode worker answered frame ${m.id}, none of that id in flight`, { id: m.id });
+        if (!pending || pending.id !== m.id)
+          return this.fail('RFB_E_ENCODE_WORKER', `encode worker answered frame ${m.id}, none of that id in flight`, { id: m.id });
         this.inFlight = null;
         this.last = m.stats;
         pending.done({ bytes: new Uint8Array(m.bytes, m.offset, m.length), lossy: m.lossy });

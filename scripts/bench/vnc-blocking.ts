@@ -91,7 +91,14 @@ async function smallFrameRoundTrip(): Promise<string> {
   };
   const m = new EncodeManager();
   const sync = await time(new SyncFrameEncoder(m), m);
-  const worker = await time(new WorkerFrameEncoder({ onError: (e) => { throw e; } }), null);
+  const worker = await time(
+    new WorkerFrameEncoder({
+      onError: (e) => {
+        throw e;
+      },
+    }),
+    null,
+  );
   return `20x20 Tight frame, one at a time: inline ${sync.toFixed(0)} µs, worker round trip ${worker.toFixed(0)} µs`;
 }
 

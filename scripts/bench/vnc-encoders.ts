@@ -186,7 +186,9 @@ async function fpsRow(make: () => Workload, list: number[]): Promise<{ fps: numb
 }
 
 async function main(): Promise<void> {
-  console.log(`xenvfb VNC encoders, ${W}x${H} XRGB8888, encode: ${FRAMES} frames; fps: ${ROW_MS} ms over loopback per row, node ${process.version}\n`);
+  console.log(
+    `xenvfb VNC encoders, ${W}x${H} XRGB8888, encode: ${FRAMES} frames; fps: ${ROW_MS} ms over loopback per row, node ${process.version}\n`,
+  );
   const cols = ['workload', 'encoding', 'MB/s in', 'ms/frame', 'bytes/frame', 'fps', 'Mbit/s'];
   const fmt = (row: string[]): string => row.map((s, i) => (i < 2 ? s.padEnd(17) : s.padStart(12))).join('');
   console.log(fmt(cols));
@@ -194,7 +196,9 @@ async function main(): Promise<void> {
     for (const [ename, list] of ENCODINGS) {
       const e = encodeRow(make, list);
       const d = await fpsRow(make, list);
-      console.log(fmt([wname, ename, e.mbps.toFixed(1), e.ms.toFixed(2), String(Math.round(e.bytes)), d.fps.toFixed(1), d.mbit.toFixed(1)]));
+      console.log(
+        fmt([wname, ename, e.mbps.toFixed(1), e.ms.toFixed(2), String(Math.round(e.bytes)), d.fps.toFixed(1), d.mbit.toFixed(1)]),
+      );
     }
   }
 }

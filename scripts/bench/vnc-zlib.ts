@@ -119,7 +119,11 @@ async function main(): Promise<void> {
   for (const kind of ['text', 'noise'] as const) {
     const frames = Array.from({ length: FRAMES }, (_, f) => makeFrame(kind, f));
     for (const level of [1, 2, 6]) {
-      for (const [way, fn] of [['sync', syncWay], ['async', asyncWay], ['worker', workerWay]] as const) {
+      for (const [way, fn] of [
+        ['sync', syncWay],
+        ['async', asyncWay],
+        ['worker', workerWay],
+      ] as const) {
         const r = await fn(frames, level);
         const row = [kind, String(level), way, r.ms.toFixed(1), r.blockMs.toFixed(1), String(Math.round(r.bytes))];
         console.log(row.map((s, i) => (i < 3 ? s.padEnd(9) : s.padStart(14))).join(''));

@@ -7,7 +7,15 @@ import type { HostPort } from './args';
 import { type VncSecurityFlags, vncSecurityFromFlags } from './vnc-security-flags';
 
 export async function runBackendCommand(
-  opts: { domid: number; vnc?: HostPort; web?: HostPort; simDir?: string; dirtyTiles?: boolean; tilePeriod?: number; refineDamage?: boolean } & VncSecurityFlags,
+  opts: {
+    domid: number;
+    vnc?: HostPort;
+    web?: HostPort;
+    simDir?: string;
+    dirtyTiles?: boolean;
+    tilePeriod?: number;
+    refineDamage?: boolean;
+  } & VncSecurityFlags,
 ): Promise<void> {
   const log = createLogger({ name: `backend-${opts.domid}` });
   const vncSecurity = vncSecurityFromFlags(opts); // VncServer logs its own warnings

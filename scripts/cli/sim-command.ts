@@ -23,7 +23,9 @@ export async function runSimCommand(opts: { dir: string; domain?: number[] }): P
   }
   process.stdout.write(`xenvfb sim: xenstored on ${xsPath}\n`);
   for (const domid of opts.domain ?? []) {
-    process.stdout.write(`  domain ${domid}: xenvfb guest --domid ${domid} --sim-dir ${dir}; xenvfb backend --domid ${domid} --sim-dir ${dir}\n`);
+    process.stdout.write(
+      `  domain ${domid}: xenvfb guest --domid ${domid} --sim-dir ${dir}; xenvfb backend --domid ${domid} --sim-dir ${dir}\n`,
+    );
   }
   const stop = async () => {
     xs.close();

@@ -37,7 +37,8 @@ async function withClient(opts: { socket?: string }, fn: (xs: XsClient) => Promi
   }
 }
 
-const permString = (perms: Perm[]): string => perms.map((p) => `${p.read ? (p.write ? 'b' : 'r') : p.write ? 'w' : 'n'}${p.domid}`).join(', ');
+const permString = (perms: Perm[]): string =>
+  perms.map((p) => `${p.read ? (p.write ? 'b' : 'r') : p.write ? 'w' : 'n'}${p.domid}`).join(', ');
 
 /** xenstore-ls output: `name = "value"` indented, or `-f` full paths; `-p` adds `  (perms)`. */
 async function listTree(xs: XsClient, path: string, depth: number, o: { full?: boolean; perms?: boolean }, out: string[]): Promise<void> {
@@ -87,7 +88,9 @@ export function registerXenstoreCommands(program: Command): void {
         for (const [k, val] of pairs) await c.write(k!, val!);
       }),
     );
-  xs.command('rm <path...>').action((paths: string[]) => withClient(sock(), async (c) => void (await Promise.all(paths.map((p) => c.rm(p))))));
+  xs.command('rm <path...>').action((paths: string[]) =>
+    withClient(sock(), async (c) => void (await Promise.all(paths.map((p) => c.rm(p))))),
+  );
   xs.command('mkdir <path...>').action((paths: string[]) =>
     withClient(sock(), async (c) => void (await Promise.all(paths.map((p) => c.mkdir(p))))),
   );

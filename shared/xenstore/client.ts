@@ -285,7 +285,9 @@ export class XsClient extends EventEmitter {
     }
     const max = this.transport.maxMessageBytes;
     if (max !== undefined && bytes.length > max) {
-      return Promise.reject(xerror('XS_E_OVERSIZE', `${xsTypeName(type)} of ${bytes.length} bytes exceeds the transport's ${max}`, { path, len: bytes.length }));
+      return Promise.reject(
+        xerror('XS_E_OVERSIZE', `${xsTypeName(type)} of ${bytes.length} bytes exceeds the transport's ${max}`, { path, len: bytes.length }),
+      );
     }
     return new Promise((resolve, reject) => {
       const p: Pending = { type, path, resolve, reject };
@@ -328,7 +330,13 @@ export class XsClient extends EventEmitter {
     if (p.timer) clearTimeout(p.timer);
     if (m.type === XsType.XS_ERROR) {
       const errno = parseErrorPayload(m.payload);
-      p.reject(xerror('XS_E_REPLY', `${xsTypeName(p.type)}${p.path ? ` ${p.path}` : ''}: ${errno}`, { errno, path: p.path, type: xsTypeName(p.type) }));
+      p.reject(
+        xerror('XS_E_REPLY', `${xsTypeName(p.type)}${p.path ? ` ${p.path}` : ''}: ${errno}`, {
+          errno,
+          path: p.path,
+          type: xsTypeName(p.type),
+        }),
+      );
     } else if (m.type !== p.type) {
       p.reject(xerror('XS_E_BAD_TYPE', `${xsTypeName(m.type)} in reply to ${xsTypeName(p.type)}`, { type: m.type }));
     } else {

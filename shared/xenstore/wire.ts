@@ -109,7 +109,10 @@ export function encodeMessage(msg: { type: number; reqId?: number; txId?: number
     });
   }
   const w = new ByteWriter(XS_HEADER_SIZE + payload.byteLength);
-  w.u32le(msg.type).u32le(msg.reqId ?? 0).u32le(msg.txId ?? 0).u32le(payload.byteLength);
+  w.u32le(msg.type)
+    .u32le(msg.reqId ?? 0)
+    .u32le(msg.txId ?? 0)
+    .u32le(payload.byteLength);
   w.bytes(payload);
   return Buffer.from(w.finish());
 }
@@ -189,7 +192,10 @@ export function parseExactStrings(payload: Uint8Array, count: number): string[] 
   if (b.length === 0 || b[b.length - 1] !== 0) {
     throw xerror('XS_E_BAD_PAYLOAD', 'payload is not NUL-terminated', { count });
   }
-  const parts = b.subarray(0, b.length - 1).toString('utf8').split('\0');
+  const parts = b
+    .subarray(0, b.length - 1)
+    .toString('utf8')
+    .split('\0');
   if (parts.length !== count) {
     throw xerror('XS_E_BAD_PAYLOAD', `expected ${count} strings, got ${parts.length}`, { count });
   }

@@ -45,12 +45,18 @@ async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<vo
 }
 
 /** Encode `frames` full-screen frames one after another while a 1 ms timer probes the loop. */
-async function blockingRun(enc: FrameEncoder, manager: EncodeManager, frames: Surface[]): Promise<{ p99: number; max: number; out: EncodedFrame[] }> {
+async function blockingRun(
+  enc: FrameEncoder,
+  manager: EncodeManager,
+  frames: Surface[],
+): Promise<{ p99: number; max: number; out: EncodedFrame[] }> {
   manager.setClientEncodings(JPEG_ENCODINGS);
   enc.encodingsChanged(JPEG_ENCODINGS);
   const rects = manager.split([{ x: 0, y: 0, width: W, height: H }]).map((rect) => ({ rect }));
   // Give the worker its start-up before measuring.
-  await new Promise<void>((r) => enc.encode(frames[0]!, { clientFormat: PIXEL_FORMAT_XRGB8888, rects: [{ rect: { x: 0, y: 0, width: 8, height: 8 } }] }, () => r()));
+  await new Promise<void>((r) =>
+    enc.encode(frames[0]!, { clientFormat: PIXEL_FORMAT_XRGB8888, rects: [{ rect: { x: 0, y: 0, width: 8, height: 8 } }] }, () => r()),
+  );
   const h = monitorEventLoopDelay({ resolution: 1 });
   const probe = setInterval(() => undefined, 1);
   h.enable();
@@ -102,7 +108,10 @@ describe('vnc encode worker (server, 1080p)', function () {
           const sx = x + (k % w);
           const sy = y + Math.floor(k / w);
           const si = sy * src.stride + sx * 4;
-          err += Math.abs(d.rgba[k * 4]! - src.data[si + 2]!) + Math.abs(d.rgba[k * 4 + 1]! - src.data[si + 1]!) + Math.abs(d.rgba[k * 4 + 2]! - src.data[si]!);
+          err +=
+            Math.abs(d.rgba[k * 4]! - src.data[si + 2]!) +
+            Math.abs(d.rgba[k * 4 + 1]! - src.data[si + 1]!) +
+            Math.abs(d.rgba[k * 4 + 2]! - src.data[si]!);
           samples += 3;
         }
       }

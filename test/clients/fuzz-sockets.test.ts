@@ -15,7 +15,7 @@ const BAD_TYPE = 0xee;
 
 function rng(seed: number): (n: number) => number {
   let s = seed >>> 0;
-  return (n) => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % n);
+  return (n) => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % n;
 }
 
 /** Valid messages (SetPixelFormat, SetEncodings, FUR, Key, Pointer, CutText) with bytes flipped, plus noise. */
@@ -80,7 +80,9 @@ describe('vnc socket fuzz', function () {
       const failures = log.lines.filter((l) => l.level === 'error');
       const codes = new Map<string, number>();
       for (const l of closes) codes.set(String(l.obj.code), (codes.get(String(l.obj.code)) ?? 0) + 1);
-      console.log(`      close codes: ${[...codes].map(([k, v]) => `${k} x${v}`).join(', ')}; good client updates per batch: ${during.join(', ')}`);
+      console.log(
+        `      close codes: ${[...codes].map(([k, v]) => `${k} x${v}`).join(', ')}; good client updates per batch: ${during.join(', ')}`,
+      );
       assert.deepEqual(failures, [], 'no internal errors');
       assert.equal(closes.length, CONNECTIONS);
       for (const l of closes) assert.match(String(l.obj.code), /^RFB_E_[A-Z_]+$/, JSON.stringify(l.obj));

@@ -102,7 +102,17 @@ describe('clients/libvncclient: every encoding against a real decoder', function
       try {
         workload.start(fb);
         workload.stop(); // frames are driven here, not by the workload's timer
-        const snapDone = runSnap([snap, '127.0.0.1', String(port), c.encoding, String(c.quality), String(c.compress), String(FRAMES), '600', out]);
+        const snapDone = runSnap([
+          snap,
+          '127.0.0.1',
+          String(port),
+          c.encoding,
+          String(c.quality),
+          String(c.compress),
+          String(FRAMES),
+          '600',
+          out,
+        ]);
         for (let i = 0; i < FRAMES * 2; i++) {
           await new Promise((r) => setTimeout(r, FRAME_MS));
           drawFrame(fb, i);
@@ -111,7 +121,10 @@ describe('clients/libvncclient: every encoding against a real decoder', function
         assert.equal(res.code, 0, `vncsnap failed: ${res.stderr}`);
         const diff = compare(fs.readFileSync(out), surface);
         if (process.env.XENVFB_DEBUG_SNAP) console.log(label, diff, res.stderr);
-        assert.ok(diff.max <= c.max && diff.mean <= c.mean, `${label}: max ${diff.max} mean ${diff.mean.toFixed(3)} ${diff.firstBad ?? ''}`);
+        assert.ok(
+          diff.max <= c.max && diff.mean <= c.mean,
+          `${label}: max ${diff.max} mean ${diff.mean.toFixed(3)} ${diff.firstBad ?? ''}`,
+        );
         const want = { raw: 'Raw', rre: 'RRE', hextile: 'Hextile', zlib: 'Zlib', zrle: 'ZRLE', tight: 'Tight' }[c.encoding]!;
         assert.ok((used.get(want) ?? 0) > 0, `${want} was used: ${[...used]}`);
         if (c.quality >= 0) assert.ok((used.get('Tight JPEG') ?? 0) > 0, `JPEG rects were sent: ${[...used]}`);

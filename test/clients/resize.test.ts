@@ -21,14 +21,28 @@ import { blockImage, type Rgb } from '../helpers/images';
 import { buildVncSnap, readPpm, runSnap } from '../helpers/libvncclient';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const IMAGE = { width: 720, height: 500 };
 const MODE = { width: 640, height: 480 };
 /** libvncclient ends after the server was quiet this long at the new size. */
 const SNAP_IDLE_MS = 1500;
 
 type PageGlobals = {
-  document: { querySelector(sel: string): { width: number; height: number; getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } } };
+  document: {
+    querySelector(sel: string): {
+      width: number;
+      height: number;
+      getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+    };
+  };
   xenvfb: { status: string };
 };
 
@@ -111,14 +125,30 @@ describe('clients/resize: a guest mode switch reaches every client (xenvfb demo,
     vncPort = await freeVncPort();
     const webPort = await freePort();
     demo = DemoProcess.start(['--workload', 'still', '--image', png, '--vnc', `127.0.0.1:${vncPort}`, '--web', `127.0.0.1:${webPort}`]);
-    const launching = missing.noVNC ? undefined : import('playwright-core').then(({ chromium }) => chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS }));
+    const launching = missing.noVNC
+      ? undefined
+      : import('playwright-core').then(({ chromium }) =>
+          chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS }),
+        );
     const guestPid = Number((await demo.waitFor(/^guest pid (\d+)/))[1]);
     await demo.waitFor(/is connected/);
 
     // Clients connected before the switch.
     if ('bin' in built) {
       snapOut = path.join(tmp, 'libvncclient.ppm');
-      const args = [built.bin, '127.0.0.1', String(vncPort), 'zrle', '-1', '-1', '1', String(SNAP_IDLE_MS), snapOut, String(MODE.width), String(MODE.height)];
+      const args = [
+        built.bin,
+        '127.0.0.1',
+        String(vncPort),
+        'zrle',
+        '-1',
+        '-1',
+        '1',
+        String(SNAP_IDLE_MS),
+        snapOut,
+        String(MODE.width),
+        String(MODE.height),
+      ];
       snapDone = runSnap(args, 40000);
     }
     if (launching) {
@@ -196,7 +226,8 @@ describe('clients/resize: a guest mode switch reaches every client (xenvfb demo,
     if (!missing.libvncclient) {
       const ppm = readPpm(fs.readFileSync(snapOut));
       for (let i = 0; i < MODE.width * MODE.height; i++) {
-        const same = ppm.rgb[i * 3] === shot.data[i * 4] && ppm.rgb[i * 3 + 1] === shot.data[i * 4 + 1] && ppm.rgb[i * 3 + 2] === shot.data[i * 4 + 2];
+        const same =
+          ppm.rgb[i * 3] === shot.data[i * 4] && ppm.rgb[i * 3 + 1] === shot.data[i * 4 + 1] && ppm.rgb[i * 3 + 2] === shot.data[i * 4 + 2];
         if (!same) assert.fail(`libvncclient and gvnccapture differ at pixel ${i % MODE.width},${Math.floor(i / MODE.width)}`);
       }
     }

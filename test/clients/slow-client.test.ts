@@ -22,7 +22,7 @@ function animatedDisplay(): { display: TestDisplay; stop(): void } {
   const data = new Uint8Array(W * H * 4);
   const display = new TestDisplay({ width: W, height: H, stride: W * 4, format: PIXEL_FORMAT_XRGB8888, data });
   let seed = 7;
-  const rnd = (n: number): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) % n);
+  const rnd = (n: number): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) % n;
   const timer = setInterval(() => {
     const w = 1 + rnd(480);
     const h = 1 + rnd(270);

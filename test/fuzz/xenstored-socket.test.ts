@@ -71,7 +71,12 @@ const mutated = fc
     return b;
   });
 
-const input = fc.oneof(fc.uint8Array({ maxLength: 600 }), validPacket, mutated, fc.array(validPacket, { maxLength: 5 }).map((ps) => Buffer.concat(ps)));
+const input = fc.oneof(
+  fc.uint8Array({ maxLength: 600 }),
+  validPacket,
+  mutated,
+  fc.array(validPacket, { maxLength: 5 }).map((ps) => Buffer.concat(ps)),
+);
 
 describe('xenstored over sockets under fuzz', function () {
   this.timeout(120000);

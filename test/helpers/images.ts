@@ -5,7 +5,6 @@ import { prng } from './prng';
 
 export type Rgb = [number, number, number];
 
-
 /**
  * An RGB image of flat block x block squares: every other block grey, the others random
  * colours. Flat, aligned blocks let lossy JPEG clients be checked tightly too.

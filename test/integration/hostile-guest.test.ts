@@ -76,7 +76,16 @@ describe('vfb backend with a hostile guest', function () {
     const vfb = backend.vfbs.get(0)!;
     const before = vfb.stats.clipped;
     damage.length = 0;
-    assert.ok(guest.vfb.sendRawEvent(slot(2, [[4, -50], [8, 10], [12, 100000], [16, 5]])));
+    assert.ok(
+      guest.vfb.sendRawEvent(
+        slot(2, [
+          [4, -50],
+          [8, 10],
+          [12, 100000],
+          [16, 5],
+        ]),
+      ),
+    );
     await until(() => vfb.stats.clipped > before, 'clipped counter');
     await until(() => damage.length > 0, 'damage delivered');
     const s = backend.display.surface()!;
@@ -84,7 +93,10 @@ describe('vfb backend with a hostile guest', function () {
       assert.ok(r.x >= 0 && r.y >= 0 && r.x + r.width <= s.width && r.y + r.height <= s.height, JSON.stringify(r));
     }
     assert.deepEqual(damage.flat()[0], { x: 0, y: 10, width: s.width, height: 5 });
-    assert.ok(logs.lines.some((l) => l.level === 'warn' && /clipped/.test(l.msg)), 'a warning was logged');
+    assert.ok(
+      logs.lines.some((l) => l.level === 'warn' && /clipped/.test(l.msg)),
+      'a warning was logged',
+    );
     assert.equal(await hv.xenstore.read('/local/domain/0/backend/vfb/1/0/state'), '4');
   });
 
@@ -93,7 +105,14 @@ describe('vfb backend with a hostile guest', function () {
     const bad = vfb.stats.badEvents;
     const clipped = vfb.stats.clipped;
     guest.vfb.sendRawEvent(slot(99, []));
-    guest.vfb.sendRawEvent(slot(2, [[4, 0x7fffffff], [8, 0x7fffffff], [12, 0x7fffffff], [16, 0x7fffffff]]));
+    guest.vfb.sendRawEvent(
+      slot(2, [
+        [4, 0x7fffffff],
+        [8, 0x7fffffff],
+        [12, 0x7fffffff],
+        [16, 0x7fffffff],
+      ]),
+    );
     await until(() => vfb.stats.badEvents > bad && vfb.stats.clipped > clipped, 'both counted');
     assert.equal(await hv.xenstore.read('/local/domain/0/backend/vfb/1/0/state'), '4');
   });

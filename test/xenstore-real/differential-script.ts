@@ -20,7 +20,6 @@ export interface Step {
   label: string;
 }
 
-
 const NAMES = ['a', 'b', 'c'];
 const BASE = '/d';
 

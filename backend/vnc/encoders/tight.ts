@@ -38,7 +38,16 @@ const STREAM_GRADIENT = 3;
 
 /** zlib level per compress level, [indexed, mono, full] (TigerVNC TightEncoder). */
 const ZLIB_LEVELS: ReadonlyArray<readonly [number, number, number]> = [
-  [0, 0, 0], [1, 1, 1], [3, 3, 2], [5, 5, 2], [6, 7, 3], [7, 8, 4], [7, 8, 5], [8, 9, 6], [9, 9, 7], [9, 9, 9],
+  [0, 0, 0],
+  [1, 1, 1],
+  [3, 3, 2],
+  [5, 5, 2],
+  [6, 7, 3],
+  [7, 8, 4],
+  [7, 8, 5],
+  [8, 9, 6],
+  [9, 9, 7],
+  [9, 9, 9],
 ];
 /** libjpeg quality per JPEG quality level (TigerVNC JpegCompressor). */
 export const JPEG_QUALITY = [15, 29, 41, 42, 62, 77, 79, 86, 92, 100] as const;
@@ -47,8 +56,16 @@ export const JPEG_QUALITY = [15, 29, 41, 42, 62, 77, 79, 86, 92, 100] as const;
 const SMOOTH_THRESHOLD = 0.02;
 
 const RGBX: PixelFormat = {
-  bitsPerPixel: 32, depth: 24, bigEndian: false, trueColour: true,
-  redMax: 255, greenMax: 255, blueMax: 255, redShift: 0, greenShift: 8, blueShift: 16,
+  bitsPerPixel: 32,
+  depth: 24,
+  bigEndian: false,
+  trueColour: true,
+  redMax: 255,
+  greenMax: 255,
+  blueMax: 255,
+  redShift: 0,
+  greenShift: 8,
+  blueShift: 16,
 };
 
 export function compactLength(n: number): number[] {

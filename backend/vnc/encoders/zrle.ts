@@ -85,7 +85,7 @@ function encodeTile(tile: Uint32Array, w: number, h: number, packer: PixelPacker
 
   let plainRle = 0;
   let paletteRle = 0;
-  for (let i = 0; i < tile.length; ) {
+  for (let i = 0; i < tile.length;) {
     let j = i + 1;
     while (j < tile.length && tile[j] === tile[i]) j++;
     const len = j - i;
@@ -133,7 +133,7 @@ function packedPaletteTile(tile: Uint32Array, w: number, h: number, p: Palette, 
 function paletteRleTile(tile: Uint32Array, p: Palette, packer: PixelPacker, b: Bytes): void {
   b.u8(ZrleSub.PaletteRleBase + p.colours.length);
   writePalette(p, packer, b);
-  for (let i = 0; i < tile.length; ) {
+  for (let i = 0; i < tile.length;) {
     let j = i + 1;
     while (j < tile.length && tile[j] === tile[i]) j++;
     const idx = p.index.get(tile[i]!)!;
@@ -148,7 +148,7 @@ function paletteRleTile(tile: Uint32Array, p: Palette, packer: PixelPacker, b: B
 
 function plainRleTile(tile: Uint32Array, packer: PixelPacker, b: Bytes): void {
   b.u8(ZrleSub.PlainRle);
-  for (let i = 0; i < tile.length; ) {
+  for (let i = 0; i < tile.length;) {
     let j = i + 1;
     while (j < tile.length && tile[j] === tile[i]) j++;
     packer.put(b.buf, b.reserve(packer.size), tile[i]!);

@@ -43,7 +43,8 @@ const quota: Command = (host, args) => {
   if (args.length === 0) return text(host.quotas.formatSettings());
   if (args[0] === 'set') {
     const [, name, value] = args;
-    if (args.length !== 3 || !DECIMAL.test(value!) || !host.quotas.set(name!, Number(value))) throw failWith('EINVAL', 'quota set <name> <value>');
+    if (args.length !== 3 || !DECIMAL.test(value!) || !host.quotas.set(name!, Number(value)))
+      throw failWith('EINVAL', 'quota set <name> <value>');
     return OK;
   }
   if (args.length !== 1) throw failWith('EINVAL', 'quota [set <name> <val>|<domid>]');

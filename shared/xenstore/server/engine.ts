@@ -38,8 +38,7 @@ export interface ConnectionSink {
 }
 
 export type Delivery =
-  | { kind: 'message'; conn: XsServerConnection; message: XsMessage; afterReply?: boolean }
-  | { kind: 'close'; conn: XsServerConnection };
+  { kind: 'message'; conn: XsServerConnection; message: XsMessage; afterReply?: boolean } | { kind: 'close'; conn: XsServerConnection };
 
 /** One client connection: its identity, watches and transactions, and its byte stream. */
 export class XsServerConnection {
@@ -365,7 +364,8 @@ const onResetWatches: Handler = (_engine, conn) => {
 // \0 (tx_id 0)  ->  <decimal id> \0
 const onTransactionStart: Handler = (engine, conn, msg) => {
   if (msg.txId !== 0) throw failWith('EBUSY', 'nested transaction');
-  if (!conn.identity.privileged && conn.transactions.size >= engine.quotas.get('transactions')) throw failWith('ENOSPC', 'transactions quota');
+  if (!conn.identity.privileged && conn.transactions.size >= engine.quotas.get('transactions'))
+    throw failWith('ENOSPC', 'transactions quota');
   const tx = new Transaction(engine.newTransactionId(), engine.store);
   conn.transactions.set(tx.id, tx);
   return stringsPayload(String(tx.id));
@@ -386,8 +386,7 @@ const onTransactionEnd: Handler = (engine, conn, msg, out) => {
 };
 
 // domid \0  ->  /local/domain/<domid> \0
-const onGetDomainPath: Handler = (_e, _c, msg) =>
-  stringsPayload(`/local/domain/${parseDomid(parseExactStrings(msg.payload, 1)[0])}`);
+const onGetDomainPath: Handler = (_e, _c, msg) => stringsPayload(`/local/domain/${parseDomid(parseExactStrings(msg.payload, 1)[0])}`);
 
 // domid \0  ->  T \0 | F \0
 const onIsIntroduced: Handler = (engine, _c, msg) =>

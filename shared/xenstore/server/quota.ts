@@ -17,15 +17,7 @@ export const QUOTA_PATH_MAX = XENSTORE_REL_PATH_MAX; // EINVAL
 export const QUOTA_PERMISSIONS_PER_NODE = 5; // ENOSPC
 
 export type QuotaName =
-  | 'nodes'
-  | 'watches'
-  | 'transactions'
-  | 'outstanding'
-  | 'transaction-nodes'
-  | 'memory'
-  | 'node-size'
-  | 'path-max'
-  | 'permissions';
+  'nodes' | 'watches' | 'transactions' | 'outstanding' | 'transaction-nodes' | 'memory' | 'node-size' | 'path-max' | 'permissions';
 
 /** `quota` command rows, in C's order, with C's descriptions. */
 const HARD: ReadonlyArray<[QuotaName, number, string]> = [

@@ -68,13 +68,7 @@ function goldenRefresh(period: number): Buffer {
   b.writeUInt32LE(period, 4);
   return b;
 }
-function goldenPage(h: {
-  width: number;
-  height: number;
-  lineLength: number;
-  memLength: number;
-  depth: number;
-}): Buffer {
+function goldenPage(h: { width: number; height: number; lineLength: number; memLength: number; depth: number }): Buffer {
   const p = Buffer.alloc(4096);
   p.writeInt32LE(h.width, 16);
   p.writeInt32LE(h.height, 20);
@@ -151,8 +145,7 @@ describe('shared/fbif', () => {
       }
     });
     it('rejects unknown strings with FB_E_BAD_PROTOCOL', () => {
-      for (const p of ['x86_64', 'X86_64-ABI', 'ppc-abi', ' x86_64-abi'])
-        throwsCode(() => parseFbAbi(p, page64), 'FB_E_BAD_PROTOCOL');
+      for (const p of ['x86_64', 'X86_64-ABI', 'ppc-abi', ' x86_64-abi']) throwsCode(() => parseFbAbi(p, page64), 'FB_E_BAD_PROTOCOL');
     });
   });
 
@@ -268,8 +261,7 @@ describe('shared/fbif', () => {
 
     it('depth: each of 8/16/24/32, nothing else (FB_E_BAD_GEOMETRY)', () => {
       for (const depth of [8, 16, 24, 32]) validateFbGeometry({ ...ok, depth, lineLength: 800 * (depth / 8) });
-      for (const depth of [0, 1, 4, 15, 31, 33, 64])
-        throwsCode(() => validateFbGeometry({ ...ok, depth }), 'FB_E_BAD_GEOMETRY');
+      for (const depth of [0, 1, 4, 15, 31, 33, 64]) throwsCode(() => validateFbGeometry({ ...ok, depth }), 'FB_E_BAD_GEOMETRY');
     });
 
     it('width and height: 1 and FB_MAX_DIMENSION pass, 0 and one past fail', () => {
@@ -288,11 +280,7 @@ describe('shared/fbif', () => {
       }
       validateFbGeometry({ ...big, width: 10, lineLength: 40 }, { maxMemLength: FB_MAX_MEM_LENGTH, maxDimension: 10 });
       throwsCode(
-        () =>
-          validateFbGeometry(
-            { ...big, width: 11, lineLength: 44 },
-            { maxMemLength: FB_MAX_MEM_LENGTH, maxDimension: 10 },
-          ),
+        () => validateFbGeometry({ ...big, width: 11, lineLength: 44 }, { maxMemLength: FB_MAX_MEM_LENGTH, maxDimension: 10 }),
         'FB_E_BAD_GEOMETRY',
       );
     });
@@ -372,11 +360,7 @@ describe('shared/fbif', () => {
         { type: 'update', x: -5, y: 0x7fffffff, width: -0x80000000, height: 0 },
         goldenUpdate(-5, 0x7fffffff, -0x80000000, 0),
       ],
-      [
-        'resize',
-        { type: 'resize', width: 1024, height: 768, stride: 4096, depth: 32, offset: 0 },
-        goldenResize(1024, 768, 4096, 32, 0),
-      ],
+      ['resize', { type: 'resize', width: 1024, height: 768, stride: 4096, depth: 32, offset: 0 }, goldenResize(1024, 768, 4096, 32, 0)],
       [
         'resize with negative offset',
         { type: 'resize', width: -1, height: -2, stride: -3, depth: -4, offset: -5 },
@@ -428,21 +412,17 @@ describe('shared/fbif', () => {
 
     it('fuzz: random 40-byte slots end in an event or FB_E_BAD_EVENT', () => {
       fc.assert(
-        fc.property(
-          fc.uint8Array({ minLength: 40, maxLength: 40 }),
-          fc.constantFrom(undefined, 2, 3),
-          (bytes, force) => {
-            if (force !== undefined) bytes[0] = force;
-            try {
-              const ev = decodeFbOutEvent(bytes);
-              assert.ok(ev.type === 'update' || ev.type === 'resize');
-              const again = encodeFbOutEvent(ev);
-              assert.deepEqual(decodeFbOutEvent(again), ev);
-            } catch (e) {
-              if (!isXenvfbError(e, 'FB_E_BAD_EVENT')) throw e;
-            }
-          },
-        ),
+        fc.property(fc.uint8Array({ minLength: 40, maxLength: 40 }), fc.constantFrom(undefined, 2, 3), (bytes, force) => {
+          if (force !== undefined) bytes[0] = force;
+          try {
+            const ev = decodeFbOutEvent(bytes);
+            assert.ok(ev.type === 'update' || ev.type === 'resize');
+            const again = encodeFbOutEvent(ev);
+            assert.deepEqual(decodeFbOutEvent(again), ev);
+          } catch (e) {
+            if (!isXenvfbError(e, 'FB_E_BAD_EVENT')) throw e;
+          }
+        }),
         { numRuns: 3000 },
       );
     });

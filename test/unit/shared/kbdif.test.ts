@@ -75,14 +75,7 @@ describe('shared/kbdif', () => {
   it('constants match kbdif.h', () => {
     assert.deepEqual([XENKBD_TYPE_MOTION, XENKBD_TYPE_KEY, XENKBD_TYPE_POS, XENKBD_TYPE_MTOUCH], [1, 3, 4, 5]);
     assert.deepEqual(
-      [
-        XENKBD_MT_EV_DOWN,
-        XENKBD_MT_EV_UP,
-        XENKBD_MT_EV_MOTION,
-        XENKBD_MT_EV_SYN,
-        XENKBD_MT_EV_SHAPE,
-        XENKBD_MT_EV_ORIENT,
-      ],
+      [XENKBD_MT_EV_DOWN, XENKBD_MT_EV_UP, XENKBD_MT_EV_MOTION, XENKBD_MT_EV_SYN, XENKBD_MT_EV_SHAPE, XENKBD_MT_EV_ORIENT],
       [0, 1, 2, 3, 4, 5],
     );
     assert.equal(XENKBD_IN_RING_OFFS, 1024);
@@ -103,11 +96,7 @@ describe('shared/kbdif', () => {
 
   const cases: Array<[string, KbdInEvent, Buffer]> = [
     ['motion', { type: 'motion', relX: 5, relY: -7, relZ: 1 }, goldenMotion(5, -7, 1)],
-    [
-      'motion s32 extremes',
-      { type: 'motion', relX: -0x80000000, relY: 0x7fffffff, relZ: 0 },
-      goldenMotion(-0x80000000, 0x7fffffff, 0),
-    ],
+    ['motion s32 extremes', { type: 'motion', relX: -0x80000000, relY: 0x7fffffff, relZ: 0 }, goldenMotion(-0x80000000, 0x7fffffff, 0)],
     ['key press BTN_LEFT', { type: 'key', pressed: true, keycode: BTN_LEFT }, goldenKey(1, 0x110)],
     ['key release u32 max', { type: 'key', pressed: false, keycode: 0xffffffff }, goldenKey(0, 0xffffffff)],
     ['pos', { type: 'pos', absX: 799, absY: 599, relZ: -1 }, goldenPos(799, 599, -1)],
@@ -193,16 +182,12 @@ describe('shared/kbdif', () => {
 
   it('fuzz: random 40-byte slots end in an event (never a throw) that re-encodes canonically', () => {
     fc.assert(
-      fc.property(
-        fc.uint8Array({ minLength: 40, maxLength: 40 }),
-        fc.constantFrom(undefined, 1, 3, 4, 5),
-        (bytes, force) => {
-          if (force !== undefined) bytes[0] = force;
-          const ev = decodeKbdInEvent(bytes);
-          assert.ok(['motion', 'key', 'pos', 'mtouch', 'unknown'].includes(ev.type));
-          assert.deepEqual(decodeKbdInEvent(encodeKbdInEvent(ev)), ev);
-        },
-      ),
+      fc.property(fc.uint8Array({ minLength: 40, maxLength: 40 }), fc.constantFrom(undefined, 1, 3, 4, 5), (bytes, force) => {
+        if (force !== undefined) bytes[0] = force;
+        const ev = decodeKbdInEvent(bytes);
+        assert.ok(['motion', 'key', 'pos', 'mtouch', 'unknown'].includes(ev.type));
+        assert.deepEqual(decodeKbdInEvent(encodeKbdInEvent(ev)), ev);
+      }),
       { numRuns: 3000 },
     );
   });

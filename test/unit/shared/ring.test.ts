@@ -1,15 +1,6 @@
 import { strict as assert } from 'assert';
 import fc from 'fast-check';
-import {
-  FB_OUT_RING,
-  FB_IN_RING,
-  KBD_IN_RING,
-  KBD_OUT_RING,
-  RingLayout,
-  RingProducer,
-  RingConsumer,
-  ringLen,
-} from '../../../shared/ring';
+import { FB_OUT_RING, FB_IN_RING, KBD_IN_RING, KBD_OUT_RING, RingLayout, RingProducer, RingConsumer, ringLen } from '../../../shared/ring';
 import { encodeFbOutEvent, decodeFbOutEvent, FbOutEvent } from '../../../shared/fbif';
 import { encodeKbdInEvent, decodeKbdInEvent, KbdInEvent, XENKBD_MT_EV_SHAPE } from '../../../shared/kbdif';
 import { isXenvfbError, ErrorCode } from '../../../shared/errors';
@@ -45,22 +36,10 @@ function drainAll(c: RingConsumer): Uint8Array[] {
 
 describe('shared/ring', () => {
   it('layouts match fbif.h and kbdif.h', () => {
-    assert.deepEqual(
-      { ...FB_OUT_RING },
-      { consOffset: 8, prodOffset: 12, ringOffset: 2048, ringSize: 2048, slotSize: 40 },
-    );
-    assert.deepEqual(
-      { ...FB_IN_RING },
-      { consOffset: 0, prodOffset: 4, ringOffset: 1024, ringSize: 1024, slotSize: 40 },
-    );
-    assert.deepEqual(
-      { ...KBD_IN_RING },
-      { consOffset: 0, prodOffset: 4, ringOffset: 1024, ringSize: 2048, slotSize: 40 },
-    );
-    assert.deepEqual(
-      { ...KBD_OUT_RING },
-      { consOffset: 8, prodOffset: 12, ringOffset: 3072, ringSize: 1024, slotSize: 40 },
-    );
+    assert.deepEqual({ ...FB_OUT_RING }, { consOffset: 8, prodOffset: 12, ringOffset: 2048, ringSize: 2048, slotSize: 40 });
+    assert.deepEqual({ ...FB_IN_RING }, { consOffset: 0, prodOffset: 4, ringOffset: 1024, ringSize: 1024, slotSize: 40 });
+    assert.deepEqual({ ...KBD_IN_RING }, { consOffset: 0, prodOffset: 4, ringOffset: 1024, ringSize: 2048, slotSize: 40 });
+    assert.deepEqual({ ...KBD_OUT_RING }, { consOffset: 8, prodOffset: 12, ringOffset: 3072, ringSize: 1024, slotSize: 40 });
     assert.deepEqual([FB_OUT_RING, FB_IN_RING, KBD_IN_RING, KBD_OUT_RING].map(ringLen), [51, 25, 51, 25]);
   });
 
@@ -293,9 +272,7 @@ describe('shared/ring', () => {
       const b = Buffer.from(backing.buffer, 3, 4096);
       assert.equal(b.readUInt32LE(KBD.inProd), 1);
       assert.equal(b[KBD.inRing], 3);
-      assert.deepEqual(drainAll(new RingConsumer(page, KBD_IN_RING)).map(decodeKbdInEvent), [
-        { type: 'key', pressed: true, keycode: 30 },
-      ]);
+      assert.deepEqual(drainAll(new RingConsumer(page, KBD_IN_RING)).map(decodeKbdInEvent), [{ type: 'key', pressed: true, keycode: 30 }]);
       assert.equal(b.readUInt32LE(KBD.inCons), 1);
     });
 
@@ -315,13 +292,9 @@ describe('shared/ring', () => {
     fc.assert(
       fc.property(
         fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0xffffffff - 120, max: 0xffffffff })),
-        fc.array(
-          fc.oneof(
-            fc.record({ push: fc.integer({ min: 1, max: 60 }) }),
-            fc.record({ drain: fc.integer({ min: 0, max: 60 }) }),
-          ),
-          { maxLength: 40 },
-        ),
+        fc.array(fc.oneof(fc.record({ push: fc.integer({ min: 1, max: 60 }) }), fc.record({ drain: fc.integer({ min: 0, max: 60 }) })), {
+          maxLength: 40,
+        }),
         (start, ops) => {
           const page = newPage();
           page.writeUInt32LE(start, FB.outCons);

@@ -4,19 +4,10 @@ import { XenbusState, xenbusStateName, parseXenbusState } from '../../../shared/
 describe('shared/xenbus-state', () => {
   it('has the nine values of xenbus.h', () => {
     assert.deepEqual(
-      [
-        XenbusState.Unknown,
-        XenbusState.Initialising,
-        XenbusState.InitWait,
-        XenbusState.Initialised,
-        XenbusState.Connected,
-      ],
+      [XenbusState.Unknown, XenbusState.Initialising, XenbusState.InitWait, XenbusState.Initialised, XenbusState.Connected],
       [0, 1, 2, 3, 4],
     );
-    assert.deepEqual(
-      [XenbusState.Closing, XenbusState.Closed, XenbusState.Reconfiguring, XenbusState.Reconfigured],
-      [5, 6, 7, 8],
-    );
+    assert.deepEqual([XenbusState.Closing, XenbusState.Closed, XenbusState.Reconfiguring, XenbusState.Reconfigured], [5, 6, 7, 8]);
   });
 
   it('names states for logs', () => {

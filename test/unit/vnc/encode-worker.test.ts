@@ -22,15 +22,23 @@ import { liveEncodeWorkers, WorkerFrameEncoder } from '../../../backend/vnc/work
 import { connected, fur, setEncodings, setPixelFormat, TestDisplay } from './helpers';
 
 const RGB565_BE: PixelFormat = {
-  bitsPerPixel: 16, depth: 16, bigEndian: true, trueColour: true,
-  redMax: 31, greenMax: 63, blueMax: 31, redShift: 11, greenShift: 5, blueShift: 0,
+  bitsPerPixel: 16,
+  depth: 16,
+  bigEndian: true,
+  trueColour: true,
+  redMax: 31,
+  greenMax: 63,
+  blueMax: 31,
+  redShift: 11,
+  greenShift: 5,
+  blueShift: 0,
 };
 const QUALITY = (q: number): number => -32 + q;
 const COMPRESS = (c: number): number => -256 + c;
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** Paint `r` with one of: noise (photo), text-like strokes (palette), a solid fill. */
@@ -66,13 +74,22 @@ const W = 400;
 const H = 300;
 const STEPS: Step[] = [
   { encodings: [RfbEncoding.Tight, QUALITY(6), COMPRESS(2)], paint: [[{ x: 0, y: 0, width: W, height: H }, 'text']] },
-  { paint: [[{ x: 10, y: 20, width: 200, height: 150 }, 'noise'], [{ x: 250, y: 10, width: 100, height: 40 }, 'solid']] },
+  {
+    paint: [
+      [{ x: 10, y: 20, width: 200, height: 150 }, 'noise'],
+      [{ x: 250, y: 10, width: 100, height: 40 }, 'solid'],
+    ],
+  },
   { paint: [[{ x: 12, y: 22, width: 190, height: 140 }, 'noise']], refresh: [{ x: 300, y: 200, width: 90, height: 90 }] },
   { paint: [[{ x: 0, y: 250, width: 300, height: 20 }, 'text']] },
   { encodings: [RfbEncoding.ZRLE], paint: [[{ x: 5, y: 5, width: 333, height: 77 }, 'text']] },
   { clientFormat: RGB565_BE, paint: [[{ x: 100, y: 100, width: 120, height: 120 }, 'noise']] },
   { encodings: [RfbEncoding.Zlib, COMPRESS(6)], paint: [[{ x: 0, y: 0, width: W, height: H }, 'text']] },
-  { encodings: [RfbEncoding.TightPNG, RfbEncoding.Tight, QUALITY(3)], clientFormat: PIXEL_FORMAT_XRGB8888, paint: [[{ x: 50, y: 60, width: 256, height: 200 }, 'noise']] },
+  {
+    encodings: [RfbEncoding.TightPNG, RfbEncoding.Tight, QUALITY(3)],
+    clientFormat: PIXEL_FORMAT_XRGB8888,
+    paint: [[{ x: 50, y: 60, width: 256, height: 200 }, 'noise']],
+  },
   { encodings: [RfbEncoding.Hextile], paint: [[{ x: 1, y: 1, width: 20, height: 20 }, 'text']] },
   { encodings: [RfbEncoding.Tight, COMPRESS(9)], paint: [[{ x: 0, y: 0, width: W, height: H }, 'text']] },
 ];
@@ -95,7 +112,10 @@ async function runSteps(make: (m: EncodeManager) => FrameEncoder): Promise<Buffe
       const rects = manager.split(step.paint.map(([r]) => r));
       const job: FrameJob = {
         clientFormat,
-        rects: [...rects.map((rect, i) => ({ rect, busy: i % 2 === 1 })), ...manager.split(step.refresh ?? []).map((rect) => ({ rect, lossless: true }))],
+        rects: [
+          ...rects.map((rect, i) => ({ rect, busy: i % 2 === 1 })),
+          ...manager.split(step.refresh ?? []).map((rect) => ({ rect, lossless: true })),
+        ],
       };
       const frame = await encodeWith(enc, s, job);
       out.push(Buffer.from(frame.bytes));
@@ -116,7 +136,10 @@ describe('vnc encode worker', function () {
   it('a snapshot holds exactly the rows of each rect', () => {
     const s = surface(64, 32);
     paint(s, { x: 0, y: 0, width: 64, height: 32 }, 'noise', 1);
-    const rects = [{ x: 3, y: 5, width: 10, height: 7 }, { x: 60, y: 31, width: 4, height: 1 }];
+    const rects = [
+      { x: 3, y: 5, width: 10, height: 7 },
+      { x: 60, y: 31, width: 4, height: 1 },
+    ];
     const { pixels, offsets } = snapshotRects(s, rects);
     assert.equal(pixels.byteLength, (10 * 7 + 4) * 4);
     rects.forEach((r, i) => {
@@ -179,7 +202,9 @@ describe('vnc encode worker', function () {
         enc.encodingsChanged([RfbEncoding.Raw]);
         enc.injectFault(kind);
         const s = surface(8, 8);
-        enc.encode(s, { clientFormat: PIXEL_FORMAT_XRGB8888, rects: [{ rect: { x: 0, y: 0, width: 8, height: 8 } }] }, () => resolve(new Error('encoded') as XenvfbError));
+        enc.encode(s, { clientFormat: PIXEL_FORMAT_XRGB8888, rects: [{ rect: { x: 0, y: 0, width: 8, height: 8 } }] }, () =>
+          resolve(new Error('encoded') as XenvfbError),
+        );
       });
     const thrown = await failure('throw');
     assert.ok(isXenvfbError(thrown, 'RFB_E_ENCODE'), String(thrown));
@@ -205,6 +230,9 @@ describe('vnc encode worker', function () {
     assert.equal(encodeModeFromEnv('worker', {}), 'worker');
     assert.equal(encodeModeFromEnv('worker', { XENVFB_VNC_ENCODE: 'sync' }), 'sync');
     assert.equal(encodeModeFromEnv('sync', { XENVFB_VNC_ENCODE: 'worker' }), 'worker');
-    assert.throws(() => encodeModeFromEnv('worker', { XENVFB_VNC_ENCODE: 'fast' }), (e: unknown) => isXenvfbError(e, 'RFB_E_ENCODE_MODE'));
+    assert.throws(
+      () => encodeModeFromEnv('worker', { XENVFB_VNC_ENCODE: 'fast' }),
+      (e: unknown) => isXenvfbError(e, 'RFB_E_ENCODE_MODE'),
+    );
   });
 });

@@ -8,7 +8,19 @@ import { keysymToLinux } from '../../../backend/input/keysym';
 import { parseClientMessage, RFB_MAX_FENCE_PAYLOAD, RFB_MAX_SCREENS } from '../../../backend/vnc/client-messages';
 import { RfbEncoding } from '../../../backend/vnc/messages';
 import { isXenvfbError } from '../../../shared/errors';
-import { connected, fur, harness, keyEvent, patternSurface, pointerEvent, qemuExtKey, setEncodings, TestDisplay, VERSION_38, type Harness } from './helpers';
+import {
+  connected,
+  fur,
+  harness,
+  keyEvent,
+  patternSurface,
+  pointerEvent,
+  qemuExtKey,
+  setEncodings,
+  TestDisplay,
+  VERSION_38,
+  type Harness,
+} from './helpers';
 
 const code = (e: Error | undefined): string | undefined => (e as { code?: string } | undefined)?.code;
 const E = RfbEncoding;
@@ -97,7 +109,14 @@ function layoutOf(data: Buffer): Screen[] {
   const screens: Screen[] = [];
   for (let i = 0; i < data[0]!; i++) {
     const o = 4 + 16 * i;
-    screens.push([data.readUInt32BE(o), data.readUInt16BE(o + 4), data.readUInt16BE(o + 6), data.readUInt16BE(o + 8), data.readUInt16BE(o + 10), data.readUInt32BE(o + 12)]);
+    screens.push([
+      data.readUInt32BE(o),
+      data.readUInt16BE(o + 4),
+      data.readUInt16BE(o + 6),
+      data.readUInt16BE(o + 8),
+      data.readUInt16BE(o + 10),
+      data.readUInt32BE(o + 12),
+    ]);
   }
   return screens;
 }
@@ -111,11 +130,22 @@ const REQUEST = 0x80000000;
 
 describe('vnc/extensions: new client messages', () => {
   const cases: Array<[string, Buffer, object]> = [
-    ['EnableContinuousUpdates', enableCu(true, 1, 2, 30, 40), { type: 'EnableContinuousUpdates', enable: true, x: 1, y: 2, width: 30, height: 40 }],
-    ['ClientFence', clientFence(REQUEST | 3, Buffer.from('abc')), { type: 'ClientFence', flags: (REQUEST | 3) >>> 0, payload: Uint8Array.from(Buffer.from('abc')) }],
+    [
+      'EnableContinuousUpdates',
+      enableCu(true, 1, 2, 30, 40),
+      { type: 'EnableContinuousUpdates', enable: true, x: 1, y: 2, width: 30, height: 40 },
+    ],
+    [
+      'ClientFence',
+      clientFence(REQUEST | 3, Buffer.from('abc')),
+      { type: 'ClientFence', flags: (REQUEST | 3) >>> 0, payload: Uint8Array.from(Buffer.from('abc')) },
+    ],
     [
       'SetDesktopSize',
-      setDesktopSize(640, 480, [[7, 0, 0, 320, 480, 0], [8, 320, 0, 320, 480, 0]]),
+      setDesktopSize(640, 480, [
+        [7, 0, 0, 320, 480, 0],
+        [8, 320, 0, 320, 480, 0],
+      ]),
       {
         type: 'SetDesktopSize',
         width: 640,
@@ -169,14 +199,20 @@ describe('vnc/extensions: new client messages', () => {
     assert.equal(parseClientMessage(setDesktopSize(10, 10, screens(RFB_MAX_SCREENS)))!.message.type, 'SetDesktopSize');
     const past = setDesktopSize(10, 10, screens(RFB_MAX_SCREENS + 1));
     // The count alone (first 8 bytes) is enough to refuse.
-    assert.throws(() => parseClientMessage(past.subarray(0, 8)), (e: unknown) => isXenvfbError(e, 'RFB_E_OVERSIZE'));
+    assert.throws(
+      () => parseClientMessage(past.subarray(0, 8)),
+      (e: unknown) => isXenvfbError(e, 'RFB_E_OVERSIZE'),
+    );
   });
 });
 
 describe('vnc/extensions: confirmations on SetEncodings', () => {
   it('Fence -> one ServerFence request, ContinuousUpdates -> one EndOfContinuousUpdates, only the first time', () => {
     const h = connected();
-    assert.deepEqual(encs(h, [E.Raw, E.Fence, E.ContinuousUpdates]), [{ kind: 'fence', flags: REQUEST, payload: Buffer.alloc(0) }, { kind: 'endOfCU' }]);
+    assert.deepEqual(encs(h, [E.Raw, E.Fence, E.ContinuousUpdates]), [
+      { kind: 'fence', flags: REQUEST, payload: Buffer.alloc(0) },
+      { kind: 'endOfCU' },
+    ]);
     assert.deepEqual(encs(h, [E.Raw, E.Fence, E.ContinuousUpdates]), []);
   });
 
@@ -208,7 +244,8 @@ describe('vnc/extensions: confirmations on SetEncodings', () => {
     b.session.receive(Uint8Array.of(1));
     b.session.receive(Uint8Array.of(1));
     b.take();
-    const led = (msgs: ServerMsg[]) => msgs.flatMap((m) => (m.kind === 'update' ? m.rects.filter((r) => r.enc === E.QEMULedState).map((r) => r.data[0]) : []));
+    const led = (msgs: ServerMsg[]) =>
+      msgs.flatMap((m) => (m.kind === 'update' ? m.rects.filter((r) => r.enc === E.QEMULedState).map((r) => r.data[0]) : []));
     assert.deepEqual(led(encs(a, [E.QEMULedState])), [0]);
     b.session.receive(setEncodings([E.Raw])); // b never asked for LEDs
     b.take();
@@ -238,7 +275,10 @@ describe('vnc/extensions: ExtendedDesktopSize and SetDesktopSize', () => {
     const r = layout.rects[0]!;
     assert.deepEqual([r.x, r.y, r.w, r.h, r.enc], [0, 0, 32, 16, E.ExtendedDesktopSize]);
     assert.deepEqual(layoutOf(r.data), [[1, 0, 0, 32, 16, 0]]);
-    assert.deepEqual(pixels.rects.map((p) => p.enc), [E.Raw]);
+    assert.deepEqual(
+      pixels.rects.map((p) => p.enc),
+      [E.Raw],
+    );
     h.session.receive(fur(true, 0, 0, 32, 16));
     assert.equal(h.take().length, 0, 'incremental: no layout');
   });
@@ -248,7 +288,14 @@ describe('vnc/extensions: ExtendedDesktopSize and SetDesktopSize', () => {
     ['the current size succeeds (0) with nothing to do', setDesktopSize(32, 16, [[1, 0, 0, 32, 16, 0]]), 0],
     ['no screens is an invalid layout (3)', setDesktopSize(640, 480, []), 3],
     ['a screen outside the framebuffer is an invalid layout (3)', setDesktopSize(64, 64, [[1, 40, 0, 32, 16, 0]]), 3],
-    ['duplicate screen ids are an invalid layout (3)', setDesktopSize(64, 64, [[1, 0, 0, 8, 8, 0], [1, 8, 0, 8, 8, 0]]), 3],
+    [
+      'duplicate screen ids are an invalid layout (3)',
+      setDesktopSize(64, 64, [
+        [1, 0, 0, 8, 8, 0],
+        [1, 8, 0, 8, 8, 0],
+      ]),
+      3,
+    ],
   ];
   for (const [label, msg, status] of sds) {
     it(`SetDesktopSize: ${label}; the reply (reason 1) carries the current layout`, () => {
@@ -275,12 +322,18 @@ describe('vnc/extensions: resize', () => {
     h.session.receive(fur(true, 0, 0, 32, 16));
     const [resize] = decode(h.take());
     assert.ok(resize?.kind === 'update');
-    assert.deepEqual(resize.rects.map((r) => [r.x, r.y, r.w, r.h, r.enc]), [[0, 0, 20, 10, E.ExtendedDesktopSize]]);
+    assert.deepEqual(
+      resize.rects.map((r) => [r.x, r.y, r.w, r.h, r.enc]),
+      [[0, 0, 20, 10, E.ExtendedDesktopSize]],
+    );
     assert.deepEqual(layoutOf(resize.rects[0]!.data), [[1, 0, 0, 20, 10, 0]]);
     h.session.receive(fur(true, 0, 0, 20, 10));
     const [pixels] = decode(h.take());
     assert.ok(pixels?.kind === 'update');
-    assert.deepEqual(pixels.rects.map((r) => [r.x, r.y, r.w, r.h, r.enc]), [[0, 0, 20, 10, E.Raw]]);
+    assert.deepEqual(
+      pixels.rects.map((r) => [r.x, r.y, r.w, r.h, r.enc]),
+      [[0, 0, 20, 10, E.Raw]],
+    );
   });
 
   it('a client with neither DesktopSize nor ExtendedDesktopSize is closed with RFB_E_NO_RESIZE', () => {
@@ -299,8 +352,14 @@ describe('vnc/extensions: resize', () => {
     h.display.setSurface(patternSurface(40, 24));
     const [resize, pixels] = decode(h.take());
     assert.ok(resize?.kind === 'update' && pixels?.kind === 'update');
-    assert.deepEqual(resize.rects.map((r) => [r.w, r.h, r.enc]), [[40, 24, E.ExtendedDesktopSize]]);
-    assert.deepEqual(pixels.rects.map((r) => [r.x, r.y, r.w, r.h]), [[0, 0, 40, 24]]);
+    assert.deepEqual(
+      resize.rects.map((r) => [r.w, r.h, r.enc]),
+      [[40, 24, E.ExtendedDesktopSize]],
+    );
+    assert.deepEqual(
+      pixels.rects.map((r) => [r.x, r.y, r.w, r.h]),
+      [[0, 0, 40, 24]],
+    );
   });
 });
 
@@ -311,7 +370,11 @@ describe('vnc/extensions: continuous updates', () => {
     h.session.receive(enableCu(true, 0, 0, 32, 16));
     const [first] = decode(h.take());
     assert.ok(first?.kind === 'update');
-    assert.deepEqual(first.rects.map((r) => [r.x, r.y, r.w, r.h]), [[0, 0, 32, 16]], 'the initial picture, unrequested');
+    assert.deepEqual(
+      first.rects.map((r) => [r.x, r.y, r.w, r.h]),
+      [[0, 0, 32, 16]],
+      'the initial picture, unrequested',
+    );
     h.display.emit('damage', [{ x: 1, y: 1, width: 2, height: 2 }]);
     h.display.emit('damage', [{ x: 5, y: 5, width: 1, height: 1 }]);
     assert.deepEqual(
@@ -323,7 +386,11 @@ describe('vnc/extensions: continuous updates', () => {
     h.session.receive(fur(false, 0, 0, 4, 4));
     const [full] = decode(h.take());
     assert.ok(full?.kind === 'update');
-    assert.deepEqual(full.rects.map((r) => [r.x, r.y, r.w, r.h]), [[0, 0, 4, 4]], 'non-incremental FUR honoured');
+    assert.deepEqual(
+      full.rects.map((r) => [r.x, r.y, r.w, r.h]),
+      [[0, 0, 4, 4]],
+      'non-incremental FUR honoured',
+    );
     h.display.emit('damage', [{ x: 30, y: 0, width: 2, height: 2 }]);
     h.take();
     h.session.receive(enableCu(false, 0, 0, 32, 16));
@@ -357,7 +424,10 @@ describe('vnc/extensions: fences', () => {
     assert.equal(h.take().length, 0, 'held until the next message');
     h.session.receive(fur(false, 0, 0, 2, 2));
     const msgs = decode(h.take());
-    assert.deepEqual(msgs.map((m) => m.kind), ['update', 'fence']);
+    assert.deepEqual(
+      msgs.map((m) => m.kind),
+      ['update', 'fence'],
+    );
     assert.deepEqual(msgs[1], { kind: 'fence', flags: 4, payload: Buffer.of(9) });
   });
 

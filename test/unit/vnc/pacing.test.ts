@@ -102,7 +102,10 @@ describe('vnc/encode-manager per-rect choice', () => {
     assert.deepEqual(encodeOne(m, surface(128, 128, 'noise')), { encoding: RfbEncoding.Tight, kind: 'photo', lossy: true });
     assert.equal(encodeOne(m, surface(128, 128, 'stripes')).lossy, false);
     const w = new ByteWriter(1024);
-    assert.equal(m.encodeRect(surface(128, 128, 'noise'), { x: 0, y: 0, width: 128, height: 128 }, PIXEL_FORMAT_XRGB8888, w, { lossless: true }).lossy, false);
+    assert.equal(
+      m.encodeRect(surface(128, 128, 'noise'), { x: 0, y: 0, width: 128, height: 128 }, PIXEL_FORMAT_XRGB8888, w, { lossless: true }).lossy,
+      false,
+    );
     const noQuality = new EncodeManager();
     noQuality.setClientEncodings([RfbEncoding.Tight]);
     assert.equal(encodeOne(noQuality, surface(128, 128, 'noise')).lossy, false);
@@ -153,7 +156,10 @@ describe('vnc/session lossless refresh', () => {
     clock.advance(1);
     const refresh = h.take();
     assert.equal(rectCount(refresh), 1);
-    assert.deepEqual([refresh.readUInt16BE(4), refresh.readUInt16BE(6), refresh.readUInt16BE(8), refresh.readUInt16BE(10)], [0, 0, 256, 256]);
+    assert.deepEqual(
+      [refresh.readUInt16BE(4), refresh.readUInt16BE(6), refresh.readUInt16BE(8), refresh.readUInt16BE(10)],
+      [0, 0, 256, 256],
+    );
     assert.notEqual(firstCtl(refresh) & 0xf0, 0x90, 'lossless Tight');
     assert.equal(h.session.stats().losslessRefreshes, 1);
     h.session.receive(fur(true, 0, 0, 256, 256));
@@ -215,7 +221,10 @@ describe('vnc/session frame clock', () => {
     clock.advance(6);
     const updates = decodeUpdates(h.take(), 4);
     assert.equal(updates.length, 1);
-    assert.deepEqual(updates[0]!.map((r) => [r.x, r.y, r.width, r.height]), [[0, 0, 4, 4]]);
+    assert.deepEqual(
+      updates[0]!.map((r) => [r.x, r.y, r.width, r.height]),
+      [[0, 0, 4, 4]],
+    );
   });
 
   it('a frame held by backpressure is not encoded when the clock ticks, only on resume()', () => {

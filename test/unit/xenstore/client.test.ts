@@ -45,17 +45,26 @@ describe('xenstore client over the socket server', () => {
     const writes = Array.from({ length: 100 }, (_, i) => xs.write(`/p/${i}`, `v${i}`));
     await Promise.all(writes);
     const values = await Promise.all(Array.from({ length: 100 }, (_, i) => xs.read(`/p/${i}`)));
-    assert.deepEqual(values, Array.from({ length: 100 }, (_, i) => `v${i}`));
+    assert.deepEqual(
+      values,
+      Array.from({ length: 100 }, (_, i) => `v${i}`),
+    );
     assert.equal((await xs.directory('/p')).length, 100);
   });
 
   it('reports errors with errno and path; tryRead gives undefined on ENOENT', async () => {
     const xs = await open();
-    await assert.rejects(xs.read('/missing'), (e: unknown) => isXenvfbError(e, 'XS_E_REPLY') && e.details.errno === 'ENOENT' && e.details.path === '/missing');
+    await assert.rejects(
+      xs.read('/missing'),
+      (e: unknown) => isXenvfbError(e, 'XS_E_REPLY') && e.details.errno === 'ENOENT' && e.details.path === '/missing',
+    );
     assert.equal(await xs.tryRead('/missing'), undefined);
     await xs.mkdir('/d');
     assert.equal(await xs.tryRead('/d'), '');
-    await xs.setPerms('/d', [{ domid: 1, read: false, write: false }, { domid: 2, read: true, write: false }]);
+    await xs.setPerms('/d', [
+      { domid: 1, read: false, write: false },
+      { domid: 2, read: true, write: false },
+    ]);
     assert.deepEqual(await xs.getPerms('/d'), [
       { domid: 1, read: false, write: false },
       { domid: 2, read: true, write: false },

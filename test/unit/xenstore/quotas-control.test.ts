@@ -77,7 +77,12 @@ describe('xenstore engine: quotas of unprivileged domains (C xenstored 4.17 defa
     assert.equal(d1.write('a', ''), 'OK');
     assert.equal(d1.write('b', ''), 'OK');
     assert.equal(d1.write('c', ''), 'ENOSPC');
-    for (const bad of [['set', 'bogus', '1'], ['set', 'nodes'], ['set', 'nodes', '-1'], ['a', 'b']]) {
+    for (const bad of [
+      ['set', 'bogus', '1'],
+      ['set', 'nodes'],
+      ['set', 'nodes', '-1'],
+      ['a', 'b'],
+    ]) {
       assert.equal(dom0.call(...ctl('quota', ...bad)), 'EINVAL', bad.join(' '));
     }
   });
@@ -89,7 +94,14 @@ describe('xenstore engine: CONTROL, RESUME, SET_TARGET', () => {
     const table = dom0.call(...ctl('quota'));
     assert.ok(table.startsWith('Quota settings:\nnodes            :     1000 Nodes per domain\n'), table);
     assert.ok(table.includes('path-max         :     2048 Max. length of a node path\n'));
-    assert.equal(dom0.call(...ctl('quota', '0')).split('\n').slice(0, 2).join('|'), 'Domain 0:|nodes           :        3');
+    assert.equal(
+      dom0
+        .call(...ctl('quota', '0'))
+        .split('\n')
+        .slice(0, 2)
+        .join('|'),
+      'Domain 0:|nodes           :        3',
+    );
     assert.equal(dom0.call(...ctl('quota', '5')), 'ENOENT');
     engine.introduceDomain(5);
     assert.ok(dom0.call(...ctl('quota', '5')).startsWith('Domain 5:\nnodes           :        0\n'));

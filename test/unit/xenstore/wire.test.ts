@@ -81,7 +81,14 @@ const CASES: Case[] = [
     txId: 3,
     write: { path: '/a/b', value: 'hello' },
   },
-  { name: 'WRITE empty value', wire: golden(11, 16, 0, '/a\0'), type: XsType.XS_WRITE, reqId: 16, txId: 0, write: { path: '/a', value: '' } },
+  {
+    name: 'WRITE empty value',
+    wire: golden(11, 16, 0, '/a\0'),
+    type: XsType.XS_WRITE,
+    reqId: 16,
+    txId: 0,
+    write: { path: '/a', value: '' },
+  },
   s('MKDIR', XsType.XS_MKDIR, 12, 17, 0, ['/a'], '/a\0'),
   s('RM', XsType.XS_RM, 13, 18, 0, ['/a'], '/a\0'),
   s('SET_PERMS', XsType.XS_SET_PERMS, 14, 19, 0, ['/a', 'n1', 'r0'], '/a\0n1\0r0\0'),
@@ -132,7 +139,10 @@ describe('xenstore wire: golden messages', () => {
         checkDecoded(c, msgs[0]!);
       });
       it('encodes', () => {
-        assert.equal(encodeMessage({ type: c.type, reqId: c.reqId, txId: c.txId, payload: payloadFor(c) }).toString('hex'), c.wire.toString('hex'));
+        assert.equal(
+          encodeMessage({ type: c.type, reqId: c.reqId, txId: c.txId, payload: payloadFor(c) }).toString('hex'),
+          c.wire.toString('hex'),
+        );
       });
       it('round-trips', () => {
         const m = new XsParser().push(c.wire)[0]!;
@@ -182,19 +192,38 @@ describe('xenstore wire: tables and helpers', () => {
     assert.deepEqual(parseStrings(Buffer.from('a\0b\0')), ['a', 'b']);
     assert.deepEqual(parseStrings(Buffer.from('a\0b')), ['a', 'b']);
     assert.deepEqual(parseStrings(Buffer.alloc(0)), []);
-    assert.throws(() => parseExactStrings(Buffer.from('a'), 1), (e) => isXenvfbError(e, 'XS_E_BAD_PAYLOAD'));
-    assert.throws(() => parseExactStrings(Buffer.from('a\0b\0'), 1), (e) => isXenvfbError(e, 'XS_E_BAD_PAYLOAD'));
-    assert.throws(() => parseWritePayload(Buffer.from('/a')), (e) => isXenvfbError(e, 'XS_E_BAD_PAYLOAD'));
+    assert.throws(
+      () => parseExactStrings(Buffer.from('a'), 1),
+      (e) => isXenvfbError(e, 'XS_E_BAD_PAYLOAD'),
+    );
+    assert.throws(
+      () => parseExactStrings(Buffer.from('a\0b\0'), 1),
+      (e) => isXenvfbError(e, 'XS_E_BAD_PAYLOAD'),
+    );
+    assert.throws(
+      () => parseWritePayload(Buffer.from('/a')),
+      (e) => isXenvfbError(e, 'XS_E_BAD_PAYLOAD'),
+    );
   });
   it('accepts a payload of XENSTORE_PAYLOAD_MAX and refuses one byte more', () => {
     const max = Buffer.alloc(XENSTORE_PAYLOAD_MAX, 0x61);
     assert.equal(new XsParser().push(encodeMessage({ type: 2, payload: max }))[0]!.payload.length, XENSTORE_PAYLOAD_MAX);
-    assert.throws(() => encodeMessage({ type: 2, payload: Buffer.alloc(XENSTORE_PAYLOAD_MAX + 1) }), (e) => isXenvfbError(e, 'XS_E_OVERSIZE'));
+    assert.throws(
+      () => encodeMessage({ type: 2, payload: Buffer.alloc(XENSTORE_PAYLOAD_MAX + 1) }),
+      (e) => isXenvfbError(e, 'XS_E_OVERSIZE'),
+    );
     const p = new XsParser();
     const over = golden(2, 1, 0, '');
     over.writeUInt32LE(XENSTORE_PAYLOAD_MAX + 1, 12);
-    assert.throws(() => p.push(over), (e) => isXenvfbError(e, 'XS_E_OVERSIZE'));
-    assert.throws(() => p.push(Buffer.alloc(1)), (e) => isXenvfbError(e, 'XS_E_OVERSIZE'), 'stays failed');
+    assert.throws(
+      () => p.push(over),
+      (e) => isXenvfbError(e, 'XS_E_OVERSIZE'),
+    );
+    assert.throws(
+      () => p.push(Buffer.alloc(1)),
+      (e) => isXenvfbError(e, 'XS_E_OVERSIZE'),
+      'stays failed',
+    );
   });
   it('validates paths like xenstored', () => {
     for (const ok of ['/', '/a', '/local/domain/1/device/vfb/0', '/a-b_c@d', 'device/vfb']) {
@@ -208,7 +237,10 @@ describe('xenstore wire: tables and helpers', () => {
     assert.ok(!isValidPath(`/${'a'.repeat(XENSTORE_ABS_PATH_MAX)}`));
     assert.ok(isValidPath('a'.repeat(XENSTORE_REL_PATH_MAX), { allowRelative: true }));
     assert.ok(!isValidPath('a'.repeat(XENSTORE_REL_PATH_MAX + 1), { allowRelative: true }));
-    assert.throws(() => validatePath('/a/'), (e) => isXenvfbError(e, 'XS_E_BAD_PATH'));
+    assert.throws(
+      () => validatePath('/a/'),
+      (e) => isXenvfbError(e, 'XS_E_BAD_PATH'),
+    );
   });
   it('codes permissions', () => {
     assert.deepEqual(parsePerm('n0'), { domid: 0, read: false, write: false });
@@ -216,8 +248,16 @@ describe('xenstore wire: tables and helpers', () => {
     assert.deepEqual(parsePerm('w2'), { domid: 2, read: false, write: true });
     assert.deepEqual(parsePerm('b5'), { domid: 5, read: true, write: true });
     for (const p of ['n0', 'r1', 'w2', 'b5', 'b32752']) assert.equal(formatPerm(parsePerm(p)), p);
-    for (const bad of ['', 'x1', 'r', 'r-1', 'r1a', 'b99999']) assert.throws(() => parsePerm(bad), (e) => isXenvfbError(e, 'XS_E_BAD_PERMS'), bad);
-    assert.throws(() => parsePerms([]), (e) => isXenvfbError(e, 'XS_E_BAD_PERMS'));
+    for (const bad of ['', 'x1', 'r', 'r-1', 'r1a', 'b99999'])
+      assert.throws(
+        () => parsePerm(bad),
+        (e) => isXenvfbError(e, 'XS_E_BAD_PERMS'),
+        bad,
+      );
+    assert.throws(
+      () => parsePerms([]),
+      (e) => isXenvfbError(e, 'XS_E_BAD_PERMS'),
+    );
   });
 });
 

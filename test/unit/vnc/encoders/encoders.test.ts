@@ -29,12 +29,28 @@ import {
 } from './reference-decoders';
 
 const RGB565_BE: PixelFormat = {
-  bitsPerPixel: 16, depth: 16, bigEndian: true, trueColour: true,
-  redMax: 31, greenMax: 63, blueMax: 31, redShift: 11, greenShift: 5, blueShift: 0,
+  bitsPerPixel: 16,
+  depth: 16,
+  bigEndian: true,
+  trueColour: true,
+  redMax: 31,
+  greenMax: 63,
+  blueMax: 31,
+  redShift: 11,
+  greenShift: 5,
+  blueShift: 0,
 };
 const BGR233: PixelFormat = {
-  bitsPerPixel: 8, depth: 8, bigEndian: false, trueColour: true,
-  redMax: 7, greenMax: 7, blueMax: 3, redShift: 0, greenShift: 3, blueShift: 6,
+  bitsPerPixel: 8,
+  depth: 8,
+  bigEndian: false,
+  trueColour: true,
+  redMax: 7,
+  greenMax: 7,
+  blueMax: 3,
+  redShift: 0,
+  greenShift: 3,
+  blueShift: 6,
 };
 const RGBX_BE: PixelFormat = { ...PIXEL_FORMAT_XRGB8888, bigEndian: true, redShift: 0, greenShift: 8, blueShift: 16 };
 const FORMATS: Array<[string, PixelFormat]> = [
@@ -47,12 +63,18 @@ const FORMATS: Array<[string, PixelFormat]> = [
 /** Deterministic PRNG so failures reproduce. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 type Content = 'solid' | 'two' | 'few' | 'random' | 'smooth' | 'text';
 const CONTENTS: Content[] = ['solid', 'two', 'few', 'random', 'smooth', 'text'];
-const SIZES: Array<[number, number]> = [[37, 23], [70, 65], [1, 1], [130, 17], [16, 16]];
+const SIZES: Array<[number, number]> = [
+  [37, 23],
+  [70, 65],
+  [1, 1],
+  [130, 17],
+  [16, 16],
+];
 
 function surfaceOf(w: number, h: number, content: Content, seed: number): Surface {
   const data = new Uint8Array(w * h * 4);
@@ -149,8 +171,26 @@ describe('vnc/encoders: each encoder against a reference decoder', () => {
 
   it('RRE declines rects larger than Raw (random), accepts solid ones with 0 subrects', () => {
     const wr = new ByteWriter();
-    assert.equal((new RreEncoder() as Encoder).encode(surfaceOf(32, 32, 'random', 3), { x: 0, y: 0, width: 32, height: 32 }, PIXEL_FORMAT_XRGB8888, wr, LOSSLESS), false);
-    assert.equal((new RreEncoder() as Encoder).encode(surfaceOf(8, 8, 'solid', 3), { x: 0, y: 0, width: 8, height: 8 }, PIXEL_FORMAT_XRGB8888, wr, LOSSLESS), true);
+    assert.equal(
+      (new RreEncoder() as Encoder).encode(
+        surfaceOf(32, 32, 'random', 3),
+        { x: 0, y: 0, width: 32, height: 32 },
+        PIXEL_FORMAT_XRGB8888,
+        wr,
+        LOSSLESS,
+      ),
+      false,
+    );
+    assert.equal(
+      (new RreEncoder() as Encoder).encode(
+        surfaceOf(8, 8, 'solid', 3),
+        { x: 0, y: 0, width: 8, height: 8 },
+        PIXEL_FORMAT_XRGB8888,
+        wr,
+        LOSSLESS,
+      ),
+      true,
+    );
     assert.deepEqual([...wr.finish()], [0, 0, 0, 0, 90, 60, 30, 0]);
   });
 });
@@ -222,7 +262,10 @@ describe('vnc/encoders: Tight specifics', () => {
         else assert.equal(meanError(d.rgba!, s, rect), 0, `${content} is exact`);
       }
     }
-    assert.equal(ctlOf(surfaceOf(40, 30, 'random', 1), { qualityLevel: 9, compressLevel: null }, PIXEL_FORMAT_XRGB8888, new TightPngEncoder()), 0x90);
+    assert.equal(
+      ctlOf(surfaceOf(40, 30, 'random', 1), { qualityLevel: 9, compressLevel: null }, PIXEL_FORMAT_XRGB8888, new TightPngEncoder()),
+      0x90,
+    );
   });
 
   it('compact length (rfbproto example 10000 -> 90 4E) and its limits', () => {
@@ -283,7 +326,10 @@ describe('vnc/encode-manager', () => {
     m.setClientEncodings([RfbEncoding.Tight]);
     const parts = m.split([{ x: 0, y: 0, width: 3000, height: 40 }]);
     assert.ok(parts.every((r) => r.width <= 2048 && r.width * r.height <= 65536));
-    assert.equal(parts.reduce((n, r) => n + r.width * r.height, 0), 3000 * 40);
+    assert.equal(
+      parts.reduce((n, r) => n + r.width * r.height, 0),
+      3000 * 40,
+    );
     m.setClientEncodings([RfbEncoding.ZRLE]);
     assert.equal(m.split([{ x: 0, y: 0, width: 3000, height: 40 }]).length, 1);
   });

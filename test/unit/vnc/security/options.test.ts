@@ -39,7 +39,13 @@ describe('vnc/security/options', () => {
 
   it('an 8-byte password is kept whole; a 9-byte one is cut to 8 with a warning', () => {
     const warnings: object[] = [];
-    const log = { info: () => {}, debug: () => {}, error: () => {}, warn: (o: object | string) => warnings.push(o as object), child: () => log };
+    const log = {
+      info: () => {},
+      debug: () => {},
+      error: () => {},
+      warn: (o: object | string) => warnings.push(o as object),
+      child: () => log,
+    };
     assert.equal(resolveSecurity({ password: '12345678' }, log).password!.toString(), '12345678');
     assert.equal(warnings.length, 0);
     assert.equal(resolveSecurity({ password: '123456789' }, log).password!.toString(), '12345678');
