@@ -32,6 +32,20 @@ export const PIXEL_FORMAT_XRGB8888: PixelFormat = {
   blueShift: 0,
 };
 
+/** RGB565 little-endian: 16-bit guests (Linux fbdev at depth 16). */
+export const PIXEL_FORMAT_RGB565: PixelFormat = {
+  bitsPerPixel: 16,
+  depth: 16,
+  bigEndian: false,
+  trueColour: true,
+  redMax: 31,
+  greenMax: 63,
+  blueMax: 31,
+  redShift: 11,
+  greenShift: 5,
+  blueShift: 0,
+};
+
 export interface Surface {
   readonly width: number;
   readonly height: number;

@@ -3,7 +3,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { Display, Surface, PixelFormat } from './display';
-import { PIXEL_FORMAT_XRGB8888 } from './display';
+import { PIXEL_FORMAT_RGB565, PIXEL_FORMAT_XRGB8888 } from './display';
 import { clipRect, isEmptyRect, type Rect } from '../../shared/region';
 import { ShadowFramebuffer } from './shadow';
 
@@ -105,18 +105,7 @@ export function pixelFormatForDepth(depth: number): PixelFormat {
     case 24:
       return { ...PIXEL_FORMAT_XRGB8888, bitsPerPixel: 24 };
     case 16:
-      return {
-        bitsPerPixel: 16,
-        depth: 16,
-        bigEndian: false,
-        trueColour: true,
-        redMax: 31,
-        greenMax: 63,
-        blueMax: 31,
-        redShift: 11,
-        greenShift: 5,
-        blueShift: 0,
-      };
+      return PIXEL_FORMAT_RGB565;
     case 8:
       // RGB332, as QEMU's pixman x8r8g8b8 fallback treats 8-bit guests.
       return {

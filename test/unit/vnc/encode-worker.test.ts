@@ -4,7 +4,7 @@
 // stream as one in sync mode; worker errors and exits surface as typed errors.
 
 import { strict as assert } from 'node:assert';
-import { PIXEL_FORMAT_XRGB8888, type PixelFormat, type Surface } from '../../../backend/display/display';
+import { PIXEL_FORMAT_RGB565, PIXEL_FORMAT_XRGB8888, type PixelFormat, type Surface } from '../../../backend/display/display';
 import { isXenvfbError, type XenvfbError } from '../../../shared/errors';
 import type { Rect } from '../../../shared/region';
 import {
@@ -21,18 +21,7 @@ import { RfbEncoding } from '../../../backend/vnc/messages';
 import { liveEncodeWorkers, WorkerFrameEncoder } from '../../../backend/vnc/worker-frame-encoder';
 import { connected, fur, setEncodings, setPixelFormat, TestDisplay } from './helpers';
 
-const RGB565_BE: PixelFormat = {
-  bitsPerPixel: 16,
-  depth: 16,
-  bigEndian: true,
-  trueColour: true,
-  redMax: 31,
-  greenMax: 63,
-  blueMax: 31,
-  redShift: 11,
-  greenShift: 5,
-  blueShift: 0,
-};
+const RGB565_BE: PixelFormat = { ...PIXEL_FORMAT_RGB565, bigEndian: true };
 const QUALITY = (q: number): number => -32 + q;
 const COMPRESS = (c: number): number => -256 + c;
 

@@ -1,21 +1,10 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { PIXEL_FORMAT_XRGB8888, type PixelFormat } from '../../../backend/display/display';
+import { PIXEL_FORMAT_RGB565, PIXEL_FORMAT_XRGB8888, type PixelFormat } from '../../../backend/display/display';
 import { convertRectToNew, pixelFormatsEqual } from '../../../backend/display/pixel-convert';
 import { patternRgb, patternSurface } from './helpers';
 
-const RGB565_LE: PixelFormat = {
-  bitsPerPixel: 16,
-  depth: 16,
-  bigEndian: false,
-  trueColour: true,
-  redMax: 31,
-  greenMax: 63,
-  blueMax: 31,
-  redShift: 11,
-  greenShift: 5,
-  blueShift: 0,
-};
+const RGB565_LE: PixelFormat = { ...PIXEL_FORMAT_RGB565, bigEndian: false };
 const RGB565_BE: PixelFormat = { ...RGB565_LE, bigEndian: true };
 const BGR233: PixelFormat = {
   bitsPerPixel: 8,

@@ -1,21 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { PIXEL_FORMAT_XRGB8888, type PixelFormat } from '../../../backend/display/display';
+import { PIXEL_FORMAT_RGB565, PIXEL_FORMAT_XRGB8888, type PixelFormat } from '../../../backend/display/display';
 import { MAX_PENDING_RECTS } from '../../../backend/vnc/damage';
 import { RfbEncoding } from '../../../backend/vnc/messages';
 import { connected, decodeUpdates, fur, patternRgb, patternSurface, setEncodings, setPixelFormat, TestDisplay } from './helpers';
 
-const RGB565_BE: PixelFormat = {
-  bitsPerPixel: 16,
-  depth: 16,
-  bigEndian: true,
-  trueColour: true,
-  redMax: 31,
-  greenMax: 63,
-  blueMax: 31,
-  redShift: 11,
-  greenShift: 5,
-  blueShift: 0,
-};
+const RGB565_BE: PixelFormat = { ...PIXEL_FORMAT_RGB565, bigEndian: true };
 const RGBX_ODD: PixelFormat = { ...PIXEL_FORMAT_XRGB8888, redShift: 0, greenShift: 8, blueShift: 16 };
 
 const code = (e: Error | undefined): string | undefined => (e as { code?: string } | undefined)?.code;

@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { ByteWriter } from '../../../../shared/bytes';
 import type { Rect } from '../../../../shared/region';
-import { PIXEL_FORMAT_XRGB8888, type PixelFormat, type Surface } from '../../../../backend/display/display';
+import { PIXEL_FORMAT_RGB565, PIXEL_FORMAT_XRGB8888, type PixelFormat, type Surface } from '../../../../backend/display/display';
 import { convertRectToNew } from '../../../../backend/display/pixel-convert';
 import { EncodeManager } from '../../../../backend/vnc/encode-manager';
 import type { EncodeSettings, Encoder } from '../../../../backend/vnc/encoders/encoder';
@@ -28,18 +28,7 @@ import {
   readPixel,
 } from './reference-decoders';
 
-const RGB565_BE: PixelFormat = {
-  bitsPerPixel: 16,
-  depth: 16,
-  bigEndian: true,
-  trueColour: true,
-  redMax: 31,
-  greenMax: 63,
-  blueMax: 31,
-  redShift: 11,
-  greenShift: 5,
-  blueShift: 0,
-};
+const RGB565_BE: PixelFormat = { ...PIXEL_FORMAT_RGB565, bigEndian: true };
 const BGR233: PixelFormat = {
   bitsPerPixel: 8,
   depth: 8,
