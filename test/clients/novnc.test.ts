@@ -11,18 +11,8 @@ import { PNG } from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
 import { DemoProcess, freeVncPort } from '../helpers/demo-process';
 import { blockImage, type Rgb } from '../helpers/images';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
-/** What this machine needs to start Chromium without reaching the network (docs: machines/node.md). */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const WIDTH = 320;
 const HEIGHT = 240;
 const BLOCK = 16;

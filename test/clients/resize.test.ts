@@ -19,17 +19,8 @@ import { stillOffset } from '../../frontend/workloads';
 import { DemoProcess, freeVncPort, hasCommand } from '../helpers/demo-process';
 import { blockImage, type Rgb } from '../helpers/images';
 import { buildVncSnap, readPpm, runSnap } from '../helpers/libvncclient';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const IMAGE = { width: 720, height: 500 };
 const MODE = { width: 640, height: 480 };
 /** libvncclient ends after the server was quiet this long at the new size. */
