@@ -14,6 +14,11 @@ export interface BootOptions {
   /** QEMU memory and dom0's share: Node + a 190 MB initramfs need dom0_mem >= 512M (§5). */
   memoryMiB: number;
   dom0MemMiB: number;
+  /**
+   * Extra `NAME=value` words for dom0's kernel command line: the kernel hands unknown
+   * `NAME=value` parameters to /init as environment variables (no commas, no dots).
+   */
+  dom0Env?: Record<string, string>;
   /** Called with each complete serial line (progress display). */
   onLine?: (line: string) => void;
 }
@@ -37,7 +42,11 @@ export function qemuArgs(o: BootOptions): string[] {
     'console_timestamps=boot',
   ].join(' ');
   // -initrd: modules separated by commas, each followed by its own command line (no commas in it).
-  const modules = `${o.dom0Kernel} console=hvc0 earlyprintk=xen rdinit=/init,${o.dom0Image}`;
+  const env = Object.entries(o.dom0Env ?? {}).map(([k, v]) => {
+    if (!/^[A-Z][A-Z0-9_]*$/.test(k) || !/^[A-Za-z0-9_+:/-]*$/.test(v)) throw new Error(`dom0 env ${k}=${v}: not a plain word`);
+    return ` ${k}=${v}`;
+  });
+  const modules = `${o.dom0Kernel} console=hvc0 earlyprintk=xen rdinit=/init${env.join('')},${o.dom0Image}`;
   return [
     '-accel',
     'tcg',

@@ -2,7 +2,8 @@
 // xen-fbfront/xen-kbdfront, and `xenvfb backend` in dom0. Phases: fetch, build, boot, report.
 // Exit 0 only if every check passed. Options (env): XENVFB_LAB_CACHE (cache dir),
 // XENVFB_LAB_TIMEOUT (seconds for the boot phase, default 600), XENVFB_LAB_VERBOSE=1
-// (echo the whole serial console).
+// (echo the whole serial console), LAB_ONLY=<phase>[,<phase>] (run only these dom0 phases:
+// stock, tsfront, xlvfb; default all), LAB_SKIP_TSFRONT=1 / LAB_SKIP_XLVFB=1 (leave one out).
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,11 +12,11 @@ import { execFileSync } from 'node:child_process';
 import { buildImages } from './build';
 import { bootXen, liveQemu } from './qemu';
 import { parseSerialLog } from './serial-log';
+import { selectedPhases } from './phases';
 
 const CACHE = process.env.XENVFB_LAB_CACHE ?? path.join(os.homedir(), '.cache/xenvfb/lab');
 const TIMEOUT_S = Number(process.env.XENVFB_LAB_TIMEOUT ?? 600);
 const VERBOSE = process.env.XENVFB_LAB_VERBOSE === '1';
-
 const hostPhases: { name: string; seconds: number }[] = [];
 async function phase<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
   const t0 = Date.now();
@@ -41,6 +42,9 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 async function main(): Promise<number> {
+  const phases = selectedPhases(process.env);
+  if (phases.length === 0) throw new Error('no lab phase selected (LAB_ONLY / LAB_SKIP_*)');
+  console.log(`lab: dom0 phases ${phases.join(', ')}`);
   const kver = await phase('fetch', () => {
     const out = execFileSync('bash', [path.join(__dirname, 'fetch.sh'), CACHE], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     return out.trim().split('\n').pop()!;
@@ -58,6 +62,8 @@ async function main(): Promise<number> {
       timeoutMs: TIMEOUT_S * 1000,
       memoryMiB: 2048,
       dom0MemMiB: 1024,
+      // dom0's own deadline ends the run (with END and a diagnosis) before the host kills QEMU.
+      dom0Env: { LAB_PHASES: phases.join('+'), LAB_DOM0_DEADLINE: String(Math.max(60, TIMEOUT_S - 30)) },
       onLine: (l) => {
         if (VERBOSE || /LAB |Kernel panic|\(XEN\) .*(crash|Panic)/.test(l)) console.log(`  | ${l}`);
       },
@@ -92,10 +98,12 @@ async function main(): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    console.error(`lab: ${e instanceof Error ? e.stack : String(e)}`);
-    process.exit(2);
-  },
-);
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error(`lab: ${e instanceof Error ? e.stack : String(e)}`);
+      process.exit(2);
+    },
+  );
+}

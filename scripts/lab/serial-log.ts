@@ -31,10 +31,17 @@ export function parseSerialLog(text: string): SerialReport {
   for (const raw of text.split(/\r*\n/)) {
     const at = raw.indexOf('LAB ');
     if (at < 0) continue;
-    const line = raw.slice(at + 4);
+    // A detail quoting a domU console line may carry its CR: not a line end here.
+    const line = raw
+      .slice(at + 4)
+      .replace(/\r/g, ' ')
+      .trimEnd();
     let m: RegExpExecArray | null;
     if ((m = /^CHECK (\S+) (PASS|FAIL|SKIP) ?(.*)$/.exec(line))) {
       report.checks.push({ name: m[1]!, status: m[2] as LabCheck['status'], detail: m[3]! });
+    } else if (line.startsWith('CHECK ')) {
+      // Printed but unreadable: never let a check vanish from the summary.
+      report.checks.push({ name: 'unparsed-check', status: 'FAIL', detail: line.slice(0, 300) });
     } else if ((m = /^PHASE (\S+) ([\d.]+)$/.exec(line))) {
       report.phases.push({ name: m[1]!, seconds: Number(m[2]) });
     } else if ((m = /^DOM0 init t=([\d.]+)/.exec(line))) {

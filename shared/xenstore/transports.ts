@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { xerror } from '../errors';
+import { XsType, encodeMessage, stringsPayload } from './wire';
 
 export interface TransportHandlers {
   /** Bytes from xenstored, in any chunking. */
@@ -108,7 +109,19 @@ export class XenbusDevTransport implements XsTransport {
         stream.on('error', (e) => onEnd(e));
         stream.on('end', () => onEnd());
       },
-      close: () => stream.destroy(),
+      close: () => {
+        // The stream's read(2) blocks in a libuv worker until the kernel has a message for
+        // us, and closing the fd does not end it: the worker stays taken and the pending read
+        // keeps the event loop alive (a process that closed everything never exits; four
+        // such reads starve every fs call). One throwaway request gives that read a reply;
+        // the stream closes the fd once the read is back.
+        try {
+          fs.writeSync(fd, encodeMessage({ type: XsType.XS_READ, reqId: 0, payload: stringsPayload('domid') }));
+        } catch {
+          // the device is gone: so is the read
+        }
+        stream.destroy();
+      },
     });
   }
 

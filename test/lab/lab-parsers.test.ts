@@ -8,6 +8,7 @@ import { BTN_LEFT, EV_KEY, decodeInputEvent, deviceNamed, parseDomuLog } from '.
 import { backendWrites } from '../../scripts/lab/guest/xenstored-trace';
 import { parseServerMessage } from '../../scripts/lab/guest/rfb-raw-client';
 import { qemuArgs } from '../../scripts/lab/qemu';
+import { selectedPhases } from '../../scripts/lab/phases';
 import { JsonObjectSplitter, parseDmArgs, qmpReply } from '../../scripts/lab/guest/device-model-stub';
 
 describe('lab: pattern', () => {
@@ -80,6 +81,13 @@ describe('lab: serial log', () => {
     );
     assert.equal(r.endCode, 1);
     assert.deepEqual(r.problems, []);
+  });
+  it('keeps a check whose detail quotes a CR-ended domU console line; an unreadable check is a FAIL', () => {
+    const r = parseSerialLog('LAB CHECK tsfront-input PASS XK_a -> G {"a":1}\r G {"b":2}\r\r\r\nLAB CHECK broken\r\r\n');
+    assert.deepEqual(
+      r.checks.map((c) => `${c.name}:${c.status}:${c.detail}`),
+      ['tsfront-input:PASS:XK_a -> G {"a":1}  G {"b":2}', 'unparsed-check:FAIL:CHECK broken'],
+    );
   });
   it('names a crash when the run never ended', () => {
     const r = parseSerialLog('[ 3.1] Kernel panic - not syncing: VFS: Unable to mount root fs\n');
@@ -191,5 +199,44 @@ describe('lab: device-model stand-in (xl vfb path)', () => {
     assert.deepEqual(qmpReply({ execute: 'qmp_capabilities', id: 1 }), { return: {}, id: 1 });
     assert.deepEqual(qmpReply({ execute: 'query-chardev', id: 'a' }), { return: [], id: 'a' });
     assert.deepEqual(qmpReply({ execute: 'query-status' }), { return: { status: 'running', singlestep: false, running: true } });
+  });
+});
+
+describe('lab: phase selection', () => {
+  it('runs every phase by default, LAB_ONLY picks, LAB_SKIP_* leaves out', () => {
+    assert.deepEqual(selectedPhases({}), ['stock', 'tsfront', 'xlvfb']);
+    assert.deepEqual(selectedPhases({ LAB_ONLY: 'tsfront' }), ['tsfront']);
+    assert.deepEqual(selectedPhases({ LAB_ONLY: 'xlvfb,stock' }), ['stock', 'xlvfb']);
+    assert.deepEqual(selectedPhases({ LAB_SKIP_TSFRONT: '1', LAB_SKIP_XLVFB: '1' }), ['stock']);
+    assert.throws(() => selectedPhases({ LAB_ONLY: 'nope' }), /unknown phase 'nope'/);
+  });
+
+  it('hands the selection to dom0 as NAME=value words of its kernel command line', () => {
+    const args = qemuArgs({
+      xen: 'x',
+      dom0Kernel: 'k',
+      dom0Image: 'i',
+      serialLog: 's',
+      timeoutMs: 1,
+      memoryMiB: 2048,
+      dom0MemMiB: 1024,
+      dom0Env: { LAB_PHASES: 'stock+xlvfb', LAB_DOM0_DEADLINE: '570' },
+    });
+    assert.equal(
+      args[args.indexOf('-initrd') + 1],
+      'k console=hvc0 earlyprintk=xen rdinit=/init LAB_PHASES=stock+xlvfb LAB_DOM0_DEADLINE=570,i',
+    );
+    assert.throws(() =>
+      qemuArgs({
+        xen: 'x',
+        dom0Kernel: 'k',
+        dom0Image: 'i',
+        serialLog: 's',
+        timeoutMs: 1,
+        memoryMiB: 1,
+        dom0MemMiB: 1,
+        dom0Env: { A: 'a,b' },
+      }),
+    );
   });
 });

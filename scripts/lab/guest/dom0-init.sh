@@ -31,7 +31,16 @@ xenconsoled --log=guest --log-dir=/var/log/xen/console --pid-file=/run/xenconsol
 say "PHASE dom0-toolstack $(awk -v a=$T0 -v b=$(up) "BEGIN {print b - a}")"
 
 # Hard stop in case the Node side hangs: the host has its own timeout too.
-( sleep "${LAB_DOM0_DEADLINE:-600}"; say "dom0 deadline reached"; finish 124 ) &
+# LAB_DOM0_DEADLINE and LAB_PHASES come from the kernel command line (scripts/lab/qemu.ts).
+diag() {
+  xl list 2>&1 | while IFS= read -r l; do say "DIAG deadline xl list: $l"; done
+  say "DIAG deadline $(grep -E '^(MemFree|MemAvailable)' /proc/meminfo | tr -s ' \n' ' ')"
+  ps 2>&1 | grep -v ' \[' | while IFS= read -r l; do say "DIAG deadline ps: $l"; done
+  for f in /var/log/xen/console/guest-*.log; do
+    [ -f "$f" ] && tail -n 25 "$f" | grep -v 'LABU EV' | while IFS= read -r l; do say "DIAG deadline ${f##*/}| $l"; done
+  done
+}
+( sleep "${LAB_DOM0_DEADLINE:-600}"; say "CHECK dom0-deadline FAIL the lab script ran over ${LAB_DOM0_DEADLINE:-600} s"; diag; finish 124 ) &
 
 cd /opt/xenvfb
 node scripts/lab/guest/dom0-lab.js

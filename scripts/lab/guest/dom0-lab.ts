@@ -28,7 +28,7 @@ const HEIGHT = 600;
 let failures = 0;
 function check(name: string, ok: boolean, detail: string): boolean {
   if (!ok) failures++;
-  console.log(`LAB CHECK ${name} ${ok ? 'PASS' : 'FAIL'} ${detail.replace(/\n/g, ' | ')}`);
+  console.log(`LAB CHECK ${name} ${ok ? 'PASS' : 'FAIL'} ${detail.replace(/\r/g, '').replace(/\n/g, ' | ')}`);
   return ok;
 }
 
@@ -87,7 +87,7 @@ async function bootGuest(
   cfg = DOMU_CFG,
   name = DOMU_NAME,
   connectMs = 90_000,
-): Promise<{ domid: number; backend: ChildProcess } | undefined> {
+): Promise<{ domid: number; backend: ChildProcess; connected: boolean } | undefined> {
   const created = await phase(`${tag}-xl-create`, () => run('xl', ['create', '-p', cfg], 120_000));
   const id = await run('xl', ['domid', name]);
   const domid = Number(id.stdout.trim());
@@ -122,12 +122,13 @@ async function bootGuest(
     vfb: await run('xenstore-read', [`${backendPath('vfb', domid)}/state`]),
     vkbd: await run('xenstore-read', [`${backendPath('vkbd', domid)}/state`]),
   };
-  check(
+  const connected = check(
     `${tag}-frontends-connected`,
     fe.vfb === '4' && fe.vkbd === '4',
     `frontend vfb=${fe.vfb} vkbd=${fe.vkbd}; backend vfb=${be.vfb.stdout.trim()} vkbd=${be.vkbd.stdout.trim()}`,
   );
-  return { domid, backend };
+  if (!connected) await diagnose(tag, domid, name);
+  return { domid, backend, connected };
 }
 
 /** Full-screen requests until the client's screen equals the pattern for width x height. */
@@ -253,13 +254,21 @@ async function checkTsFrontend(): Promise<void> {
   const booted = await bootGuest('tsfront', NODE_CFG, NODE_NAME, 180_000);
   if (!booted) return;
   const { domid, backend } = booted;
+  const failuresBefore = failures;
+  if (!booted.connected) {
+    for (const c of ['tsfront-connected', 'tsfront-dirty-tiles', 'tsfront-screen', 'tsfront-input', 'native-xen-test-domu'])
+      check(c, false, 'skipped: the TS frontend never reached Connected (see LAB DIAG tsfront)');
+    await phase('tsfront-destroy', () => run('xl', ['destroy', String(domid)], 60_000));
+    backend.kill('SIGTERM');
+    return;
+  }
   const fe = frontendPath('vfb', domid);
   const be = backendPath('vfb', domid);
   const lines = () =>
     consoleText(NODE_NAME)
       .split('\n')
       .filter((l) => l.includes('LABT '))
-      .map((l) => l.slice(l.indexOf('LABT ') + 5));
+      .map((l) => l.slice(l.indexOf('LABT ') + 5).replace(/\r+$/, ''));
   const guestLines = () => lines().filter((l) => l.startsWith('G '));
   for (const l of lines().filter((l) => /^(BOOT|GNTALLOC|INSMOD)/.test(l))) console.log(`LAB tsfront domU ${l}`);
   const nodes: Record<string, string | undefined> = {};
@@ -298,6 +307,7 @@ async function checkTsFrontend(): Promise<void> {
   const rc = /MOCHA rc=(\d+)/.exec(m.join('\n'))?.[1];
   check('native-xen-test-domu', ok && rc === '0', `mocha in domU rc=${rc ?? 'none'}`);
   for (const l of guestLines().slice(0, 30)) console.log(`LABT| ${l.slice(2, 400)}`);
+  if (failures > failuresBefore) await diagnose('tsfront', domid, NODE_NAME);
   await phase('tsfront-destroy', () => run('xl', ['destroy', String(domid)], 60_000));
   backend.kill('SIGTERM');
 }
@@ -346,6 +356,7 @@ async function checkXlVfb(): Promise<void> {
     check('xl-vfb-screen', diff === null, diff ?? `${WIDTH}x${HEIGHT} pattern pixel for pixel over VNC`);
     vnc.close();
   } else check('xl-vfb-screen', false, drawn ? 'VNC connect failed' : 'the domU never drew its pattern');
+  if (failures > 0 && (initWait === undefined || fe.vfb !== '4' || !vnc)) await diagnose('xlvfb', domid, XLVFB_NAME);
   await phase('xlvfb-destroy', () => run('xl', ['destroy', String(domid)], 60_000));
   const pidFile = `/run/xen/xenvfb-backend-${domid}.pid`;
   if (fs.existsSync(pidFile)) {
@@ -376,9 +387,83 @@ async function runNativeXenTest(foreignDomid?: number): Promise<void> {
   check('native-xen-test', r.code === 0, `mocha rc=${r.code}`);
 }
 
+/**
+ * Echoes every new complete line of the domUs' console logs as `DOMU <name>| <line>`, so the
+ * serial log shows what each guest did even when a check hangs (the host prints them with
+ * XENVFB_LAB_VERBOSE=1; the raw log has them always). Input-event records are left out.
+ */
+function followConsoles(): () => void {
+  const offsets = new Map<string, number>();
+  const dir = '/var/log/xen/console';
+  const poll = () => {
+    let files: string[] = [];
+    try {
+      files = fs.readdirSync(dir).filter((f) => /^guest-.*\.log$/.test(f));
+    } catch {
+      return;
+    }
+    for (const f of files) {
+      const file = path.join(dir, f);
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'latin1');
+      } catch {
+        continue;
+      }
+      let at = offsets.get(file) ?? 0;
+      if (text.length < at) at = 0; // removed and recreated
+      const end = text.lastIndexOf('\n') + 1;
+      if (end <= at) continue;
+      const name = f.slice(6, -4);
+      for (const line of text.slice(at, end).split('\n')) {
+        const l = line.replace(/\r+$/, '');
+        if (l && !l.includes('LABU EV ')) console.log(`DOMU ${name}| ${l.slice(0, 300)}`);
+      }
+      offsets.set(file, end);
+    }
+  };
+  const timer = setInterval(poll, 1000);
+  return () => {
+    clearInterval(timer);
+    poll();
+  };
+}
+
+/** What the dom0 side sees when a phase is stuck: domains, memory, device states, console tails. */
+async function diagnose(tag: string, domid?: number, name?: string): Promise<void> {
+  const say = (l: string) => console.log(`LAB DIAG ${tag} ${l.slice(0, 400)}`);
+  for (const l of (await run('xl', ['list'], 20_000)).stdout.trim().split('\n')) say(`xl list: ${l}`);
+  const free = (await run('xl', ['info'], 20_000)).stdout.split('\n').filter((l) => /^(total|free)_memory/.test(l));
+  say(`xl info: ${free.map((l) => l.replace(/\s+/g, ' ')).join('; ')}`);
+  say(
+    `dom0 meminfo: ${fs
+      .readFileSync('/proc/meminfo', 'latin1')
+      .split('\n')
+      .filter((l) => /^(MemFree|MemAvailable)/.test(l))
+      .join('; ')}`,
+  );
+  if (domid !== undefined) {
+    for (const kind of ['vfb', 'vkbd'] as const) {
+      const ls = await run('xenstore-ls', ['-f', frontendPath(kind, domid)], 10_000);
+      say(`frontend ${kind}: ${ls.stdout.trim().replace(/\n/g, '; ') || ls.stderr.trim()}`);
+      say(`backend ${kind} state: ${await xsRead(`${backendPath(kind, domid)}/state`)}`);
+    }
+  }
+  if (name !== undefined) {
+    const tail = consoleText(name)
+      .split('\n')
+      .filter((l) => !l.includes('LABU EV '))
+      .slice(-25);
+    say(`console ${name}: ${tail.length} last lines follow`);
+    for (const l of tail) say(`  ${name}| ${l.replace(/\r+$/, '')}`);
+  }
+}
+
 async function main(): Promise<void> {
-  console.log(`LAB dom0-lab start node ${process.version}`);
-  const first = await bootGuest('boot1');
+  const phases = (process.env.LAB_PHASES ?? 'stock+tsfront+xlvfb').split('+');
+  console.log(`LAB dom0-lab start node ${process.version} phases ${phases.join(',')}`);
+  const stopFollowing = followConsoles();
+  const first = phases.includes('stock') ? await bootGuest('boot1') : undefined;
   if (first) {
     const vnc = await checkScreenAndInput('boot1', first.domid);
     if (vnc) {
@@ -397,9 +482,10 @@ async function main(): Promise<void> {
       second.backend.kill('SIGTERM');
     }
   }
-  if (process.env.LAB_SKIP_TSFRONT !== '1') await checkTsFrontend();
-  if (process.env.LAB_SKIP_XLVFB !== '1') await checkXlVfb();
-  if (!first) await runNativeXenTest();
+  if (phases.includes('tsfront')) await checkTsFrontend();
+  if (phases.includes('xlvfb')) await checkXlVfb();
+  if (phases.includes('stock') && !first) await runNativeXenTest();
+  stopFollowing();
   console.log(`LAB dom0-lab done failures=${failures}`);
   process.exit(failures ? 1 : 0);
 }
