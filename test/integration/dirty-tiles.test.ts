@@ -199,8 +199,15 @@ describe('dirty tiles end to end (sim, in process)', function () {
     assert.equal(p.guest.vfb.tileSwitcher!.switches, switches, 'frontend switcher stayed still');
     assert.equal(readTileHeader(tilePageOf(p)).periodMs, 0);
     const wakeups = vfb.tileStats!.wakeups;
+    const ticksBefore = vfb.tileStats!.timerTicks;
     const latency = await drawAndSee(p, { x: 40, y: 40, width: 8, height: 8 }, 0x777777);
-    assert.ok(latency <= PERIOD_MS, `first mark after idle reached the display in ${latency.toFixed(1)} ms (period ${PERIOD_MS})`);
+    // "Within one period" counted in scan-timer ticks rather than milliseconds, so a loaded
+    // host cannot fail it: the wake restarts the timer and its first tick delivers the mark
+    // (one more tick is allowed for a late round trip). The time is printed; bench:dirty
+    // measures it properly.
+    const wakeTicks = vfb.tileStats!.timerTicks - ticksBefore;
+    console.log(`      first mark after idle: ${latency.toFixed(1)} ms, ${wakeTicks} scan tick(s) (period ${PERIOD_MS} ms)`);
+    assert.ok(wakeTicks <= 2, `first mark after idle needed ${wakeTicks} scan ticks (${latency.toFixed(1)} ms)`);
     assert.equal(vfb.tileStats!.wakeups, wakeups + 1);
     assert.equal(p.guest.vfb.stats.wokeNotifies >= 1, true);
     assert.ok(vfb.tileTimerRunning, 'scanning again after the wake-up');
@@ -212,18 +219,23 @@ describe('dirty tiles end to end (sim, in process)', function () {
     assert.equal(p.guest.vfb.tileSwitcher!.paced, true);
     assert.equal(p.guest.vfb.tileSwitcher!.running, false, 'no switch timer in the guest');
     const lat: number[] = [];
+    const ticks: number[] = [];
     let seed = 99;
     const rnd = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+    const vfb = p.backend.vfbs.get(0)!;
     for (let i = 0; i < 24; i++) {
+      const before = vfb.tileStats!.timerTicks;
       lat.push(await drawAndSee(p, { x: 8 * rnd(70), y: 8 * rnd(50), width: 8, height: 8 }, 0x010101 * (i + 1)));
+      ticks.push(vfb.tileStats!.timerTicks - before);
       await sleep(rnd(PERIOD_MS));
     }
     lat.sort((a, b) => a - b);
-    const median = lat[lat.length >> 1]!;
-    // Independent timers (v1) wait for the frontend's switch and then the backend's scan:
-    // up to two periods, one on average. Paced: the next scan plus a round trip.
-    assert.ok(median <= 0.8 * PERIOD_MS, `median ${median.toFixed(1)} ms (period ${PERIOD_MS}): ${lat.map((l) => l.toFixed(1)).join(' ')}`);
-    assert.ok(lat.at(-2)! <= PERIOD_MS + 5, `second worst ${lat.at(-2)!.toFixed(1)} ms: ${lat.map((l) => l.toFixed(1)).join(' ')}`);
+    ticks.sort((a, b) => a - b);
+    // Independent timers (v1) wait for the frontend's switch and then the backend's scan: up
+    // to two scan ticks. Paced: the next tick plus a round trip, so at most one tick for the
+    // typical mark. Counted in ticks so load cannot fail it; milliseconds are printed.
+    console.log(`      paced latency ms: median ${lat[lat.length >> 1]!.toFixed(1)}, max ${lat.at(-1)!.toFixed(1)} (period ${PERIOD_MS})`);
+    assert.ok(ticks[ticks.length >> 1]! <= 1, `median scan ticks per mark ${ticks[ticks.length >> 1]}: ${ticks.join(' ')}`);
     const stats = p.backend.vfbs.get(0)!.tileStats!;
     assert.ok(stats.pacedSwitches > 0 && stats.garbage === 0, JSON.stringify(stats));
   });
