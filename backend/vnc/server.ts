@@ -160,14 +160,7 @@ export class VncServer {
     log.info({ protocol: ws.protocol || null }, 'vnc client connected');
     try {
       conn.session = new RfbSession({
-        display: this.opts.display,
-        input: this.opts.input,
-        log,
-        name: this.opts.name,
-        encoders: this.opts.encoders,
-        encode: this.encodeMode,
-        security: this.security,
-        authGate: this.throttle.gate(raw.remoteAddress ?? ''),
+        ...this.sessionBase(log, raw.remoteAddress),
         write: bridge.write,
         backpressured: bridge.backpressured,
         onClose: bridge.end,
@@ -182,6 +175,20 @@ export class VncServer {
     bridge.attach(conn.session, () => this.connections.delete(conn));
   }
 
+  /** What every session gets, whatever its transport. */
+  private sessionBase(log: Logger, remoteAddress: string | undefined) {
+    return {
+      display: this.opts.display,
+      input: this.opts.input,
+      log,
+      name: this.opts.name,
+      encoders: this.opts.encoders,
+      encode: this.encodeMode,
+      security: this.security,
+      authGate: this.throttle.gate(remoteAddress ?? ''),
+    };
+  }
+
   private accept(socket: net.Socket, head?: Buffer): void {
     const id = this.nextId++;
     const log = this.log.child({ session: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
@@ -193,14 +200,7 @@ export class VncServer {
     log.info({}, 'vnc client connected');
     try {
       conn.session = new RfbSession({
-        display: this.opts.display,
-        input: this.opts.input,
-        log,
-        name: this.opts.name,
-        encoders: this.opts.encoders,
-        encode: this.encodeMode,
-        security: this.security,
-        authGate: this.throttle.gate(socket.remoteAddress ?? ''),
+        ...this.sessionBase(log, socket.remoteAddress),
         startTls: (kind) => this.startTls(conn, kind, log),
         write: (bytes) => {
           if (conn.beforeSecure) conn.beforeSecure.push(Buffer.from(bytes));
