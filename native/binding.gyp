@@ -6,13 +6,15 @@
         "src/addon.cc",
         "src/args.cc",
         "src/errors.cc",
+        "src/fd-poll.cc",
         "src/mapping.cc",
         "src/shm.cc",
         "src/xen-addon.cc",
         "src/xen-device.cc",
         "src/xen-evtchn.cc",
         "src/xen-grants.cc",
-        "src/xen-privcmd.cc"
+        "src/xen-privcmd.cc",
+        "src/xen-xenbus.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

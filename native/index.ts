@@ -142,6 +142,24 @@ export interface EvtchnHandle {
   readonly closed: boolean;
 }
 
+/**
+ * Called on the event loop with the bytes of the reply stream drained from the device
+ * (replies and watch events, in any chunking); `bytes` null means end of file. With an
+ * error, reading failed and polling has stopped: the connection is unusable.
+ */
+export type XenbusListener = (error: NativeError | null, bytes?: Buffer | null) => void;
+
+/** An open /dev/xen/xenbus (O_NONBLOCK, polled by libuv); keeps the event loop alive until close() or unref(). */
+export interface XenbusDevHandle {
+  /** One whole xenstore message, header + payload, 1..4096 bytes (the driver's buffer). */
+  write(bytes: Uint8Array): void;
+  ref(): void;
+  unref(): void;
+  /** Stops polling and closes the fd; the kernel ends our transactions and watches. Idempotent. */
+  close(): void;
+  readonly closed: boolean;
+}
+
 export interface XenStructLayout {
   readonly size: number;
   readonly [field: string]: number;
@@ -167,6 +185,7 @@ interface NativeBinding {
   Gntdev: new (path?: string) => GntdevHandle;
   Gntalloc: new (path?: string) => GntallocHandle;
   Evtchn: new (onEvents: EvtchnListener, path?: string) => EvtchnHandle;
+  XenbusDev: new (onData: XenbusListener, path?: string) => XenbusDevHandle;
   xenLayout(): XenLayout;
 }
 
@@ -257,6 +276,11 @@ export function openGntalloc(path?: string): GntallocHandle {
 /** Opens /dev/xen/evtchn (or `path`) non-blocking and starts polling it. Off Xen: ENOENT. */
 export function openEvtchn(onEvents: EvtchnListener, path?: string): EvtchnHandle {
   return new binding.Evtchn(onEvents, path);
+}
+
+/** Opens /dev/xen/xenbus (or `path`) non-blocking and polls it; `onData` gets the reply stream. */
+export function openXenbusDev(onData: XenbusListener, path?: string): XenbusDevHandle {
+  return new binding.XenbusDev(onData, path);
 }
 
 /** Sizes, field offsets and ioctl numbers of the Xen ABI structs as compiled. */

@@ -31,8 +31,8 @@ std::string ErrnoName(int err) {
 
 }  // namespace
 
-void ThrowErrno(Napi::Env env, const char* syscall, int err, const std::string& detail,
-                const char* path) {
+Napi::Error ErrnoError(Napi::Env env, const char* syscall, int err, const std::string& detail,
+                       const char* path) {
   const std::string code = ErrnoName(err);
   std::string message = std::string(syscall) + " failed: " + Describe(err) + " (" + code + ")";
   if (!detail.empty()) message += ": " + detail;
@@ -41,7 +41,12 @@ void ThrowErrno(Napi::Env env, const char* syscall, int err, const std::string& 
   error.Set("code", Napi::String::New(env, code));
   error.Set("syscall", Napi::String::New(env, syscall));
   if (path != nullptr) error.Set("path", Napi::String::New(env, path));
-  throw error;
+  return error;
+}
+
+void ThrowErrno(Napi::Env env, const char* syscall, int err, const std::string& detail,
+                const char* path) {
+  throw ErrnoError(env, syscall, err, detail, path);
 }
 
 void ThrowArgType(Napi::Env env, const std::string& message) {

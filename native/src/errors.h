@@ -14,6 +14,9 @@
 namespace xenvfb {
 
 // "<syscall> failed: <strerror> (<CODE>)[: <detail>]"
+Napi::Error ErrnoError(Napi::Env env, const char* syscall, int err, const std::string& detail = "",
+                       const char* path = nullptr);
+// ErrnoError, thrown.
 [[noreturn]] void ThrowErrno(Napi::Env env, const char* syscall, int err,
                              const std::string& detail = "", const char* path = nullptr);
 

@@ -17,11 +17,15 @@ constexpr uint32_t IocNone(char type, uint32_t nr, size_t size) {
   return (static_cast<uint32_t>(size) << 16) | (static_cast<uint32_t>(type) << 8) | nr;
 }
 
-// Device nodes (Linux drivers/xen: privcmd.c, gntdev.c, gntalloc.c, evtchn.c).
+// Device nodes (Linux drivers/xen: privcmd.c, gntdev.c, gntalloc.c, evtchn.c,
+// xenbus/xenbus_dev_frontend.c).
 constexpr const char* kPrivcmdPath = "/dev/xen/privcmd";
 constexpr const char* kGntdevPath = "/dev/xen/gntdev";
 constexpr const char* kGntallocPath = "/dev/xen/gntalloc";
 constexpr const char* kEvtchnPath = "/dev/xen/evtchn";
+constexpr const char* kXenbusPath = "/dev/xen/xenbus";
+// xenbus_dev_frontend.c buffers one message, header + payload, in a page.
+constexpr size_t kXenbusMessageMax = 4096;
 
 // xen/include/public/xen.h: domid_t is u16; ids from DOMID_FIRST_RESERVED (0x7FF0) on are
 // special (DOMID_SELF = 0x7FF0). Real domains are 0..0x7FEF.

@@ -6,6 +6,7 @@
 #include "xen-evtchn.h"
 #include "xen-grants.h"
 #include "xen-privcmd.h"
+#include "xen-xenbus.h"
 
 // When the kernel's uapi headers happen to be installed (linux-libc-dev ships
 // /usr/include/xen/{gntdev,gntalloc,evtchn}.h), check xen-abi.h against them too. Never
@@ -136,6 +137,7 @@ void InitXen(Napi::Env env, Napi::Object exports) {
   exports.Set("Gntdev", Gntdev::DefineClass(env));
   exports.Set("Gntalloc", Gntalloc::DefineClass(env));
   exports.Set("Evtchn", Evtchn::DefineClass(env));
+  exports.Set("XenbusDev", XenbusDev::DefineClass(env));
   exports.Set("MAX_GRANTS_PER_CALL", Napi::Number::New(env, static_cast<double>(kMaxGrantsPerCall)));
   exports.Set("xenLayout", Napi::Function::New<XenLayout>(env, "xenLayout"));
 }

@@ -1,7 +1,6 @@
 // Event channels the way libxenevtchn uses the device (tools/libs/evtchn/linux.c): ioctls
 // to bind/notify/unbind; read() yields u32 numbers of fired ports, each masked until its
-// number is write()n back. Reads happen when libuv reports the fd readable, so JS never
-// blocks and no thread sits in read().
+// number is write()n back. Reads happen when libuv reports the fd readable (fd-poll.h).
 #include "xen-evtchn.h"
 
 #include <errno.h>
@@ -22,29 +21,6 @@ namespace {
 
 // Ports read per read() call; a ready fd is drained in a loop of these.
 constexpr size_t kReadBatch = 256;
-
-void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-  auto* poll = static_cast<EvtchnPoll*>(handle->data);
-  if (poll->owner != nullptr) poll->owner->OnReadable(status);
-}
-
-// Runs on a later loop turn. At env teardown Node keeps the addon loaded until the hook
-// is removed, so this code is still there to run.
-void FreePoll(uv_handle_t* handle) {
-  auto* poll = static_cast<EvtchnPoll*>(handle->data);
-  napi_async_cleanup_hook_handle teardown = poll->teardown;
-  delete poll;
-  if (teardown != nullptr) napi_remove_async_cleanup_hook(teardown);
-}
-
-napi_value ErrnoValue(Napi::Env env, const char* syscall, int err, const std::string& detail,
-                      const char* path) {
-  try {
-    ThrowErrno(env, syscall, err, detail, path);
-  } catch (Napi::Error& e) {
-    return e.Value();
-  }
-}
 
 uint32_t RequirePort(Napi::Env env, const Napi::Value& value, const char* what) {
   return static_cast<uint32_t>(RequireInteger(env, value, what, 0, kU32Max));
@@ -77,58 +53,25 @@ Evtchn::Evtchn(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Evtchn>(info),
   context_ = std::make_unique<Napi::AsyncContext>(env, "xenvfb:evtchn");
   fd_ = OpenDevice(env, DevicePath(env, info[1], kEvtchnPath), O_NONBLOCK);
 
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
+  try {
+    poll_.Start(env, fd_->fd(), fd_->path(), this);
+  } catch (...) {
     fd_.reset();
-    throw Napi::Error::New(env, "napi_get_uv_event_loop failed");
+    throw;
   }
-  auto poll = std::make_unique<EvtchnPoll>();
-  const std::string path = fd_->path();
-  int rc = uv_poll_init(loop, &poll->handle, fd_->fd());
-  if (rc != 0) {
-    fd_.reset();  // the handle was not initialised, so it needs no uv_close
-    ThrowErrno(env, "uv_poll_init", -rc, path, path.c_str());
-  }
-  poll->owner = this;
-  poll->handle.data = poll.get();
-  poll_ = poll.release();
-  rc = uv_poll_start(&poll_->handle, UV_READABLE, OnPoll);
-  if (rc != 0) {
-    Shutdown();
-    ThrowErrno(env, "uv_poll_start", -rc, path, path.c_str());
-  }
-  polling_ = true;
   // An open handle is like a socket: it stays alive (and keeps the loop alive) until close().
   Ref();
   selfRef_ = true;
-  // A worker may end with the handle open: close it then, before the loop and the addon go.
-  if (napi_add_async_cleanup_hook(env_, AsyncCleanupHook, this, &cleanupHook_) != napi_ok) {
-    cleanupHook_ = nullptr;
-  }
 }
 
 // Only reached with the poll still open if the env's cleanup hook could not be added.
 Evtchn::~Evtchn() { Shutdown(); }
 
-void Evtchn::AsyncCleanupHook(napi_async_cleanup_hook_handle handle, void* self) {
-  auto* evtchn = static_cast<Evtchn*>(self);
-  evtchn->cleanupHook_ = nullptr;  // removed by FreePoll, once the handle is closed
-  evtchn->Shutdown(handle);
-}
+void Evtchn::OnEnvTeardown(napi_async_cleanup_hook_handle handle) { Shutdown(handle); }
 
 void Evtchn::Shutdown(napi_async_cleanup_hook_handle teardown) {
-  if (poll_ == nullptr) return;
-  if (cleanupHook_ != nullptr) {
-    napi_remove_async_cleanup_hook(cleanupHook_);
-    cleanupHook_ = nullptr;
-  }
-  // libuv wants the poll stopped before its fd is closed.
-  uv_poll_stop(&poll_->handle);
-  poll_->owner = nullptr;
-  poll_->teardown = teardown;
-  uv_close(reinterpret_cast<uv_handle_t*>(&poll_->handle), FreePoll);
-  poll_ = nullptr;
-  polling_ = false;
+  if (!poll_.open()) return;
+  poll_.Close(teardown);
   fd_.reset();  // unbinds every port bound through it (evtchn_release)
 }
 
@@ -140,7 +83,7 @@ void Evtchn::OnReadable(int status) {
   if (status < 0) {
     // libuv reports POLLERR as UV_EBADF and has stopped the handle; read() says why
     // (EFBIG: the kernel's ring overflowed and ports were lost).
-    polling_ = false;
+    poll_.Pause();
     uint32_t port;
     const ssize_t n = read(fd_->fd(), &port, sizeof port);
     failure = n < 0 && errno != EAGAIN ? errno : EIO;
@@ -156,15 +99,13 @@ void Evtchn::OnReadable(int status) {
     ports.insert(ports.end(), buf, buf + n / sizeof(uint32_t));
     if (static_cast<size_t>(n) < sizeof buf) break;
   }
-  if (failure != 0 && polling_) {
-    uv_poll_stop(&poll_->handle);
-    polling_ = false;
-  }
+  if (failure != 0) poll_.Pause();
   if (!ports.empty()) Deliver(env, nullptr, ports.data(), ports.size());
-  if (failure != 0 && poll_ != nullptr) {
+  if (failure != 0 && poll_.open()) {
     Deliver(env,
-            ErrnoValue(env, "read", failure, "pending ports; polling stopped until reset() and resume()",
-                       fd_->path()),
+            ErrnoError(env, "read", failure, "pending ports; polling stopped until reset() and resume()",
+                       fd_->path())
+                .Value(),
             nullptr, 0);
   }
 }
@@ -255,21 +196,17 @@ Napi::Value Evtchn::Reset(const Napi::CallbackInfo& info) {
 Napi::Value Evtchn::Resume(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireOpen(env, fd_, "uv_poll_start");
-  if (!polling_) {
-    const int rc = uv_poll_start(&poll_->handle, UV_READABLE, OnPoll);
-    if (rc != 0) ThrowErrno(env, "uv_poll_start", -rc, "", fd_->path());
-    polling_ = true;
-  }
+  poll_.Resume(env, fd_->path());
   return env.Undefined();
 }
 
 Napi::Value Evtchn::RefLoop(const Napi::CallbackInfo& info) {
-  if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(&poll_->handle));
+  poll_.Ref();
   return info.Env().Undefined();
 }
 
 Napi::Value Evtchn::UnrefLoop(const Napi::CallbackInfo& info) {
-  if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&poll_->handle));
+  poll_.Unref();
   return info.Env().Undefined();
 }
 
@@ -283,7 +220,7 @@ Napi::Value Evtchn::Close(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Evtchn::GetClosed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), poll_ == nullptr);
+  return Napi::Boolean::New(info.Env(), !poll_.open());
 }
 
 }  // namespace xen

@@ -7,34 +7,26 @@
 
 #include <memory>
 
+#include "fd-poll.h"
 #include "xen-device.h"
 
 namespace xenvfb {
 namespace xen {
 
-class Evtchn;
-
-// Owned by libuv from uv_close() until its close callback frees it.
-struct EvtchnPoll {
-  uv_poll_t handle;
-  Evtchn* owner = nullptr;  // null once the Evtchn closed
-  // Set when closed by env teardown: Node waits for its removal before unloading us.
-  napi_async_cleanup_hook_handle teardown = nullptr;
-};
-
 // new Evtchn(onEvents): opens /dev/xen/evtchn (O_NONBLOCK) and starts polling it.
 // onEvents(null, ports) for fired ports (each stays masked until unmask(port));
 // onEvents(error) when reading fails (EFBIG: ring overflow; polling stops until
 // reset() + resume()).
-class Evtchn : public Napi::ObjectWrap<Evtchn> {
+class Evtchn : public Napi::ObjectWrap<Evtchn>, private FdPollOwner {
  public:
   static Napi::Function DefineClass(Napi::Env env);
   explicit Evtchn(const Napi::CallbackInfo& info);
   ~Evtchn() override;
 
-  void OnReadable(int status);
-
  private:
+  void OnReadable(int status) override;
+  void OnEnvTeardown(napi_async_cleanup_hook_handle handle) override;
+
   Napi::Value BindInterdomain(const Napi::CallbackInfo& info);
   Napi::Value BindUnboundPort(const Napi::CallbackInfo& info);
   Napi::Value Unbind(const Napi::CallbackInfo& info);
@@ -49,17 +41,13 @@ class Evtchn : public Napi::ObjectWrap<Evtchn> {
 
   int PortIoctl(Napi::Env env, unsigned long request, void* arg, const char* what);
   void Deliver(Napi::Env env, napi_value error, const uint32_t* ports, size_t count);
-  // Stops polling and closes the fd; no JS. `teardown`: the env's async cleanup hook,
-  // whose removal the close callback signals.
+  // Stops polling and closes the fd; no JS. `teardown`: see FdPoll::Close.
   void Shutdown(napi_async_cleanup_hook_handle teardown = nullptr);
-  static void AsyncCleanupHook(napi_async_cleanup_hook_handle handle, void* self);
 
   napi_env env_;
   std::shared_ptr<DeviceFd> fd_;
-  EvtchnPoll* poll_ = nullptr;
-  bool polling_ = false;
+  FdPoll poll_;
   bool selfRef_ = false;
-  napi_async_cleanup_hook_handle cleanupHook_ = nullptr;
   Napi::FunctionReference onEvents_;
   std::unique_ptr<Napi::AsyncContext> context_;
 };

@@ -144,6 +144,10 @@ export function xsErrno(e: unknown): string | undefined {
 export class XsClient extends EventEmitter {
   private readonly parser = new XsParser();
   private readonly pending = new Map<number, Pending>();
+  /** Requests sent whose reply has not come back (timed-out ones included). */
+  private inFlight = 0;
+  /** Requests waiting their turn behind a WATCH/UNWATCH (transport.watchNeedsQuiet). */
+  private readonly held: Array<{ reqId: number; type: XsType; bytes: Buffer }> = [];
   private readonly watches = new Map<string, Watch>();
   private nextReqId = 1;
   private nextWatchId = 1;
@@ -294,12 +298,37 @@ export class XsClient extends EventEmitter {
       if (this.options.timeoutMs) {
         p.timer = setTimeout(() => {
           this.pending.delete(reqId);
+          const at = this.held.findIndex((h) => h.reqId === reqId);
+          if (at >= 0) this.held.splice(at, 1);
           reject(xerror('XS_E_TIMEOUT', `${xsTypeName(type)} ${path ?? ''} got no reply in ${this.options.timeoutMs} ms`, { path }));
         }, this.options.timeoutMs);
       }
       this.pending.set(reqId, p);
-      this.transport.send(bytes);
+      this.held.push({ reqId, type, bytes });
+      this.sendHeld();
     });
+  }
+
+  /**
+   * Sends held requests in order. With transport.watchNeedsQuiet a WATCH/UNWATCH waits
+   * until nothing else is in flight, and everything after it waits behind it.
+   */
+  private sendHeld(): void {
+    while (this.held.length > 0 && !this.closed) {
+      const next = this.held[0]!;
+      const isWatch = next.type === XsType.XS_WATCH || next.type === XsType.XS_UNWATCH;
+      if (isWatch && this.transport.watchNeedsQuiet && this.inFlight > 0) return;
+      this.held.shift();
+      try {
+        this.transport.send(next.bytes);
+        this.inFlight++;
+      } catch (e) {
+        const p = this.pending.get(next.reqId);
+        this.pending.delete(next.reqId);
+        if (p?.timer) clearTimeout(p.timer);
+        p?.reject(e as Error);
+      }
+    }
   }
 
   private onData(chunk: Uint8Array): void {
@@ -324,6 +353,8 @@ export class XsClient extends EventEmitter {
       this.emit('watch', path, w.token);
       return;
     }
+    if (this.inFlight > 0) this.inFlight--;
+    if (this.held.length > 0) this.sendHeld();
     const p = this.pending.get(m.reqId);
     if (!p) return; // a reply to a timed-out request
     this.pending.delete(m.reqId);
@@ -348,6 +379,7 @@ export class XsClient extends EventEmitter {
     const first = !this.closed;
     this.closed = true;
     const closedError: XenvfbError = xerror('XS_E_CLOSED', `xenstore connection closed${error ? `: ${error.message}` : ''}`);
+    this.held.length = 0;
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
       if (p.timer) clearTimeout(p.timer);

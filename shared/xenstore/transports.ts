@@ -5,7 +5,6 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { xerror } from '../errors';
-import { XsType, encodeMessage, stringsPayload } from './wire';
 
 export interface TransportHandlers {
   /** Bytes from xenstored, in any chunking. */
@@ -22,6 +21,11 @@ export interface XsTransport {
   close(): void;
   /** Largest whole message (header + payload) the transport can carry, if limited. */
   readonly maxMessageBytes?: number;
+  /**
+   * XS_WATCH / XS_UNWATCH may only be sent while no other request of this connection awaits
+   * its reply (XsClient holds them, and what follows them, until then). See XenbusDevTransport.
+   */
+  readonly watchNeedsQuiet?: boolean;
 }
 
 export const DEFAULT_XENSTORED_PATH = '/var/run/xenstored/socket';
@@ -75,6 +79,7 @@ export interface XenbusDeviceIo {
   write(bytes: Buffer): void;
   /** Starts reading; `onData` gets chunks of the reply stream, `onEnd` once. */
   read(onData: (chunk: Buffer) => void, onEnd: (error?: Error) => void): void;
+  /** Idempotent. */
   close(): void;
 }
 
@@ -83,45 +88,51 @@ export interface XenbusDeviceIo {
  * one whole message of at most XENBUS_DEV_MESSAGE_MAX bytes; reads give a byte stream.
  * WATCH_EVENTs the kernel synthesises carry uninitialised req_id/tx_id: XsClient matches
  * events by token only, never by those fields.
+ *
+ * The driver registers a watch inside write(2), holding the file's message mutex while it
+ * waits for xenstored's answer; the kernel's one xenbus thread takes that same mutex to hand
+ * over a reply to an earlier request of the file (xenbus_dev_queue_reply). A WATCH written
+ * while such a reply is due deadlocks that thread, and with it every xenstore user of the
+ * domain, kernel included. libxenstore never has two requests out on a handle; XsClient
+ * pipelines, so this transport asks for `watchNeedsQuiet`. (Found by the lab: the domU's
+ * Node guest and its shell both hung in xenstore, one run in three.)
  */
 export class XenbusDevTransport implements XsTransport {
   readonly maxMessageBytes = XENBUS_DEV_MESSAGE_MAX;
+  readonly watchNeedsQuiet = true;
   private closed = false;
 
   constructor(private readonly io: XenbusDeviceIo) {}
 
-  /** Opens the device (read-write); fails with XS_E_CLOSED and the errno. */
-  static open(path = XENBUS_DEVICE_PATH): XenbusDevTransport {
-    let fd: number;
+  /**
+   * Opens the device through the native addon: O_NONBLOCK, read when libuv reports it
+   * readable. (A blocking read would hold a thread-pool thread per connection until the
+   * next reply, and closing the fd does not end it.) Fails with XS_E_CLOSED and the errno.
+   */
+  static async open(path = XENBUS_DEVICE_PATH): Promise<XenbusDevTransport> {
+    // Loaded here only: a client of a xenstored socket needs no addon.
+    const native = await import('../../native');
+    type Delivery = [error: Error | null, bytes: Buffer | null | undefined];
+    const early: Delivery[] = [];
+    let deliver: ((...d: Delivery) => void) | undefined;
+    let device: ReturnType<typeof native.openXenbusDev>;
     try {
-      fd = fs.openSync(path, 'r+');
+      device = native.openXenbusDev((error, bytes) => (deliver ? deliver(error, bytes) : early.push([error, bytes])), path);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      throw xerror('XS_E_CLOSED', `cannot open ${path}: ${err.message}`, { path, errno: err.code, syscall: 'open' });
+      throw xerror('XS_E_CLOSED', `cannot open ${path}: ${err.message}`, { path, errno: err.code, syscall: err.syscall ?? 'open' });
     }
-    const stream = fs.createReadStream('', { fd, highWaterMark: XENBUS_DEV_MESSAGE_MAX }); // owns and closes fd
     return new XenbusDevTransport({
-      write: (bytes) => {
-        fs.writeSync(fd, bytes); // the driver takes a whole message per write(2)
-      },
+      write: (bytes) => device.write(bytes), // the driver takes a whole message per write(2)
       read: (onData, onEnd) => {
-        stream.on('data', (c) => onData(c as Buffer));
-        stream.on('error', (e) => onEnd(e));
-        stream.on('end', () => onEnd());
+        deliver = (error, bytes) => {
+          if (!error && bytes) return onData(bytes);
+          device.close();
+          onEnd(error ?? undefined);
+        };
+        for (const d of early.splice(0)) deliver(...d);
       },
-      close: () => {
-        // The stream's read(2) blocks in a libuv worker until the kernel has a message for
-        // us, and closing the fd does not end it: the worker stays taken and the pending read
-        // keeps the event loop alive (a process that closed everything never exits; four
-        // such reads starve every fs call). One throwaway request gives that read a reply;
-        // the stream closes the fd once the read is back.
-        try {
-          fs.writeSync(fd, encodeMessage({ type: XsType.XS_READ, reqId: 0, payload: stringsPayload('domid') }));
-        } catch {
-          // the device is gone: so is the read
-        }
-        stream.destroy();
-      },
+      close: () => device.close(),
     });
   }
 
@@ -164,6 +175,6 @@ export async function connectTransport(explicit?: string, device = XENBUS_DEVICE
     const errno = (e as { details?: { errno?: string } }).details?.errno;
     const forced = explicit !== undefined || process.env.XENSTORED_PATH !== undefined;
     if (forced || (errno !== 'ENOENT' && errno !== 'ECONNREFUSED') || !fs.existsSync(device)) throw e;
-    return XenbusDevTransport.open(device);
+    return await XenbusDevTransport.open(device);
   }
 }

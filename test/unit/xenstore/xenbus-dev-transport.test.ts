@@ -3,6 +3,7 @@
 // WATCH_EVENTs carry garbage req_id/tx_id (the kernel leaves them uninitialised).
 
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -111,7 +112,7 @@ describe('XenbusDevTransport (fake /dev/xen/xenbus)', () => {
       // With no forced path the default socket is missing on this host; a missing device keeps the socket error.
       if (!fs.existsSync('/var/run/xenstored/socket')) {
         await assert.rejects(connectTransport(undefined, path.join(dir, 'dev')), { code: 'XS_E_CLOSED' });
-        fs.writeFileSync(path.join(dir, 'dev'), ''); // a regular file stands in for the device node
+        execFileSync('mkfifo', [path.join(dir, 'dev')]); // a FIFO stands in for the device node
         const t = await connectTransport(undefined, path.join(dir, 'dev'));
         assert.ok(t instanceof XenbusDevTransport);
         t.close();
