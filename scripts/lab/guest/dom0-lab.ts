@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { RawRfbClient } from './rfb-raw-client';
 import { firstMismatch } from '../pattern';
 import { BTN_LEFT, EV_KEY, KEY_A, deviceNamed, parseDomuLog, type DomuLog } from './domu-console';
-import { backendWrites } from './xenstored-trace';
+import { backendWrites, connectionLines } from './xenstored-trace';
 import { backendPath, frontendPath, run, sleep, waitNode, writeDeviceNodes, xsChmod, xsRead, xsWrite } from './xen-tools';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
@@ -174,30 +174,39 @@ async function checkScreenAndInput(tag: string, domid: number): Promise<RawRfbCl
   return vnc;
 }
 
-async function checkInput(domid: number, vnc: RawRfbClient): Promise<void> {
-  const before = domuLog().events.length;
-  const kbd = deviceNamed(domuLog(), 'Keyboard');
-  const ptr = deviceNamed(domuLog(), 'Pointer');
+/** A key and a click from the VNC client reach the domU's /dev/input/event* (checks `<prefix>key`, `<prefix>click`). */
+async function checkInput(vnc: RawRfbClient, name = DOMU_NAME, prefix = ''): Promise<void> {
+  const log = () => domuLog(name);
+  const before = log().events.length;
+  const kbd = deviceNamed(log(), 'Keyboard');
+  const ptr = deviceNamed(log(), 'Pointer');
   vnc.key(0x61, true); // XK_a
   vnc.key(0x61, false);
-  const key = await phase('key', () =>
-    waitDomu((l) => l.events.slice(before).some((e) => e.device === kbd && e.type === EV_KEY && e.code === KEY_A && e.value === 0), 20_000),
+  const key = await phase(`${prefix}key`, () =>
+    waitDomu(
+      (l) => l.events.slice(before).some((e) => e.device === kbd && e.type === EV_KEY && e.code === KEY_A && e.value === 0),
+      20_000,
+      name,
+    ),
   );
-  const keyEvents = domuLog()
+  const keyEvents = log()
     .events.slice(before)
     .filter((e) => e.type === EV_KEY);
-  check('key', key !== undefined, `XK_a -> ${kbd}: ${JSON.stringify(keyEvents.slice(0, 4))}`);
-  const mid = domuLog().events.length;
+  check(`${prefix}key`, key !== undefined, `XK_a -> ${kbd}: ${JSON.stringify(keyEvents.slice(0, 4))}`);
+  const mid = log().events.length;
   vnc.pointer(100, 50, 1);
   vnc.pointer(100, 50, 0);
-  const click = await phase('click', () =>
-    waitDomu((l) => l.events.slice(mid).some((e) => e.device === ptr && e.type === EV_KEY && e.code === BTN_LEFT && e.value === 0), 20_000),
+  const click = await phase(`${prefix}click`, () =>
+    waitDomu(
+      (l) => l.events.slice(mid).some((e) => e.device === ptr && e.type === EV_KEY && e.code === BTN_LEFT && e.value === 0),
+      20_000,
+      name,
+    ),
   );
-  const evs = domuLog()
+  const evs = log()
     .events.slice(mid)
     .filter((e) => e.device === ptr);
-  check('click', click !== undefined, `button 1 at (100,50) -> ${ptr}: ${JSON.stringify(evs.slice(0, 6))}`);
-  void domid;
+  check(`${prefix}click`, click !== undefined, `button 1 at (100,50) -> ${ptr}: ${JSON.stringify(evs.slice(0, 6))}`);
 }
 
 async function checkResize(domid: number, vnc: RawRfbClient): Promise<void> {
@@ -256,7 +265,16 @@ async function checkTsFrontend(): Promise<void> {
   const { domid, backend } = booted;
   const failuresBefore = failures;
   if (!booted.connected) {
-    for (const c of ['tsfront-connected', 'tsfront-dirty-tiles', 'tsfront-screen', 'tsfront-input', 'native-xen-test-domu'])
+    for (const c of [
+      'tsfront-connected',
+      'tsfront-dirty-tiles',
+      'tsfront-screen',
+      'tsfront-input',
+      'tsfront-guest-stop',
+      'tsfront-guest-restart',
+      'native-xen-test-domu',
+      'tsfront-poweroff',
+    ])
       check(c, false, 'skipped: the TS frontend never reached Connected (see LAB DIAG tsfront)');
     await phase('tsfront-destroy', () => run('xl', ['destroy', String(domid)], 60_000));
     backend.kill('SIGTERM');
@@ -300,6 +318,7 @@ async function checkTsFrontend(): Promise<void> {
     check('tsfront-input', got !== undefined, `XK_a -> ${keys.slice(0, 2).join(' ').slice(0, 300) || 'no input event in the guest'}`);
     vnc.close();
   }
+  await checkGuestStopStart(domid, backend, guestLines);
   // The native addon's real paths inside a guest: evtchn, gntalloc -> gntdev, no privcmd.
   const ok = await phase('tsfront-native-xen-test-domu', () => domuCommand(domid, 'native', 150_000, NODE_NAME));
   const m = lines().filter((l) => l.startsWith('M ') || l.startsWith('MOCHA'));
@@ -308,7 +327,70 @@ async function checkTsFrontend(): Promise<void> {
   check('native-xen-test-domu', ok && rc === '0', `mocha in domU rc=${rc ?? 'none'}`);
   for (const l of guestLines().slice(0, 30)) console.log(`LABT| ${l.slice(2, 400)}`);
   if (failures > failuresBefore) await diagnose('tsfront', domid, NODE_NAME);
-  await phase('tsfront-destroy', () => run('xl', ['destroy', String(domid)], 60_000));
+  await checkPoweroff(domid, backend);
+}
+
+/**
+ * A clean stop of the guest process (SIGTERM): its frontends go Closed, the backend follows
+ * and keeps running; started again, the guest reconnects and its screen is back over VNC.
+ */
+async function checkGuestStopStart(domid: number, backend: ChildProcess, guestLines: () => string[]): Promise<void> {
+  const exits = () => guestLines().filter((l) => l.startsWith('G guest exited'));
+  const exitsBefore = exits().length;
+  const stopped = await phase('tsfront-guest-stop', async () => {
+    const done = await domuCommand(domid, 'stop-guest', 90_000, NODE_NAME);
+    const states: Record<string, string | undefined> = {};
+    for (const kind of ['vfb', 'vkbd'] as const) {
+      states[`fe-${kind}`] = await waitNode(`${frontendPath(kind, domid)}/state`, (v) => v === '6', 20_000);
+      states[`be-${kind}`] = await waitNode(`${backendPath(kind, domid)}/state`, (v) => v === '6', 20_000);
+    }
+    return { done, states };
+  });
+  const exit = exits()[exitsBefore] ?? 'no exit line';
+  check(
+    'tsfront-guest-stop',
+    stopped.done && exit.endsWith('rc=0') && Object.values(stopped.states).every((v) => v === '6') && backend.exitCode === null,
+    `SIGTERM -> ${exit.slice(2)}; states ${JSON.stringify(stopped.states)}; backend ${backend.exitCode === null ? 'running' : `exited ${backend.exitCode}`}`,
+  );
+  await domuCommand(domid, 'start-guest', 20_000, NODE_NAME);
+  const fe = await phase('tsfront-guest-restart', async () => ({
+    vfb: await waitNode(`${frontendPath('vfb', domid)}/state`, (v) => v === '4', 120_000),
+    vkbd: await waitNode(`${frontendPath('vkbd', domid)}/state`, (v) => v === '4', 30_000),
+  }));
+  let screen = 'not tried';
+  if (fe.vfb === '4' && fe.vkbd === '4') {
+    const vnc = await RawRfbClient.connect('127.0.0.1', 5900 + domid).catch((e: unknown) => String(e));
+    if (typeof vnc === 'string') screen = vnc;
+    else {
+      screen = (await screenMatches(vnc, WIDTH, HEIGHT, 60_000)) ?? 'the pattern pixel for pixel';
+      vnc.close();
+    }
+  }
+  check(
+    'tsfront-guest-restart',
+    fe.vfb === '4' && fe.vkbd === '4' && screen === 'the pattern pixel for pixel',
+    `started again: frontend vfb=${fe.vfb} vkbd=${fe.vkbd}; VNC: ${screen}`,
+  );
+}
+
+/** The domU powers itself off: xl's reaper tears the domain and its devices down; the backend lets go. */
+async function checkPoweroff(domid: number, backend: ChildProcess): Promise<void> {
+  await xsWrite(`/local/domain/${domid}/data/lab-cmd`, `${++cmdSeq} poweroff`);
+  const gone = await phase('tsfront-poweroff', async () => {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if ((await run('xl', ['domid', NODE_NAME])).code !== 0) return true;
+      await sleep(500);
+    }
+    return false;
+  });
+  const dirGone = (await run('xenstore-exists', [`/local/domain/0/backend/vfb/${domid}`])).code !== 0;
+  check(
+    'tsfront-poweroff',
+    gone && dirGone && backend.exitCode === null,
+    `poweroff -f in the domU: domain ${gone ? 'gone' : 'still there after 60 s'}; backend dir ${dirGone ? 'removed' : 'still there'}; backend ${backend.exitCode === null ? 'running' : `exited ${backend.exitCode}`}`,
+  );
+  if (!gone) await phase('tsfront-destroy', () => run('xl', ['destroy', String(domid)], 60_000));
   backend.kill('SIGTERM');
 }
 
@@ -354,6 +436,7 @@ async function checkXlVfb(): Promise<void> {
   if (vnc) {
     const diff = await phase('xlvfb-vnc-screen', () => screenMatches(vnc, WIDTH, HEIGHT, 30_000));
     check('xl-vfb-screen', diff === null, diff ?? `${WIDTH}x${HEIGHT} pattern pixel for pixel over VNC`);
+    await checkInput(vnc, XLVFB_NAME, 'xl-vfb-');
     vnc.close();
   } else check('xl-vfb-screen', false, drawn ? 'VNC connect failed' : 'the domU never drew its pattern');
   if (failures > 0 && (initWait === undefined || fe.vfb !== '4' || !vnc)) await diagnose('xlvfb', domid, XLVFB_NAME);
@@ -449,10 +532,23 @@ async function diagnose(tag: string, domid?: number, name?: string): Promise<voi
       say(`backend ${kind} state: ${await xsRead(`${backendPath(kind, domid)}/state`)}`);
     }
   }
+  if (domid !== undefined && name === NODE_NAME) {
+    // The domU's shell still answers commands when its Node process hangs: ask where it is.
+    const answered = await domuCommand(domid, 'diag', 30_000, name);
+    say(`domU diag ${answered ? 'follows' : 'did not answer in 30 s'}`);
+    // The domU's one connection to xenstored (its kernel's ring): what it asked and was told last.
+    const conn = fs.existsSync(TRACE) ? connectionLines(fs.readFileSync(TRACE, 'latin1'), /READ \(data\/lab-cmd /) : [];
+    say(`xenstored trace of the domU's ring: ${conn.length} lines, the last 80 follow`);
+    for (const l of conn.slice(-80)) say(`  trace| ${l}`);
+    for (const l of consoleText(name).split('\n')) {
+      const at = l.indexOf('LABT D ');
+      if (at >= 0) say(`  ${name}| ${l.slice(at + 7).replace(/\r+$/, '')}`);
+    }
+  }
   if (name !== undefined) {
     const tail = consoleText(name)
       .split('\n')
-      .filter((l) => !l.includes('LABU EV '))
+      .filter((l) => !l.includes('LABU EV ') && !l.includes('LABT D '))
       .slice(-25);
     say(`console ${name}: ${tail.length} last lines follow`);
     for (const l of tail) say(`  ${name}| ${l.replace(/\r+$/, '')}`);
@@ -467,7 +563,7 @@ async function main(): Promise<void> {
   if (first) {
     const vnc = await checkScreenAndInput('boot1', first.domid);
     if (vnc) {
-      await checkInput(first.domid, vnc);
+      await checkInput(vnc);
       await checkResize(first.domid, vnc);
       vnc.close();
     }

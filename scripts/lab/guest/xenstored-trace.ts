@@ -13,3 +13,23 @@ export function backendWrites(trace: string, be: string): string[] {
   }
   return out;
 }
+
+/**
+ * Every trace line (IN/OUT) of the first connection that sent a request matching `request`
+ * (e.g. a relative-path read only one domain makes): a domain's ring is one connection, so
+ * this is all its kernel and processes said to xenstored and heard back.
+ */
+export function connectionLines(trace: string, request: RegExp): string[] {
+  const lines = trace.split('\n');
+  const re = /^(IN|OUT) (\S+) /;
+  let conn: string | undefined;
+  for (const line of lines) {
+    const m = re.exec(line);
+    if (m && m[1] === 'IN' && request.test(line)) {
+      conn = m[2];
+      break;
+    }
+  }
+  if (conn === undefined) return [];
+  return lines.filter((l) => re.exec(l)?.[2] === conn);
+}

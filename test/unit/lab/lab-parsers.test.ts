@@ -2,14 +2,14 @@
 // and the serial log are read, xenstored's trace, and the lab's RFB Raw parser.
 
 import { strict as assert } from 'node:assert';
-import { firstMismatch, patternFrame, patternPixel } from '../../scripts/lab/pattern';
-import { parseSerialLog } from '../../scripts/lab/serial-log';
-import { BTN_LEFT, EV_KEY, decodeInputEvent, deviceNamed, parseDomuLog } from '../../scripts/lab/guest/domu-console';
-import { backendWrites } from '../../scripts/lab/guest/xenstored-trace';
-import { parseServerMessage } from '../../scripts/lab/guest/rfb-raw-client';
-import { qemuArgs } from '../../scripts/lab/qemu';
-import { selectedPhases } from '../../scripts/lab/phases';
-import { JsonObjectSplitter, parseDmArgs, qmpReply } from '../../scripts/lab/guest/device-model-stub';
+import { firstMismatch, patternFrame, patternPixel } from '../../../scripts/lab/pattern';
+import { parseSerialLog } from '../../../scripts/lab/serial-log';
+import { BTN_LEFT, EV_KEY, decodeInputEvent, deviceNamed, parseDomuLog } from '../../../scripts/lab/guest/domu-console';
+import { backendWrites, connectionLines } from '../../../scripts/lab/guest/xenstored-trace';
+import { parseServerMessage } from '../../../scripts/lab/guest/rfb-raw-client';
+import { qemuArgs } from '../../../scripts/lab/qemu';
+import { selectedPhases } from '../../../scripts/lab/phases';
+import { JsonObjectSplitter, parseDmArgs, qmpReply } from '../../../scripts/lab/guest/device-model-stub';
 
 describe('lab: pattern', () => {
   it('lays pixels out as XRGB8888 little-endian rows of `stride` bytes', () => {
@@ -108,6 +108,24 @@ describe('lab: xenstored trace', () => {
       `IN 0x5581 20261121 10:00:01.2 WRITE (${be}0/state 6 )`,
     ].join('\n');
     assert.deepEqual(backendWrites(trace, be), ['state=4', 'online=0', 'state=5', 'state=6']);
+  });
+  it('picks out one connection by a request only it makes, with its replies', () => {
+    const trace = [
+      'CREATE connection 0x7a',
+      'IN 0x10 20261121 10:00:00.1 READ (/local/domain/3/device/vfb/0/state )',
+      'IN 0x7a 20261121 10:00:00.2 READ (domid )',
+      'OUT 0x7a 20261121 10:00:00.2 READ (3)',
+      'IN 0x7a 20261121 10:00:00.3 READ (data/lab-cmd )',
+      'OUT 0x10 20261121 10:00:00.3 READ (1)',
+      'IN 0x7a 20261121 10:00:00.4 WATCH (device 1:fe )',
+    ].join('\n');
+    assert.deepEqual(connectionLines(trace, /READ \(data\/lab-cmd /), [
+      'IN 0x7a 20261121 10:00:00.2 READ (domid )',
+      'OUT 0x7a 20261121 10:00:00.2 READ (3)',
+      'IN 0x7a 20261121 10:00:00.3 READ (data/lab-cmd )',
+      'IN 0x7a 20261121 10:00:00.4 WATCH (device 1:fe )',
+    ]);
+    assert.deepEqual(connectionLines(trace, /READ \(nothing /), []);
   });
 });
 
