@@ -13,6 +13,7 @@ import { buildImages } from './build';
 import { bootXen, liveQemu } from './qemu';
 import { parseSerialLog } from './serial-log';
 import { selectedPhases } from './phases';
+import { takeLabLock } from './lock';
 
 const CACHE = process.env.XENVFB_LAB_CACHE ?? path.join(os.homedir(), '.cache/xenvfb/lab');
 const TIMEOUT_S = Number(process.env.XENVFB_LAB_TIMEOUT ?? 600);
@@ -28,8 +29,10 @@ async function phase<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
   }
 }
 
+let releaseLock = (): void => undefined;
 function killQemu(): void {
   for (const q of liveQemu) q.kill('SIGKILL');
+  releaseLock();
 }
 process.on('exit', killQemu);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -45,6 +48,7 @@ async function main(): Promise<number> {
   const phases = selectedPhases(process.env);
   if (phases.length === 0) throw new Error('no lab phase selected (LAB_ONLY / LAB_SKIP_*)');
   console.log(`lab: dom0 phases ${phases.join(', ')}`);
+  releaseLock = takeLabLock(CACHE);
   const kver = await phase('fetch', () => {
     const out = execFileSync('bash', [path.join(__dirname, 'fetch.sh'), CACHE], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     return out.trim().split('\n').pop()!;
