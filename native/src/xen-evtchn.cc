@@ -4,7 +4,6 @@
 #include "xen-evtchn.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <string>
@@ -29,51 +28,20 @@ uint32_t RequirePort(Napi::Env env, const Napi::Value& value, const char* what) 
 }  // namespace
 
 Napi::Function Evtchn::DefineClass(Napi::Env env) {
-  return ObjectWrap<Evtchn>::DefineClass(
-      env, "Evtchn",
-      {
-          InstanceMethod<&Evtchn::BindInterdomain>("bindInterdomain"),
-          InstanceMethod<&Evtchn::BindUnboundPort>("bindUnboundPort"),
-          InstanceMethod<&Evtchn::Unbind>("unbind"),
-          InstanceMethod<&Evtchn::Notify>("notify"),
-          InstanceMethod<&Evtchn::Unmask>("unmask"),
-          InstanceMethod<&Evtchn::Reset>("reset"),
-          InstanceMethod<&Evtchn::Resume>("resume"),
-          InstanceMethod<&Evtchn::RefLoop>("ref"),
-          InstanceMethod<&Evtchn::UnrefLoop>("unref"),
-          InstanceMethod<&Evtchn::Close>("close"),
-          InstanceAccessor<&Evtchn::GetClosed>("closed"),
-      });
+  return ObjectWrap<Evtchn>::DefineClass(env, "Evtchn",
+                                         WithCommon({
+                                             InstanceMethod<&Evtchn::BindInterdomain>("bindInterdomain"),
+                                             InstanceMethod<&Evtchn::BindUnboundPort>("bindUnboundPort"),
+                                             InstanceMethod<&Evtchn::Unbind>("unbind"),
+                                             InstanceMethod<&Evtchn::Notify>("notify"),
+                                             InstanceMethod<&Evtchn::Unmask>("unmask"),
+                                             InstanceMethod<&Evtchn::Reset>("reset"),
+                                             InstanceMethod<&Evtchn::Resume>("resume"),
+                                         }));
 }
 
-Evtchn::Evtchn(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Evtchn>(info), env_(info.Env()) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsFunction()) ThrowArgType(env, "onEvents must be a function");
-  onEvents_ = Napi::Persistent(info[0].As<Napi::Function>());
-  context_ = std::make_unique<Napi::AsyncContext>(env, "xenvfb:evtchn");
-  fd_ = OpenDevice(env, DevicePath(env, info[1], kEvtchnPath), O_NONBLOCK);
-
-  try {
-    poll_.Start(env, fd_->fd(), fd_->path(), this);
-  } catch (...) {
-    fd_.reset();
-    throw;
-  }
-  // An open handle is like a socket: it stays alive (and keeps the loop alive) until close().
-  Ref();
-  selfRef_ = true;
-}
-
-// Only reached with the poll still open if the env's cleanup hook could not be added.
-Evtchn::~Evtchn() { Shutdown(); }
-
-void Evtchn::OnEnvTeardown(napi_async_cleanup_hook_handle handle) { Shutdown(handle); }
-
-void Evtchn::Shutdown(napi_async_cleanup_hook_handle teardown) {
-  if (!poll_.open()) return;
-  poll_.Close(teardown);
-  fd_.reset();  // unbinds every port bound through it (evtchn_release)
-}
+// Closing the fd unbinds every port bound through it (evtchn_release).
+Evtchn::Evtchn(const Napi::CallbackInfo& info) : PolledDevice(info, "onEvents", "xenvfb:evtchn", kEvtchnPath) {}
 
 void Evtchn::OnReadable(int status) {
   Napi::Env env(env_);
@@ -118,13 +86,7 @@ void Evtchn::Deliver(Napi::Env env, napi_value error, const uint32_t* ports, siz
     for (size_t k = 0; k < count; k++) list.Set(static_cast<uint32_t>(k), Napi::Number::New(env, ports[k]));
     portsArg = list;
   }
-  try {
-    onEvents_.MakeCallback(Value(), {errorArg, portsArg}, *context_);
-  } catch (Napi::Error& e) {
-    // Nobody up the stack to catch it: make it an uncaught exception, as an 'error'
-    // thrown from a socket callback would be.
-    napi_fatal_exception(env, e.Value());
-  }
+  CallListener(env, {errorArg, portsArg});
 }
 
 int Evtchn::PortIoctl(Napi::Env env, unsigned long request, void* arg, const char* what) {
@@ -198,29 +160,6 @@ Napi::Value Evtchn::Resume(const Napi::CallbackInfo& info) {
   RequireOpen(env, fd_, "uv_poll_start");
   poll_.Resume(env, fd_->path());
   return env.Undefined();
-}
-
-Napi::Value Evtchn::RefLoop(const Napi::CallbackInfo& info) {
-  poll_.Ref();
-  return info.Env().Undefined();
-}
-
-Napi::Value Evtchn::UnrefLoop(const Napi::CallbackInfo& info) {
-  poll_.Unref();
-  return info.Env().Undefined();
-}
-
-Napi::Value Evtchn::Close(const Napi::CallbackInfo& info) {
-  Shutdown();
-  if (selfRef_) {
-    selfRef_ = false;
-    Unref();
-  }
-  return info.Env().Undefined();
-}
-
-Napi::Value Evtchn::GetClosed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), !poll_.open());
 }
 
 }  // namespace xen

@@ -1,7 +1,6 @@
 #include "xen-xenbus.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <string>
@@ -22,43 +21,11 @@ constexpr int kReadsPerWakeup = 16;
 }  // namespace
 
 Napi::Function XenbusDev::DefineClass(Napi::Env env) {
-  return ObjectWrap<XenbusDev>::DefineClass(env, "XenbusDev",
-                                            {
-                                                InstanceMethod<&XenbusDev::Write>("write"),
-                                                InstanceMethod<&XenbusDev::RefLoop>("ref"),
-                                                InstanceMethod<&XenbusDev::UnrefLoop>("unref"),
-                                                InstanceMethod<&XenbusDev::Close>("close"),
-                                                InstanceAccessor<&XenbusDev::GetClosed>("closed"),
-                                            });
+  return ObjectWrap<XenbusDev>::DefineClass(env, "XenbusDev", WithCommon({InstanceMethod<&XenbusDev::Write>("write")}));
 }
 
-XenbusDev::XenbusDev(const Napi::CallbackInfo& info) : Napi::ObjectWrap<XenbusDev>(info), env_(info.Env()) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsFunction()) ThrowArgType(env, "onData must be a function");
-  onData_ = Napi::Persistent(info[0].As<Napi::Function>());
-  context_ = std::make_unique<Napi::AsyncContext>(env, "xenvfb:xenbus");
-  fd_ = OpenDevice(env, DevicePath(env, info[1], kXenbusPath), O_NONBLOCK);
-  try {
-    poll_.Start(env, fd_->fd(), fd_->path(), this);
-  } catch (...) {
-    fd_.reset();
-    throw;
-  }
-  // Like a socket: alive (and keeping the loop alive) until close().
-  Ref();
-  selfRef_ = true;
-}
-
-// Only reached with the poll still open if the env's cleanup hook could not be added.
-XenbusDev::~XenbusDev() { Shutdown(); }
-
-void XenbusDev::OnEnvTeardown(napi_async_cleanup_hook_handle handle) { Shutdown(handle); }
-
-void XenbusDev::Shutdown(napi_async_cleanup_hook_handle teardown) {
-  if (!poll_.open()) return;
-  poll_.Close(teardown);
-  fd_.reset();  // the kernel ends our transactions and drops our watches (xenbus_file_release)
-}
+// Closing the fd makes the kernel end our transactions and drop our watches (xenbus_file_release).
+XenbusDev::XenbusDev(const Napi::CallbackInfo& info) : PolledDevice(info, "onData", "xenvfb:xenbus", kXenbusPath) {}
 
 void XenbusDev::OnReadable(int status) {
   Napi::Env env(env_);
@@ -86,22 +53,13 @@ void XenbusDev::OnReadable(int status) {
   }
   // An fd at EOF or in error stays readable: stop polling it, or this would spin.
   if (failure != 0 || eof) poll_.Pause();
-  if (!bytes.empty()) Deliver(env, env.Null(), Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size()));
+  if (!bytes.empty()) CallListener(env, {env.Null(), Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size())});
   if (!poll_.open()) return;  // the listener closed the handle
   if (failure != 0) {
-    Deliver(env, ErrnoError(env, "read", failure, "xenstore replies; the connection is unusable", fd_->path()).Value(),
-            env.Undefined());
+    CallListener(env, {ErrnoError(env, "read", failure, "xenstore replies; the connection is unusable", fd_->path()).Value(),
+                       env.Undefined()});
   } else if (eof) {
-    Deliver(env, env.Null(), env.Null());
-  }
-}
-
-void XenbusDev::Deliver(Napi::Env env, Napi::Value error, Napi::Value bytes) {
-  try {
-    onData_.MakeCallback(Value(), {error, bytes}, *context_);
-  } catch (Napi::Error& e) {
-    // Nobody up the stack to catch it: an uncaught exception, as from a socket callback.
-    napi_fatal_exception(env, e.Value());
+    CallListener(env, {env.Null(), env.Null()});
   }
 }
 
@@ -132,27 +90,6 @@ Napi::Value XenbusDev::Write(const Napi::CallbackInfo& info) {
   }
   return env.Undefined();
 }
-
-Napi::Value XenbusDev::RefLoop(const Napi::CallbackInfo& info) {
-  poll_.Ref();
-  return info.Env().Undefined();
-}
-
-Napi::Value XenbusDev::UnrefLoop(const Napi::CallbackInfo& info) {
-  poll_.Unref();
-  return info.Env().Undefined();
-}
-
-Napi::Value XenbusDev::Close(const Napi::CallbackInfo& info) {
-  Shutdown();
-  if (selfRef_) {
-    selfRef_ = false;
-    Unref();
-  }
-  return info.Env().Undefined();
-}
-
-Napi::Value XenbusDev::GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !poll_.open()); }
 
 }  // namespace xen
 }  // namespace xenvfb

@@ -8,10 +8,7 @@
 
 #include <napi.h>
 
-#include <memory>
-
-#include "fd-poll.h"
-#include "xen-device.h"
+#include "xen-polled-device.h"
 
 namespace xenvfb {
 namespace xen {
@@ -20,31 +17,14 @@ namespace xen {
 // onData(null, bytes) for each drained batch of the reply stream; onData(null, null) at
 // end of file; onData(error) when reading fails (polling stops). write(bytes) sends one
 // message; close() ends the connection (the kernel drops its watches and transactions).
-class XenbusDev : public Napi::ObjectWrap<XenbusDev>, private FdPollOwner {
+class XenbusDev : public PolledDevice<XenbusDev> {
  public:
   static Napi::Function DefineClass(Napi::Env env);
   explicit XenbusDev(const Napi::CallbackInfo& info);
-  ~XenbusDev() override;
 
  private:
   void OnReadable(int status) override;
-  void OnEnvTeardown(napi_async_cleanup_hook_handle handle) override;
-
   Napi::Value Write(const Napi::CallbackInfo& info);
-  Napi::Value RefLoop(const Napi::CallbackInfo& info);
-  Napi::Value UnrefLoop(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value GetClosed(const Napi::CallbackInfo& info);
-
-  void Deliver(Napi::Env env, Napi::Value error, Napi::Value bytes);
-  void Shutdown(napi_async_cleanup_hook_handle teardown = nullptr);
-
-  napi_env env_;
-  std::shared_ptr<DeviceFd> fd_;
-  FdPoll poll_;
-  bool selfRef_ = false;
-  Napi::FunctionReference onData_;
-  std::unique_ptr<Napi::AsyncContext> context_;
 };
 
 }  // namespace xen

@@ -22,6 +22,7 @@ import {
   type EvtchnHandle,
   type NativeError,
 } from '../../../native';
+import { fifoDevice } from '../../helpers/fifo-device';
 
 const badType = { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' };
 const badValue = { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' };
@@ -148,30 +149,12 @@ describe('native: xen devices off Xen', () => {
   });
 
   describe('evtchn (on a FIFO)', () => {
-    let dir: string;
+    const device = fifoDevice('evtchn');
     let fifo: string;
-    const handles: EvtchnHandle[] = [];
-
-    before(function () {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xenvfb-evtchn-'));
-      fifo = path.join(dir, 'evtchn');
-      try {
-        execFileSync('mkfifo', [fifo]);
-      } catch {
-        this.skip(); // no mkfifo: reported as pending
-      }
-    });
-
-    afterEach(() => {
-      for (const h of handles.splice(0)) h.close();
-    });
-
-    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    before(() => (fifo = device.path));
 
     function open(onEvents: Parameters<typeof openEvtchn>[0]): EvtchnHandle {
-      const h = openEvtchn(onEvents, fifo);
-      handles.push(h);
-      return h;
+      return device.track(openEvtchn(onEvents, fifo));
     }
 
     it('checks ports and domids; ioctls reach the device (ENOTTY on a FIFO)', () => {

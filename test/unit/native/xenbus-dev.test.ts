@@ -5,12 +5,11 @@
 
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import { XEN_DEVICE_PATHS, openXenbusDev, type NativeError, type XenbusDevHandle, type XenbusListener } from '../../../native';
+import { fifoDevice } from '../../helpers/fifo-device';
 import { XENBUS_DEV_MESSAGE_MAX, XenbusDevTransport } from '../../../shared/xenstore/transports';
 import { XsParser, XsType, encodeMessage, stringsPayload } from '../../../shared/xenstore/wire';
 
@@ -19,30 +18,13 @@ const outOfRange = { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' };
 type Loose = (...args: unknown[]) => unknown;
 
 describe('native: /dev/xen/xenbus handle (on a FIFO)', () => {
+  const device = fifoDevice('xenbus');
   let dir: string;
   let fifo: string;
-  const handles: XenbusDevHandle[] = [];
-
-  before(function () {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xenvfb-xenbus-'));
-    fifo = path.join(dir, 'xenbus');
-    try {
-      execFileSync('mkfifo', [fifo]);
-    } catch {
-      this.skip(); // no mkfifo: reported as pending
-    }
-  });
-
-  afterEach(() => {
-    for (const h of handles.splice(0)) h.close();
-  });
-
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  before(() => ({ dir, path: fifo } = device));
 
   function open(onData: XenbusListener): XenbusDevHandle {
-    const h = openXenbusDev(onData, fifo);
-    handles.push(h);
-    return h;
+    return device.track(openXenbusDev(onData, fifo));
   }
 
   /** Collects delivered bytes until `want` of them arrived. */
