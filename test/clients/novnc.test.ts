@@ -115,7 +115,9 @@ describe('noVNC in headless Chromium via xenvfb demo --web', function () {
     // "/" is what the demo prints: it redirects to the page, which connects by itself.
     await page.goto(web[1]!);
     assert.match(page.url(), /\/vnc\.html\?autoconnect=1&resize=scale&path=websockify$/);
-    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).xenvfb.status === 'connected', null, { timeout: 15000 });
+    await page.waitForFunction(() => (globalThis as unknown as Partial<PageGlobals>).xenvfb?.status === 'connected', null, {
+      timeout: 15000,
+    });
     const tConnected = Date.now();
 
     let last: { count: number; first?: string } = { count: -1 };

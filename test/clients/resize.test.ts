@@ -146,7 +146,9 @@ describe('clients/resize: a guest mode switch reaches every client (xenvfb demo,
       browser = await launching;
       page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
       await page.goto(`http://127.0.0.1:${webPort}/`);
-      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).xenvfb.status === 'connected', null, { timeout: 15000 });
+      await page.waitForFunction(() => (globalThis as unknown as Partial<PageGlobals>).xenvfb?.status === 'connected', null, {
+        timeout: 15000,
+      });
       const deadline = Date.now() + 10000;
       while ((await canvas(page)).width !== IMAGE.width) {
         if (Date.now() > deadline) assert.fail('noVNC never showed the initial size');
