@@ -61,6 +61,10 @@ export const ErrorCodes = {
   RFB_E_ENCODE: "encoding a framebuffer update failed in the session's encode worker (the worker's error is in .details)",
   RFB_E_ENCODE_WORKER: "the session's encode worker could not start, crashed or exited",
   RFB_E_ENCODE_MODE: 'XENVFB_VNC_ENCODE is neither sync nor worker',
+  RFB_E_SLOW_CLIENT: 'a client kept asking for replies it does not read: its queued output passed the bound (OUTPUT_MAX_HELD)',
+  RFB_E_TIMEOUT: 'a client did not finish a handshake stage (version, security, TLS, authentication, ClientInit) before its deadline',
+  RFB_E_NO_SURFACE: 'the guest showed no framebuffer within the wait for a surface: the client cannot be given a size',
+  RFB_E_AUTH_BUSY: 'too many authentications in progress from this client address',
   // png / images / cli
   IMG_E_DECODE: 'an image file could not be read as PNG',
   CLI_E_USAGE: 'bad command-line arguments',

@@ -21,6 +21,7 @@ import { WebSocketBridge } from '../web/websocket/bridge';
 import { WebSocketGateway } from '../web/websocket/gateway';
 import { sniffConnection, SNIFF_WAIT_MS } from '../web/websocket/sniff';
 import { listenOn } from '../listen';
+import { budgeted, InputBudget } from '../net/input-budget';
 
 /** No new frame is encoded while a socket holds more unsent bytes than this. */
 export const VNC_MAX_SOCKET_BACKLOG = 4 * 1024 * 1024;
@@ -68,6 +69,8 @@ interface Connection {
   session: RfbSession;
   /** Session output held back while the TLS handshake runs. */
   beforeSecure?: Uint8Array[];
+  /** This client's share of the event loop (input-budget.ts). */
+  budget: InputBudget;
 }
 
 export class VncServer implements DisplayServer {
@@ -175,8 +178,15 @@ export class VncServer implements DisplayServer {
     const peer = `${raw.remoteAddress}:${raw.remotePort}`;
     const log = this.log.child({ session: id, peer, websocket: true });
     this.pending.delete(raw);
-    const bridge = new WebSocketBridge(ws, socket, { maxBacklog: VNC_MAX_SOCKET_BACKLOG, closeGraceMs: VNC_CLOSE_GRACE_MS, log });
-    const conn = { id, peer, websocket: true, socket: raw } as Connection;
+    const budget = new InputBudget();
+    const bridge = new WebSocketBridge(ws, socket, {
+      maxBacklog: VNC_MAX_SOCKET_BACKLOG,
+      closeGraceMs: VNC_CLOSE_GRACE_MS,
+      log,
+      budget,
+      contended: () => this.connections.size > 1,
+    });
+    const conn = { id, peer, websocket: true, socket: raw, budget: new InputBudget() } as Connection;
     this.connections.add(conn);
     log.info({ protocol: ws.protocol || null }, 'vnc client connected');
     try {
@@ -220,6 +230,7 @@ export class VncServer implements DisplayServer {
     conn.peer = peer;
     conn.websocket = false;
     conn.socket = socket;
+    conn.budget = new InputBudget();
     this.connections.add(conn);
     log.info({}, 'vnc client connected');
     try {
@@ -241,7 +252,7 @@ export class VncServer implements DisplayServer {
       return;
     }
     if (head && head.length > 0) conn.session.receive(head);
-    socket.on('data', (chunk: Buffer) => conn.session.receive(chunk));
+    socket.on('data', this.feed(conn, socket));
     socket.on('drain', () => conn.session.resume());
     socket.on('error', (err) => log.debug({ err: err.message }, 'vnc socket error'));
     socket.on('close', () => {
@@ -271,7 +282,7 @@ export class VncServer implements DisplayServer {
       conn.beforeSecure = undefined;
       for (const b of held) secure.write(b);
     });
-    secure.on('data', (chunk: Buffer) => conn.session.receive(chunk));
+    secure.on('data', this.feed(conn, secure));
     secure.on('drain', () => conn.session.resume());
     secure.on('error', (err) => {
       conn.session.close('TLS failed', xerror('RFB_E_TLS', err.message, { kind }));
@@ -282,6 +293,16 @@ export class VncServer implements DisplayServer {
       conn.session.close('client disconnected');
       raw.destroy();
     });
+  }
+
+  /** The session's input, under its share of the event loop while others are connected. */
+  private feed(conn: Connection, source: net.Socket): (chunk: Buffer) => void {
+    return budgeted(
+      conn.budget,
+      source,
+      () => this.connections.size > 1,
+      (chunk: Buffer) => conn.session.receive(chunk),
+    );
   }
 
   private endSocket(socket: net.Socket): void {

@@ -39,6 +39,7 @@ import {
   writeExtendedDesktopSize,
 } from './pseudo-encodings';
 import { SecurityNegotiator } from './security/negotiator';
+import { SessionOutput } from '../net/session-output';
 import { resolveSecurity, type SecurityConfig, type TlsKind } from './security/options';
 import type { AuthGate } from '../auth/throttle';
 import type { RectClass } from '../updates/classify';
@@ -95,6 +96,8 @@ interface UpdateRequest {
 export interface RfbSessionStats {
   updates: number;
   bytesOut: number;
+  /** Replies dropped because a newer one of the same kind replaced them before they could go. */
+  repliesCoalesced: number;
   encoders: Record<string, EncoderStats>;
   /** Rects per content class (classify.ts). */
   classes: Record<RectClass, number>;
@@ -123,8 +126,16 @@ export class RfbSession {
   private readonly encodes: EncodeManager;
   /** Runs the frames: inline, or in this session's encode worker. */
   private readonly frames: FrameEncoder;
-  /** Output generated while a frame is in the worker goes out after it, as the sync twin orders it. */
-  private held: Uint8Array[] = [];
+  /** The one output path (session-output.ts): backpressure, coalesced replies, the held-output bound. */
+  private readonly output: SessionOutput;
+  /** A display refresh was asked for since the last frame went out (one per frame, however many requests). */
+  private refreshAsked = false;
+  /**
+   * A SetEncodings not applied yet: a run of them in one chunk costs one application (and
+   * one QEMU key ack), the last list being the only one that counts. Applied before any other
+   * message and at the end of the chunk.
+   */
+  private encodingsToApply: number[] | null = null;
   /** Frame clock and lossless refresh of lossy areas (update-scheduler.ts). */
   private readonly scheduler: UpdateScheduler;
   private readonly input: RfbInput;
@@ -140,7 +151,6 @@ export class RfbSession {
   private clientWidth = 0;
   private clientHeight = 0;
   private updates = 0;
-  private bytesOut = 0;
 
   private readonly onDamage = (rects: Rect[]): void => this.guard(() => this.damage(rects));
   private readonly onResize = (surface: Surface | null): void => this.guard(() => this.resized(surface));
@@ -150,6 +160,15 @@ export class RfbSession {
 
   constructor(private readonly opts: RfbSessionOptions) {
     this.log = opts.log ?? silentLogger;
+    this.output = new SessionOutput({
+      write: (b) => opts.write(b),
+      full: opts.backpressured,
+      overflow: (held) =>
+        this.close(
+          'client does not read its replies',
+          xerror('RFB_E_SLOW_CLIENT', `${held} bytes of replies queued for a client that does not read them`, { held }),
+        ),
+    });
     this.encodes = new EncodeManager(opts.encoders);
     this.frames =
       opts.encode === 'worker' && !opts.encoders
@@ -170,7 +189,7 @@ export class RfbSession {
     this.input = new RfbInput(trackingLockKeys(opts.input, locks));
     this.ext = new RfbExtensions(
       {
-        send: (b) => this.send(b),
+        send: (b, key) => this.send(b, key),
         supports: (e) => this.encodes.clientSupports(e),
         size: () => ({ width: this.clientWidth, height: this.clientHeight }),
         name: opts.name ?? opts.display.name,
@@ -181,7 +200,13 @@ export class RfbSession {
     this.security = new SecurityNegotiator({
       config: opts.security ?? resolveSecurity(),
       send: (b) => this.send(b),
-      startTls: opts.startTls,
+      // The VeNCrypt ack goes out in the clear before the transport switches to TLS.
+      startTls: opts.startTls
+        ? (kind) => {
+            this.output.writeNow();
+            opts.startTls!(kind);
+          }
+        : undefined,
       gate: opts.authGate,
       random: opts.random,
       log: this.log,
@@ -200,12 +225,18 @@ export class RfbSession {
   receive(chunk: Uint8Array): void {
     if (this.closed) return;
     this.buffer = this.buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buffer, chunk]);
+    // The replies to one chunk's messages leave as one write.
+    this.output.cork();
     this.guard(() => this.process());
+    this.output.uncork();
   }
 
-  /** The transport drained: an update held back by backpressure can go now. */
+  /** The transport drained: held replies, then an update held back by backpressure, can go now. */
   resume(): void {
-    this.guard(() => this.flush());
+    this.guard(() => {
+      this.output.drained();
+      this.flush();
+    });
   }
 
   close(reason: string, error?: Error): void {
@@ -219,7 +250,7 @@ export class RfbSession {
     this.ext.close();
     this.scheduler.dispose();
     this.frames.close();
-    this.held = [];
+    this.output.finish();
     this.buffer = Buffer.alloc(0);
     try {
       this.input.releaseAll();
@@ -235,7 +266,8 @@ export class RfbSession {
   stats(): RfbSessionStats {
     return {
       updates: this.updates,
-      bytesOut: this.bytesOut,
+      bytesOut: this.output.bytesOut,
+      repliesCoalesced: this.output.coalesced,
       encoders: { ...this.frames.stats().encoders, ...this.copies.stats() },
       classes: this.frames.stats().classes,
       losslessRefreshes: this.scheduler.refreshedRects,
@@ -252,13 +284,10 @@ export class RfbSession {
     }
   }
 
-  private send(bytes: Uint8Array): void {
-    if (this.frames.busy) {
-      this.held.push(bytes);
-      return;
-    }
-    this.bytesOut += bytes.byteLength;
-    this.opts.write(bytes);
+  /** Every write goes here; `key`: a reply only the latest of which matters (session-output.ts). */
+  private send(bytes: Uint8Array, key?: string): void {
+    if (this.closed) return;
+    this.output.send(bytes, key);
   }
 
   private process(): void {
@@ -271,9 +300,10 @@ export class RfbSession {
         continue;
       }
       const used = this.step();
-      if (used === 0) return;
+      if (used === 0) break;
       this.buffer = this.buffer.subarray(used);
     }
+    this.applyEncodings();
   }
 
   /** Handle one unit of input for the current state; 0 means "need more bytes". */
@@ -350,6 +380,11 @@ export class RfbSession {
   private clientMessage(): number {
     const parsed = parseClientMessage(this.buffer);
     if (!parsed) return 0;
+    if (parsed.message.type === 'SetEncodings') {
+      this.encodingsToApply = parsed.message.encodings;
+      return parsed.size;
+    }
+    this.applyEncodings();
     this.handle(parsed.message);
     if (parsed.message.type !== 'ClientFence') this.ext.messageHandled();
     return parsed.size;
@@ -360,14 +395,9 @@ export class RfbSession {
       case 'SetPixelFormat':
         this.clientFormat = checkClientPixelFormat(m.format);
         return;
-      case 'SetEncodings': {
-        const chosen = this.encodes.setClientEncodings(m.encodings);
-        this.frames.encodingsChanged(m.encodings);
-        this.log.debug({ encodings: m.encodings.map(encodingName), chosen: chosen.name }, 'SetEncodings');
-        this.ext.encodingsChanged();
-        if (!this.encodes.clientSupports(RfbEncoding.CopyRect)) this.copies.dropAll(this.pending);
-        return;
-      }
+      case 'SetEncodings':
+        this.encodingsToApply = m.encodings;
+        return this.applyEncodings();
       case 'FramebufferUpdateRequest':
         return this.updateRequest(m.incremental, { x: m.x, y: m.y, width: m.width, height: m.height });
       case 'KeyEvent':
@@ -393,12 +423,23 @@ export class RfbSession {
     }
   }
 
+  private applyEncodings(): void {
+    const list = this.encodingsToApply;
+    if (!list || this.closed) return;
+    this.encodingsToApply = null;
+    const chosen = this.encodes.setClientEncodings(list);
+    this.frames.encodingsChanged(list);
+    this.log.debug({ encodings: list.map(encodingName), chosen: chosen.name }, 'SetEncodings');
+    this.ext.encodingsChanged();
+    if (!this.encodes.clientSupports(RfbEncoding.CopyRect)) this.copies.dropAll(this.pending);
+  }
+
   /** Enable: updates for the area flow as damage comes. Disable: say so with EndOfContinuousUpdates. */
   private continuousUpdates(enable: boolean, area: Rect): void {
     this.log.debug({ enable, ...area }, 'EnableContinuousUpdates');
     if (!enable) {
       this.continuous = null;
-      this.send(buildEndOfContinuousUpdates());
+      this.send(buildEndOfContinuousUpdates(), 'end-of-continuous-updates');
       return;
     }
     this.continuous = clipRect(area, this.clientWidth, this.clientHeight);
@@ -420,7 +461,11 @@ export class RfbSession {
     }
     if (!incremental) {
       this.pending.add(cropped);
-      this.opts.display.requestRefresh?.();
+      // However many non-incremental requests come, the display is asked once per frame.
+      if (!this.refreshAsked) {
+        this.refreshAsked = true;
+        this.opts.display.requestRefresh?.();
+      }
     }
     const prev = this.request;
     this.request = prev
@@ -478,7 +523,7 @@ export class RfbSession {
     const surface = this.opts.display.surface();
     if (!surface) return;
     if (this.frames.busy) return;
-    if (this.opts.backpressured?.()) return;
+    if (this.output.blocked) return;
     if (!this.scheduler.mayUpdate()) return;
     if (surface.width !== this.clientWidth || surface.height !== this.clientHeight) {
       this.checkResizable(surface);
@@ -538,10 +583,13 @@ export class RfbSession {
       ],
     };
     let inline = true;
+    this.refreshAsked = false;
     this.frames.encode(surface, job, (frame) =>
       inline ? this.frameEncoded(job, frame) : this.guard(() => this.frameEncoded(job, frame, true)),
     );
     inline = false;
+    // In the worker: what the session writes meanwhile goes after the frame, as the sync twin orders it.
+    if (this.frames.busy) this.output.hold();
   }
 
   /** The frame is encoded: it goes out, then what was held back while it was in the worker. */
@@ -551,10 +599,8 @@ export class RfbSession {
     this.scheduler.updateSent();
     this.updates += 1;
     this.copies.frameSent();
-    this.send(frame.bytes);
-    const held = this.held;
-    this.held = [];
-    for (const b of held) this.send(b);
+    if (async) this.output.frameDone(frame.bytes);
+    else this.send(frame.bytes);
     // Damage that came while the frame was encoded may go at the next frame time.
     if (async) this.flush();
   }

@@ -28,7 +28,8 @@ function raw(port: number, request: string, waitMs = 400): Promise<string> {
   });
 }
 
-const upgradeHeaders = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+const upgradeHeaders =
+  'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
 
 function statusOf(reply: string): number {
   const m = /^HTTP\/1\.1 (\d{3})/.exec(reply);
