@@ -165,7 +165,7 @@ export function isClosed(sock: net.Socket): boolean {
  */
 const ATTACKER_SRC = `
 const net = require('node:net');
-const [port, hex, total, pre] = process.argv.slice(1);
+const [port, hex, total, pre, rate] = process.argv.slice(1);
 const unit = Buffer.from(hex, 'hex');
 const piece = Buffer.concat(Array.from({ length: Math.max(1, Math.floor(65536 / unit.length)) }, () => unit));
 const s = net.connect(Number(port), '127.0.0.1');
@@ -174,7 +174,8 @@ const done = () => { process.stdout.write('sent ' + sent + '\\n'); process.exit(
 s.on('error', done);
 process.on('SIGTERM', done);
 s.on('close', done);
-const go = () => { while (sent < Number(total)) { sent += piece.length; if (!s.write(piece)) return s.once('drain', go); } done(); };
+const paced = () => { const per = Math.max(1, Math.round(Number(rate) / 100)); const t = setInterval(() => { if (sent >= Number(total)) { clearInterval(t); return done(); } const b = Buffer.concat(Array.from({ length: per }, () => unit)); sent += b.length; s.write(b); }, 10); };
+const go = () => { if (Number(rate) > 0) return paced(); while (sent < Number(total)) { sent += piece.length; if (!s.write(piece)) return s.once('drain', go); } done(); };
 s.on('data', (d) => {
   buf = Buffer.concat([buf, d]);
   if (buf.length >= 12 && buf.length - d.length < 12) s.write(Buffer.from('RFB 003.008\\n\\x01\\x01', 'latin1'));
@@ -199,10 +200,11 @@ export interface AttackerProcess {
   resume(): void;
 }
 
-export function spawnAttacker(port: number, unit: Buffer, total: number, pre?: Buffer): AttackerProcess {
+/** `rate`: message units a second (sent every 10 ms), or 0 for as fast as the socket takes them. */
+export function spawnAttacker(port: number, unit: Buffer, total: number, pre?: Buffer, rate = 0): AttackerProcess {
   const child = spawn(
     process.execPath,
-    ['-e', ATTACKER_SRC, String(port), unit.toString('hex'), String(total), pre?.toString('hex') ?? ''],
+    ['-e', ATTACKER_SRC, String(port), unit.toString('hex'), String(total), pre?.toString('hex') ?? '', String(rate)],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -243,4 +245,13 @@ export async function interleavedRates(
     attacked += await updateRate(viewer, windowMs);
   }
   return { base: base / rounds, attacked: attacked / rounds };
+}
+
+/** Poll `cond` every 20 ms until it holds; throws after `ms`. */
+export async function waitFor(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
 }

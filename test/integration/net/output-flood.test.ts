@@ -19,6 +19,7 @@ import {
   setDesktopSizeMsg,
   setEncodingsMsg,
   sleep,
+  waitFor,
   spawnAttacker,
   interleavedRates,
   W,
@@ -95,7 +96,8 @@ describe('net: reply floods from a client that never reads (issue 15 item 2)', f
         FLOOD_BYTES,
         attack.encodings.length ? setEncodingsMsg(attack.encodings) : undefined,
       );
-      await sleep(300); // the attacker's process starts, connects and floods
+      await waitFor(() => server.sessions >= 2, 5000, 'the attacker to connect');
+      await sleep(200); // the attacker's process starts, connects and floods
       const { base, attacked } = await interleavedRates(viewer, attacker);
       const connected = server.sessions;
       attacker.kill();
