@@ -40,10 +40,11 @@ import {
 } from './pseudo-encodings';
 import { SecurityNegotiator } from './security/negotiator';
 import { SessionOutput } from '../net/session-output';
+import { NET_AUTH_RESPONSE_MS, NET_HANDSHAKE_STAGE_MS, NET_SURFACE_WAIT_MS } from '../net/limits';
 import { resolveSecurity, type SecurityConfig, type TlsKind } from './security/options';
 import type { AuthGate } from '../auth/throttle';
 import type { RectClass } from '../updates/classify';
-import { type SchedulerClock, UpdateScheduler } from '../updates/update-scheduler';
+import { realClock, type SchedulerClock, UpdateScheduler } from '../updates/update-scheduler';
 
 export interface RfbSessionOptions {
   /** Send bytes to the client. */
@@ -84,6 +85,18 @@ export interface RfbSessionOptions {
    * cannot cross to a worker: sync.
    */
   encode?: EncodeMode;
+  /** Deadlines of the stages before a client is served (default: backend/net/limits.ts). */
+  deadlines?: Partial<SessionDeadlines>;
+}
+
+/** How long each stage before serving may take (ms; 0 = no deadline). */
+export interface SessionDeadlines {
+  /** Version, security choice, VeNCrypt, ClientInit (and TLS, which the adapter also bounds). */
+  stageMs: number;
+  /** From a challenge (or the Plain ack) to the response: a person may be typing. */
+  authMs: number;
+  /** Past ClientInit, waiting for the guest's first surface. */
+  surfaceMs: number;
 }
 
 export type RfbSessionState = 'version' | 'security' | 'clientInit' | 'waitSurface' | 'normal' | 'closed';
@@ -152,6 +165,13 @@ export class RfbSession {
   private clientHeight = 0;
   private updates = 0;
 
+  /** The timer of a response waiting for the auth throttle's delay. */
+  private judgeTimer: unknown = null;
+  private readonly deadlines: SessionDeadlines;
+  /** The stage the running deadline is for, and its timer. */
+  private stage = '';
+  private stageTimer: unknown = null;
+
   private readonly onDamage = (rects: Rect[]): void => this.guard(() => this.damage(rects));
   private readonly onResize = (surface: Surface | null): void => this.guard(() => this.resized(surface));
   private readonly onCopy = (c: CopyHint): void => this.guard(() => this.copied(c));
@@ -160,6 +180,7 @@ export class RfbSession {
 
   constructor(private readonly opts: RfbSessionOptions) {
     this.log = opts.log ?? silentLogger;
+    this.deadlines = { stageMs: NET_HANDSHAKE_STAGE_MS, authMs: NET_AUTH_RESPONSE_MS, surfaceMs: NET_SURFACE_WAIT_MS, ...opts.deadlines };
     this.output = new SessionOutput({
       write: (b) => opts.write(b),
       full: opts.backpressured,
@@ -209,12 +230,14 @@ export class RfbSession {
         : undefined,
       gate: opts.authGate,
       random: opts.random,
+      defer: (ms, judge) => this.deferJudgement(ms, judge),
       log: this.log,
     });
     opts.display.on('damage', this.onDamage);
     opts.display.on('resize', this.onResize);
     opts.display.on('copy', this.onCopy);
     this.send(Buffer.from(RFB_VERSION_3_8, 'latin1'));
+    this.armDeadline();
   }
 
   get closed(): boolean {
@@ -249,6 +272,11 @@ export class RfbSession {
     this.opts.display.off('copy', this.onCopy);
     this.ext.close();
     this.scheduler.dispose();
+    const clock = this.opts.clock ?? realClock;
+    if (this.judgeTimer !== null) clock.clearTimeout(this.judgeTimer);
+    if (this.stageTimer !== null) clock.clearTimeout(this.stageTimer);
+    this.judgeTimer = this.stageTimer = null;
+    this.security.dispose();
     this.frames.close();
     this.output.finish();
     this.buffer = Buffer.alloc(0);
@@ -278,10 +306,46 @@ export class RfbSession {
     if (this.closed) return;
     try {
       fn();
+      if (this.state !== 'normal' || this.stage !== 'normal') this.armDeadline();
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       this.close(isXenvfbError(err) ? `${err.code}: ${err.message}` : `internal error: ${err.message}`, err);
     }
+  }
+
+  /** The stage before serving this session is in, for its deadline. */
+  private currentStage(): string {
+    return this.state === 'security' ? `security:${this.security.phase}` : this.state;
+  }
+
+  /** Every stage before 'normal' has a deadline; a new stage starts its own. */
+  private armDeadline(): void {
+    const stage = this.currentStage();
+    if (stage === this.stage || this.closed) return;
+    this.stage = stage;
+    const clock = this.opts.clock ?? realClock;
+    if (this.stageTimer !== null) clock.clearTimeout(this.stageTimer);
+    this.stageTimer = null;
+    const d = this.deadlines;
+    let ms = d.stageMs;
+    if (stage === 'normal' || stage === 'security:judging')
+      ms = 0; // served, or the server's own throttle delay
+    else if (stage === 'security:vncResponse' || stage === 'security:plainCredentials') ms = d.authMs;
+    else if (stage === 'waitSurface') ms = d.surfaceMs;
+    if (ms <= 0) return;
+    this.stageTimer = clock.setTimeout(() => {
+      this.stageTimer = null;
+      this.guard(() => this.deadlinePassed(stage, ms));
+    }, ms);
+  }
+
+  private deadlinePassed(stage: string, ms: number): never {
+    if (stage === 'waitSurface') {
+      throw xerror('RFB_E_NO_SURFACE', `the guest showed no framebuffer within ${ms} ms (is its vfb frontend connected?)`, {
+        waitedMs: ms,
+      });
+    }
+    throw xerror('RFB_E_TIMEOUT', `handshake stage ${stage} not finished within ${ms} ms`, { stage, ms });
   }
 
   /** Every write goes here; `key`: a reply only the latest of which matters (session-output.ts). */
@@ -339,6 +403,20 @@ export class RfbSession {
     this.security.begin(minor);
     if (this.security.done) this.state = 'clientInit';
     return RFB_VERSION_SIZE;
+  }
+
+  /** The verdict on a response comes later (auth throttle delay): then input handling resumes. */
+  private deferJudgement(ms: number, judge: () => void): void {
+    this.judgeTimer = (this.opts.clock ?? realClock).setTimeout(() => {
+      this.judgeTimer = null;
+      this.output.cork();
+      this.guard(() => {
+        judge();
+        if (this.security.done) this.state = 'clientInit';
+        this.process();
+      });
+      this.output.uncork();
+    }, ms);
   }
 
   /** Security types, VeNCrypt, authentication: the negotiator's messages until it is done. */
