@@ -16,6 +16,7 @@ import { VkbdBackend } from './devices/vkbd';
 import { VncServer } from './vnc/server';
 import type { VncSecurityOptions } from './vnc/security/options';
 import { WebServer } from './web/server';
+import type { NetLimitsOptions } from './net/limits';
 
 export interface BackendOptions {
   domid: number;
@@ -24,6 +25,8 @@ export interface BackendOptions {
   web?: { host: string; port: number } | null;
   /** VNC security types, password, TLS files (default: None only). */
   vncSecurity?: VncSecurityOptions;
+  /** Connection limits, deadlines, auth throttle of the VNC and web servers (default: net/limits.ts). */
+  netLimits?: NetLimitsOptions;
   /** Absolute pointer range advertised to the guest's keyboard frontend. */
   pointerRange?: { width: number; height: number };
   /** Offer and scan dirty-tile pages (default true). */
@@ -102,6 +105,7 @@ export class DomainBackend {
         name: this.display.name,
         log: log.child({ vnc: true }),
         security: this.opts.vncSecurity,
+        limits: this.opts.netLimits,
       });
       await this.serve(vnc, this.opts.vnc, ['/websockify', '/']);
     }
@@ -142,7 +146,7 @@ export class DomainBackend {
   private async startWeb(at: { host: string; port: number }): Promise<void> {
     const { log } = this.opts;
     const routes = this.servers.flatMap((s) => s.webSocketPaths.map((path) => ({ path, handler: s.server })));
-    const web = new WebServer({ webSockets: routes, log: log.child({ web: true }) });
+    const web = new WebServer({ webSockets: routes, log: log.child({ web: true }), limits: this.opts.netLimits });
     try {
       this.webAddress = await web.listen(at.host, at.port);
       this.web = web;

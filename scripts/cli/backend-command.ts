@@ -4,7 +4,7 @@ import { openPlatform } from './platform';
 import { DomainBackend } from '../../backend/daemon';
 import { createLogger } from '../../shared/log';
 import type { HostPort } from './args';
-import { type VncSecurityFlags, vncSecurityFromFlags } from './vnc-security-flags';
+import { netLimitsFromFlags, type VncSecurityFlags, vncSecurityFromFlags } from './vnc-security-flags';
 
 export async function runBackendCommand(
   opts: {
@@ -25,6 +25,7 @@ export async function runBackendCommand(
     vnc: opts.vnc ?? { host: '127.0.0.1', port: 5900 + opts.domid },
     web: opts.web ?? null,
     vncSecurity,
+    netLimits: netLimitsFromFlags(opts),
     dirtyTiles: opts.dirtyTiles !== false,
     refineDamage: opts.refineDamage !== false,
     ...(opts.tilePeriod ? { tilePeriodMs: opts.tilePeriod } : {}),
