@@ -46,6 +46,7 @@ export const ErrorCodes = {
   DT_E_BAD_GEOMETRY: 'dirty-tile cols/rows/tile size out of range or not covering the framebuffer',
   DT_E_BAD_ACTIVE: 'the dirty-tile active indicator is neither 0 nor 1',
   DT_E_STUCK: 'the frontend left a dirty-tile switch request unanswered past the stuck limit',
+  DT_E_BAD_REPORT: 'a dirty-tile scan report (control socket, capture file) has a missing or out-of-range field',
   // rfb / vnc
   RFB_E_BAD_VERSION: 'the client sent an unsupported RFB protocol version',
   RFB_E_BAD_SECURITY: 'the client chose a security type that was not offered',

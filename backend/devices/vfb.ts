@@ -25,6 +25,7 @@ import { RateLimitedLog } from '../../shared/log';
 import { xerror } from '../../shared/errors';
 import { readFlag, readFrameNumber, readGrantRef, readPort } from './nodes';
 import { TileScanLoop, type TileLoopStats } from '../damage/tile-scan-loop';
+import { ScanMonitor } from '../damage/scan-monitor';
 import { DT_MAX_FB_SIDE, readTileHeader, validateTileHeader } from '../../shared/dirty-tiles/page';
 
 const PAGE_SIZE = 4096;
@@ -84,6 +85,8 @@ export class VfbBackend implements BackendDeviceOps {
   readonly kind = 'vfb';
   readonly reassertConnected = true;
   readonly stats: VfbStats = { updates: 0, resizes: 0, clipped: 0, badEvents: 0, overflows: 0 };
+  /** The last scans (tile scans or UPDATE batches) while someone watches (`xenvfb inspect`). */
+  readonly monitor = new ScanMonitor();
   private binding: Binding | undefined;
   private rlog: RateLimitedLog | undefined;
 
@@ -237,6 +240,7 @@ export class VfbBackend implements BackendDeviceOps {
         pace: this.opts.tilePaced !== false,
         damage: (rects) => this.display.damage(rects),
         notify,
+        onScan: (res) => this.monitor.recordTileScan(res, cover.width, cover.height),
       });
       return { region, loop };
     } catch (e) {
@@ -351,7 +355,10 @@ export class VfbBackend implements BackendDeviceOps {
       this.rlog?.warn('overflow', { code: (e as { code?: string }).code }, 'vfb out ring overflow: full refresh');
       damage.push({ x: 0, y: 0, width: b.geometry.width, height: b.geometry.height });
     }
-    if (damage.length) this.display.damage(damage);
+    if (damage.length) {
+      this.monitor.recordUpdates(damage, b.geometry.width, b.geometry.height);
+      this.display.damage(damage);
+    }
     b.evtchn.notify(b.port);
     b.tiles?.loop.onNotify();
   }
