@@ -21,7 +21,7 @@ import {
 import { FB_IN_RING, FB_OUT_RING, RingConsumer, RingProducer } from '../../shared/ring';
 import { GuestDisplay, pixelFormatForDepth } from '../display/guest-display';
 import { RateLimitedLog } from '../../shared/log';
-import { xerror } from '../../shared/errors';
+import { errorCode, xerror } from '../../shared/errors';
 import { readFlag, readFrameNumber, readGrantRef, readPort } from './nodes';
 import { TileScanLoop, type TileLoopStats } from '../damage/tile-scan-loop';
 import { DT_MAX_FB_SIDE, readTileHeader, validateTileHeader } from '../../shared/dirty-tiles/page';
@@ -159,7 +159,7 @@ export class VfbBackend implements BackendDeviceOps {
         try {
           evtchn.notify(port);
         } catch (e) {
-          this.rlog?.warn('tile-notify', { code: (e as { code?: string }).code }, 'cannot notify the frontend');
+          this.rlog?.warn('tile-notify', { code: errorCode(e) }, 'cannot notify the frontend');
         }
       });
       const binding: Binding = {
@@ -240,7 +240,7 @@ export class VfbBackend implements BackendDeviceOps {
       return { region, loop };
     } catch (e) {
       region?.unmap();
-      log.warn({ err: e, code: (e as { code?: string }).code, reattach }, 'dirty-tile page refused: UPDATE events only');
+      log.warn({ err: e, code: errorCode(e), reattach }, 'dirty-tile page refused: UPDATE events only');
       return undefined;
     }
   }
@@ -323,7 +323,7 @@ export class VfbBackend implements BackendDeviceOps {
           ev = decodeFbOutEvent(slot);
         } catch (e) {
           this.stats.badEvents++;
-          this.rlog?.warn('bad-event', { code: (e as { code?: string }).code, type: slot[0] }, 'ignoring unknown vfb out event');
+          this.rlog?.warn('bad-event', { code: errorCode(e), type: slot[0] }, 'ignoring unknown vfb out event');
           return;
         }
         if (ev.type === 'update') {
@@ -347,7 +347,7 @@ export class VfbBackend implements BackendDeviceOps {
     } catch (e) {
       // Ring overflow (prod - cons > len): the batch was discarded; redraw everything.
       this.stats.overflows++;
-      this.rlog?.warn('overflow', { code: (e as { code?: string }).code }, 'vfb out ring overflow: full refresh');
+      this.rlog?.warn('overflow', { code: errorCode(e) }, 'vfb out ring overflow: full refresh');
       damage.push({ x: 0, y: 0, width: b.geometry.width, height: b.geometry.height });
     }
     if (damage.length) this.display.damage(damage);
@@ -361,7 +361,7 @@ export class VfbBackend implements BackendDeviceOps {
       b.geometry = validateFbGeometry({ ...ev, memLength: b.geometry.memLength });
     } catch (e) {
       this.stats.badEvents++;
-      this.rlog?.warn('resize', { ...ev, code: (e as { code?: string }).code }, 'ignoring invalid RESIZE');
+      this.rlog?.warn('resize', { ...ev, code: errorCode(e) }, 'ignoring invalid RESIZE');
       return;
     }
     this.stats.resizes++;

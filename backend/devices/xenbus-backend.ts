@@ -14,6 +14,7 @@ import type { Platform } from '../../shared/platform/types';
 import { XenbusState, parseXenbusState, xenbusStateName } from '../../shared/xenbus-state';
 import type { Logger } from '../../shared/log';
 import { Reconciler } from '../../shared/reconciler';
+import { errorCode } from '../../shared/errors';
 
 export interface DeviceContext {
   readonly xs: XsClient;
@@ -190,7 +191,7 @@ export class XenbusBackendDevice extends EventEmitter {
       try {
         await this.ops.initialise(this.ctx);
       } catch (e) {
-        log.error({ err: e, code: (e as { code?: string }).code }, 'cannot connect to the frontend; waiting for it to change');
+        log.error({ err: e, code: errorCode(e) }, 'cannot connect to the frontend; waiting for it to change');
         await this.ops.disconnect(this.ctx).catch(() => undefined);
         return;
       }

@@ -250,7 +250,7 @@ describe('xtigervncviewer: VNC security (VeNCrypt, VNC auth) with screenshots', 
   it('a wrong password is refused (RFB_E_AUTH_FAILED) and nothing is shown', async () => {
     const v = viewer(['-SecurityTypes', 'VncAuth', '-PasswordFile', path.join(dir, 'wrong.passwd')]);
     const deadline = Date.now() + SHOT_DEADLINE_MS;
-    const failed = () => records.some((r) => (r.obj as { code?: string }).code === 'RFB_E_AUTH_FAILED');
+    const failed = () => records.some((r) => r.obj.code === 'RFB_E_AUTH_FAILED');
     while (!failed() && Date.now() < deadline) await sleep(50);
     assert.ok(failed(), `no auth failure logged; viewer: ${v.stderr()}`);
     assert.equal(securityUsed(), undefined);

@@ -10,6 +10,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { XenstoredServer } from '../../shared/xenstore/server/socket-server';
+import { errorCode } from '../../shared/errors';
+import { xsErrno } from '../../shared/xenstore/client';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const SHIM_SOURCE = path.join(REPO, 'test', 'fixtures', 'fakexen', 'fakexen.c');
@@ -191,8 +193,7 @@ export async function retryConnect<T>(connect: () => Promise<T>, attempts = 50):
     try {
       return await connect();
     } catch (e) {
-      const err = e as { code?: string; details?: { errno?: string } };
-      const again = err.code === 'EAGAIN' || err.details?.errno === 'EAGAIN';
+      const again = errorCode(e) === 'EAGAIN' || xsErrno(e) === 'EAGAIN';
       if (!again || i >= attempts) throw e;
       await sleep(10);
     }
