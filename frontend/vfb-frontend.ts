@@ -246,6 +246,8 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     this.endGrants();
     if (this.evtchn && this.port !== undefined) {
       this.evtchn.off('event', this.onEvent);
+      // Best effort: after the backend or the event channel connection went away the port is
+      // already closed, and there is nothing else to undo.
       await this.evtchn.unbind(this.port).catch(() => undefined);
     }
     this.port = undefined;

@@ -117,8 +117,8 @@ export class VfbBackend implements BackendDeviceOps {
     if (this.opts.grantFb !== false) await xs.write(`${backendPath}/feature-grant-fb`, '1');
     if (this.opts.dirtyTiles !== false) await xs.write(`${backendPath}/feature-dirty-tiles`, '1');
     // A fresh handshake: the answer of a previous connection must not leak into this one.
-    await xs.rm(`${backendPath}/request-dirty-tiles`).catch(() => undefined);
-    await xs.rm(`${backendPath}/dirty-tiles-paced`).catch(() => undefined);
+    await xs.rmIfExists(`${backendPath}/request-dirty-tiles`);
+    await xs.rmIfExists(`${backendPath}/dirty-tiles-paced`);
     if (this.opts.videoramMiB) await xs.write(`${backendPath}/videoram`, String(this.opts.videoramMiB));
     if (this.opts.width && this.opts.height) {
       await xs.write(`${backendPath}/width`, String(this.opts.width));

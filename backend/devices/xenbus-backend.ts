@@ -192,7 +192,7 @@ export class XenbusBackendDevice extends EventEmitter {
         await this.ops.initialise(this.ctx);
       } catch (e) {
         log.error({ err: e, code: errorCode(e) }, 'cannot connect to the frontend; waiting for it to change');
-        await this.ops.disconnect(this.ctx).catch(() => undefined);
+        await this.ops.disconnect(this.ctx).catch((d: unknown) => log.warn({ err: d }, 'undoing the failed connect failed'));
         return;
       }
       this.bound = true;
