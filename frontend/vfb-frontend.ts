@@ -19,8 +19,8 @@ import { xerror } from '../shared/errors';
 import type { FramebufferTarget } from './workloads/workload';
 import { chooseTileGeometry, initTilePage } from '../shared/dirty-tiles/page';
 import { FrontendTileSwitcher, TileMarker, type FrontendTileSwitcherOptions } from './dirty-tiles/marker';
+import { XEN_PAGE_SIZE } from '../shared/page';
 
-const PAGE_SIZE = 4096;
 /** Smallest largest-mode (VfbFrontendOptions.maxWidth/maxHeight) by default. */
 export const VFB_DEFAULT_MAX_WIDTH = 1024;
 export const VFB_DEFAULT_MAX_HEIGHT = 768;
@@ -121,11 +121,11 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     if (!Number.isInteger(maxWidth) || !Number.isInteger(maxHeight) || maxWidth < width || maxHeight < height) {
       throw xerror('FB_E_BAD_GEOMETRY', `largest mode ${maxWidth}x${maxHeight} is smaller than ${width}x${height}`);
     }
-    const memLength = Math.ceil((maxWidth * 4 * maxHeight) / PAGE_SIZE) * PAGE_SIZE;
+    const memLength = Math.ceil((maxWidth * 4 * maxHeight) / XEN_PAGE_SIZE) * XEN_PAGE_SIZE;
     const pages = 'hasFrames' in memory ? memory : new MemoryGuestPages(memory);
     this.pages = pages;
     // The backend only reads the framebuffer and the directories; it writes the rings.
-    const fb = pages.alloc(memLength / PAGE_SIZE, false);
+    const fb = pages.alloc(memLength / XEN_PAGE_SIZE, false);
     this.fbBlock = fb;
     this.data = new Uint8Array(fb.region.buffer, 0, memLength);
     this.dirBlock = pages.alloc(dirPagesNeeded(fb.count, 'x86_64-abi'), false);

@@ -7,6 +7,7 @@
 
 import { ByteReader, ByteWriter } from './bytes';
 import { xerror } from './errors';
+import { XEN_PAGE_SIZE } from './page';
 
 // ---- event type codes (fbif.h) ----
 /** In event (backend -> frontend): refresh period in ms. */
@@ -42,8 +43,6 @@ export const XENFB_OUT_RING_LEN = 51; // 2048 / 40
 export const XENFB_WIDTH = 800;
 export const XENFB_HEIGHT = 600;
 export const XENFB_DEPTH = 32;
-
-export const XEN_PAGE_SIZE = 4096;
 
 // ---- struct xenfb_page ----
 /** Byte offsets in struct xenfb_page; identical for both ABIs up to `depth`. */

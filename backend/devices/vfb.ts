@@ -25,8 +25,8 @@ import { errorCode, xerror } from '../../shared/errors';
 import { readFlag, readFrameNumber, readGrantRef, readPort } from './nodes';
 import { TileScanLoop, type TileLoopStats } from '../damage/tile-scan-loop';
 import { DT_MAX_FB_SIDE, readTileHeader, validateTileHeader } from '../../shared/dirty-tiles/page';
+import { XEN_PAGE_SIZE } from '../../shared/page';
 
-const PAGE_SIZE = 4096;
 /** How often we ask the guest to send updates (XENFB_TYPE_REFRESH_PERIOD), ms. */
 export const VFB_REFRESH_PERIOD_MS = 20;
 
@@ -265,7 +265,7 @@ export class VfbBackend implements BackendDeviceOps {
 
   /** Walk pd[] -> directory pages -> framebuffer pages, and map them all read-only. */
   private mapFramebuffer(map: PageMapper, pageBytes: Uint8Array, abi: ReturnType<typeof parseFbAbi>, memLength: number): MappedRegion {
-    const fbPages = Math.ceil(memLength / PAGE_SIZE);
+    const fbPages = Math.ceil(memLength / XEN_PAGE_SIZE);
     const layout = pdLayout(abi);
     const nDirs = dirPagesNeeded(fbPages, abi);
     if (nDirs > layout.maxUsable) {
