@@ -12,7 +12,17 @@
 import type { FrontendContext, FrontendDeviceOps } from './xenbus-frontend';
 import type { EventChannels, GuestMemory, MappedRegion } from '../shared/platform/types';
 import { MemoryGuestPages, type GuestPageBlock, type GuestPages } from './guest-pages';
-import { decodeFbInEvent, dirPagesNeeded, encodeFbOutEvent, writeFbPageHeader, writePd, type FbOutEvent } from '../shared/fbif';
+import {
+  decodeFbInEvent,
+  dirPagesNeeded,
+  encodeFbOutEvent,
+  writeDirPages,
+  writeFbPageHeader,
+  writePd,
+  XEN_IO_PROTO_ABI_X86_64,
+  type FbAbi,
+  type FbOutEvent,
+} from '../shared/fbif';
 import { FB_IN_RING, FB_OUT_RING, RingConsumer, RingProducer } from '../shared/ring';
 import { clipRect, isEmptyRect, unionRect, type Rect } from '../shared/region';
 import { xerror } from '../shared/errors';
@@ -25,6 +35,8 @@ import { XEN_PAGE_SIZE } from '../shared/page';
 export const VFB_DEFAULT_MAX_WIDTH = 1024;
 export const VFB_DEFAULT_MAX_HEIGHT = 768;
 const DEFAULT_REFRESH_MS = 50;
+/** The pd[] layout we write: 8-byte entries, whatever the host (Node runs 64-bit). */
+const FRONTEND_ABI: FbAbi = XEN_IO_PROTO_ABI_X86_64;
 /** Distinct rects kept before they are merged into their bounding box. */
 const MAX_PENDING_RECTS = 8;
 
@@ -128,7 +140,7 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     const fb = pages.alloc(memLength / XEN_PAGE_SIZE, false);
     this.fbBlock = fb;
     this.data = new Uint8Array(fb.region.buffer, 0, memLength);
-    this.dirBlock = pages.alloc(dirPagesNeeded(fb.count, 'x86_64-abi'), false);
+    this.dirBlock = pages.alloc(dirPagesNeeded(fb.count, FRONTEND_ABI), false);
     this.dirBytes = new Uint8Array(this.dirBlock.region.buffer);
     this.pageBlock = pages.alloc(1, true);
     this.page = new Uint8Array(this.pageBlock.region.buffer);
@@ -139,10 +151,9 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     }
   }
 
-  /** Directory pages: the framebuffer's frame numbers or grant refs in order, 512 u64 per page. */
+  /** Directory pages: the framebuffer's frame numbers or grant refs in order (shared/fbif.ts). */
   private writeDirectory(entries: readonly number[]): void {
-    const view = new DataView(this.dirBytes.buffer, this.dirBytes.byteOffset, this.dirBytes.byteLength);
-    entries.forEach((e, i) => view.setBigUint64(i * 8, BigInt(e), true));
+    writeDirPages(this.dirBytes, FRONTEND_ABI, entries);
   }
 
   private grant(remote: number, block: GuestPageBlock): readonly number[] {
@@ -168,11 +179,11 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
         );
       }
       this.writeDirectory(this.fbBlock.frames);
-      writePd(this.page, 'x86_64-abi', this.dirBlock.frames);
+      writePd(this.page, FRONTEND_ABI, this.dirBlock.frames);
       return { 'page-ref': String(this.pageBlock.frames[0]) };
     }
     this.writeDirectory(this.grant(backendId, this.fbBlock));
-    writePd(this.page, 'x86_64-abi', this.grant(backendId, this.dirBlock));
+    writePd(this.page, FRONTEND_ABI, this.grant(backendId, this.dirBlock));
     return { 'page-gref': String(this.grant(backendId, this.pageBlock)[0]), 'grant-fb': '1' };
   }
 
@@ -216,7 +227,7 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     return {
       ...shared,
       'event-channel': String(this.port),
-      protocol: 'x86_64-abi',
+      protocol: XEN_IO_PROTO_ABI_X86_64,
       'feature-update': '1',
       ...tileNodes,
     };

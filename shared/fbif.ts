@@ -213,20 +213,51 @@ export function writeDirPage(dirPage: Uint8Array, abi: FbAbi, frames: readonly n
   writeFrames(dirPage, 0, l.entrySize, frames, 'dir');
 }
 
+/** Bytes of `pages` directory pages, or FB_E_BAD_PD when the buffer is too short. */
+function dirPageSlice(dirPages: Uint8Array, index: number, what: string): Uint8Array {
+  const at = index * XEN_PAGE_SIZE;
+  if (dirPages.byteLength < at + XEN_PAGE_SIZE) {
+    throw xerror('FB_E_BAD_PD', `${what}: directory page ${index} is beyond the ${dirPages.byteLength} bytes given`, { index });
+  }
+  return dirPages.subarray(at, at + XEN_PAGE_SIZE);
+}
+
+/**
+ * The first `count` framebuffer frame numbers held by consecutive directory pages (page i
+ * at byte i * XEN_PAGE_SIZE), entriesPerDirPage per page, as xen-fbfront lays them out.
+ */
+export function readDirPages(dirPages: Uint8Array, abi: FbAbi, count: number): number[] {
+  const per = pdLayout(abi).entriesPerDirPage;
+  const frames: number[] = [];
+  for (let i = 0; frames.length < count; i++) {
+    frames.push(...readDirPage(dirPageSlice(dirPages, i, 'read'), abi, Math.min(per, count - frames.length)));
+  }
+  return frames;
+}
+
+/** The frontend's side of readDirPages: `frames` laid out over consecutive directory pages. */
+export function writeDirPages(dirPages: Uint8Array, abi: FbAbi, frames: readonly number[]): void {
+  const per = pdLayout(abi).entriesPerDirPage;
+  for (let i = 0; i * per < frames.length; i++) {
+    writeDirPage(dirPageSlice(dirPages, i, 'write'), abi, frames.slice(i * per, (i + 1) * per));
+  }
+}
+
 /**
  * Every framebuffer frame number for memLength bytes, the way QEMU xenfb_map_fb collects
- * them: pd[] names the directory pages, each lists up to entriesPerDirPage fb frames.
- * `mapDirPage` maps (or looks up) one directory frame; each is read exactly once.
+ * them: pd[] names the directory pages (read once), `mapDirPages` maps them all in one go
+ * (privcmd and gntdev map a batch) and returns their bytes in pd[] order, each entry of
+ * which is read exactly once (the guest may change them under us).
  */
-export function readFbFrames(page: Uint8Array, abi: FbAbi, memLength: number, mapDirPage: (frame: number) => Uint8Array): number[] {
+export function readFbFrames(
+  page: Uint8Array,
+  abi: FbAbi,
+  memLength: number,
+  mapDirPages: (dirFrames: readonly number[]) => Uint8Array,
+): number[] {
   const fbPages = fbPagesNeeded(memLength);
-  const perDir = pdLayout(abi).entriesPerDirPage;
   const dirs = readPd(page, abi, dirPagesNeeded(fbPages, abi));
-  const frames: number[] = [];
-  dirs.forEach((dir, i) => {
-    frames.push(...readDirPage(mapDirPage(dir), abi, Math.min(perDir, fbPages - i * perDir)));
-  });
-  return frames;
+  return readDirPages(mapDirPages(dirs), abi, fbPages);
 }
 
 // ---- geometry validation (QEMU xenfb_configure_fb) ----

@@ -8,14 +8,13 @@
 import type { BackendDeviceOps, DeviceContext } from './xenbus-backend';
 import type { EventChannels, MappedRegion } from '../../shared/platform/types';
 import {
-  dirPagesNeeded,
   encodeFbInEvent,
   decodeFbOutEvent,
   parseFbAbi,
-  pdLayout,
+  readFbFrames,
   readFbPageHeader,
-  readPd,
   validateFbGeometry,
+  type FbAbi,
   type FbGeometry,
 } from '../../shared/fbif';
 import { FB_IN_RING, FB_OUT_RING, RingConsumer, RingProducer } from '../../shared/ring';
@@ -25,7 +24,6 @@ import { errorCode, xerror } from '../../shared/errors';
 import { readFlag, readFrameNumber, readGrantRef, readPort } from './nodes';
 import { TileScanLoop, type TileLoopStats } from '../damage/tile-scan-loop';
 import { DT_MAX_FB_SIDE, readTileHeader, validateTileHeader } from '../../shared/dirty-tiles/page';
-import { XEN_PAGE_SIZE } from '../../shared/page';
 
 /** How often we ask the guest to send updates (XENFB_TYPE_REFRESH_PERIOD), ms. */
 export const VFB_REFRESH_PERIOD_MS = 20;
@@ -263,29 +261,17 @@ export class VfbBackend implements BackendDeviceOps {
     return { width: Math.min(h.cols * h.tileW, DT_MAX_FB_SIDE), height: Math.min(h.rows * h.tileH, DT_MAX_FB_SIDE) };
   }
 
-  /** Walk pd[] -> directory pages -> framebuffer pages, and map them all read-only. */
-  private mapFramebuffer(map: PageMapper, pageBytes: Uint8Array, abi: ReturnType<typeof parseFbAbi>, memLength: number): MappedRegion {
-    const fbPages = Math.ceil(memLength / XEN_PAGE_SIZE);
-    const layout = pdLayout(abi);
-    const nDirs = dirPagesNeeded(fbPages, abi);
-    if (nDirs > layout.maxUsable) {
-      throw xerror('FB_E_BAD_PD', `framebuffer of ${fbPages} pages needs ${nDirs} directory pages, at most ${layout.maxUsable} fit`);
-    }
-    const dirFrames = readPd(pageBytes, abi, nDirs);
-    const dirs = map(dirFrames, false);
+  /** Walk pd[] -> directory pages -> framebuffer pages (shared/fbif.ts), and map them all read-only. */
+  private mapFramebuffer(map: PageMapper, pageBytes: Uint8Array, abi: FbAbi, memLength: number): MappedRegion {
+    let dirs: MappedRegion | undefined;
     let frames: number[];
     try {
-      // Copy the frame list out first: the guest may change it under us.
-      const dirBytes = new Uint8Array(dirs.buffer).slice();
-      const view = new DataView(dirBytes.buffer);
-      frames = new Array<number>(fbPages);
-      for (let i = 0; i < fbPages; i++) {
-        const f = layout.entrySize === 8 ? Number(view.getBigUint64(i * 8, true)) : view.getUint32(i * 4, true);
-        if (!Number.isSafeInteger(f)) throw xerror('FB_E_BAD_PD', `frame list entry ${i} is not a valid frame number`);
-        frames[i] = f;
-      }
+      frames = readFbFrames(pageBytes, abi, memLength, (dirFrames) => {
+        dirs = map(dirFrames, false);
+        return new Uint8Array(dirs.buffer);
+      });
     } finally {
-      dirs.unmap();
+      dirs?.unmap();
     }
     return map(frames, false);
   }
