@@ -14,6 +14,7 @@ import type { Platform } from '../../shared/platform/types';
 import { XenbusState, parseXenbusState, xenbusStateName } from '../../shared/xenbus-state';
 import type { Logger } from '../../shared/log';
 import { Reconciler } from '../../shared/reconciler';
+import { type LifecycleAction, lifecycleRow } from './xenbus-lifecycle';
 import { errorCode } from '../../shared/errors';
 
 export interface DeviceContext {
@@ -132,93 +133,94 @@ export class XenbusBackendDevice extends EventEmitter {
     this.emit('disconnected', reason);
   }
 
-  /** One pass of the lifecycle table. */
+  /** One pass of the lifecycle table (xenbus-lifecycle.ts): read the inputs, run the row. */
   private async step(): Promise<void> {
-    const { xs, backendPath, frontendPath, domid, log } = this.ctx;
+    const { xs, backendPath, frontendPath, domid } = this.ctx;
     const be = await xs.tryRead(`${backendPath}/state`);
-    if (be === undefined) {
-      // The toolstack removed the device.
-      await this.unbind('backend node removed');
-      this.reconciler.stop();
-      for (const w of this.watches.splice(0)) await w.close();
-      this.emit('removed');
-      return;
+    if (be !== undefined) this.state = parseXenbusState(be);
+    const online = be !== undefined && (await xs.tryRead(`${backendPath}/online`)) === '1';
+    const fe = parseXenbusState(be === undefined ? undefined : await xs.tryRead(`${frontendPath}/state`));
+    const alive = be === undefined || (await xs.isDomainIntroduced(domid).catch(() => true));
+    const row = lifecycleRow({ backend: be === undefined ? undefined : this.state, frontend: fe, online, alive });
+    for (const action of row.actions) {
+      if (!(await this.run(action, fe))) return;
     }
-    this.state = parseXenbusState(be);
-    const online = (await xs.tryRead(`${backendPath}/online`)) === '1';
-    const fe = parseXenbusState(await xs.tryRead(`${frontendPath}/state`));
-    const alive = await xs.isDomainIntroduced(domid).catch(() => true);
+  }
 
-    if (!alive) {
-      await this.unbind('domain released');
-      if (this.state !== XenbusState.Closed) await this.setState(XenbusState.Closed);
-      return;
-    }
-    if (!online && this.state !== XenbusState.Initialising) {
-      // libxl teardown: online=0 then state=5; answer with Closed (6) within 10 s.
-      await this.unbind('toolstack set online=0');
-      if (this.state !== XenbusState.Closed) await this.setState(XenbusState.Closed);
-      return;
-    }
-    if (fe === XenbusState.Closing || fe === XenbusState.Closed) {
-      await this.unbind(`frontend ${xenbusStateName(fe)}`);
-      if (this.state !== fe && this.state !== XenbusState.Closed) await this.setState(fe);
-      return;
-    }
-    if (this.state === XenbusState.Closed || this.state === XenbusState.Closing) {
-      // A frontend that starts over (reboot, kexec, a restarted guest) may already have
-      // published its keys (Initialised) by the time we look.
-      if (fe === XenbusState.Initialising || fe === XenbusState.Unknown || fe === XenbusState.Initialised) {
+  /** Runs one action; false ends the pass. */
+  private async run(action: LifecycleAction, fe: XenbusState): Promise<boolean> {
+    const { xs, backendPath, log } = this.ctx;
+    switch (action.kind) {
+      case 'remove':
+        await this.unbind('backend node removed');
+        this.reconciler.stop();
+        for (const w of this.watches.splice(0)) await w.close();
+        this.emit('removed');
+        return false;
+      case 'unbind':
+        await this.unbind(action.reason.replace('{frontend}', xenbusStateName(fe)));
+        return true;
+      case 'close':
+        if (this.state !== XenbusState.Closed) await this.setState(XenbusState.Closed);
+        return true;
+      case 'mirror':
+        if (this.state !== fe && this.state !== XenbusState.Closed) await this.setState(fe);
+        return true;
+      case 'reset':
         log.info({ frontend: xenbusStateName(fe) }, 'frontend reset: starting over');
         await this.setState(XenbusState.Initialising);
         this.reconciler.again();
-      }
-      return;
+        return true;
+      case 'restart':
+        await this.setState(XenbusState.Initialising);
+        return true;
+      case 'init':
+        await this.ops.init(this.ctx);
+        await xs.write(`${backendPath}/hotplug-status`, 'connected');
+        await this.setState(XenbusState.InitWait);
+        return true;
+      case 'connect':
+        return this.connect();
+      case 'attach':
+        return this.attach();
     }
-    if (this.state === XenbusState.Connected && fe === XenbusState.Initialising) {
-      // The frontend reset itself while we were connected (its own restart): start over.
-      await this.unbind('frontend went back to Initialising');
-      await this.setState(XenbusState.Initialising);
+  }
+
+  private async connect(): Promise<boolean> {
+    const { log } = this.ctx;
+    try {
+      await this.ops.initialise(this.ctx);
+    } catch (e) {
+      log.error({ err: e, code: errorCode(e) }, 'cannot connect to the frontend; waiting for it to change');
+      await this.ops.disconnect(this.ctx).catch((d: unknown) => log.warn({ err: d }, 'undoing the failed connect failed'));
+      return false;
     }
-    if (this.state === XenbusState.Initialising || this.state === XenbusState.Unknown) {
-      if (!online) return;
-      await this.ops.init(this.ctx);
-      await xs.write(`${backendPath}/hotplug-status`, 'connected');
-      await this.setState(XenbusState.InitWait);
-    }
-    if (this.state === XenbusState.InitWait) {
-      if (fe !== XenbusState.Initialised && fe !== XenbusState.Connected) return;
+    this.bound = true;
+    await this.setState(XenbusState.Connected);
+    this.emit('connected');
+    return true;
+  }
+
+  private async attach(): Promise<boolean> {
+    if (!this.bound) {
+      // A restarted backend finds both ends Connected: bind again to the running guest.
       try {
         await this.ops.initialise(this.ctx);
+        this.bound = true;
+        this.emit('connected');
       } catch (e) {
-        log.error({ err: e, code: errorCode(e) }, 'cannot connect to the frontend; waiting for it to change');
-        await this.ops.disconnect(this.ctx).catch((d: unknown) => log.warn({ err: d }, 'undoing the failed connect failed'));
-        return;
+        this.ctx.log.error({ err: e }, 'cannot re-attach to the running frontend');
+        return false;
       }
-      this.bound = true;
+    }
+    if (this.ops.reassertConnected && !this.reasserted) {
+      this.reasserted = true;
       await this.setState(XenbusState.Connected);
-      this.emit('connected');
     }
-    if (this.state === XenbusState.Connected && fe === XenbusState.Connected) {
-      if (!this.bound) {
-        // A restarted backend finds both ends Connected: bind again to the running guest.
-        try {
-          await this.ops.initialise(this.ctx);
-          this.bound = true;
-          this.emit('connected');
-        } catch (e) {
-          log.error({ err: e }, 'cannot re-attach to the running frontend');
-          return;
-        }
-      }
-      if (this.ops.reassertConnected && !this.reasserted) {
-        this.reasserted = true;
-        await this.setState(XenbusState.Connected);
-      }
-      if (this.ops.connected && !this.connectedDone) {
-        this.connectedDone = true;
-        await this.ops.connected(this.ctx);
-      }
+    if (this.ops.connected && !this.connectedDone) {
+      this.connectedDone = true;
+      await this.ops.connected(this.ctx);
     }
+    return true;
   }
 }
