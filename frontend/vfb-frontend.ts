@@ -5,7 +5,7 @@
 // flushed every refresh period (the backend's XENFB_TYPE_REFRESH_PERIOD, 50 ms by default,
 // like fbfront's deferred I/O); no timer runs while nothing is dirty.
 // Two extensions, each used only when the backend offers it and our options allow:
-// `feature-grant-fb` (DESIGN §4.2: pages shared by grant, `page-gref` + `grant-fb=1`) and
+// `feature-grant-fb` (docs/dirty-tiles.md §2: pages shared by grant, `page-gref` + `grant-fb=1`) and
 // `feature-dirty-tiles` (docs/dirty-tiles.md: damage marked in a shared tile page instead of
 // UPDATE events, once the backend answers `request-dirty-tiles=1`).
 

@@ -1,6 +1,6 @@
 // The vfb backend device (xen/include/public/io/fbif.h), compatible with Linux xen-fbfront:
 // the shared page and the framebuffer are named by frame numbers and foreign-mapped (privcmd),
-// as QEMU's hw/display/xenfb.c does, or, with `grant-fb=1` (DESIGN §4.2), by grant refs
+// as QEMU's hw/display/xenfb.c does, or, with `grant-fb=1` (docs/dirty-tiles.md §2 key table), by grant refs
 // mapped with gntdev. UPDATE events become Display damage; RESIZE events a new surface; a
 // dirty-tile page (docs/dirty-tiles.md) is scanned into the same damage. Every value the
 // guest writes is validated like QEMU's xenfb_configure_fb.

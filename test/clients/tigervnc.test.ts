@@ -16,7 +16,7 @@ const WIDTH = 200;
 const HEIGHT = 120;
 const SCREEN = { width: 640, height: 480 };
 const PASSWORD = 'secret12';
-/** TigerVNC's obfuscated form of "secret12" (rfb-vnc.md §1.2), written independently of our code. */
+/** TigerVNC's obfuscated form of "secret12" (vncpasswd: DES with the fixed key of TigerVNC common/rfb/obfuscate.cxx), written independently of our code. */
 const SECRET12_PASSWD_FILE = Buffer.from('24b5ae4ce15503c6', 'hex');
 const SHOT_DEADLINE_MS = 8000;
 
