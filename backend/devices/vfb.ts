@@ -24,12 +24,25 @@ import { RateLimitedLog } from '../../shared/log';
 import { errorCode, xerror } from '../../shared/errors';
 import { readFlag, readFrameNumber, readGrantRef, readPort } from './nodes';
 import { TileScanLoop, type TileLoopStats } from '../damage/tile-scan-loop';
+import { PacedTask } from './paced-task';
 import { DT_MAX_FB_SIDE, readTileHeader, validateTileHeader } from '../../shared/dirty-tiles/page';
 
 /** How often we ask the guest to send updates (XENFB_TYPE_REFRESH_PERIOD), ms. */
 export const VFB_REFRESH_PERIOD_MS = 20;
+/**
+ * Ring passes a second a guest's notifies can cost us, and how many may come back to back.
+ * A frontend that follows our refresh period notifies about 50 times a second; past this
+ * rate notifies coalesce into the next pass (an UPDATE flood or an event-channel storm
+ * costs at most VFB_PASS_RATE passes of at most XENFB_OUT_RING_LEN events each).
+ */
+export const VFB_PASS_RATE = 200;
+export const VFB_PASS_BURST = 20;
 
 export interface VfbStats {
+  /** Passes over the out ring (one per notify, fewer under a flood). */
+  passes: number;
+  /** Notifies folded into a later pass by the rate limit. */
+  deferred: number;
   updates: number;
   resizes: number;
   clipped: number;
@@ -76,12 +89,14 @@ interface Binding {
   in: RingProducer;
   geometry: FbGeometry;
   onEvent: (port: number) => void;
+  /** Ring passes, paced to VFB_PASS_RATE. */
+  pass: PacedTask;
 }
 
 export class VfbBackend implements BackendDeviceOps {
   readonly kind = 'vfb';
   readonly reassertConnected = true;
-  readonly stats: VfbStats = { updates: 0, resizes: 0, clipped: 0, badEvents: 0, overflows: 0 };
+  readonly stats: VfbStats = { passes: 0, deferred: 0, updates: 0, resizes: 0, clipped: 0, badEvents: 0, overflows: 0 };
   private binding: Binding | undefined;
   private rlog: RateLimitedLog | undefined;
 
@@ -173,8 +188,13 @@ export class VfbBackend implements BackendDeviceOps {
         in: new RingProducer(pageBytes, FB_IN_RING),
         geometry,
         onEvent: (p) => {
-          if (p === port) this.onEvent();
+          if (p === port) binding.pass.kick();
         },
+        pass: new PacedTask(() => this.onEvent(), {
+          rate: VFB_PASS_RATE,
+          burst: VFB_PASS_BURST,
+          onDeferred: () => this.stats.deferred++,
+        }),
       };
       evtchn.on('event', binding.onEvent);
       this.binding = binding;
@@ -302,6 +322,7 @@ export class VfbBackend implements BackendDeviceOps {
   private onEvent(): void {
     const b = this.binding;
     if (!b) return;
+    this.stats.passes++;
     const damage: { x: number; y: number; width: number; height: number }[] = [];
     try {
       b.out.drain((slot) => {
@@ -362,6 +383,7 @@ export class VfbBackend implements BackendDeviceOps {
     this.display.onRefreshRequest(undefined);
     this.display.setSurface(null);
     b.evtchn.off('event', b.onEvent);
+    b.pass.stop();
     b.tiles?.loop.stop();
     b.tiles?.region.unmap();
     await b.evtchn.unbind(b.port).catch((e: unknown) => ctx.log.warn({ err: e }, 'unbind failed'));

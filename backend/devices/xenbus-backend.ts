@@ -12,10 +12,11 @@ import { EventEmitter } from 'node:events';
 import type { XsClient } from '../../shared/xenstore/client';
 import type { Platform } from '../../shared/platform/types';
 import { XenbusState, parseXenbusState, xenbusStateName } from '../../shared/xenbus-state';
-import type { Logger } from '../../shared/log';
 import { Reconciler } from '../../shared/reconciler';
 import { type LifecycleAction, lifecycleRow } from './xenbus-lifecycle';
 import { errorCode } from '../../shared/errors';
+import { RateLimitedLog, type Logger } from '../../shared/log';
+import { PacedTask } from './paced-task';
 
 export interface DeviceContext {
   readonly xs: XsClient;
@@ -39,6 +40,24 @@ export interface BackendDeviceOps {
 }
 
 /**
+ * Lifecycle passes a second that watch events (a guest rewriting its `state` node) can cost
+ * us, and how many may come back to back; kicks beyond coalesce into the next pass.
+ */
+export const XENBUS_PASS_RATE = 50;
+export const XENBUS_PASS_BURST = 20;
+/** Wait after a failed connect before the next attempt; doubles per failure up to the max. */
+export const CONNECT_RETRY_MIN_MS = 100;
+export const CONNECT_RETRY_MAX_MS = 5000;
+
+export interface XenbusDeviceStats {
+  /** Lifecycle passes run. */
+  passes: number;
+  /** ops.initialise calls for a connect (not counting re-attaches). */
+  connectAttempts: number;
+  connectFailures: number;
+}
+
+/**
  * Drives one device. Every xenstore change schedules `reconcile()`, which reads both states
  * and takes at most the steps the table allows; reconcile runs one at a time.
  * Events: 'state' (XenbusState), 'connected', 'disconnected', 'removed'.
@@ -48,17 +67,25 @@ export class XenbusBackendDevice extends EventEmitter {
   private bound = false;
   private reasserted = false;
   private connectedDone = false;
+  readonly stats: XenbusDeviceStats = { passes: 0, connectAttempts: 0, connectFailures: 0 };
   private readonly reconciler = new Reconciler(
     () => this.step(),
-    (e) => this.ctx.log.error({ err: e }, 'device step failed'),
+    (e) => this.rlog.error('step', { err: e, code: errorCode(e) }, 'device step failed'),
   );
+  private readonly pacer = new PacedTask(() => this.reconciler.kick(), { rate: XENBUS_PASS_RATE, burst: XENBUS_PASS_BURST });
+  private readonly rlog: RateLimitedLog;
   private readonly watches: { close(): Promise<void> | void }[] = [];
+  /** Connect failures in a row, and when the next attempt may run (performance.now()). */
+  private failures = 0;
+  private retryAt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly ctx: DeviceContext,
     private readonly ops: BackendDeviceOps,
   ) {
     super();
+    this.rlog = new RateLimitedLog(ctx.log);
   }
 
   /** Start driving the device at `backendPath` (its `frontend` node names the other end). */
@@ -102,13 +129,20 @@ export class XenbusBackendDevice extends EventEmitter {
 
   /** Tear down our side (mappings, ports) without touching xenstore, and stop watching. */
   async stop(): Promise<void> {
-    this.reconciler.stop();
+    this.halt();
     for (const w of this.watches.splice(0)) await w.close();
     await this.unbind('backend stopping');
   }
 
   reconcile(): void {
-    this.reconciler.kick();
+    this.pacer.kick();
+  }
+
+  private halt(): void {
+    this.reconciler.stop();
+    this.pacer.stop();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   private async setState(s: XenbusState): Promise<void> {
@@ -136,6 +170,7 @@ export class XenbusBackendDevice extends EventEmitter {
   /** One pass of the lifecycle table (xenbus-lifecycle.ts): read the inputs, run the row. */
   private async step(): Promise<void> {
     const { xs, backendPath, frontendPath, domid } = this.ctx;
+    this.stats.passes++;
     const be = await xs.tryRead(`${backendPath}/state`);
     if (be !== undefined) this.state = parseXenbusState(be);
     const online = be !== undefined && (await xs.tryRead(`${backendPath}/online`)) === '1';
@@ -153,7 +188,7 @@ export class XenbusBackendDevice extends EventEmitter {
     switch (action.kind) {
       case 'remove':
         await this.unbind('backend node removed');
-        this.reconciler.stop();
+        this.halt();
         for (const w of this.watches.splice(0)) await w.close();
         this.emit('removed');
         return false;
@@ -186,15 +221,35 @@ export class XenbusBackendDevice extends EventEmitter {
     }
   }
 
+  /**
+   * ops.initialise, backing off after failures: a guest that flaps its state with bad nodes
+   * gets one attempt per CONNECT_RETRY_MIN_MS..CONNECT_RETRY_MAX_MS (doubling) and one
+   * error line per RateLimitedLog interval; a change during the wait is looked at when it ends.
+   */
   private async connect(): Promise<boolean> {
-    const { log } = this.ctx;
+    const wait = this.retryAt - performance.now();
+    if (wait > 0) {
+      this.retryTimer ??= setTimeout(() => {
+        this.retryTimer = undefined;
+        this.reconcile();
+      }, Math.ceil(wait));
+      return false;
+    }
+    this.stats.connectAttempts++;
     try {
       await this.ops.initialise(this.ctx);
     } catch (e) {
-      log.error({ err: e, code: errorCode(e) }, 'cannot connect to the frontend; waiting for it to change');
-      await this.ops.disconnect(this.ctx).catch((d: unknown) => log.warn({ err: d }, 'undoing the failed connect failed'));
+      this.failures++;
+      this.stats.connectFailures++;
+      const retryInMs = Math.min(CONNECT_RETRY_MIN_MS * 2 ** Math.min(this.failures - 1, 16), CONNECT_RETRY_MAX_MS);
+      this.retryAt = performance.now() + retryInMs;
+      const details = { err: e, code: errorCode(e), failures: this.failures, retryInMs };
+      this.rlog.error('connect', details, 'cannot connect to the frontend; waiting for it to change');
+      await this.ops.disconnect(this.ctx).catch((d: unknown) => this.rlog.warn('undo', { err: d }, 'undoing the failed connect failed'));
       return false;
     }
+    this.failures = 0;
+    this.retryAt = 0;
     this.bound = true;
     await this.setState(XenbusState.Connected);
     this.emit('connected');
@@ -209,7 +264,7 @@ export class XenbusBackendDevice extends EventEmitter {
         this.bound = true;
         this.emit('connected');
       } catch (e) {
-        this.ctx.log.error({ err: e }, 'cannot re-attach to the running frontend');
+        this.rlog.error('reattach', { err: e, code: errorCode(e) }, 'cannot re-attach to the running frontend');
         return false;
       }
     }
