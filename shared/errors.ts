@@ -89,3 +89,13 @@ export function xerror(code: ErrorCode, message?: string, details: Record<string
 export function isXenvfbError(e: unknown, code?: ErrorCode): e is XenvfbError {
   return e instanceof XenvfbError && (code === undefined || e.code === code);
 }
+
+/**
+ * The stable `code` of any error that carries one (ours, Node's `ENOENT`/`ERR_*`, native
+ * errors), or undefined. Use it instead of casting: `errorCode(e) === 'XS_E_CLOSED'`.
+ */
+export function errorCode(e: unknown): string | undefined {
+  if (typeof e !== 'object' || e === null || !('code' in e)) return undefined;
+  const code = (e as { code: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}

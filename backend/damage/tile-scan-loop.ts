@@ -5,8 +5,9 @@
 // The event channel and the display are callbacks: this file owns no mapping and no port.
 
 import type { Rect } from '../../shared/region';
-import { DT_PAGE_SIZE, DT_U32 } from '../../shared/dirty-tiles/page';
+import { DT_U32 } from '../../shared/dirty-tiles/page';
 import { DT_DEFAULT_PERIOD_MS, TileScanner, type TileScannerOptions, type TileScannerStats, type TileScanResult } from './tile-scanner';
+import { XEN_PAGE_SIZE } from '../../shared/page';
 
 export interface TileScanLoopOptions extends Omit<TileScannerOptions, 'now'> {
   /** Damage found by a scan, in framebuffer pixels. */
@@ -43,7 +44,7 @@ export class TileScanLoop {
   /** Throws DT_E_BAD_PAGE for a buffer that cannot hold the page. */
   constructor(page: Uint8Array, opts: TileScanLoopOptions) {
     this.scanner = new TileScanner(page, opts);
-    this.u32 = new Uint32Array(page.buffer, page.byteOffset, DT_PAGE_SIZE / 4);
+    this.u32 = new Uint32Array(page.buffer, page.byteOffset, XEN_PAGE_SIZE / 4);
     this.damage = opts.damage;
     this.notifyFrontend = opts.notify;
     this.onScan = opts.onScan;

@@ -1,7 +1,7 @@
 // Backend side of the dirty-tile page (docs/dirty-tiles.md §4.3-§4.6): drain, late-switch
 // requests, idle and wake, and garbage degraded to a bounded-rate full refresh. The page
 // is guest memory: every field is re-read and re-validated at each scan, and every access
-// stays inside the first DT_PAGE_SIZE bytes whatever the header says.
+// stays inside the first XEN_PAGE_SIZE bytes whatever the header says.
 
 import { ErrorCode, isXenvfbError } from '../../shared/errors';
 import { Rect } from '../../shared/region';
@@ -10,7 +10,6 @@ import {
   DT_FLAG_SWITCH_NOW,
   DT_FLAG_WOKE,
   DT_MAX_ROWS,
-  DT_PAGE_SIZE,
   DT_U32,
   TileGeometry,
   bitmapWordIndex,
@@ -19,6 +18,7 @@ import {
   readTileHeader,
   validateTileHeader,
 } from '../../shared/dirty-tiles/page';
+import { XEN_PAGE_SIZE } from '../../shared/page';
 
 /** Backend scan period written to period_ms when scanning (about 30 frames a second). */
 export const DT_DEFAULT_PERIOD_MS = 33;
@@ -127,8 +127,8 @@ export class TileScanner {
   constructor(page: Uint8Array, opts: TileScannerOptions) {
     checkPageBuffer(page);
     this.page = page;
-    this.u32 = new Uint32Array(page.buffer, page.byteOffset, DT_PAGE_SIZE / 4);
-    this.u64 = new BigUint64Array(page.buffer, page.byteOffset, DT_PAGE_SIZE / 8);
+    this.u32 = new Uint32Array(page.buffer, page.byteOffset, XEN_PAGE_SIZE / 4);
+    this.u64 = new BigUint64Array(page.buffer, page.byteOffset, XEN_PAGE_SIZE / 8);
     this.fbWidth = opts.fbWidth;
     this.fbHeight = opts.fbHeight;
     this.periodMs = opts.periodMs ?? DT_DEFAULT_PERIOD_MS;

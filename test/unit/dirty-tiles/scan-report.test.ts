@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { TileMarker } from '../../../frontend/dirty-tiles/marker';
 import { TileScanLoop } from '../../../backend/damage/tile-scan-loop';
 import { SCAN_MONITOR_ARMED_MS, SCAN_MONITOR_CAPACITY, ScanMonitor } from '../../../backend/damage/scan-monitor';
-import { DT_PAGE_SIZE, chooseTileGeometry, initTilePage } from '../../../shared/dirty-tiles/page';
+import { chooseTileGeometry, initTilePage } from '../../../shared/dirty-tiles/page';
+import { XEN_PAGE_SIZE } from '../../../shared/page';
 import { type ScanReport, scanReportFromJson, scanReportToJson, wordsForRects } from '../../../shared/dirty-tiles/scan-report';
 import { isXenvfbError } from '../../../shared/errors';
 
@@ -107,7 +108,7 @@ describe('damage/scan-monitor', () => {
   });
 
   it('a tile scan loop reports exactly the tiles the frontend marked', () => {
-    const page = new Uint8Array(DT_PAGE_SIZE);
+    const page = new Uint8Array(XEN_PAGE_SIZE);
     const geometry = chooseTileGeometry(W, H);
     initTilePage(page, geometry);
     const marker = new TileMarker(page, { fbWidth: W, fbHeight: H });
