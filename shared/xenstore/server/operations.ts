@@ -2,12 +2,10 @@
 // store or a transaction). Semantics follow C xenstored (tools/xenstored/core.c).
 // Handlers return the reply payload or throw failWith(errno); they never do I/O.
 
-import { xerror } from '../../errors';
 import {
   XENSTORE_PAYLOAD_MAX,
   XS_SPECIAL_PATHS,
   type Perm,
-  type XsErrno,
   formatPerms,
   parseExactStrings,
   parsePerms,
@@ -15,6 +13,7 @@ import {
   parseWritePayload,
   stringsPayload,
 } from '../wire';
+import { failWith } from './fail';
 import { type XsIdentity, accessFor, inheritPerms } from './perms';
 import type { Quotas } from './quota';
 import { type NodeView, type XsNode, baseName, childPath, nodeRecordSize, parentOf } from './store';
@@ -22,10 +21,7 @@ import type { PendingEvent } from './transactions';
 
 export const OK = stringsPayload('OK');
 
-/** Abort the current request with an XS_ERROR reply carrying `errno`. */
-export function failWith(errno: XsErrno, why: string): Error {
-  return xerror('XS_E_REPLY', `${errno}: ${why}`, { errno });
-}
+export { failWith };
 
 /** Everything a handler needs: who asks, where nodes live, where events go. */
 export interface OpContext {

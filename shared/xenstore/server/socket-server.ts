@@ -52,13 +52,18 @@ export class XenstoredServer extends EventEmitter {
 
   private accept(socket: net.Socket, identity: XsIdentity): void {
     this.sockets.add(socket);
+    // Output leaves once per loop turn (setImmediate), like C's poll loop writes, so a
+    // client's pipelined requests meet the duplicate-event check and go out in one write;
+    // a full socket keeps the rest in the connection's accounted queue until 'drain'.
     const conn = this.engine.connect(identity, {
-      write: (bytes) => {
-        if (!socket.destroyed) socket.write(bytes);
-      },
+      write: (bytes) => !socket.destroyed && socket.write(bytes),
       close: () => socket.destroy(),
+      schedule: (flush) => void setImmediate(flush),
+      pause: () => socket.pause(),
+      resume: () => socket.resume(),
     });
     this.emit('connection', { ...identity });
+    socket.on('drain', () => conn.drained());
     socket.on('data', (chunk) => conn.receive(chunk));
     socket.on('error', () => undefined); // a reset by the peer ends in 'close'
     socket.on('close', () => {

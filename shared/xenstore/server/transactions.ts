@@ -5,9 +5,14 @@
 // node read as missing stays missing in the transaction even if another connection
 // creates it (checked against the real daemon by the differential test). Commit fails
 // with EAGAIN if an accessed node's generation in the main store changed; otherwise the
-// transaction's nodes are written back. Watch events raised inside wait for the commit.
+// transaction's nodes are written back. Watch events raised inside wait for the commit and
+// then fire once per changed node, in the order the transaction first accessed the nodes
+// (C queue_watches() marks the accessed node; finalize_transaction() walks the list).
+// An unprivileged transaction may access at most `transaction-nodes` nodes: past that the
+// access fails with ENOSPC and the transaction can no longer commit (ENOMEM), as in C.
 
 import type { Perm } from '../wire';
+import { failWith } from './fail';
 import { type NodeView, type Store, type XsNode, countOwner, ownerOf } from './store';
 
 /** An event a committed operation fires; resolved against watches at delivery time. */
@@ -34,10 +39,16 @@ export class Transaction implements NodeView {
   private readonly ownerDelta = new Map<number, number>();
   readonly events: PendingEvent[] = [];
   private localGeneration = 0;
+  /** An access failed (transaction-nodes quota): commit answers ENOMEM (C trans->fail). */
+  failed = false;
+  /** A node was created inside (C node_created): the nodes quota is checked at commit. */
+  nodeCreated = false;
 
   constructor(
     readonly id: number,
     private readonly store: Store,
+    /** The transaction-nodes quota; undefined for privileged connections. */
+    private readonly maxAccessed?: number,
   ) {}
 
   /** Nodes this transaction has accessed (C's transaction-nodes quota counts these). */
@@ -47,6 +58,10 @@ export class Transaction implements NodeView {
 
   get(path: string): XsNode | undefined {
     if (!this.accessed.has(path)) {
+      if (this.maxAccessed !== undefined && this.accessed.size >= this.maxAccessed) {
+        this.failed = true;
+        throw failWith('ENOSPC', 'transaction-nodes quota');
+      }
       const node = this.store.get(path);
       this.accessed.set(path, node?.generation ?? ABSENT);
       this.overlay.set(path, node);
@@ -56,6 +71,7 @@ export class Transaction implements NodeView {
 
   put(path: string, node: Omit<XsNode, 'generation'>): void {
     const before = this.get(path);
+    if (!before && !path.startsWith('@')) this.nodeCreated = true;
     countOwner(this.ownerDelta, ownerOf(path, before), -1);
     countOwner(this.ownerDelta, ownerOf(path, node), +1);
     this.overlay.set(path, { ...node, generation: --this.localGeneration });
@@ -70,6 +86,38 @@ export class Transaction implements NodeView {
 
   ownedBy(domid: number): number {
     return this.store.ownedBy(domid) + (this.ownerDelta.get(domid) ?? 0);
+  }
+
+  /**
+   * C transaction_fix_domains() at commit: true when some domain the transaction changed
+   * would own `quota` nodes or more, counted against the store as it is now (so ten
+   * transactions that each filled the quota cannot all commit).
+   */
+  exceedsNodeQuota(quota: number): boolean {
+    for (const [domid, delta] of this.ownerDelta) {
+      if (domid !== 0 && this.store.ownedBy(domid) + delta >= quota) return true;
+    }
+    return false;
+  }
+
+  /** The events to fire after apply(): one per changed node, in first-access order. */
+  commitEvents(): PendingEvent[] {
+    const byPath = new Map<string, PendingEvent>();
+    for (const ev of this.events) {
+      const seen = byPath.get(ev.path);
+      // A non-exact event replaces an exact one, not the other way round (queue_watches).
+      if (!seen) byPath.set(ev.path, { ...ev, perms: [...ev.perms] });
+      else {
+        seen.exact = seen.exact && ev.exact;
+        seen.perms.push(...ev.perms);
+      }
+    }
+    const out: PendingEvent[] = [];
+    for (const path of this.accessed.keys()) {
+      const ev = byPath.get(path);
+      if (ev) out.push(ev);
+    }
+    return out;
   }
 
   /** Accessed paths whose main-store node changed since this transaction first saw them. */

@@ -6,9 +6,6 @@
 import { isPathAtOrBelow } from './store';
 import type { PendingEvent } from './transactions';
 
-/** Watches one connection may hold (C quota_nb_watch_per_domain default); dom0 is exempt. */
-export const MAX_WATCHES_PER_CONN = 128;
-
 export interface Watch {
   /** Absolute (or special) path watched. */
   path: string;
@@ -57,11 +54,15 @@ export class WatchList {
     this.watches.push(watch);
   }
 
-  remove(path: string, token: string): boolean {
+  /** Removes and returns the watch, or undefined when there is none. */
+  remove(path: string, token: string): Watch | undefined {
     const i = this.watches.findIndex((w) => w.path === path && w.token === token);
-    if (i < 0) return false;
-    this.watches.splice(i, 1);
-    return true;
+    if (i < 0) return undefined;
+    return this.watches.splice(i, 1)[0];
+  }
+
+  all(): readonly Watch[] {
+    return [...this.watches];
   }
 
   clear(): void {
