@@ -184,6 +184,17 @@ export function parseStrings(payload: Uint8Array): string[] {
 }
 
 /**
+ * The NUL-terminated strings of a payload, as xenstored's get_strings() and
+ * xs_count_strings() see them: bytes after the last NUL are not a string.
+ */
+export function parseTerminatedStrings(payload: Uint8Array): string[] {
+  const b = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const end = b.lastIndexOf(0);
+  if (end < 0) return [];
+  return b.subarray(0, end).toString('utf8').split('\0');
+}
+
+/**
  * Exactly `count` NUL-terminated strings, as xenstored's get_strings() requires; anything
  * else raises XS_E_BAD_PAYLOAD.
  */

@@ -15,7 +15,7 @@ import { HANDLERS } from './handlers';
 import type { OpContext } from './operations';
 import { type XsIdentity, canRead } from './perms';
 import { type DomainUsage, QUOTA_PATH_MAX, Quotas } from './quota';
-import { Store, childPath } from './store';
+import { Store, childPath, parentOf } from './store';
 import type { PendingEvent, Transaction } from './transactions';
 
 export type { XsIdentity } from './perms';
@@ -301,10 +301,20 @@ export class XenstoreEngine implements ControlHost, ConnectionHost {
     }
   }
 
+  /**
+   * C watch_permitted(): the watcher must be able to read the node's old perms, the node,
+   * or its parent; with none of them known (a node created and removed in one
+   * transaction) nobody gets the event, privileged or not.
+   */
   private mayReceive(conn: XsServerConnection, ev: PendingEvent): boolean {
+    if (ev.path.startsWith('@')) return conn.identity.privileged || canRead(conn.identity, this.store.get(ev.path)?.perms ?? []);
+    if (ev.perms.length === 0) return false;
     if (conn.identity.privileged) return true;
-    if (ev.path.startsWith('@')) return canRead(conn.identity, this.store.get(ev.path)?.perms ?? []);
-    return ev.perms.some((p) => canRead(conn.identity, p));
+    if (ev.perms.some((p) => canRead(conn.identity, p))) return true;
+    if (ev.noParent) return false;
+    const parent = parentOf(ev.path);
+    const node = parent === undefined ? undefined : this.store.get(parent);
+    return node !== undefined && canRead(conn.identity, node.perms);
   }
 
   newTransactionId(): number {

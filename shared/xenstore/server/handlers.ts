@@ -2,7 +2,7 @@
 // starting with its wire layout. Handlers return the reply payload or throw failWith();
 // the watch events they fire go to `out`. Node operations live in operations.ts.
 
-import { type XsMessage, parseExactStrings, parseStrings, stringsPayload, XsType } from '../wire';
+import { type XsMessage, parseExactStrings, parseTerminatedStrings, stringsPayload, XsType } from '../wire';
 import type { Delivery, XenstoreEngine } from './engine';
 import type { XsServerConnection } from './connection';
 import { runControl } from './control';
@@ -35,7 +35,7 @@ const nodeOp =
 
 // path \0 token \0 [depth \0]  ->  OK, then one immediate WATCH_EVENT
 const onWatch: Handler = (engine, conn, msg, out) => {
-  const args = parseStrings(msg.payload);
+  const args = parseTerminatedStrings(msg.payload);
   if (args.length < 2 || args.length > 3) throw failWith('EINVAL', 'WATCH needs path and token');
   const [rawPath, token, rawDepth] = args as [string, string, string | undefined];
   const path = engine.canonical(conn, rawPath, true);
@@ -107,7 +107,7 @@ const onIsIntroduced: Handler = (engine, _c, msg) =>
 // domid \0 gfn \0 evtchn \0  ->  OK, fires @introduceDomain
 const onIntroduce: Handler = (engine, conn, msg, out) => {
   requirePrivileged(conn);
-  const args = parseStrings(msg.payload);
+  const args = parseTerminatedStrings(msg.payload);
   if (args.length < 3) throw failWith('EINVAL', 'INTRODUCE needs domid, gfn, evtchn');
   out.push(...engine.introduce(parseDomid(args[0])));
   return OK;
@@ -146,7 +146,7 @@ const onSetTarget: Handler = (engine, conn, msg) => {
 // cmd \0 [arg \0]...  ->  OK or text \0 (control.ts)
 const onControl: Handler = (engine, conn, msg) => {
   requirePrivileged(conn);
-  const [cmd, ...args] = parseStrings(msg.payload);
+  const [cmd, ...args] = parseTerminatedStrings(msg.payload);
   return runControl(engine, cmd, args);
 };
 

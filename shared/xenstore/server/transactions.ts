@@ -13,7 +13,7 @@
 
 import type { Perm } from '../wire';
 import { failWith } from './fail';
-import { type NodeView, type Store, type XsNode, countOwner, ownerOf } from './store';
+import { type NodeView, type Store, type XsNode, countOwner, ownerOf, parentOf } from './store';
 
 /** An event a committed operation fires; resolved against watches at delivery time. */
 export interface PendingEvent {
@@ -24,6 +24,8 @@ export interface PendingEvent {
   perms: (readonly Perm[])[];
   /** For @releaseDomain / @introduceDomain: the domain, shown to depth-1 watches. */
   domid?: number;
+  /** `perms` already holds everything C consults; do not try the parent's perms too. */
+  noParent?: boolean;
 }
 
 const ABSENT = -1;
@@ -33,6 +35,8 @@ export class Transaction implements NodeView {
   private readonly overlay = new Map<string, XsNode | undefined>();
   /** Main-store generation of each accessed node at first access (-1 absent). */
   private readonly accessed = new Map<string, number>();
+  /** Perms of each accessed node that existed at first access (C accessed_node.perms). */
+  private readonly firstPerms = new Map<string, readonly Perm[]>();
   /** Paths the transaction wrote or deleted (what commit writes back). */
   private readonly changed = new Set<string>();
   /** Change of per-owner node counts made inside the transaction. */
@@ -64,6 +68,7 @@ export class Transaction implements NodeView {
       }
       const node = this.store.get(path);
       this.accessed.set(path, node?.generation ?? ABSENT);
+      if (node) this.firstPerms.set(path, node.perms);
       this.overlay.set(path, node);
     }
     return this.overlay.get(path);
@@ -100,22 +105,31 @@ export class Transaction implements NodeView {
     return false;
   }
 
-  /** The events to fire after apply(): one per changed node, in first-access order. */
+  /**
+   * The events to fire after apply(): one per changed node, in first-access order. Who may
+   * see one follows C's watch_permitted() with the perms finalize_transaction() passes:
+   * the node's perms at first access, else the node and its parent as committed. So a
+   * node created and removed inside the transaction fires for nobody.
+   */
   commitEvents(): PendingEvent[] {
-    const byPath = new Map<string, PendingEvent>();
-    for (const ev of this.events) {
-      const seen = byPath.get(ev.path);
-      // A non-exact event replaces an exact one, not the other way round (queue_watches).
-      if (!seen) byPath.set(ev.path, { ...ev, perms: [...ev.perms] });
-      else {
-        seen.exact = seen.exact && ev.exact;
-        seen.perms.push(...ev.perms);
-      }
-    }
+    const exact = new Map<string, boolean>();
+    // A non-exact event replaces an exact one, not the other way round (queue_watches).
+    for (const ev of this.events) exact.set(ev.path, (exact.get(ev.path) ?? true) && ev.exact);
     const out: PendingEvent[] = [];
     for (const path of this.accessed.keys()) {
-      const ev = byPath.get(path);
-      if (ev) out.push(ev);
+      const isExact = exact.get(path);
+      if (isExact === undefined) continue;
+      const perms: (readonly Perm[])[] = [];
+      const first = this.firstPerms.get(path);
+      if (first) perms.push(first);
+      const now = this.store.get(path);
+      if (now) {
+        perms.push(now.perms);
+        const parent = parentOf(path);
+        const p = parent === undefined ? undefined : this.store.get(parent);
+        if (p) perms.push(p.perms);
+      }
+      out.push({ path, exact: isExact, perms, noParent: true });
     }
     return out;
   }

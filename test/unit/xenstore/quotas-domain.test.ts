@@ -229,3 +229,33 @@ describe('xenstore engine: C answers to malformed path payloads (item 9b)', () =
     assert.equal(c.read('/new'), '=v', 'well-formed requests are unaffected');
   });
 });
+
+describe('xenstore engine: who sees a watch event (C watch_permitted)', () => {
+  it('a domain sees events of a node it cannot read when it can read the parent', () => {
+    const { dom0, connect } = setup();
+    makeDomain(dom0, 1);
+    assert.equal(dom0.write('/local/domain/1/secret', 'x'), 'OK');
+    assert.equal(dom0.setPerms('/local/domain/1/secret', 'n0'), 'OK');
+    const d1 = connect(1);
+    assert.equal(d1.watch('secret', 't'), 'OK');
+    d1.events();
+    assert.equal(dom0.write('/local/domain/1/secret', 'y'), 'OK');
+    assert.deepEqual(d1.events(), ['secret t'], 'the parent /local/domain/1 is readable');
+    assert.equal(dom0.write('/hidden/a', 'x'), 'OK');
+    assert.equal(d1.watch('/hidden/a', 'h'), 'OK');
+    d1.events();
+    assert.equal(dom0.write('/hidden/a', 'y'), 'OK');
+    assert.deepEqual(d1.events(), [], 'neither /hidden/a nor /hidden is readable');
+  });
+  it('a node created and removed inside one transaction fires for nobody', () => {
+    const { dom0 } = setup();
+    assert.equal(dom0.watch('/', 'all'), 'OK');
+    dom0.events();
+    const tx = dom0.txStart();
+    assert.equal(dom0.write('/tmp/x', 'v', tx), 'OK');
+    assert.equal(dom0.write('/keep', 'v', tx), 'OK');
+    assert.equal(dom0.rm('/tmp', tx), 'OK');
+    assert.equal(dom0.txEnd(tx), 'OK');
+    assert.deepEqual(dom0.events(), ['/keep all'], '/tmp and /tmp/x: no perms before, no node after');
+  });
+});
