@@ -37,6 +37,9 @@ export interface ConnectionSink {
 export interface ConnectionHost {
   /** Runs the connection's queued requests (conn.run()), never re-entering a running one. */
   wake(conn: XsServerConnection): void;
+  /** A watch was registered or dropped (the engine's index of all watches). */
+  watchAdded(conn: XsServerConnection, w: Watch): void;
+  watchRemoved(conn: XsServerConnection, w: Watch): void;
   /** Handles one request and queues its reply and events. */
   process(conn: XsServerConnection, msg: XsMessage): void;
   /** Drops the connection (oversize packet). */
@@ -265,6 +268,7 @@ export class XsServerConnection {
 
   addWatch(w: Watch): void {
     this.watches.add(w);
+    this.host.watchAdded(this, w);
     if (this.account) {
       this.account.watches++;
       this.account.watchBytes += watchBytes(w);
@@ -274,6 +278,7 @@ export class XsServerConnection {
   removeWatch(path: string, token: string): boolean {
     const w = this.watches.remove(path, token);
     if (!w) return false;
+    this.host.watchRemoved(this, w);
     if (this.account) {
       this.account.watches--;
       this.account.watchBytes -= watchBytes(w);

@@ -17,6 +17,7 @@ import { type XsIdentity, canRead } from './perms';
 import { type DomainUsage, QUOTA_PATH_MAX, Quotas } from './quota';
 import { Store, childPath, parentOf } from './store';
 import type { PendingEvent, Transaction } from './transactions';
+import { type Watch, WatchIndex } from './watches';
 
 export type { XsIdentity } from './perms';
 export type { ConnectionSink } from './connection';
@@ -40,6 +41,7 @@ export class XenstoreEngine implements ControlHost, ConnectionHost {
   readonly quotas = new Quotas();
   private readonly connections = new Set<XsServerConnection>();
   private readonly accounts = new Map<number, DomainAccount>();
+  private readonly watchIndex = new WatchIndex<XsServerConnection>();
   private readonly introduced = new Set<number>();
   /** SET_TARGET: domain -> the domain it acts for. */
   private readonly targets = new Map<number, number>();
@@ -293,12 +295,25 @@ export class XenstoreEngine implements ControlHost, ConnectionHost {
   fire(events: PendingEvent[], out: Delivery[]): void {
     const cause = this.cause;
     for (const ev of events) {
-      for (const conn of this.connections) {
-        const hits = conn.watches.fire(ev);
-        if (hits.length === 0 || !this.mayReceive(conn, ev)) continue;
-        for (const hit of hits) out.push({ kind: 'event', conn, path: hit.path, token: hit.token, ...(cause ? { cause } : {}) });
+      let last: XsServerConnection | undefined;
+      let allowed = false;
+      for (const { entry, path } of this.watchIndex.fire(ev)) {
+        const conn = entry.owner;
+        if (conn !== last) {
+          last = conn;
+          allowed = this.mayReceive(conn, ev);
+        }
+        if (allowed) out.push({ kind: 'event', conn, path, token: entry.watch.token, ...(cause ? { cause } : {}) });
       }
     }
+  }
+
+  watchAdded(conn: XsServerConnection, w: Watch): void {
+    this.watchIndex.add(conn, w);
+  }
+
+  watchRemoved(conn: XsServerConnection, w: Watch): void {
+    this.watchIndex.remove(conn, w);
   }
 
   /**

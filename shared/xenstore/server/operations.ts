@@ -107,9 +107,23 @@ export function opRead(ctx: OpContext, payload: Buffer): Buffer {
   return lookup(ctx, onePath(ctx, payload), 'read').value;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A node value in memory of its own: a slice of Node's shared Buffer pool kept in the
+ * store would keep its whole 8 KiB slab alive for as long as the node lives.
+ */
+function ownedValue(v: Buffer): Buffer {
+  if (v.length === 0) return EMPTY;
+  const own = Buffer.allocUnsafeSlow(v.length);
+  v.copy(own);
+  return own;
+}
+
 // path \0 value  ->  OK
 export function opWrite(ctx: OpContext, payload: Buffer): Buffer {
-  const req = parseWritePayload(payload);
+  const parsed = parseWritePayload(payload);
+  const req = { path: parsed.path, value: ownedValue(parsed.value) };
   const path = ctx.canonical(req.path);
   const node = ctx.view.get(path);
   if (node) {

@@ -16,6 +16,8 @@ export class XenstoredServer extends EventEmitter {
   readonly engine: XenstoreEngine;
   private readonly servers = new Map<string, net.Server>();
   private readonly sockets = new Set<net.Socket>();
+  /** Connections with output to write at the end of this loop turn (one setImmediate for all). */
+  private readonly flushes: Array<() => void> = [];
 
   constructor(opts: { engine?: XenstoreEngine } & EngineOptions = {}) {
     super();
@@ -58,7 +60,7 @@ export class XenstoredServer extends EventEmitter {
     const conn = this.engine.connect(identity, {
       write: (bytes) => !socket.destroyed && socket.write(bytes),
       close: () => socket.destroy(),
-      schedule: (flush) => void setImmediate(flush),
+      schedule: (flush) => this.scheduleFlush(flush),
       pause: () => socket.pause(),
       resume: () => socket.resume(),
     });
@@ -71,6 +73,15 @@ export class XenstoredServer extends EventEmitter {
       this.engine.disconnect(conn);
       this.emit('connection-closed', { ...identity });
     });
+  }
+
+  private scheduleFlush(flush: () => void): void {
+    this.flushes.push(flush);
+    if (this.flushes.length === 1) {
+      setImmediate(() => {
+        for (const f of this.flushes.splice(0)) f();
+      });
+    }
   }
 
   introduceDomain(domid: number): void {
