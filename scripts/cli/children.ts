@@ -2,10 +2,18 @@
 // relayed line by line, stopped with SIGTERM and then SIGKILL.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 
-export const XENVFB_BIN = path.join(__dirname, '..', 'bin', 'xenvfb.js');
+/**
+ * The command's entry script: beside this file in the repository (and in the lab's in-place
+ * transpiled tree), two levels up from dist/scripts/cli in a `npm run build` tree.
+ */
+export const XENVFB_BIN = [
+  path.join(__dirname, '..', 'bin', 'xenvfb.js'),
+  path.join(__dirname, '..', '..', '..', 'scripts', 'bin', 'xenvfb.js'),
+].find((p) => fs.existsSync(p))!;
 
 export function spawnXenvfb(
   args: string[],
