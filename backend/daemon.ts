@@ -13,6 +13,7 @@ import { VkbdBackend } from './devices/vkbd';
 import { VncServer } from './vnc/server';
 import type { VncSecurityOptions } from './vnc/security/options';
 import { WebServer } from './web/server';
+import { listenError } from './listen';
 
 export interface BackendOptions {
   domid: number;
@@ -75,6 +76,11 @@ export class DomainBackend {
     this.display = new GuestDisplay(`xenvfb domain ${opts.domid}`, { refineDamage: opts.refineDamage !== false });
   }
 
+  /** The backend's xenstore connection (the command ends when it closes). */
+  get xenstore(): XsClient {
+    return this.xs;
+  }
+
   async start(): Promise<void> {
     const { domid, log } = this.opts;
     this.xs = await this.platform.xenstore();
@@ -86,7 +92,9 @@ export class DomainBackend {
         log: log.child({ vnc: true }),
         security: this.opts.vncSecurity,
       });
-      this.vncAddress = await this.vnc.listen(this.opts.vnc.host, this.opts.vnc.port);
+      this.vncAddress = await this.vnc.listen(this.opts.vnc.host, this.opts.vnc.port).catch((e: Error) => {
+        throw listenError(e, 'VNC', '--vnc', this.opts.vnc!);
+      });
       log.info({ vnc: `${this.vncAddress.host}:${this.vncAddress.port}` }, 'VNC server listening');
       // Where `xl vncviewer` and other tools look for a domain's VNC console.
       const consolePath = `/local/domain/${domid}/console`;
@@ -103,17 +111,15 @@ export class DomainBackend {
     log.info({ domid }, 'backend started');
   }
 
-  /** A web client that cannot bind is logged, not fatal: the console is still on VNC. */
+  /** A web client that cannot bind is fatal like VNC: never leave a URL someone else serves. */
   private async startWeb(at: { host: string; port: number }): Promise<void> {
     const { log } = this.opts;
     const web = new WebServer({ vnc: this.vnc ?? null, log: log.child({ web: true }) });
-    try {
-      this.webAddress = await web.listen(at.host, at.port);
-      this.web = web;
-      log.info({ web: `http://${this.webAddress.host}:${this.webAddress.port}/` }, 'web client (noVNC) listening');
-    } catch (err) {
-      log.error({ err, web: `${at.host}:${at.port}` }, 'web client could not listen');
-    }
+    this.webAddress = await web.listen(at.host, at.port).catch((e: Error) => {
+      throw listenError(e, 'the web client', '--web', at);
+    });
+    this.web = web;
+    log.info({ web: `http://${this.webAddress.host}:${this.webAddress.port}/` }, 'web client (noVNC) listening');
   }
 
   private kindPath(kind: 'vfb' | 'vkbd'): string {

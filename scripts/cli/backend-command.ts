@@ -1,28 +1,45 @@
-// `xenvfb backend --domid N`: the dom0 side for one guest.
+// `xenvfb backend --domid N`: the dom0 side for one guest. Run by hand, failures are one
+// line on stderr; run by a supervisor (the demo, `xenvfb watch`), it also reports JSON
+// events on stdout: `listening` with the addresses it really got, `fatal` with the error.
 
 import { openPlatform } from './platform';
 import { DomainBackend } from '../../backend/daemon';
 import { createLogger } from '../../shared/log';
-import type { HostPort } from './args';
+import { isXenvfbError } from '../../shared/errors';
+import { formatHostPort, type HostPort } from './args';
 import { type VncSecurityFlags, vncSecurityFromFlags } from './vnc-security-flags';
+import { isSupervised, reportToSupervisor, stopOnSignals } from './process-life';
+import { unauthenticatedWarning } from './unauthenticated-warning';
 
-export async function runBackendCommand(
-  opts: {
-    domid: number;
-    vnc?: HostPort;
-    web?: HostPort;
-    simDir?: string;
-    dirtyTiles?: boolean;
-    tilePeriod?: number;
-    refineDamage?: boolean;
-  } & VncSecurityFlags,
-): Promise<void> {
+/** sysexits.h EX_CONFIG: a supervisor must not restart a backend that exits with it. */
+export const EXIT_CONFIG = 78;
+
+export interface BackendCommandOptions extends VncSecurityFlags {
+  domid: number;
+  vnc?: HostPort;
+  web?: HostPort;
+  simDir?: string;
+  dirtyTiles?: boolean;
+  tilePeriod?: number;
+  refineDamage?: boolean;
+}
+
+/** One line for whoever reads: the supervisor as a JSON event, a person on stderr. */
+function tell(event: 'warning' | 'fatal', message: string, fields: Record<string, unknown> = {}): void {
+  if (isSupervised()) reportToSupervisor(event, { message, ...fields });
+  else process.stderr.write(`xenvfb backend: ${message}\n`);
+}
+
+export async function runBackendCommand(opts: BackendCommandOptions): Promise<void> {
   const log = createLogger({ name: `backend-${opts.domid}` });
   const vncSecurity = vncSecurityFromFlags(opts); // VncServer logs its own warnings
+  const vnc = opts.vnc ?? { host: '127.0.0.1', port: 5900 + opts.domid };
+  const warning = unauthenticatedWarning(vncSecurity, [{ flag: '--vnc', at: vnc }, ...(opts.web ? [{ flag: '--web', at: opts.web }] : [])]);
+  if (warning) tell('warning', warning);
   const platform = await openPlatform(0, opts.simDir);
   const backend = new DomainBackend(platform, {
     domid: opts.domid,
-    vnc: opts.vnc ?? { host: '127.0.0.1', port: 5900 + opts.domid },
+    vnc,
     web: opts.web ?? null,
     vncSecurity,
     dirtyTiles: opts.dirtyTiles !== false,
@@ -30,13 +47,35 @@ export async function runBackendCommand(
     ...(opts.tilePeriod ? { tilePeriodMs: opts.tilePeriod } : {}),
     log,
   });
-  await backend.start();
-  const stop = async (signal: string) => {
-    log.info({ signal }, 'stopping');
+  try {
+    await backend.start();
+  } catch (e) {
+    await backend.stop().catch(() => undefined);
+    await platform.close().catch(() => undefined);
+    if (isXenvfbError(e, 'NET_E_LISTEN')) {
+      tell('fatal', e.message, { code: e.code, ...e.details });
+      process.exit(EXIT_CONFIG);
+    }
+    throw e;
+  }
+  reportToSupervisor('listening', {
+    domid: opts.domid,
+    vnc: backend.vncAddress ? formatHostPort(backend.vncAddress) : null,
+    web: backend.webAddress ? formatHostPort(backend.webAddress) : null,
+  });
+  let stopping = false;
+  const stop = async (why: string): Promise<number> => {
+    stopping = true;
+    log.info({ why }, 'stopping');
     await backend.stop().catch((e: unknown) => log.error({ err: e }, 'stop failed'));
     await platform.close().catch(() => undefined);
-    process.exit(0);
+    return 0;
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  stopOnSignals(stop);
+  backend.xenstore.once('close', () => {
+    if (stopping) return;
+    // xenstored went away (the simulator or the host's xenstored stopped): nothing to serve.
+    process.stderr.write(`xenvfb backend: the xenstore connection closed; stopping (domain ${opts.domid})\n`);
+    void stop('xenstore closed').then(() => process.exit(1));
+  });
 }

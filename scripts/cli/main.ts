@@ -17,6 +17,11 @@ function parseWorkload(v: string): (typeof WORKLOAD_NAMES)[number] {
   return v as (typeof WORKLOAD_NAMES)[number];
 }
 
+function parseCount(v: string): number {
+  if (!/^\d{1,4}$/.test(v)) throw new InvalidArgumentError(`expected a count from 0 to 9999, got "${v}"`);
+  return Number(v);
+}
+
 export function buildProgram(): Command {
   const program = new Command('xenvfb')
     .description('Xen paravirtual framebuffer (vfb) and keyboard (vkbd) backend, frontend and simulator')
@@ -36,6 +41,11 @@ export function buildProgram(): Command {
     .option('--image <file.png>', 'PNG shown by the still workload (the guest framebuffer takes its size)')
     .option('--sim-dir <dir>', 'simulator directory (default: a new temporary one, removed at exit)')
     .option('--no-restart-guest', 'do not restart the guest when it dies')
+    .option(
+      '--restart-limit <n>',
+      'restart a dying guest or backend at most n times in a row (default 5; backoff 1 s, 2 s, 4 s...)',
+      parseCount,
+    )
     .option('--dirty-tiles', 'the guest marks damage in a dirty-tile page (docs/dirty-tiles.md; default)', true)
     .option('--no-dirty-tiles', 'the guest sends XENFB_TYPE_UPDATE events instead of marking tiles')
     .option('--no-grant-fb', 'the guest names its pages by frame number (stock fbfront) instead of granting them')
