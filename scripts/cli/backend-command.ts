@@ -10,6 +10,10 @@ import { formatHostPort, type HostPort } from './args';
 import { type VncSecurityFlags, vncSecurityFromFlags } from './vnc-security-flags';
 import { isSupervised, reportToSupervisor, stopOnSignals } from './process-life';
 import { unauthenticatedWarning } from './unauthenticated-warning';
+import * as path from 'node:path';
+import { ControlServer } from '../../backend/control/server';
+import { backendControlHandler } from './backend-control';
+import { backendSocketPath, controlDir } from './control-paths';
 
 /** sysexits.h EX_CONFIG: a supervisor must not restart a backend that exits with it. */
 export const EXIT_CONFIG = 78;
@@ -19,6 +23,7 @@ export interface BackendCommandOptions extends VncSecurityFlags {
   vnc?: HostPort;
   web?: HostPort;
   simDir?: string;
+  controlDir?: string;
   dirtyTiles?: boolean;
   tilePeriod?: number;
   refineDamage?: boolean;
@@ -58,15 +63,33 @@ export async function runBackendCommand(opts: BackendCommandOptions): Promise<vo
     }
     throw e;
   }
+  const socketPath = backendSocketPath(opts.controlDir ? path.resolve(opts.controlDir) : controlDir(opts.simDir), opts.domid);
+  const control = backendControlHandler({ domid: opts.domid, backend, reloadSecurity: () => vncSecurityFromFlags(opts) });
+  let controlServer: ControlServer;
+  try {
+    controlServer = await ControlServer.listen(socketPath, control.handle, log.child({ control: true }));
+  } catch (e) {
+    await backend.stop().catch(() => undefined);
+    await platform.close().catch(() => undefined);
+    tell('fatal', `control socket: ${(e as Error).message}`, {
+      code: (e as { code?: string }).code ?? 'NET_E_LISTEN',
+      flag: '--control-dir',
+    });
+    process.exit(EXIT_CONFIG);
+  }
   reportToSupervisor('listening', {
     domid: opts.domid,
     vnc: backend.vncAddress ? formatHostPort(backend.vncAddress) : null,
     web: backend.webAddress ? formatHostPort(backend.webAddress) : null,
+    control: socketPath,
   });
+  log.info({ control: socketPath }, 'control socket listening');
   let stopping = false;
   const stop = async (why: string): Promise<number> => {
     stopping = true;
     log.info({ why }, 'stopping');
+    control.stop();
+    await controlServer.close().catch(() => undefined);
     await backend.stop().catch((e: unknown) => log.error({ err: e }, 'stop failed'));
     await platform.close().catch(() => undefined);
     return 0;

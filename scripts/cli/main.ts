@@ -8,6 +8,7 @@ import { runGuestCommand } from './guest-command';
 import { runSimCommand } from './sim-command';
 import { parseSecurityFlag, VNC_SECURITY_HELP } from './vnc-security-flags';
 import { registerXenstoreCommands } from './xenstore-commands';
+import { registerControlCommands } from './control-commands';
 import { WORKLOAD_NAMES } from '../../frontend/workloads';
 
 function parseWorkload(v: string): (typeof WORKLOAD_NAMES)[number] {
@@ -66,6 +67,10 @@ export function buildProgram(): Command {
     .option('--tls-key <pem>', VNC_SECURITY_HELP.tlsKey)
     .option('--security <list>', VNC_SECURITY_HELP.security, parseSecurityFlag)
     .option('--sim-dir <dir>', 'run against the simulator in <dir> (default: from XENVFB_SIM_DIR or XENSTORED_PATH)')
+    .option(
+      '--control-dir <dir>',
+      'control socket directory: domain-N.sock (default /run/xenvfb, <sim-dir>/control, or XENVFB_CONTROL_DIR)',
+    )
     .option('--dirty-tiles', 'offer feature-dirty-tiles and scan tile pages (default)', true)
     .option('--no-dirty-tiles', 'do not offer feature-dirty-tiles: UPDATE events only')
     .option('--tile-period <ms>', 'dirty-tile scan period (default 33)', parseTilePeriod)
@@ -96,6 +101,7 @@ export function buildProgram(): Command {
     .action(runGuestCommand);
 
   registerXenstoreCommands(program);
+  registerControlCommands(program);
   return program;
 }
 
