@@ -9,7 +9,8 @@ import { isXenvfbError } from '../../shared/errors';
 import { formatHostPort, type HostPort } from './args';
 import { type VncSecurityFlags, vncSecurityFromFlags } from './vnc-security-flags';
 import { isSupervised, reportToSupervisor, stopOnSignals } from './process-life';
-import { unauthenticatedWarning } from './unauthenticated-warning';
+import { isLoopback, unauthenticatedWarning } from './unauthenticated-warning';
+import { startBackendMetrics } from './backend-metrics';
 import * as path from 'node:path';
 import { ControlServer } from '../../backend/control/server';
 import { backendControlHandler } from './backend-control';
@@ -24,6 +25,7 @@ export interface BackendCommandOptions extends VncSecurityFlags {
   web?: HostPort;
   simDir?: string;
   controlDir?: string;
+  metrics?: HostPort;
   dirtyTiles?: boolean;
   tilePeriod?: number;
   refineDamage?: boolean;
@@ -41,6 +43,12 @@ export async function runBackendCommand(opts: BackendCommandOptions): Promise<vo
   const vnc = opts.vnc ?? { host: '127.0.0.1', port: 5900 + opts.domid };
   const warning = unauthenticatedWarning(vncSecurity, [{ flag: '--vnc', at: vnc }, ...(opts.web ? [{ flag: '--web', at: opts.web }] : [])]);
   if (warning) tell('warning', warning);
+  if (opts.metrics && !isLoopback(opts.metrics.host)) {
+    tell(
+      'warning',
+      `metrics on ${formatHostPort(opts.metrics)} are readable by anyone who can reach it (client addresses are not in them)`,
+    );
+  }
   const platform = await openPlatform(0, opts.simDir);
   const backend = new DomainBackend(platform, {
     domid: opts.domid,
@@ -52,8 +60,10 @@ export async function runBackendCommand(opts: BackendCommandOptions): Promise<vo
     ...(opts.tilePeriod ? { tilePeriodMs: opts.tilePeriod } : {}),
     log,
   });
+  let metrics: Awaited<ReturnType<typeof startBackendMetrics>> | undefined;
   try {
     await backend.start();
+    if (opts.metrics) metrics = await startBackendMetrics(backend, opts.domid, opts.metrics);
   } catch (e) {
     await backend.stop().catch(() => undefined);
     await platform.close().catch(() => undefined);
@@ -82,6 +92,7 @@ export async function runBackendCommand(opts: BackendCommandOptions): Promise<vo
     vnc: backend.vncAddress ? formatHostPort(backend.vncAddress) : null,
     web: backend.webAddress ? formatHostPort(backend.webAddress) : null,
     control: socketPath,
+    metrics: metrics ? formatHostPort(metrics.address) : null,
   });
   log.info({ control: socketPath }, 'control socket listening');
   let stopping = false;
@@ -90,6 +101,7 @@ export async function runBackendCommand(opts: BackendCommandOptions): Promise<vo
     log.info({ why }, 'stopping');
     control.stop();
     await controlServer.close().catch(() => undefined);
+    await metrics?.close().catch(() => undefined);
     await backend.stop().catch((e: unknown) => log.error({ err: e }, 'stop failed'));
     await platform.close().catch(() => undefined);
     return 0;

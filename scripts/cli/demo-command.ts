@@ -32,6 +32,7 @@ interface DemoOptions extends VncSecurityFlags {
   image?: string;
   simDir?: string;
   restartGuest: boolean;
+  metrics?: HostPort;
   restartLimit?: number;
   verbose?: boolean;
   dirtyTiles?: boolean;
@@ -46,6 +47,8 @@ interface BackendEvent {
   message?: string;
   vnc?: string | null;
   web?: string | null;
+  control?: string;
+  metrics?: string | null;
 }
 
 function makeSimDir(explicit?: string): { dir: string; owned: boolean } {
@@ -72,6 +75,7 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
   try {
     await checkListenable(opts.vnc, 'VNC', '--vnc');
     if (opts.web) await checkListenable(opts.web, 'the web client', '--web');
+    if (opts.metrics) await checkListenable(opts.metrics, 'metrics', '--metrics');
   } catch (e) {
     process.stderr.write(`xenvfb demo: ${(e as Error).message}\n`);
     process.exit(EXIT_CONFIG);
@@ -161,6 +165,7 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
     const webArgs = opts.web ? ['--web', formatHostPort(opts.web)] : [];
     const tileArgs = opts.tilePeriod ? ['--tile-period', String(opts.tilePeriod)] : [];
     if (opts.refineDamage === false) tileArgs.push('--no-refine-damage');
+    if (opts.metrics) tileArgs.push('--metrics', formatHostPort(opts.metrics));
     const backendArgs = ['--vnc', formatHostPort(opts.vnc), ...webArgs, ...tileArgs, ...vncSecurityArgs(opts)];
     const startedAt = Date.now();
     let fatal: string | undefined;
@@ -204,6 +209,8 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
   say(`xenvfb demo: domain ${DOMID} (${opts.workload}) is connected`);
   say(`  VNC       ${vnc}  (e.g. gvncviewer ${vnc.slice(0, vnc.lastIndexOf(':'))}:${port - 5900})`);
   if (addrs.web) say(`  Web       http://${addrs.web}/  (noVNC in a browser)`);
+  if (addrs.metrics) say(`  Metrics   http://${addrs.metrics}/metrics`);
+  if (addrs.control) say(`  Control   xenvfb status --sim-dir ${dir}  (socket ${addrs.control})`);
   say(`  xenstore  XENSTORED_PATH=${xsPath} xenstore-ls -fp`);
   say(`  sim dir   ${dir}`);
   say('Press Ctrl-C to stop.');

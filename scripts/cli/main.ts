@@ -41,6 +41,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--workload <name>', 'what the guest draws').choices(WORKLOAD_NAMES).default('pattern'))
     .option('--image <file.png>', 'PNG shown by the still workload (the guest framebuffer takes its size)')
     .option('--sim-dir <dir>', 'simulator directory (default: a new temporary one, removed at exit)')
+    .option('--metrics <host:port>', "serve the backend's Prometheus metrics on http://HOST:PORT/metrics", parseHostPort)
     .option('--no-restart-guest', 'do not restart the guest when it dies')
     .option(
       '--restart-limit <n>',
@@ -71,6 +72,7 @@ export function buildProgram(): Command {
       '--control-dir <dir>',
       'control socket directory: domain-N.sock (default /run/xenvfb, <sim-dir>/control, or XENVFB_CONTROL_DIR)',
     )
+    .option('--metrics <host:port>', 'serve Prometheus metrics on http://HOST:PORT/metrics and /healthz', parseHostPort)
     .option('--dirty-tiles', 'offer feature-dirty-tiles and scan tile pages (default)', true)
     .option('--no-dirty-tiles', 'do not offer feature-dirty-tiles: UPDATE events only')
     .option('--tile-period <ms>', 'dirty-tile scan period (default 33)', parseTilePeriod)
