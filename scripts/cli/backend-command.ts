@@ -10,7 +10,7 @@ import { formatHostPort, type HostPort } from './args';
 import { type VncSecurityFlags, vncSecurityFromFlags } from './vnc-security-flags';
 import { isSupervised, reportToSupervisor, stopOnSignals } from './process-life';
 import { isLoopback, unauthenticatedWarning } from './unauthenticated-warning';
-import { startBackendMetrics } from './backend-metrics';
+import type { startBackendMetrics } from './backend-metrics';
 import * as path from 'node:path';
 import { ControlServer } from '../../backend/control/server';
 import { backendControlHandler } from './backend-control';
@@ -63,7 +63,8 @@ export async function runBackendCommand(opts: BackendCommandOptions): Promise<vo
   let metrics: Awaited<ReturnType<typeof startBackendMetrics>> | undefined;
   try {
     await backend.start();
-    if (opts.metrics) metrics = await startBackendMetrics(backend, opts.domid, opts.metrics);
+    // Loaded only when asked for: prom-client costs memory and start-up time otherwise.
+    if (opts.metrics) metrics = await (await import('./backend-metrics')).startBackendMetrics(backend, opts.domid, opts.metrics);
   } catch (e) {
     await backend.stop().catch(() => undefined);
     await platform.close().catch(() => undefined);

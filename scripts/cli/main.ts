@@ -9,6 +9,7 @@ import { runSimCommand } from './sim-command';
 import { parseSecurityFlag, VNC_SECURITY_HELP } from './vnc-security-flags';
 import { registerXenstoreCommands } from './xenstore-commands';
 import { registerControlCommands } from './control-commands';
+import { registerWatchCommand } from './watch/watch-command';
 import { WORKLOAD_NAMES } from '../../frontend/workloads';
 
 function parseWorkload(v: string): (typeof WORKLOAD_NAMES)[number] {
@@ -104,6 +105,7 @@ export function buildProgram(): Command {
 
   registerXenstoreCommands(program);
   registerControlCommands(program);
+  registerWatchCommand(program);
   return program;
 }
 
