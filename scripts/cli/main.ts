@@ -9,6 +9,7 @@ import { runSimCommand } from './sim-command';
 import { parseSecurityFlag, VNC_SECURITY_HELP } from './vnc-security-flags';
 import { registerXenstoreCommands } from './xenstore-commands';
 import { registerControlCommands } from './control-commands';
+import { registerInspectCommand } from './inspect/inspect-command';
 import { registerWatchCommand } from './watch/watch-command';
 import { WORKLOAD_NAMES } from '../../frontend/workloads';
 
@@ -105,6 +106,7 @@ export function buildProgram(): Command {
 
   registerXenstoreCommands(program);
   registerControlCommands(program);
+  registerInspectCommand(program);
   registerWatchCommand(program);
   return program;
 }
