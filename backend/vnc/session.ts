@@ -207,7 +207,7 @@ export class RfbSession {
       wake: () => this.guard(() => this.flush()),
     });
     const locks = lockKeysFor(opts.input);
-    this.input = new RfbInput(trackingLockKeys(opts.input, locks));
+    this.input = new RfbInput(trackingLockKeys(opts.input, locks), locks);
     this.ext = new RfbExtensions(
       {
         send: (b, key) => this.send(b, key),

@@ -37,7 +37,7 @@ function noiseSurface(seed: number): Surface {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+async function waitFor(cond: () => boolean, what: string, ms = 15000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -56,7 +56,11 @@ async function blockingRun(
   const rects = manager.split([{ x: 0, y: 0, width: W, height: H }]).map((rect) => ({ rect }));
   // Give the worker its start-up before measuring.
   await new Promise<void>((r) =>
-    enc.encode(frames[0]!, { clientFormat: PIXEL_FORMAT_XRGB8888, copies: [], rects: [{ rect: { x: 0, y: 0, width: 8, height: 8 } }] }, () => r()),
+    enc.encode(
+      frames[0]!,
+      { clientFormat: PIXEL_FORMAT_XRGB8888, copies: [], rects: [{ rect: { x: 0, y: 0, width: 8, height: 8 } }] },
+      () => r(),
+    ),
   );
   const h = monitorEventLoopDelay({ resolution: 1 });
   const probe = setInterval(() => undefined, 1);
