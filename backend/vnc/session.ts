@@ -5,18 +5,16 @@
 import { ByteWriter } from '../../shared/bytes';
 import { isXenvfbError, xerror } from '../../shared/errors';
 import { clipRect, overlapsAny, type Rect, unionRect } from '../../shared/region';
-import type { CopyHint, Display, Surface } from '../display/display';
-import type { InputSink } from '../input/input-sink';
+import type { CopyHint, Surface } from '../display/display';
 import { PIXEL_FORMAT_XRGB8888, type PixelFormat } from '../display/pixel-format';
 import { lockKeysFor, trackingLockKeys } from '../input/lock-keys';
 import { RfbInput } from './rfb-input';
 import { type ClientMessage, parseClientMessage } from './client-messages';
 import { PendingRegion } from '../updates/pending-region';
 import { PendingCopies } from './copies';
-import { EncodeManager, type EncoderStats } from './encode-manager';
-import { type EncodedFrame, type EncodeMode, type FrameEncoder, type FrameJob, SyncFrameEncoder } from './encode-frame';
+import { EncodeManager } from './encode-manager';
+import { type EncodedFrame, type FrameEncoder, type FrameJob, SyncFrameEncoder } from './encode-frame';
 import { WorkerFrameEncoder } from './worker-frame-encoder';
-import type { EncoderFactory } from './encoders/encoder';
 import { buildConnectionFailed, buildServerInit, CLIENT_INIT_SIZE, parseProtocolVersion } from './handshake';
 import { writeFramebufferUpdateHeader } from './server-messages';
 import { type Logger, silentLogger } from '../../shared/log';
@@ -40,88 +38,29 @@ import {
 } from './pseudo-encodings';
 import { SecurityNegotiator } from './security/negotiator';
 import { SessionOutput } from '../net/session-output';
+import { StageDeadline } from '../net/stage-deadline';
 import { NET_AUTH_RESPONSE_MS, NET_HANDSHAKE_STAGE_MS, NET_SURFACE_WAIT_MS } from '../net/limits';
-import { resolveSecurity, type SecurityConfig, type TlsKind } from './security/options';
-import type { AuthGate } from '../auth/throttle';
-import type { RectClass } from '../updates/classify';
-import { realClock, type SchedulerClock, UpdateScheduler } from '../updates/update-scheduler';
+import { resolveSecurity } from './security/options';
+import { realClock, UpdateScheduler } from '../updates/update-scheduler';
+import {
+  advertisedFormat,
+  type RfbSessionOptions,
+  type RfbSessionState,
+  type RfbSessionStats,
+  type SessionDeadlines,
+} from './session-options';
 
-export interface RfbSessionOptions {
-  /** Send bytes to the client. */
-  write(bytes: Uint8Array): void;
-  display: Display;
-  input: InputSink;
-  log?: Logger;
-  /** Desktop name in ServerInit (default: display.name). */
-  name?: string;
-  /** True while the transport holds too much unsent output; call resume() when it drains. */
-  backpressured?(): boolean;
-  /** The session ended (after the last write): the adapter closes its transport. */
-  onClose?(reason: string, error?: Error): void;
-  /** The client asked for exclusive access (ClientInit shared-flag 0). */
-  onExclusive?(): void;
-  /** Encoder factories, one instance each per session (default: every encoding, encode-manager.ts). */
-  encoders?: readonly EncoderFactory[];
-  /** Offered security types and secrets (default: None only). */
-  security?: SecurityConfig;
-  /**
-   * The adapter must put TLS under this stream now (VeNCrypt): from here on, bytes from the
-   * client are decrypted before receive() and write() goes through TLS. Absent = no TLS types.
-   */
-  startTls?(kind: TlsKind): void;
-  /** Failed-authentication throttle for this client's address. */
-  authGate?: AuthGate;
-  /** Random bytes for the VNC-auth challenge (tests make it fixed). */
-  random?(n: number): Uint8Array;
-  /** Minimum ms between two updates to this client (default FRAME_INTERVAL_MS; 0 = unpaced). */
-  frameIntervalMs?: number;
-  /** Still time before a lossy (JPEG) area is re-sent losslessly (default LOSSLESS_REFRESH_MS). */
-  losslessRefreshMs?: number;
-  /** Timers for pacing and lossless refresh (tests inject a fake clock). */
-  clock?: SchedulerClock;
-  /**
-   * Where updates are encoded (encode-frame.ts): 'sync' inline (default), 'worker' in the encode
-   * worker this session is pinned to (encode-pool.ts; the server's default). Custom `encoders`
-   * cannot cross to a worker: sync.
-   */
-  encode?: EncodeMode;
-  /** Deadlines of the stages before a client is served (default: backend/net/limits.ts). */
-  deadlines?: Partial<SessionDeadlines>;
-}
-
-/** How long each stage before serving may take (ms; 0 = no deadline). */
-export interface SessionDeadlines {
-  /** Version, security choice, VeNCrypt, ClientInit (and TLS, which the adapter also bounds). */
-  stageMs: number;
-  /** From a challenge (or the Plain ack) to the response: a person may be typing. */
-  authMs: number;
-  /** Past ClientInit, waiting for the guest's first surface. */
-  surfaceMs: number;
-}
-
-export type RfbSessionState = 'version' | 'security' | 'clientInit' | 'waitSurface' | 'normal' | 'closed';
+export {
+  advertisedFormat,
+  type RfbSessionOptions,
+  type RfbSessionState,
+  type RfbSessionStats,
+  type SessionDeadlines,
+} from './session-options';
 
 interface UpdateRequest {
   incremental: boolean;
   area: Rect;
-}
-
-export interface RfbSessionStats {
-  updates: number;
-  bytesOut: number;
-  /** Replies dropped because a newer one of the same kind replaced them before they could go. */
-  repliesCoalesced: number;
-  encoders: Record<string, EncoderStats>;
-  /** Rects per content class (classify.ts). */
-  classes: Record<RectClass, number>;
-  /** Rects re-sent losslessly after being sent lossy. */
-  losslessRefreshes: number;
-}
-
-/** Native surface formats RFB cannot carry (24 bpp) are offered as XRGB8888. */
-export function advertisedFormat(native: PixelFormat): PixelFormat {
-  const ok = native.bitsPerPixel === 8 || native.bitsPerPixel === 16 || native.bitsPerPixel === 32;
-  return ok ? { ...native } : { ...PIXEL_FORMAT_XRGB8888 };
 }
 
 export class RfbSession {
@@ -143,11 +82,7 @@ export class RfbSession {
   private readonly output: SessionOutput;
   /** A display refresh was asked for since the last frame went out (one per frame, however many requests). */
   private refreshAsked = false;
-  /**
-   * A SetEncodings not applied yet: a run of them in one chunk costs one application (and
-   * one QEMU key ack), the last list being the only one that counts. Applied before any other
-   * message and at the end of the chunk.
-   */
+  /** A SetEncodings not applied yet: a run of them costs one application (the last counts), before any other message or at the chunk's end. */
   private encodingsToApply: number[] | null = null;
   /** Frame clock and lossless refresh of lossy areas (update-scheduler.ts). */
   private readonly scheduler: UpdateScheduler;
@@ -169,8 +104,7 @@ export class RfbSession {
   private judgeTimer: unknown = null;
   private readonly deadlines: SessionDeadlines;
   /** The stage the running deadline is for, and its timer. */
-  private stage = '';
-  private stageTimer: unknown = null;
+  private readonly deadline: StageDeadline;
 
   private readonly onDamage = (rects: Rect[]): void => this.guard(() => this.damage(rects));
   private readonly onResize = (surface: Surface | null): void => this.guard(() => this.resized(surface));
@@ -181,14 +115,12 @@ export class RfbSession {
   constructor(private readonly opts: RfbSessionOptions) {
     this.log = opts.log ?? silentLogger;
     this.deadlines = { stageMs: NET_HANDSHAKE_STAGE_MS, authMs: NET_AUTH_RESPONSE_MS, surfaceMs: NET_SURFACE_WAIT_MS, ...opts.deadlines };
+    this.deadline = new StageDeadline((stage, ms) => this.guard(() => this.deadlinePassed(stage, ms)), opts.clock);
     this.output = new SessionOutput({
       write: (b) => opts.write(b),
       full: opts.backpressured,
       overflow: (held) =>
-        this.close(
-          'client does not read its replies',
-          xerror('RFB_E_SLOW_CLIENT', `${held} bytes of replies queued for a client that does not read them`, { held }),
-        ),
+        this.close('client does not read its replies', xerror('RFB_E_SLOW_CLIENT', `${held} bytes of replies unread`, { held })),
     });
     this.encodes = new EncodeManager(opts.encoders);
     this.frames =
@@ -244,13 +176,16 @@ export class RfbSession {
     return this.state === 'closed';
   }
 
-  /** Feed bytes from the client. Never throws: a bad client closes its own session. */
-  receive(chunk: Uint8Array): void {
+  /** Feed bytes from the client. Never throws: a bad client closes its own session. `first`: a deferred verdict. */
+  receive(chunk: Uint8Array, first?: () => void): void {
     if (this.closed) return;
     this.buffer = this.buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buffer, chunk]);
     // The replies to one chunk's messages leave as one write.
     this.output.cork();
-    this.guard(() => this.process());
+    this.guard(() => {
+      first?.();
+      this.process();
+    });
     this.output.uncork();
   }
 
@@ -272,10 +207,8 @@ export class RfbSession {
     this.opts.display.off('copy', this.onCopy);
     this.ext.close();
     this.scheduler.dispose();
-    const clock = this.opts.clock ?? realClock;
-    if (this.judgeTimer !== null) clock.clearTimeout(this.judgeTimer);
-    if (this.stageTimer !== null) clock.clearTimeout(this.stageTimer);
-    this.judgeTimer = this.stageTimer = null;
+    if (this.judgeTimer !== null) (this.opts.clock ?? realClock).clearTimeout(this.judgeTimer);
+    this.deadline.dispose();
     this.security.dispose();
     this.frames.close();
     this.output.finish();
@@ -306,37 +239,20 @@ export class RfbSession {
     if (this.closed) return;
     try {
       fn();
-      if (this.state !== 'normal' || this.stage !== 'normal') this.armDeadline();
+      if (this.deadline.stage !== 'normal') this.armDeadline();
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       this.close(isXenvfbError(err) ? `${err.code}: ${err.message}` : `internal error: ${err.message}`, err);
     }
   }
 
-  /** The stage before serving this session is in, for its deadline. */
-  private currentStage(): string {
-    return this.state === 'security' ? `security:${this.security.phase}` : this.state;
-  }
-
-  /** Every stage before 'normal' has a deadline; a new stage starts its own. */
+  /** Every stage before 'normal' has a deadline (the throttle's own delay has none); a new stage starts its own. */
   private armDeadline(): void {
-    const stage = this.currentStage();
-    if (stage === this.stage || this.closed) return;
-    this.stage = stage;
-    const clock = this.opts.clock ?? realClock;
-    if (this.stageTimer !== null) clock.clearTimeout(this.stageTimer);
-    this.stageTimer = null;
+    const stage = this.state === 'security' ? `security:${this.security.phase}` : this.state;
     const d = this.deadlines;
-    let ms = d.stageMs;
-    if (stage === 'normal' || stage === 'security:judging')
-      ms = 0; // served, or the server's own throttle delay
-    else if (stage === 'security:vncResponse' || stage === 'security:plainCredentials') ms = d.authMs;
-    else if (stage === 'waitSurface') ms = d.surfaceMs;
-    if (ms <= 0) return;
-    this.stageTimer = clock.setTimeout(() => {
-      this.stageTimer = null;
-      this.guard(() => this.deadlinePassed(stage, ms));
-    }, ms);
+    const auth = stage === 'security:vncResponse' || stage === 'security:plainCredentials';
+    const none = stage === 'normal' || stage === 'closed' || stage === 'security:judging';
+    this.deadline.enter(stage, none ? 0 : auth ? d.authMs : stage === 'waitSurface' ? d.surfaceMs : d.stageMs);
   }
 
   private deadlinePassed(stage: string, ms: number): never {
@@ -407,16 +323,12 @@ export class RfbSession {
 
   /** The verdict on a response comes later (auth throttle delay): then input handling resumes. */
   private deferJudgement(ms: number, judge: () => void): void {
-    this.judgeTimer = (this.opts.clock ?? realClock).setTimeout(() => {
+    const verdict = (): void => {
       this.judgeTimer = null;
-      this.output.cork();
-      this.guard(() => {
-        judge();
-        if (this.security.done) this.state = 'clientInit';
-        this.process();
-      });
-      this.output.uncork();
-    }, ms);
+      judge();
+      if (this.security.done) this.state = 'clientInit';
+    };
+    this.judgeTimer = (this.opts.clock ?? realClock).setTimeout(() => this.receive(new Uint8Array(0), verdict), ms);
   }
 
   /** Security types, VeNCrypt, authentication: the negotiator's messages until it is done. */
