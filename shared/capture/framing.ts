@@ -33,11 +33,15 @@ export function encodeHeader(h: Partial<CaptureHeader> & Pick<CaptureHeader, 'st
   return new Uint8Array(w.finish());
 }
 
+/** Throws CAP_E_BAD_MAGIC when the first (up to 8) bytes are not the capture magic. */
+export function checkMagic(b: Uint8Array): void {
+  const found = Buffer.from(b.subarray(0, 8)).toString('latin1');
+  if (!CAPTURE_MAGIC.startsWith(found)) throw xerror('CAP_E_BAD_MAGIC', undefined, { found });
+}
+
 /** Decode the file header; throws CAP_E_TRUNCATED if fewer than 32 bytes are given. */
 export function decodeHeader(b: Uint8Array): CaptureHeader {
-  if (b.length >= 8 && Buffer.from(b.subarray(0, 8)).toString('latin1') !== CAPTURE_MAGIC) {
-    throw xerror('CAP_E_BAD_MAGIC', undefined, { found: Buffer.from(b.subarray(0, 8)).toString('latin1') });
-  }
+  checkMagic(b);
   if (b.length < CAPTURE_HEADER_SIZE) throw xerror('CAP_E_TRUNCATED', `file header needs ${CAPTURE_HEADER_SIZE} bytes, have ${b.length}`);
   const r = new ByteReader(b, 8);
   const versionMajor = r.u16le();
@@ -154,7 +158,7 @@ export class CaptureStreamDecoder {
     const have = this.buf.length - this.start;
     if (!this.header) {
       if (have < CAPTURE_HEADER_SIZE) {
-        if (have >= 8) decodeHeader(this.buf.subarray(this.start, this.start + 8)); // wrong magic fails early
+        if (have >= 8) checkMagic(this.buf.subarray(this.start, this.start + 8)); // a foreign file fails early
         return { kind: 'need', bytes: CAPTURE_HEADER_SIZE - have };
       }
       this.header = decodeHeader(this.buf.subarray(this.start, this.start + CAPTURE_HEADER_SIZE));
