@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseDomid, parseHostPort, parseTilePeriod } from './args';
 import { runBackendCommand } from './backend-command';
+import { registerCaptureCommands } from './capture-commands';
 import { runDemoCommand } from './demo-command';
 import { runGuestCommand } from './guest-command';
 import { runSimCommand } from './sim-command';
@@ -86,6 +87,7 @@ export function buildProgram(): Command {
     .action(runGuestCommand);
 
   registerXenstoreCommands(program);
+  registerCaptureCommands(program);
   return program;
 }
 
