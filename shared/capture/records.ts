@@ -42,7 +42,7 @@ function bad(message: string, details: Record<string, unknown> = {}): Error {
 function writeGeometry(w: ByteWriter, g: Geometry | null): void {
   const f = g?.format;
   w.u16le(g?.width ?? 0).u16le(g?.height ?? 0);
-  w.u8(f?.bitsPerPixel ?? 0).u8(f?.depth ?? 0).u8(f?.bigEndian ? 1 : 0).u8(f?.trueColour ? 1 : 0);
+  w.u8(f?.bitsPerPixel ?? 0).u8(f?.depth ?? 0).u8(f?.bigEndian ? 1 : 0).u8(f && f.trueColour !== false ? 1 : 0);
   w.u16le(f?.redMax ?? 0).u16le(f?.greenMax ?? 0).u16le(f?.blueMax ?? 0);
   w.u8(f?.redShift ?? 0).u8(f?.greenShift ?? 0).u8(f?.blueShift ?? 0).u8(0);
 }
@@ -50,11 +50,14 @@ function writeGeometry(w: ByteWriter, g: Geometry | null): void {
 function readGeometry(r: ByteReader, allowNone: boolean): Geometry | null {
   const width = r.u16le();
   const height = r.u16le();
+  const bitsPerPixel = r.u8() as RfbPixelFormat['bitsPerPixel'];
+  const depth = r.u8();
+  const bigEndian = r.u8() !== 0;
+  const trueColour = r.u8() !== 0;
   const format: RfbPixelFormat = {
-    bitsPerPixel: r.u8() as RfbPixelFormat['bitsPerPixel'],
-    depth: r.u8(),
-    bigEndian: r.u8() !== 0,
-    trueColour: r.u8() !== 0,
+    bitsPerPixel,
+    depth,
+    bigEndian,
     redMax: r.u16le(),
     greenMax: r.u16le(),
     blueMax: r.u16le(),
@@ -64,6 +67,7 @@ function readGeometry(r: ByteReader, allowNone: boolean): Geometry | null {
   };
   r.skip(1);
   if (width === 0 && height === 0 && allowNone) return null;
+  if (!trueColour) throw bad('geometry pixel format is not true colour');
   if (width < 1 || height < 1 || width > CAPTURE_MAX_DIMENSION || height > CAPTURE_MAX_DIMENSION) {
     throw xerror('CAP_E_OVERSIZE', `geometry ${width}x${height} outside 1..${CAPTURE_MAX_DIMENSION}`, { width, height });
   }

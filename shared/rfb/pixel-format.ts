@@ -1,6 +1,7 @@
 // The RFB true-colour pixel format (rfbproto §7.4 PIXEL_FORMAT) as the pure decoders and the
-// capture format use it: structurally the same as the backend's display PixelFormat, so
-// either can be passed where the other is expected.
+// capture format use it: structurally the backend's neutral PixelFormat
+// (backend/display/pixel-format.ts), so either can be passed where the other is expected.
+// Colour maps are not supported: decoded formats are always true colour.
 
 import { xerror } from '../errors';
 
@@ -8,7 +9,8 @@ export interface RfbPixelFormat {
   bitsPerPixel: 8 | 16 | 24 | 32;
   depth: number;
   bigEndian: boolean;
-  trueColour: boolean;
+  /** Absent means true colour; false (a colour-map format) is refused by checkPixelFormat. */
+  trueColour?: boolean;
   redMax: number;
   greenMax: number;
   blueMax: number;
@@ -25,11 +27,11 @@ export const RFB_PIXEL_FORMAT_SIZE = 16;
 export function decodeRfbPixelFormat(b: Uint8Array, o = 0): RfbPixelFormat {
   if (b.length < o + RFB_PIXEL_FORMAT_SIZE) throw xerror('RFB_E_DECODE', 'PIXEL_FORMAT needs 16 bytes');
   const dv = new DataView(b.buffer, b.byteOffset + o, RFB_PIXEL_FORMAT_SIZE);
+  if (dv.getUint8(3) === 0) throw xerror('RFB_E_UNSUPPORTED', 'PIXEL_FORMAT uses a colour map: only true colour is decoded');
   const pf: RfbPixelFormat = {
     bitsPerPixel: dv.getUint8(0) as RfbPixelFormat['bitsPerPixel'],
     depth: dv.getUint8(1),
     bigEndian: dv.getUint8(2) !== 0,
-    trueColour: dv.getUint8(3) !== 0,
     redMax: dv.getUint16(4),
     greenMax: dv.getUint16(6),
     blueMax: dv.getUint16(8),
@@ -47,7 +49,7 @@ export function encodeRfbPixelFormat(pf: RfbPixelFormat): Uint8Array {
   dv.setUint8(0, pf.bitsPerPixel);
   dv.setUint8(1, pf.depth);
   dv.setUint8(2, pf.bigEndian ? 1 : 0);
-  dv.setUint8(3, pf.trueColour ? 1 : 0);
+  dv.setUint8(3, pf.trueColour === false ? 0 : 1);
   dv.setUint16(4, pf.redMax);
   dv.setUint16(6, pf.greenMax);
   dv.setUint16(8, pf.blueMax);
@@ -61,8 +63,8 @@ export function encodeRfbPixelFormat(pf: RfbPixelFormat): Uint8Array {
 export function checkPixelFormat(pf: RfbPixelFormat): void {
   const okBpp = pf.bitsPerPixel === 8 || pf.bitsPerPixel === 16 || pf.bitsPerPixel === 32;
   const okMax = (m: number, s: number): boolean => m > 0 && (m & (m + 1)) === 0 && s < pf.bitsPerPixel && m * 2 ** s < 2 ** pf.bitsPerPixel;
-  if (!okBpp || !pf.trueColour) {
-    throw xerror('RFB_E_UNSUPPORTED', `pixel format ${pf.bitsPerPixel} bpp, true colour ${pf.trueColour}: only true colour at 8/16/32 bpp`);
+  if (!okBpp || pf.trueColour === false) {
+    throw xerror('RFB_E_UNSUPPORTED', `pixel format ${pf.bitsPerPixel} bpp, true colour ${pf.trueColour !== false}: only true colour at 8/16/32 bpp`);
   }
   if (!okMax(pf.redMax, pf.redShift) || !okMax(pf.greenMax, pf.greenShift) || !okMax(pf.blueMax, pf.blueShift)) {
     throw xerror('RFB_E_UNSUPPORTED', 'pixel format colour maxes/shifts do not fit the pixel size');
@@ -119,7 +121,7 @@ export function pixelFormatsEqual(a: RfbPixelFormat, b: RfbPixelFormat): boolean
   return (
     a.bitsPerPixel === b.bitsPerPixel &&
     (a.bitsPerPixel === 8 || a.bigEndian === b.bigEndian) &&
-    a.trueColour === b.trueColour &&
+    (a.trueColour !== false) === (b.trueColour !== false) &&
     a.redMax === b.redMax &&
     a.greenMax === b.greenMax &&
     a.blueMax === b.blueMax &&

@@ -11,7 +11,7 @@ import { CaptureWriter } from '../../../backend/capture/capture-writer';
 import type { CaptureRecord } from '../../../shared/capture/format';
 import { FrameState } from '../../../shared/capture/frame-state';
 import { isXenvfbError } from '../../../shared/errors';
-import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/display';
+import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/pixel-format';
 import { prng } from '../../helpers/prng';
 
 const W = 64;

@@ -12,7 +12,7 @@ import { importFbs } from '../../../shared/capture/fbs-import';
 import type { CaptureRecord } from '../../../shared/capture/format';
 import { FrameState } from '../../../shared/capture/frame-state';
 import { isXenvfbError } from '../../../shared/errors';
-import { PIXEL_FORMAT_RGB565 } from '../../../backend/display/display';
+import { PIXEL_FORMAT_RGB565 } from '../../../backend/display/pixel-format';
 import { prng } from '../../helpers/prng';
 
 const FIXTURES = path.resolve(__dirname, '../../../../shared/fixtures/fbs');

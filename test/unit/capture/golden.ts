@@ -3,7 +3,7 @@
 
 import * as zlib from 'node:zlib';
 import type { CaptureRecord } from '../../../shared/capture/format';
-import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/display';
+import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/pixel-format';
 
 function le(n: number, bytes: number): number[] {
   const out: number[] = [];

@@ -11,7 +11,7 @@ import { RfbRectDecoder } from '../../../../shared/rfb/decoders';
 import { decodeTight as tight } from '../../../../shared/rfb/decoders/tight';
 import { decodeZlib as zlibRect, decodeZrle as zrleRect } from '../../../../shared/rfb/decoders/zrle';
 import { readPixel, type RfbPixelFormat } from '../../../../shared/rfb/pixel-format';
-import type { PixelFormat } from '../../../../backend/display/display';
+import type { PixelFormat } from '../../../../backend/display/pixel-format';
 
 export { readPixel };
 /** A client's zlib stream (one per Zlib/ZRLE connection, four for Tight). */
