@@ -122,7 +122,11 @@ export class CaptureFile {
         this.indexHealth = 'bad';
         return false;
       }
-      if (!record.index.keyframes.every((k, i, a) => k.offset >= CAPTURE_HEADER_SIZE && k.offset < end.indexOffset && (i === 0 || a[i - 1]!.timeMs <= k.timeMs))) {
+      if (
+        !record.index.keyframes.every(
+          (k, i, a) => k.offset >= CAPTURE_HEADER_SIZE && k.offset < end.indexOffset && (i === 0 || a[i - 1]!.timeMs <= k.timeMs),
+        )
+      ) {
         this.indexHealth = 'bad';
         return false;
       }

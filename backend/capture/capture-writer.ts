@@ -69,7 +69,12 @@ export class CaptureWriter {
   /** Write the INDEX and END records and close the file. Idempotent. */
   close(): void {
     if (this.fd === null) return;
-    const index: CaptureIndex = { durationMs: this.lastTimeMs, records: this.records, frames: this.frames.count, keyframes: this.keyframes };
+    const index: CaptureIndex = {
+      durationMs: this.lastTimeMs,
+      records: this.records,
+      frames: this.frames.count,
+      keyframes: this.keyframes,
+    };
     const indexOffset = this.size;
     const { type, payload } = encodePayload({ type: 'index', index });
     this.write(frameRecord(type, this.lastTimeMs, payload));
@@ -93,4 +98,3 @@ export class CaptureWriter {
     this.size += b.length;
   }
 }
-

@@ -15,7 +15,11 @@ export const DEFAULT_KEYFRAME_INTERVAL_MS = 5000;
 /** Largest FBS file read into memory for import (FBS has no index to stream by). */
 export const FBS_MAX_FILE = 1 << 30;
 
-export function importFbsFile(input: string, output: string, opts: { keyframeIntervalMs?: number; progress?: ScanProgress } = {}): FbsImportSummary {
+export function importFbsFile(
+  input: string,
+  output: string,
+  opts: { keyframeIntervalMs?: number; progress?: ScanProgress } = {},
+): FbsImportSummary {
   const size = fs.statSync(input).size;
   if (size > FBS_MAX_FILE) throw xerror('FBS_E_BAD_STREAM', `${input} is ${size} bytes, more than FBS_MAX_FILE (1 GiB)`);
   const bytes = fs.readFileSync(input);
@@ -107,7 +111,12 @@ export function captureInfo(path: string, progress?: ScanProgress): CaptureInfo 
       records: f.index.records,
       keyframes: f.index.keyframes.length,
       keyframeIntervalMs: f.header.keyframeIntervalMs,
-      geometry: geometry && { width: geometry.width, height: geometry.height, bitsPerPixel: geometry.format.bitsPerPixel, depth: geometry.format.depth },
+      geometry: geometry && {
+        width: geometry.width,
+        height: geometry.height,
+        bitsPerPixel: geometry.format.bitsPerPixel,
+        depth: geometry.format.depth,
+      },
       index: f.indexHealth,
       tail: f.tail,
       meta,

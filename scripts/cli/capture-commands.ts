@@ -53,7 +53,9 @@ function parseSeconds(v: string): number {
 }
 
 export function registerCaptureCommands(program: Command): void {
-  const capture = program.command('capture').description('inspect capture files and convert them to and from rfbproxy FBS (docs/capture-format.md)');
+  const capture = program
+    .command('capture')
+    .description('inspect capture files and convert them to and from rfbproxy FBS (docs/capture-format.md)');
 
   capture
     .command('info')
@@ -81,10 +83,17 @@ export function registerCaptureCommands(program: Command): void {
     .action((file: string, o: { output: string; keyframeInterval?: number }) => {
       const bar = progressBar('decoding');
       try {
-        const s = importFbsFile(file, o.output, { keyframeIntervalMs: o.keyframeInterval ? Math.round(o.keyframeInterval * 1000) : undefined, progress: bar.update });
+        const s = importFbsFile(file, o.output, {
+          keyframeIntervalMs: o.keyframeInterval ? Math.round(o.keyframeInterval * 1000) : undefined,
+          progress: bar.update,
+        });
         bar.stop();
-        const rects = Object.entries(s.rects).map(([k, v]) => `${v} ${k}`).join(', ');
-        process.stdout.write(`${o.output}: ${s.width}x${s.height} "${s.name}", ${s.updates} updates (${rects || 'no rects'}), ${(s.durationMs / 1000).toFixed(3)} s\n`);
+        const rects = Object.entries(s.rects)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ');
+        process.stdout.write(
+          `${o.output}: ${s.width}x${s.height} "${s.name}", ${s.updates} updates (${rects || 'no rects'}), ${(s.durationMs / 1000).toFixed(3)} s\n`,
+        );
         if (s.truncated) process.stdout.write(`warning: ${s.truncated.code}: ${s.truncated.message}; imported what came before\n`);
       } catch (e) {
         bar.stop();

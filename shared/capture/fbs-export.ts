@@ -47,7 +47,8 @@ export class FbsExporter {
       }
       this.state.apply(rec);
     } else {
-      for (const c of rec.copies) this.rect({ x: c.dstX, y: c.dstY, width: c.width, height: c.height }, RfbEncodingNumber.CopyRect).u16be(c.srcX).u16be(c.srcY);
+      for (const c of rec.copies)
+        this.rect({ x: c.dstX, y: c.dstY, width: c.width, height: c.height }, RfbEncodingNumber.CopyRect).u16be(c.srcX).u16be(c.srcY);
       this.state.apply(rec);
     }
   }
@@ -72,7 +73,10 @@ export class FbsExporter {
   private keyframe(g: Geometry, pixels: Uint8Array): void {
     const cur = this.geometry!;
     if (!pixelFormatsEqual(cur.format, g.format)) {
-      throw xerror('FBS_E_BAD_STREAM', 'the capture changes pixel format: an RFB 3.3 recording keeps the server format for the whole session');
+      throw xerror(
+        'FBS_E_BAD_STREAM',
+        'the capture changes pixel format: an RFB 3.3 recording keeps the server format for the whole session',
+      );
     }
     const full = { x: 0, y: 0, width: g.width, height: g.height };
     if (cur.width !== g.width || cur.height !== g.height) {
@@ -81,7 +85,13 @@ export class FbsExporter {
       // After DesktopSize the client starts from a cleared framebuffer (as our decoder does).
       this.state.apply({ type: 'keyframe', timeMs: 0, geometry: g, pixels: new Uint8Array(pixels.length) });
     }
-    if (Buffer.compare(Buffer.from(this.state.pixels.buffer, this.state.pixels.byteOffset, this.state.pixels.length), Buffer.from(pixels.buffer, pixels.byteOffset, pixels.length)) === 0) return;
+    if (
+      Buffer.compare(
+        Buffer.from(this.state.pixels.buffer, this.state.pixels.byteOffset, this.state.pixels.length),
+        Buffer.from(pixels.buffer, pixels.byteOffset, pixels.length),
+      ) === 0
+    )
+      return;
     this.rect(full, RfbEncodingNumber.Raw).bytes(pixels);
     this.state.pixels.set(pixels);
   }

@@ -48,10 +48,23 @@ export function importFbs(file: Uint8Array, emit: (r: CaptureRecord) => void, op
   };
   const reader = new RfbServerStreamReader(stream, true);
   const init = reader.init;
-  const summary: FbsImportSummary = { version: fbs.version, width: init.width, height: init.height, name: init.name, updates: 0, rects: {}, durationMs: 0, truncated: null };
+  const summary: FbsImportSummary = {
+    version: fbs.version,
+    width: init.width,
+    height: init.height,
+    name: init.name,
+    updates: 0,
+    rects: {},
+    durationMs: 0,
+    truncated: null,
+  };
   const geometry = (): Geometry => ({ width: reader.fb.width, height: reader.fb.height, format: init.format });
   const t0 = timeAt(reader.offset);
-  emit({ type: 'meta', timeMs: t0, meta: { source: opts.source ?? 'fbs', fbsVersion: fbs.version, rfbVersion: init.version, desktopName: init.name } });
+  emit({
+    type: 'meta',
+    timeMs: t0,
+    meta: { source: opts.source ?? 'fbs', fbsVersion: fbs.version, rfbVersion: init.version, desktopName: init.name },
+  });
   emit({ type: 'keyframe', timeMs: t0, geometry: geometry(), pixels: reader.fb.pixels.slice() });
   let lastKey = t0;
   let lastTime = t0;
@@ -110,7 +123,11 @@ function emitUpdate(parts: UpdatePart[], t: number, reader: RfbServerStreamReade
       emit({ type: 'keyframe', timeMs: t, geometry, pixels: new Uint8Array(p.width * p.height * reader.fb.bpp) });
     } else if (p.kind === 'cursor') {
       flush();
-      emit({ type: 'cursor', timeMs: t, cursor: { x: 0, y: 0, hotX: p.hotX, hotY: p.hotY, width: p.width, height: p.height, visible: p.width > 0, rgba: p.rgba } });
+      emit({
+        type: 'cursor',
+        timeMs: t,
+        cursor: { x: 0, y: 0, hotX: p.hotX, hotY: p.hotY, width: p.width, height: p.height, visible: p.width > 0, rgba: p.rgba },
+      });
     }
   }
   flush();

@@ -52,7 +52,8 @@ export class FrameState {
 
   private applyDamage(rects: Rect[], bpp: number, data: Uint8Array): Rect[] {
     const g = this.requireGeometry();
-    if (bpp !== this.bytesPerPixel) throw xerror('CAP_E_BAD_RECORD', `damage at ${bpp} bytes/pixel on a ${this.bytesPerPixel} bytes/pixel surface`);
+    if (bpp !== this.bytesPerPixel)
+      throw xerror('CAP_E_BAD_RECORD', `damage at ${bpp} bytes/pixel on a ${this.bytesPerPixel} bytes/pixel surface`);
     const stride = g.width * bpp;
     let o = 0;
     for (const r of rects) {
@@ -72,7 +73,8 @@ export class FrameState {
     const out: Rect[] = [];
     for (const c of copies) {
       const inside = (x: number, y: number): boolean => x + c.width <= g.width && y + c.height <= g.height;
-      if (!inside(c.srcX, c.srcY) || !inside(c.dstX, c.dstY)) throw xerror('CAP_E_BAD_RECORD', `copy ${JSON.stringify(c)} outside the surface`);
+      if (!inside(c.srcX, c.srcY) || !inside(c.dstX, c.dstY))
+        throw xerror('CAP_E_BAD_RECORD', `copy ${JSON.stringify(c)} outside the surface`);
       const rowBytes = c.width * bpp;
       // Overlapping copies (scrolls): walk rows away from the destination, like memmove.
       const down = c.dstY > c.srcY;

@@ -26,8 +26,12 @@ export function crc32(data: Uint8Array, crc = 0): number {
 //    u32 keyframe_interval_ms | u32 crc32(bytes 0..27)
 export function encodeHeader(h: Partial<CaptureHeader> & Pick<CaptureHeader, 'startUnixMs'>): Uint8Array {
   const w = new ByteWriter(CAPTURE_HEADER_SIZE);
-  w.ascii(CAPTURE_MAGIC).u16le(h.versionMajor ?? CAPTURE_VERSION_MAJOR).u16le(h.versionMinor ?? CAPTURE_VERSION_MINOR);
-  w.u32le(CAPTURE_HEADER_SIZE).u64le(BigInt(h.startUnixMs)).u32le(h.keyframeIntervalMs ?? 0);
+  w.ascii(CAPTURE_MAGIC)
+    .u16le(h.versionMajor ?? CAPTURE_VERSION_MAJOR)
+    .u16le(h.versionMinor ?? CAPTURE_VERSION_MINOR);
+  w.u32le(CAPTURE_HEADER_SIZE)
+    .u64le(BigInt(h.startUnixMs))
+    .u32le(h.keyframeIntervalMs ?? 0);
   const out = w.finish();
   w.u32le(crc32(out.subarray(0, 28)));
   return new Uint8Array(w.finish());
@@ -53,7 +57,8 @@ export function decodeHeader(b: Uint8Array): CaptureHeader {
   const startUnixMs = Number(r.u64le());
   const keyframeIntervalMs = r.u32le();
   const crc = r.u32le();
-  if (crc !== crc32(b.subarray(0, 28)) || size !== CAPTURE_HEADER_SIZE) throw xerror('CAP_E_BAD_HEADER', 'file header checksum or size is wrong');
+  if (crc !== crc32(b.subarray(0, 28)) || size !== CAPTURE_HEADER_SIZE)
+    throw xerror('CAP_E_BAD_HEADER', 'file header checksum or size is wrong');
   return { versionMajor, versionMinor, startUnixMs, keyframeIntervalMs };
 }
 
@@ -121,7 +126,9 @@ export function decodeRecordAt(b: Uint8Array, o: number): { record: DecodedRecor
     throw xerror('CAP_E_BAD_CRC', `record at ${o} (${recordTypeName(h.type)}) fails its checksum`, { offset: o });
   }
   const body = decodePayload(h.type, payload);
-  const record: DecodedRecord = body ? ({ ...body, timeMs: h.timeMs } as CaptureRecord) : { type: 'unknown', typeNumber: h.type, timeMs: h.timeMs };
+  const record: DecodedRecord = body
+    ? ({ ...body, timeMs: h.timeMs } as CaptureRecord)
+    : { type: 'unknown', typeNumber: h.type, timeMs: h.timeMs };
   return { record, size: RECORD_HEADER_SIZE + h.length };
 }
 

@@ -42,9 +42,17 @@ function bad(message: string, details: Record<string, unknown> = {}): Error {
 function writeGeometry(w: ByteWriter, g: Geometry | null): void {
   const f = g?.format;
   w.u16le(g?.width ?? 0).u16le(g?.height ?? 0);
-  w.u8(f?.bitsPerPixel ?? 0).u8(f?.depth ?? 0).u8(f?.bigEndian ? 1 : 0).u8(f && f.trueColour !== false ? 1 : 0);
-  w.u16le(f?.redMax ?? 0).u16le(f?.greenMax ?? 0).u16le(f?.blueMax ?? 0);
-  w.u8(f?.redShift ?? 0).u8(f?.greenShift ?? 0).u8(f?.blueShift ?? 0).u8(0);
+  w.u8(f?.bitsPerPixel ?? 0)
+    .u8(f?.depth ?? 0)
+    .u8(f?.bigEndian ? 1 : 0)
+    .u8(f && f.trueColour !== false ? 1 : 0);
+  w.u16le(f?.redMax ?? 0)
+    .u16le(f?.greenMax ?? 0)
+    .u16le(f?.blueMax ?? 0);
+  w.u8(f?.redShift ?? 0)
+    .u8(f?.greenShift ?? 0)
+    .u8(f?.blueShift ?? 0)
+    .u8(0);
 }
 
 function readGeometry(r: ByteReader, allowNone: boolean): Geometry | null {
@@ -104,7 +112,10 @@ function inflatePixels(compression: number, data: Uint8Array, rawLength: number)
 // §4.2 pixel block: u8 compression | u8 pad[3] | u32 raw_length | u8 data[...] (to the end of the payload)
 function writePixels(w: ByteWriter, pixels: Uint8Array, compress: boolean): void {
   const data = compress ? compressPixels(pixels) : pixels;
-  w.u8(compress ? Compression.DEFLATE_RAW : Compression.NONE).zeros(3).u32le(pixels.length).bytes(data);
+  w.u8(compress ? Compression.DEFLATE_RAW : Compression.NONE)
+    .zeros(3)
+    .u32le(pixels.length)
+    .bytes(data);
 }
 
 function readPixels(r: ByteReader): Uint8Array {
@@ -185,7 +196,10 @@ function writeInput(w: ByteWriter, e: InputEvent): void {
   switch (e.kind) {
     case 'key':
     case 'button':
-      w.u8(e.kind === 'key' ? InputKind.KEY : InputKind.BUTTON).u8(0).u16le(e.code).u8(e.pressed ? 1 : 0);
+      w.u8(e.kind === 'key' ? InputKind.KEY : InputKind.BUTTON)
+        .u8(0)
+        .u16le(e.code)
+        .u8(e.pressed ? 1 : 0);
       return;
     case 'pointerAbs':
       w.u8(InputKind.POINTER_ABS).u8(0).u16le(e.x).u16le(e.y).u16le(e.width).u16le(e.height);
@@ -329,7 +343,14 @@ export function encodePayload(rec: RecordBody, opts: EncodeOptions = {}): { type
     }
     case 'cursor': {
       const c = rec.cursor;
-      w.u16le(c.x).u16le(c.y).u16le(c.hotX).u16le(c.hotY).u16le(c.width).u16le(c.height).u8(c.visible ? 1 : 0).zeros(3);
+      w.u16le(c.x)
+        .u16le(c.y)
+        .u16le(c.hotX)
+        .u16le(c.hotY)
+        .u16le(c.width)
+        .u16le(c.height)
+        .u8(c.visible ? 1 : 0)
+        .zeros(3);
       w.bytes(c.rgba.subarray(0, c.width * c.height * 4));
       return { type: RecordType.CURSOR, payload: w.finish() };
     }

@@ -64,7 +64,10 @@ export function checkPixelFormat(pf: RfbPixelFormat): void {
   const okBpp = pf.bitsPerPixel === 8 || pf.bitsPerPixel === 16 || pf.bitsPerPixel === 32;
   const okMax = (m: number, s: number): boolean => m > 0 && (m & (m + 1)) === 0 && s < pf.bitsPerPixel && m * 2 ** s < 2 ** pf.bitsPerPixel;
   if (!okBpp || pf.trueColour === false) {
-    throw xerror('RFB_E_UNSUPPORTED', `pixel format ${pf.bitsPerPixel} bpp, true colour ${pf.trueColour !== false}: only true colour at 8/16/32 bpp`);
+    throw xerror(
+      'RFB_E_UNSUPPORTED',
+      `pixel format ${pf.bitsPerPixel} bpp, true colour ${pf.trueColour !== false}: only true colour at 8/16/32 bpp`,
+    );
   }
   if (!okMax(pf.redMax, pf.redShift) || !okMax(pf.greenMax, pf.greenShift) || !okMax(pf.blueMax, pf.blueShift)) {
     throw xerror('RFB_E_UNSUPPORTED', 'pixel format colour maxes/shifts do not fit the pixel size');
@@ -91,17 +94,10 @@ export function readPixel(b: Uint8Array, o: number, pf: RfbPixelFormat): number 
 
 /** Write one pixel value of format pf at b[o]. */
 export function writePixel(b: Uint8Array, o: number, pf: RfbPixelFormat, v: number): void {
-  switch (pf.bitsPerPixel) {
-    case 8:
-      b[o] = v & 0xff;
-      return;
-    case 16:
-      if (pf.bigEndian) (b[o] = (v >> 8) & 0xff), (b[o + 1] = v & 0xff);
-      else (b[o] = v & 0xff), (b[o + 1] = (v >> 8) & 0xff);
-      return;
-    default:
-      if (pf.bigEndian) (b[o] = v >>> 24), (b[o + 1] = (v >>> 16) & 0xff), (b[o + 2] = (v >>> 8) & 0xff), (b[o + 3] = v & 0xff);
-      else (b[o] = v & 0xff), (b[o + 1] = (v >>> 8) & 0xff), (b[o + 2] = (v >>> 16) & 0xff), (b[o + 3] = v >>> 24);
+  const n = pf.bitsPerPixel >> 3;
+  for (let k = 0; k < n; k++) {
+    const shift = 8 * (pf.bigEndian ? n - 1 - k : k);
+    b[o + k] = (v >>> shift) & 0xff;
   }
 }
 

@@ -32,9 +32,7 @@ export type UpdatePart =
   | { kind: 'cursor'; hotX: number; hotY: number; width: number; height: number; rgba: Uint8Array }
   | { kind: 'pointer'; x: number; y: number };
 
-export type ServerEvent =
-  | { kind: 'update'; parts: UpdatePart[]; end: number }
-  | { kind: 'bell' | 'colourmap' | 'cut-text'; end: number };
+export type ServerEvent = { kind: 'update'; parts: UpdatePart[]; end: number } | { kind: 'bell' | 'colourmap' | 'cut-text'; end: number };
 
 export class RfbServerStreamReader {
   readonly init: ServerInit;
@@ -69,7 +67,8 @@ export class RfbServerStreamReader {
   // ServerInit: u16 width | u16 height | PIXEL_FORMAT (16) | u32 name_length | name
   private handshake(): ServerInit {
     const version = this.r.ascii(12);
-    if (!/^RFB 003\.00[3-8]\n$/.test(version)) throw xerror('FBS_E_BAD_STREAM', `RFB stream starts with ${JSON.stringify(version)}, not "RFB 003.00x"`);
+    if (!/^RFB 003\.00[3-8]\n$/.test(version))
+      throw xerror('FBS_E_BAD_STREAM', `RFB stream starts with ${JSON.stringify(version)}, not "RFB 003.00x"`);
     const security = this.r.u32be();
     if (security === 0) throw xerror('FBS_E_BAD_STREAM', 'the recorded server refused the connection (security 0)');
     if (security === 2) {
@@ -138,10 +137,14 @@ export class RfbServerStreamReader {
       try {
         const copy = this.decoder.decodeRect(this.r, rect, encoding, this.fb);
         if (copy) parts.push({ kind: 'copy', rect, ...copy });
-        else parts.push(this.keepPixels ? { kind: 'pixels', rect, encoding, data: this.fb.read(rect) } : { kind: 'pixels', rect, encoding });
+        else
+          parts.push(this.keepPixels ? { kind: 'pixels', rect, encoding, data: this.fb.read(rect) } : { kind: 'pixels', rect, encoding });
       } catch (e) {
         if (isXenvfbError(e, 'RFB_E_DECODE') || isXenvfbError(e, 'RFB_E_UNSUPPORTED')) {
-          throw xerror('FBS_E_BAD_STREAM', `${rfbEncodingName(encoding)} rect ${rect.width}x${rect.height}+${rect.x}+${rect.y}: ${e.message}`);
+          throw xerror(
+            'FBS_E_BAD_STREAM',
+            `${rfbEncodingName(encoding)} rect ${rect.width}x${rect.height}+${rect.x}+${rect.y}: ${e.message}`,
+          );
         }
         throw e;
       }

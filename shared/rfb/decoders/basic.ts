@@ -35,7 +35,8 @@ export function decodeRre(r: ByteReader, rect: Rect, fb: Framebuffer, compact = 
   for (let i = 0; i < n; i++) {
     const c = pixel(r, fb);
     const [x, y, w, h] = compact ? [r.u8(), r.u8(), r.u8(), r.u8()] : [r.u16be(), r.u16be(), r.u16be(), r.u16be()];
-    if (x + w > rect.width || y + h > rect.height) throw xerror('RFB_E_DECODE', `RRE subrect ${w}x${h}+${x}+${y} outside its ${rect.width}x${rect.height} rect`);
+    if (x + w > rect.width || y + h > rect.height)
+      throw xerror('RFB_E_DECODE', `RRE subrect ${w}x${h}+${x}+${y} outside its ${rect.width}x${rect.height} rect`);
     fb.fill(rect.x + x, rect.y + y, w, h, c);
   }
 }

@@ -28,7 +28,7 @@ const FILTER_GRADIENT = 2;
 /** TPIXEL: R, G, B bytes for 32bpp depth 24 with 255 maxes, else a PIXEL. */
 export function tpixelReader(pf: RfbPixelFormat): { size: number; read: (b: Uint8Array, o: number) => number } {
   if (pf.bitsPerPixel === 32 && pf.depth === 24 && pf.redMax === 255 && pf.greenMax === 255 && pf.blueMax === 255) {
-    return { size: 3, read: (b, o) => (((b[o]! << pf.redShift) | (b[o + 1]! << pf.greenShift) | (b[o + 2]! << pf.blueShift)) >>> 0) };
+    return { size: 3, read: (b, o) => ((b[o]! << pf.redShift) | (b[o + 1]! << pf.greenShift) | (b[o + 2]! << pf.blueShift)) >>> 0 };
   }
   return { size: pf.bitsPerPixel >> 3, read: (b, o) => readPixel(b, o, pf) };
 }
@@ -128,7 +128,8 @@ function decodeJpeg(img: Uint8Array, rect: Rect): Uint8Array {
   } catch (e) {
     throw xerror('RFB_E_DECODE', `Tight JPEG does not decode: ${(e as Error).message}`);
   }
-  if (out.width !== rect.width || out.height !== rect.height) throw xerror('RFB_E_DECODE', `Tight JPEG is ${out.width}x${out.height}, rect ${rect.width}x${rect.height}`);
+  if (out.width !== rect.width || out.height !== rect.height)
+    throw xerror('RFB_E_DECODE', `Tight JPEG is ${out.width}x${out.height}, rect ${rect.width}x${rect.height}`);
   return out.data;
 }
 
@@ -139,6 +140,7 @@ function decodePng(img: Uint8Array, rect: Rect): Uint8Array {
   } catch (e) {
     throw xerror('RFB_E_DECODE', `TightPNG image does not decode: ${(e as Error).message}`);
   }
-  if (out.width !== rect.width || out.height !== rect.height) throw xerror('RFB_E_DECODE', `TightPNG image is ${out.width}x${out.height}, rect ${rect.width}x${rect.height}`);
+  if (out.width !== rect.width || out.height !== rect.height)
+    throw xerror('RFB_E_DECODE', `TightPNG image is ${out.width}x${out.height}, rect ${rect.width}x${rect.height}`);
   return new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.length);
 }

@@ -36,8 +36,8 @@ export function cpixelReader(pf: RfbPixelFormat): { size: number; read: (b: Uint
     return {
       size: 3,
       read: (b, o) => {
-        if (firstThree) (four[0] = b[o]!), (four[1] = b[o + 1]!), (four[2] = b[o + 2]!), (four[3] = 0);
-        else (four[0] = 0), (four[1] = b[o]!), (four[2] = b[o + 1]!), (four[3] = b[o + 2]!);
+        four.set(b.subarray(o, o + 3), firstThree ? 0 : 1);
+        four[firstThree ? 3 : 0] = 0;
         return readPixel(four, 0, pf);
       },
     };
@@ -99,7 +99,7 @@ function zrleTile(d: ByteReader, tile: Uint32Array, n: number, tw: number, cpix:
       }
     }
   } else if (sub === 128 || sub >= 130) {
-    for (let i = 0; i < n; ) {
+    for (let i = 0; i < n;) {
       let c: number;
       let run = 1;
       if (sub === 128) {

@@ -35,7 +35,13 @@ function session(seed: number, seconds = 3): CaptureRecord[] {
     const w = 1 + ((rnd() * 20) | 0);
     const h = 1 + ((rnd() * 20) | 0);
     const rect = { x: (rnd() * (W - w)) | 0, y: (rnd() * (H - h)) | 0, width: w, height: h };
-    push({ type: 'damage', timeMs: t + 1, bytesPerPixel: 4, rects: [rect], pixels: new Uint8Array(w * h * 4).map(() => (rnd() * 256) | 0) });
+    push({
+      type: 'damage',
+      timeMs: t + 1,
+      bytesPerPixel: 4,
+      rects: [rect],
+      pixels: new Uint8Array(w * h * 4).map(() => (rnd() * 256) | 0),
+    });
     if (rnd() < 0.3) push({ type: 'copy', timeMs: t + 2, copies: [{ srcX: 0, srcY: 1, dstX: 0, dstY: 0, width: W, height: H - 1 }] });
     if (rnd() < 0.2) push({ type: 'input', timeMs: t + 3, input: { kind: 'key', code: 30, pressed: true } });
     push({ type: 'timing', timeMs: t + 4, kind: 1, seq: t / 40 });

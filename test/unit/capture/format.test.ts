@@ -2,7 +2,14 @@
 // at every byte through the incremental decoder. Plus limits and compressed round trips.
 
 import { strict as assert } from 'node:assert';
-import { CaptureStreamDecoder, decodeHeader, decodeRecordAt, encodeHeader, encodeRecord, type DecodedRecord } from '../../../shared/capture/framing';
+import {
+  CaptureStreamDecoder,
+  decodeHeader,
+  decodeRecordAt,
+  encodeHeader,
+  encodeRecord,
+  type DecodedRecord,
+} from '../../../shared/capture/framing';
 import { CAPTURE_MAX_PAYLOAD, type CaptureRecord } from '../../../shared/capture/format';
 import { isXenvfbError } from '../../../shared/errors';
 import { goldenHeader, goldenRecord, goldenRecords } from './golden';
@@ -88,39 +95,72 @@ describe('capture format: typed errors and limits', () => {
   };
 
   it('foreign files, other versions and bad header checksums', () => {
-    assert.equal(code(() => decodeHeader(Buffer.from('FBS 001.001\n' + ' '.repeat(20)))), 'CAP_E_BAD_MAGIC');
+    assert.equal(
+      code(() => decodeHeader(Buffer.from('FBS 001.001\n' + ' '.repeat(20)))),
+      'CAP_E_BAD_MAGIC',
+    );
     const v2 = goldenHeader(0, 0);
     v2[8] = 2;
-    assert.equal(code(() => decodeHeader(v2)), 'CAP_E_BAD_VERSION');
+    assert.equal(
+      code(() => decodeHeader(v2)),
+      'CAP_E_BAD_VERSION',
+    );
     const flipped = goldenHeader(0, 0);
     flipped[20] ^= 1;
-    assert.equal(code(() => decodeHeader(flipped)), 'CAP_E_BAD_HEADER');
-    assert.equal(code(() => decodeHeader(goldenHeader(0, 0).subarray(0, 31))), 'CAP_E_TRUNCATED');
+    assert.equal(
+      code(() => decodeHeader(flipped)),
+      'CAP_E_BAD_HEADER',
+    );
+    assert.equal(
+      code(() => decodeHeader(goldenHeader(0, 0).subarray(0, 31))),
+      'CAP_E_TRUNCATED',
+    );
   });
 
   it('payload length at CAPTURE_MAX_PAYLOAD waits for bytes; one past is refused', () => {
     const at = goldenRecord(8, 0, [1, 0, 0, 0, 0, 0, 0, 0]);
     new DataView(at.buffer).setUint32(4, CAPTURE_MAX_PAYLOAD, true);
-    assert.equal(code(() => decodeRecordAt(at, 0)), 'CAP_E_TRUNCATED');
+    assert.equal(
+      code(() => decodeRecordAt(at, 0)),
+      'CAP_E_TRUNCATED',
+    );
     new DataView(at.buffer).setUint32(4, CAPTURE_MAX_PAYLOAD + 1, true);
-    assert.equal(code(() => decodeRecordAt(at, 0)), 'CAP_E_OVERSIZE');
+    assert.equal(
+      code(() => decodeRecordAt(at, 0)),
+      'CAP_E_OVERSIZE',
+    );
   });
 
   it('geometry at 8192 is accepted, 8193 refused', () => {
     const g = (w: number): CaptureRecord => ({ type: 'geometry', timeMs: 0, geometry: { width: w, height: 1, format: goldenKeyFormat() } });
     assert.equal(decodeRecordAt(encodeRecord(g(8192)), 0).record.type, 'geometry');
-    assert.equal(code(() => decodeRecordAt(encodeRecord(g(8193)), 0)), 'CAP_E_OVERSIZE');
+    assert.equal(
+      code(() => decodeRecordAt(encodeRecord(g(8193)), 0)),
+      'CAP_E_OVERSIZE',
+    );
   });
 
   it('a checksum failure and a short payload are typed', () => {
     const rec = goldenRecords()[3]![2].slice();
     rec[rec.length - 1] ^= 0x40;
-    assert.equal(code(() => decodeRecordAt(rec, 0)), 'CAP_E_BAD_CRC');
-    assert.equal(code(() => decodeRecordAt(goldenRecord(3, 0, [4, 0, 1, 0]), 0)), 'CAP_E_BAD_RECORD');
+    assert.equal(
+      code(() => decodeRecordAt(rec, 0)),
+      'CAP_E_BAD_CRC',
+    );
+    assert.equal(
+      code(() => decodeRecordAt(goldenRecord(3, 0, [4, 0, 1, 0]), 0)),
+      'CAP_E_BAD_RECORD',
+    );
   });
 
   it('a deflate bomb is stopped at the declared raw length', () => {
-    const bomb: CaptureRecord = { type: 'damage', timeMs: 0, bytesPerPixel: 4, rects: [{ x: 0, y: 0, width: 1, height: 1 }], pixels: new Uint8Array(4) };
+    const bomb: CaptureRecord = {
+      type: 'damage',
+      timeMs: 0,
+      bytesPerPixel: 4,
+      rects: [{ x: 0, y: 0, width: 1, height: 1 }],
+      pixels: new Uint8Array(4),
+    };
     const bytes = encodeRecord(bomb);
     const ok = decodeRecordAt(bytes, 0).record;
     assert.equal(ok.type, 'damage');
@@ -131,10 +171,24 @@ describe('capture format: typed errors and limits', () => {
     dv.setUint16(16 + 4 + 6, 1, true); // rect height 1
     dv.setUint32(16 + 12 + 4, 4, true); // raw length 4
     const fixed = goldenRecord(3, 0, Array.from(big.subarray(16)));
-    assert.equal(code(() => decodeRecordAt(fixed, 0)), 'CAP_E_BAD_RECORD');
+    assert.equal(
+      code(() => decodeRecordAt(fixed, 0)),
+      'CAP_E_BAD_RECORD',
+    );
   });
 });
 
 function goldenKeyFormat(): import('../../../shared/rfb/pixel-format').RfbPixelFormat {
-  return { bitsPerPixel: 32, depth: 24, bigEndian: false, trueColour: true, redMax: 255, greenMax: 255, blueMax: 255, redShift: 16, greenShift: 8, blueShift: 0 };
+  return {
+    bitsPerPixel: 32,
+    depth: 24,
+    bigEndian: false,
+    trueColour: true,
+    redMax: 255,
+    greenMax: 255,
+    blueMax: 255,
+    redShift: 16,
+    greenShift: 8,
+    blueShift: 0,
+  };
 }

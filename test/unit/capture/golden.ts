@@ -16,7 +16,14 @@ function crc(b: number[]): number[] {
 }
 
 export function goldenHeader(startUnixMs: number, keyframeIntervalMs: number): Uint8Array {
-  const first = [...Buffer.from('XVFBCAP\n', 'latin1'), ...le(1, 2), ...le(0, 2), ...le(32, 4), ...le(startUnixMs, 8), ...le(keyframeIntervalMs, 4)];
+  const first = [
+    ...Buffer.from('XVFBCAP\n', 'latin1'),
+    ...le(1, 2),
+    ...le(0, 2),
+    ...le(32, 4),
+    ...le(startUnixMs, 8),
+    ...le(keyframeIntervalMs, 4),
+  ];
   return Uint8Array.from([...first, ...crc(first)]);
 }
 
@@ -43,8 +50,35 @@ export function goldenRecords(): Array<[string, CaptureRecord, Uint8Array]> {
     ],
     [
       'damage',
-      { type: 'damage', timeMs: 40, bytesPerPixel: 4, rects: [{ x: 1, y: 1, width: 2, height: 1 }], pixels: Uint8Array.from([1, 2, 3, 0, 4, 5, 6, 0]) },
-      goldenRecord(3, 40, [4, 0, ...le(1, 2), ...le(1, 2), ...le(1, 2), ...le(2, 2), ...le(1, 2), 0, 0, 0, 0, ...le(8, 4), 1, 2, 3, 0, 4, 5, 6, 0]),
+      {
+        type: 'damage',
+        timeMs: 40,
+        bytesPerPixel: 4,
+        rects: [{ x: 1, y: 1, width: 2, height: 1 }],
+        pixels: Uint8Array.from([1, 2, 3, 0, 4, 5, 6, 0]),
+      },
+      goldenRecord(3, 40, [
+        4,
+        0,
+        ...le(1, 2),
+        ...le(1, 2),
+        ...le(1, 2),
+        ...le(2, 2),
+        ...le(1, 2),
+        0,
+        0,
+        0,
+        0,
+        ...le(8, 4),
+        1,
+        2,
+        3,
+        0,
+        4,
+        5,
+        6,
+        0,
+      ]),
     ],
     [
       'copy',
@@ -57,21 +91,46 @@ export function goldenRecords(): Array<[string, CaptureRecord, Uint8Array]> {
       { type: 'input', timeMs: 51, input: { kind: 'pointerAbs', x: 3, y: 1, width: 4, height: 2 } },
       goldenRecord(5, 51, [2, 0, 3, 0, 1, 0, 4, 0, 2, 0]),
     ],
-    ['input rel', { type: 'input', timeMs: 52, input: { kind: 'pointerRel', dx: -2, dy: 3 } }, goldenRecord(5, 52, [3, 0, 0xfe, 0xff, 3, 0])],
-    ['input button', { type: 'input', timeMs: 53, input: { kind: 'button', code: 0x110, pressed: false } }, goldenRecord(5, 53, [4, 0, 0x10, 0x01, 0])],
-    ['input wheel', { type: 'input', timeMs: 54, input: { kind: 'wheel', vertical: 1, horizontal: -1 } }, goldenRecord(5, 54, [5, 0, 1, 0, 0xff, 0xff])],
+    [
+      'input rel',
+      { type: 'input', timeMs: 52, input: { kind: 'pointerRel', dx: -2, dy: 3 } },
+      goldenRecord(5, 52, [3, 0, 0xfe, 0xff, 3, 0]),
+    ],
+    [
+      'input button',
+      { type: 'input', timeMs: 53, input: { kind: 'button', code: 0x110, pressed: false } },
+      goldenRecord(5, 53, [4, 0, 0x10, 0x01, 0]),
+    ],
+    [
+      'input wheel',
+      { type: 'input', timeMs: 54, input: { kind: 'wheel', vertical: 1, horizontal: -1 } },
+      goldenRecord(5, 54, [5, 0, 1, 0, 0xff, 0xff]),
+    ],
     [
       'tiles',
       {
         type: 'tiles',
         timeMs: 60,
-        scan: { cols: 2, rows: 1, tileWidth: 2, tileHeight: 2, generation: 7, active: 1, source: 0, bitmap: Uint8Array.from([3, 0, 0, 0, 0, 0, 0, 0]) },
+        scan: {
+          cols: 2,
+          rows: 1,
+          tileWidth: 2,
+          tileHeight: 2,
+          generation: 7,
+          active: 1,
+          source: 0,
+          bitmap: Uint8Array.from([3, 0, 0, 0, 0, 0, 0, 0]),
+        },
       },
       goldenRecord(6, 60, [2, 0, 1, 0, 2, 0, 2, 0, 7, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0]),
     ],
     [
       'cursor',
-      { type: 'cursor', timeMs: 70, cursor: { x: 1, y: 1, hotX: 0, hotY: 0, width: 1, height: 1, visible: true, rgba: Uint8Array.from([9, 8, 7, 255]) } },
+      {
+        type: 'cursor',
+        timeMs: 70,
+        cursor: { x: 1, y: 1, hotX: 0, hotY: 0, width: 1, height: 1, visible: true, rgba: Uint8Array.from([9, 8, 7, 255]) },
+      },
       goldenRecord(7, 70, [1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 0, 0, 9, 8, 7, 255]),
     ],
     ['timing', { type: 'timing', timeMs: 80, kind: 1, seq: 258 }, goldenRecord(8, 80, [1, 0, 0, 0, 2, 1, 0, 0])],

@@ -112,8 +112,14 @@ describe('shared/rfb decoders against the server encoders', function () {
   it('a rect outside the framebuffer and an unknown encoding are typed errors', () => {
     const fb = new Framebuffer(8, 4, PIXEL_FORMAT_XRGB8888 as RfbPixelFormat);
     const d = new RfbRectDecoder();
-    assert.throws(() => d.decodeRect(new ByteReader(new Uint8Array(1000)), { x: 6, y: 0, width: 4, height: 1 }, 0, fb), (e) => isXenvfbError(e, 'RFB_E_DECODE'));
-    assert.throws(() => d.decodeRect(new ByteReader(new Uint8Array(10)), { x: 0, y: 0, width: 1, height: 1 }, 99, fb), (e) => isXenvfbError(e, 'RFB_E_UNSUPPORTED'));
+    assert.throws(
+      () => d.decodeRect(new ByteReader(new Uint8Array(1000)), { x: 6, y: 0, width: 4, height: 1 }, 0, fb),
+      (e) => isXenvfbError(e, 'RFB_E_DECODE'),
+    );
+    assert.throws(
+      () => d.decodeRect(new ByteReader(new Uint8Array(10)), { x: 0, y: 0, width: 1, height: 1 }, 99, fb),
+      (e) => isXenvfbError(e, 'RFB_E_UNSUPPORTED'),
+    );
   });
 
   it('fuzz: cut and bit-flipped update streams end in a typed error or decode', () => {

@@ -34,7 +34,8 @@ function run(b: Uint8Array, w: number, h: number, pf: PixelFormat, draw: (r: Byt
 }
 
 function simple(encoding: number): (b: Uint8Array, w: number, h: number, pf: PixelFormat) => Decoded {
-  return (b, w, h, pf) => run(b, w, h, pf, (r, fb) => new RfbRectDecoder().decodeRect(r, { x: 0, y: 0, width: w, height: h }, encoding, fb));
+  return (b, w, h, pf) =>
+    run(b, w, h, pf, (r, fb) => new RfbRectDecoder().decodeRect(r, { x: 0, y: 0, width: w, height: h }, encoding, fb));
 }
 
 export const decodeRaw = simple(RfbEncodingNumber.Raw);
