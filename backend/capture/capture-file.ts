@@ -8,12 +8,13 @@ import {
   CAPTURE_HEADER_SIZE,
   END_RECORD_SIZE,
   RECORD_HEADER_SIZE,
+  RecordType,
   type CaptureHeader,
   type CaptureIndex,
   type CaptureRecord,
   type IndexEntry,
 } from '../../shared/capture/format';
-import { decodeHeader, decodeRecordAt, decodeRecordHeader, type DecodedRecord } from '../../shared/capture/framing';
+import { decodeHeader, decodeRecordAt, decodeRecordHeader, recordCrcOk, type DecodedRecord } from '../../shared/capture/framing';
 import { FrameCounter } from '../../shared/capture/frame-counter';
 import { FrameState } from '../../shared/capture/frame-state';
 
@@ -111,6 +112,34 @@ export class CaptureFile {
     }
   }
 
+  /**
+   * Record headers from `from` on, each checked against its CRC but not decoded (what an index
+   * rebuild needs). Stops with a typed error at the first cut or corrupt record.
+   */
+  *checkedHeaders(from: number): Generator<{ type: number; timeMs: number; offset: number; size: number }> {
+    let chunk: Uint8Array = new Uint8Array(0);
+    let chunkPos = from;
+    let pos = from;
+    while (pos < this.size) {
+      let rel = pos - chunkPos;
+      if (chunk.length - rel < RECORD_HEADER_SIZE || chunk.length - rel < RECORD_HEADER_SIZE + decodeRecordHeader(chunk, rel).length) {
+        const need = RECORD_HEADER_SIZE + (chunk.length - rel >= RECORD_HEADER_SIZE ? decodeRecordHeader(chunk, rel).length : 0);
+        chunk = this.read(pos, Math.max(READ_CHUNK, need));
+        chunkPos = pos;
+        rel = 0;
+      }
+      const h = decodeRecordHeader(chunk, rel);
+      const size = RECORD_HEADER_SIZE + h.length;
+      if (chunk.length - rel < size)
+        throw xerror('CAP_E_TRUNCATED', `record at ${pos} needs ${size - (chunk.length - rel)} more bytes`, { offset: pos });
+      if (!recordCrcOk(chunk.subarray(rel, rel + RECORD_HEADER_SIZE), chunk.subarray(rel + RECORD_HEADER_SIZE, rel + size), h.crc)) {
+        throw xerror('CAP_E_BAD_CRC', `record at ${pos} fails its checksum`, { offset: pos });
+      }
+      yield { type: h.type, timeMs: h.timeMs, offset: pos, size };
+      pos += size;
+    }
+  }
+
   /** §6: the END record at the tail points at an INDEX record; both must check out. */
   private loadIndex(): boolean {
     if (this.size < CAPTURE_HEADER_SIZE + END_RECORD_SIZE) return false;
@@ -150,15 +179,15 @@ export class CaptureFile {
     let pos = CAPTURE_HEADER_SIZE;
     let lastReport = 0;
     try {
-      for (const { record, offset, size } of this.records(CAPTURE_HEADER_SIZE, this.size)) {
-        if (record.type === 'index' || record.type === 'end') {
+      for (const { type, timeMs, offset, size } of this.checkedHeaders(CAPTURE_HEADER_SIZE)) {
+        if (type === RecordType.INDEX || type === RecordType.END) {
           pos = offset + size;
           continue;
         }
         records++;
-        last = record.timeMs;
-        frames.see(record.type, record.timeMs);
-        if (record.type === 'keyframe') keyframes.push({ timeMs: record.timeMs, offset });
+        last = timeMs;
+        frames.see(type, timeMs);
+        if (type === RecordType.KEYFRAME) keyframes.push({ timeMs, offset });
         pos = offset + size;
         this.dataEnd = pos;
         if (progress && pos - lastReport > 8 * READ_CHUNK) progress((lastReport = pos), this.size);
@@ -202,7 +231,8 @@ export class CaptureFile {
     for (const { record, offset } of this.records(key.offset)) {
       if (record.type === 'unknown') continue;
       if (record.timeMs > timeMs && offset !== key.offset) return { state, next: offset, timeMs: at };
-      state.apply(record as CaptureRecord);
+      if (offset === key.offset && record.type === 'keyframe') state.adopt(record.geometry, record.pixels);
+      else state.apply(record as CaptureRecord);
       at = record.timeMs;
     }
     return { state, next: this.dataEnd, timeMs: at };

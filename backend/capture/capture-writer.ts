@@ -8,6 +8,9 @@ import { type CaptureIndex, type CaptureRecord, type IndexEntry } from '../../sh
 import { encodePayload } from '../../shared/capture/records';
 import { FrameCounter } from '../../shared/capture/frame-counter';
 
+/** A keyframe is due once damage pixels since the last one reach this fraction of a whole frame. */
+export const KEYFRAME_DAMAGE_BUDGET = 0.5;
+
 export interface CaptureWriterOptions {
   /** Wall-clock start (Unix ms); record times are relative to it. Default: now. */
   startUnixMs?: number;
@@ -22,6 +25,8 @@ export class CaptureWriter {
   private readonly keyframes: IndexEntry[] = [];
   private readonly frames = new FrameCounter();
   private records = 0;
+  private keyframeBytes = 0;
+  private damageSinceKeyframe = 0;
   private lastTimeMs = 0;
   private readonly compress: boolean;
   /** Bytes in the file so far. */
@@ -45,21 +50,32 @@ export class CaptureWriter {
     return this.keyframes.length ? this.keyframes[this.keyframes.length - 1]!.timeMs : -Infinity;
   }
 
-  /** True when a keyframe is due at timeMs (none yet, or the interval has passed). */
+  /**
+   * True when a keyframe is due at timeMs: none yet, the interval has passed, or the damage
+   * pixels since the last keyframe reach KEYFRAME_DAMAGE_BUDGET of a whole frame. The budget
+   * bounds what a seek must decode after the keyframe, whatever the content does (docs §6).
+   */
   keyframeDue(timeMs: number): boolean {
-    return this.keyframes.length === 0 || (this.keyframeIntervalMs > 0 && timeMs - this.lastKeyframeMs >= this.keyframeIntervalMs);
+    if (this.keyframes.length === 0) return true;
+    if (this.keyframeIntervalMs > 0 && timeMs - this.lastKeyframeMs >= this.keyframeIntervalMs) return true;
+    return this.damageSinceKeyframe >= KEYFRAME_DAMAGE_BUDGET * this.keyframeBytes;
   }
 
   /** Append one record; times must not go backwards (they are clamped to the last one). */
   append(rec: CaptureRecord): void {
     const timeMs = Math.max(this.lastTimeMs, Math.floor(rec.timeMs));
     const bytes = encodeRecord({ ...rec, timeMs } as CaptureRecord, { compress: this.compress });
+    const type = bytes[0]!;
     const offset = this.size;
     this.write(bytes);
     this.lastTimeMs = timeMs;
     this.records++;
-    this.frames.see(rec.type, timeMs);
-    if (rec.type === 'keyframe') this.keyframes.push({ timeMs, offset });
+    this.frames.see(type, timeMs);
+    if (rec.type === 'keyframe') {
+      this.keyframes.push({ timeMs, offset });
+      this.keyframeBytes = rec.pixels.length;
+      this.damageSinceKeyframe = 0;
+    } else if (rec.type === 'damage') this.damageSinceKeyframe += rec.pixels.length;
   }
 
   get recordCount(): number {

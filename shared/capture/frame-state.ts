@@ -9,7 +9,7 @@ import type { CaptureRecord, CopyRect, Geometry } from './format';
 export class FrameState {
   geometry: Geometry | null = null;
   /** height rows of width * bpp bytes; empty while there is no geometry. */
-  pixels = new Uint8Array(0);
+  pixels: Uint8Array = new Uint8Array(0);
 
   get bytesPerPixel(): number {
     return this.geometry ? this.geometry.format.bitsPerPixel >> 3 : 0;
@@ -37,6 +37,12 @@ export class FrameState {
       default:
         return null;
     }
+  }
+
+  /** Start from a keyframe's picture, taking ownership of `pixels` (no copy). */
+  adopt(g: Geometry, pixels: Uint8Array): void {
+    this.geometry = g;
+    this.pixels = pixels;
   }
 
   private setGeometry(g: Geometry | null): void {
