@@ -15,6 +15,8 @@ export async function runBackendCommand(
     dirtyTiles?: boolean;
     tilePeriod?: number;
     refineDamage?: boolean;
+    capture?: string;
+    captureMaxSize?: number;
   } & VncSecurityFlags,
 ): Promise<void> {
   const log = createLogger({ name: `backend-${opts.domid}` });
@@ -28,6 +30,7 @@ export async function runBackendCommand(
     dirtyTiles: opts.dirtyTiles !== false,
     refineDamage: opts.refineDamage !== false,
     ...(opts.tilePeriod ? { tilePeriodMs: opts.tilePeriod } : {}),
+    ...(opts.capture ? { capture: { path: opts.capture, ...(opts.captureMaxSize ? { maxBytes: opts.captureMaxSize * 1e6 } : {}) } } : {}),
     log,
   });
   await backend.start();
