@@ -5,7 +5,7 @@
 // only inside the damage it reports. Client input goes nowhere: a recording cannot react.
 
 import { EventEmitter } from 'node:events';
-import type { CaptureRecord } from '../../shared/capture/format';
+import type { CaptureRecord, Geometry } from '../../shared/capture/format';
 import { FrameState, sameGeometry } from '../../shared/capture/frame-state';
 import { isXenvfbError } from '../../shared/errors';
 import { type Logger, silentLogger } from '../../shared/log';
@@ -136,7 +136,7 @@ export class ReplayDisplay extends EventEmitter<DisplayEvents> implements Displa
   private publishSurface(): void {
     const g = this.state.geometry;
     this.view = g
-      ? { width: g.width, height: g.height, stride: g.width * (g.format.bitsPerPixel >> 3), format: g.format, data: this.state.pixels }
+      ? { width: g.width, height: g.height, stride: g.width * (g.format.bitsPerPixel >> 3), format: servedFormat(g.format), data: this.state.pixels }
       : null;
     this.emit('resize', this.view);
   }
@@ -214,6 +214,16 @@ export class ReplayDisplay extends EventEmitter<DisplayEvents> implements Displa
     this.ended = true;
     this.opts.onEnd?.();
   }
+}
+
+/**
+ * The format as served: depth cut to the bits the channels have (RFB recordings often say
+ * depth 32 for 8-bit channels, which some clients, gtk-vnc among them, refuse).
+ */
+function servedFormat(f: Geometry['format']): Geometry['format'] {
+  const bits = (max: number): number => Math.round(Math.log2(max + 1));
+  const depth = Math.min(f.depth, bits(f.redMax) + bits(f.greenMax) + bits(f.blueMax));
+  return depth === f.depth ? f : { ...f, depth };
 }
 
 function clampSpeed(s: number): number {
