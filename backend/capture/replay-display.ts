@@ -136,7 +136,13 @@ export class ReplayDisplay extends EventEmitter<DisplayEvents> implements Displa
   private publishSurface(): void {
     const g = this.state.geometry;
     this.view = g
-      ? { width: g.width, height: g.height, stride: g.width * (g.format.bitsPerPixel >> 3), format: servedFormat(g.format), data: this.state.pixels }
+      ? {
+          width: g.width,
+          height: g.height,
+          stride: g.width * (g.format.bitsPerPixel >> 3),
+          format: servedFormat(g.format),
+          data: this.state.pixels,
+        }
       : null;
     this.emit('resize', this.view);
   }
