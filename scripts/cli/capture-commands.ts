@@ -3,7 +3,6 @@
 // when stdout is a terminal. Errors name the problem and what to do; exit status 1.
 
 import { Command, InvalidArgumentError } from 'commander';
-import type * as CliProgress from 'cli-progress';
 import { captureInfo, DEFAULT_KEYFRAME_INTERVAL_MS, exportFbsFile, formatCaptureInfo, importFbsFile } from '../../backend/capture/convert';
 import { isXenvfbError, type ErrorCode } from '../../shared/errors';
 
@@ -27,10 +26,19 @@ export function captureFail(prefix: string, e: unknown): never {
   process.exit(1);
 }
 
+/** The part of the cli-progress package used here (SingleBar with a preset). */
+interface CliProgress {
+  SingleBar: new (
+    opts: { format: string; hideCursor: boolean; clearOnComplete: boolean },
+    preset: unknown,
+  ) => { start(total: number, value: number): void; update(value: number): void; stop(): void };
+  Presets: { shades_classic: unknown };
+}
+
 /** A progress bar on a TTY, nothing otherwise (cli-progress is loaded only for a TTY). */
 export function progressBar(label: string): { update: (done: number, total: number) => void; stop: () => void } {
   if (!process.stdout.isTTY) return { update: () => undefined, stop: () => undefined };
-  const cliProgress = require('cli-progress') as typeof CliProgress;
+  const cliProgress = require('cli-progress') as CliProgress;
   const bar = new cliProgress.SingleBar(
     { format: `${label} [{bar}] {percentage}% | {value}/{total} MB`, hideCursor: true, clearOnComplete: true },
     cliProgress.Presets.shades_classic,
