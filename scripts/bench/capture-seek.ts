@@ -6,7 +6,8 @@
 //   open (scan)    opening the same file cut before its index (what a kill -9 leaves): a scan
 //   seek           the picture at random times (keyframe by binary search + records up to t),
 //                  min / median / p95 / max over SEEKS points; the target is < 50 ms each
-// Numbers on a shared machine are noisy; the ratio seek/keyframe-interval is what matters.
+// Wall times on a shared machine are stretched by other processes: the CPU time per seek
+// (process.cpuUsage) is printed beside them.
 // Run: npm run bench:capture   (BENCH_MINUTES=60, BENCH_SEEKS=50, BENCH_DIR=/tmp)
 
 import * as fs from 'node:fs';
@@ -97,18 +98,29 @@ function main(): void {
     g.close();
 
     const times: number[] = [];
+    const cpu: number[] = [];
     let seed = 12345;
     for (let i = 0; i < SEEKS; i++) {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
       const at = Math.floor((seed / 2 ** 32) * f.durationMs);
       t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
       f.frameAt(at);
       times.push(ms(t0));
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
     }
     f.close();
     const fmt = (x: number): string => x.toFixed(1);
+    const row = (xs: number[]): string =>
+      `min ${fmt(pct(xs, 0))} ms, median ${fmt(pct(xs, 0.5))} ms, p95 ${fmt(pct(xs, 0.95))} ms, max ${fmt(pct(xs, 1))} ms`;
+    console.log(`seek wall (${SEEKS} random points)  ${row(times)} (target < 50 ms)`);
+    console.log(`seek CPU  (same points)          ${row(cpu)} (CPU time of this process: what a loaded machine stretches)`);
     console.log(
-      `seek (${SEEKS} random points)  min ${fmt(pct(times, 0))} ms, median ${fmt(pct(times, 0.5))} ms, p95 ${fmt(pct(times, 0.95))} ms, max ${fmt(pct(times, 1))} ms (target < 50 ms)`,
+      `load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')} on ${os.cpus().length} cores`,
     );
   } finally {
     if (!process.env.BENCH_KEEP) fs.rmSync(dir, { recursive: true, force: true });
