@@ -21,7 +21,9 @@ export function captureFail(prefix: string, e: unknown): never {
     process.stderr.write(`${prefix}: ${e.code}: ${e.message}${hint ? ` (${hint})` : ''}\n`);
   } else {
     const err = e as NodeJS.ErrnoException;
-    process.stderr.write(`${prefix}: ${err.code ? `${err.code}: ` : ''}${err.message ?? String(e)}\n`);
+    // Node's fs errors already start with their code ("ENOENT: no such file ...").
+    const message = err.message ?? String(e);
+    process.stderr.write(`${prefix}: ${err.code && !message.startsWith(err.code) ? `${err.code}: ` : ''}${message}\n`);
   }
   process.exit(1);
 }
