@@ -1,0 +1,192 @@
+/* bench:peers client, built on libvncclient (LibVNCServer 0.9.x) at run time.
+ *
+ * usage: peer-client HOST PORT ENCODING QUALITY SECONDS MIN_UPDATES [OUT.ppm]
+ *
+ * Connects, asks for one encoding (raw, hextile, zlib, zrle or tight; QUALITY 0..9 also asks
+ * for the JPEG quality pseudo-encoding, -1 does not) and keeps
+ * exactly one non-incremental full-screen FramebufferUpdateRequest outstanding (RFC 6143
+ * 7.5.3): the next one goes out when the last update is complete. Stops after SECONDS once
+ * it has MIN_UPDATES full updates. Prints one JSON line on stdout:
+ *   width, height, updates (full-screen updates), partial (updates covering less),
+ *   firstMs (connect -> first full update complete, handshake included),
+ *   steadyMs and steadyBytes (from the end of the first full update to the end of the last:
+ *   time and bytes received for updates 2..n), firstBytes (bytes of the first update).
+ * Bytes are what the kernel received on the socket (TCP_INFO tcpi_bytes_received, Linux 4.1+,
+ * RFC 4898), read when an update is complete: with one request outstanding nothing else is
+ * in flight then. Exit 0 on success; the client's framebuffer is written to OUT.ppm (P6). */
+#include <rfb/rfbclient.h>
+#include <linux/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+/* A hung server fails the run instead of the benchmark. */
+#define UPDATE_TIMEOUT_S 120
+
+static uint64_t coveredPixels = 0;
+static int finished = 0;
+
+static double nowMs(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static uint64_t bytesReceived(rfbClient *client) {
+  struct tcp_info info;
+  socklen_t len = sizeof info;
+  memset(&info, 0, sizeof info);
+  if (getsockopt(client->sock, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return 0;
+  return info.tcpi_bytes_received;
+}
+
+static void gotRect(rfbClient *client, int x, int y, int w, int h) {
+  (void)client; (void)x; (void)y;
+  coveredPixels += (uint64_t)w * (uint64_t)h;
+}
+
+static void gotUpdate(rfbClient *client) { (void)client; finished = 1; }
+
+static int writePpm(rfbClient *client, const char *path) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return 0;
+  int w = client->width, h = client->height;
+  fprintf(f, "P6\n%d %d\n255\n", w, h);
+  unsigned char *row = malloc((size_t)w * 3);
+  for (int y = 0; y < h; y++) {
+    const unsigned char *src = client->frameBuffer + (size_t)y * w * 4;
+    for (int x = 0; x < w; x++) { /* memory order B, G, R, X: red shift 16, little-endian */
+      row[x * 3] = src[x * 4 + 2];
+      row[x * 3 + 1] = src[x * 4 + 1];
+      row[x * 3 + 2] = src[x * 4];
+    }
+    fwrite(row, 1, (size_t)w * 3, f);
+  }
+  free(row);
+  return fclose(f) == 0;
+}
+
+/* RFB encoding numbers (RFC 6143 7.7, 7.8; tight's pseudo-encodings from the RFB community
+   registry): the one asked for, then its options, and nothing else. */
+static int encodingNumber(const char *name) {
+  if (!strcmp(name, "raw")) return 0;
+  if (!strcmp(name, "hextile")) return 5;
+  if (!strcmp(name, "zlib")) return 6;
+  if (!strcmp(name, "tight")) return 7;
+  if (!strcmp(name, "zrle")) return 16;
+  return -1;
+}
+#define ENC_COMPRESS_LEVEL_0 (-256)
+#define ENC_QUALITY_LEVEL_0 (-32)
+#define ENC_LAST_RECT (-224)
+/* libvncclient's default compress level (vncviewer.c), sent for zlib and tight as it does. */
+#define COMPRESS_LEVEL 3
+
+static void put16(unsigned char *p, unsigned v) { p[0] = v >> 8; p[1] = v; }
+static void put32(unsigned char *p, uint32_t v) { p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v; }
+
+/* u8 type=0 | u8 pad[3] | PIXEL_FORMAT: u8 bpp, depth, big-endian, true-colour | u16 red-max,
+   green-max, blue-max | u8 red-shift, green-shift, blue-shift | u8 pad[3]   (RFC 6143 7.5.1) */
+static rfbBool sendPixelFormat(rfbClient *client) {
+  unsigned char m[4 + 16] = {0};
+  m[4] = 32; m[5] = 24; m[6] = 0; m[7] = 1;
+  put16(m + 8, 255); put16(m + 10, 255); put16(m + 12, 255);
+  m[14] = client->format.redShift; m[15] = client->format.greenShift; m[16] = client->format.blueShift;
+  return WriteToRFBServer(client, (char *)m, sizeof m);
+}
+
+/* u8 type=2 | u8 pad | u16 count | s32 encodings[count]   (RFC 6143 7.5.2) */
+static rfbBool sendEncodings(rfbClient *client, int encoding, int quality) {
+  int32_t list[4];
+  int n = 0;
+  list[n++] = encoding;
+  if (encoding == 6 || encoding == 7) list[n++] = ENC_COMPRESS_LEVEL_0 + COMPRESS_LEVEL;
+  if (encoding == 7 && quality >= 0) list[n++] = ENC_QUALITY_LEVEL_0 + quality;
+  if (encoding == 7) list[n++] = ENC_LAST_RECT;
+  unsigned char m[4 + 4 * 4] = {2, 0};
+  put16(m + 2, n);
+  for (int i = 0; i < n; i++) put32(m + 4 + 4 * i, (uint32_t)list[i]);
+  return WriteToRFBServer(client, (char *)m, 4 + 4 * n);
+}
+
+/* u8 type=3 | u8 incremental | u16 x, y, width, height   (RFC 6143 7.5.3) */
+static rfbBool requestFullUpdate(rfbClient *client) {
+  unsigned char m[10] = {3, 0};
+  put16(m + 2, 0); put16(m + 4, 0); put16(m + 6, client->width); put16(m + 8, client->height);
+  return WriteToRFBServer(client, (char *)m, sizeof m);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 7 && argc != 8) {
+    fprintf(stderr, "usage: %s HOST PORT ENCODING QUALITY SECONDS MIN_UPDATES [OUT.ppm]\n", argv[0]);
+    return 2;
+  }
+  int encoding = encodingNumber(argv[3]);
+  int quality = atoi(argv[4]), minUpdates = atoi(argv[6]);
+  double seconds = atof(argv[5]);
+  if (encoding < 0 || quality > 9) { fprintf(stderr, "peer-client: unknown encoding %s or quality %s\n", argv[3], argv[4]); return 2; }
+  rfbClient *client = rfbGetClient(8, 3, 4);
+  /* 32 bpp, depth 24, 0x00RRGGBB: the native layout of all three servers (X, Xen fbif). */
+  client->format.redShift = 16;
+  client->format.greenShift = 8;
+  client->format.blueShift = 0;
+  client->GotFrameBufferUpdate = gotRect;
+  client->FinishedFrameBufferUpdate = gotUpdate;
+
+  /* Not rfbInitClient: that sends libvncclient's own encoding list (it always adds
+     ExtendedDesktopSize, SupportedMessages, ...: LibVNCServer then answers each
+     non-incremental request with a size-only update first), and libvncclient sends an
+     incremental request after every update it reads. Here the connection and the decoders are
+     libvncclient's, the three client messages ours; clearing FramebufferUpdateRequest from
+     the messages libvncclient believes the server takes stops its automatic requests, so
+     exactly one request is outstanding. */
+  double t0 = nowMs();
+  if (!ConnectToRFBServer(client, argv[1], atoi(argv[2])) || !InitialiseRFBConnection(client)) {
+    fprintf(stderr, "peer-client: cannot connect to %s:%s\n", argv[1], argv[2]);
+    return 3;
+  }
+  client->width = client->si.framebufferWidth;
+  client->height = client->si.framebufferHeight;
+  if (!client->MallocFrameBuffer(client)) return 3;
+  client->supportedMessages.client2server[rfbFramebufferUpdateRequest / 8] &= ~(1 << (rfbFramebufferUpdateRequest % 8));
+  if (!sendPixelFormat(client) || !sendEncodings(client, encoding, quality) || !requestFullUpdate(client)) return 3;
+  uint64_t screen = (uint64_t)client->width * client->height;
+  int updates = 0, partial = 0;
+  double firstMs = 0, firstEnd = 0, lastEnd = 0, lastMessage = nowMs();
+  uint64_t bytesAtStart = bytesReceived(client), bytesAtFirst = 0, bytesAtLast = 0;
+  for (;;) {
+    int n = WaitForMessage(client, 100000);
+    if (n < 0) { fprintf(stderr, "peer-client: connection lost\n"); return 4; }
+    double t = nowMs();
+    if (n == 0) {
+      if (t - lastMessage > UPDATE_TIMEOUT_S * 1e3) { fprintf(stderr, "peer-client: no update for %d s\n", UPDATE_TIMEOUT_S); return 4; }
+      continue;
+    }
+    if (!HandleRFBServerMessage(client)) { fprintf(stderr, "peer-client: bad server message\n"); return 5; }
+    lastMessage = nowMs();
+    if (!finished) continue;
+    finished = 0;
+    if (coveredPixels >= screen) {
+      updates++;
+      lastEnd = lastMessage;
+      bytesAtLast = bytesReceived(client);
+      if (updates == 1) { firstMs = lastEnd - t0; firstEnd = lastEnd; bytesAtFirst = bytesAtLast; }
+    } else {
+      partial++; /* e.g. only a pseudo-rectangle (desktop size): it answered the request all the same */
+    }
+    coveredPixels = 0;
+    if (updates >= minUpdates && lastMessage - firstEnd >= seconds * 1e3 && updates > 0) break;
+    if (!requestFullUpdate(client)) return 4;
+  }
+  printf("{\"width\":%d,\"height\":%d,\"updates\":%d,\"partial\":%d,\"firstMs\":%.3f,\"steadyMs\":%.3f,"
+         "\"steadyBytes\":%llu,\"firstBytes\":%llu}\n",
+         client->width, client->height, updates, partial, firstMs, lastEnd - firstEnd,
+         (unsigned long long)(bytesAtLast - bytesAtFirst), (unsigned long long)(bytesAtFirst - bytesAtStart));
+  fflush(stdout);
+  if (argc == 8 && !writePpm(client, argv[7])) { fprintf(stderr, "peer-client: cannot write %s\n", argv[7]); return 6; }
+  rfbClientCleanup(client);
+  return 0;
+}
