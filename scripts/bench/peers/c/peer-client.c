@@ -10,7 +10,8 @@
  *   width, height, updates (full-screen updates), partial (updates covering less),
  *   firstMs (connect -> first full update complete, handshake included),
  *   steadyMs and steadyBytes (from the end of the first full update to the end of the last:
- *   time and bytes received for updates 2..n), firstBytes (bytes of the first update).
+ *   time and bytes received for updates 2..n), firstBytes (bytes of the first update),
+ *   encoding (of the first rectangle of the last full update: what the server really sent).
  * Bytes are what the kernel received on the socket (TCP_INFO tcpi_bytes_received, Linux 4.1+,
  * RFC 4898), read when an update is complete: with one request outstanding nothing else is
  * in flight then. Exit 0 on success; the client's framebuffer is written to OUT.ppm (P6). */
@@ -27,6 +28,8 @@
 #define UPDATE_TIMEOUT_S 120
 
 static uint64_t coveredPixels = 0;
+/* Encoding of the first rectangle of the update being read, peeked from the socket. */
+static int32_t firstRectEncoding = -1;
 static int finished = 0;
 
 static double nowMs(void) {
@@ -154,7 +157,7 @@ int main(int argc, char **argv) {
   client->supportedMessages.client2server[rfbFramebufferUpdateRequest / 8] &= ~(1 << (rfbFramebufferUpdateRequest % 8));
   if (!sendPixelFormat(client) || !sendEncodings(client, encoding, quality) || !requestFullUpdate(client)) return 3;
   uint64_t screen = (uint64_t)client->width * client->height;
-  int updates = 0, partial = 0;
+  int updates = 0, partial = 0, updateEncoding = -1;
   double firstMs = 0, firstEnd = 0, lastEnd = 0, lastMessage = nowMs();
   uint64_t bytesAtStart = bytesReceived(client), bytesAtFirst = 0, bytesAtLast = 0;
   for (;;) {
@@ -165,12 +168,20 @@ int main(int argc, char **argv) {
       if (t - lastMessage > UPDATE_TIMEOUT_S * 1e3) { fprintf(stderr, "peer-client: no update for %d s\n", UPDATE_TIMEOUT_S); return 4; }
       continue;
     }
+    /* u8 type=0 | u8 pad | u16 count | u16 x, y, w, h | s32 encoding   (RFC 6143 7.6.1):
+       peeked before libvncclient reads it, so a server that falls back to another encoding
+       (Raw is always allowed) shows in the report. libvncclient has nothing buffered between
+       messages here: one request is outstanding and its update is read whole. */
+    unsigned char head[16];
+    if (client->buffered == 0 && recv(client->sock, head, sizeof head, MSG_PEEK) == (ssize_t)sizeof head && head[0] == 0)
+      firstRectEncoding = (int32_t)((uint32_t)head[12] << 24 | (uint32_t)head[13] << 16 | (uint32_t)head[14] << 8 | head[15]);
     if (!HandleRFBServerMessage(client)) { fprintf(stderr, "peer-client: bad server message\n"); return 5; }
     lastMessage = nowMs();
     if (!finished) continue;
     finished = 0;
     if (coveredPixels >= screen) {
       updates++;
+      updateEncoding = firstRectEncoding;
       lastEnd = lastMessage;
       bytesAtLast = bytesReceived(client);
       if (updates == 1) { firstMs = lastEnd - t0; firstEnd = lastEnd; bytesAtFirst = bytesAtLast; }
@@ -182,9 +193,9 @@ int main(int argc, char **argv) {
     if (!requestFullUpdate(client)) return 4;
   }
   printf("{\"width\":%d,\"height\":%d,\"updates\":%d,\"partial\":%d,\"firstMs\":%.3f,\"steadyMs\":%.3f,"
-         "\"steadyBytes\":%llu,\"firstBytes\":%llu}\n",
+         "\"steadyBytes\":%llu,\"firstBytes\":%llu,\"encoding\":%d}\n",
          client->width, client->height, updates, partial, firstMs, lastEnd - firstEnd,
-         (unsigned long long)(bytesAtLast - bytesAtFirst), (unsigned long long)(bytesAtFirst - bytesAtStart));
+         (unsigned long long)(bytesAtLast - bytesAtFirst), (unsigned long long)(bytesAtFirst - bytesAtStart), updateEncoding);
   fflush(stdout);
   if (argc == 8 && !writePpm(client, argv[7])) { fprintf(stderr, "peer-client: cannot write %s\n", argv[7]); return 6; }
   rfbClientCleanup(client);

@@ -1,0 +1,84 @@
+// What bench:peers needs from the system: Debian packages (installed with apt-get when run
+// as root, otherwise named in the error with the command to run) and three small C programs
+// built with gcc into the cache directory, rebuilt when their source is newer.
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import type { PeerName } from './servers';
+
+/** Each package with what it is for; bench:peers asks only for those of the peers it runs. */
+export const PACKAGES: ReadonlyArray<{ name: string; why: string; peers?: readonly PeerName[] }> = [
+  { name: 'gcc', why: 'builds the client and the servers' },
+  { name: 'libc6-dev', why: 'C headers for that build' },
+  { name: 'pkg-config', why: 'finds the flags of libvncclient, libvncserver, x11' },
+  { name: 'libvncserver-dev', why: 'libvncclient (the client) and libvncserver (the LibVNCServer peer)' },
+  { name: 'imagemagick', why: 'convert: makes the pictures' },
+  { name: 'fonts-dejavu-core', why: 'the font of the text picture' },
+  { name: 'tigervnc-standalone-server', why: 'Xvnc, the TigerVNC peer', peers: ['tigervnc'] },
+  { name: 'libx11-dev', why: 'Xlib for peer-xroot, which draws the picture in Xvnc', peers: ['tigervnc'] },
+];
+
+export function cacheDir(): string {
+  return process.env.XENVFB_BENCH_CACHE ?? path.join(os.homedir(), '.cache', 'xenvfb', 'bench-peers');
+}
+
+function installed(pkg: string): boolean {
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.includes('install ok installed');
+}
+
+/** Install what is missing (root + apt-get), or throw naming the command that would. */
+export function ensurePackages(peers: readonly PeerName[], say: (line: string) => void): void {
+  const wanted = PACKAGES.filter((p) => !p.peers || p.peers.some((x) => peers.includes(x)));
+  const hasDpkg = spawnSync('dpkg-query', ['--version']).status === 0;
+  if (!hasDpkg) {
+    say(`bench:peers: no dpkg here; make sure these (Debian names) are installed: ${wanted.map((p) => p.name).join(' ')}`);
+    return;
+  }
+  const missing = wanted.filter((p) => !installed(p.name)).map((p) => p.name);
+  if (missing.length === 0) return;
+  const command = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (process.getuid?.() !== 0 || spawnSync('apt-get', ['--version']).status !== 0) {
+    throw new Error(`bench:peers needs these Debian packages: ${missing.join(' ')}. Install them with: sudo ${command}`);
+  }
+  say(`bench:peers: installing ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  let r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  if (r.status !== 0) {
+    // A fresh box has no package lists yet.
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  }
+  if (r.status !== 0) throw new Error(`bench:peers: "${command}" failed (exit ${r.status}); run it by hand and look at its output`);
+}
+
+const SOURCES = path.join(__dirname, 'c');
+
+/** The C programs and the pkg-config modules each links with. */
+export const PROGRAMS = {
+  client: { source: 'peer-client.c', pkg: 'libvncclient' },
+  server: { source: 'peer-server.c', pkg: 'libvncserver' },
+  xroot: { source: 'peer-xroot.c', pkg: 'x11' },
+} as const;
+export type ProgramName = keyof typeof PROGRAMS;
+
+/** Build (if the binary is missing or older than its source) and return its path. */
+export function buildProgram(name: ProgramName, binDir: string): string {
+  const { source, pkg } = PROGRAMS[name];
+  const src = path.join(SOURCES, source);
+  const bin = path.join(binDir, source.replace(/\.c$/, ''));
+  if (fs.existsSync(bin) && fs.statSync(bin).mtimeMs >= fs.statSync(src).mtimeMs) return bin;
+  fs.mkdirSync(binDir, { recursive: true });
+  const pc = spawnSync('pkg-config', ['--cflags', '--libs', pkg], { encoding: 'utf8' });
+  if (pc.error || pc.status !== 0) {
+    throw new Error(`bench:peers: pkg-config ${pkg} failed (${pc.stderr?.trim() || pc.error?.message}); is its -dev package installed?`);
+  }
+  const flags = pc.stdout.trim().split(/\s+/).filter(Boolean);
+  const tmp = `${bin}.tmp${process.pid}`;
+  const cc = spawnSync('gcc', ['-O2', '-Wall', '-o', tmp, src, ...flags], { encoding: 'utf8' });
+  if (cc.error || cc.status !== 0) throw new Error(`bench:peers: gcc ${source} failed:\n${cc.stderr || cc.error?.message}`);
+  fs.renameSync(tmp, bin); // atomic: a concurrent run never executes half a file
+  return bin;
+}
