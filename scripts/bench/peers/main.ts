@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { Command, InvalidArgumentError } from 'commander';
 import { ENCODING_NAMES, measureRun, type EncodingName } from './measure';
 import { makePicture, PICTURE_NAMES, type Picture, type PictureName } from './pictures';
-import { cleanupAll, installCleanupHandlers, trackDir } from './processes';
+import { cleanupAll, installCleanupHandlers, trackDir } from '../lib/processes';
 import { PEER_NAMES, startServer, type PeerName, type RunningServer, type ServerContext } from './servers';
 import { buildProgram, cacheDir, ensurePackages } from './setup';
 import { formatPictureTable, type Cell } from './table';
@@ -67,7 +67,7 @@ export function buildCommand(): Command {
       'xenvfb vs LibVNCServer vs TigerVNC Xvnc on the same still pictures: updates/s, bytes/update, server CPU ms/update and ' +
         'first-update latency per encoding, medians of interleaved runs (see docs/benchmarks.md)',
     )
-    .option('--seconds <s>', 'measured time of each run (after its first update)', positive('--seconds', 600, false), 2)
+    .option('--seconds <s>', 'measured time of each run (after its first update)', positive('--seconds', 600, false), 1.5)
     .option('--runs <n>', 'interleaved runs per server and encoding (the table shows medians)', positive('--runs', 99, true), 3)
     .option('--min-updates <n>', 'full updates each run waits for, however long they take', positive('--min-updates', 1000, true), 3)
     .option('--peers <list>', `servers to run, of ${PEER_NAMES.join(', ')}`, listOf(PEER_NAMES, '--peers'), [...PEER_NAMES])

@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import { spawn } from 'node:child_process';
-import { cpuMs } from './proc';
+import { cpuMs } from '../lib/proc';
 import { parsePpm, type Picture } from './pictures';
 import type { RunningServer } from './servers';
 

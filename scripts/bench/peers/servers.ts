@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { onLines, spawnTracked, stopTracked, trackDir } from './processes';
+import { onLines, spawnTracked, stopTracked, trackDir } from '../lib/processes';
 import type { Picture } from './pictures';
 
 export const PEER_NAMES = ['xenvfb', 'libvncserver', 'tigervnc'] as const;

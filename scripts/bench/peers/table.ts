@@ -79,6 +79,7 @@ const HEADER = ['encoding', 'server', 'updates/s', 'KB/update', 'CPU ms/upd', 'f
  */
 export function formatPictureTable(picture: string, cells: Cell[], encodings: readonly EncodingName[], peers: readonly PeerName[]): string {
   const rows: string[][] = [HEADER];
+  const notes: string[] = [];
   for (const enc of encodings) {
     const sums = new Map<PeerName, Summary | string>();
     for (const peer of peers) {
@@ -91,7 +92,8 @@ export function formatPictureTable(picture: string, cells: Cell[], encodings: re
       const s = sums.get(peer);
       if (s === undefined) continue;
       if (typeof s === 'string') {
-        rows.push([enc, peer, 'failed:', s.slice(0, 60), '', '', '', '', '', '']);
+        if (!notes.includes(s)) notes.push(s);
+        rows.push([enc, peer, '-', '-', '-', '-', `failed [${notes.indexOf(s) + 1}]`, '', '', '']);
         continue;
       }
       const cell = cells.find((c) => c.picture === picture && c.encoding === enc && c.peer === peer)!;
@@ -112,5 +114,5 @@ export function formatPictureTable(picture: string, cells: Cell[], encodings: re
       ]);
     }
   }
-  return pad(rows);
+  return [pad(rows), ...notes.map((n, i) => `[${i + 1}] ${n.split('\n')[0]}`)].join('\n');
 }
