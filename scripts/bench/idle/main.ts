@@ -29,13 +29,15 @@ interface Options {
   settle: number;
   tsNode: boolean;
   image?: string;
+  strace: boolean;
   verbose: boolean;
 }
 
 function intIn(name: string, min: number, max: number) {
   return (v: string): number => {
     const n = Number(v);
-    if (!/^\d+$/.test(v) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}; got "${v}"`);
+    if (!/^\d+$/.test(v) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}; got "${v}"`);
     return n;
   };
 }
@@ -48,7 +50,12 @@ export function buildCommand(): Command {
     .option('--settle <s>', 'wait this long after every device is Connected before measuring', intIn('--settle', 0, 600), 10)
     .option('--image <file.png>', 'picture the guests show (default: the built-in 800x600 test card)')
     .option('--ts-node', 'run the processes through ts-node (what `xenvfb` does without XENVFB_DIST) instead of a transpiled dist/', false)
-    .option('-v, --verbose', 'print the processes\' stderr', false);
+    .option(
+      '--strace',
+      "also run `strace -f -c` on the last domain's backend over the window and print what it called (that domain's numbers then include strace's overhead)",
+      false,
+    )
+    .option('-v, --verbose', "print the processes' stderr", false);
 }
 
 function xenvfb(args: string[], env: NodeJS.ProcessEnv, o: Options, say: (l: string) => void, tag: string): ChildProcess {
@@ -60,12 +67,15 @@ function xenvfb(args: string[], env: NodeJS.ProcessEnv, o: Options, say: (l: str
 }
 
 async function waitConnected(xs: XsClient, domids: number[], deadlineMs: number): Promise<void> {
-  const nodes = domids.flatMap((d) => ['vfb', 'vkbd'].flatMap((k) => [`/local/domain/0/backend/${k}/${d}/0/state`, `/local/domain/${d}/device/${k}/0/state`]));
+  const nodes = domids.flatMap((d) =>
+    ['vfb', 'vkbd'].flatMap((k) => [`/local/domain/0/backend/${k}/${d}/0/state`, `/local/domain/${d}/device/${k}/0/state`]),
+  );
   for (;;) {
     const states = await Promise.all(nodes.map((p) => xs.tryRead(p)));
     const waiting = nodes.filter((_, i) => states[i] !== '4');
     if (waiting.length === 0) return;
-    if (Date.now() > deadlineMs) throw new Error(`not Connected (state 4) in time: ${waiting.slice(0, 4).join(', ')}${waiting.length > 4 ? ', ...' : ''}`);
+    if (Date.now() > deadlineMs)
+      throw new Error(`not Connected (state 4) in time: ${waiting.slice(0, 4).join(', ')}${waiting.length > 4 ? ', ...' : ''}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -91,7 +101,9 @@ export async function main(argv: string[]): Promise<void> {
     const t0 = Date.now();
     const dist = buildDist();
     env.XENVFB_DIST = dist.dir;
-    say(`bench:idle: transpiled ${dist.files} files into ${dist.dir} in ${((Date.now() - t0) / 1000).toFixed(1)} s (--ts-node to run the sources instead)`);
+    say(
+      `bench:idle: transpiled ${dist.files} files into ${dist.dir} in ${((Date.now() - t0) / 1000).toFixed(1)} s (--ts-node to run the sources instead)`,
+    );
   }
   const dir = trackDir(fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 'xenvfb-idle-')));
   const domids = Array.from({ length: o.domains }, (_, i) => i + 1);
@@ -100,7 +112,11 @@ export async function main(argv: string[]): Promise<void> {
   await waitForFile(xsPath, sim, 60_000);
   const xs = await XsClient.connect({ path: xsPath });
   // The sim prints its banner after creating every domain; the last domain's device node says the same.
-  await waitFor(async () => (await xs.tryRead(`/local/domain/0/backend/vkbd/${o.domains}/0/state`)) !== undefined, 60_000, 'the simulator to create the domains');
+  await waitFor(
+    async () => (await xs.tryRead(`/local/domain/0/backend/vkbd/${o.domains}/0/state`)) !== undefined,
+    60_000,
+    'the simulator to create the domains',
+  );
   const backends = new Map<number, ChildProcess>();
   const guests = new Map<number, ChildProcess>();
   const t0 = Date.now();
@@ -112,13 +128,20 @@ export async function main(argv: string[]): Promise<void> {
       guests.set(d, xenvfb(['guest', '--domid', String(d), '--sim-dir', dir, '--workload', 'still', ...image], env, o, say, `guest ${d}`));
     }
     await waitConnected(xs, batch, Date.now() + CONNECT_TIMEOUT_MS);
-    say(`bench:idle: ${Math.min(i + START_BATCH, domids.length)}/${domids.length} domains connected (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    say(
+      `bench:idle: ${Math.min(i + START_BATCH, domids.length)}/${domids.length} domains connected (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    );
   }
   say(`bench:idle: settling ${o.settle} s, then measuring ${o.seconds} s`);
   await new Promise((r) => setTimeout(r, o.settle * 1000));
   const pidOf = (m: Map<number, ChildProcess>, d: number) => m.get(d)!.pid!;
-  const before = domids.map((d) => ({ cpu: cpuNs(pidOf(backends, d)), sw: voluntarySwitches(pidOf(backends, d)), gcpu: cpuNs(pidOf(guests, d)) }));
+  const before = domids.map((d) => ({
+    cpu: cpuNs(pidOf(backends, d)),
+    sw: voluntarySwitches(pidOf(backends, d)),
+    gcpu: cpuNs(pidOf(guests, d)),
+  }));
   const simBefore = cpuNs(sim.pid!);
+  const straced = o.strace ? startStrace(pidOf(backends, o.domains), dir) : undefined;
   const w0 = process.hrtime.bigint();
   await new Promise((r) => setTimeout(r, o.seconds * 1000));
   const windowS = Number(process.hrtime.bigint() - w0) / 1e9;
@@ -139,6 +162,7 @@ export async function main(argv: string[]): Promise<void> {
     };
   });
   const simAfter = cpuNs(sim.pid!);
+  const straceReport = straced ? await straced.finish() : undefined;
   const simShare = simAfter !== undefined && simBefore !== undefined ? (simAfter - simBefore) / 1e9 / windowS : undefined;
   process.stdout.write(
     formatIdleTable(samples, {
@@ -148,11 +172,33 @@ export async function main(argv: string[]): Promise<void> {
       mode: o.tsNode ? 'ts-node (sources)' : 'transpiled dist/ (XENVFB_DIST)',
     }),
   );
+  if (straceReport !== undefined)
+    process.stdout.write(`\nstrace -f -c -p ${pidOf(backends, o.domains)} (domain ${o.domains}) over the window:\n${straceReport}\n`);
   xs.close();
   // Backends and guests first (they say goodbye to xenstored), then the simulator.
   await Promise.all([...backends.values(), ...guests.values()].map((c) => stopTracked(c)));
   await stopTracked(sim);
   await cleanupAll();
+}
+
+/** `strace -f -c -p PID` until finish(): its summary table (syscalls and counts of every thread). */
+function startStrace(pid: number, dir: string): { finish(): Promise<string> } {
+  const out = path.join(dir, 'strace.txt');
+  const child = spawnTracked('strace', ['-f', '-c', '-o', out, '-p', String(pid)]);
+  let failed = '';
+  child.once('error', (e) => (failed = `strace could not be started: ${e.message} (apt-get install strace)`));
+  onLines(child, 'stderr', () => undefined);
+  return {
+    finish: async () => {
+      if (failed) return failed;
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGINT'); // strace detaches and writes the summary
+        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      });
+      return fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : 'strace wrote no summary';
+    },
+  };
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

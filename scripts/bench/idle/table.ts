@@ -25,7 +25,13 @@ function stats(values: Array<number | undefined>): { min: number; median: number
   const v = values.filter((x): x is number => x !== undefined).sort((a, b) => a - b);
   if (v.length === 0) return { min: NaN, median: NaN, max: NaN, sum: NaN, n: 0 };
   const mid = v.length >> 1;
-  return { min: v[0]!, median: v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2, max: v[v.length - 1]!, sum: v.reduce((a, b) => a + b, 0), n: v.length };
+  return {
+    min: v[0]!,
+    median: v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2,
+    max: v[v.length - 1]!,
+    sum: v.reduce((a, b) => a + b, 0),
+    n: v.length,
+  };
 }
 
 function columns(rows: string[][]): string {

@@ -33,9 +33,13 @@ interface Options {
 
 function listOf<T extends string>(allowed: readonly T[], what: string) {
   return (v: string): T[] => {
-    const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+    const items = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const bad = items.filter((s) => !(allowed as readonly string[]).includes(s));
-    if (bad.length || items.length === 0) throw new InvalidArgumentError(`${what}: expected a comma list of ${allowed.join(', ')}; got "${v}"`);
+    if (bad.length || items.length === 0)
+      throw new InvalidArgumentError(`${what}: expected a comma list of ${allowed.join(', ')}; got "${v}"`);
     return items as T[];
   };
 }
@@ -72,17 +76,25 @@ export function buildCommand(): Command {
     .option('--min-updates <n>', 'full updates each run waits for, however long they take', positive('--min-updates', 1000, true), 3)
     .option('--peers <list>', `servers to run, of ${PEER_NAMES.join(', ')}`, listOf(PEER_NAMES, '--peers'), [...PEER_NAMES])
     .option('--pictures <list>', `pictures, of ${PICTURE_NAMES.join(', ')}`, listOf(PICTURE_NAMES, '--pictures'), ['photo', 'text'])
-    .option('--encodings <list>', `encodings, of ${ENCODING_NAMES.join(', ')} (jpeg = tight + quality)`, listOf(ENCODING_NAMES, '--encodings'), [
-      ...ENCODING_NAMES,
-    ])
-    .option('--quality <q>', 'JPEG quality level 0-9 for the jpeg column (RFB pseudo-encoding -32+q)', (v) => {
-      if (!/^\d$/.test(v)) throw new InvalidArgumentError(`--quality must be 0..9; got "${v}"`);
-      return Number(v);
-    }, 7)
+    .option(
+      '--encodings <list>',
+      `encodings, of ${ENCODING_NAMES.join(', ')} (jpeg = tight + quality)`,
+      listOf(ENCODING_NAMES, '--encodings'),
+      [...ENCODING_NAMES],
+    )
+    .option(
+      '--quality <q>',
+      'JPEG quality level 0-9 for the jpeg column (RFB pseudo-encoding -32+q)',
+      (v) => {
+        if (!/^\d$/.test(v)) throw new InvalidArgumentError(`--quality must be 0..9; got "${v}"`);
+        return Number(v);
+      },
+      7,
+    )
     .option('--size <WxH>', 'picture size', parseSize, { width: 1920, height: 1080 })
     .option('--json <file>', 'also write every run as JSON here')
     .option('--no-install', 'do not apt-get missing packages; fail naming them instead')
-    .option('-v, --verbose', 'print the servers\' logs', false);
+    .option('-v, --verbose', "print the servers' logs", false);
 }
 
 function versions(peers: readonly PeerName[]): string {
@@ -97,7 +109,12 @@ function versions(peers: readonly PeerName[]): string {
   return out.join(', ');
 }
 
-async function benchPicture(picture: Picture, o: Options, bins: { client: string } & ServerContext['bins'], say: (l: string) => void): Promise<Cell[]> {
+async function benchPicture(
+  picture: Picture,
+  o: Options,
+  bins: { client: string } & ServerContext['bins'],
+  say: (l: string) => void,
+): Promise<Cell[]> {
   const ctx: ServerContext = { bins, say, verbose: o.verbose };
   const cells: Cell[] = [];
   const servers = new Map<PeerName, RunningServer>();
@@ -119,7 +136,14 @@ async function benchPicture(picture: Picture, o: Options, bins: { client: string
       const deadline = Date.now() + 30_000;
       for (;;) {
         const ppmPath = path.join(scratch, `${peer}-warmup.ppm`);
-        const r = await measureRun(server, { clientBin: bins.client, encoding: 'raw', quality: -1, seconds: 0.3, minUpdates: 2, checkAgainst: { picture, ppmPath } });
+        const r = await measureRun(server, {
+          clientBin: bins.client,
+          encoding: 'raw',
+          quality: -1,
+          seconds: 0.3,
+          minUpdates: 2,
+          checkAgainst: { picture, ppmPath },
+        });
         if (r.check?.wrongPixels === 0) break;
         if (Date.now() > deadline) {
           say(`${picture.name}: warning: ${peer} still shows ${r.check?.wrongPixels} pixels that differ from the picture over Raw`);
@@ -138,10 +162,23 @@ async function benchPicture(picture: Picture, o: Options, bins: { client: string
           if (cell.error) continue;
           const checkAgainst = run === 0 ? { picture, ppmPath: path.join(scratch, `${peer}-${encoding}.ppm`) } : undefined;
           try {
-            const r = await measureRun(server, { clientBin: bins.client, encoding, quality: o.quality, seconds: o.seconds, minUpdates: o.minUpdates, checkAgainst });
+            const r = await measureRun(server, {
+              clientBin: bins.client,
+              encoding,
+              quality: o.quality,
+              seconds: o.seconds,
+              minUpdates: o.minUpdates,
+              checkAgainst,
+            });
             cell.runs.push(r);
-            const check = r.check ? (r.check.wrongPixels ? `, ${r.check.wrongPixels} px differ (PSNR ${r.check.psnr.toFixed(1)} dB)` : ', exact') : '';
-            say(`${picture.name} ${encoding} ${peer} run ${run + 1}/${o.runs}: ${r.updatesPerSec.toFixed(1)} upd/s, ${Math.round(r.bytesPerUpdate / 1024)} KB, ${r.cpuMsPerUpdate.toFixed(1)} CPU ms/upd${check}`);
+            const check = r.check
+              ? r.check.wrongPixels
+                ? `, ${r.check.wrongPixels} px differ (PSNR ${r.check.psnr.toFixed(1)} dB)`
+                : ', exact'
+              : '';
+            say(
+              `${picture.name} ${encoding} ${peer} run ${run + 1}/${o.runs}: ${r.updatesPerSec.toFixed(1)} upd/s, ${Math.round(r.bytesPerUpdate / 1024)} KB, ${r.cpuMsPerUpdate.toFixed(1)} CPU ms/upd${check}`,
+            );
           } catch (e) {
             cell.error = (e as Error).message;
             say(`${picture.name} ${encoding} ${peer} run ${run + 1}: ${cell.error}`);

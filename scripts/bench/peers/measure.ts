@@ -14,7 +14,16 @@ export type EncodingName = (typeof ENCODING_NAMES)[number];
 
 /** RFB encoding numbers (RFC 6143 7.7): what each column asks for and expects back. */
 export const RFB_ENCODING: Record<EncodingName, number> = { raw: 0, hextile: 5, zlib: 6, zrle: 16, tight: 7, jpeg: 7 };
-const RFB_ENCODING_NAME: Record<number, string> = { 0: 'raw', 1: 'copyrect', 2: 'rre', 5: 'hextile', 6: 'zlib', 7: 'tight', 16: 'zrle', [-260]: 'tightpng' };
+const RFB_ENCODING_NAME: Record<number, string> = {
+  0: 'raw',
+  1: 'copyrect',
+  2: 'rre',
+  5: 'hextile',
+  6: 'zlib',
+  7: 'tight',
+  16: 'zrle',
+  [-260]: 'tightpng',
+};
 export function rfbEncodingName(n: number): string {
   return RFB_ENCODING_NAME[n] ?? `encoding ${n}`;
 }
@@ -103,7 +112,12 @@ function runClient(args: string[]): Promise<{ stdout: string; stderr: string }> 
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve({ stdout, stderr });
-      else reject(new Error(`peer-client ${args.slice(1).join(' ')} failed (${signal ?? `exit ${code}`}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+      else
+        reject(
+          new Error(
+            `peer-client ${args.slice(1).join(' ')} failed (${signal ?? `exit ${code}`}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+          ),
+        );
     });
   });
 }

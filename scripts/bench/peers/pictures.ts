@@ -105,8 +105,13 @@ export function makePicture(name: PictureName, width: number, height: number, di
       const rgb = noiseRgb(width, height);
       pngFromRgb(tmpPng, width, height, rgb);
     } else if (name === 'photo') {
-      convert(['-size', `${width}x${height}`, '-seed', String(PLASMA_SEED), 'plasma:fractal', '-blur', '0x1', '-depth', '8', '-strip']
-        .concat(['-define', 'png:color-type=2', tmpPng]));
+      convert(
+        ['-size', `${width}x${height}`, '-seed', String(PLASMA_SEED), 'plasma:fractal', '-blur', '0x1', '-depth', '8', '-strip'].concat([
+          '-define',
+          'png:color-type=2',
+          tmpPng,
+        ]),
+      );
     } else {
       convert(textArgs(width, height, tmpPng));
     }

@@ -7,7 +7,17 @@ import { buildCommand } from '../../../scripts/bench/peers/main';
 import { formatIdleTable } from '../../../scripts/bench/idle/table';
 
 function run(over: Partial<RunResult> = {}): RunResult {
-  return { updatesPerSec: 10, bytesPerUpdate: 1000, cpuMsPerUpdate: 5, firstMs: 100, updates: 5, partial: 0, sentEncoding: 0, warnings: [], ...over };
+  return {
+    updatesPerSec: 10,
+    bytesPerUpdate: 1000,
+    cpuMsPerUpdate: 5,
+    firstMs: 100,
+    updates: 5,
+    partial: 0,
+    sentEncoding: 0,
+    warnings: [],
+    ...over,
+  };
 }
 
 describe('bench/lib/proc', () => {
@@ -29,7 +39,8 @@ describe('bench/lib/proc', () => {
 
 describe('bench/peers measure and pictures', () => {
   it('parses what peer-client prints and refuses a report with a missing field', () => {
-    const line = '{"width":1920,"height":1080,"updates":4,"partial":0,"firstMs":12.5,"steadyMs":300,"steadyBytes":900,"firstBytes":300,"encoding":16}';
+    const line =
+      '{"width":1920,"height":1080,"updates":4,"partial":0,"firstMs":12.5,"steadyMs":300,"steadyBytes":900,"firstBytes":300,"encoding":16}';
     assert.equal(parseClientReport(`noise\n${line}\n`).encoding, 16);
     assert.throws(() => parseClientReport('{"width":1}'), /no height/);
   });
@@ -77,8 +88,18 @@ describe('bench/peers table', () => {
 
   it('prints ours/peer ratios on the peer rows and none against a fallback', () => {
     const cells: Cell[] = [
-      { picture: 'photo', encoding: 'zrle', peer: 'xenvfb', runs: [run({ updatesPerSec: 20, bytesPerUpdate: 900, cpuMsPerUpdate: 10, sentEncoding: 16 })] },
-      { picture: 'photo', encoding: 'zrle', peer: 'libvncserver', runs: [run({ updatesPerSec: 10, bytesPerUpdate: 1000, cpuMsPerUpdate: 20, sentEncoding: 16 })] },
+      {
+        picture: 'photo',
+        encoding: 'zrle',
+        peer: 'xenvfb',
+        runs: [run({ updatesPerSec: 20, bytesPerUpdate: 900, cpuMsPerUpdate: 10, sentEncoding: 16 })],
+      },
+      {
+        picture: 'photo',
+        encoding: 'zrle',
+        peer: 'libvncserver',
+        runs: [run({ updatesPerSec: 10, bytesPerUpdate: 1000, cpuMsPerUpdate: 20, sentEncoding: 16 })],
+      },
       { picture: 'photo', encoding: 'zlib', peer: 'xenvfb', runs: [run({ sentEncoding: 6 })] },
       { picture: 'photo', encoding: 'zlib', peer: 'tigervnc', runs: [run({ sentEncoding: 0 })] },
     ];
@@ -90,7 +111,12 @@ describe('bench/peers table', () => {
   });
 
   it('refuses bad flags with a message that names the flag', () => {
-    const parse = (args: string[]) => buildCommand().exitOverride().configureOutput({ writeErr: () => undefined }).parse(['node', 'x', ...args]).opts();
+    const parse = (args: string[]) =>
+      buildCommand()
+        .exitOverride()
+        .configureOutput({ writeErr: () => undefined })
+        .parse(['node', 'x', ...args])
+        .opts();
     assert.deepEqual(parse(['--peers', 'xenvfb,tigervnc']).peers, ['xenvfb', 'tigervnc']);
     assert.throws(() => parse(['--peers', 'xenvfb,vino']), /--peers: expected a comma list/);
     assert.throws(() => parse(['--encodings', 'raw,zlibhex']), /--encodings/);
