@@ -103,7 +103,7 @@ function versions(peers: readonly PeerName[]): string {
   if (lib.status === 0) out.push(`libvncserver/libvncclient ${lib.stdout.trim()}`);
   if (peers.includes('tigervnc')) {
     const x = spawnSync('Xvnc', ['-version'], { encoding: 'utf8' });
-    const m = /TigerVNC Server version ([\d.]+)/.exec(`${x.stdout}${x.stderr}`);
+    const m = /TigerVNC (?:Server version )?([\d.]+)/.exec(`${x.stdout}${x.stderr}`);
     if (m) out.push(`TigerVNC Xvnc ${m[1]}`);
   }
   return out.join(', ');
