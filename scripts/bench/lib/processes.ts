@@ -8,6 +8,12 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 
 const groups = new Set<ChildProcess>();
 const dirs = new Set<string>();
+let interrupted = false;
+
+/** True once Ctrl-C / SIGTERM arrived: loops stop starting new work. */
+export function isInterrupted(): boolean {
+  return interrupted;
+}
 
 function alive(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null;
@@ -83,6 +89,7 @@ export function installCleanupHandlers(say: (line: string) => void): void {
       process.exit(code);
     }
     stopping = true;
+    interrupted = true;
     say(`\n${signal}: stopping the servers and removing what this run created`);
     void cleanupAll().finally(() => process.exit(code));
   };

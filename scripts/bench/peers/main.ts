@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { Command, InvalidArgumentError } from 'commander';
 import { ENCODING_NAMES, measureRun, type EncodingName } from './measure';
 import { makePicture, PICTURE_NAMES, type Picture, type PictureName } from './pictures';
-import { cleanupAll, installCleanupHandlers, trackDir } from '../lib/processes';
+import { cleanupAll, installCleanupHandlers, isInterrupted, trackDir } from '../lib/processes';
 import { PEER_NAMES, startServer, type PeerName, type RunningServer, type ServerContext } from './servers';
 import { buildProgram, cacheDir, ensurePackages } from './setup';
 import { formatPictureTable, type Cell } from './table';
@@ -159,6 +159,7 @@ async function benchPicture(
       for (const encoding of o.encodings) {
         for (const [peer, server] of servers) {
           const cell = cells.find((c) => c.encoding === encoding && c.peer === peer)!;
+          if (isInterrupted()) return cells;
           if (cell.error) continue;
           const checkAgainst = run === 0 ? { picture, ppmPath: path.join(scratch, `${peer}-${encoding}.ppm`) } : undefined;
           try {

@@ -3,8 +3,8 @@
 // source pixels.
 
 import * as fs from 'node:fs';
-import { spawn } from 'node:child_process';
 import { cpuMs } from '../lib/proc';
+import { spawnTracked } from '../lib/processes';
 import { parsePpm, type Picture } from './pictures';
 import type { RunningServer } from './servers';
 
@@ -102,11 +102,11 @@ export function comparePixels(expected: Buffer, got: Buffer): { wrongPixels: num
 
 function runClient(args: string[]): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTracked(args[0]!, args.slice(1));
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
     child.once('error', reject);
     child.once('close', (code, signal) => {
