@@ -121,6 +121,7 @@ async function benchPicture(
   const scratch = trackDir(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-peers-')));
   try {
     for (const peer of o.peers) {
+      if (isInterrupted()) return cells;
       say(`${picture.name}: starting ${peer}`);
       try {
         servers.set(peer, await startServer(peer, picture, ctx));
@@ -211,6 +212,7 @@ export async function main(argv: string[]): Promise<void> {
   const all: Cell[] = [];
   const out: string[] = [];
   for (const name of o.pictures) {
+    if (isInterrupted()) return;
     const picture = makePicture(name, o.size.width, o.size.height, path.join(cacheDir(), 'pictures'));
     const cells = await benchPicture(picture, o, bins, say);
     all.push(...cells);
