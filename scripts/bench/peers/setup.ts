@@ -61,6 +61,7 @@ export const PROGRAMS = {
   client: { source: 'peer-client.c', pkg: 'libvncclient' },
   server: { source: 'peer-server.c', pkg: 'libvncserver' },
   xroot: { source: 'peer-xroot.c', pkg: 'x11' },
+  latency: { source: 'latency-client.c', pkg: 'libvncclient' },
 } as const;
 export type ProgramName = keyof typeof PROGRAMS;
 
@@ -69,7 +70,15 @@ export function buildProgram(name: ProgramName, binDir: string): string {
   const { source, pkg } = PROGRAMS[name];
   const src = path.join(SOURCES, source);
   const bin = path.join(binDir, source.replace(/\.c$/, ''));
-  if (fs.existsSync(bin) && fs.statSync(bin).mtimeMs >= fs.statSync(src).mtimeMs) return bin;
+  // The source and the shared header (bench-rfb.h): rebuild when either is newer.
+  const newest = Math.max(
+    fs.statSync(src).mtimeMs,
+    ...fs
+      .readdirSync(SOURCES)
+      .filter((f) => f.endsWith('.h'))
+      .map((f) => fs.statSync(path.join(SOURCES, f)).mtimeMs),
+  );
+  if (fs.existsSync(bin) && fs.statSync(bin).mtimeMs >= newest) return bin;
   fs.mkdirSync(binDir, { recursive: true });
   const pc = spawnSync('pkg-config', ['--cflags', '--libs', pkg], { encoding: 'utf8' });
   if (pc.error || pc.status !== 0) {

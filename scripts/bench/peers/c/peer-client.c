@@ -15,7 +15,7 @@
  * Bytes are what the kernel received on the socket (TCP_INFO tcpi_bytes_received, Linux 4.1+,
  * RFC 4898), read when an update is complete: with one request outstanding nothing else is
  * in flight then. Exit 0 on success; the client's framebuffer is written to OUT.ppm (P6). */
-#include <rfb/rfbclient.h>
+#include "bench-rfb.h"
 #include <linux/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,12 +31,6 @@ static uint64_t coveredPixels = 0;
 /* Encoding of the first rectangle of the update being read, peeked from the socket. */
 static int32_t firstRectEncoding = -1;
 static int finished = 0;
-
-static double nowMs(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static uint64_t bytesReceived(rfbClient *client) {
   struct tcp_info info;
@@ -72,56 +66,6 @@ static int writePpm(rfbClient *client, const char *path) {
   return fclose(f) == 0;
 }
 
-/* RFB encoding numbers (RFC 6143 7.7, 7.8; tight's pseudo-encodings from the RFB community
-   registry): the one asked for, then its options, and nothing else. */
-static int encodingNumber(const char *name) {
-  if (!strcmp(name, "raw")) return 0;
-  if (!strcmp(name, "hextile")) return 5;
-  if (!strcmp(name, "zlib")) return 6;
-  if (!strcmp(name, "tight")) return 7;
-  if (!strcmp(name, "zrle")) return 16;
-  return -1;
-}
-#define ENC_COMPRESS_LEVEL_0 (-256)
-#define ENC_QUALITY_LEVEL_0 (-32)
-#define ENC_LAST_RECT (-224)
-/* libvncclient's default compress level (vncviewer.c), sent for zlib and tight as it does. */
-#define COMPRESS_LEVEL 3
-
-static void put16(unsigned char *p, unsigned v) { p[0] = v >> 8; p[1] = v; }
-static void put32(unsigned char *p, uint32_t v) { p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v; }
-
-/* u8 type=0 | u8 pad[3] | PIXEL_FORMAT: u8 bpp, depth, big-endian, true-colour | u16 red-max,
-   green-max, blue-max | u8 red-shift, green-shift, blue-shift | u8 pad[3]   (RFC 6143 7.5.1) */
-static rfbBool sendPixelFormat(rfbClient *client) {
-  unsigned char m[4 + 16] = {0};
-  m[4] = 32; m[5] = 24; m[6] = 0; m[7] = 1;
-  put16(m + 8, 255); put16(m + 10, 255); put16(m + 12, 255);
-  m[14] = client->format.redShift; m[15] = client->format.greenShift; m[16] = client->format.blueShift;
-  return WriteToRFBServer(client, (char *)m, sizeof m);
-}
-
-/* u8 type=2 | u8 pad | u16 count | s32 encodings[count]   (RFC 6143 7.5.2) */
-static rfbBool sendEncodings(rfbClient *client, int encoding, int quality) {
-  int32_t list[4];
-  int n = 0;
-  list[n++] = encoding;
-  if (encoding == 6 || encoding == 7) list[n++] = ENC_COMPRESS_LEVEL_0 + COMPRESS_LEVEL;
-  if (encoding == 7 && quality >= 0) list[n++] = ENC_QUALITY_LEVEL_0 + quality;
-  if (encoding == 7) list[n++] = ENC_LAST_RECT;
-  unsigned char m[4 + 4 * 4] = {2, 0};
-  put16(m + 2, n);
-  for (int i = 0; i < n; i++) put32(m + 4 + 4 * i, (uint32_t)list[i]);
-  return WriteToRFBServer(client, (char *)m, 4 + 4 * n);
-}
-
-/* u8 type=3 | u8 incremental | u16 x, y, width, height   (RFC 6143 7.5.3) */
-static rfbBool requestFullUpdate(rfbClient *client) {
-  unsigned char m[10] = {3, 0};
-  put16(m + 2, 0); put16(m + 4, 0); put16(m + 6, client->width); put16(m + 8, client->height);
-  return WriteToRFBServer(client, (char *)m, sizeof m);
-}
-
 int main(int argc, char **argv) {
   if (argc != 7 && argc != 8) {
     fprintf(stderr, "usage: %s HOST PORT ENCODING QUALITY SECONDS MIN_UPDATES [OUT.ppm]\n", argv[0]);
@@ -132,30 +76,20 @@ int main(int argc, char **argv) {
   double seconds = atof(argv[5]);
   if (encoding < 0 || quality > 9) { fprintf(stderr, "peer-client: unknown encoding %s or quality %s\n", argv[3], argv[4]); return 2; }
   rfbClient *client = rfbGetClient(8, 3, 4);
-  /* 32 bpp, depth 24, 0x00RRGGBB: the native layout of all three servers (X, Xen fbif). */
-  client->format.redShift = 16;
-  client->format.greenShift = 8;
-  client->format.blueShift = 0;
   client->GotFrameBufferUpdate = gotRect;
   client->FinishedFrameBufferUpdate = gotUpdate;
 
   /* Not rfbInitClient: that sends libvncclient's own encoding list (it always adds
      ExtendedDesktopSize, SupportedMessages, ...: LibVNCServer then answers each
      non-incremental request with a size-only update first), and libvncclient sends an
-     incremental request after every update it reads. Here the connection and the decoders are
-     libvncclient's, the three client messages ours; clearing FramebufferUpdateRequest from
-     the messages libvncclient believes the server takes stops its automatic requests, so
-     exactly one request is outstanding. */
+     incremental request after every update it reads. benchConnect (bench-rfb.h) keeps
+     exactly one request outstanding. */
   double t0 = nowMs();
-  if (!ConnectToRFBServer(client, argv[1], atoi(argv[2])) || !InitialiseRFBConnection(client)) {
+  if (!benchConnect(client, argv[1], atoi(argv[2]), encoding, quality)) {
     fprintf(stderr, "peer-client: cannot connect to %s:%s\n", argv[1], argv[2]);
     return 3;
   }
-  client->width = client->si.framebufferWidth;
-  client->height = client->si.framebufferHeight;
-  if (!client->MallocFrameBuffer(client)) return 3;
-  client->supportedMessages.client2server[rfbFramebufferUpdateRequest / 8] &= ~(1 << (rfbFramebufferUpdateRequest % 8));
-  if (!sendPixelFormat(client) || !sendEncodings(client, encoding, quality) || !requestFullUpdate(client)) return 3;
+  if (!requestFullUpdate(client)) return 3;
   uint64_t screen = (uint64_t)client->width * client->height;
   int updates = 0, partial = 0, updateEncoding = -1;
   double firstMs = 0, firstEnd = 0, lastEnd = 0, lastMessage = nowMs();
