@@ -5,6 +5,9 @@ import { noiseRgb, parsePpm } from '../../../scripts/bench/peers/pictures';
 import { fallback, formatPictureTable, median, summarize, type Cell } from '../../../scripts/bench/peers/table';
 import { buildCommand } from '../../../scripts/bench/peers/main';
 import { formatIdleTable } from '../../../scripts/bench/idle/table';
+import { drawStamp, readStamp, STAMP_RECT } from '../../../scripts/bench/latency/stamp';
+import { drawScenario, SCENARIOS } from '../../../scripts/bench/latency/guest';
+import { percentile } from '../../../scripts/bench/latency/main';
 
 function run(over: Partial<RunResult> = {}): RunResult {
   return {
@@ -139,5 +142,43 @@ describe('bench/idle table', () => {
     assert.match(text, /RSS MB\s+min 60\.0\s+median 65\.0\s+max 70\.0\s+total 130\.0\s+target <= 64 per domain: NOT met/);
     assert.match(text, /CPU % core\s+min 0\.010\s+median 0\.020\s+max 0\.030 .* NOT met/);
     assert.match(text, /1 backend\(s\) exited before the end/);
+  });
+});
+
+describe('bench/latency stamp and scenarios', () => {
+  const surface = (w: number, h: number) => ({ width: w, height: h, stride: w * 4 + 8, data: new Uint8Array((w * 4 + 8) * h) });
+
+  it('reads back every stamped frame number and rejects a torn stamp', () => {
+    const s = surface(200, 40);
+    for (const seq of [0, 1, 0x5a5a5a, 0xffffff, 12345]) {
+      assert.deepEqual(drawStamp(s, seq), STAMP_RECT);
+      assert.equal(readStamp(s), seq);
+    }
+    drawStamp(s, 7);
+    s.data.fill(0xff, 0, s.stride * 16); // both rows white: not a stamp
+    assert.equal(readStamp(s), -1);
+  });
+
+  it('keeps each scenario inside the framebuffer and off the stamp', () => {
+    const s = surface(1920, 1080);
+    let n = 0;
+    const rand = () => (n = (n * 1103515245 + 12345) >>> 0);
+    for (const scenario of SCENARIOS) {
+      for (let seq = 1; seq < 400; seq += 37) {
+        const r = drawScenario(s, scenario, seq, rand);
+        assert.ok(
+          r.x >= 0 && r.y >= STAMP_RECT.height && r.x + r.width <= 1920 && r.y + r.height <= 1080,
+          `${scenario} ${JSON.stringify(r)}`,
+        );
+      }
+    }
+  });
+
+  it('takes nearest-rank percentiles', () => {
+    const v = Array.from({ length: 100 }, (_, i) => i + 1);
+    assert.equal(percentile(v, 50), 50);
+    assert.equal(percentile(v, 99), 99);
+    assert.equal(percentile([5], 99), 5);
+    assert.ok(Number.isNaN(percentile([], 50)));
   });
 });
