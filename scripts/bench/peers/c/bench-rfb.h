@@ -22,7 +22,8 @@ static inline uint64_t nowNs(void) {
 }
 
 /* RFB encoding numbers (RFC 6143 7.7, 7.8; tight's pseudo-encodings from the RFB community
-   registry): the one asked for, then its options, and nothing else. */
+   registry). A client sends the one asked for, CopyRect if it wants it, the options of
+   that encoding, and nothing else. */
 static inline int encodingNumber(const char *name) {
   if (!strcmp(name, "raw")) return 0;
   if (!strcmp(name, "hextile")) return 5;
@@ -34,6 +35,7 @@ static inline int encodingNumber(const char *name) {
 #define ENC_COMPRESS_LEVEL_0 (-256)
 #define ENC_QUALITY_LEVEL_0 (-32)
 #define ENC_LAST_RECT (-224)
+#define ENC_COPY_RECT 1
 /* libvncclient's default compress level (vncviewer.c), sent for zlib and tight as it does. */
 #define COMPRESS_LEVEL 3
 
@@ -51,14 +53,15 @@ static inline rfbBool sendPixelFormat(rfbClient *client) {
 }
 
 /* u8 type=2 | u8 pad | u16 count | s32 encodings[count]   (RFC 6143 7.5.2) */
-static inline rfbBool sendEncodings(rfbClient *client, int encoding, int quality) {
-  int32_t list[4];
+static inline rfbBool sendEncodings(rfbClient *client, int encoding, int quality, int copyRect) {
+  int32_t list[5];
   int n = 0;
   list[n++] = encoding;
+  if (copyRect) list[n++] = ENC_COPY_RECT;
   if (encoding == 6 || encoding == 7) list[n++] = ENC_COMPRESS_LEVEL_0 + COMPRESS_LEVEL;
   if (encoding == 7 && quality >= 0) list[n++] = ENC_QUALITY_LEVEL_0 + quality;
   if (encoding == 7) list[n++] = ENC_LAST_RECT;
-  unsigned char m[4 + 4 * 4] = {2, 0};
+  unsigned char m[4 + 4 * 5] = {2, 0};
   put16(m + 2, n);
   for (int i = 0; i < n; i++) put32(m + 4 + 4 * i, (uint32_t)list[i]);
   return WriteToRFBServer(client, (char *)m, 4 + 4 * n);
@@ -78,7 +81,7 @@ static inline rfbBool requestFullUpdate(rfbClient *client) { return requestUpdat
    libvncclient thinks the server takes, which stops the incremental request it sends after
    every update on its own (rfbproto.c). Its FinishedFrameBufferUpdate and
    GotFrameBufferUpdate hooks must be set before. */
-static inline rfbBool benchConnect(rfbClient *client, const char *host, int port, int encoding, int quality) {
+static inline rfbBool benchConnect(rfbClient *client, const char *host, int port, int encoding, int quality, int copyRect) {
   client->format.redShift = 16;
   client->format.greenShift = 8;
   client->format.blueShift = 0;
@@ -87,6 +90,6 @@ static inline rfbBool benchConnect(rfbClient *client, const char *host, int port
   client->height = client->si.framebufferHeight;
   if (!client->MallocFrameBuffer(client)) return FALSE;
   client->supportedMessages.client2server[rfbFramebufferUpdateRequest / 8] &= ~(1 << (rfbFramebufferUpdateRequest % 8));
-  return sendPixelFormat(client) && sendEncodings(client, encoding, quality);
+  return sendPixelFormat(client) && sendEncodings(client, encoding, quality, copyRect);
 }
 #endif

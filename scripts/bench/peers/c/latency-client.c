@@ -2,8 +2,9 @@
  *
  * usage: latency-client HOST PORT ENCODING SECONDS
  *
- * Like a viewer: one full request, then an incremental FramebufferUpdateRequest (RFC 6143
- * 7.5.3) after each update, one outstanding. After each update it reads the frame number
+ * Like a viewer: it offers ENCODING and CopyRect (as every viewer does, so that scrolls can
+ * be sent as copies), asks for one full update, then sends an incremental
+ * FramebufferUpdateRequest (RFC 6143 7.5.3) after each update, one outstanding. After each update it reads the frame number
  * the latency guest stamps into the top-left corner (scripts/bench/latency/stamp.ts: 24 bits
  * as 8x8 blocks, white = 1, most significant first, at y 0..7; their complement at y 8..15,
  * so a half-drawn or lossy stamp is rejected) and prints "SEQ NS" for each new frame number:
@@ -43,7 +44,7 @@ int main(int argc, char **argv) {
   if (encoding < 0) { fprintf(stderr, "latency-client: unknown encoding %s\n", argv[3]); return 2; }
   rfbClient *client = rfbGetClient(8, 3, 4);
   client->FinishedFrameBufferUpdate = gotUpdate;
-  if (!benchConnect(client, argv[1], atoi(argv[2]), encoding, -1) || !requestFullUpdate(client)) {
+  if (!benchConnect(client, argv[1], atoi(argv[2]), encoding, -1, 1) || !requestFullUpdate(client)) {
     fprintf(stderr, "latency-client: cannot connect to %s:%s\n", argv[1], argv[2]);
     return 3;
   }

@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
      incremental request after every update it reads. benchConnect (bench-rfb.h) keeps
      exactly one request outstanding. */
   double t0 = nowMs();
-  if (!benchConnect(client, argv[1], atoi(argv[2]), encoding, quality)) {
+  if (!benchConnect(client, argv[1], atoi(argv[2]), encoding, quality, 0)) {
     fprintf(stderr, "peer-client: cannot connect to %s:%s\n", argv[1], argv[2]);
     return 3;
   }
