@@ -61,6 +61,7 @@ export function intersectRect(a: Rect, b: Rect): Rect {
 
 /** Do a and b share at least one pixel? */
 export function rectsOverlap(a: Rect, b: Rect): boolean {
+  if (isEmptyRect(a) || isEmptyRect(b)) return false;
   return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 }
 

@@ -16,7 +16,7 @@
 // CopyRect is not a pixel encoding: the session sends it for the display's copy hints (copies.ts).
 
 import type { ByteWriter } from '../../shared/bytes';
-import type { Rect } from '../../shared/region';
+import { type Rect, splitIntoTiles } from '../../shared/region';
 import type { PixelFormat } from '../display/pixel-format';
 import type { Surface } from '../display/display';
 import { bytesPerPixel } from '../display/pixel-format';
@@ -129,17 +129,10 @@ export class EncodeManager {
   split(rects: readonly Rect[]): Rect[] {
     const max = this.chosen.maxRect;
     if (!max) return [...rects];
-    const out: Rect[] = [];
-    for (const r of rects) {
+    return rects.flatMap((r) => {
       const w = Math.min(r.width, max.width);
-      const h = Math.max(1, Math.floor(max.area / w));
-      for (let y = r.y; y < r.y + r.height; y += h) {
-        for (let x = r.x; x < r.x + r.width; x += w) {
-          out.push({ x, y, width: Math.min(w, r.x + r.width - x), height: Math.min(h, r.y + r.height - y) });
-        }
-      }
-    }
-    return out;
+      return splitIntoTiles(r, w, Math.max(1, Math.floor(max.area / w)));
+    });
   }
 
   /** Write one pixel rect (already split): header, then the data of the encoder picked for its content, or Raw. */

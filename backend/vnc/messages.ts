@@ -224,6 +224,6 @@ export function checkClientPixelFormat(pf: RfbPixelFormat): PixelFormat {
     bad(`green max ${pf.greenMax} shift ${pf.greenShift}`);
   }
   if (!channelFits(pf.blueMax, pf.blueShift, pf.bitsPerPixel)) bad(`blue max ${pf.blueMax} shift ${pf.blueShift}`);
-  const { trueColour: _trueColour, ...format } = pf;
-  return format;
+  const { bitsPerPixel, depth, bigEndian, redMax, greenMax, blueMax, redShift, greenShift, blueShift } = pf;
+  return { bitsPerPixel, depth, bigEndian, redMax, greenMax, blueMax, redShift, greenShift, blueShift };
 }

@@ -56,7 +56,11 @@ async function blockingRun(
   const rects = manager.split([{ x: 0, y: 0, width: W, height: H }]).map((rect) => ({ rect }));
   // Give the worker its start-up before measuring.
   await new Promise<void>((r) =>
-    enc.encode(frames[0]!, { clientFormat: PIXEL_FORMAT_XRGB8888, copies: [], rects: [{ rect: { x: 0, y: 0, width: 8, height: 8 } }] }, () => r()),
+    enc.encode(
+      frames[0]!,
+      { clientFormat: PIXEL_FORMAT_XRGB8888, copies: [], rects: [{ rect: { x: 0, y: 0, width: 8, height: 8 } }] },
+      () => r(),
+    ),
   );
   const h = monitorEventLoopDelay({ resolution: 1 });
   const probe = setInterval(() => undefined, 1);

@@ -1,5 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { AUTH_BACKOFF_MS, AUTH_FAILURE_WINDOW_MS, AUTH_MAX_FAILURES, AUTH_THROTTLE_MAX_HOSTS, AuthThrottle } from '../../../backend/auth/throttle';
+import {
+  AUTH_BACKOFF_MS,
+  AUTH_FAILURE_WINDOW_MS,
+  AUTH_MAX_FAILURES,
+  AUTH_THROTTLE_MAX_HOSTS,
+  AuthThrottle,
+} from '../../../backend/auth/throttle';
 
 function clocked(): { t: AuthThrottle; clock: { now: number } } {
   const clock = { now: 1_000_000 };
