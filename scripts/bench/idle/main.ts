@@ -89,6 +89,62 @@ async function waitForFile(file: string, child: ChildProcess, timeoutMs: number)
   }
 }
 
+/** A backend and a guest per domain, START_BATCH domains at a time, each batch Connected before the next. */
+async function startDomains(domids: number[], dir: string, xs: XsClient, env: NodeJS.ProcessEnv, o: Options, say: (l: string) => void) {
+  const backends = new Map<number, ChildProcess>();
+  const guests = new Map<number, ChildProcess>();
+  const image = o.image ? ['--image', path.resolve(o.image)] : [];
+  const t0 = Date.now();
+  for (let i = 0; i < domids.length; i += START_BATCH) {
+    const batch = domids.slice(i, i + START_BATCH);
+    for (const d of batch) {
+      backends.set(d, xenvfb(['backend', '--domid', String(d), '--sim-dir', dir, '--vnc', '127.0.0.1:0'], env, o, say, `backend ${d}`));
+      guests.set(d, xenvfb(['guest', '--domid', String(d), '--sim-dir', dir, '--workload', 'still', ...image], env, o, say, `guest ${d}`));
+    }
+    await waitConnected(xs, batch, Date.now() + CONNECT_TIMEOUT_MS);
+    const done = Math.min(i + START_BATCH, domids.length);
+    say(`bench:idle: ${done}/${domids.length} domains connected (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  }
+  return { backends, guests };
+}
+
+/** /proc readings of every backend (and guest, and the simulator) before and after the window. */
+async function measureWindow(
+  domids: number[],
+  backends: Map<number, ChildProcess>,
+  guests: Map<number, ChildProcess>,
+  simPid: number,
+  seconds: number,
+) {
+  const pidOf = (m: Map<number, ChildProcess>, d: number) => m.get(d)!.pid!;
+  const share = (after: number | undefined, before: number | undefined, windowS: number) =>
+    after !== undefined && before !== undefined ? (after - before) / 1e9 / windowS : undefined;
+  const before = domids.map((d) => ({
+    cpu: cpuNs(pidOf(backends, d)),
+    sw: voluntarySwitches(pidOf(backends, d)),
+    gcpu: cpuNs(pidOf(guests, d)),
+  }));
+  const simBefore = cpuNs(simPid);
+  const w0 = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const windowS = Number(process.hrtime.bigint() - w0) / 1e9;
+  const samples: DomainSample[] = domids.map((d, i) => {
+    const pid = pidOf(backends, d);
+    const sw = voluntarySwitches(pid);
+    const b = before[i]!;
+    return {
+      domid: d,
+      pid,
+      rssKb: rssKb(pid),
+      cpuShare: share(cpuNs(pid), b.cpu, windowS),
+      wakeupsPerSec: sw !== undefined && b.sw !== undefined ? (sw - b.sw) / windowS : undefined,
+      guestRssKb: rssKb(pidOf(guests, d)),
+      guestCpuShare: share(cpuNs(pidOf(guests, d)), b.gcpu, windowS),
+    };
+  });
+  return { samples, simShare: share(cpuNs(simPid), simBefore, windowS), windowS };
+}
+
 export async function main(argv: string[]): Promise<void> {
   const cmd = buildCommand();
   cmd.parse(argv);
@@ -117,53 +173,12 @@ export async function main(argv: string[]): Promise<void> {
     60_000,
     'the simulator to create the domains',
   );
-  const backends = new Map<number, ChildProcess>();
-  const guests = new Map<number, ChildProcess>();
-  const t0 = Date.now();
-  for (let i = 0; i < domids.length; i += START_BATCH) {
-    const batch = domids.slice(i, i + START_BATCH);
-    for (const d of batch) {
-      backends.set(d, xenvfb(['backend', '--domid', String(d), '--sim-dir', dir, '--vnc', '127.0.0.1:0'], env, o, say, `backend ${d}`));
-      const image = o.image ? ['--image', path.resolve(o.image)] : [];
-      guests.set(d, xenvfb(['guest', '--domid', String(d), '--sim-dir', dir, '--workload', 'still', ...image], env, o, say, `guest ${d}`));
-    }
-    await waitConnected(xs, batch, Date.now() + CONNECT_TIMEOUT_MS);
-    say(
-      `bench:idle: ${Math.min(i + START_BATCH, domids.length)}/${domids.length} domains connected (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
-    );
-  }
+  const { backends, guests } = await startDomains(domids, dir, xs, env, o, say);
   say(`bench:idle: settling ${o.settle} s, then measuring ${o.seconds} s`);
   await new Promise((r) => setTimeout(r, o.settle * 1000));
-  const pidOf = (m: Map<number, ChildProcess>, d: number) => m.get(d)!.pid!;
-  const before = domids.map((d) => ({
-    cpu: cpuNs(pidOf(backends, d)),
-    sw: voluntarySwitches(pidOf(backends, d)),
-    gcpu: cpuNs(pidOf(guests, d)),
-  }));
-  const simBefore = cpuNs(sim.pid!);
-  const straced = o.strace ? startStrace(pidOf(backends, o.domains), dir) : undefined;
-  const w0 = process.hrtime.bigint();
-  await new Promise((r) => setTimeout(r, o.seconds * 1000));
-  const windowS = Number(process.hrtime.bigint() - w0) / 1e9;
-  const samples: DomainSample[] = domids.map((d, i) => {
-    const pid = pidOf(backends, d);
-    const cpu = cpuNs(pid);
-    const sw = voluntarySwitches(pid);
-    const gcpu = cpuNs(pidOf(guests, d));
-    const b = before[i]!;
-    return {
-      domid: d,
-      pid,
-      rssKb: rssKb(pid),
-      cpuShare: cpu !== undefined && b.cpu !== undefined ? (cpu - b.cpu) / 1e9 / windowS : undefined,
-      wakeupsPerSec: sw !== undefined && b.sw !== undefined ? (sw - b.sw) / windowS : undefined,
-      guestRssKb: rssKb(pidOf(guests, d)),
-      guestCpuShare: gcpu !== undefined && b.gcpu !== undefined ? (gcpu - b.gcpu) / 1e9 / windowS : undefined,
-    };
-  });
-  const simAfter = cpuNs(sim.pid!);
+  const straced = o.strace ? startStrace(backends.get(o.domains)!.pid!, dir) : undefined;
+  const { samples, simShare, windowS } = await measureWindow(domids, backends, guests, sim.pid!, o.seconds);
   const straceReport = straced ? await straced.finish() : undefined;
-  const simShare = simAfter !== undefined && simBefore !== undefined ? (simAfter - simBefore) / 1e9 / windowS : undefined;
   process.stdout.write(
     formatIdleTable(samples, {
       windowS,
@@ -173,7 +188,7 @@ export async function main(argv: string[]): Promise<void> {
     }),
   );
   if (straceReport !== undefined)
-    process.stdout.write(`\nstrace -f -c -p ${pidOf(backends, o.domains)} (domain ${o.domains}) over the window:\n${straceReport}\n`);
+    process.stdout.write(`\nstrace -f -c -p ${backends.get(o.domains)!.pid} (domain ${o.domains}) over the window:\n${straceReport}\n`);
   xs.close();
   // Backends and guests first (they say goodbye to xenstored), then the simulator.
   await Promise.all([...backends.values(), ...guests.values()].map((c) => stopTracked(c)));

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Command, InvalidArgumentError } from 'commander';
-import { ENCODING_NAMES, measureRun, type EncodingName } from './measure';
+import { ENCODING_NAMES, measureRun, type EncodingName, type RunResult } from './measure';
 import { makePicture, PICTURE_NAMES, type Picture, type PictureName } from './pictures';
 import { cleanupAll, installCleanupHandlers, isInterrupted, trackDir } from '../lib/processes';
 import { PEER_NAMES, startServer, type PeerName, type RunningServer, type ServerContext } from './servers';
@@ -109,85 +109,120 @@ function versions(peers: readonly PeerName[]): string {
   return out.join(', ');
 }
 
-async function benchPicture(
+type Bins = { client: string } & ServerContext['bins'];
+
+/** Start the servers; a peer that fails gets an error in each of its cells instead. */
+async function startServers(picture: Picture, o: Options, ctx: ServerContext, cells: Cell[]): Promise<Map<PeerName, RunningServer>> {
+  const servers = new Map<PeerName, RunningServer>();
+  for (const peer of o.peers) {
+    if (isInterrupted()) break;
+    ctx.say(`${picture.name}: starting ${peer}`);
+    try {
+      servers.set(peer, await startServer(peer, picture, ctx));
+    } catch (e) {
+      const why = (e as Error).message;
+      ctx.say(`${picture.name}: ${peer} did not start: ${why}`);
+      for (const encoding of o.encodings) cells.push({ picture: picture.name, encoding, peer, runs: [], error: why.split('\n')[0] });
+    }
+  }
+  return servers;
+}
+
+/**
+ * One Raw run per server, which must show the picture exactly; the xenvfb guest may still be
+ * drawing right after "connected", so it is retried for a while. Returns why it failed.
+ */
+async function warmUp(
+  server: RunningServer,
+  picture: Picture,
+  bins: Bins,
+  scratch: string,
+  say: (l: string) => void,
+): Promise<string | undefined> {
+  const deadline = Date.now() + 30_000;
+  const ppmPath = path.join(scratch, `${server.name}-warmup.ppm`);
+  for (;;) {
+    let r;
+    try {
+      r = await measureRun(server, {
+        clientBin: bins.client,
+        encoding: 'raw',
+        quality: -1,
+        seconds: 0.3,
+        minUpdates: 2,
+        checkAgainst: { picture, ppmPath },
+      });
+    } catch (e) {
+      return (e as Error).message;
+    }
+    if (r.check?.wrongPixels === 0) return undefined;
+    if (Date.now() > deadline) {
+      say(`${picture.name}: warning: ${server.name} still shows ${r.check?.wrongPixels} pixels that differ from the picture over Raw`);
+      return undefined;
+    }
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}
+
+function describeRun(r: RunResult): string {
+  const check = r.check
+    ? r.check.wrongPixels
+      ? `, ${r.check.wrongPixels} px differ (PSNR ${r.check.psnr.toFixed(1)} dB)`
+      : ', exact'
+    : '';
+  return `${r.updatesPerSec.toFixed(1)} upd/s, ${Math.round(r.bytesPerUpdate / 1024)} KB, ${r.cpuMsPerUpdate.toFixed(1)} CPU ms/upd${check}`;
+}
+
+/** The measured runs, interleaved: for each round, each encoding, each server in turn. */
+async function interleavedRuns(
   picture: Picture,
   o: Options,
-  bins: { client: string } & ServerContext['bins'],
+  bins: Bins,
+  servers: Map<PeerName, RunningServer>,
+  cells: Cell[],
+  scratch: string,
   say: (l: string) => void,
-): Promise<Cell[]> {
-  const ctx: ServerContext = { bins, say, verbose: o.verbose };
-  const cells: Cell[] = [];
-  const servers = new Map<PeerName, RunningServer>();
-  const scratch = trackDir(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-peers-')));
-  try {
-    for (const peer of o.peers) {
-      if (isInterrupted()) return cells;
-      say(`${picture.name}: starting ${peer}`);
-      try {
-        servers.set(peer, await startServer(peer, picture, ctx));
-      } catch (e) {
-        const why = (e as Error).message;
-        say(`${picture.name}: ${peer} did not start: ${why}`);
-        for (const encoding of o.encodings) cells.push({ picture: picture.name, encoding, peer, runs: [], error: why.split('\n')[0] });
-      }
-    }
-    // Warm-up: one raw run each, which must show the picture exactly (the xenvfb guest may
-    // still be drawing right after "connected": retried for a while).
-    for (const [peer, server] of servers) {
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const ppmPath = path.join(scratch, `${peer}-warmup.ppm`);
-        const r = await measureRun(server, {
-          clientBin: bins.client,
-          encoding: 'raw',
-          quality: -1,
-          seconds: 0.3,
-          minUpdates: 2,
-          checkAgainst: { picture, ppmPath },
-        });
-        if (r.check?.wrongPixels === 0) break;
-        if (Date.now() > deadline) {
-          say(`${picture.name}: warning: ${peer} still shows ${r.check?.wrongPixels} pixels that differ from the picture over Raw`);
-          break;
-        }
-        await new Promise((res) => setTimeout(res, 500));
-      }
-    }
+): Promise<void> {
+  for (let run = 0; run < o.runs; run++) {
     for (const encoding of o.encodings) {
-      for (const peer of servers.keys()) cells.push({ picture: picture.name, encoding, peer, runs: [] });
-    }
-    for (let run = 0; run < o.runs; run++) {
-      for (const encoding of o.encodings) {
-        for (const [peer, server] of servers) {
-          const cell = cells.find((c) => c.encoding === encoding && c.peer === peer)!;
-          if (isInterrupted()) return cells;
-          if (cell.error) continue;
-          const checkAgainst = run === 0 ? { picture, ppmPath: path.join(scratch, `${peer}-${encoding}.ppm`) } : undefined;
-          try {
-            const r = await measureRun(server, {
-              clientBin: bins.client,
-              encoding,
-              quality: o.quality,
-              seconds: o.seconds,
-              minUpdates: o.minUpdates,
-              checkAgainst,
-            });
-            cell.runs.push(r);
-            const check = r.check
-              ? r.check.wrongPixels
-                ? `, ${r.check.wrongPixels} px differ (PSNR ${r.check.psnr.toFixed(1)} dB)`
-                : ', exact'
-              : '';
-            say(
-              `${picture.name} ${encoding} ${peer} run ${run + 1}/${o.runs}: ${r.updatesPerSec.toFixed(1)} upd/s, ${Math.round(r.bytesPerUpdate / 1024)} KB, ${r.cpuMsPerUpdate.toFixed(1)} CPU ms/upd${check}`,
-            );
-          } catch (e) {
-            cell.error = (e as Error).message;
-            say(`${picture.name} ${encoding} ${peer} run ${run + 1}: ${cell.error}`);
-          }
+      for (const [peer, server] of servers) {
+        if (isInterrupted()) return;
+        const cell = cells.find((c) => c.encoding === encoding && c.peer === peer)!;
+        if (cell.error) continue;
+        const checkAgainst = run === 0 ? { picture, ppmPath: path.join(scratch, `${peer}-${encoding}.ppm`) } : undefined;
+        const label = `${picture.name} ${encoding} ${peer} run ${run + 1}/${o.runs}`;
+        try {
+          const r = await measureRun(server, {
+            clientBin: bins.client,
+            encoding,
+            quality: o.quality,
+            seconds: o.seconds,
+            minUpdates: o.minUpdates,
+            checkAgainst,
+          });
+          cell.runs.push(r);
+          say(`${label}: ${describeRun(r)}`);
+        } catch (e) {
+          cell.error = (e as Error).message;
+          say(`${label}: ${cell.error}`);
         }
       }
     }
+  }
+}
+
+async function benchPicture(picture: Picture, o: Options, bins: Bins, say: (l: string) => void): Promise<Cell[]> {
+  const cells: Cell[] = [];
+  const scratch = trackDir(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-peers-')));
+  const servers = await startServers(picture, o, { bins, say, verbose: o.verbose }, cells);
+  try {
+    for (const [peer, server] of servers) {
+      if (isInterrupted()) return cells;
+      const failed = await warmUp(server, picture, bins, scratch, say);
+      for (const encoding of o.encodings)
+        cells.push({ picture: picture.name, encoding, peer, runs: [], ...(failed ? { error: failed } : {}) });
+    }
+    await interleavedRuns(picture, o, bins, servers, cells, scratch, say);
   } finally {
     await Promise.all([...servers.values()].map((s) => s.stop()));
     fs.rmSync(scratch, { recursive: true, force: true });
