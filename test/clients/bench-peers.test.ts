@@ -13,6 +13,7 @@ import { makePicture, type Picture } from '../../scripts/bench/peers/pictures';
 import { startServer, type PeerName, type RunningServer } from '../../scripts/bench/peers/servers';
 import { buildProgram, type ProgramName } from '../../scripts/bench/peers/setup';
 import { cleanupAll } from '../../scripts/bench/lib/processes';
+import { scenarioRun } from '../../scripts/bench/latency/main';
 
 const LOSSLESS: EncodingName[] = ['raw', 'hextile', 'zlib', 'zrle', 'tight'];
 
@@ -107,5 +108,29 @@ describe('bench:peers tools against LibVNCServer and TigerVNC', function () {
       const zlib = await measureRun(server, { clientBin: bins.client!, encoding: 'zlib', quality: 7, seconds: 0.2, minUpdates: 2 });
       assert.equal(zlib.sentEncoding, RFB_ENCODING.raw);
     });
+  });
+
+  it('bench:latency: latency-client reads the frame numbers the latency guest stamps, through xenvfb', async function () {
+    this.timeout(120_000);
+    const bins = tryBuild(['latency'], path.join(dir, 'bin'));
+    if (typeof bins === 'string') {
+      console.log(`      pending: ${bins} (npm run setup:test-deps installs libvncserver-dev)`);
+      this.skip();
+    }
+    const opts = {
+      scenarios: ['typing' as const],
+      encodings: ['raw' as const],
+      seconds: 2,
+      fps: 30,
+      size: '640x480',
+      dirtyTiles: true,
+      install: false,
+    };
+    const [row] = await scenarioRun('typing', opts, bins.latency!, () => undefined);
+    // scenario, encoding, frames written, frames shown, p50, p99, max, verdict
+    const [written, shown, p50, p99] = [Number(row![2]), Number(row![3]), Number(row![4]), Number(row![5])];
+    assert.ok(written >= 30, `${written} frames written in 2 s at 30 fps`);
+    assert.ok(shown >= 10 && shown <= written, `${shown} of ${written} frames shown`);
+    assert.ok(p50 > 0 && p99 >= p50, `p50 ${p50} ms, p99 ${p99} ms`);
   });
 });

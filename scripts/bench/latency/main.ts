@@ -8,6 +8,7 @@
 // 14's target: p99 below one frame period + 5 ms.
 
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Command, InvalidArgumentError } from 'commander';
@@ -22,7 +23,7 @@ const XENVFB_BIN = path.join(REPO, 'scripts', 'bin', 'xenvfb.js');
 const LOSSLESS = ['raw', 'hextile', 'zlib', 'zrle', 'tight'] as const;
 type Lossless = (typeof LOSSLESS)[number];
 
-interface Options {
+export interface Options {
   scenarios: Scenario[];
   encodings: Lossless[];
   seconds: number;
@@ -86,6 +87,17 @@ export function buildCommand(): Command {
     .option('--no-install', 'do not apt-get missing packages');
 }
 
+/** Whether something accepts TCP connections on 127.0.0.1:port now. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -116,7 +128,7 @@ function runClient(bin: string, port: number, encoding: string, seconds: number)
   });
 }
 
-async function scenarioRun(scenario: Scenario, o: Options, clientBin: string, say: (l: string) => void): Promise<string[][]> {
+export async function scenarioRun(scenario: Scenario, o: Options, clientBin: string, say: (l: string) => void): Promise<string[][]> {
   const dir = trackDir(fs.mkdtempSync('/dev/shm/xenvfb-latency-'));
   const env = { ...process.env, XENVFB_LOG_LEVEL: 'warn' };
   const sim = spawnTracked(process.execPath, [XENVFB_BIN, 'sim', '--dir', dir, '--domain', '1'], { env });
@@ -148,8 +160,8 @@ async function scenarioRun(scenario: Scenario, o: Options, clientBin: string, sa
   onLines(guest, 'stderr', (l) => say(`  [guest] ${l}`));
   const rows: string[][] = [];
   try {
-    for (let i = 0; written.size < 2 * o.fps; i++) {
-      if (i > 1200) throw new Error('the latency guest drew nothing within 120 s');
+    for (let i = 0; written.size < 2 * o.fps || !(await accepts(port)); i++) {
+      if (i > 1200) throw new Error(`no VNC on 127.0.0.1:${port} or no frames from the latency guest within 120 s`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const period = 1000 / o.fps;
