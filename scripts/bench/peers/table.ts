@@ -80,7 +80,11 @@ const HEADER = ['encoding', 'server', 'updates/s', 'KB/update', 'CPU ms/upd', 'f
 export function formatPictureTable(picture: string, cells: Cell[], encodings: readonly EncodingName[], peers: readonly PeerName[]): string {
   const rows: string[][] = [HEADER];
   const notes: string[] = [];
+  const met: string[] = [];
+  const missed: string[] = [];
   for (const enc of encodings) {
+    let compared = 0;
+    let allMet = true;
     const sums = new Map<PeerName, Summary | string>();
     for (const peer of peers) {
       const cell = cells.find((c) => c.picture === picture && c.encoding === enc && c.peer === peer);
@@ -100,6 +104,13 @@ export function formatPictureTable(picture: string, cells: Cell[], encodings: re
       const sent = fallback(cell.runs, enc);
       if (sent) s.check = `sent ${sent}: n/a`;
       const cmp = peer !== 'xenvfb' && ours && typeof ours !== 'string' && !sent;
+      if (cmp) {
+        compared++;
+        // Issue 14: >= the peer's updates/s, <= its bytes (lossy: at the same quality level), less CPU.
+        allMet &&=
+          ours.updatesPerSec >= s.updatesPerSec && ours.bytesPerUpdate <= s.bytesPerUpdate && ours.cpuMsPerUpdate < s.cpuMsPerUpdate;
+        if (!ours.check.startsWith('exact') && enc !== 'jpeg') allMet = false;
+      }
       rows.push([
         enc,
         peer,
@@ -113,6 +124,13 @@ export function formatPictureTable(picture: string, cells: Cell[], encodings: re
         cmp ? ratio(ours.cpuMsPerUpdate, s.cpuMsPerUpdate) : '',
       ]);
     }
+    if (compared > 0) (allMet ? met : missed).push(enc);
   }
-  return [pad(rows), ...notes.map((n, i) => `[${i + 1}] ${n.split('\n')[0]}`)].join('\n');
+  const verdict =
+    met.length + missed.length > 0
+      ? [
+          `targets (exact pixels, updates/s >= 1.0x, bytes <= 1.0x, CPU < 1.0x of every peer): met for ${met.join(', ') || 'none'}; not met for ${missed.join(', ') || 'none'}`,
+        ]
+      : [];
+  return [pad(rows), ...notes.map((n, i) => `[${i + 1}] ${n.split('\n')[0]}`), ...verdict].join('\n');
 }

@@ -95,7 +95,9 @@ describe('bench/peers table', () => {
         picture: 'photo',
         encoding: 'zrle',
         peer: 'xenvfb',
-        runs: [run({ updatesPerSec: 20, bytesPerUpdate: 900, cpuMsPerUpdate: 10, sentEncoding: 16 })],
+        runs: [
+          run({ updatesPerSec: 20, bytesPerUpdate: 900, cpuMsPerUpdate: 10, sentEncoding: 16, check: { wrongPixels: 0, psnr: Infinity } }),
+        ],
       },
       {
         picture: 'photo',
@@ -111,6 +113,10 @@ describe('bench/peers table', () => {
     assert.match(zrlePeer, /2\.00x\s+0\.90x\s+0\.50x$/);
     const zlibPeer = text.split('\n').find((l) => l.startsWith('zlib') && l.includes('tigervnc'))!;
     assert.match(zlibPeer, /sent raw: n\/a\s*$/);
+    assert.match(text, /met for zrle; not met for none$/);
+    // The same numbers with 3 wrong pixels in ours: not met, however fast.
+    cells[0]!.runs[0]!.check = { wrongPixels: 3, psnr: 60 };
+    assert.match(formatPictureTable('photo', cells, ['zrle'], ['xenvfb', 'libvncserver']), /met for none; not met for zrle$/);
   });
 
   it('refuses bad flags with a message that names the flag', () => {
