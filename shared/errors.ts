@@ -65,6 +65,12 @@ export const ErrorCodes = {
   // png / images / cli
   IMG_E_DECODE: 'an image file could not be read as PNG',
   CLI_E_USAGE: 'bad command-line arguments',
+  // operations: listening sockets, control socket, config, supervision
+  NET_E_LISTEN: 'a server could not listen on its address (in use, not permitted, or no such address); .details names the flag',
+  CTL_E_REQUEST: 'a control-socket request is not a JSON object with a known "op", or a line exceeds CTL_MAX_LINE',
+  CTL_E_FAILED: 'a control-socket operation failed (e.g. no such client, no framebuffer yet)',
+  CTL_E_CONNECT: 'no backend answers on the control socket (not running, or no permission)',
+  CFG_E_INVALID: 'the configuration file is not valid JSON or a key has a bad value (.details.key names it)',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
