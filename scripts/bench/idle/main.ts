@@ -15,10 +15,25 @@ import { Command, InvalidArgumentError } from 'commander';
 import { XsClient } from '../../../shared/xenstore/client';
 import { cpuNs, rssKb, voluntarySwitches } from '../lib/proc';
 import { cleanupAll, installCleanupHandlers, onLines, spawnTracked, stopTracked, trackDir } from '../lib/processes';
-import { buildDist, REPO_ROOT } from './dist';
 import { formatIdleTable, type DomainSample } from './table';
 
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const XENVFB_BIN = path.join(REPO_ROOT, 'scripts', 'bin', 'xenvfb.js');
+/** scripts/build/build-dist.js: the transpiled dist/ that `npm install` and `npm run build:dist` write. */
+const buildDist = require(path.join(REPO_ROOT, 'scripts', 'build', 'build-dist.js')) as {
+  build(outDir: string): number;
+  isFresh(outDir: string): boolean;
+};
+/**
+ * Runs the `xenvfb` CLI from the TypeScript sources through ts-node whatever dist/ holds
+ * (scripts/bin/xenvfb.js prefers a fresh dist/): what a checkout without a build runs.
+ */
+const TS_NODE_ENTRY = [
+  '-e',
+  `require('ts-node').register({ transpileOnly: true, swc: true, project: ${JSON.stringify(path.join(REPO_ROOT, 'tsconfig.json'))} });` +
+    `require(${JSON.stringify(path.join(REPO_ROOT, 'scripts', 'cli', 'main'))}).main(['node', 'xenvfb', ...process.argv.slice(1)])` +
+    `.catch((e) => { process.stderr.write(String(e && e.message) + '\\n'); process.exit(1); });`,
+];
 /** Domains started together before waiting for them to connect: keeps a 2-core box responsive. */
 const START_BATCH = 10;
 const CONNECT_TIMEOUT_MS = 180_000;
@@ -59,7 +74,8 @@ export function buildCommand(): Command {
 }
 
 function xenvfb(args: string[], env: NodeJS.ProcessEnv, o: Options, say: (l: string) => void, tag: string): ChildProcess {
-  const child = spawnTracked(process.execPath, [XENVFB_BIN, ...args], { env: { ...process.env, XENVFB_LOG_LEVEL: 'warn', ...env } });
+  const entry = o.tsNode ? [...TS_NODE_ENTRY, '--'] : [XENVFB_BIN];
+  const child = spawnTracked(process.execPath, [...entry, ...args], { env: { ...process.env, XENVFB_LOG_LEVEL: 'warn', ...env } });
   onLines(child, 'stderr', (l) => o.verbose && say(`[${tag}] ${l}`));
   onLines(child, 'stdout', () => undefined);
   child.once('exit', (code, signal) => o.verbose && say(`[${tag}] exited (${signal ?? `code ${code}`})`));
@@ -154,12 +170,15 @@ export async function main(argv: string[]): Promise<void> {
   if (o.image && !fs.existsSync(o.image)) throw new Error(`--image ${o.image} does not exist`);
   const env: NodeJS.ProcessEnv = {};
   if (!o.tsNode) {
-    const t0 = Date.now();
-    const dist = buildDist();
-    env.XENVFB_DIST = dist.dir;
-    say(
-      `bench:idle: transpiled ${dist.files} files into ${dist.dir} in ${((Date.now() - t0) / 1000).toFixed(1)} s (--ts-node to run the sources instead)`,
-    );
+    const dist = path.join(REPO_ROOT, 'dist');
+    if (!buildDist.isFresh(dist)) {
+      const t0 = Date.now();
+      const files = buildDist.build(dist);
+      say(
+        `bench:idle: built dist/ (${files} files, ${((Date.now() - t0) / 1000).toFixed(1)} s), as npm install does; --ts-node runs the sources instead`,
+      );
+    }
+    env.XENVFB_DIST = dist;
   }
   const dir = trackDir(fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 'xenvfb-idle-')));
   const domids = Array.from({ length: o.domains }, (_, i) => i + 1);
