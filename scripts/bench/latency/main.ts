@@ -207,7 +207,7 @@ export async function main(argv: string[]): Promise<void> {
   const o = cmd.opts<Options>();
   const say = (line: string) => process.stderr.write(`${line}\n`);
   installCleanupHandlers(say);
-  if (o.install) ensurePackages(['xenvfb'], say);
+  ensurePackages(['xenvfb'], say, o.install);
   const clientBin = buildProgram('latency', path.join(cacheDir(), 'bin'));
   const rows: string[][] = [
     ['scenario', 'encoding', 'frames written', 'frames shown', 'p50 ms', 'p99 ms', 'max ms', `p99 < ${(1000 / o.fps + 5).toFixed(1)} ms`],

@@ -236,7 +236,7 @@ export async function main(argv: string[]): Promise<void> {
   const o = cmd.opts<Options>();
   const say = (line: string) => process.stderr.write(`${line}\n`);
   installCleanupHandlers(say);
-  if (o.install) ensurePackages(o.peers, say);
+  ensurePackages(o.peers, say, o.install);
   const bin = path.join(cacheDir(), 'bin');
   const bins = {
     client: buildProgram('client', bin),

@@ -29,29 +29,55 @@ function installed(pkg: string): boolean {
   return r.status === 0 && r.stdout.includes('install ok installed');
 }
 
-/** Install what is missing (root + apt-get), or throw naming the command that would. */
-export function ensurePackages(peers: readonly PeerName[], say: (line: string) => void): void {
+/** What the host offers, for planInstall (probed by ensurePackages; a test passes its own). */
+export interface HostProbe {
+  installed(pkg: string): boolean;
+  isRoot: boolean;
+  hasApt: boolean;
+}
+
+/**
+ * Which packages the peers need and are missing, and what to do: nothing, apt-get them
+ * (root with apt), or stop with the command to run (the message a user sees).
+ */
+export function planInstall(
+  peers: readonly PeerName[],
+  host: HostProbe,
+): { missing: string[]; command: string; action: 'none' | 'install' | 'ask' } {
   const wanted = PACKAGES.filter((p) => !p.peers || p.peers.some((x) => peers.includes(x)));
-  const hasDpkg = spawnSync('dpkg-query', ['--version']).status === 0;
-  if (!hasDpkg) {
-    say(`bench:peers: no dpkg here; make sure these (Debian names) are installed: ${wanted.map((p) => p.name).join(' ')}`);
+  const missing = wanted.filter((p) => !host.installed(p.name)).map((p) => p.name);
+  const command = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (missing.length === 0) return { missing, command, action: 'none' };
+  return { missing, command, action: host.isRoot && host.hasApt ? 'install' : 'ask' };
+}
+
+/** Install what is missing (root + apt-get), or throw naming the command that would. */
+export function ensurePackages(peers: readonly PeerName[], say: (line: string) => void, allowInstall = true): void {
+  if (spawnSync('dpkg-query', ['--version']).status !== 0) {
+    const names = PACKAGES.filter((p) => !p.peers || p.peers.some((x) => peers.includes(x))).map((p) => p.name);
+    say(`bench: no dpkg here; make sure these (Debian names) are installed: ${names.join(' ')}`);
     return;
   }
-  const missing = wanted.filter((p) => !installed(p.name)).map((p) => p.name);
-  if (missing.length === 0) return;
-  const command = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
-  if (process.getuid?.() !== 0 || spawnSync('apt-get', ['--version']).status !== 0) {
-    throw new Error(`bench:peers needs these Debian packages: ${missing.join(' ')}. Install them with: sudo ${command}`);
+  const plan = planInstall(peers, {
+    installed,
+    isRoot: allowInstall && process.getuid?.() === 0,
+    hasApt: spawnSync('apt-get', ['--version']).status === 0,
+  });
+  if (plan.action === 'none') return;
+  if (plan.action === 'ask') {
+    throw new Error(`bench needs these Debian packages: ${plan.missing.join(' ')}. Install them with: sudo ${plan.command}`);
   }
-  say(`bench:peers: installing ${missing.join(' ')}`);
+  say(`bench: installing ${plan.missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  let r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...plan.missing], { stdio: 'inherit', env });
+  let r = install();
   if (r.status !== 0) {
     // A fresh box has no package lists yet.
     spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-    r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+    r = install();
   }
-  if (r.status !== 0) throw new Error(`bench:peers: "${command}" failed (exit ${r.status}); run it by hand and look at its output`);
+  if (r.status !== 0) throw new Error(`bench: "${plan.command}" failed (exit ${r.status}); run it by hand and look at its output`);
 }
 
 const SOURCES = path.join(__dirname, 'c');

@@ -4,6 +4,7 @@ import { comparePixels, parseClientReport, type RunResult } from '../../../scrip
 import { noiseRgb, parsePpm } from '../../../scripts/bench/peers/pictures';
 import { fallback, formatPictureTable, median, summarize, type Cell } from '../../../scripts/bench/peers/table';
 import { buildCommand } from '../../../scripts/bench/peers/main';
+import { planInstall } from '../../../scripts/bench/peers/setup';
 import { formatIdleTable } from '../../../scripts/bench/idle/table';
 import { drawStamp, readStamp, STAMP_RECT } from '../../../scripts/bench/latency/stamp';
 import { drawScenario, SCENARIOS } from '../../../scripts/bench/latency/guest';
@@ -67,6 +68,24 @@ describe('bench/peers measure and pictures', () => {
     assert.deepEqual(p.rgb, rgb);
     assert.throws(() => parsePpm(Buffer.concat([Buffer.from('P6\n3 2\n255\n'), rgb.subarray(1)])), /truncated/);
     assert.throws(() => parsePpm(Buffer.from('P3\n1 1\n255\n0 0 0')), /binary PPM/);
+  });
+});
+
+describe('bench/peers packages', () => {
+  const host = (missing: string[], isRoot: boolean) => ({ installed: (p: string) => !missing.includes(p), isRoot, hasApt: true });
+
+  it('installs what is missing as root, and names the command otherwise', () => {
+    assert.equal(planInstall(['xenvfb', 'tigervnc'], host([], true)).action, 'none');
+    const asRoot = planInstall(['xenvfb', 'tigervnc'], host(['tigervnc-standalone-server', 'gcc'], true));
+    assert.equal(asRoot.action, 'install');
+    assert.deepEqual(asRoot.missing, ['gcc', 'tigervnc-standalone-server']);
+    const user = planInstall(['xenvfb', 'tigervnc'], host(['libvncserver-dev'], false));
+    assert.equal(user.action, 'ask');
+    assert.equal(user.command, 'apt-get install -y --no-install-recommends libvncserver-dev');
+  });
+
+  it('asks only for the packages of the peers it runs', () => {
+    assert.equal(planInstall(['xenvfb', 'libvncserver'], host(['tigervnc-standalone-server', 'libx11-dev'], false)).action, 'none');
   });
 });
 
