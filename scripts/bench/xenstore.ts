@@ -14,12 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { XsClient } from '../../shared/xenstore/client';
-import {
-  type XenstoredUnderTest,
-  realXenstoredUnavailable,
-  retryConnect,
-  startRealXenstored,
-} from '../../test/helpers/real-xenstored';
+import { type XenstoredUnderTest, realXenstoredUnavailable, retryConnect, startRealXenstored } from '../../test/helpers/real-xenstored';
 
 interface Options {
   ops: number;

@@ -118,15 +118,19 @@ export class XenstoreEngine implements ControlHost, ConnectionHost {
 
   /** Runs `conn`'s queued requests (now, or after the current one when called inside). */
   wake(conn: XsServerConnection): void {
-    this.runnable.add(conn);
-    if (this.pumping) return;
+    if (this.pumping) {
+      this.runnable.add(conn);
+      return;
+    }
     this.pumping = true;
     try {
-      for (;;) {
-        const next = this.runnable.values().next();
-        if (next.done) break;
-        this.runnable.delete(next.value);
-        if (next.value.run()) this.stalled.delete(next.value);
+      for (let next: XsServerConnection | undefined = conn; next;) {
+        if (next.run() && this.stalled.size > 0) this.stalled.delete(next);
+        next = undefined;
+        if (this.runnable.size > 0) {
+          next = this.runnable.values().next().value;
+          this.runnable.delete(next!);
+        }
       }
     } finally {
       this.pumping = false;
