@@ -24,6 +24,8 @@ export class DomainAccount {
   duplicateEvents = 0;
   /** Set while the hard memory quota is exceeded, so the log says so once, as C does. */
   memoryReported = false;
+  /** When the memory quota was last logged (ms): C logs a crossing at most every 10 s. */
+  memoryLoggedAt = -Infinity;
 
   constructor(readonly domid: number) {}
 }

@@ -52,7 +52,8 @@ export interface ConnectionHost {
   released(account: DomainAccount): void;
   /** The `memory` quota in bytes (0 = none). */
   memoryQuota(): number;
-  log(line: string): void;
+  /** An event was dropped at the domain's memory quota (the engine logs, rate-limited). */
+  overMemory(account: DomainAccount): void;
 }
 
 /**
@@ -164,10 +165,7 @@ export class XsServerConnection {
       const size = XS_HEADER_SIZE + Buffer.byteLength(path) + Buffer.byteLength(token) + 2;
       if (quota > 0 && this.host.memoryOf(account) + size >= quota) {
         account.droppedEvents++;
-        if (!account.memoryReported) {
-          account.memoryReported = true;
-          this.host.log(`Domain ${account.domid} exceeds hard memory quota, watch events dropped and requests stalled`);
-        }
+        this.host.overMemory(account);
         return;
       }
     }

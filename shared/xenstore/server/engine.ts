@@ -31,7 +31,12 @@ export type Delivery =
 export interface EngineOptions {
   /** Where CONTROL 'print' text (and, with 'log on', request traces) goes. */
   log?: (line: string) => void;
+  /** Clock for rate-limited logs (ms); Date.now by default. */
+  now?: () => number;
 }
+
+/** MEM_WARN_MINTIME_SEC in C's domain.c. */
+const MEMORY_LOG_INTERVAL_MS = 10_000;
 
 /** Request types whose single path argument C reads with onearg() (see malformedPathErrno). */
 const ONEARG_LOOKUPS = new Set<number>([XsType.XS_READ, XsType.XS_DIRECTORY, XsType.XS_GET_PERMS]);
@@ -104,11 +109,24 @@ export class XenstoreEngine implements ControlHost, ConnectionHost {
     if (a.outstanding >= this.quotas.get('outstanding')) return this.stall(conn);
     const memory = this.quotas.get('memory');
     if (memory > 0 && this.memoryOf(a) >= memory) return this.stall(conn);
-    if (a.memoryReported) {
+    if (a.memoryReported && this.now() - a.memoryLoggedAt >= MEMORY_LOG_INTERVAL_MS) {
       a.memoryReported = false;
+      a.memoryLoggedAt = this.now();
       this.log(`Domain ${a.domid} below hard memory quota again`);
     }
     return true;
+  }
+
+  /** C domain_chk_quota(): the crossing is logged once, and again at most every 10 s. */
+  overMemory(a: DomainAccount): void {
+    if (a.memoryReported) return;
+    a.memoryReported = true;
+    a.memoryLoggedAt = this.now();
+    this.log(`Domain ${a.domid} exceeds hard memory quota, watch events dropped and requests stalled`);
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
   }
 
   private stall(conn: XsServerConnection): false {
