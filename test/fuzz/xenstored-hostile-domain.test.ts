@@ -10,10 +10,17 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { XsClient } from '../../shared/xenstore/client';
-import { XsParser, XsType, encodeMessage, parseStrings, stringsPayload } from '../../shared/xenstore/wire';
+import { XsParser, XsType, encodeMessage, parseStrings, stringsPayload, writePayload } from '../../shared/xenstore/wire';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'xenstored-domains.ts');
 const MiB = 1024 * 1024;
+
+/** CPU seconds (user + system) of a process, from /proc/<pid>/stat (clock ticks of 10 ms). */
+function cpuOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
 
 function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -130,6 +137,60 @@ describe('xenstored under a hostile domain (issue 15 items 6-8)', function () {
     dom0.close();
     // The queue is capped by the memory quota (2.5 MiB); the rest is the V8 heap's churn.
     assert.ok(grown < 100 * MiB, `server RSS grew by ${(grown / MiB).toFixed(1)} MiB`);
+  });
+
+  it('a domain that sends requests and never reads its replies stalls only itself (outstanding quota)', async () => {
+    const bystander = async (): Promise<number> => {
+      const c = await XsClient.connect({ path: path.join(dir, 'dom2'), timeoutMs: 20000 });
+      await c.write('b', 'x');
+      const t0 = Date.now();
+      let n = 0;
+      while (Date.now() - t0 < 1000) {
+        await c.read('b');
+        n++;
+      }
+      c.close();
+      return n;
+    };
+    await bystander(); // warm-up
+    const quiet = await bystander();
+    const attacker = await Raw.connect(path.join(dir, 'dom1'), false);
+    const before = rssOf(child.pid!);
+    const burst = Buffer.concat(
+      Array.from({ length: 1000 }, (_, i) =>
+        encodeMessage({ type: XsType.XS_WRITE, reqId: i, txId: 0, payload: writePayload(`f${i % 50}`, 'v') }),
+      ),
+    );
+    // Keep the socket full for the whole measurement (the kernel buffer absorbs the rest).
+    let sent = 0;
+    const pump = setInterval(() => {
+      while (attacker.socket.writableLength < 1 << 20) {
+        attacker.socket.write(burst);
+        sent += 1000;
+      }
+    }, 10);
+    const cpu0 = cpuOf(child.pid!);
+    const underAttack = await bystander();
+    const cpuDuring = cpuOf(child.pid!) - cpu0;
+    const dom0 = await XsClient.connect({ path: path.join(dir, 'dom0'), timeoutMs: 5000 });
+    const usage = (await dom0.control('quota', '1')).trim().split('\n').join(', ');
+    clearInterval(pump);
+    await new Promise((r) => setTimeout(r, 200));
+    const quietAgain = await bystander();
+    const grown = rssOf(child.pid!) - before;
+    console.log(
+      `      domain 2 reads/s: ${quiet} quiet, ${underAttack} while domain 1 sent ${sent} requests without reading, ` +
+        `${quietAgain} quiet again; server CPU ${(cpuDuring * 100).toFixed(0)}% of a core during the attack ` +
+        `(${((cpuDuring * 1e6) / underAttack).toFixed(0)} us per bystander read); server RSS +${(grown / MiB).toFixed(1)} MiB; ${usage} ` +
+        '(noisy: shared machine)',
+    );
+    attacker.close();
+    dom0.close();
+    assert.match(usage, /outstanding\s*:\s+20\b/, 'domain 1 sits at its outstanding quota');
+    // The server does no work for the stalled domain: its CPU per bystander read stays that
+    // of a plain read (wall-clock rates on this shared host are too noisy to assert on).
+    assert.ok((cpuDuring * 1e6) / underAttack < 200, 'server CPU per bystander read');
+    assert.ok(grown < 64 * MiB, `server RSS grew by ${(grown / MiB).toFixed(1)} MiB`);
   });
 
   it('transaction-nodes: 50,000 reads of distinct missing paths in one transaction stop at the quota', async () => {
