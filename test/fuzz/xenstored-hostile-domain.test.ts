@@ -10,6 +10,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { XsClient } from '../../shared/xenstore/client';
+import { XenstoreEngine } from '../../shared/xenstore/server/engine';
+import { XenstoredServer } from '../../shared/xenstore/server/socket-server';
 import { XsParser, XsType, encodeMessage, parseStrings, stringsPayload, writePayload } from '../../shared/xenstore/wire';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'xenstored-domains.ts');
@@ -218,5 +220,41 @@ describe('xenstored under a hostile domain (issue 15 items 6-8)', function () {
     assert.equal(errs.get('ENOSPC'), READS - 1022);
     assert.equal(commit.type, XsType.XS_ERROR, 'a transaction that hit the quota cannot commit');
     assert.ok(grown < 16 * MiB, `server RSS grew by ${(grown / MiB).toFixed(1)} MiB`);
+  });
+
+  it("a guest that never reads cannot hold another domain's requests past the watch-event timeout", async () => {
+    // In-process server with a 300 ms timeout instead of C's 20 s.
+    const engine = new XenstoreEngine({ watchEventTimeoutMs: 300 });
+    const server = new XenstoredServer({ engine });
+    const sdir = fs.mkdtempSync(path.join(os.tmpdir(), 'xenvfb-xs-expiry-'));
+    try {
+      await server.listen(path.join(sdir, 'dom0'), { domid: 0, privileged: true });
+      await server.listen(path.join(sdir, 'dom1'), { domid: 1, privileged: false });
+      await server.listen(path.join(sdir, 'dom2'), { domid: 2, privileged: false });
+      server.introduceDomain(1);
+      server.introduceDomain(2);
+      const dom0 = await XsClient.connect({ path: path.join(sdir, 'dom0') });
+      await dom0.mkdir('/local/domain/1');
+      await dom0.setPerms('/local/domain/1', [
+        { domid: 1, read: false, write: false },
+        { domid: 2, read: true, write: false },
+      ]);
+      // Domain 2 watches with a long token and never reads: its socket fills, events queue.
+      const reader = await Raw.connect(path.join(sdir, 'dom2'), false);
+      reader.send(XsType.XS_WATCH, stringsPayload('/local/domain/1', 't'.repeat(3000)));
+      const d1 = await XsClient.connect({ path: path.join(sdir, 'dom1'), timeoutMs: 10000 });
+      const t0 = Date.now();
+      for (let i = 0; i < 400; i++) await d1.write(`n${i}`, 'v');
+      const ms = Date.now() - t0;
+      const a = engine.account(2)!;
+      console.log(`      400 writes of domain 1 took ${ms} ms; ${a.expiredEvents} of domain 2's unread events expired`);
+      assert.ok(a.expiredEvents > 0, 'events waited in the queue and expired');
+      reader.close();
+      d1.close();
+      dom0.close();
+    } finally {
+      await server.close();
+      fs.rmSync(sdir, { recursive: true, force: true });
+    }
   });
 });

@@ -197,6 +197,30 @@ describe('xenstore engine: output queues (item 6) and the outstanding quota', ()
     assert.equal(lines.filter((l) => l.includes('exceeds')).length, 2);
   });
 
+  it('events a guest never reads expire after 20 s, releasing the other domain they held at its outstanding quota', () => {
+    let now = 0;
+    const engine = new XenstoreEngine({ now: () => now });
+    const dom0 = new TestConn(engine, { domid: 0, privileged: true });
+    makeDomain(dom0, 1);
+    assert.equal(dom0.setPerms('/local/domain/1', 'n1', 'r2'), 'OK');
+    engine.introduceDomain(1);
+    engine.introduceDomain(2);
+    const reader = stuck(engine, 2);
+    reader.conn.receive(encodeMessage({ type: XsType.XS_WATCH, reqId: 1, txId: 0, payload: stringsPayload('/local/domain/1', 'w') }));
+    const d1 = new TestConn(engine, { domid: 1, privileged: false });
+    for (let i = 0; i < 30; i++) d1.post(XsType.XS_WRITE, writePayload(`n${i}`, 'v'));
+    assert.equal(engine.usage(1)!.outstanding, QUOTA_OUTSTANDING_PER_DOMAIN, "domain 2's unread events hold domain 1's requests");
+    assert.equal(d1.conn.waitingRequests, 30 - QUOTA_OUTSTANDING_PER_DOMAIN);
+    now = 19999;
+    assert.equal(engine.expireEvents(), 20000);
+    assert.equal(d1.conn.waitingRequests, 10);
+    now = 20000;
+    engine.expireEvents();
+    assert.equal(engine.account(2)!.expiredEvents, 1 + QUOTA_OUTSTANDING_PER_DOMAIN, 'its registration event and 20 more');
+    assert.equal(d1.conn.waitingRequests, 0, 'domain 1 runs again');
+    assert.equal(d1.inbox.filter((m) => m.type === XsType.XS_WRITE).length, 30);
+  });
+
   it('an event identical to one still queued is dropped (C send_event), @ events are not', () => {
     const { dom0, connect } = setup();
     makeDomain(dom0, 1);
