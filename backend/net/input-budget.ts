@@ -33,14 +33,17 @@ export class InputBudget {
     this.last = this.now();
   }
 
-  /** Run one input handler and charge its time; returns how long reading should pause (0: go on). */
-  run(fn: () => void): number {
+  /**
+   * Run one input handler and charge its time, less `exempt()` (work it did that is bounded
+   * elsewhere: frames, paced by the frame clock); returns how long reading should pause (0: go on).
+   */
+  run(fn: () => void, exempt?: () => number): number {
     const t0 = this.now();
     this.refill(t0);
     try {
       fn();
     } finally {
-      this.tokens -= this.now() - t0;
+      this.tokens -= Math.max(0, this.now() - t0 - (exempt?.() ?? 0));
     }
     if (this.tokens >= 0) return 0;
     this.throttled += 1;
@@ -69,11 +72,16 @@ export function budgeted<T>(
   source: Pausable,
   contended: () => boolean,
   handle: (chunk: T) => void,
+  exempt?: () => number,
 ): (chunk: T) => void {
   let paused = false;
   return (chunk: T) => {
-    if (!contended()) return handle(chunk);
-    const wait = budget.run(() => handle(chunk));
+    if (!contended()) {
+      handle(chunk);
+      exempt?.(); // reset, so a later contended chunk is not credited with this work
+      return;
+    }
+    const wait = budget.run(() => handle(chunk), exempt);
     if (wait <= 0 || paused) return;
     paused = true;
     source.pause();

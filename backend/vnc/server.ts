@@ -373,6 +373,7 @@ export class VncServer implements DisplayServer {
       source,
       () => this.connections.size > 1,
       (chunk: Buffer) => conn.session.receive(chunk),
+      () => conn.session.takeFrameWorkMs(),
     );
   }
 

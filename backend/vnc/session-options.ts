@@ -12,6 +12,7 @@ import type { SecurityConfig, TlsKind } from './security/options';
 import type { AuthGate } from '../auth/throttle';
 import type { RectClass } from '../updates/classify';
 import type { SchedulerClock } from '../updates/update-scheduler';
+import type { Rect } from '../../shared/region';
 
 export interface RfbSessionOptions {
   /** Send bytes to the client. */
@@ -64,6 +65,12 @@ export interface SessionDeadlines {
   authMs: number;
   /** Past ClientInit, waiting for the guest's first surface. */
   surfaceMs: number;
+}
+
+/** A FramebufferUpdateRequest being answered (session.ts). */
+export interface UpdateRequest {
+  incremental: boolean;
+  area: Rect;
 }
 
 export type RfbSessionState = 'version' | 'security' | 'clientInit' | 'waitSurface' | 'normal' | 'closed';

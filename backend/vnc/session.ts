@@ -48,20 +48,10 @@ import {
   type RfbSessionState,
   type RfbSessionStats,
   type SessionDeadlines,
+  type UpdateRequest,
 } from './session-options';
 
-export {
-  advertisedFormat,
-  type RfbSessionOptions,
-  type RfbSessionState,
-  type RfbSessionStats,
-  type SessionDeadlines,
-} from './session-options';
-
-interface UpdateRequest {
-  incremental: boolean;
-  area: Rect;
-}
+export * from './session-options';
 
 export class RfbSession {
   state: RfbSessionState = 'version';
@@ -103,8 +93,8 @@ export class RfbSession {
   /** The timer of a response waiting for the auth throttle's delay. */
   private judgeTimer: unknown = null;
   private readonly deadlines: SessionDeadlines;
-  /** The stage the running deadline is for, and its timer. */
   private readonly deadline: StageDeadline;
+  private frameWorkMs = 0;
 
   private readonly onDamage = (rects: Rect[]): void => this.guard(() => this.damage(rects));
   private readonly onResize = (surface: Surface | null): void => this.guard(() => this.resized(surface));
@@ -222,6 +212,13 @@ export class RfbSession {
     else if (isXenvfbError(error)) this.log.warn({ reason, code: error.code }, 'vnc session closed');
     else this.log.error({ reason, err: error }, 'vnc session failed');
     this.opts.onClose?.(reason, error);
+  }
+
+  /** Time spent starting frames (snapshot, or a sync encode) since the last call: paced by the frame clock, not input cost. */
+  takeFrameWorkMs(): number {
+    const ms = this.frameWorkMs;
+    this.frameWorkMs = 0;
+    return ms;
   }
 
   stats(): RfbSessionStats {
@@ -574,9 +571,11 @@ export class RfbSession {
     };
     let inline = true;
     this.refreshAsked = false;
+    const t0 = performance.now();
     this.frames.encode(surface, job, (frame) =>
       inline ? this.frameEncoded(job, frame) : this.guard(() => this.frameEncoded(job, frame, true)),
     );
+    this.frameWorkMs += performance.now() - t0;
     inline = false;
     // In the worker: what the session writes meanwhile goes after the frame, as the sync twin orders it.
     if (this.frames.busy) this.output.hold();

@@ -16,6 +16,8 @@ export const WS_MAX_CLOSE_REASON = 123;
 /** What a bridged session is to the bridge. */
 export interface BridgedSession {
   receive(chunk: Uint8Array): void;
+  /** Work done while receiving that the input budget does not count (RfbSession: frame starts). */
+  takeFrameWorkMs?(): number;
   resume(): void;
   close(reason: string): void;
 }
@@ -73,7 +75,8 @@ export class WebSocketBridge {
   attach(session: BridgedSession, gone: () => void): void {
     const { budget, contended } = this.opts;
     const receive = (data: RawData): void => session.receive(toBuffer(data));
-    const feed = budget ? budgeted(budget, this.ws, contended ?? (() => true), receive) : receive;
+    const exempt = session.takeFrameWorkMs ? () => session.takeFrameWorkMs!() : undefined;
+    const feed = budget ? budgeted(budget, this.ws, contended ?? (() => true), receive, exempt) : receive;
     this.ws.on('message', (data, isBinary) => {
       if (!isBinary) {
         this.opts.log.warn({}, 'websocket text message: this protocol over WebSocket is binary');

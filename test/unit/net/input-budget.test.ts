@@ -19,6 +19,20 @@ describe('net/input-budget', () => {
     assert.equal(spend(0), 0, 'refilled after the pause');
   });
 
+  it('work the handler reports as exempt (frame starts, paced elsewhere) is not charged', () => {
+    const clock = { t: 0 };
+    const b = new InputBudget({ now: () => clock.t, burstMs: 10, share: 0.1 });
+    assert.equal(
+      b.run(
+        () => (clock.t += 500),
+        () => 495,
+      ),
+      0,
+      '500 ms of which 495 exempt: within the burst',
+    );
+    assert.ok(b.run(() => (clock.t += 50)) > 0, 'charged in full without the exemption');
+  });
+
   it('budgeted(): pauses the source once per overdraft and resumes it; a lone client is never paused', async () => {
     let t = 0;
     const b = new InputBudget({ now: () => t, burstMs: 1, share: 1 });
