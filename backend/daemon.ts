@@ -220,6 +220,8 @@ export class DomainBackend {
       ...(this.opts.tilePaced === false ? { tilePaced: false } : {}),
       ...(this.opts.refreshPeriodMs ? { refreshPeriodMs: this.opts.refreshPeriodMs } : {}),
     });
+    // The capture keeps the shown framebuffer's tile scans too (`xenvfb inspect --capture`).
+    if (display === this.display) this.recorder?.recordScans(ops.monitor);
     this.vfbs.set(devid, ops);
     return ops;
   }
