@@ -96,6 +96,7 @@ interface Binding {
 export class VfbBackend implements BackendDeviceOps {
   readonly kind = 'vfb';
   readonly reassertConnected = true;
+  readonly connectionNodes = ['request-update', 'request-dirty-tiles', 'dirty-tiles-paced'] as const;
   readonly stats: VfbStats = { passes: 0, deferred: 0, updates: 0, resizes: 0, clipped: 0, badEvents: 0, overflows: 0 };
   private binding: Binding | undefined;
   private rlog: RateLimitedLog | undefined;

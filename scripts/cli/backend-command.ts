@@ -31,9 +31,12 @@ export async function runBackendCommand(
     log,
   });
   await backend.start();
+  // On SIGTERM/SIGINT, clean what we wrote (console nodes; devices back to InitWait) so
+  // xenstore does not advertise a backend that is gone; a backend started later connects.
   const stop = async (signal: string) => {
     log.info({ signal }, 'stopping');
-    await backend.stop().catch((e: unknown) => log.error({ err: e }, 'stop failed'));
+    await backend.retire().catch((e: unknown) => log.error({ err: e }, 'stop failed'));
+    // Best effort: we are exiting, and a platform that fails to close has nothing left to undo.
     await platform.close().catch(() => undefined);
     process.exit(0);
   };
