@@ -107,4 +107,20 @@ describe('backend takeover: stale console nodes and device state (issue 15 item 
     assert.equal(await read(`${be}/request-update`), '1');
     assert.equal(await read('/local/domain/1/console/vnc-port'), String(b.vncAddress!.port));
   });
+
+  it('a backend retiring during a toolstack teardown answers Closed, not InitWait', async function () {
+    await hv.createDomain(2, { name: 'teardown', memoryMiB: 16 });
+    const paths = await addDevice(hv.xenstore, { kind: 'vfb', domid: 2, devid: 0 });
+    const b = await startBackend(2, false);
+    await until(async () => (await read(`${paths.backend}/state`)) === '2', 'InitWait');
+    // libxl__initiate_device_generic_remove: online=0 and Closing in one transaction.
+    await hv.xenstore.transaction(async (tx) => {
+      await tx.write(`${paths.backend}/online`, '0');
+      await tx.write(`${paths.backend}/state`, '5');
+    });
+    await b.retire();
+    backends.splice(backends.indexOf(b), 1);
+    assert.equal(await read(`${paths.backend}/state`), '6');
+    assert.equal(await read(`${paths.backend}/hotplug-status`), undefined);
+  });
 });
