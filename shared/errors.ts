@@ -46,6 +46,7 @@ export const ErrorCodes = {
   DT_E_BAD_GEOMETRY: 'dirty-tile cols/rows/tile size out of range or not covering the framebuffer',
   DT_E_BAD_ACTIVE: 'the dirty-tile active indicator is neither 0 nor 1',
   DT_E_STUCK: 'the frontend left a dirty-tile switch request unanswered past the stuck limit',
+  DT_E_BAD_REPORT: 'a dirty-tile scan report (control socket, capture file) has a missing or out-of-range field',
   // rfb / vnc
   RFB_E_BAD_VERSION: 'the client sent an unsupported RFB protocol version',
   RFB_E_BAD_SECURITY: 'the client chose a security type that was not offered',
@@ -64,6 +65,12 @@ export const ErrorCodes = {
   // png / images / cli
   IMG_E_DECODE: 'an image file could not be read as PNG',
   CLI_E_USAGE: 'bad command-line arguments',
+  // operations: listening sockets, control socket, config, supervision
+  NET_E_LISTEN: 'a server could not listen on its address (in use, not permitted, or no such address); .details names the flag',
+  CTL_E_REQUEST: 'a control-socket request is not a JSON object with a known "op", or a line exceeds CTL_MAX_LINE',
+  CTL_E_FAILED: 'a control-socket operation failed (e.g. no such client, no framebuffer yet)',
+  CTL_E_CONNECT: 'no backend answers on the control socket (not running, or no permission)',
+  CFG_E_INVALID: 'the configuration file is not valid JSON or a key has a bad value (.details.key names it)',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -6,7 +6,7 @@
 
 import type { Rect } from '../../shared/region';
 import { DT_U32 } from '../../shared/dirty-tiles/page';
-import { DT_DEFAULT_PERIOD_MS, TileScanner, type TileScannerOptions, type TileScannerStats } from './tile-scanner';
+import { DT_DEFAULT_PERIOD_MS, TileScanner, type TileScannerOptions, type TileScannerStats, type TileScanResult } from './tile-scanner';
 import { XEN_PAGE_SIZE } from '../../shared/page';
 
 export interface TileScanLoopOptions extends Omit<TileScannerOptions, 'now'> {
@@ -14,6 +14,8 @@ export interface TileScanLoopOptions extends Omit<TileScannerOptions, 'now'> {
   damage: (rects: Rect[]) => void;
   /** Send an event to the frontend. */
   notify: () => void;
+  /** Every scan's result, for the scan monitor (scan-monitor.ts). */
+  onScan?: (result: TileScanResult) => void;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
 }
@@ -32,6 +34,7 @@ export class TileScanLoop {
   private readonly u32: Uint32Array;
   private readonly damage: (rects: Rect[]) => void;
   private readonly notifyFrontend: () => void;
+  private readonly onScan: ((result: TileScanResult) => void) | undefined;
   private readonly setTimer: (fn: () => void, ms: number) => unknown;
   private readonly clearTimer: (handle: unknown) => void;
   private timer: unknown = null;
@@ -44,6 +47,7 @@ export class TileScanLoop {
     this.u32 = new Uint32Array(page.buffer, page.byteOffset, XEN_PAGE_SIZE / 4);
     this.damage = opts.damage;
     this.notifyFrontend = opts.notify;
+    this.onScan = opts.onScan;
     this.setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref());
     this.clearTimer = opts.clearTimer ?? ((h) => clearTimeout(h as NodeJS.Timeout));
   }
@@ -113,6 +117,7 @@ export class TileScanLoop {
 
   private scanOnce(tick = false): void {
     const res = this.scanner.scan(tick);
+    this.onScan?.(res);
     if (res.rects.length > 0) this.damage(res.rects);
     if (res.late) this.notify();
     if (res.idle && this.timer !== null) {

@@ -66,6 +66,10 @@ export interface TileScanResult {
   full: boolean;
   /** Why the page was treated as garbage by this scan, else null. */
   garbage: ErrorCode | null;
+  /** The page as this scan read it: geometry (null for garbage), active bitmap and generation. */
+  geometry: TileGeometry | null;
+  active: number;
+  generation: number;
 }
 
 export interface TileScannerStats {
@@ -190,7 +194,7 @@ export class TileScanner {
     // period this scan never saw; exchange-to-zero makes draining it safe.
     if (moved >= 2) this.drain(active as 0 | 1, geom.rows, words);
     Atomics.store(this.u32, DT_U32.scannedGeneration, generation);
-    const result = this.report(words, geom, moved !== 0);
+    const result = this.report(words, geom, moved !== 0, active, generation);
     const pending = this.anySet(active as 0 | 1, geom.rows);
     if (moved !== 0) {
       this.stats.switches++;
@@ -255,12 +259,12 @@ export class TileScanner {
     return false;
   }
 
-  private report(words: bigint[], geom: TileGeometry, switched: boolean): TileScanResult {
+  private report(words: bigint[], geom: TileGeometry, switched: boolean, active: number, generation: number): TileScanResult {
     const tiles = countTiles(words, geom);
     const rects = tiles === 0 ? [] : tilesToRects(words, geom, this.fbWidth, this.fbHeight);
     this.stats.tiles += tiles;
     this.stats.rects += rects.length;
-    return { rects, tiles, words, switched, late: false, idle: false, full: false, garbage: null };
+    return { rects, tiles, words, switched, late: false, idle: false, full: false, garbage: null, geometry: geom, active, generation };
   }
 
   // Going idle is the store-buffer pattern against mark() (OR, then load period_ms): store
@@ -299,6 +303,9 @@ export class TileScanner {
       idle: false,
       full: false,
       garbage: why,
+      geometry: null,
+      active: Atomics.load(this.u32, DT_U32.active),
+      generation: Atomics.load(this.u32, DT_U32.generation),
     };
     if (why === 'DT_E_STUCK') {
       this.request();

@@ -24,6 +24,7 @@ import { RateLimitedLog } from '../../shared/log';
 import { errorCode, xerror } from '../../shared/errors';
 import { readFlag, readFrameNumber, readGrantRef, readPort } from './nodes';
 import { TileScanLoop, type TileLoopStats } from '../damage/tile-scan-loop';
+import { ScanMonitor } from '../damage/scan-monitor';
 import { PacedTask } from './paced-task';
 import { DT_MAX_FB_SIDE, readTileHeader, validateTileHeader } from '../../shared/dirty-tiles/page';
 
@@ -98,6 +99,8 @@ export class VfbBackend implements BackendDeviceOps {
   readonly reassertConnected = true;
   readonly connectionNodes = ['request-update', 'request-dirty-tiles', 'dirty-tiles-paced'] as const;
   readonly stats: VfbStats = { passes: 0, deferred: 0, updates: 0, resizes: 0, clipped: 0, badEvents: 0, overflows: 0 };
+  /** The last scans (tile scans or UPDATE batches) while someone watches (`xenvfb inspect`). */
+  readonly monitor = new ScanMonitor();
   private binding: Binding | undefined;
   private rlog: RateLimitedLog | undefined;
 
@@ -256,6 +259,7 @@ export class VfbBackend implements BackendDeviceOps {
         pace: this.opts.tilePaced !== false,
         damage: (rects) => this.display.damage(rects),
         notify,
+        onScan: (res) => this.monitor.recordTileScan(res, cover.width, cover.height),
       });
       return { region, loop };
     } catch (e) {
@@ -359,7 +363,10 @@ export class VfbBackend implements BackendDeviceOps {
       this.rlog?.warn('overflow', { code: errorCode(e) }, 'vfb out ring overflow: full refresh');
       damage.push({ x: 0, y: 0, width: b.geometry.width, height: b.geometry.height });
     }
-    if (damage.length) this.display.damage(damage);
+    if (damage.length) {
+      this.monitor.recordUpdates(damage, b.geometry.width, b.geometry.height);
+      this.display.damage(damage);
+    }
     b.evtchn.notify(b.port);
     b.tiles?.loop.onNotify();
   }

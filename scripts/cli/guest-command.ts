@@ -8,6 +8,7 @@ import { DemoGuest } from '../../frontend/demo-guest';
 import { createLogger } from '../../shared/log';
 import { errorCode } from '../../shared/errors';
 import type { WorkloadName } from '../../frontend/workloads';
+import { stopOnSignals } from './process-life';
 
 export async function runGuestCommand(opts: {
   domid: number;
@@ -42,13 +43,21 @@ export async function runGuestCommand(opts: {
       );
     }
   });
-  const stop = async () => {
+  // A connection of our own only to notice the host going away (the simulator stopped).
+  const lifeline = await platform.xenstore();
+  lifeline.once('close', () => {
+    process.stderr.write(`xenvfb guest: the xenstore connection closed; stopping (domain ${platform.domid})\n`);
+    void guest
+      .stop()
+      .catch(() => undefined)
+      .then(() => process.exit(1));
+  });
+  stopOnSignals(async () => {
+    lifeline.removeAllListeners('close');
     await guest.stop().catch(() => undefined);
     await platform.close().catch(() => undefined);
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+    return 0;
+  });
 }
 
 /** Modes SIGUSR1 cycles through, starting after the initial one: initial -> 640x480 -> 1024x768 -> initial. */

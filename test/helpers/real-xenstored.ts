@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { XenstoredServer } from '../../shared/xenstore/server/socket-server';
-import { errorCode } from '../../shared/errors';
+import { errorCode, isXenvfbError } from '../../shared/errors';
 import { xsErrno } from '../../shared/xenstore/client';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -193,7 +193,9 @@ export async function retryConnect<T>(connect: () => Promise<T>, attempts = 50):
     try {
       return await connect();
     } catch (e) {
-      const again = errorCode(e) === 'EAGAIN' || xsErrno(e) === 'EAGAIN';
+      // A full listen queue: XS_E_CLOSED from the transport with details.errno EAGAIN.
+      const connectErrno = isXenvfbError(e, 'XS_E_CLOSED') ? e.details.errno : undefined;
+      const again = errorCode(e) === 'EAGAIN' || connectErrno === 'EAGAIN' || xsErrno(e) === 'EAGAIN';
       if (!again || i >= attempts) throw e;
       await sleep(10);
     }

@@ -455,7 +455,7 @@ describe('vnc/extensions: input', () => {
   it('QEMU ExtendedKeyEvent: XT scancodes (E0-prefixed with the high bit) reach the guest as Linux keys', () => {
     const h = connected();
     h.session.receive(qemuExtKey(true, 0xff53, 0xcd)); // E0 4D Right
-    h.session.receive(qemuExtKey(true, 0x41, 0x1e)); // A
+    h.session.receive(qemuExtKey(true, 0x61, 0x1e)); // a
     h.session.receive(qemuExtKey(true, 0, 0xb7)); // Print as E0 37
     assert.deepEqual(
       h.input.calls.map((c) => c.args),
