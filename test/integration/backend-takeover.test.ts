@@ -12,6 +12,7 @@ import { addDevice } from '../../shared/platform/sim/toolstack';
 import { createSimPlatform, type SimPlatform } from '../../shared/platform/sim/platform';
 import { DomainBackend } from '../../backend/daemon';
 import { DemoGuest } from '../../frontend/demo-guest';
+import { encodeFbOutEvent, XENFB_OUT_RING_LEN } from '../../shared/fbif';
 import { captureLogger } from '../helpers/capture-logger';
 import { XENVFB } from '../helpers/demo-process';
 
@@ -106,6 +107,17 @@ describe('backend takeover: stale console nodes and device state (issue 15 item 
     await until(() => b.display.surface() !== null, 'surface mapped');
     assert.equal(await read(`${be}/request-update`), '1');
     assert.equal(await read('/local/domain/1/console/vnc-port'), String(b.vncAddress!.port));
+  });
+
+  it('a backend re-attaching to a guest whose ring filled while no backend listened drains it at once', async function () {
+    const old = backends.pop()!;
+    await old.stop(); // unbinds our port: the guest's notifies below reach nobody
+    let queued = 0;
+    while (guest!.vfb.sendRawEvent(encodeFbOutEvent({ type: 'update', x: 0, y: 0, width: 4, height: 4 }))) queued++;
+    assert.equal(queued, XENFB_OUT_RING_LEN, 'the ring is full; the guest waits for our notify');
+    const b = await startBackend(1, false);
+    await until(() => (b.vfbs.get(0)?.stats.updates ?? 0) >= queued, 'the queued UPDATEs were read', 5000);
+    assert.ok(guest!.vfb.sendRawEvent(encodeFbOutEvent({ type: 'update', x: 0, y: 0, width: 1, height: 1 })), 'room again');
   });
 
   it('a backend retiring during a toolstack teardown answers Closed, not InitWait', async function () {
