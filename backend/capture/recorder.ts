@@ -11,6 +11,8 @@ import type { Rect } from '../../shared/region';
 import type { CaptureRecord, InputEvent } from '../../shared/capture/format';
 import { type Logger, silentLogger } from '../../shared/log';
 import { CaptureWriter } from './capture-writer';
+import type { ScanMonitor } from '../damage/scan-monitor';
+import { tileScanFromReport } from '../../shared/capture/tile-scans';
 import { DEFAULT_KEYFRAME_INTERVAL_MS } from './convert';
 
 export interface RecorderOptions {
@@ -39,6 +41,7 @@ export class CaptureRecorder {
   private readonly now: () => number;
   private readonly log: Logger;
   private readonly listeners: Array<[string, (...a: never[]) => void]> = [];
+  private readonly unsubscribe: Array<() => void> = [];
   private surfaceBpp = 0;
   readonly stats: RecorderStats = { records: 0, bytes: 0, damageRects: 0, keyframes: 0, busyMs: 0 };
 
@@ -76,8 +79,14 @@ export class CaptureRecorder {
   }
 
   /** Stop listening and close the file (index and END written). */
+  /** Keep the scans of this monitor as TILE_SCAN records (from now until close). */
+  recordScans(monitor: ScanMonitor): void {
+    this.unsubscribe.push(monitor.subscribe((r) => this.write({ type: 'tiles', timeMs: this.time(), scan: tileScanFromReport(r) })));
+  }
+
   close(): void {
     for (const [event, fn] of this.listeners.splice(0)) this.display.off(event as 'damage', fn as never);
+    for (const off of this.unsubscribe.splice(0)) off();
     try {
       this.writer?.close();
     } catch (err) {

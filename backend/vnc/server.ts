@@ -58,6 +58,7 @@ export interface VncClientStats {
   /** "address:port" of the peer. */
   peer: string;
   websocket: boolean;
+  connectedAt: number;
   /** Bytes written to the socket and not yet taken by the kernel. */
   queuedBytes: number;
   session: RfbSessionStats;
@@ -67,6 +68,7 @@ interface Connection {
   id: number;
   peer: string;
   websocket: boolean;
+  connectedAt: number;
   /** The raw socket, or the TLS socket over it once VeNCrypt started TLS. */
   socket: net.Socket;
   session: RfbSession;
@@ -124,7 +126,14 @@ export class VncServer implements DisplayServer {
   clients(): VncClientStats[] {
     return [...this.connections]
       .filter((c) => c.session)
-      .map((c) => ({ id: c.id, peer: c.peer, websocket: c.websocket, queuedBytes: c.socket.writableLength, session: c.session.stats() }));
+      .map((c) => ({
+        id: c.id,
+        peer: c.peer,
+        websocket: c.websocket,
+        connectedAt: c.connectedAt,
+        queuedBytes: c.socket.writableLength,
+        session: c.session.stats(),
+      }));
   }
 
   clientInfo(): DisplayClientInfo[] {
@@ -135,6 +144,7 @@ export class VncServer implements DisplayServer {
       bytesOut: c.session.bytesOut,
       updates: c.session.updates,
       queuedBytes: c.queuedBytes,
+      connectedAt: c.connectedAt,
     }));
   }
 
@@ -247,7 +257,7 @@ export class VncServer implements DisplayServer {
       budget,
       contended: () => this.connections.size > 1,
     });
-    const conn = { id, peer, websocket: true, socket: raw, budget: new InputBudget() } as Connection;
+    const conn = { id, peer, websocket: true, connectedAt: Date.now(), socket: raw, budget } as Connection;
     this.connections.add(conn);
     log.info({ protocol: ws.protocol || null }, 'vnc client connected');
     try {
@@ -291,6 +301,7 @@ export class VncServer implements DisplayServer {
     conn.id = id;
     conn.peer = peer;
     conn.websocket = false;
+    conn.connectedAt = Date.now();
     conn.socket = socket;
     conn.budget = new InputBudget();
     this.connections.add(conn);
