@@ -5,6 +5,7 @@
 // keyframe interval and after half a frame of damage. A failing disk stops the recording
 // (logged once), never the backend.
 
+import * as fs from 'node:fs';
 import type { CopyHint, CursorState, Display, Surface } from '../display/display';
 import type { InputSink } from '../input/input-sink';
 import type { Rect } from '../../shared/region';
@@ -42,15 +43,22 @@ export class CaptureRecorder {
   private surfaceBpp = 0;
   readonly stats: RecorderStats = { records: 0, bytes: 0, damageRects: 0, keyframes: 0, busyMs: 0 };
 
+  /** The file being written (the path asked for, or FILE.N when that one existed). */
+  readonly path: string;
+
   constructor(
     private readonly display: Display,
-    readonly path: string,
+    path: string,
     private readonly opts: RecorderOptions = {},
   ) {
     this.now = opts.now ?? (() => performance.now());
     this.t0 = this.now();
     this.log = opts.log ?? silentLogger;
-    this.writer = new CaptureWriter(path, { keyframeIntervalMs: opts.keyframeIntervalMs ?? DEFAULT_KEYFRAME_INTERVAL_MS });
+    // Never overwrite an earlier recording (a backend restarted after a crash keeps its file).
+    const free = freeCapturePath(path);
+    if (free !== path) this.log.warn({ capture: path, writingTo: free }, 'capture file exists: recording to a new file beside it');
+    this.path = free;
+    this.writer = new CaptureWriter(free, { keyframeIntervalMs: opts.keyframeIntervalMs ?? DEFAULT_KEYFRAME_INTERVAL_MS });
     this.write({ type: 'meta', timeMs: 0, meta: { source: 'xenvfb recorder', display: display.name, ...opts.meta } });
     this.on('resize', (s: Surface | null) => this.resize(s));
     this.on('damage', (rects: Rect[]) => this.damage(rects));
@@ -183,6 +191,13 @@ export class CaptureRecorder {
       },
     });
   }
+}
+
+/** `path` if it does not exist or is empty, else the first free `path.1`, `path.2`, ... */
+export function freeCapturePath(path: string): string {
+  const taken = (p: string): boolean => fs.existsSync(p) && fs.statSync(p).size > 0;
+  if (!taken(path)) return path;
+  for (let n = 1; ; n++) if (!taken(`${path}.${n}`)) return `${path}.${n}`;
 }
 
 /** The pixels of rects, packed row after row, rect after rect. */

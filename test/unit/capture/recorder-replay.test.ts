@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import { CaptureFile } from '../../../backend/capture/capture-file';
 import { writePngFrames } from '../../../backend/capture/png-frames';
-import { CaptureRecorder, pack } from '../../../backend/capture/recorder';
+import { CaptureRecorder, freeCapturePath, pack } from '../../../backend/capture/recorder';
 import { ReplayDisplay } from '../../../backend/capture/replay-display';
 import { GuestDisplay } from '../../../backend/display/guest-display';
 import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/pixel-format';
@@ -111,5 +111,19 @@ describe('recorder and replay (Display listener and source)', function () {
     for (const i of [0, 12345, W * H - 1])
       assert.deepEqual([last.data[i * 4], last.data[i * 4 + 1], last.data[i * 4 + 2]], [want[i * 4 + 2], want[i * 4 + 1], want[i * 4]]);
     f.close();
+  });
+
+  it('never overwrites an earlier recording: FILE, then FILE.1, FILE.2', () => {
+    const file = path.join(dir, 'keep.xvc');
+    assert.equal(freeCapturePath(file), file);
+    fs.writeFileSync(file, '');
+    assert.equal(freeCapturePath(file), file, 'an empty file may be reused');
+    fs.writeFileSync(file, 'x');
+    fs.writeFileSync(`${file}.1`, 'x');
+    assert.equal(freeCapturePath(file), `${file}.2`);
+    const rec = new CaptureRecorder(new GuestDisplay('t'), file);
+    rec.close();
+    assert.equal(rec.path, `${file}.2`);
+    assert.equal(fs.readFileSync(file, 'utf8'), 'x');
   });
 });
