@@ -149,6 +149,7 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
           if (msg.event === 'input') say(`guest input: ${line}`);
           else if (msg.event === 'ready') say(`guest ready: ${line}`);
           else if (msg.event === 'resized' || msg.event === 'resize-failed') say(`guest ${msg.event}: ${line}`);
+          else if (msg.event === 'damage') say(`guest damage: ${line}`);
         } catch {
           say(`[guest] ${line}`);
         }

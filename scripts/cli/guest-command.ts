@@ -8,6 +8,7 @@ import { DemoGuest } from '../../frontend/demo-guest';
 import { createLogger } from '../../shared/log';
 import { errorCode } from '../../shared/errors';
 import type { WorkloadName } from '../../frontend/workloads';
+import type { Rect } from '../../shared/region';
 import { stopOnSignals } from './process-life';
 
 export async function runGuestCommand(opts: {
@@ -26,6 +27,11 @@ export async function runGuestCommand(opts: {
     log,
     vfb: { dirtyTiles: opts.dirtyTiles !== false, grantFb: opts.grantFb !== false },
     onInput: (ev) => process.stdout.write(`${JSON.stringify({ event: 'input', ...ev })}\n`),
+    // XENVFB_GUEST_LOG_DAMAGE=1: every rect the workload draws, with the time (tests compare
+    // what the backend saw with what the guest drew).
+    ...(process.env.XENVFB_GUEST_LOG_DAMAGE === '1'
+      ? { onDamage: (r: Rect) => process.stdout.write(`${JSON.stringify({ event: 'damage', t: Date.now(), ...r })}\n`) }
+      : {}),
   });
   process.stdout.write(`${JSON.stringify({ event: 'ready', domid: platform.domid, width: guest.vfb.width, height: guest.vfb.height })}\n`);
   // SIGUSR1: the next mode of the cycle, like a user running xrandr / fbset in the guest.

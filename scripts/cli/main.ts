@@ -11,6 +11,7 @@ import { runSimCommand } from './sim-command';
 import { parseSecurityFlag, VNC_SECURITY_HELP } from './vnc-security-flags';
 import { registerXenstoreCommands } from './xenstore-commands';
 import { registerControlCommands } from './control-commands';
+import { registerInspectCommand } from './inspect/inspect-command';
 import { registerWatchCommand } from './watch/watch-command';
 import { WORKLOAD_NAMES } from '../../frontend/workloads';
 
@@ -117,6 +118,7 @@ export function buildProgram(): Command {
 
   registerXenstoreCommands(program);
   registerControlCommands(program);
+  registerInspectCommand(program);
   registerWatchCommand(program);
   registerCaptureCommands(program);
   registerReplayCommand(program);
