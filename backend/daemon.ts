@@ -88,6 +88,7 @@ export class DomainBackend {
   recorder: CaptureRecorder | undefined;
   webAddress: { host: string; port: number } | undefined;
   private readonly watches: { close(): Promise<void> | void }[] = [];
+  private readonly unsubscribers: (() => void)[] = [];
   private xs!: XsClient;
   private scanning = Promise.resolve();
 
@@ -221,6 +222,11 @@ export class DomainBackend {
       ...(this.opts.refreshPeriodMs ? { refreshPeriodMs: this.opts.refreshPeriodMs } : {}),
     });
     this.vfbs.set(devid, ops);
+    // The recorder keeps the displayed framebuffer's tile scans (TILE_SCAN records).
+    if (display === this.display && this.recorder) {
+      const recorder = this.recorder;
+      this.unsubscribers.push(ops.monitor.subscribe((report) => recorder.recordScan(report)));
+    }
     return ops;
   }
 
@@ -231,6 +237,7 @@ export class DomainBackend {
     this.devices.clear();
     await this.web?.close();
     for (const s of this.servers.splice(0)) await s.server.close();
+    for (const off of this.unsubscribers.splice(0)) off();
     this.recorder?.close();
   }
 }

@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import type { CopyHint, CursorState, Display, Surface } from '../display/display';
 import type { InputSink } from '../input/input-sink';
 import type { Rect } from '../../shared/region';
-import type { CaptureRecord, InputEvent } from '../../shared/capture/format';
+import { CAPTURE_MAX_TILE_COLS, CAPTURE_MAX_TILE_ROWS, type CaptureRecord, type InputEvent } from '../../shared/capture/format';
+import type { ScanReport } from '../../shared/dirty-tiles/scan-report';
 import { type Logger, silentLogger } from '../../shared/log';
 import { CaptureWriter } from './capture-writer';
 import { DEFAULT_KEYFRAME_INTERVAL_MS } from './convert';
@@ -81,6 +82,30 @@ export class CaptureRecorder {
       pointerRel: (dx, dy) => (rec({ kind: 'pointerRel', dx, dy }), next.pointerRel(dx, dy)),
       wheel: (vertical, horizontal) => (rec({ kind: 'wheel', vertical, horizontal: horizontal ?? 0 }), next.wheel(vertical, horizontal)),
     };
+  }
+
+  /**
+   * One tile scan of the domain's framebuffer (backend/damage/scan-monitor.ts): written as a
+   * TILE_SCAN record when it found dirty tiles (empty scans are the idle norm and are skipped).
+   */
+  recordScan(r: ScanReport): void {
+    const g = r.geometry;
+    if (r.tiles === 0 && !r.full) return;
+    if (g.cols < 1 || g.cols > CAPTURE_MAX_TILE_COLS || g.rows < 1 || g.rows > CAPTURE_MAX_TILE_ROWS) return;
+    const bitmap = new Uint8Array(g.rows * 8);
+    const view = new DataView(bitmap.buffer);
+    for (let row = 0; row < g.rows; row++) view.setBigUint64(row * 8, BigInt.asUintN(64, r.words[row] ?? 0n), true);
+    const scan = {
+      cols: g.cols,
+      rows: g.rows,
+      tileWidth: g.tileW,
+      tileHeight: g.tileH,
+      generation: r.generation ?? 0,
+      active: r.active ?? 0,
+      source: r.source === 'tiles' ? 0 : 1,
+      bitmap,
+    };
+    this.write({ type: 'tiles', timeMs: this.time(), scan });
   }
 
   /** Stop listening and close the file (index and END written). */

@@ -67,6 +67,24 @@ describe('recorder and replay (Display listener and source)', function () {
       pointerRel: () => undefined,
       wheel: () => undefined,
     };
+    rec.recordScan({
+      seq: 1,
+      t: 0,
+      source: 'tiles',
+      fbWidth: W,
+      fbHeight: H,
+      geometry: { cols: 64, rows: 128, tileW: 30, tileH: 9 },
+      active: 1,
+      generation: 7,
+      switched: true,
+      late: false,
+      idle: false,
+      full: false,
+      garbage: null,
+      words: Array.from({ length: 128 }, (_, r) => (r === 3 ? 0x8000000000000001n : 0n)),
+      tiles: 2,
+      rects: 2,
+    });
     const tap = rec.tapInput(sink);
     tap.key(30, true);
     tap.pointerAbs(5, 6, W, H);
@@ -78,7 +96,12 @@ describe('recorder and replay (Display listener and source)', function () {
     const f = CaptureFile.open(file);
     const kinds = new Set<string>();
     for (const { record } of f.records()) kinds.add(record.type === 'input' ? `input ${record.input.kind}` : record.type);
-    for (const k of ['meta', 'keyframe', 'damage', 'copy', 'input key', 'input pointerAbs']) assert.ok(kinds.has(k), `no ${k} record`);
+    for (const k of ['meta', 'keyframe', 'damage', 'copy', 'tiles', 'input key', 'input pointerAbs'])
+      assert.ok(kinds.has(k), `no ${k} record`);
+    const tiles = [...f.records()].map((r) => r.record).find((r) => r.type === 'tiles');
+    assert.ok(tiles?.type === 'tiles');
+    assert.deepEqual([tiles.scan.cols, tiles.scan.rows, tiles.scan.generation, tiles.scan.active], [64, 128, 7, 1]);
+    assert.deepEqual([...tiles.scan.bitmap.subarray(24, 32)], [1, 0, 0, 0, 0, 0, 0, 0x80]);
 
     // Replay at 100x; a listener that mirrors the surface on every event ends identical.
     const replay = new ReplayDisplay(f, 'replay', { speed: 100 });
