@@ -94,6 +94,7 @@ export class DomainBackend {
   recorder: CaptureRecorder | undefined;
   webAddress: { host: string; port: number } | undefined;
   private readonly watches: { close(): Promise<void> | void }[] = [];
+  private readonly unsubscribers: (() => void)[] = [];
   private xs!: XsClient;
   private scanning = Promise.resolve();
   /** Console nodes this backend wrote (name -> value), removed again by retire(). */
@@ -253,9 +254,12 @@ export class DomainBackend {
       ...(this.opts.tilePaced === false ? { tilePaced: false } : {}),
       ...(this.opts.refreshPeriodMs ? { refreshPeriodMs: this.opts.refreshPeriodMs } : {}),
     });
-    // The capture keeps the shown framebuffer's tile scans too (`xenvfb inspect --capture`).
-    if (display === this.display) this.recorder?.recordScans(ops.monitor);
     this.vfbs.set(devid, ops);
+    // The recorder keeps the displayed framebuffer's tile scans (TILE_SCAN records).
+    if (display === this.display && this.recorder) {
+      const recorder = this.recorder;
+      this.unsubscribers.push(ops.monitor.subscribe((report) => recorder.recordScan(report)));
+    }
     return ops;
   }
 
@@ -288,6 +292,7 @@ export class DomainBackend {
     this.devices.clear();
     await this.web?.close();
     for (const s of this.servers.splice(0)) await s.server.close();
+    for (const off of this.unsubscribers.splice(0)) off();
     this.recorder?.close();
   }
 }
