@@ -13,6 +13,8 @@ import { VkbdBackend } from './devices/vkbd';
 import { VncServer } from './vnc/server';
 import type { VncSecurityOptions } from './vnc/security/options';
 import { WebServer } from './web/server';
+import { startSpice, type SpiceBackendOptions } from './spice/backend-spice';
+import type { SpiceServer } from './spice/server';
 
 export interface BackendOptions {
   domid: number;
@@ -21,6 +23,8 @@ export interface BackendOptions {
   web?: { host: string; port: number } | null;
   /** VNC security types, password, TLS files (default: None only). */
   vncSecurity?: VncSecurityOptions;
+  /** SPICE server (backend/spice/): address, ticket, sharing. */
+  spice?: SpiceBackendOptions | null;
   /** Absolute pointer range advertised to the guest's keyboard frontend. */
   pointerRange?: { width: number; height: number };
   /** Offer and scan dirty-tile pages (default true). */
@@ -62,6 +66,8 @@ export class DomainBackend {
   readonly vfbs = new Map<number, VfbBackend>();
   vnc: VncServer | undefined;
   vncAddress: { host: string; port: number } | undefined;
+  spice: SpiceServer | undefined;
+  spiceAddress: { host: string; port: number } | undefined;
   web: WebServer | undefined;
   webAddress: { host: string; port: number } | undefined;
   private readonly watches: { close(): Promise<void> | void }[] = [];
@@ -92,6 +98,13 @@ export class DomainBackend {
       const consolePath = `/local/domain/${domid}/console`;
       await this.xs.write(`${consolePath}/vnc-listen`, this.vncAddress.host);
       await this.xs.write(`${consolePath}/vnc-port`, String(this.vncAddress.port));
+    }
+    if (this.opts.spice) {
+      // Like the web client: a SPICE port that cannot bind is logged; VNC still serves the guest.
+      await startSpice(this.xs, this.display, this.input, domid, this.opts.spice, log).then(
+        (s) => ({ server: this.spice, address: this.spiceAddress } = s),
+        (err: unknown) => log.error({ err, spice: `${this.opts.spice!.host}:${this.opts.spice!.port}` }, 'SPICE server could not listen'),
+      );
     }
     if (this.opts.web) await this.startWeb(this.opts.web);
     for (const kind of ['vfb', 'vkbd'] as const) {
@@ -176,6 +189,7 @@ export class DomainBackend {
     for (const dev of this.devices.values()) await dev.stop();
     this.devices.clear();
     await this.web?.close();
+    await this.spice?.close();
     await this.vnc?.close();
   }
 }

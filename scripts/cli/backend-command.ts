@@ -5,6 +5,7 @@ import { DomainBackend } from '../../backend/daemon';
 import { createLogger } from '../../shared/log';
 import type { HostPort } from './args';
 import { type VncSecurityFlags, vncSecurityFromFlags } from './vnc-security-flags';
+import { type SpiceFlags, spiceFromFlags } from './spice-flags';
 
 export async function runBackendCommand(
   opts: {
@@ -15,15 +16,18 @@ export async function runBackendCommand(
     dirtyTiles?: boolean;
     tilePeriod?: number;
     refineDamage?: boolean;
-  } & VncSecurityFlags,
+  } & VncSecurityFlags &
+    SpiceFlags,
 ): Promise<void> {
   const log = createLogger({ name: `backend-${opts.domid}` });
   const vncSecurity = vncSecurityFromFlags(opts); // VncServer logs its own warnings
+  const spice = spiceFromFlags(opts, log);
   const platform = await openPlatform(0, opts.simDir);
   const backend = new DomainBackend(platform, {
     domid: opts.domid,
     vnc: opts.vnc ?? { host: '127.0.0.1', port: 5900 + opts.domid },
     web: opts.web ?? null,
+    spice,
     vncSecurity,
     dirtyTiles: opts.dirtyTiles !== false,
     refineDamage: opts.refineDamage !== false,

@@ -14,10 +14,12 @@ import { spawnXenvfb, stopChild } from './children';
 import { formatHostPort, type HostPort } from './args';
 import type { WorkloadName } from '../../frontend/workloads';
 import { type VncSecurityFlags, vncSecurityArgs, vncSecurityFromFlags } from './vnc-security-flags';
+import { type SpiceFlags, spiceArgs, spiceFromFlags } from './spice-flags';
+import { loadSpicePassword } from '../../backend/spice/ticket';
 
 const DOMID = 1;
 
-interface DemoOptions extends VncSecurityFlags {
+interface DemoOptions extends VncSecurityFlags, SpiceFlags {
   vnc: HostPort;
   /** false with --no-web */
   web: HostPort | false;
@@ -54,6 +56,10 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
   }
   const log = createLogger({ name: 'demo', level: opts.verbose ? 'info' : 'warn' });
   vncSecurityFromFlags(opts, log); // fail here, not in the backend child
+  // The demo serves SPICE like VNC: without a SPICE password, ticketing is off (a warning
+  // says so when the address is not loopback).
+  if (opts.spice && !opts.spiceDisableTicketing && loadSpicePassword(opts.spicePasswordFile) === null) opts.spiceDisableTicketing = true;
+  spiceFromFlags(opts, log);
   const { dir, owned } = makeSimDir(opts.simDir);
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const hv = await SimHypervisor.start({ dir, log });
@@ -103,7 +109,7 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
     const webArgs = opts.web ? ['--web', formatHostPort(opts.web)] : [];
     const tileArgs = opts.tilePeriod ? ['--tile-period', String(opts.tilePeriod)] : [];
     if (opts.refineDamage === false) tileArgs.push('--no-refine-damage');
-    const backendArgs = ['--vnc', formatHostPort(opts.vnc), ...webArgs, ...tileArgs, ...vncSecurityArgs(opts)];
+    const backendArgs = ['--vnc', formatHostPort(opts.vnc), ...webArgs, ...tileArgs, ...vncSecurityArgs(opts), ...spiceArgs(opts)];
     backend = spawnXenvfb(['backend', '--domid', String(DOMID), ...backendArgs, '--sim-dir', dir], {
       env: childEnv,
       onStdoutLine: (line) => say(`[backend] ${line}`),
@@ -140,6 +146,13 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
     `  VNC       ${formatHostPort({ host, port: Number(port ?? opts.vnc.port) })}  (e.g. gvncviewer ${host}:${Number(port ?? opts.vnc.port) - 5900})`,
   );
   if (opts.web) say(`  Web       http://${formatHostPort(opts.web)}/  (noVNC in a browser)`);
+  const spicePort = await xs.tryRead(`/local/domain/${DOMID}/console/spice-port`);
+  if (opts.spice && spicePort) {
+    const spiceHost = (await xs.tryRead(`/local/domain/${DOMID}/console/spice-listen`)) ?? opts.spice.host;
+    say(
+      `  SPICE     ${formatHostPort({ host: spiceHost, port: Number(spicePort) })}  (e.g. remote-viewer spice://${spiceHost}:${spicePort})`,
+    );
+  }
   say(`  xenstore  XENSTORED_PATH=${xsPath} xenstore-ls -fp`);
   say(`  sim dir   ${dir}`);
   say('Press Ctrl-C to stop.');

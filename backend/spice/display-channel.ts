@@ -1,0 +1,170 @@
+// The display channel engine (spice.proto "channel DisplayChannel"): one primary surface that
+// follows the guest's framebuffer (SURFACE_DESTROY/CREATE on mode changes), MARK after the
+// first picture (spice-gtk's widget shows nothing before it: spice-widget.c), and one
+// DRAW_COPY per damaged rectangle, cut into bands of at most SPICE_MAX_DRAW_PIXELS. Updates
+// are paced by the frame clock, the transport's backpressure and the SET_ACK window, so a
+// client that never reads holds at most 2 * window messages of output.
+
+import { clipRect, isEmptyRect, type Rect } from '../../shared/region';
+import { hasCap, SpiceDisplayCap, SpiceMsgDisplay } from '../../shared/spice/constants';
+import {
+  buildDrawCopy,
+  buildMonitorsConfig,
+  buildSurfaceCreate,
+  buildSurfaceDestroy,
+  parseDisplayClientMessage,
+} from '../../shared/spice/display-messages';
+import type { Display, Surface } from '../display/display';
+import { PIXEL_FORMAT_XRGB8888 } from '../display/display';
+import { convertRect } from '../display/pixel-convert';
+import { PendingRegion } from '../vnc/damage';
+import { type SchedulerClock, UpdateScheduler } from '../vnc/update-scheduler';
+import { type ChannelIo, SpiceChannel } from './channel';
+import { chooseImageCodec, encodeImage, type ImageCodecName } from './image-codecs';
+
+/** Largest DRAW_COPY, in pixels (1 MiB as BITMAP): bigger rects go as bands of rows. */
+export const SPICE_MAX_DRAW_PIXELS = 256 * 1024;
+/** At most this many updates a second to one client (like VNC's frame clock). */
+export const SPICE_FRAME_INTERVAL_MS = 16;
+
+export interface DisplayChannelOptions {
+  display: Display;
+  /** Force one image codec (tests, benchmarks); default: the best the client decodes. */
+  codec?: ImageCodecName;
+  frameIntervalMs?: number;
+  clock?: SchedulerClock;
+}
+
+export interface DisplayChannelStats {
+  draws: number;
+  pixels: number;
+  imageBytes: number;
+  codec: ImageCodecName;
+}
+
+export class DisplayChannel extends SpiceChannel {
+  private readonly pending = new PendingRegion();
+  private readonly scheduler: UpdateScheduler;
+  private size: { width: number; height: number } | null = null;
+  private marked = false;
+  private flushQueued = false;
+  private nextImageId = 1n;
+  private codec: ImageCodecName;
+  readonly drawStats: DisplayChannelStats;
+  private readonly onDamage = (rects: Rect[]) => this.damage(rects);
+  private readonly onResize = (surface: Surface | null) => this.resize(surface);
+
+  constructor(
+    io: ChannelIo,
+    private readonly opts: DisplayChannelOptions,
+  ) {
+    super(io);
+    this.codec = chooseImageCodec(io.channelCaps, opts.codec);
+    this.drawStats = { draws: 0, pixels: 0, imageBytes: 0, codec: this.codec };
+    this.scheduler = new UpdateScheduler({
+      frameIntervalMs: opts.frameIntervalMs ?? SPICE_FRAME_INTERVAL_MS,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      wake: () => this.flush(),
+    });
+  }
+
+  start(): void {
+    this.startAcks();
+    this.opts.display.on('damage', this.onDamage);
+    this.opts.display.on('resize', this.onResize);
+    this.resize(this.opts.display.surface());
+    this.opts.display.requestRefresh?.();
+  }
+
+  protected onMessage(type: number, body: Uint8Array): void {
+    const m = parseDisplayClientMessage(type, body);
+    if (m.kind === 'init') this.log.debug({ pixmapCache: m.pixmapCacheSize, glzWindow: m.glzWindowSize }, 'display init');
+    else if (m.kind === 'preferredCompression') this.log.debug({ compression: m.compression }, 'client prefers a compression');
+  }
+
+  override resume(): void {
+    this.flush();
+  }
+
+  private damage(rects: readonly Rect[]): void {
+    if (!this.size) return;
+    for (const r of rects) this.pending.add(clipRect(r, this.size.width, this.size.height));
+    this.scheduler.damaged(rects);
+    this.queueFlush();
+  }
+
+  /** A new guest mode: the old surface goes, the new one comes with a full picture. */
+  private resize(surface: Surface | null): void {
+    if (this.size) this.send(SpiceMsgDisplay.SURFACE_DESTROY, buildSurfaceDestroy(0));
+    this.size = null;
+    this.marked = false;
+    this.pending.clear();
+    this.scheduler.reset();
+    if (!surface) return;
+    this.size = { width: surface.width, height: surface.height };
+    this.send(SpiceMsgDisplay.SURFACE_CREATE, buildSurfaceCreate(0, surface.width, surface.height));
+    if (hasCap(this.io.channelCaps, SpiceDisplayCap.MONITORS_CONFIG)) {
+      this.send(SpiceMsgDisplay.MONITORS_CONFIG, buildMonitorsConfig(surface.width, surface.height));
+    }
+    this.pending.add({ x: 0, y: 0, width: surface.width, height: surface.height });
+    this.queueFlush();
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued || this.closed) return;
+    this.flushQueued = true;
+    setImmediate(() => {
+      this.flushQueued = false;
+      this.flush();
+    });
+  }
+
+  /** Send what is pending, as far as pacing and flow control allow; the rest stays pending. */
+  private flush(): void {
+    const surface = this.opts.display.surface();
+    if (!surface || !this.size || this.pending.isEmpty) return;
+    if (surface.width !== this.size.width || surface.height !== this.size.height) return; // a resize event is on its way
+    if (!this.maySend || !this.scheduler.mayUpdate()) return;
+    const rects = [...this.pending.rects];
+    this.pending.clear();
+    // The first picture of a surface goes whole, like spice-server's dcc_push_surface_image:
+    // spicy-screenshot saves the surface at the first draw it sees.
+    const maxPixels = this.marked ? SPICE_MAX_DRAW_PIXELS : Infinity;
+    for (let i = 0; i < rects.length; i++) {
+      const r = rects[i]!;
+      const bandRows = Math.max(1, Math.floor(maxPixels / r.width));
+      let y = r.y;
+      for (; y < r.y + r.height && this.maySend; y += bandRows) {
+        this.draw(surface, { x: r.x, y, width: r.width, height: Math.min(bandRows, r.y + r.height - y) });
+      }
+      if (y < r.y + r.height) {
+        // Flow control stopped us: what was not sent stays pending for resume().
+        this.pending.add({ x: r.x, y, width: r.width, height: r.y + r.height - y });
+        for (const rest of rects.slice(i + 1)) this.pending.add(rest);
+        break;
+      }
+    }
+    if (!this.marked) {
+      this.marked = true;
+      this.send(SpiceMsgDisplay.MARK, new Uint8Array(0));
+    }
+    this.scheduler.updateSent();
+  }
+
+  private draw(surface: Surface, r: Rect): void {
+    if (isEmptyRect(r)) return;
+    const pixels = new Uint8Array(r.width * r.height * 4);
+    convertRect(surface, r, PIXEL_FORMAT_XRGB8888, pixels, 0);
+    const image = encodeImage(this.codec, r.width, r.height, pixels);
+    this.send(SpiceMsgDisplay.DRAW_COPY, buildDrawCopy(r, { id: this.nextImageId++, ...image }));
+    this.drawStats.draws++;
+    this.drawStats.pixels += r.width * r.height;
+    this.drawStats.imageBytes += image.head.length + image.data.length;
+  }
+
+  protected override dispose(): void {
+    this.opts.display.off('damage', this.onDamage);
+    this.opts.display.off('resize', this.onResize);
+    this.scheduler.dispose();
+  }
+}

@@ -1,0 +1,210 @@
+// SpiceServer: the thin TCP/WebSocket adapter around SpiceConnection. It owns the sockets,
+// tells WebSocket clients (spice-html5) from plain SPICE by the first bytes (spice-server
+// does the same since 0.14.3: reds.cpp reds_handle_read_magic_done), applies backpressure,
+// and closes a client that stops reading before its output grows without bound.
+
+import type { IncomingMessage } from 'node:http';
+import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { xerror } from '../../shared/errors';
+import { type Logger, silentLogger } from '../../shared/log';
+import { SpiceChannel as SpiceChannelType, SPICE_INPUTS_CAP_KEY_SCANCODE, capsWords } from '../../shared/spice/constants';
+import type { Display, InputSink } from '../display/display';
+import { listenOn } from '../listen';
+import { AuthThrottle } from '../vnc/security/throttle';
+import { WebSocketBridge } from '../vnc/websocket/bridge';
+import { WebSocketGateway } from '../vnc/websocket/gateway';
+import { sniffConnection, VNC_SNIFF_WAIT_MS } from '../vnc/websocket/sniff';
+import { SpiceConnection } from './connection';
+import type { ImageCodecName } from './image-codecs';
+import { SpiceSessions } from './sessions';
+import { type SpiceTicketing, TicketKeyPool } from './ticket';
+
+/** No new update is sent while a socket holds more unsent bytes than this. */
+export const SPICE_MAX_SOCKET_BACKLOG = 4 * 1024 * 1024;
+/** A client whose unsent output passes this (it sends but never reads) is closed. */
+export const SPICE_HARD_SOCKET_BACKLOG = 64 * 1024 * 1024;
+/** How long a closing socket may take to flush before it is destroyed. */
+export const SPICE_CLOSE_GRACE_MS = 2000;
+
+export interface SpiceServerOptions {
+  display: Display;
+  input: InputSink;
+  ticketing: SpiceTicketing;
+  /** Domain name and UUID for MAIN_NAME / MAIN_UUID. */
+  name?: string;
+  uuid?: Uint8Array;
+  /** Several clients at once (--spice-shared) instead of the newest taking over. */
+  shared?: boolean;
+  /** Force one image codec (tests, benchmarks). */
+  codec?: ImageCodecName;
+  /** Also take SPICE over WebSocket on this port (spice-html5), told apart by the first bytes (default true). */
+  websocket?: boolean;
+  allowOrigins?: readonly string[];
+  log?: Logger;
+}
+
+export interface SpiceAddress {
+  host: string;
+  port: number;
+}
+
+interface Connection {
+  socket: net.Socket;
+  conn: SpiceConnection;
+}
+
+export class SpiceServer {
+  private readonly server: net.Server;
+  private readonly log: Logger;
+  private readonly keys = new TicketKeyPool();
+  private readonly throttle = new AuthThrottle();
+  readonly sessions: SpiceSessions;
+  private readonly connections = new Set<Connection>();
+  private readonly pending = new Set<net.Socket>();
+  private readonly gateway: WebSocketGateway;
+  private nextId = 1;
+
+  constructor(private readonly opts: SpiceServerOptions) {
+    this.log = opts.log ?? silentLogger;
+    this.sessions = new SpiceSessions({
+      display: opts.display,
+      input: opts.input,
+      log: this.log,
+      ...(opts.name ? { name: opts.name } : {}),
+      ...(opts.uuid ? { uuid: opts.uuid } : {}),
+      ...(opts.shared ? { shared: true } : {}),
+      ...(opts.codec ? { codec: opts.codec } : {}),
+    });
+    this.gateway = new WebSocketGateway({
+      log: this.log,
+      allowOrigins: opts.allowOrigins,
+      onWebSocket: (ws, socket) => this.acceptWebSocket(ws, socket),
+    });
+    this.server = net.createServer((socket) => this.incoming(socket));
+    this.server.on('error', (err) => this.log.error({ err }, 'spice listener error'));
+  }
+
+  /** Connections in the link stage or serving a channel. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Per connection: its channel type and unsent bytes (bounded by SPICE_HARD_SOCKET_BACKLOG). */
+  clients(): { channel: number | null; queuedBytes: number }[] {
+    return [...this.connections].map((c) => ({ channel: c.conn.channelType, queuedBytes: c.socket.writableLength }));
+  }
+
+  async listen(host: string, port: number): Promise<SpiceAddress> {
+    return listenOn(this.server, host, port);
+  }
+
+  close(): Promise<void> {
+    this.gateway.close();
+    for (const s of [...this.pending]) s.destroy();
+    this.sessions.closeAll('server closing');
+    for (const c of [...this.connections]) {
+      c.conn.close('server closing');
+      c.socket.destroy();
+    }
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+    });
+  }
+
+  /** An HTTP upgrade for SPICE over WebSocket from another server (the web server's /spice page). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.gateway.handleUpgrade(req, socket, head);
+  }
+
+  private incoming(socket: net.Socket): void {
+    if (this.opts.websocket === false) return this.accept(socket);
+    this.pending.add(socket);
+    socket.once('close', () => this.pending.delete(socket));
+    sniffConnection(socket, VNC_SNIFF_WAIT_MS, (kind, head) => {
+      if (kind === 'closed') return socket.destroy();
+      if (kind === 'http') return this.gateway.acceptSniffed(socket, head);
+      this.pending.delete(socket);
+      this.accept(socket, head);
+    });
+  }
+
+  private connectionBase(log: Logger, remoteAddress: string | undefined) {
+    return {
+      log,
+      keys: this.keys,
+      ticketing: this.opts.ticketing,
+      sessions: this.sessions,
+      authGate: this.throttle.gate(remoteAddress ?? ''),
+      serverChannelCaps: (type: number) => (type === SpiceChannelType.INPUTS ? capsWords([SPICE_INPUTS_CAP_KEY_SCANCODE]) : []),
+    };
+  }
+
+  private accept(socket: net.Socket, head?: Buffer): void {
+    const id = this.nextId++;
+    const log = this.log.child({ spice: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
+    socket.setNoDelay(true);
+    const entry = { socket } as Connection;
+    const write = (bytes: Uint8Array): void => {
+      if (socket.destroyed || !socket.writable) return;
+      if (socket.writableLength > SPICE_HARD_SOCKET_BACKLOG) {
+        entry.conn.close('client does not read', xerror('SPICE_E_OVERSIZE', `client left ${socket.writableLength} bytes unread`));
+        return;
+      }
+      socket.write(bytes);
+    };
+    entry.conn = new SpiceConnection({
+      ...this.connectionBase(log, socket.remoteAddress),
+      write,
+      backpressured: () => socket.writableLength > SPICE_MAX_SOCKET_BACKLOG,
+      onClose: (reason, error) => {
+        this.connections.delete(entry);
+        log.info({ reason, code: (error as { code?: string } | undefined)?.code }, 'spice connection closed');
+        if (socket.destroyed) return;
+        socket.end();
+        setTimeout(() => socket.destroy(), SPICE_CLOSE_GRACE_MS).unref();
+      },
+    });
+    this.connections.add(entry);
+    if (head && head.length > 0) entry.conn.receive(head);
+    socket.on('data', (chunk: Buffer) => entry.conn.receive(chunk));
+    socket.on('drain', () => entry.conn.resume());
+    socket.on('error', (err) => log.debug({ err: err.message }, 'spice socket error'));
+    socket.on('close', () => {
+      this.connections.delete(entry);
+      entry.conn.close('client disconnected');
+    });
+    socket.resume();
+  }
+
+  /** One SPICE connection per WebSocket (spice-html5 opens one per channel). */
+  private acceptWebSocket(ws: WebSocket, socket: Duplex): void {
+    const raw = socket as net.Socket;
+    this.pending.delete(raw);
+    const id = this.nextId++;
+    const log = this.log.child({ spice: id, peer: `${raw.remoteAddress}:${raw.remotePort}`, websocket: true });
+    const bridge = new WebSocketBridge(ws, socket, { maxBacklog: SPICE_MAX_SOCKET_BACKLOG, closeGraceMs: SPICE_CLOSE_GRACE_MS, log });
+    const entry = { socket: raw } as Connection;
+    entry.conn = new SpiceConnection({
+      ...this.connectionBase(log, raw.remoteAddress),
+      write: (bytes) => {
+        if (ws.bufferedAmount > SPICE_HARD_SOCKET_BACKLOG) {
+          entry.conn.close('client does not read', xerror('SPICE_E_OVERSIZE', `client left ${ws.bufferedAmount} bytes unread`));
+          return;
+        }
+        bridge.write(bytes);
+      },
+      backpressured: bridge.backpressured,
+      onClose: (reason) => {
+        this.connections.delete(entry);
+        bridge.end(reason);
+      },
+    });
+    this.connections.add(entry);
+    bridge.attach({ receive: (c) => entry.conn.receive(c), resume: () => entry.conn.resume(), close: (r) => entry.conn.close(r) }, () =>
+      this.connections.delete(entry),
+    );
+  }
+}
