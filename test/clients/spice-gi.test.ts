@@ -1,0 +1,194 @@
+// Our SPICE server against spice-gtk's SpiceClientGLib (PyGObject, test/helpers/spice-gi-client.py):
+// the client's decoded primary surface must equal our display pixel for pixel after a full
+// picture, after a sequence of partial updates and after a resize, once per image codec; its
+// keys, pointer and buttons must reach the InputSink as the right Linux codes; a wrong ticket
+// is refused. The display here is an in-process test surface, so every pixel is known.
+
+import { strict as assert } from 'node:assert';
+import { SpiceServer } from '../../backend/spice/server';
+import { IMAGE_CODECS, type ImageCodecName } from '../../backend/spice/image-codecs';
+import { patternSurface, RecordingInput, TestDisplay } from '../unit/vnc/helpers';
+import type { Surface } from '../../backend/display/display';
+import { SpiceGiClient, spiceGiMissing } from '../helpers/spice-gi';
+import { prng } from '../helpers/prng';
+import { BTN_LEFT, BTN_RIGHT, KEY_A, KEY_RIGHT } from '../../backend/input/linux-input-codes';
+
+function pendingUnlessGi(ctx: Mocha.Context): void {
+  const why = spiceGiMissing();
+  if (why) {
+    console.log(`    pending: ${why}; run npm run setup:test-deps as root`);
+    ctx.skip();
+  }
+}
+
+/** Index of the first pixel (R,G,B) that differs, or -1. */
+function firstDiff(want: Surface, got: { width: number; height: number; stride: number; data: Buffer }): number {
+  assert.equal(got.width, want.width);
+  assert.equal(got.height, want.height);
+  for (let y = 0; y < want.height; y++) {
+    for (let x = 0; x < want.width; x++) {
+      const a = y * want.stride + x * 4;
+      const b = y * got.stride + x * 4;
+      for (let c = 0; c < 3; c++) if (want.data[a + c] !== got.data[b + c]) return y * want.width + x;
+    }
+  }
+  return -1;
+}
+
+async function untilEqual(client: SpiceGiClient, want: Surface, timeoutMs = 10000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await client.dump().catch(() => null);
+    const diff = got && got.width === want.width && got.height === want.height ? firstDiff(want, got) : -2;
+    if (diff === -1) return;
+    if (Date.now() > deadline) {
+      const at =
+        diff >= 0 ? ` first differing pixel (${diff % want.width}, ${Math.floor(diff / want.width)})` : ' (no surface of the right size)';
+      assert.fail(`the GI client's surface never equalled the display;${at}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Paint a random solid or noisy rect into the surface; returns it. */
+function scribble(s: Surface, rnd: () => number): { x: number; y: number; width: number; height: number } {
+  const width = 1 + Math.floor(rnd() * Math.min(200, s.width));
+  const height = 1 + Math.floor(rnd() * Math.min(150, s.height));
+  const x = Math.floor(rnd() * (s.width - width));
+  const y = Math.floor(rnd() * (s.height - height));
+  const solid = rnd() < 0.5;
+  const colour = [rnd() * 256, rnd() * 256, rnd() * 256].map(Math.floor);
+  for (let yy = y; yy < y + height; yy++) {
+    for (let xx = x; xx < x + width; xx++) {
+      const o = yy * s.stride + xx * 4;
+      for (let c = 0; c < 3; c++) s.data[o + c] = solid ? colour[c]! : Math.floor(rnd() * 256);
+    }
+  }
+  return { x, y, width, height };
+}
+
+async function withServer(
+  opts: { surface: Surface; codec?: ImageCodecName; password?: string },
+  body: (ctx: { server: SpiceServer; display: TestDisplay; input: RecordingInput; port: number }) => Promise<void>,
+): Promise<void> {
+  const display = new TestDisplay(opts.surface, 'spice gi test');
+  const input = new RecordingInput();
+  const server = new SpiceServer({
+    display,
+    input,
+    ticketing: { password: opts.password ?? null },
+    name: 'gi-test',
+    ...(opts.codec ? { codec: opts.codec } : {}),
+  });
+  const { port } = await server.listen('127.0.0.1', 0);
+  try {
+    await body({ server, display, input, port });
+  } finally {
+    await server.close();
+  }
+}
+
+describe('SPICE server with spice-gtk (SpiceClientGLib over PyGObject)', function () {
+  this.timeout(60000);
+
+  for (const codec of IMAGE_CODECS) {
+    it(`${codec}: full picture, 40 partial updates and a resize arrive pixel-exact`, async function () {
+      pendingUnlessGi(this);
+      await withServer({ surface: patternSurface(640, 400), codec }, async ({ display, port }) => {
+        const client = SpiceGiClient.start('127.0.0.1', port);
+        try {
+          await client.waitFor((e) => e.event === 'mark');
+          await untilEqual(client, display.current!);
+          const rnd = prng(0x5b1ce + codec.length);
+          for (let i = 0; i < 40; i++) {
+            const r = scribble(display.current!, rnd);
+            display.emit('damage', [r]);
+            if (i % 10 === 9) await untilEqual(client, display.current!);
+          }
+          await untilEqual(client, display.current!);
+          const invalidates = client.events.filter((e) => e.event === 'invalidate').length;
+          assert.ok(invalidates > 2, `partial updates were drawn (${invalidates} invalidate events)`);
+          // Resize: SURFACE_DESTROY + SURFACE_CREATE with the new size, then a full picture.
+          const from = client.events.length;
+          display.setSurface(patternSurface(800, 600));
+          await client.waitFor((e) => e.event === 'primary' && e.width === 800 && e.height === 600, 10000, from);
+          await untilEqual(client, display.current!);
+        } finally {
+          await client.stop();
+        }
+      });
+    });
+  }
+
+  it('a 1920x1080 picture and updates arrive pixel-exact', async function () {
+    pendingUnlessGi(this);
+    await withServer({ surface: patternSurface(1920, 1080) }, async ({ display, port }) => {
+      const client = SpiceGiClient.start('127.0.0.1', port);
+      try {
+        await untilEqual(client, display.current!, 20000);
+        const rnd = prng(1080);
+        for (let i = 0; i < 10; i++) display.emit('damage', [scribble(display.current!, rnd)]);
+        display.emit('damage', [{ x: 0, y: 0, width: 1920, height: 1080 }]);
+        await untilEqual(client, display.current!, 20000);
+      } finally {
+        await client.stop();
+      }
+    });
+  });
+
+  it("the client's keys, pointer and buttons reach the guest as Linux codes", async function () {
+    pendingUnlessGi(this);
+    await withServer({ surface: patternSurface(320, 200) }, async ({ input, port }) => {
+      const client = SpiceGiClient.start('127.0.0.1', port);
+      try {
+        await client.waitFor((e) => e.event === 'inputs');
+        await client.waitFor((e) => e.event === 'mark');
+        client.send({ cmd: 'key', scancode: 0x1e, down: true });
+        client.send({ cmd: 'key', scancode: 0x1e, down: false });
+        client.send({ cmd: 'key', scancode: 0x14d, down: true }); // spice-gtk: 0x100 | code = E0 prefix (Right)
+        client.send({ cmd: 'key', scancode: 0x14d, down: false });
+        client.send({ cmd: 'position', x: 123, y: 45, buttons: 0 });
+        client.send({ cmd: 'button', button: 1, down: true, buttons: 1 });
+        client.send({ cmd: 'button', button: 1, down: false, buttons: 0 });
+        client.send({ cmd: 'button', button: 3, down: true, buttons: 4 });
+        client.send({ cmd: 'button', button: 3, down: false, buttons: 0 });
+        const want = [
+          { kind: 'key', args: [KEY_A, true] },
+          { kind: 'key', args: [KEY_A, false] },
+          { kind: 'key', args: [KEY_RIGHT, true] },
+          { kind: 'key', args: [KEY_RIGHT, false] },
+          { kind: 'pointerAbs', args: [123, 45, 320, 200] },
+          { kind: 'key', args: [BTN_LEFT, true] },
+          { kind: 'key', args: [BTN_LEFT, false] },
+          { kind: 'key', args: [BTN_RIGHT, true] },
+          { kind: 'key', args: [BTN_RIGHT, false] },
+        ];
+        const deadline = Date.now() + 10000;
+        while (input.calls.length < want.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        assert.deepEqual(JSON.stringify(input.calls), JSON.stringify(want));
+      } finally {
+        await client.stop();
+      }
+    });
+  });
+
+  it('the right ticket is accepted and a wrong one refused', async function () {
+    pendingUnlessGi(this);
+    await withServer({ surface: patternSurface(64, 48), password: 'sesame' }, async ({ display, port }) => {
+      const bad = SpiceGiClient.start('127.0.0.1', port, 'wrong');
+      try {
+        const e = await bad.waitFor((ev) => ev.event === 'channel-event');
+        assert.match(String(e.name), /AUTH|ERROR/i, `refused with an auth error: ${JSON.stringify(e)}`);
+        assert.ok(!bad.events.some((ev) => ev.event === 'primary'), 'no picture without the ticket');
+      } finally {
+        await bad.stop();
+      }
+      const good = SpiceGiClient.start('127.0.0.1', port, 'sesame');
+      try {
+        await untilEqual(good, display.current!);
+      } finally {
+        await good.stop();
+      }
+    });
+  });
+});
