@@ -8,16 +8,17 @@
 import { clipRect, isEmptyRect, type Rect } from '../../shared/region';
 import { hasCap, SpiceDisplayCap, SpiceMsgDisplay } from '../../shared/spice/constants';
 import {
+  buildCopyBits,
   buildDrawCopy,
   buildMonitorsConfig,
   buildSurfaceCreate,
   buildSurfaceDestroy,
   parseDisplayClientMessage,
 } from '../../shared/spice/display-messages';
-import type { Display, Surface } from '../display/display';
+import type { CopyHint, Display, Surface } from '../display/display';
 import { PIXEL_FORMAT_XRGB8888 } from '../display/display';
 import { convertRect } from '../display/pixel-convert';
-import { PendingRegion } from '../vnc/damage';
+import { intersectRect, PendingRegion } from '../vnc/damage';
 import { type SchedulerClock, UpdateScheduler } from '../vnc/update-scheduler';
 import { type ChannelIo, SpiceChannel } from './channel';
 import { chooseImageCodec, encodeImage, type ImageCodecName } from './image-codecs';
@@ -53,6 +54,9 @@ export class DisplayChannel extends SpiceChannel {
   readonly drawStats: DisplayChannelStats;
   private readonly onDamage = (rects: Rect[]) => this.damage(rects);
   private readonly onResize = (surface: Surface | null) => this.resize(surface);
+  private readonly onCopy = (hint: CopyHint) => this.copy(hint);
+  /** COPY_BITS sent for the shadow's copy hints. */
+  copies = 0;
 
   constructor(
     io: ChannelIo,
@@ -72,6 +76,7 @@ export class DisplayChannel extends SpiceChannel {
     this.startAcks();
     this.opts.display.on('damage', this.onDamage);
     this.opts.display.on('resize', this.onResize);
+    this.opts.display.on('copy', this.onCopy);
     this.resize(this.opts.display.surface());
     this.opts.display.requestRefresh?.();
   }
@@ -90,6 +95,27 @@ export class DisplayChannel extends SpiceChannel {
     if (!this.size) return;
     for (const r of rects) this.pending.add(clipRect(r, this.size.width, this.size.height));
     this.scheduler.damaged(rects);
+    this.queueFlush();
+  }
+
+  /**
+   * The guest moved pixels (display 'copy': the damage that follows leaves dst out). COPY_BITS
+   * when the client holds src as it is now, i.e. no pending update touches src; otherwise dst
+   * joins the pending region and goes as pixels. Pending rects inside dst are drawn later with
+   * the current pixels, so they stay right either way.
+   */
+  private copy(hint: CopyHint): void {
+    if (!this.size) return;
+    const dst = clipRect(hint.dst, this.size.width, this.size.height);
+    const src = clipRect(hint.src, this.size.width, this.size.height);
+    const exact = dst.width === src.width && dst.height === src.height && !isEmptyRect(dst);
+    const srcPending = this.pending.rects.some((p) => !isEmptyRect(intersectRect(p, src)));
+    if (exact && this.marked && !srcPending && this.maySend) {
+      this.send(SpiceMsgDisplay.COPY_BITS, buildCopyBits(dst, src.x, src.y));
+      this.copies++;
+      return;
+    }
+    this.pending.add(dst);
     this.queueFlush();
   }
 
@@ -165,6 +191,7 @@ export class DisplayChannel extends SpiceChannel {
   protected override dispose(): void {
     this.opts.display.off('damage', this.onDamage);
     this.opts.display.off('resize', this.onResize);
+    this.opts.display.off('copy', this.onCopy);
     this.scheduler.dispose();
   }
 }
