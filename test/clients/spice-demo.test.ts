@@ -1,9 +1,9 @@
 // End to end on the simulator with real SPICE clients, the way a user runs it:
 //   - `xenvfb demo --workload still --image X.png`: spicy-screenshot (spice-client-gtk) returns
 //     the image pixel for pixel, and the console nodes spice-port/spice-listen are in xenstore;
-//   - `xenvfb demo --workload pattern`: the GI client (spice-gtk) follows the animation; with
-//     the guest stopped (SIGSTOP) its picture equals a gvnccapture grab of the same guest, several
-//     times over (and equals a VNC client that follows the same guest); keys and clicks it sends arrive in the guest's vkbd as Linux codes.
+//   - `xenvfb demo --workload pattern`: the GI client (spice-gtk) follows the animation; each
+//     time the guest is stopped (SIGSTOP) its picture equals that of a VNC client following the
+//     same guest; keys and clicks it sends arrive in the guest's vkbd as Linux codes.
 
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
