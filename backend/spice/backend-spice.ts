@@ -1,13 +1,13 @@
-// The daemon's SPICE hook: start a SpiceServer for one domain, with the domain's name and
-// UUID from xenstore, and advertise it beside vnc-port (/local/domain/N/console/spice-port,
-// spice-listen) where toolstacks look for a domain's consoles.
+// The daemon's SPICE hook: a SpiceServer for one domain, with the domain's name and UUID from
+// xenstore (/local/domain/N/name, and uuid under the domain's /vm/<uuid> path).
 
 import type { Logger } from '../../shared/log';
 import type { XsClient } from '../../shared/xenstore/client';
 import { parseUuid } from '../../shared/spice/main-messages';
-import type { Display, InputSink } from '../display/display';
+import type { Display } from '../display/display';
+import type { InputSink } from '../input/input-sink';
 import type { ImageCodecName } from './image-codecs';
-import { type SpiceAddress, SpiceServer } from './server';
+import { SpiceServer } from './server';
 import type { SpiceTicketing } from './ticket';
 
 export interface SpiceBackendOptions {
@@ -18,20 +18,20 @@ export interface SpiceBackendOptions {
   codec?: ImageCodecName;
 }
 
-export async function startSpice(
+export async function createSpiceServer(
   xs: XsClient,
   display: Display,
   input: InputSink,
   domid: number,
   opts: SpiceBackendOptions,
   log: Logger,
-): Promise<{ server: SpiceServer; address: SpiceAddress }> {
+): Promise<SpiceServer> {
   const dom = `/local/domain/${domid}`;
   const name = await xs.tryRead(`${dom}/name`);
   const vm = await xs.tryRead(`${dom}/vm`);
   const uuidText = vm ? await xs.tryRead(`${vm}/uuid`) : undefined;
   const uuid = uuidText ? parseUuid(uuidText) : null;
-  const server = new SpiceServer({
+  return new SpiceServer({
     display,
     input,
     ticketing: opts.ticketing,
@@ -41,9 +41,4 @@ export async function startSpice(
     ...(opts.shared ? { shared: true } : {}),
     ...(opts.codec ? { codec: opts.codec } : {}),
   });
-  const address = await server.listen(opts.host, opts.port);
-  log.info({ spice: `${address.host}:${address.port}`, ticketing: opts.ticketing.password !== null }, 'SPICE server listening');
-  await xs.write(`${dom}/console/spice-listen`, address.host);
-  await xs.write(`${dom}/console/spice-port`, String(address.port));
-  return { server, address };
 }

@@ -20,7 +20,7 @@ import {
   SPICE_TICKET_SIZE,
 } from '../../shared/spice/link';
 import { ByteReader } from '../../shared/bytes';
-import type { AuthGate } from '../vnc/security/throttle';
+import type { AuthGate } from '../auth/throttle';
 import type { ChannelIo, SpiceChannel } from './channel';
 import type { SpiceSessions } from './sessions';
 import { checkTicket, decryptTicket, type SpiceTicketing, type TicketKey } from './ticket';

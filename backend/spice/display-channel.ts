@@ -5,7 +5,7 @@
 // are paced by the frame clock, the transport's backpressure and the SET_ACK window, so a
 // client that never reads holds at most 2 * window messages of output.
 
-import { clipRect, isEmptyRect, type Rect } from '../../shared/region';
+import { clipRect, intersectRect, isEmptyRect, type Rect } from '../../shared/region';
 import { hasCap, SpiceDisplayCap, SpiceMsgDisplay } from '../../shared/spice/constants';
 import {
   buildCopyBits,
@@ -16,10 +16,10 @@ import {
   parseDisplayClientMessage,
 } from '../../shared/spice/display-messages';
 import type { CopyHint, Display, Surface } from '../display/display';
-import { PIXEL_FORMAT_XRGB8888 } from '../display/display';
+import { PIXEL_FORMAT_XRGB8888 } from '../display/pixel-format';
 import { convertRect } from '../display/pixel-convert';
-import { intersectRect, PendingRegion } from '../vnc/damage';
-import { type SchedulerClock, UpdateScheduler } from '../vnc/update-scheduler';
+import { PendingRegion } from '../updates/pending-region';
+import { type SchedulerClock, UpdateScheduler } from '../updates/update-scheduler';
 import { type ChannelIo, SpiceChannel } from './channel';
 import { chooseImageCodec, encodeImage, type ImageCodecName } from './image-codecs';
 

@@ -6,7 +6,8 @@
 
 import { SPICE_INPUT_MOTION_ACK_BUNCH, SpiceMouseButton, SpiceMouseButtonMask, SpiceMsgInputs } from '../../shared/spice/constants';
 import { buildInputsModifiers, parseInputsClientMessage, scancodeBytes } from '../../shared/spice/inputs-messages';
-import type { Display, InputSink } from '../display/display';
+import type { Display } from '../display/display';
+import type { InputSink } from '../input/input-sink';
 import { BTN_EXTRA, BTN_LEFT, BTN_MIDDLE, BTN_RIGHT, BTN_SIDE } from '../input/linux-input-codes';
 import { type ChannelIo, SpiceChannel } from './channel';
 import { Set1Decoder } from './scancodes';
@@ -39,9 +40,8 @@ export interface InputsChannelOptions {
 export class InputsChannel extends SpiceChannel {
   private readonly keys = new Set1Decoder();
   private readonly held = new Set<number>();
+  private readonly heldButtons = new Set<number>();
   private buttons = 0;
-  private x = 0;
-  private y = 0;
   private motions = 0;
 
   constructor(
@@ -70,7 +70,8 @@ export class InputsChannel extends SpiceChannel {
         this.setButtons(m.buttons);
         return this.motionAck();
       case 'motion':
-        this.moveTo(this.x + m.dx, this.y + m.dy);
+        // Server mouse mode: the guest gets the motion as relative (kbdif XENKBD_TYPE_MOTION).
+        if (m.dx !== 0 || m.dy !== 0) this.opts.input.pointerRel(m.dx, m.dy);
         this.setButtons(m.buttons);
         return this.motionAck();
       case 'press':
@@ -90,8 +91,6 @@ export class InputsChannel extends SpiceChannel {
     if (!s) return;
     const cx = Math.max(0, Math.min(s.width - 1, x));
     const cy = Math.max(0, Math.min(s.height - 1, y));
-    this.x = cx;
-    this.y = cy;
     this.opts.input.pointerAbs(cx, cy, s.width, s.height);
   }
 
@@ -113,7 +112,7 @@ export class InputsChannel extends SpiceChannel {
 
   private setButtons(state: number): void {
     const changed = (state ^ this.buttons) & ~(SpiceMouseButtonMask.UP | SpiceMouseButtonMask.DOWN);
-    for (const [bit, code] of BUTTONS) if (changed & bit) this.key(code, (state & bit) !== 0);
+    for (const [bit, code] of BUTTONS) if (changed & bit) this.pointerButton(code, (state & bit) !== 0);
     this.buttons = state;
   }
 
@@ -123,8 +122,15 @@ export class InputsChannel extends SpiceChannel {
     this.opts.input.key(code, pressed);
   }
 
+  private pointerButton(code: number, pressed: boolean): void {
+    if (pressed) this.heldButtons.add(code);
+    else if (!this.heldButtons.delete(code)) return;
+    this.opts.input.button(code, pressed);
+  }
+
   protected override dispose(): void {
     for (const code of [...this.held]) this.key(code, false);
+    for (const code of [...this.heldButtons]) this.pointerButton(code, false);
     this.buttons = 0;
   }
 }

@@ -10,12 +10,14 @@ import type { WebSocket } from 'ws';
 import { xerror } from '../../shared/errors';
 import { type Logger, silentLogger } from '../../shared/log';
 import { SpiceChannel as SpiceChannelType, SPICE_INPUTS_CAP_KEY_SCANCODE, capsWords } from '../../shared/spice/constants';
-import type { Display, InputSink } from '../display/display';
+import type { Display } from '../display/display';
+import type { InputSink } from '../input/input-sink';
 import { listenOn } from '../listen';
-import { AuthThrottle } from '../vnc/security/throttle';
-import { WebSocketBridge } from '../vnc/websocket/bridge';
-import { WebSocketGateway } from '../vnc/websocket/gateway';
-import { sniffConnection, VNC_SNIFF_WAIT_MS } from '../vnc/websocket/sniff';
+import type { DisplayClientInfo, DisplayServer } from '../display-server';
+import { AuthThrottle } from '../auth/throttle';
+import { WebSocketBridge } from '../web/websocket/bridge';
+import { WebSocketGateway } from '../web/websocket/gateway';
+import { sniffConnection, SNIFF_WAIT_MS } from '../web/websocket/sniff';
 import { SpiceConnection } from './connection';
 import type { ImageCodecName } from './image-codecs';
 import { SpiceSessions } from './sessions';
@@ -51,11 +53,18 @@ export interface SpiceAddress {
 }
 
 interface Connection {
+  id: number;
+  peer: string;
+  websocket: boolean;
   socket: net.Socket;
   conn: SpiceConnection;
+  /** Bytes to the client and unsent bytes over WebSocket (ws keeps its own queue). */
+  bytesOut: number;
+  queued(): number;
 }
 
-export class SpiceServer {
+export class SpiceServer implements DisplayServer {
+  readonly protocol = 'spice';
   private readonly server: net.Server;
   private readonly log: Logger;
   private readonly keys = new TicketKeyPool();
@@ -80,6 +89,7 @@ export class SpiceServer {
     this.gateway = new WebSocketGateway({
       log: this.log,
       allowOrigins: opts.allowOrigins,
+      plainHttpText: 'This port speaks SPICE, directly or over WebSocket (spice-html5).\n',
       onWebSocket: (ws, socket) => this.acceptWebSocket(ws, socket),
     });
     this.server = net.createServer((socket) => this.incoming(socket));
@@ -91,12 +101,19 @@ export class SpiceServer {
     return this.connections.size;
   }
 
-  /** Per connection: its channel type and unsent bytes (bounded by SPICE_HARD_SOCKET_BACKLOG). */
-  clients(): { channel: number | null; queuedBytes: number }[] {
-    return [...this.connections].map((c) => ({ channel: c.conn.channelType, queuedBytes: c.socket.writableLength }));
+  /** Per connection (one per channel): unsent bytes stay below SPICE_HARD_SOCKET_BACKLOG. */
+  clientInfo(): DisplayClientInfo[] {
+    return [...this.connections].map((c) => ({
+      id: c.id,
+      peer: c.peer,
+      websocket: c.websocket,
+      bytesOut: c.bytesOut,
+      updates: c.conn.engine?.stats.messagesSent ?? 0,
+      queuedBytes: c.queued(),
+    }));
   }
 
-  async listen(host: string, port: number): Promise<SpiceAddress> {
+  listen(host: string, port: number): Promise<SpiceAddress> {
     return listenOn(this.server, host, port);
   }
 
@@ -123,7 +140,7 @@ export class SpiceServer {
     if (this.opts.websocket === false) return this.accept(socket);
     this.pending.add(socket);
     socket.once('close', () => this.pending.delete(socket));
-    sniffConnection(socket, VNC_SNIFF_WAIT_MS, (kind, head) => {
+    sniffConnection(socket, SNIFF_WAIT_MS, (kind, head) => {
       if (kind === 'closed') return socket.destroy();
       if (kind === 'http') return this.gateway.acceptSniffed(socket, head);
       this.pending.delete(socket);
@@ -146,9 +163,17 @@ export class SpiceServer {
     const id = this.nextId++;
     const log = this.log.child({ spice: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
     socket.setNoDelay(true);
-    const entry = { socket } as Connection;
+    const entry = {
+      id,
+      peer: `${socket.remoteAddress}:${socket.remotePort}`,
+      websocket: false,
+      socket,
+      bytesOut: 0,
+      queued: () => socket.writableLength,
+    } as Connection;
     const write = (bytes: Uint8Array): void => {
       if (socket.destroyed || !socket.writable) return;
+      entry.bytesOut += bytes.length;
       if (socket.writableLength > SPICE_HARD_SOCKET_BACKLOG) {
         entry.conn.close('client does not read', xerror('SPICE_E_OVERSIZE', `client left ${socket.writableLength} bytes unread`));
         return;
@@ -186,7 +211,14 @@ export class SpiceServer {
     const id = this.nextId++;
     const log = this.log.child({ spice: id, peer: `${raw.remoteAddress}:${raw.remotePort}`, websocket: true });
     const bridge = new WebSocketBridge(ws, socket, { maxBacklog: SPICE_MAX_SOCKET_BACKLOG, closeGraceMs: SPICE_CLOSE_GRACE_MS, log });
-    const entry = { socket: raw } as Connection;
+    const entry = {
+      id,
+      peer: `${raw.remoteAddress}:${raw.remotePort}`,
+      websocket: true,
+      socket: raw,
+      bytesOut: 0,
+      queued: () => ws.bufferedAmount,
+    } as Connection;
     entry.conn = new SpiceConnection({
       ...this.connectionBase(log, raw.remoteAddress),
       write: (bytes) => {
@@ -194,6 +226,7 @@ export class SpiceServer {
           entry.conn.close('client does not read', xerror('SPICE_E_OVERSIZE', `client left ${ws.bufferedAmount} bytes unread`));
           return;
         }
+        entry.bytesOut += bytes.length;
         bridge.write(bytes);
       },
       backpressured: bridge.backpressured,

@@ -9,7 +9,8 @@ import { xerror } from '../../shared/errors';
 import type { Logger } from '../../shared/log';
 import { channelName, SpiceChannel as SpiceChannelType, SpiceMouseMode } from '../../shared/spice/constants';
 import type { LinkMess } from '../../shared/spice/link';
-import type { Display, InputSink } from '../display/display';
+import type { Display } from '../display/display';
+import type { InputSink } from '../input/input-sink';
 import type { ChannelIo, SpiceChannel } from './channel';
 import { CursorChannel } from './cursor-channel';
 import { DisplayChannel } from './display-channel';
@@ -132,7 +133,7 @@ export class SpiceSessions {
       case SpiceChannelType.INPUTS:
         return new InputsChannel(io, { display: this.opts.display, input: this.opts.input });
       default:
-        return new CursorChannel(io);
+        return new CursorChannel(io, this.opts.display);
     }
   }
 

@@ -75,6 +75,19 @@ function differences(a: Rgb[][], b: Rgb[][]): { count: number; first?: string } 
   return { count, first };
 }
 
+/** What a US-layout guest types from these key events (the keys this test uses only). */
+function usText(events: ReadonlyArray<{ code: number; pressed: boolean }>): string {
+  const keys: Record<number, [string, string]> = { 35: ['h', 'H'], 18: ['e', 'E'], 38: ['l', 'L'], 24: ['o', 'O'] };
+  Object.assign(keys, { 39: [';', ':'], 57: [' ', ' '], 53: ['/', '?'] });
+  let shift = 0;
+  let out = '';
+  for (const e of events) {
+    if (e.code === 42 || e.code === 54) shift += e.pressed ? 1 : -1;
+    else if (e.pressed) out += keys[e.code]?.[shift > 0 ? 1 : 0] ?? `<${e.code}>`;
+  }
+  return out;
+}
+
 describe('noVNC in headless Chromium via xenvfb demo --web', function () {
   this.timeout(45000);
   let tmp: string;
@@ -154,6 +167,18 @@ describe('noVNC in headless Chromium via xenvfb demo --web', function () {
       .map((l) => /"type":"key","keycode":(\d+),"pressed":true/.exec(l)?.[1])
       .filter((k) => k !== undefined && k !== '272');
     assert.deepEqual(keys, ['35', '23'], 'h then i, nothing else pressed');
+
+    // Text typed with no Shift held (as noVNC sends "H" and ":"): the guest must see the Shift
+    // each character needs on a US layout, so it reads back as the same text.
+    const fromText = demo.lines.length;
+    await page.keyboard.type('Hello: /');
+    await demo.waitFor(/guest input: .*"type":"key","keycode":53,"pressed":false/, 10000, fromText);
+    const events = demo.lines
+      .slice(fromText)
+      .map((l) => /"type":"key","keycode":(\d+),"pressed":(true|false)/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ code: Number(m[1]), pressed: m[2] === 'true' }));
+    assert.equal(usText(events), 'Hello: /', JSON.stringify(events));
     assert.deepEqual(consoleErrors, []);
     console.log(`    noVNC connected ${tConnected - t0} ms after start; whole test ${Date.now() - t0} ms`);
   });

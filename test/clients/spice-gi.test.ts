@@ -158,10 +158,10 @@ describe('SPICE server with spice-gtk (SpiceClientGLib over PyGObject)', functio
           { kind: 'key', args: [KEY_RIGHT, true] },
           { kind: 'key', args: [KEY_RIGHT, false] },
           { kind: 'pointerAbs', args: [123, 45, 320, 200] },
-          { kind: 'key', args: [BTN_LEFT, true] },
-          { kind: 'key', args: [BTN_LEFT, false] },
-          { kind: 'key', args: [BTN_RIGHT, true] },
-          { kind: 'key', args: [BTN_RIGHT, false] },
+          { kind: 'button', args: [BTN_LEFT, true] },
+          { kind: 'button', args: [BTN_LEFT, false] },
+          { kind: 'button', args: [BTN_RIGHT, true] },
+          { kind: 'button', args: [BTN_RIGHT, false] },
         ];
         const deadline = Date.now() + 10000;
         while (input.calls.length < want.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -13,8 +13,10 @@ import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import type { ByteWriter } from '../../../shared/bytes';
 import type { Rect } from '../../../shared/region';
-import type { PixelFormat, Surface } from '../../display/display';
-import { bytesPerPixel, convertRectToNew } from '../../display/pixel-convert';
+import type { PixelFormat } from '../../display/pixel-format';
+import type { Surface } from '../../display/display';
+import { bytesPerPixel } from '../../display/pixel-format';
+import { convertRectToNew } from '../../display/pixel-convert';
 import { RfbEncoding } from '../messages';
 import type { EncodeSettings, Encoder } from './encoder';
 import { buildPalette, type Palette, packPixels, readClientPixels, tpixelPacker } from './pixels';
@@ -59,7 +61,6 @@ const RGBX: PixelFormat = {
   bitsPerPixel: 32,
   depth: 24,
   bigEndian: false,
-  trueColour: true,
   redMax: 255,
   greenMax: 255,
   blueMax: 255,

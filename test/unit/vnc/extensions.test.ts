@@ -455,7 +455,7 @@ describe('vnc/extensions: input', () => {
   it('QEMU ExtendedKeyEvent: XT scancodes (E0-prefixed with the high bit) reach the guest as Linux keys', () => {
     const h = connected();
     h.session.receive(qemuExtKey(true, 0xff53, 0xcd)); // E0 4D Right
-    h.session.receive(qemuExtKey(true, 0x41, 0x1e)); // A
+    h.session.receive(qemuExtKey(true, 0x61, 0x1e)); // a
     h.session.receive(qemuExtKey(true, 0, 0xb7)); // Print as E0 37
     assert.deepEqual(
       h.input.calls.map((c) => c.args),
@@ -489,10 +489,10 @@ describe('vnc/extensions: input', () => {
       h.input.calls.map((c) => [c.kind, ...c.args]),
       [
         ['pointerAbs', 3, 4, 32, 16],
-        ['key', BTN_LEFT, true],
-        ['key', BTN_RIGHT, true],
-        ['key', BTN_LEFT, false],
-        ['key', BTN_RIGHT, false],
+        ['button', BTN_LEFT, true],
+        ['button', BTN_RIGHT, true],
+        ['button', BTN_LEFT, false],
+        ['button', BTN_RIGHT, false],
         ['wheel', 1],
         ['wheel', -1],
       ],
