@@ -116,7 +116,12 @@ export function buildLinkReply(reply: {
 
 /** A refused link: header + reply with `error` set and everything else zero (reds_send_link_error). */
 export function buildLinkError(error: number): Buffer {
-  return buildLinkReply({ error, pubKey: new Uint8Array(SPICE_TICKET_PUBKEY_BYTES), commonCaps: [], channelCaps: [] });
+  const w = new ByteWriter(SPICE_LINK_HEADER_SIZE + SPICE_LINK_REPLY_SIZE);
+  writeLinkHeader(w, SPICE_LINK_REPLY_SIZE);
+  return w
+    .u32le(error)
+    .zeros(SPICE_LINK_REPLY_SIZE - 4)
+    .finish();
 }
 
 /** The u32 SpiceLinkErr that ends the link stage (0 = OK, the data phase starts). */
