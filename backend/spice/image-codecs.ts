@@ -3,9 +3,10 @@
 
 import { xerror } from '../../shared/errors';
 import { SpiceImageType } from '../../shared/spice/constants';
-import { bitmapPayload, type SpiceImagePayload } from '../../shared/spice/display-messages';
+import { bitmapPayload, sizedPayload, type SpiceImagePayload } from '../../shared/spice/display-messages';
+import { encodeLzRgb32 } from '../../shared/spice/lz-rgb';
 
-export const IMAGE_CODECS = ['bitmap'] as const;
+export const IMAGE_CODECS = ['bitmap', 'lz_rgb'] as const;
 export type ImageCodecName = (typeof IMAGE_CODECS)[number];
 
 export function parseImageCodec(name: string): ImageCodecName {
@@ -13,9 +14,9 @@ export function parseImageCodec(name: string): ImageCodecName {
   throw xerror('SPICE_E_CONFIG', `unknown SPICE image codec ${name}; one of ${IMAGE_CODECS.join(', ')}`);
 }
 
-/** The codec for a client with these display caps. */
+/** The codec for a client with these display caps: LZ_RGB, which spice-gtk and spice-html5 both decode. */
 export function chooseImageCodec(_caps: readonly number[], forced?: ImageCodecName): ImageCodecName {
-  return forced ?? 'bitmap';
+  return forced ?? 'lz_rgb';
 }
 
 /** Encode w x h pixels (B, G, R, X bytes, rows packed) as a DRAW_COPY image payload. */
@@ -23,7 +24,7 @@ export function encodeImage(codec: ImageCodecName, width: number, height: number
   switch (codec) {
     case 'bitmap':
       return bitmapPayload(width, height, pixels);
+    case 'lz_rgb':
+      return sizedPayload(SpiceImageType.LZ_RGB, encodeLzRgb32(width, height, pixels));
   }
 }
-
-export { SpiceImageType };
