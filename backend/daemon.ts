@@ -17,6 +17,7 @@ import { VncServer } from './vnc/server';
 import type { VncSecurityOptions } from './vnc/security/options';
 import { WebServer } from './web/server';
 import { createSpiceServer, type SpiceBackendOptions } from './spice/backend-spice';
+import { SPICE_WEB_WEBSOCKET_PATH, spiceWebClient } from './spice/web-client';
 
 export interface BackendOptions {
   domid: number;
@@ -111,7 +112,7 @@ export class DomainBackend {
     if (this.opts.spice) {
       // Like the web client: a SPICE port that cannot bind is logged; VNC still serves the guest.
       const spice = await createSpiceServer(this.xs, this.display, this.input, domid, this.opts.spice, log);
-      await this.serve(spice, this.opts.spice, ['/spice/websocket']).catch((err: unknown) => {
+      await this.serve(spice, this.opts.spice, [SPICE_WEB_WEBSOCKET_PATH]).catch((err: unknown) => {
         log.error({ err, spice: `${this.opts.spice!.host}:${this.opts.spice!.port}` }, 'SPICE server could not listen');
         return spice.close();
       });
@@ -153,7 +154,12 @@ export class DomainBackend {
   private async startWeb(at: { host: string; port: number }): Promise<void> {
     const { log } = this.opts;
     const routes = this.servers.flatMap((s) => s.webSocketPaths.map((path) => ({ path, handler: s.server })));
-    const web = new WebServer({ webSockets: routes, log: log.child({ web: true }) });
+    const spiceWeb = this.servers.some((s) => s.server.protocol === 'spice') ? spiceWebClient() : null;
+    const web = new WebServer({
+      webSockets: routes,
+      log: log.child({ web: true }),
+      ...(spiceWeb ? { extraMounts: spiceWeb.mounts, redirects: spiceWeb.redirects } : {}),
+    });
     try {
       this.webAddress = await web.listen(at.host, at.port);
       this.web = web;

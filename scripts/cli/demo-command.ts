@@ -16,6 +16,7 @@ import type { WorkloadName } from '../../frontend/workloads';
 import { type VncSecurityFlags, vncSecurityArgs, vncSecurityFromFlags } from './vnc-security-flags';
 import { type SpiceFlags, spiceArgs, spiceFromFlags } from './spice-flags';
 import { loadSpicePassword } from '../../backend/spice/ticket';
+import { SPICE_WEB_PAGE, spiceWebClient } from '../../backend/spice/web-client';
 
 const DOMID = 1;
 
@@ -152,6 +153,7 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
     say(
       `  SPICE     ${formatHostPort({ host: spiceHost, port: Number(spicePort) })}  (e.g. remote-viewer spice://${spiceHost}:${spicePort})`,
     );
+    if (opts.web && spiceWebClient()) say(`  SPICE web http://${formatHostPort(opts.web)}${SPICE_WEB_PAGE}  (spice-html5 in a browser)`);
   }
   say(`  xenstore  XENSTORED_PATH=${xsPath} xenstore-ls -fp`);
   say(`  sim dir   ${dir}`);
