@@ -46,6 +46,7 @@ export const ErrorCodes = {
   DT_E_BAD_GEOMETRY: 'dirty-tile cols/rows/tile size out of range or not covering the framebuffer',
   DT_E_BAD_ACTIVE: 'the dirty-tile active indicator is neither 0 nor 1',
   DT_E_STUCK: 'the frontend left a dirty-tile switch request unanswered past the stuck limit',
+  DT_E_BAD_REPORT: 'a dirty-tile scan report (control socket, capture file) has a missing or out-of-range field',
   // rfb / vnc
   RFB_E_BAD_VERSION: 'the client sent an unsupported RFB protocol version',
   RFB_E_BAD_SECURITY: 'the client chose a security type that was not offered',
@@ -100,4 +101,14 @@ export function xerror(code: ErrorCode, message?: string, details: Record<string
 
 export function isXenvfbError(e: unknown, code?: ErrorCode): e is XenvfbError {
   return e instanceof XenvfbError && (code === undefined || e.code === code);
+}
+
+/**
+ * The stable `code` of any error that carries one (ours, Node's `ENOENT`/`ERR_*`, native
+ * errors), or undefined. Use it instead of casting: `errorCode(e) === 'XS_E_CLOSED'`.
+ */
+export function errorCode(e: unknown): string | undefined {
+  if (typeof e !== 'object' || e === null || !('code' in e)) return undefined;
+  const code = (e as { code: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
 }

@@ -6,6 +6,7 @@
 import { openPlatform } from './platform';
 import { DemoGuest } from '../../frontend/demo-guest';
 import { createLogger } from '../../shared/log';
+import { errorCode } from '../../shared/errors';
 import type { WorkloadName } from '../../frontend/workloads';
 
 export async function runGuestCommand(opts: {
@@ -36,8 +37,9 @@ export async function runGuestCommand(opts: {
       mode = (mode + 1) % modes.length;
       process.stdout.write(`${JSON.stringify({ event: 'resized', ...next })}\n`);
     } catch (e) {
-      const err = e as { code?: string; message?: string };
-      process.stdout.write(`${JSON.stringify({ event: 'resize-failed', ...next, code: err.code, reason: err.message })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ event: 'resize-failed', ...next, code: errorCode(e), reason: e instanceof Error ? e.message : String(e) })}\n`,
+      );
     }
   });
   const stop = async () => {
