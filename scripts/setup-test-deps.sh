@@ -29,6 +29,7 @@ PACKAGES=(
   python3-gi                   # PyGObject for the spice-gtk GI client (test/clients/spice-gi.test.ts, spice-demo.test.ts)
   gir1.2-spiceclientglib-2.0   # SpiceClientGLib typelib for that client
   spice-html5                  # the browser SPICE client served at /spice (test/clients/spice-html5.test.ts)
+  virt-viewer                  # remote-viewer under Xvfb (test/clients/spice-remote-viewer.test.ts)
 )
 
 missing=()
