@@ -17,6 +17,7 @@ import {
   SPICE_AUTH_MECHANISM_SIZE,
   SPICE_AUTH_SPICE,
   SPICE_LINK_HEADER_SIZE,
+  SPICE_MAX_LINK_SIZE,
   SPICE_TICKET_SIZE,
 } from '../../shared/spice/link';
 import { ByteReader } from '../../shared/bytes';
@@ -88,6 +89,11 @@ export class SpiceConnection {
     try {
       if (this.stage === 'data') return this.receiveData(chunk);
       this.buf = this.buf.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buf, chunk]);
+      // A client sends nothing past its link message until our reply, and nothing past its
+      // ticket until our result: more than that much buffered is a hostile client.
+      if (this.buf.length > SPICE_LINK_HEADER_SIZE + SPICE_MAX_LINK_SIZE + SPICE_AUTH_MECHANISM_SIZE + SPICE_TICKET_SIZE) {
+        throw xerror('SPICE_E_OVERSIZE', `${this.buf.length} bytes sent during the link stage`, { size: this.buf.length });
+      }
       this.advance();
     } catch (e) {
       this.fail(e);

@@ -207,3 +207,13 @@ describe('SPICE connection engine', function () {
     assert.equal(s.sessions.count, 2);
   });
 });
+
+describe('SPICE link stage limits', function () {
+  it('a client that floods bytes before the link reply is closed with SPICE_E_OVERSIZE', async function () {
+    const w = world();
+    const peer = w.connect({ keys: { take: () => new Promise(() => undefined) } }); // the key never comes
+    peer.conn.receive(linkBytes({ type: SpiceChannel.MAIN }));
+    for (let i = 0; i < 10 && !peer.closed; i++) peer.conn.receive(Buffer.alloc(1024));
+    assert.equal((peer.closed?.error as { code?: string } | undefined)?.code, 'SPICE_E_OVERSIZE');
+  });
+});
