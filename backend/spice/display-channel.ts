@@ -21,7 +21,10 @@ import { convertRect } from '../display/pixel-convert';
 import { PendingRegion } from '../updates/pending-region';
 import { type SchedulerClock, UpdateScheduler } from '../updates/update-scheduler';
 import { type ChannelIo, SpiceChannel } from './channel';
-import { chooseImageCodec, encodeImage, type ImageCodecName } from './image-codecs';
+import { chooseImageCodec, encodeImage, type ImageCodecName, isLossy } from './image-codecs';
+
+/** How lossy (JPEG) areas are re-sent once still: LZ_RGB, which every client decodes. */
+const LOSSLESS_FALLBACK: ImageCodecName = 'lz_rgb';
 
 /** Largest DRAW_COPY, in pixels (1 MiB as BITMAP): bigger rects go as bands of rows. */
 export const SPICE_MAX_DRAW_PIXELS = 256 * 1024;
@@ -33,6 +36,8 @@ export interface DisplayChannelOptions {
   /** Force one image codec (tests, benchmarks); default: the best the client decodes. */
   codec?: ImageCodecName;
   frameIntervalMs?: number;
+  /** Still time before a JPEG area is re-sent losslessly (default LOSSLESS_REFRESH_MS). */
+  losslessRefreshMs?: number;
   clock?: SchedulerClock;
 }
 
@@ -67,6 +72,7 @@ export class DisplayChannel extends SpiceChannel {
     this.drawStats = { draws: 0, pixels: 0, imageBytes: 0, codec: this.codec };
     this.scheduler = new UpdateScheduler({
       frameIntervalMs: opts.frameIntervalMs ?? SPICE_FRAME_INTERVAL_MS,
+      ...(opts.losslessRefreshMs !== undefined ? { losslessRefreshMs: opts.losslessRefreshMs } : {}),
       ...(opts.clock ? { clock: opts.clock } : {}),
       wake: () => this.flush(),
     });
@@ -148,11 +154,17 @@ export class DisplayChannel extends SpiceChannel {
   /** Send what is pending, as far as pacing and flow control allow; the rest stays pending. */
   private flush(): void {
     const surface = this.opts.display.surface();
-    if (!surface || !this.size || this.pending.isEmpty) return;
+    if (!surface || !this.size || (this.pending.isEmpty && !this.scheduler.refreshPending)) return;
     if (surface.width !== this.size.width || surface.height !== this.size.height) return; // a resize event is on its way
     if (!this.maySend || !this.scheduler.mayUpdate()) return;
     const rects = [...this.pending.rects];
     this.pending.clear();
+    // Lossy areas that stayed still go again, losslessly (what is damaged anew goes anyway).
+    const whole = { x: 0, y: 0, width: this.size.width, height: this.size.height };
+    for (const r of this.scheduler.takeRefresh(whole, rects)) {
+      if (this.maySend) this.draw(surface, r, LOSSLESS_FALLBACK);
+      else this.pending.add(r);
+    }
     // The first picture of a surface goes whole, like spice-server's dcc_push_surface_image:
     // spicy-screenshot saves the surface at the first draw it sees.
     const maxPixels = this.marked ? SPICE_MAX_DRAW_PIXELS : Infinity;
@@ -161,7 +173,7 @@ export class DisplayChannel extends SpiceChannel {
       const bandRows = Math.max(1, Math.floor(maxPixels / r.width));
       let y = r.y;
       for (; y < r.y + r.height && this.maySend; y += bandRows) {
-        this.draw(surface, { x: r.x, y, width: r.width, height: Math.min(bandRows, r.y + r.height - y) });
+        this.draw(surface, { x: r.x, y, width: r.width, height: Math.min(bandRows, r.y + r.height - y) }, this.codec);
       }
       if (y < r.y + r.height) {
         // Flow control stopped us: what was not sent stays pending for resume().
@@ -177,11 +189,12 @@ export class DisplayChannel extends SpiceChannel {
     this.scheduler.updateSent();
   }
 
-  private draw(surface: Surface, r: Rect): void {
+  private draw(surface: Surface, r: Rect, codec: ImageCodecName): void {
     if (isEmptyRect(r)) return;
     const pixels = new Uint8Array(r.width * r.height * 4);
     convertRect(surface, r, PIXEL_FORMAT_XRGB8888, pixels, 0);
-    const image = encodeImage(this.codec, r.width, r.height, pixels);
+    const image = encodeImage(codec, r.width, r.height, pixels);
+    this.scheduler.rectSent(r, isLossy(codec));
     this.send(SpiceMsgDisplay.DRAW_COPY, buildDrawCopy(r, { id: this.nextImageId++, ...image }));
     this.drawStats.draws++;
     this.drawStats.pixels += r.width * r.height;

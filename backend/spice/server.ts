@@ -41,6 +41,8 @@ export interface SpiceServerOptions {
   shared?: boolean;
   /** Force one image codec (tests, benchmarks). */
   codec?: ImageCodecName;
+  /** Still time before JPEG areas are re-sent losslessly (default LOSSLESS_REFRESH_MS; tests). */
+  losslessRefreshMs?: number;
   /** Also take SPICE over WebSocket on this port (spice-html5), told apart by the first bytes (default true). */
   websocket?: boolean;
   allowOrigins?: readonly string[];
@@ -85,6 +87,7 @@ export class SpiceServer implements DisplayServer {
       ...(opts.uuid ? { uuid: opts.uuid } : {}),
       ...(opts.shared ? { shared: true } : {}),
       ...(opts.codec ? { codec: opts.codec } : {}),
+      ...(opts.losslessRefreshMs !== undefined ? { losslessRefreshMs: opts.losslessRefreshMs } : {}),
     });
     this.gateway = new WebSocketGateway({
       log: this.log,

@@ -40,6 +40,8 @@ export interface SpiceSessionsOptions {
   shared?: boolean;
   /** Force one image codec for every display channel. */
   codec?: ImageCodecName;
+  /** Still time before JPEG areas are re-sent losslessly (tests). */
+  losslessRefreshMs?: number;
   log: Logger;
 }
 
@@ -129,7 +131,11 @@ export class SpiceSessions {
   private makeChannel(type: number, io: ChannelIo): SpiceChannel {
     switch (type) {
       case SpiceChannelType.DISPLAY:
-        return new DisplayChannel(io, { display: this.opts.display, ...(this.opts.codec ? { codec: this.opts.codec } : {}) });
+        return new DisplayChannel(io, {
+          display: this.opts.display,
+          ...(this.opts.codec ? { codec: this.opts.codec } : {}),
+          ...(this.opts.losslessRefreshMs !== undefined ? { losslessRefreshMs: this.opts.losslessRefreshMs } : {}),
+        });
       case SpiceChannelType.INPUTS:
         return new InputsChannel(io, { display: this.opts.display, input: this.opts.input });
       default:

@@ -50,6 +50,22 @@ async function untilEqual(client: SpiceGiClient, want: Surface, timeoutMs = 1000
   }
 }
 
+/** Flat 16x16 blocks of random colours: what JPEG keeps well. */
+function blockSurface(width: number, height: number): Surface {
+  const s = patternSurface(width, height);
+  const rnd = prng(0xb10c);
+  const colours = new Map<number, number[]>();
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const key = (y >> 4) * 1000 + (x >> 4);
+      if (!colours.has(key)) colours.set(key, [rnd() * 256, rnd() * 256, rnd() * 256].map(Math.floor));
+      const c = colours.get(key)!;
+      for (let k = 0; k < 3; k++) s.data[y * s.stride + x * 4 + k] = c[k]!;
+    }
+  }
+  return s;
+}
+
 /** Paint a random solid or noisy rect into the surface; returns it. */
 function scribble(s: Surface, rnd: () => number): { x: number; y: number; width: number; height: number } {
   const width = 1 + Math.floor(rnd() * Math.min(200, s.width));
@@ -68,7 +84,7 @@ function scribble(s: Surface, rnd: () => number): { x: number; y: number; width:
 }
 
 async function withServer(
-  opts: { surface: Surface; codec?: ImageCodecName; password?: string },
+  opts: { surface: Surface; codec?: ImageCodecName; password?: string; losslessRefreshMs?: number },
   body: (ctx: { server: SpiceServer; display: TestDisplay; input: RecordingInput; port: number }) => Promise<void>,
 ): Promise<void> {
   const display = new TestDisplay(opts.surface, 'spice gi test');
@@ -79,6 +95,7 @@ async function withServer(
     ticketing: { password: opts.password ?? null },
     name: 'gi-test',
     ...(opts.codec ? { codec: opts.codec } : {}),
+    ...(opts.losslessRefreshMs !== undefined ? { losslessRefreshMs: opts.losslessRefreshMs } : {}),
   });
   const { port } = await server.listen('127.0.0.1', 0);
   try {
@@ -92,6 +109,7 @@ describe('SPICE server with spice-gtk (SpiceClientGLib over PyGObject)', functio
   this.timeout(60000);
 
   for (const codec of IMAGE_CODECS) {
+    // JPEG too: its areas are re-sent losslessly once still, so the end result is exact as well.
     it(`${codec}: full picture, 40 partial updates and a resize arrive pixel-exact`, async function () {
       pendingUnlessGi(this);
       await withServer({ surface: patternSurface(640, 400), codec }, async ({ display, port }) => {
@@ -119,6 +137,35 @@ describe('SPICE server with spice-gtk (SpiceClientGLib over PyGObject)', functio
       });
     });
   }
+
+  it('jpeg: before the lossless refresh the picture is within JPEG tolerance (mean |error| <= 4, 99% of channels within 24)', async function () {
+    pendingUnlessGi(this);
+    const surface = blockSurface(640, 400);
+    await withServer({ surface, codec: 'jpeg', losslessRefreshMs: 600_000 }, async ({ port }) => {
+      const client = SpiceGiClient.start('127.0.0.1', port);
+      try {
+        await client.waitFor((e) => e.event === 'mark');
+        const got = await client.dump();
+        let sum = 0;
+        let far = 0;
+        const n = surface.width * surface.height * 3;
+        for (let y = 0; y < surface.height; y++) {
+          for (let x = 0; x < surface.width; x++) {
+            for (let c = 0; c < 3; c++) {
+              const d = Math.abs(got.data[y * got.stride + x * 4 + c]! - surface.data[y * surface.stride + x * 4 + c]!);
+              sum += d;
+              if (d > 24) far++;
+            }
+          }
+        }
+        assert.ok(sum / n <= 4, `mean error ${(sum / n).toFixed(2)}`);
+        assert.ok(far / n <= 0.01, `${far} of ${n} channels off by more than 24`);
+        assert.ok(firstDiff(surface, got) >= 0, 'the JPEG picture is lossy (the refresh is what makes it exact)');
+      } finally {
+        await client.stop();
+      }
+    });
+  });
 
   it('a 1920x1080 picture and updates arrive pixel-exact', async function () {
     pendingUnlessGi(this);
