@@ -195,6 +195,28 @@ describe('xenvfb demo with real SPICE clients', function () {
       }
     });
 
+    it('a guest resize (SIGUSR1: the next mode) reaches the GI client and spicy-screenshot with the new size', async function () {
+      pendingUnlessGi(this);
+      pendingUnless(this, 'spicy-screenshot', 'spice-client-gtk');
+      const client = SpiceGiClient.start('127.0.0.1', spicePort);
+      try {
+        await client.waitFor((e) => e.event === 'mark');
+        const from = demo.lines.length;
+        const fromEvents = client.events.length;
+        process.kill(guestPid(), 'SIGUSR1');
+        const m = await demo.waitFor(/^guest resized: .*"width":(\d+),"height":(\d+)/, 15000, from);
+        const [w, h] = [Number(m[1]), Number(m[2])];
+        await client.waitFor((e) => e.event === 'primary' && e.width === w && e.height === h, 15000, fromEvents);
+      } finally {
+        await client.stop();
+      }
+      const out = path.join(tmp, 'resized.ppm');
+      execFileSync('spicy-screenshot', ['-h', '127.0.0.1', '-p', String(spicePort), '-o', out], { timeout: 20000, stdio: 'ignore' });
+      const shot = readPpm(fs.readFileSync(out));
+      const last = /"width":(\d+),"height":(\d+)/.exec(demo.lines.filter((l) => l.startsWith('guest resized')).at(-1)!)!;
+      assert.deepEqual([shot.width, shot.height], [Number(last[1]), Number(last[2])]);
+    });
+
     it("the GI client's keys and clicks arrive in the guest's vkbd", async function () {
       pendingUnlessGi(this);
       const from = demo.lines.length;

@@ -1,7 +1,7 @@
 // spice-html5 (Debian's package) in headless Chromium against `xenvfb demo --web`, as a user
 // opens it: the backend's own /spice page connects by WebSocket through the web server to the
 // SPICE server and must show the guest's PNG pixel for pixel (LZ_RGB, decoded by spice-html5's
-// lz.js); typed text and a click must reach the guest's vkbd. A WebSocket straight to the SPICE
+// lz.js); typed text and a click must reach the guest's vkbd; a guest resize gives a canvas of the new size. A WebSocket straight to the SPICE
 // port links too (sniffed on the same port, as spice-server does).
 
 import { strict as assert } from 'node:assert';
@@ -167,6 +167,26 @@ describe('spice-html5 in headless Chromium via xenvfb demo --web', function () {
       await demo.waitFor(new RegExp(`guest input: .*"type":"key","keycode":${code},"pressed":false`), 10000, from);
     }
     assert.deepEqual(pageErrors, []);
+
+    // The guest changes mode (SIGUSR1): spice-html5 gets SURFACE_DESTROY/CREATE and a canvas of the new size.
+    const guestPid = Number(
+      [...demo.lines]
+        .reverse()
+        .map((l) => /^guest pid (\d+)/.exec(l)?.[1])
+        .find((p) => p !== undefined),
+    );
+    const fromResize = demo.lines.length;
+    process.kill(guestPid, 'SIGUSR1');
+    const m = await demo.waitFor(/^guest resized: .*"width":(\d+),"height":(\d+)/, 15000, fromResize);
+    const want = { width: Number(m[1]), height: Number(m[2]) };
+    await page.waitForFunction(
+      (size) => {
+        const c = (globalThis as unknown as PageGlobals).document.getElementById('spice_surface_0');
+        return c !== null && c.width === size.width && c.height === size.height;
+      },
+      want,
+      { timeout: 15000 },
+    );
 
     // Straight to the SPICE port: the server tells a WebSocket upgrade from plain SPICE by the
     // first bytes. (A browser page from the web server's origin is refused there by the Origin
