@@ -6,10 +6,11 @@
 // client that never reads holds at most 2 * window messages of output.
 
 import { clipRect, intersectRect, isEmptyRect, type Rect } from '../../shared/region';
-import { hasCap, SpiceDisplayCap, SpiceMsgDisplay } from '../../shared/spice/constants';
+import { hasCap, SPICE_IMAGE_FLAGS_CACHE_ME, SpiceDisplayCap, SpiceImageType, SpiceMsgDisplay } from '../../shared/spice/constants';
 import {
   buildCopyBits,
   buildDrawCopy,
+  buildInvalList,
   buildMonitorsConfig,
   buildSurfaceCreate,
   buildSurfaceDestroy,
@@ -21,7 +22,10 @@ import { convertRect } from '../display/pixel-convert';
 import { PendingRegion } from '../updates/pending-region';
 import { type SchedulerClock, UpdateScheduler } from '../updates/update-scheduler';
 import { type ChannelIo, SpiceChannel } from './channel';
+import { imageKey, PixmapCache } from './image-cache';
 import { chooseImageCodec, encodeImage, type ImageCodecName, isLossy } from './image-codecs';
+
+const EMPTY = new Uint8Array(0);
 
 /** How lossy (JPEG) areas are re-sent once still: LZ_RGB, which every client decodes. */
 const LOSSLESS_FALLBACK: ImageCodecName = 'lz_rgb';
@@ -56,6 +60,8 @@ export class DisplayChannel extends SpiceChannel {
   private flushQueued = false;
   private nextImageId = 1n;
   private codec: ImageCodecName;
+  /** Our record of the client's pixmap cache, once DISPLAY_INIT gave its size. */
+  cache: PixmapCache | null = null;
   readonly drawStats: DisplayChannelStats;
   private readonly onDamage = (rects: Rect[]) => this.damage(rects);
   private readonly onResize = (surface: Surface | null) => this.resize(surface);
@@ -89,8 +95,11 @@ export class DisplayChannel extends SpiceChannel {
 
   protected onMessage(type: number, body: Uint8Array): void {
     const m = parseDisplayClientMessage(type, body);
-    if (m.kind === 'init') this.log.debug({ pixmapCache: m.pixmapCacheSize, glzWindow: m.glzWindowSize }, 'display init');
-    else if (m.kind === 'preferredCompression') this.log.debug({ compression: m.compression }, 'client prefers a compression');
+    if (m.kind === 'init') {
+      // The client's pixmap cache (pixels): from here on repeated images go as FROM_CACHE.
+      this.log.debug({ pixmapCache: m.pixmapCacheSize, glzWindow: m.glzWindowSize }, 'display init');
+      if (!this.cache && m.pixmapCacheSize > 0) this.cache = new PixmapCache(m.pixmapCacheSize);
+    } else if (m.kind === 'preferredCompression') this.log.debug({ compression: m.compression }, 'client prefers a compression');
   }
 
   override resume(): void {
@@ -193,9 +202,28 @@ export class DisplayChannel extends SpiceChannel {
     if (isEmptyRect(r)) return;
     const pixels = new Uint8Array(r.width * r.height * 4);
     convertRect(surface, r, PIXEL_FORMAT_XRGB8888, pixels, 0);
+    let flags = 0;
+    let key: string | null = null;
+    if (this.cache && this.marked && !isLossy(codec) && this.cache.fits(r.width * r.height)) {
+      key = imageKey(r.width, r.height, pixels);
+      const cached = this.cache.lookup(key);
+      if (cached !== undefined) {
+        this.scheduler.rectSent(r, false);
+        this.send(SpiceMsgDisplay.DRAW_COPY, buildDrawCopy(r, { id: cached, type: SpiceImageType.FROM_CACHE, head: EMPTY, data: EMPTY }));
+        this.drawStats.draws++;
+        this.drawStats.pixels += r.width * r.height;
+        return;
+      }
+    }
     const image = encodeImage(codec, r.width, r.height, pixels);
     this.scheduler.rectSent(r, isLossy(codec));
-    this.send(SpiceMsgDisplay.DRAW_COPY, buildDrawCopy(r, { id: this.nextImageId++, ...image }));
+    const id = this.nextImageId++;
+    if (this.cache && key !== null) {
+      const evicted = this.cache.insert(key, id, r.width * r.height);
+      if (evicted.length > 0) this.send(SpiceMsgDisplay.INVAL_LIST, buildInvalList(evicted));
+      flags = SPICE_IMAGE_FLAGS_CACHE_ME;
+    }
+    this.send(SpiceMsgDisplay.DRAW_COPY, buildDrawCopy(r, { id, flags, ...image }));
     this.drawStats.draws++;
     this.drawStats.pixels += r.width * r.height;
     this.drawStats.imageBytes += image.head.length + image.data.length;

@@ -67,6 +67,13 @@ export class SpiceSessions {
     return [...this.sessions.values()].map((s) => ({ id: s.id, channels: s.channels.size }));
   }
 
+  /** The display channels now linked (stats and tests). */
+  displays(): DisplayChannel[] {
+    return [...this.sessions.values()].flatMap((s) =>
+      [...s.channels.keys()].filter((c): c is DisplayChannel => c instanceof DisplayChannel),
+    );
+  }
+
   /** Before the ticket: may this link be served at all? Throws SPICE_E_NO_CHANNEL / SPICE_E_BAD_SESSION. */
   check(link: LinkMess): void {
     if (link.channelType === SpiceChannelType.MAIN) {

@@ -225,6 +225,9 @@ export const SpiceImageType = {
   LZ4: 109,
 } as const;
 
+/** enums.h SpiceImageFlags. */
+export const SPICE_IMAGE_FLAGS_CACHE_ME = 1;
+
 /** enums.h SpiceBitmapFmt. */
 export const SpiceBitmapFmt = { FMT_24BIT: 7, FMT_32BIT: 8, FMT_RGBA: 9 } as const;
 

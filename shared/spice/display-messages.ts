@@ -107,6 +107,15 @@ export function buildCopyBits(box: Rect, srcX: number, srcY: number): Buffer {
   return w.finish();
 }
 
+/** INVAL_LIST: u16 count | { u8 type (1 = SPICE_RES_TYPE_PIXMAP) | u64 id }[count] */
+export function buildInvalList(ids: readonly bigint[]): Buffer {
+  if (ids.length > 0xffff) throw xerror('BYTES_E_RANGE', `INVAL_LIST holds at most 65535 ids, got ${ids.length}`);
+  const w = new ByteWriter(2 + 9 * ids.length);
+  w.u16le(ids.length);
+  for (const id of ids) w.u8(1).u64le(id);
+  return w.finish();
+}
+
 /** Most pixels a client may ask us to cache (DISPLAY_INIT pixmap_cache_size); larger is clamped. */
 export const SPICE_MAX_PIXMAP_CACHE_PIXELS = 64 * 1024 * 1024;
 

@@ -167,6 +167,33 @@ describe('SPICE server with spice-gtk (SpiceClientGLib over PyGObject)', functio
     });
   });
 
+  it('the image cache: a rect that flips between two pictures is drawn from the client cache, pixel-exact', async function () {
+    pendingUnlessGi(this);
+    const surface = patternSurface(320, 240);
+    await withServer({ surface }, async ({ server, display, port }) => {
+      const client = SpiceGiClient.start('127.0.0.1', port);
+      try {
+        await untilEqual(client, surface);
+        const r = { x: 50, y: 60, width: 100, height: 80 };
+        const paint = (v: number) => {
+          for (let y = r.y; y < r.y + r.height; y++) {
+            for (let x = r.x; x < r.x + r.width; x++)
+              surface.data.fill((x * v + y) & 255, y * surface.stride + x * 4, y * surface.stride + x * 4 + 3);
+          }
+        };
+        for (let i = 0; i < 6; i++) {
+          paint(i % 2 === 0 ? 3 : 5);
+          display.emit('damage', [r]);
+          await untilEqual(client, surface);
+        }
+        const hits = server.sessions.displays().reduce((n, d) => n + (d.cache?.hits ?? 0), 0);
+        assert.ok(hits >= 4, `${hits} draws came from the client's cache`);
+      } finally {
+        await client.stop();
+      }
+    });
+  });
+
   it('a 1920x1080 picture and updates arrive pixel-exact', async function () {
     pendingUnlessGi(this);
     await withServer({ surface: patternSurface(1920, 1080) }, async ({ display, port }) => {
