@@ -5,7 +5,10 @@
 // is refused. The display here is an in-process test surface, so every pixel is known.
 
 import { strict as assert } from 'node:assert';
+import * as net from 'node:net';
 import { SpiceServer } from '../../backend/spice/server';
+import { SpiceChannel } from '../../shared/spice/constants';
+import { linkBytes, ticketBytes } from '../unit/spice/helpers';
 import { IMAGE_CODECS, type ImageCodecName } from '../../backend/spice/image-codecs';
 import { patternSurface, RecordingInput, TestDisplay } from '../unit/vnc/helpers';
 import type { Surface } from '../../backend/display/display';
@@ -19,6 +22,38 @@ function pendingUnlessGi(ctx: Mocha.Context): void {
     console.log(`    pending: ${why}; run npm run setup:test-deps as root`);
     ctx.skip();
   }
+}
+
+/** Link one channel on a raw socket and stop reading after the link; returns MAIN_INIT's session id (main). */
+function rawLink(port: number, type: number, connectionId: number, keep: net.Socket[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    keep.push(sock);
+    let buf = Buffer.alloc(0);
+    let stage = 0;
+    sock.on('error', reject);
+    sock.on('connect', () => sock.write(linkBytes({ type, connectionId })));
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (stage === 0 && buf.length >= 16 && buf.length >= 16 + buf.readUInt32LE(12)) {
+        sock.write(ticketBytes(buf.subarray(20, 182), ''));
+        buf = buf.subarray(16 + buf.readUInt32LE(12));
+        stage = 1;
+      }
+      if (stage === 1 && buf.length >= 4) {
+        stage = 2;
+        if (type !== SpiceChannel.MAIN) {
+          sock.pause(); // from here on it never reads
+          return resolve(0);
+        }
+      }
+      if (stage === 2 && type === SpiceChannel.MAIN && buf.length >= 4 + 6 + 4) {
+        stage = 3;
+        sock.pause();
+        resolve(buf.readUInt32LE(4 + 6));
+      }
+    });
+  });
 }
 
 /** Index of the first pixel (R,G,B) that differs, or -1. */
@@ -192,6 +227,38 @@ describe('SPICE server with spice-gtk (SpiceClientGLib over PyGObject)', functio
         await client.stop();
       }
     });
+  });
+
+  it('--spice-shared: a client that never reads stays bounded and does not stall a spice-gtk client beside it', async function () {
+    pendingUnlessGi(this);
+    const surface = patternSurface(1920, 1080);
+    const display = new TestDisplay(surface, 'shared test');
+    const server = new SpiceServer({ display, input: new RecordingInput(), ticketing: { password: null }, shared: true, codec: 'bitmap' });
+    const { port } = await server.listen('127.0.0.1', 0);
+    const stalled: net.Socket[] = [];
+    try {
+      // The hostile client: links main and display, then never reads another byte.
+      const session = await rawLink(port, SpiceChannel.MAIN, 0, stalled);
+      await rawLink(port, SpiceChannel.DISPLAY, session, stalled);
+      const client = SpiceGiClient.start('127.0.0.1', port);
+      try {
+        const rnd = prng(77);
+        for (let i = 0; i < 30; i++) {
+          display.emit('damage', [scribble(surface, rnd), { x: 0, y: 0, width: 1920, height: 1080 }]);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        await untilEqual(client, surface, 20000);
+        const queued = server.clientInfo().map((c) => c.queuedBytes);
+        const worst = Math.max(...queued);
+        console.log(`      the client that never reads holds ${(worst / 1048576).toFixed(1)} MiB queued at the server`);
+        assert.ok(worst < 64 * 1024 * 1024, `bounded (${worst} bytes)`);
+      } finally {
+        await client.stop();
+      }
+    } finally {
+      for (const s of stalled) s.destroy();
+      await server.close();
+    }
   });
 
   it('a 1920x1080 picture and updates arrive pixel-exact', async function () {
