@@ -1,7 +1,9 @@
 // The display channel engine (spice.proto "channel DisplayChannel"): one primary surface that
 // follows the guest's framebuffer (SURFACE_DESTROY/CREATE on mode changes), MARK after the
 // first picture (spice-gtk's widget shows nothing before it: spice-widget.c), and one
-// DRAW_COPY per damaged rectangle, cut into bands of at most SPICE_MAX_DRAW_PIXELS. Updates
+// DRAW_COPY per damaged rectangle, cut into bands of at most SPICE_MAX_DRAW_PIXELS, each as
+// LZ_RGB (or the forced codec), JPEG when photo-like (re-sent losslessly once still), or
+// FROM_CACHE when the client holds the same image. Updates
 // are paced by the frame clock, the transport's backpressure and the SET_ACK window, so a
 // client that never reads holds at most 2 * window messages of output.
 
@@ -20,6 +22,7 @@ import type { CopyHint, Display, Surface } from '../display/display';
 import { PIXEL_FORMAT_XRGB8888 } from '../display/pixel-format';
 import { convertRect } from '../display/pixel-convert';
 import { PendingRegion } from '../updates/pending-region';
+import { analyseRect, PHOTO_MIN_AREA } from '../updates/classify';
 import { type SchedulerClock, UpdateScheduler } from '../updates/update-scheduler';
 import { type ChannelIo, SpiceChannel } from './channel';
 import { imageKey, PixmapCache } from './image-cache';
@@ -49,6 +52,8 @@ export interface DisplayChannelStats {
   draws: number;
   pixels: number;
   imageBytes: number;
+  /** Draws sent lossy (JPEG), each later re-sent losslessly once still. */
+  lossyDraws: number;
   codec: ImageCodecName;
 }
 
@@ -75,7 +80,7 @@ export class DisplayChannel extends SpiceChannel {
   ) {
     super(io);
     this.codec = chooseImageCodec(io.channelCaps, opts.codec);
-    this.drawStats = { draws: 0, pixels: 0, imageBytes: 0, codec: this.codec };
+    this.drawStats = { draws: 0, pixels: 0, imageBytes: 0, lossyDraws: 0, codec: this.codec };
     this.scheduler = new UpdateScheduler({
       frameIntervalMs: opts.frameIntervalMs ?? SPICE_FRAME_INTERVAL_MS,
       ...(opts.losslessRefreshMs !== undefined ? { losslessRefreshMs: opts.losslessRefreshMs } : {}),
@@ -182,7 +187,8 @@ export class DisplayChannel extends SpiceChannel {
       const bandRows = Math.max(1, Math.floor(maxPixels / r.width));
       let y = r.y;
       for (; y < r.y + r.height && this.maySend; y += bandRows) {
-        this.draw(surface, { x: r.x, y, width: r.width, height: Math.min(bandRows, r.y + r.height - y) }, this.codec);
+        const band = { x: r.x, y, width: r.width, height: Math.min(bandRows, r.y + r.height - y) };
+        this.draw(surface, band, this.codecFor(surface, band));
       }
       if (y < r.y + r.height) {
         // Flow control stopped us: what was not sent stays pending for resume().
@@ -196,6 +202,17 @@ export class DisplayChannel extends SpiceChannel {
       this.send(SpiceMsgDisplay.MARK, new Uint8Array(0));
     }
     this.scheduler.updateSent();
+  }
+
+  /**
+   * The codec for one rect: the forced one, else JPEG for photo-like content (classify.ts) once
+   * the first picture is there (like spice-server, which never sends a surface's first picture
+   * lossy: dcc_push_surface_image), else the client's lossless codec. JPEG areas are re-sent
+   * losslessly once still.
+   */
+  private codecFor(surface: Surface, r: Rect): ImageCodecName {
+    if (this.opts.codec || !this.marked || r.width * r.height < PHOTO_MIN_AREA) return this.codec;
+    return analyseRect(surface, r).kind === 'photo' ? 'jpeg' : this.codec;
   }
 
   private draw(surface: Surface, r: Rect, codec: ImageCodecName): void {
@@ -227,6 +244,7 @@ export class DisplayChannel extends SpiceChannel {
     this.drawStats.draws++;
     this.drawStats.pixels += r.width * r.height;
     this.drawStats.imageBytes += image.head.length + image.data.length;
+    if (isLossy(codec)) this.drawStats.lossyDraws++;
   }
 
   protected override dispose(): void {

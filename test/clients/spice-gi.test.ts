@@ -202,6 +202,28 @@ describe('SPICE server with spice-gtk (SpiceClientGLib over PyGObject)', functio
     });
   });
 
+  it('default codec choice: photo-like updates go as JPEG, then losslessly once still: the picture ends exact', async function () {
+    pendingUnlessGi(this);
+    const surface = patternSurface(640, 400);
+    await withServer({ surface }, async ({ server, display, port }) => {
+      const client = SpiceGiClient.start('127.0.0.1', port);
+      try {
+        await untilEqual(client, surface);
+        const rnd = prng(0x9407);
+        for (let y = 100; y < 300; y++)
+          for (let x = 100; x < 400; x++)
+            for (let c = 0; c < 3; c++) surface.data[y * surface.stride + x * 4 + c] = Math.floor(rnd() * 256);
+        display.emit('damage', [{ x: 100, y: 100, width: 300, height: 200 }]);
+        await untilEqual(client, surface);
+        const [d] = server.sessions.displays();
+        assert.ok(d!.drawStats.lossyDraws >= 1, 'the noise went as JPEG first');
+        assert.equal(d!.drawStats.codec, 'lz_rgb');
+      } finally {
+        await client.stop();
+      }
+    });
+  });
+
   it('the image cache: a rect that flips between two pictures is drawn from the client cache, pixel-exact', async function () {
     pendingUnlessGi(this);
     const surface = patternSurface(320, 240);
