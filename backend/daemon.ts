@@ -18,6 +18,8 @@ import type { VncSecurityOptions } from './vnc/security/options';
 import { WebServer } from './web/server';
 import { createSpiceServer, type SpiceBackendOptions } from './spice/backend-spice';
 import { SPICE_WEB_WEBSOCKET_PATH, spiceWebClient } from './spice/web-client';
+import { CaptureRecorder } from './capture/recorder';
+import { listenError } from './listen';
 
 export interface BackendOptions {
   domid: number;
@@ -40,6 +42,8 @@ export interface BackendOptions {
   tilePaced?: boolean;
   /** XENFB_TYPE_REFRESH_PERIOD for UPDATE-event guests, ms (default VFB_REFRESH_PERIOD_MS). */
   refreshPeriodMs?: number;
+  /** Record the display and client input to this capture file (docs/capture-format.md). */
+  capture?: { path: string; maxBytes?: number };
   log: Logger;
 }
 
@@ -84,6 +88,8 @@ export class DomainBackend {
   /** Display servers in the order they started (VNC first). */
   readonly servers: ServedProtocol[] = [];
   web: WebServer | undefined;
+  /** The capture recorder, with --capture. */
+  recorder: CaptureRecorder | undefined;
   webAddress: { host: string; port: number } | undefined;
   private readonly watches: { close(): Promise<void> | void }[] = [];
   private xs!: XsClient;
@@ -96,13 +102,25 @@ export class DomainBackend {
     this.display = new GuestDisplay(`xenvfb domain ${opts.domid}`, { refineDamage: opts.refineDamage !== false });
   }
 
+  /** The backend's xenstore connection (the command ends when it closes). */
+  get xenstore(): XsClient {
+    return this.xs;
+  }
+
   async start(): Promise<void> {
     const { domid, log } = this.opts;
     this.xs = await this.platform.xenstore();
+    let input: InputSink = this.input;
+    if (this.opts.capture) {
+      const { path, maxBytes } = this.opts.capture;
+      this.recorder = new CaptureRecorder(this.display, path, { maxBytes, meta: { domid }, log: log.child({ capture: path }) });
+      input = this.recorder.tapInput(this.input);
+      log.info({ capture: path }, 'recording the display to a capture file');
+    }
     if (this.opts.vnc) {
       const vnc = new VncServer({
         display: this.display,
-        input: this.input,
+        input,
         name: this.display.name,
         log: log.child({ vnc: true }),
         security: this.opts.vncSecurity,
@@ -142,7 +160,9 @@ export class DomainBackend {
    */
   private async serve(server: DisplayServer, at: BoundAddress, webSocketPaths: readonly string[]): Promise<void> {
     const { domid, log } = this.opts;
-    const address = await server.listen(at.host, at.port);
+    const address = await server.listen(at.host, at.port).catch((e: Error) => {
+      throw listenError(e, server.protocol.toUpperCase(), `--${server.protocol}`, at);
+    });
     this.servers.push({ server, address, webSocketPaths });
     log.info({ [server.protocol]: `${address.host}:${address.port}` }, `${server.protocol.toUpperCase()} server listening`);
     const consolePath = `/local/domain/${domid}/console`;
@@ -150,7 +170,7 @@ export class DomainBackend {
     await this.xs.write(`${consolePath}/${server.protocol}-port`, String(address.port));
   }
 
-  /** A web client that cannot bind is logged, not fatal: the console is still on VNC. */
+  /** A web client that cannot bind is fatal like VNC: never leave a URL someone else serves. */
   private async startWeb(at: { host: string; port: number }): Promise<void> {
     const { log } = this.opts;
     const routes = this.servers.flatMap((s) => s.webSocketPaths.map((path) => ({ path, handler: s.server })));
@@ -160,13 +180,11 @@ export class DomainBackend {
       log: log.child({ web: true }),
       ...(spiceWeb ? { extraMounts: spiceWeb.mounts, redirects: spiceWeb.redirects } : {}),
     });
-    try {
-      this.webAddress = await web.listen(at.host, at.port);
-      this.web = web;
-      log.info({ web: `http://${this.webAddress.host}:${this.webAddress.port}/` }, 'web client (noVNC) listening');
-    } catch (err) {
-      log.error({ err, web: `${at.host}:${at.port}` }, 'web client could not listen');
-    }
+    this.webAddress = await web.listen(at.host, at.port).catch((e: Error) => {
+      throw listenError(e, 'the web client', '--web', at);
+    });
+    this.web = web;
+    log.info({ web: `http://${this.webAddress.host}:${this.webAddress.port}/` }, 'web client (noVNC) listening');
   }
 
   private kindPath(kind: 'vfb' | 'vkbd'): string {
@@ -230,5 +248,6 @@ export class DomainBackend {
     this.devices.clear();
     await this.web?.close();
     for (const s of this.servers.splice(0)) await s.server.close();
+    this.recorder?.close();
   }
 }

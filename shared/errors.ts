@@ -75,9 +75,30 @@ export const ErrorCodes = {
   SPICE_E_NO_CHANNEL: 'a SPICE client asked for a channel type or id this server does not offer',
   SPICE_E_CONFIG: 'the SPICE options are inconsistent (e.g. neither a password nor --spice-disable-ticketing)',
   SPICE_E_TIMEOUT: 'a SPICE client did not finish its link stage in time',
+  // capture files (docs/capture-format.md) and FBS import/export
+  CAP_E_BAD_MAGIC: 'the file is not a xenvfb capture (no XVFBCAP magic): for an rfbproxy recording use capture import',
+  CAP_E_BAD_VERSION: 'the capture file has a major version this build does not read',
+  CAP_E_BAD_HEADER: 'the capture file header is corrupt (checksum or fields out of range)',
+  CAP_E_BAD_CRC: 'a capture record failed its checksum: the file is corrupt from this record on',
+  CAP_E_TRUNCATED: 'a capture record is cut short (the writer was killed mid-record)',
+  CAP_E_BAD_RECORD: 'a capture record has an unknown type or fields that do not fit its length',
+  CAP_E_OVERSIZE: 'a capture record or its pixels exceed a named limit of the format',
+  CAP_E_NO_GEOMETRY: 'a capture record needs pixels but no geometry record came before it',
+  CAP_E_EMPTY: 'the capture file holds no frame (no keyframe or geometry record)',
+  FBS_E_BAD_MAGIC: 'the file is not an rfbproxy FBS recording (no "FBS 001.00x" header)',
+  FBS_E_TRUNCATED: 'the FBS recording ends inside a block or inside an RFB message',
+  FBS_E_BAD_STREAM: 'the RFB stream inside the FBS recording is malformed or uses something we cannot decode',
+  RFB_E_DECODE: 'an RFB rectangle could not be decoded (bad encoding data)',
+  RFB_E_UNSUPPORTED: 'an RFB encoding or pixel format the decoders do not handle',
   // png / images / cli
   IMG_E_DECODE: 'an image file could not be read as PNG',
   CLI_E_USAGE: 'bad command-line arguments',
+  // operations: listening sockets, control socket, config, supervision
+  NET_E_LISTEN: 'a server could not listen on its address (in use, not permitted, or no such address); .details names the flag',
+  CTL_E_REQUEST: 'a control-socket request is not a JSON object with a known "op", or a line exceeds CTL_MAX_LINE',
+  CTL_E_FAILED: 'a control-socket operation failed (e.g. no such client, no framebuffer yet)',
+  CTL_E_CONNECT: 'no backend answers on the control socket (not running, or no permission)',
+  CFG_E_INVALID: 'the configuration file is not valid JSON or a key has a bad value (.details.key names it)',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

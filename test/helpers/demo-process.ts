@@ -63,12 +63,13 @@ export class DemoProcess {
     });
   }
 
-  static start(args: string[]): DemoProcess {
+  /** `env` is added to this process's environment. */
+  static start(args: string[], env: NodeJS.ProcessEnv = {}): DemoProcess {
     const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
     const simDir = fs.mkdtempSync(path.join(base, 'xenvfb-test-'));
     const child = spawn(process.execPath, [XENVFB, 'demo', '--sim-dir', simDir, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env },
+      env: { ...process.env, ...env },
     });
     return new DemoProcess(child, simDir);
   }
