@@ -128,8 +128,9 @@ export class DomainBackend {
       await this.serve(vnc, this.opts.vnc, ['/websockify', '/']);
     }
     if (this.opts.spice) {
-      // Like the web client: a SPICE port that cannot bind is logged; VNC still serves the guest.
-      const spice = await createSpiceServer(this.xs, this.display, this.input, domid, this.opts.spice, log);
+      // A SPICE port that cannot bind is logged, not fatal: VNC still serves the guest (the demo
+      // turns SPICE on by default, and demos side by side share its default port).
+      const spice = await createSpiceServer(this.xs, this.display, input, domid, this.opts.spice, log);
       await this.serve(spice, this.opts.spice, [SPICE_WEB_WEBSOCKET_PATH]).catch((err: unknown) => {
         log.error({ err, spice: `${this.opts.spice!.host}:${this.opts.spice!.port}` }, 'SPICE server could not listen');
         return spice.close();
