@@ -16,6 +16,8 @@ export interface SpiceBackendOptions {
   ticketing: SpiceTicketing;
   shared?: boolean;
   codec?: ImageCodecName;
+  /** Photo-like rects as JPEG (--spice-jpeg). */
+  jpegPhotos?: boolean;
 }
 
 export async function createSpiceServer(
@@ -40,5 +42,6 @@ export async function createSpiceServer(
     ...(uuid ? { uuid } : {}),
     ...(opts.shared ? { shared: true } : {}),
     ...(opts.codec ? { codec: opts.codec } : {}),
+    ...(opts.jpegPhotos ? { jpegPhotos: true } : {}),
   });
 }

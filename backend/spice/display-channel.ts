@@ -43,6 +43,8 @@ export interface DisplayChannelOptions {
   /** Force one image codec (tests, benchmarks); default: the best the client decodes. */
   codec?: ImageCodecName;
   frameIntervalMs?: number;
+  /** Photo-like rects go as JPEG (smaller on the wire; jpeg-js costs far more CPU than LZ_RGB: npm run bench:spice). */
+  jpegPhotos?: boolean;
   /** Still time before a JPEG area is re-sent losslessly (default LOSSLESS_REFRESH_MS). */
   losslessRefreshMs?: number;
   clock?: SchedulerClock;
@@ -205,13 +207,13 @@ export class DisplayChannel extends SpiceChannel {
   }
 
   /**
-   * The codec for one rect: the forced one, else JPEG for photo-like content (classify.ts) once
+   * The codec for one rect: the forced one, else (with jpegPhotos) JPEG for photo-like content (classify.ts) once
    * the first picture is there (like spice-server, which never sends a surface's first picture
    * lossy: dcc_push_surface_image), else the client's lossless codec. JPEG areas are re-sent
    * losslessly once still.
    */
   private codecFor(surface: Surface, r: Rect): ImageCodecName {
-    if (this.opts.codec || !this.marked || r.width * r.height < PHOTO_MIN_AREA) return this.codec;
+    if (this.opts.codec || !this.opts.jpegPhotos || !this.marked || r.width * r.height < PHOTO_MIN_AREA) return this.codec;
     return analyseRect(surface, r).kind === 'photo' ? 'jpeg' : this.codec;
   }
 

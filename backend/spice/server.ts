@@ -41,6 +41,8 @@ export interface SpiceServerOptions {
   shared?: boolean;
   /** Force one image codec (tests, benchmarks). */
   codec?: ImageCodecName;
+  /** Photo-like rects as JPEG, re-sent losslessly once still (--spice-jpeg). */
+  jpegPhotos?: boolean;
   /** Still time before JPEG areas are re-sent losslessly (default LOSSLESS_REFRESH_MS; tests). */
   losslessRefreshMs?: number;
   /** Also take SPICE over WebSocket on this port (spice-html5), told apart by the first bytes (default true). */
@@ -88,6 +90,7 @@ export class SpiceServer implements DisplayServer {
       ...(opts.shared ? { shared: true } : {}),
       ...(opts.codec ? { codec: opts.codec } : {}),
       ...(opts.losslessRefreshMs !== undefined ? { losslessRefreshMs: opts.losslessRefreshMs } : {}),
+      ...(opts.jpegPhotos ? { jpegPhotos: true } : {}),
     });
     this.gateway = new WebSocketGateway({
       log: this.log,

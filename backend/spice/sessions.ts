@@ -40,6 +40,8 @@ export interface SpiceSessionsOptions {
   shared?: boolean;
   /** Force one image codec for every display channel. */
   codec?: ImageCodecName;
+  /** Photo-like rects as JPEG (DisplayChannelOptions.jpegPhotos). */
+  jpegPhotos?: boolean;
   /** Still time before JPEG areas are re-sent losslessly (tests). */
   losslessRefreshMs?: number;
   log: Logger;
@@ -142,6 +144,7 @@ export class SpiceSessions {
           display: this.opts.display,
           ...(this.opts.codec ? { codec: this.opts.codec } : {}),
           ...(this.opts.losslessRefreshMs !== undefined ? { losslessRefreshMs: this.opts.losslessRefreshMs } : {}),
+          ...(this.opts.jpegPhotos ? { jpegPhotos: true } : {}),
         });
       case SpiceChannelType.INPUTS:
         return new InputsChannel(io, { display: this.opts.display, input: this.opts.input });

@@ -20,6 +20,7 @@ export interface SpiceFlags {
   spiceDisableTicketing?: boolean;
   spiceShared?: boolean;
   spiceCodec?: ImageCodecName;
+  spiceJpeg?: boolean;
 }
 
 function parseLifetime(v: string): number {
@@ -43,6 +44,7 @@ export function addSpiceOptions(cmd: Command): Command {
     .option('--spice-ticket-lifetime <seconds>', 'the SPICE ticket is refused this long after the backend started', parseLifetime)
     .option('--spice-disable-ticketing', 'accept SPICE clients without a password (warned about unless on loopback)')
     .option('--spice-shared', 'let several SPICE clients watch at once (default: a new client takes over)')
+    .option('--spice-jpeg', 'send photo-like areas as JPEG, re-sent losslessly once still (less bandwidth, much more CPU)')
     .option(
       '--spice-codec <name>',
       `force one SPICE image codec: ${IMAGE_CODECS.join(', ')} (default: the best each client decodes)`,
@@ -92,6 +94,7 @@ export function spiceFromFlags(
     },
     ...(flags.spiceShared ? { shared: true } : {}),
     ...(flags.spiceCodec ? { codec: flags.spiceCodec } : {}),
+    ...(flags.spiceJpeg ? { jpegPhotos: true } : {}),
   };
 }
 
@@ -104,5 +107,6 @@ export function spiceArgs(flags: SpiceFlags): string[] {
   if (flags.spiceDisableTicketing) args.push('--spice-disable-ticketing');
   if (flags.spiceShared) args.push('--spice-shared');
   if (flags.spiceCodec) args.push('--spice-codec', flags.spiceCodec);
+  if (flags.spiceJpeg) args.push('--spice-jpeg');
   return args;
 }

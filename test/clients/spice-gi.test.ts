@@ -119,7 +119,7 @@ function scribble(s: Surface, rnd: () => number): { x: number; y: number; width:
 }
 
 async function withServer(
-  opts: { surface: Surface; codec?: ImageCodecName; password?: string; losslessRefreshMs?: number },
+  opts: { surface: Surface; codec?: ImageCodecName; password?: string; losslessRefreshMs?: number; jpegPhotos?: boolean },
   body: (ctx: { server: SpiceServer; display: TestDisplay; input: RecordingInput; port: number }) => Promise<void>,
 ): Promise<void> {
   const display = new TestDisplay(opts.surface, 'spice gi test');
@@ -131,6 +131,7 @@ async function withServer(
     name: 'gi-test',
     ...(opts.codec ? { codec: opts.codec } : {}),
     ...(opts.losslessRefreshMs !== undefined ? { losslessRefreshMs: opts.losslessRefreshMs } : {}),
+    ...(opts.jpegPhotos ? { jpegPhotos: true } : {}),
   });
   const { port } = await server.listen('127.0.0.1', 0);
   try {
@@ -202,10 +203,10 @@ describe('SPICE server with spice-gtk (SpiceClientGLib over PyGObject)', functio
     });
   });
 
-  it('default codec choice: photo-like updates go as JPEG, then losslessly once still: the picture ends exact', async function () {
+  it('--spice-jpeg: photo-like updates go as JPEG, then losslessly once still: the picture ends exact', async function () {
     pendingUnlessGi(this);
     const surface = patternSurface(640, 400);
-    await withServer({ surface }, async ({ server, display, port }) => {
+    await withServer({ surface, jpegPhotos: true }, async ({ server, display, port }) => {
       const client = SpiceGiClient.start('127.0.0.1', port);
       try {
         await untilEqual(client, surface);
