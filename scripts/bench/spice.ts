@@ -5,7 +5,9 @@
 //    (frame clock, SET_ACK window, backpressure); the client links main + display, ACKs as
 //    spice-gtk does and counts frames (a frame = the DRAW_COPYs of one workload step, told by
 //    their boxes), while the workload changes every WORKLOAD_TICK_MS.
-// Xspice (xserver-xspice) side by side is not wired up yet: the numbers compare codecs only.
+// Xspice (xserver-xspice) side by side is not wired up yet: Debian bookworm's Xspice 0.1.5 aborted at
+// start here ("malloc(): corrupted top size" after "resizing surface0 to 0", with --auto), so
+// the numbers compare our codecs only.
 // Run: npm run bench:spice  (BENCH_ROW_MS, BENCH_FRAMES to shorten)
 
 import * as net from 'node:net';
