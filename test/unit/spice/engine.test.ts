@@ -217,3 +217,39 @@ describe('SPICE link stage limits', function () {
     assert.equal((peer.closed?.error as { code?: string } | undefined)?.code, 'SPICE_E_OVERSIZE');
   });
 });
+
+describe('SPICE cursor channel', function () {
+  it('INIT with the default ALPHA arrow, then SET for a guest shape (RGBA to BGRA), MOVE, HIDE', async function () {
+    const w = world();
+    const main = await linked(w, { type: SpiceChannel.MAIN });
+    const session = serverMessages(main.data())[0]!.body.readUInt32LE(0);
+    const cur = await linked(w, { type: SpiceChannel.CURSOR, connectionId: session });
+    const first = serverMessages(cur.data());
+    assert.deepEqual(
+      first.map((m) => m.type),
+      [3, 101],
+      'SET_ACK, CURSOR_INIT',
+    );
+    const init = first[1]!.body;
+    // i16 x | i16 y | u16 trail_length | u16 trail_frequency | u8 visible | u16 flags | u64 unique | u8 type | u16 w | u16 h | u16 hot_x | u16 hot_y
+    assert.equal(init[8], 1, 'visible');
+    assert.equal(init.readUInt16LE(9), 0, 'no cache flags');
+    assert.equal(init[19], 0, 'ALPHA');
+    const [aw, ah] = [init.readUInt16LE(20), init.readUInt16LE(22)];
+    assert.equal(init.length, 28 + aw * ah * 4);
+    const shape = { width: 2, height: 1, hotX: 1, hotY: 0, rgba: Uint8Array.from([10, 20, 30, 255, 1, 2, 3, 128]) };
+    w.display.emit('cursor', { shape, x: 5, y: 6, visible: true });
+    w.display.emit('cursor', { shape, x: 7, y: 8, visible: true });
+    w.display.emit('cursor', { shape, x: 7, y: 8, visible: false });
+    const next = serverMessages(cur.data()).slice(2);
+    assert.deepEqual(
+      next.map((m) => m.type),
+      [103, 104, 105],
+      'SET, MOVE, HIDE',
+    );
+    const set = next[0]!.body;
+    assert.deepEqual([set.readInt16LE(0), set.readInt16LE(2), set[4]], [5, 6, 1]);
+    assert.deepEqual([...set.subarray(set.length - 8)], [30, 20, 10, 255, 3, 2, 1, 128], 'BGRA');
+    assert.deepEqual([next[1]!.body.readInt16LE(0), next[1]!.body.readInt16LE(2)], [7, 8]);
+  });
+});
