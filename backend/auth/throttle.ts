@@ -32,6 +32,12 @@ export interface AuthGate {
   success(): void;
   /** The authentication begun ended (judged, or the connection went). Idempotent per begin(). */
   end(): void;
+  /**
+   * For protocols that judge at once (SPICE's ticket, backend/spice/connection.ts): true while
+   * the address is within the current delay after its last failure. A cool-down that grows
+   * with the failures, never a fixed ban; begin()/judgeDelay() are the judged-time form.
+   */
+  blocked(): boolean;
 }
 
 export interface AuthThrottleLimits {
@@ -93,6 +99,13 @@ export class AuthThrottle {
     return Math.min(this.limits.maxDelayMs, this.limits.baseDelayMs * 2 ** Math.min(over, 30));
   }
 
+  /** Within the current delay after the address's last failure (AuthGate.blocked). */
+  blocked(host: string): boolean {
+    const delay = this.delayFor(host);
+    const last = this.hosts.get(host)?.failures.at(-1);
+    return delay > 0 && last !== undefined && this.now() < last + delay;
+  }
+
   begin(host: string): boolean {
     const rec = this.record(host);
     if (rec.pending >= this.limits.maxPendingPerHost) return false;
@@ -140,6 +153,7 @@ export class AuthThrottle {
         return begun;
       },
       judgeDelay: () => this.judgeDelay(host),
+      blocked: () => this.blocked(host),
       failure: () => this.failure(host),
       success: () => this.success(host),
       end: () => {

@@ -64,6 +64,16 @@ describe('auth/throttle: exponential delay per address, never a ban', () => {
     assert.equal(t.gate('h').begin(), false, 'a second end() freed nothing');
   });
 
+  it('blocked() (protocols that judge at once): only within the current delay after the last failure', () => {
+    const { t, clock } = clocked();
+    for (let i = 0; i < AUTH_FREE_FAILURES - 1; i++) t.failure('h');
+    assert.equal(t.blocked('h'), false, 'within the free failures: never blocked');
+    t.failure('h');
+    assert.equal(t.blocked('h'), true, 'the next attempt waits');
+    clock.now += t.delayFor('h');
+    assert.equal(t.blocked('h'), false, 'the cool-down ends; no fixed ban');
+  });
+
   it(`remembers at most ${AUTH_THROTTLE_MAX_HOSTS} addresses, dropping the stalest`, () => {
     const { t } = clocked();
     for (let i = 0; i < AUTH_FREE_FAILURES + 1; i++) t.failure('first');
