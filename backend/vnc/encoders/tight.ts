@@ -9,7 +9,6 @@
 // The encode manager decides per rect whether JPEG is allowed (settings.qualityLevel) and
 // tracks JPEG areas for a lossless refresh once they stop changing (lossless-refresh.ts).
 
-import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import type { ByteWriter } from '../../../shared/bytes';
 import type { Rect } from '../../../shared/region';
@@ -17,6 +16,7 @@ import type { PixelFormat, Surface } from '../../display/display';
 import { bytesPerPixel, convertRectToNew } from '../../display/pixel-convert';
 import { RfbEncoding } from '../messages';
 import type { EncodeSettings, Encoder } from './encoder';
+import { encodeJpeg } from './jpeg';
 import { buildPalette, type Palette, packPixels, readClientPixels, tpixelPacker } from './pixels';
 import { DeflateStream } from './zstream';
 
@@ -49,8 +49,6 @@ const ZLIB_LEVELS: ReadonlyArray<readonly [number, number, number]> = [
   [9, 9, 7],
   [9, 9, 9],
 ];
-/** libjpeg quality per JPEG quality level (TigerVNC JpegCompressor). */
-export const JPEG_QUALITY = [15, 29, 41, 42, 62, 77, 79, 86, 92, 100] as const;
 
 /** Mean gradient residual (fraction of the channel max) under which gradient beats copy. */
 const SMOOTH_THRESHOLD = 0.02;
@@ -163,10 +161,10 @@ export class TightEncoder implements Encoder {
   }
 
   private jpeg(surface: Surface, rect: Rect, qualityLevel: number, w: ByteWriter): void {
-    const rgba = opaqueRgba(surface, rect);
-    const image = jpeg.encode({ data: rgba, width: rect.width, height: rect.height }, JPEG_QUALITY[qualityLevel]!);
+    // libjpeg-turbo, or its jpeg-js twin (jpeg.ts).
+    const image = encodeJpeg(surface, rect, qualityLevel);
     this.lastLossy = true;
-    this.image(TightCtl.Jpeg, image.data, w);
+    this.image(TightCtl.Jpeg, image, w);
   }
 
   private pngRect(surface: Surface, rect: Rect, w: ByteWriter): void {
