@@ -1,11 +1,14 @@
 // One backend per guest domain: finds the domain's vfb and vkbd devices under our backend
 // directory (as QEMU's xen_be_register watches backend/<type>/<domid>), drives each through
-// its lifecycle, and serves the guest's display on VNC.
+// its lifecycle, and serves the guest's display through a list of display servers (VNC
+// today) and the web console. The composition root: the one place that picks protocols.
 
 import type { Platform } from '../shared/platform/types';
 import type { XsClient } from '../shared/xenstore/client';
 import type { Logger } from '../shared/log';
-import type { InputSink } from './display/display';
+import type { InputSink } from './input/input-sink';
+import type { DisplayServer } from './display-server';
+import type { BoundAddress } from './listen';
 import { GuestDisplay } from './display/guest-display';
 import { XenbusBackendDevice, type BackendDeviceOps } from './devices/xenbus-backend';
 import { VfbBackend } from './devices/vfb';
@@ -47,12 +50,26 @@ class InputRouter implements InputSink {
   key(code: number, pressed: boolean): void {
     this.target()?.key(code, pressed);
   }
+  button(code: number, pressed: boolean): void {
+    this.target()?.button(code, pressed);
+  }
   pointerAbs(x: number, y: number, width: number, height: number): void {
     this.target()?.pointerAbs(x, y, width, height);
   }
-  wheel(clicks: number): void {
-    this.target()?.wheel(clicks);
+  pointerRel(dx: number, dy: number): void {
+    this.target()?.pointerRel(dx, dy);
   }
+  wheel(vertical: number, horizontal?: number): void {
+    this.target()?.wheel(vertical, horizontal);
+  }
+}
+
+/** A display server of this domain and where it listens. */
+export interface ServedProtocol {
+  server: DisplayServer;
+  address: BoundAddress;
+  /** The web server's WebSocket paths routed to it. */
+  webSocketPaths: readonly string[];
 }
 
 export class DomainBackend {
@@ -60,8 +77,8 @@ export class DomainBackend {
   readonly input = new InputRouter();
   readonly devices = new Map<string, XenbusBackendDevice>();
   readonly vfbs = new Map<number, VfbBackend>();
-  vnc: VncServer | undefined;
-  vncAddress: { host: string; port: number } | undefined;
+  /** Display servers in the order they started (VNC first). */
+  readonly servers: ServedProtocol[] = [];
   web: WebServer | undefined;
   webAddress: { host: string; port: number } | undefined;
   private readonly watches: { close(): Promise<void> | void }[] = [];
@@ -79,19 +96,14 @@ export class DomainBackend {
     const { domid, log } = this.opts;
     this.xs = await this.platform.xenstore();
     if (this.opts.vnc) {
-      this.vnc = new VncServer({
+      const vnc = new VncServer({
         display: this.display,
         input: this.input,
         name: this.display.name,
         log: log.child({ vnc: true }),
         security: this.opts.vncSecurity,
       });
-      this.vncAddress = await this.vnc.listen(this.opts.vnc.host, this.opts.vnc.port);
-      log.info({ vnc: `${this.vncAddress.host}:${this.vncAddress.port}` }, 'VNC server listening');
-      // Where `xl vncviewer` and other tools look for a domain's VNC console.
-      const consolePath = `/local/domain/${domid}/console`;
-      await this.xs.write(`${consolePath}/vnc-listen`, this.vncAddress.host);
-      await this.xs.write(`${consolePath}/vnc-port`, String(this.vncAddress.port));
+      await this.serve(vnc, this.opts.vnc, ['/websockify', '/']);
     }
     if (this.opts.web) await this.startWeb(this.opts.web);
     for (const kind of ['vfb', 'vkbd'] as const) {
@@ -103,10 +115,34 @@ export class DomainBackend {
     log.info({ domid }, 'backend started');
   }
 
+  /** The VNC server, when this backend serves VNC. */
+  get vnc(): VncServer | undefined {
+    return this.servers.find((s) => s.server instanceof VncServer)?.server as VncServer | undefined;
+  }
+
+  get vncAddress(): BoundAddress | undefined {
+    return this.servers.find((s) => s.server.protocol === 'vnc')?.address;
+  }
+
+  /**
+   * Start a display server and publish it where tools look for a domain's console
+   * (`/local/domain/N/console/<protocol>-port` and `-listen`, as `xl vncviewer` reads vnc-port).
+   */
+  private async serve(server: DisplayServer, at: BoundAddress, webSocketPaths: readonly string[]): Promise<void> {
+    const { domid, log } = this.opts;
+    const address = await server.listen(at.host, at.port);
+    this.servers.push({ server, address, webSocketPaths });
+    log.info({ [server.protocol]: `${address.host}:${address.port}` }, `${server.protocol.toUpperCase()} server listening`);
+    const consolePath = `/local/domain/${domid}/console`;
+    await this.xs.write(`${consolePath}/${server.protocol}-listen`, address.host);
+    await this.xs.write(`${consolePath}/${server.protocol}-port`, String(address.port));
+  }
+
   /** A web client that cannot bind is logged, not fatal: the console is still on VNC. */
   private async startWeb(at: { host: string; port: number }): Promise<void> {
     const { log } = this.opts;
-    const web = new WebServer({ vnc: this.vnc ?? null, log: log.child({ web: true }) });
+    const routes = this.servers.flatMap((s) => s.webSocketPaths.map((path) => ({ path, handler: s.server })));
+    const web = new WebServer({ webSockets: routes, log: log.child({ web: true }) });
     try {
       this.webAddress = await web.listen(at.host, at.port);
       this.web = web;
@@ -176,6 +212,6 @@ export class DomainBackend {
     for (const dev of this.devices.values()) await dev.stop();
     this.devices.clear();
     await this.web?.close();
-    await this.vnc?.close();
+    for (const s of this.servers.splice(0)) await s.server.close();
   }
 }

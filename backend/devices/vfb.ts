@@ -19,7 +19,8 @@ import {
   type FbGeometry,
 } from '../../shared/fbif';
 import { FB_IN_RING, FB_OUT_RING, RingConsumer, RingProducer } from '../../shared/ring';
-import { GuestDisplay, pixelFormatForDepth } from '../display/guest-display';
+import { GuestDisplay } from '../display/guest-display';
+import { pixelFormatForDepth } from '../display/pixel-format';
 import { RateLimitedLog } from '../../shared/log';
 import { xerror } from '../../shared/errors';
 import { readFlag, readFrameNumber, readGrantRef, readPort } from './nodes';

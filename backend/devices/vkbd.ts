@@ -5,7 +5,7 @@
 
 import type { BackendDeviceOps, DeviceContext } from './xenbus-backend';
 import type { EventChannels, MappedRegion } from '../../shared/platform/types';
-import type { InputSink } from '../display/display';
+import type { InputSink } from '../input/input-sink';
 import { encodeKbdInEvent, type KbdInEvent } from '../../shared/kbdif';
 import { KBD_IN_RING, RingProducer } from '../../shared/ring';
 import { readFlag, readFrameNumber, readGrantRef, readPort } from './nodes';
@@ -27,11 +27,13 @@ interface Binding {
 export interface VkbdStats {
   sent: number;
   dropped: number;
+  /** Horizontal wheel clicks a client sent: kbdif.h cannot carry them. */
+  droppedHorizontalWheel: number;
 }
 
 export class VkbdBackend implements BackendDeviceOps, InputSink {
   readonly kind = 'vkbd';
-  readonly stats: VkbdStats = { sent: 0, dropped: 0 };
+  readonly stats: VkbdStats = { sent: 0, dropped: 0, droppedHorizontalWheel: 0 };
   private binding: Binding | undefined;
   private absPointer = false;
   private rawPointer = false;
@@ -117,6 +119,15 @@ export class VkbdBackend implements BackendDeviceOps, InputSink {
     this.send({ type: 'key', pressed, keycode: code });
   }
 
+  /** kbdif.h: buttons are XENKBD_TYPE_KEY events with BTN_* codes, like keys. */
+  button(code: number, pressed: boolean): void {
+    this.send({ type: 'key', pressed, keycode: code });
+  }
+
+  pointerRel(dx: number, dy: number): void {
+    this.send({ type: 'motion', relX: dx, relY: dy, relZ: 0 });
+  }
+
   pointerAbs(x: number, y: number, width: number, height: number): void {
     if (this.absPointer) {
       const maxX = this.rawPointer ? RAW_POINTER_MAX : this.range.width - 1;
@@ -129,7 +140,10 @@ export class VkbdBackend implements BackendDeviceOps, InputSink {
     this.lastY = y;
   }
 
-  wheel(clicks: number): void {
+  wheel(clicks: number, horizontal = 0): void {
+    // kbdif.h has no horizontal wheel (rel_z only): those clicks are counted and dropped.
+    if (horizontal !== 0) this.stats.droppedHorizontalWheel++;
+    if (clicks === 0) return;
     // Linux kbdfront reports REL_WHEEL = -rel_z: wheel up (+1) is rel_z -1. In absolute
     // mode the wheel rides on a POS event at the last position.
     if (this.absPointer) this.send({ type: 'pos', absX: this.lastAbs.x, absY: this.lastAbs.y, relZ: -clicks });

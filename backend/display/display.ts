@@ -1,50 +1,17 @@
-// The Display is the only thing display servers (VNC, SPICE, recorder) see of a guest:
-// a framebuffer view, its pixel format and geometry, and damage/resize events.
+// The Display contract: all that display servers (VNC, SPICE), the recorder and the control
+// socket see of a guest screen. A source (a guest's vfb device through GuestDisplay, or a
+// replayed capture) implements it; consumers only listen and read. Like QEMU's
+// DisplayChangeListener (ui/console.c): dpy_gfx_update / dpy_gfx_switch / dpy_gfx_copy /
+// dpy_cursor_define + dpy_mouse_set, one source and any number of listeners.
+//
+// Every surface handed out (surface(), the 'resize' argument) is the source's own stable copy
+// (GuestDisplay's shadow), never memory the guest can change: a listener may read it during
+// an event or later, and outside the damage it has been told about it holds exactly what was
+// there when that damage was reported.
 
 import type { EventEmitter } from 'node:events';
 import type { Rect } from '../../shared/region';
-
-/** RFB-style true-colour pixel format (rfbproto PIXEL_FORMAT, without colour maps). */
-export interface PixelFormat {
-  bitsPerPixel: 8 | 16 | 24 | 32;
-  depth: number;
-  bigEndian: boolean;
-  trueColour: boolean;
-  redMax: number;
-  greenMax: number;
-  blueMax: number;
-  redShift: number;
-  greenShift: number;
-  blueShift: number;
-}
-
-/** XRGB8888 little-endian, the format of Linux xen-fbfront (depth 32). */
-export const PIXEL_FORMAT_XRGB8888: PixelFormat = {
-  bitsPerPixel: 32,
-  depth: 24,
-  bigEndian: false,
-  trueColour: true,
-  redMax: 255,
-  greenMax: 255,
-  blueMax: 255,
-  redShift: 16,
-  greenShift: 8,
-  blueShift: 0,
-};
-
-/** RGB565 little-endian: 16-bit guests (Linux fbdev at depth 16). */
-export const PIXEL_FORMAT_RGB565: PixelFormat = {
-  bitsPerPixel: 16,
-  depth: 16,
-  bigEndian: false,
-  trueColour: true,
-  redMax: 31,
-  greenMax: 63,
-  blueMax: 31,
-  redShift: 11,
-  greenShift: 5,
-  blueShift: 0,
-};
+import type { PixelFormat } from './pixel-format';
 
 export interface Surface {
   readonly width: number;
@@ -52,34 +19,60 @@ export interface Surface {
   /** Bytes per row. */
   readonly stride: number;
   readonly format: PixelFormat;
-  /** The guest framebuffer bytes, starting at pixel (0,0); length >= stride * height. */
+  /** The pixels, starting at (0,0); length >= stride * height. */
   readonly data: Uint8Array;
 }
 
+/** The pixels now at dst are the ones that were at src just before (same size). */
+export interface CopyHint {
+  src: Rect;
+  dst: Rect;
+}
+
+/** A pointer image: RGBA8888 (straight alpha), row-major, width * height * 4 bytes. */
+export interface CursorShape {
+  readonly width: number;
+  readonly height: number;
+  /** The pixel of the image at the pointer position. */
+  readonly hotX: number;
+  readonly hotY: number;
+  readonly rgba: Uint8Array;
+}
+
 /**
- * Events:
- *  - 'damage' (rects: Rect[]): pixels inside rects changed (already clipped to the surface).
- *  - 'resize' (surface: Surface | null): a new surface (or none: the guest went away).
- *  - 'copy' (hint: CopyHint): the pixels now at hint.dst are those that were at hint.src
- *    just before (shadow.ts). Emitted only while someone listens for it; a listener must
- *    treat dst as damaged if it cannot copy (the damage that follows leaves dst out).
+ * The pointer as the guest shows it. Xen's vfb has no cursor channel (fbif.h), so for a PV
+ * guest the shape is null (servers show their default arrow) and the position is the last
+ * one a client sent; a source that knows better (a replay, a future frontend) sets both.
  */
-export interface Display extends EventEmitter {
+export interface CursorState {
+  shape: CursorShape | null;
+  x: number;
+  y: number;
+  visible: boolean;
+}
+
+/** The events of a Display, with their arguments. */
+export interface DisplayEvents {
+  /** Pixels inside these rects changed (clipped to the surface, never empty). */
+  damage: [rects: Rect[]];
+  /** A new surface (a new size or format), or none: the guest went away. All of it is new. */
+  resize: [surface: Surface | null];
+  /**
+   * The pixels now at hint.dst are those that were at hint.src just before. Emitted only while
+   * someone listens for it; the damage that follows leaves dst out, so a listener that cannot
+   * copy must treat dst as damaged.
+   */
+  copy: [hint: CopyHint];
+  /** The cursor's shape, position or visibility changed. */
+  cursor: [cursor: CursorState];
+}
+
+export interface Display extends EventEmitter<DisplayEvents> {
   readonly name: string;
-  /** The current surface, or null while no guest framebuffer is mapped. */
+  /** The current surface, or null while there is none (no guest framebuffer mapped). */
   surface(): Surface | null;
+  /** The cursor slot: one source for SPICE's cursor channel and VNC's cursor pseudo-encoding. */
+  cursor(): CursorState;
   /** A client needs a full picture: sources may use this to ask the guest for a refresh. */
   requestRefresh?(): void;
 }
-
-/** Where client input goes (the vkbd device). Codes are Linux input codes (KEY_*, BTN_*). */
-export interface InputSink {
-  key(code: number, pressed: boolean): void;
-  /** Absolute pointer at (x, y) in a surface of width x height pixels. */
-  pointerAbs(x: number, y: number, width: number, height: number): void;
-  /** Wheel clicks: positive = away from the user (RFB button 4 / up). */
-  wheel(clicks: number): void;
-}
-
-export type { Rect };
-export type { CopyHint } from './shadow';

@@ -1,10 +1,11 @@
 // A Display fed by a guest's vfb device: the device sets the surface when it maps the
-// framebuffer (null when the guest goes away) and reports damage from UPDATE events.
+// framebuffer (null when the guest goes away) and reports damage from UPDATE events or tile
+// scans. Listeners never see guest memory: the surface they get is a shadow copy
+// (shadow.ts) that changes only inside the damage they are told about.
 
 import { EventEmitter } from 'node:events';
-import type { Display, Surface, PixelFormat } from './display';
-import { PIXEL_FORMAT_RGB565, PIXEL_FORMAT_XRGB8888 } from './display';
-import { clipRect, isEmptyRect, type Rect } from '../../shared/region';
+import type { CursorState, Display, DisplayEvents, Surface } from './display';
+import { clipRect, isEmptyRect, type Rect, rectArea } from '../../shared/region';
 import { ShadowFramebuffer } from './shadow';
 
 export interface DisplayStats {
@@ -20,16 +21,17 @@ export interface DisplayStats {
 
 export interface GuestDisplayOptions {
   /**
-   * Keep a shadow copy of the guest framebuffer (shadow.ts): damage is refined against it,
-   * vertical scrolls become 'copy' events, and servers read the shadow, not guest memory.
+   * Refine damage against the shadow copy (shadow.ts): only pixels that really changed are
+   * reported and vertical scrolls become 'copy' events. Off, damage is copied into the shadow
+   * and reported as the guest gave it.
    */
   refineDamage?: boolean;
 }
 
-export class GuestDisplay extends EventEmitter implements Display {
-  private current: Surface | null = null;
+export class GuestDisplay extends EventEmitter<DisplayEvents> implements Display {
   private refreshHook: (() => void) | undefined;
   private shadow: ShadowFramebuffer | null = null;
+  private pointer: CursorState = { shape: null, x: 0, y: 0, visible: true };
   readonly refineDamage: boolean;
   readonly stats: DisplayStats = {
     damageEvents: 0,
@@ -47,27 +49,41 @@ export class GuestDisplay extends EventEmitter implements Display {
   ) {
     super();
     this.refineDamage = opts.refineDamage === true;
+    // One listener per client and protocol: a busy console is not a leak.
+    this.setMaxListeners(0);
   }
 
+  /** The shadow of the guest surface (never guest memory), or null. */
   surface(): Surface | null {
-    return this.current;
+    return this.shadow?.surface ?? null;
   }
 
-  /** A new guest surface; with refinement the shadow starts over as a copy of it. */
-  setSurface(surface: Surface | null): void {
-    this.shadow = surface && this.refineDamage ? new ShadowFramebuffer(surface) : null;
-    this.current = this.shadow ? this.shadow.surface : surface;
+  cursor(): CursorState {
+    return { ...this.pointer };
+  }
+
+  /** A new guest surface (guest memory): the shadow starts over as a copy of it. */
+  setSurface(guest: Surface | null): void {
+    this.shadow = guest ? new ShadowFramebuffer(guest) : null;
     this.stats.resizes++;
-    this.emit('resize', surface);
+    this.emit('resize', this.surface());
+  }
+
+  /** The source knows the cursor (shape null: the server's default arrow). */
+  setCursor(cursor: Partial<CursorState>): void {
+    this.pointer = { ...this.pointer, ...cursor };
+    this.emit('cursor', this.cursor());
   }
 
   /** Rects in guest coordinates; clipped here so servers never see out-of-range damage. */
   damage(rects: readonly Rect[]): void {
-    const s = this.current;
-    if (!s) return;
+    const shadow = this.shadow;
+    if (!shadow) return;
+    const s = shadow.surface;
     const clipped = rects.map((r) => clipRect(r, s.width, s.height)).filter((r) => !isEmptyRect(r));
     if (clipped.length === 0) return;
-    if (this.shadow) return this.refined(this.shadow, clipped);
+    if (this.refineDamage) return this.refined(shadow, clipped);
+    shadow.copyIn(clipped);
     this.stats.damageEvents++;
     this.stats.damageRects += clipped.length;
     this.emit('damage', clipped);
@@ -78,8 +94,8 @@ export class GuestDisplay extends EventEmitter implements Display {
     const started = performance.now();
     const { copies, rects: changed } = shadow.refine(rects, { detectCopies: this.listenerCount('copy') > 0 });
     this.stats.refineMs += performance.now() - started;
-    this.stats.refinedPixelsIn += rects.reduce((n, r) => n + r.width * r.height, 0);
-    this.stats.refinedPixelsOut += changed.reduce((n, r) => n + r.width * r.height, 0);
+    this.stats.refinedPixelsIn += rects.reduce((n, r) => n + rectArea(r), 0);
+    this.stats.refinedPixelsOut += changed.reduce((n, r) => n + rectArea(r), 0);
     this.stats.copies += copies.length;
     for (const c of copies) this.emit('copy', c);
     if (changed.length === 0) return;
@@ -94,33 +110,5 @@ export class GuestDisplay extends EventEmitter implements Display {
 
   requestRefresh(): void {
     this.refreshHook?.();
-  }
-}
-
-/** Pixel formats of the guest depths QEMU's xenfb accepts (8/16/24/32). */
-export function pixelFormatForDepth(depth: number): PixelFormat {
-  switch (depth) {
-    case 32:
-      return PIXEL_FORMAT_XRGB8888;
-    case 24:
-      return { ...PIXEL_FORMAT_XRGB8888, bitsPerPixel: 24 };
-    case 16:
-      return PIXEL_FORMAT_RGB565;
-    case 8:
-      // RGB332, as QEMU's pixman x8r8g8b8 fallback treats 8-bit guests.
-      return {
-        bitsPerPixel: 8,
-        depth: 8,
-        bigEndian: false,
-        trueColour: true,
-        redMax: 7,
-        greenMax: 7,
-        blueMax: 3,
-        redShift: 5,
-        greenShift: 2,
-        blueShift: 0,
-      };
-    default:
-      throw new RangeError(`unsupported guest depth ${depth}`);
   }
 }

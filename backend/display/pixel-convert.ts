@@ -3,7 +3,7 @@
 // stored in bitsPerPixel/8 bytes of the given endianness). Pure: arrays in, arrays out.
 
 import type { Rect } from '../../shared/region';
-import type { PixelFormat } from './display';
+import { bytesPerPixel, type PixelFormat } from './pixel-format';
 
 /** The parts of a Surface conversion reads. */
 export interface PixelSource {
@@ -12,16 +12,11 @@ export interface PixelSource {
   readonly format: PixelFormat;
 }
 
-export function bytesPerPixel(pf: PixelFormat): number {
-  return pf.bitsPerPixel >> 3;
-}
-
 /** Equal as far as the bytes produced are concerned (depth and 8bpp endianness do not matter). */
 export function pixelFormatsEqual(a: PixelFormat, b: PixelFormat): boolean {
   return (
     a.bitsPerPixel === b.bitsPerPixel &&
     (a.bitsPerPixel === 8 || a.bigEndian === b.bigEndian) &&
-    a.trueColour === b.trueColour &&
     a.redMax === b.redMax &&
     a.greenMax === b.greenMax &&
     a.blueMax === b.blueMax &&

@@ -2,8 +2,8 @@
 // a shadow copy"). Damage from UPDATE events and tile scans is compared with it, so only
 // pixels that really changed go to clients, and a damaged area that is the old content moved
 // up or down (a terminal scrolling, a window dragged vertically) becomes a copy hint that VNC
-// sends as CopyRect. TigerVNC's ComparingUpdateTracker and QEMU's vnc server surface do the
-// same (reference/rfb-vnc.md §2).
+// sends as CopyRect. TigerVNC's ComparingUpdateTracker (common/rfb/ComparingUpdateTracker.cxx)
+// and QEMU's VNC server surface (ui/vnc.c vnc_refresh_server_surface) do the same.
 //
 // Guest memory may change while we read it. A row span is first compared natively
 // (Buffer#compare); in a span that differs the first and last differing words are found and
@@ -15,9 +15,9 @@
 // a client holds exactly the shadow. Scroll detection works on a private snapshot of the
 // rect, so the copy it reports is exactly true of the shadow.
 
-import { isEmptyRect, type Rect } from '../../shared/region';
-import type { Surface } from './display';
-import { bytesPerPixel } from './pixel-convert';
+import { isEmptyRect, type Rect, rectsOverlap } from '../../shared/region';
+import type { CopyHint, Surface } from './display';
+import { bytesPerPixel } from './pixel-format';
 
 /** Rows per band: changes in one band are one bounding box. */
 export const SHADOW_BAND_ROWS = 16;
@@ -29,12 +29,6 @@ export const SCROLL_SAMPLES = 8;
 export const SCROLL_MAX_CANDIDATES = 3;
 /** A sample row matching more old rows than this (blank lines) gives no candidate. */
 const SCROLL_MAX_MATCHES = 4;
-
-/** The pixels now at dst are the ones that were at src just before (same size). */
-export interface CopyHint {
-  src: Rect;
-  dst: Rect;
-}
 
 /** Copies first, in order, then the changed rects: together they turn the old shadow into the new one. */
 export interface RefineResult {
@@ -113,7 +107,7 @@ export class ShadowFramebuffer {
       if (candidates.length > 0) {
         source = this.snapshot(r);
         const copy = this.verifyScroll(r, candidates, source.buf);
-        if (copy && !out.rects.some((d) => overlaps(d, copy.src))) {
+        if (copy && !out.rects.some((d) => rectsOverlap(d, copy.src))) {
           this.applyCopy(copy);
           out.copies.push(copy);
         }
@@ -121,6 +115,19 @@ export class ShadowFramebuffer {
       this.syncRect(r, source.u8, source.u32, source.buf, out.rects);
     }
     return out;
+  }
+
+  /**
+   * Copy `rects` from the guest as they are, without comparing (damage refinement off): the
+   * rects are what changed, and the shadow stays the surface servers read.
+   */
+  copyIn(rects: readonly Rect[]): void {
+    for (const r of rects) {
+      for (let y = r.y; y < r.y + r.height; y++) {
+        const [a, b] = this.rowSpan(r, y);
+        this.sh8.set(this.guest.data.subarray(a, b), a);
+      }
+    }
   }
 
   /** Cheap pre-test: does any sampled row of `r` differ from the shadow? */
@@ -330,10 +337,6 @@ function mergeable(prev: Rect, box: Rect): boolean {
   const x1 = Math.max(prev.x + prev.width, box.x + box.width);
   const union = (x1 - x0) * (box.y + box.height - prev.y);
   return union <= 1.5 * (prev.width * prev.height + box.width * box.height);
-}
-
-function overlaps(a: Rect, b: Rect): boolean {
-  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 }
 
 /** Words hashed per row by sparseHash. */

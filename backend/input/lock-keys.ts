@@ -6,7 +6,7 @@
 // One tracker per guest input sink, shared by every session feeding that sink.
 
 import { EventEmitter } from 'node:events';
-import type { InputSink } from '../display/display';
+import type { InputSink } from './input-sink';
 import { KEY_CAPSLOCK, KEY_NUMLOCK, KEY_SCROLLLOCK } from './linux-input-codes';
 
 /** Bits as the QEMU LED state byte: 0 scroll, 1 num, 2 caps. */
@@ -40,7 +40,7 @@ export function lockKeysFor(sink: InputSink): LockKeyTracker {
   let t = trackers.get(sink);
   if (!t) {
     t = new LockKeyTracker();
-    t.setMaxListeners(0); // one listener per VNC session
+    t.setMaxListeners(0); // one listener per client session
     trackers.set(sink, t);
   }
   return t;
@@ -53,7 +53,9 @@ export function trackingLockKeys(sink: InputSink, tracker: LockKeyTracker): Inpu
       sink.key(code, pressed);
       tracker.key(code, pressed);
     },
+    button: (code, pressed) => sink.button(code, pressed),
     pointerAbs: (x, y, w, h) => sink.pointerAbs(x, y, w, h),
-    wheel: (clicks) => sink.wheel(clicks),
+    pointerRel: (dx, dy) => sink.pointerRel(dx, dy),
+    wheel: (vertical, horizontal) => sink.wheel(vertical, horizontal),
   };
 }

@@ -4,8 +4,7 @@
 
 import { ByteReader } from '../../shared/bytes';
 import { xerror } from '../../shared/errors';
-import type { PixelFormat } from '../display/display';
-import { ClientMessageType as T, PIXEL_FORMAT_SIZE, QemuClientMessageSubtype, readPixelFormat } from './messages';
+import { ClientMessageType as T, PIXEL_FORMAT_SIZE, QemuClientMessageSubtype, readPixelFormat, type RfbPixelFormat } from './messages';
 
 /** Most encodings a SetEncodings may list (real clients send under 40). */
 export const RFB_MAX_ENCODINGS = 1024;
@@ -27,7 +26,7 @@ export interface RfbScreen {
 }
 
 export type ClientMessage =
-  | { type: 'SetPixelFormat'; format: PixelFormat }
+  | { type: 'SetPixelFormat'; format: RfbPixelFormat }
   | { type: 'SetEncodings'; encodings: number[] }
   | { type: 'FramebufferUpdateRequest'; incremental: boolean; x: number; y: number; width: number; height: number }
   | { type: 'KeyEvent'; down: boolean; keysym: number }

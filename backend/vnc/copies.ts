@@ -7,19 +7,18 @@
 // after those copies, which is what the region tracks. When a copy cannot be used (no
 // CopyRect, lossy pixels under the source, too many queued) its destination is damage.
 
-import { isEmptyRect, type Rect } from '../../shared/region';
-import type { CopyHint } from '../display/shadow';
-import { intersectRect, type PendingRegion } from './damage';
+import { intersectRect, isEmptyRect } from '../../shared/region';
+import type { CopyHint } from '../display/display';
+import type { PendingRegion } from '../updates/pending-region';
 import type { EncoderStats } from './encode-manager';
-import { COPYRECT_DATA_SIZE, prependCopyRects } from './encoders/copyrect';
-import { RECT_HEADER_SIZE } from './encode-manager';
+import { COPYRECT_DATA_SIZE, RECT_HEADER_SIZE } from './server-messages';
 
 /** Past this many queued copies (no update could go for a while) they all become damage. */
 export const MAX_PENDING_COPIES = 8;
 
 export class PendingCopies {
   private queued: CopyHint[] = [];
-  /** Taken for the frame being encoded; prepended to it when it is done. */
+  /** Taken for the frame being encoded (its job sends them first); counted once it is sent. */
   private inFrame: CopyHint[] = [];
   private readonly totals: EncoderStats = { rects: 0, pixels: 0, bytes: 0, ms: 0 };
 
@@ -57,30 +56,24 @@ export class PendingCopies {
     this.queued = [];
   }
 
-  /** An update is being built: the queued copies belong to it. */
-  startFrame(): void {
+  /** An update is being built: the queued copies belong to its job, sent before its rects. */
+  startFrame(): CopyHint[] {
     this.inFrame = this.queued;
     this.queued = [];
+    return this.inFrame;
   }
 
-  /** The frame is encoded: its copies go before its rects. */
-  frameEncoded(update: Uint8Array): Uint8Array {
+  /** The frame went out: count its copies. */
+  frameSent(): void {
     const copies = this.inFrame;
     this.inFrame = [];
-    if (copies.length === 0) return update;
     this.totals.rects += copies.length;
     this.totals.pixels += copies.reduce((n, c) => n + c.dst.width * c.dst.height, 0);
     this.totals.bytes += copies.length * (RECT_HEADER_SIZE + COPYRECT_DATA_SIZE);
-    return prependCopyRects(update, copies);
   }
 
   /** Stats in the encode manager's shape, keyed 'CopyRect' once any was sent. */
   stats(): Record<string, EncoderStats> {
     return this.totals.rects > 0 ? { CopyRect: { ...this.totals } } : {};
   }
-}
-
-/** Does `r` touch any of `areas`? */
-export function touches(r: Rect, areas: readonly Rect[]): boolean {
-  return areas.some((a) => !isEmptyRect(intersectRect(a, r)));
 }

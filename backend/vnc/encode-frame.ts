@@ -1,23 +1,22 @@
-// One FramebufferUpdate's pixel rects as a job an encoder can run anywhere: on the main thread
-// against the live surface (the sync twin), or in the session's encode worker against a
-// snapshot of the damaged pixels (encode-worker.ts; QEMU's vnc-jobs.c model, rfb-vnc.md §2.1).
+// One FramebufferUpdate as a job an encoder can run anywhere: on the main thread against the
+// display's surface (the sync twin), or in the session's encode worker against a snapshot of
+// the damaged pixels (encode-worker.ts; QEMU's ui/vnc-jobs.c model).
 // The session decides what goes out (split rects, JPEG "busy" hints, lossless refreshes) and
 // applies the results (lossy areas, frame clock); the encoder only turns pixels into bytes, so
 // both paths run the same EncodeManager code on the same pixels and give the same bytes.
 //
-// The guest framebuffer is an mmap'd external ArrayBuffer that cannot be transferred, so the
-// worker path copies each rect's rows, in the surface's own format, into one ArrayBuffer
-// (snapshotRects) that is transferred to the worker. Each rect then reads from a small surface
-// of its own size (snapshotSurface) and the rect header keeps the real position (RectOptions.at).
+// The worker path reads each rect from a snapshot (backend/updates/surface-snapshot.ts) and the
+// rect header keeps the real position (RectOptions.at). The job's CopyRects go first, in
+// order, before its pixel rects (rfbproto §7.7.2: rects of an update are applied in order).
 
 import { ByteWriter } from '../../shared/bytes';
 import { xerror } from '../../shared/errors';
 import type { Rect } from '../../shared/region';
-import type { PixelFormat, Surface } from '../display/display';
-import { bytesPerPixel } from '../display/pixel-convert';
-import { type EncodeManager, type EncoderStats, RECT_HEADER_SIZE } from './encode-manager';
-import type { RectClass } from './classify';
-import { writeFramebufferUpdateHeader } from './handshake';
+import type { CopyHint, Surface } from '../display/display';
+import { bytesPerPixel, type PixelFormat } from '../display/pixel-format';
+import type { RectClass } from '../updates/classify';
+import type { EncodeManager, EncoderStats } from './encode-manager';
+import { COPYRECT_DATA_SIZE, RECT_HEADER_SIZE, writeCopyRect, writeFramebufferUpdateHeader } from './server-messages';
 
 /** XENVFB_VNC_ENCODE: where a session encodes its updates. */
 export type EncodeMode = 'sync' | 'worker';
@@ -47,6 +46,8 @@ export interface FrameRect {
 }
 
 export interface FrameJob {
+  /** CopyRects, sent first and in order (the display's copy hints the client can take). */
+  copies: CopyHint[];
   rects: FrameRect[];
   clientFormat: PixelFormat;
 }
@@ -69,9 +70,11 @@ export type PixelSource = (index: number, rect: Rect) => { surface: Surface; rec
 /** Exact rect count in the header, never nRects=0xFFFF + LastRect (vncsnapshot 1.2a hangs on that). */
 export function encodeFrame(manager: EncodeManager, job: FrameJob, source: PixelSource): EncodedFrame {
   const bpp = bytesPerPixel(job.clientFormat);
-  const estimate = 4 + job.rects.reduce((n, f) => n + RECT_HEADER_SIZE + f.rect.width * f.rect.height * bpp, 0);
+  const copyBytes = job.copies.length * (RECT_HEADER_SIZE + COPYRECT_DATA_SIZE);
+  const estimate = 4 + copyBytes + job.rects.reduce((n, f) => n + RECT_HEADER_SIZE + f.rect.width * f.rect.height * bpp, 0);
   const w = new ByteWriter(estimate);
-  writeFramebufferUpdateHeader(w, job.rects.length);
+  writeFramebufferUpdateHeader(w, job.copies.length + job.rects.length);
+  for (const c of job.copies) writeCopyRect(w, c);
   const lossy: boolean[] = [];
   job.rects.forEach((f, i) => {
     const src = source(i, f.rect);
@@ -80,32 +83,6 @@ export function encodeFrame(manager: EncodeManager, job: FrameJob, source: Pixel
     lossy.push(res.lossy);
   });
   return { bytes: w.finish(), lossy };
-}
-
-/** Copy every rect's rows (surface format, tightly packed) into one transferable buffer. */
-export function snapshotRects(surface: Surface, rects: readonly Rect[]): { pixels: ArrayBuffer; offsets: number[] } {
-  const bpp = bytesPerPixel(surface.format);
-  const total = rects.reduce((n, r) => n + r.width * r.height * bpp, 0);
-  const out = new Uint8Array(total);
-  const offsets: number[] = [];
-  let at = 0;
-  for (const r of rects) {
-    offsets.push(at);
-    const rowBytes = r.width * bpp;
-    for (let y = r.y; y < r.y + r.height; y++) {
-      const from = y * surface.stride + r.x * bpp;
-      out.set(surface.data.subarray(from, from + rowBytes), at);
-      at += rowBytes;
-    }
-  }
-  return { pixels: out.buffer, offsets };
-}
-
-/** A surface holding just one snapshotted rect; the rect is at (0, 0) in it. */
-export function snapshotSurface(format: PixelFormat, pixels: Uint8Array, offset: number, r: Rect): { surface: Surface; rect: Rect } {
-  const stride = r.width * bytesPerPixel(format);
-  const data = pixels.subarray(offset, offset + stride * r.height);
-  return { surface: { width: r.width, height: r.height, stride, format, data }, rect: { x: 0, y: 0, width: r.width, height: r.height } };
 }
 
 /**

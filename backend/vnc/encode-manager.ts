@@ -16,10 +16,11 @@
 // CopyRect is not a pixel encoding: the session sends it for the display's copy hints (copies.ts).
 
 import type { ByteWriter } from '../../shared/bytes';
-import type { Rect } from '../../shared/region';
-import type { PixelFormat, Surface } from '../display/display';
-import { bytesPerPixel } from '../display/pixel-convert';
-import { analyseRect, type RectClass } from './classify';
+import { type Rect, splitIntoTiles } from '../../shared/region';
+import type { PixelFormat } from '../display/pixel-format';
+import type { Surface } from '../display/display';
+import { bytesPerPixel } from '../display/pixel-format';
+import { analyseRect, type RectClass } from '../updates/classify';
 import type { EncodeSettings, Encoder, EncoderFactory } from './encoders/encoder';
 import { HextileEncoder } from './encoders/hextile';
 import { RawEncoder } from './encoders/raw';
@@ -28,9 +29,7 @@ import { TightEncoder, TightPngEncoder } from './encoders/tight';
 import { ZlibEncoder } from './encoders/zlib';
 import { ZrleEncoder } from './encoders/zrle';
 import { encodingName, RfbEncoding } from './messages';
-
-/** rfbproto §7.6.1 rectangle header: u16 x | u16 y | u16 w | u16 h | s32 encoding. */
-export const RECT_HEADER_SIZE = 2 + 2 + 2 + 2 + 4;
+import { writeRectHeader } from './server-messages';
 
 /** Every encoding this server implements, each a fresh instance per session. */
 export const DEFAULT_ENCODER_FACTORIES: readonly EncoderFactory[] = [
@@ -74,10 +73,6 @@ export interface EncoderStats {
   pixels: number;
   bytes: number;
   ms: number;
-}
-
-export function writeRectHeader(w: ByteWriter, r: Rect, encoding: number): void {
-  w.u16be(r.x).u16be(r.y).u16be(r.width).u16be(r.height).s32be(encoding);
 }
 
 export class EncodeManager {
@@ -134,17 +129,10 @@ export class EncodeManager {
   split(rects: readonly Rect[]): Rect[] {
     const max = this.chosen.maxRect;
     if (!max) return [...rects];
-    const out: Rect[] = [];
-    for (const r of rects) {
+    return rects.flatMap((r) => {
       const w = Math.min(r.width, max.width);
-      const h = Math.max(1, Math.floor(max.area / w));
-      for (let y = r.y; y < r.y + r.height; y += h) {
-        for (let x = r.x; x < r.x + r.width; x += w) {
-          out.push({ x, y, width: Math.min(w, r.x + r.width - x), height: Math.min(h, r.y + r.height - y) });
-        }
-      }
-    }
-    return out;
+      return splitIntoTiles(r, w, Math.max(1, Math.floor(max.area / w)));
+    });
   }
 
   /** Write one pixel rect (already split): header, then the data of the encoder picked for its content, or Raw. */

@@ -2,8 +2,8 @@
 
 import { ByteWriter } from '../../shared/bytes';
 import { xerror } from '../../shared/errors';
-import type { PixelFormat } from '../display/display';
-import { RFB_VERSION_SIZE, type RfbMinorVersion, SecurityResult, ServerMessageType, writePixelFormat } from './messages';
+import type { PixelFormat } from '../display/pixel-format';
+import { RFB_VERSION_SIZE, type RfbMinorVersion, SecurityResult, writePixelFormat } from './messages';
 
 /** Longest desktop name sent in ServerInit. */
 export const RFB_MAX_NAME = 255;
@@ -71,11 +71,6 @@ export function buildServerInit(width: number, height: number, format: PixelForm
 
 /** ClientInit: u8 shared-flag. */
 export const CLIENT_INIT_SIZE = 1;
-
-// u8 type=0 | u8 pad | u16 number-of-rectangles
-export function writeFramebufferUpdateHeader(w: ByteWriter, rects: number): void {
-  w.u8(ServerMessageType.FramebufferUpdate).u8(0).u16be(rects);
-}
 
 function writeString(w: ByteWriter, s: string): void {
   const bytes = Buffer.from(s, 'utf8');

@@ -3,7 +3,7 @@
 
 import type { ByteReader, ByteWriter } from '../../shared/bytes';
 import { xerror } from '../../shared/errors';
-import type { PixelFormat } from '../display/display';
+import type { PixelFormat } from '../display/pixel-format';
 
 /** rfbproto §7.1.1 ProtocolVersion: 12 bytes, "RFB xxx.yyy\n". */
 export const RFB_VERSION_SIZE = 12;
@@ -151,11 +151,19 @@ export function securityTypeName(n: number): string {
   return securityNames.get(n) ?? `security(${n})`;
 }
 
+/**
+ * rfbproto §7.4 PIXEL_FORMAT as a client sends it: the display's PixelFormat plus the
+ * true-colour flag (0 = colour map, which this server refuses).
+ */
+export interface RfbPixelFormat extends PixelFormat {
+  trueColour: boolean;
+}
+
 /** rfbproto §7.4 PIXEL_FORMAT: 16 bytes on the wire. */
 export const PIXEL_FORMAT_SIZE = 1 + 1 + 1 + 1 + 2 + 2 + 2 + 1 + 1 + 1 + 3;
 
 // u8 bpp | u8 depth | u8 big-endian | u8 true-colour | u16 r,g,b max | u8 r,g,b shift | 3 pad
-export function readPixelFormat(r: ByteReader): PixelFormat {
+export function readPixelFormat(r: ByteReader): RfbPixelFormat {
   const bitsPerPixel = r.u8();
   const depth = r.u8();
   const bigEndian = r.u8() !== 0;
@@ -181,11 +189,12 @@ export function readPixelFormat(r: ByteReader): PixelFormat {
   };
 }
 
+/** Always true colour: the only kind this server serves. */
 export function writePixelFormat(w: ByteWriter, pf: PixelFormat): void {
   w.u8(pf.bitsPerPixel)
     .u8(pf.depth)
     .u8(pf.bigEndian ? 1 : 0)
-    .u8(pf.trueColour ? 1 : 0);
+    .u8(1);
   w.u16be(pf.redMax).u16be(pf.greenMax).u16be(pf.blueMax);
   w.u8(pf.redShift).u8(pf.greenShift).u8(pf.blueShift).zeros(3);
 }
@@ -202,7 +211,7 @@ function channelFits(max: number, shift: number, bpp: number): boolean {
  * colour, 8/16/32 bpp (rfbproto allows only these), either endianness, any channel
  * maxes 2^n-1 and shifts that fit the pixel. Colour maps are not supported.
  */
-export function checkClientPixelFormat(pf: PixelFormat): void {
+export function checkClientPixelFormat(pf: RfbPixelFormat): PixelFormat {
   const bad = (why: string): never => {
     throw xerror('RFB_E_BAD_PIXEL_FORMAT', `unsupported pixel format: ${why}`, { format: pf });
   };
@@ -215,4 +224,6 @@ export function checkClientPixelFormat(pf: PixelFormat): void {
     bad(`green max ${pf.greenMax} shift ${pf.greenShift}`);
   }
   if (!channelFits(pf.blueMax, pf.blueShift, pf.bitsPerPixel)) bad(`blue max ${pf.blueMax} shift ${pf.blueShift}`);
+  const { bitsPerPixel, depth, bigEndian, redMax, greenMax, blueMax, redShift, greenShift, blueShift } = pf;
+  return { bitsPerPixel, depth, bigEndian, redMax, greenMax, blueMax, redShift, greenShift, blueShift };
 }

@@ -4,8 +4,7 @@
 
 import { ByteWriter } from '../../shared/bytes';
 import type { RfbScreen } from './client-messages';
-import { RECT_HEADER_SIZE, writeRectHeader } from './encode-manager';
-import { writeFramebufferUpdateHeader } from './handshake';
+import { RECT_HEADER_SIZE, writeFramebufferUpdateHeader, writeRectHeader } from './server-messages';
 import { RfbEncoding, ServerMessageType } from './messages';
 
 /**

@@ -5,19 +5,21 @@ import type { IncomingMessage } from 'node:http';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import type { Display, InputSink } from '../display/display';
+import type { Display } from '../display/display';
+import type { InputSink } from '../input/input-sink';
 import type { EncoderFactory } from './encoders/encoder';
 import { type Logger, silentLogger } from '../../shared/log';
 import { RfbSession, type RfbSessionStats } from './session';
 import { encodeModeFromEnv, type EncodeMode } from './encode-frame';
-import { defaultEncodePool } from './encode-pool';
+import { rfbEncodePool } from './worker-frame-encoder';
+import type { DisplayClientInfo, DisplayServer } from '../display-server';
 import { resolveSecurity, type SecurityConfig, type TlsKind, type VncSecurityOptions } from './security/options';
-import { AuthThrottle } from './security/throttle';
+import { AuthThrottle } from '../auth/throttle';
 import { createTlsContexts, type TlsContexts, wrapServerTls } from './security/tls-context';
 import { xerror } from '../../shared/errors';
-import { WebSocketBridge } from './websocket/bridge';
-import { WebSocketGateway } from './websocket/gateway';
-import { sniffConnection, VNC_SNIFF_WAIT_MS } from './websocket/sniff';
+import { WebSocketBridge } from '../web/websocket/bridge';
+import { WebSocketGateway } from '../web/websocket/gateway';
+import { sniffConnection, SNIFF_WAIT_MS } from '../web/websocket/sniff';
 import { listenOn } from '../listen';
 
 /** No new frame is encoded while a socket holds more unsent bytes than this. */
@@ -49,6 +51,9 @@ export interface VncAddress {
 
 export interface VncClientStats {
   id: number;
+  /** "address:port" of the peer. */
+  peer: string;
+  websocket: boolean;
   /** Bytes written to the socket and not yet taken by the kernel. */
   queuedBytes: number;
   session: RfbSessionStats;
@@ -56,6 +61,8 @@ export interface VncClientStats {
 
 interface Connection {
   id: number;
+  peer: string;
+  websocket: boolean;
   /** The raw socket, or the TLS socket over it once VeNCrypt started TLS. */
   socket: net.Socket;
   session: RfbSession;
@@ -63,7 +70,8 @@ interface Connection {
   beforeSecure?: Uint8Array[];
 }
 
-export class VncServer {
+export class VncServer implements DisplayServer {
+  readonly protocol = 'vnc';
   private readonly server: net.Server;
   private readonly log: Logger;
   private readonly connections = new Set<Connection>();
@@ -86,6 +94,7 @@ export class VncServer {
     this.gateway = new WebSocketGateway({
       log: this.log,
       allowOrigins: opts.allowOrigins,
+      plainHttpText: 'This port speaks VNC (RFB), directly or over WebSocket.\n',
       onWebSocket: (ws, socket) => this.acceptWebSocket(ws, socket),
     });
     this.server = net.createServer((socket) => this.incoming(socket));
@@ -101,7 +110,18 @@ export class VncServer {
   clients(): VncClientStats[] {
     return [...this.connections]
       .filter((c) => c.session)
-      .map((c) => ({ id: c.id, queuedBytes: c.socket.writableLength, session: c.session.stats() }));
+      .map((c) => ({ id: c.id, peer: c.peer, websocket: c.websocket, queuedBytes: c.socket.writableLength, session: c.session.stats() }));
+  }
+
+  clientInfo(): DisplayClientInfo[] {
+    return this.clients().map((c) => ({
+      id: c.id,
+      peer: c.peer,
+      websocket: c.websocket,
+      bytesOut: c.session.bytesOut,
+      updates: c.session.updates,
+      queuedBytes: c.queuedBytes,
+    }));
   }
 
   /** Bind and listen; port 0 picks a free port. Resolves to the bound address. */
@@ -109,14 +129,14 @@ export class VncServer {
     if (this.encodeMode === 'worker' && !this.warm) {
       // Serving starts with an encode worker up (~0.3 s to start), not at the first client.
       this.warm = true;
-      await defaultEncodePool.retain();
+      await rfbEncodePool.retain();
     }
     return listenOn(this.server, host, port);
   }
 
   /** Stop listening and drop every client. */
   close(): Promise<void> {
-    if (this.warm) defaultEncodePool.release();
+    if (this.warm) rfbEncodePool.release();
     this.warm = false;
     this.gateway.close();
     for (const s of [...this.pending]) s.destroy();
@@ -140,7 +160,7 @@ export class VncServer {
     if (this.opts.websocket === false) return this.accept(socket);
     this.pending.add(socket);
     socket.once('close', () => this.pending.delete(socket));
-    sniffConnection(socket, VNC_SNIFF_WAIT_MS, (kind, head) => {
+    sniffConnection(socket, SNIFF_WAIT_MS, (kind, head) => {
       if (kind === 'closed') return socket.destroy();
       if (kind === 'http') return this.gateway.acceptSniffed(socket, head);
       this.pending.delete(socket);
@@ -152,10 +172,11 @@ export class VncServer {
   private acceptWebSocket(ws: WebSocket, socket: Duplex): void {
     const id = this.nextId++;
     const raw = socket as net.Socket;
-    const log = this.log.child({ session: id, peer: `${raw.remoteAddress}:${raw.remotePort}`, websocket: true });
+    const peer = `${raw.remoteAddress}:${raw.remotePort}`;
+    const log = this.log.child({ session: id, peer, websocket: true });
     this.pending.delete(raw);
     const bridge = new WebSocketBridge(ws, socket, { maxBacklog: VNC_MAX_SOCKET_BACKLOG, closeGraceMs: VNC_CLOSE_GRACE_MS, log });
-    const conn = { id, socket: raw } as Connection;
+    const conn = { id, peer, websocket: true, socket: raw } as Connection;
     this.connections.add(conn);
     log.info({ protocol: ws.protocol || null }, 'vnc client connected');
     try {
@@ -191,10 +212,13 @@ export class VncServer {
 
   private accept(socket: net.Socket, head?: Buffer): void {
     const id = this.nextId++;
-    const log = this.log.child({ session: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    const log = this.log.child({ session: id, peer });
     socket.setNoDelay(true);
     const conn = {} as Connection;
     conn.id = id;
+    conn.peer = peer;
+    conn.websocket = false;
     conn.socket = socket;
     this.connections.add(conn);
     log.info({}, 'vnc client connected');

@@ -4,19 +4,21 @@
 
 import { ByteWriter } from '../../shared/bytes';
 import { isXenvfbError, xerror } from '../../shared/errors';
-import { clipRect, type Rect, unionRect } from '../../shared/region';
-import { type Display, type InputSink, PIXEL_FORMAT_XRGB8888, type PixelFormat, type Surface } from '../display/display';
+import { clipRect, overlapsAny, type Rect, unionRect } from '../../shared/region';
+import type { CopyHint, Display, Surface } from '../display/display';
+import type { InputSink } from '../input/input-sink';
+import { PIXEL_FORMAT_XRGB8888, type PixelFormat } from '../display/pixel-format';
 import { lockKeysFor, trackingLockKeys } from '../input/lock-keys';
-import { RfbInput } from '../input/rfb-input';
+import { RfbInput } from './rfb-input';
 import { type ClientMessage, parseClientMessage } from './client-messages';
-import { PendingRegion } from './damage';
-import { PendingCopies, touches } from './copies';
-import type { CopyHint } from '../display/shadow';
+import { PendingRegion } from '../updates/pending-region';
+import { PendingCopies } from './copies';
 import { EncodeManager, type EncoderStats } from './encode-manager';
 import { type EncodedFrame, type EncodeMode, type FrameEncoder, type FrameJob, SyncFrameEncoder } from './encode-frame';
 import { WorkerFrameEncoder } from './worker-frame-encoder';
 import type { EncoderFactory } from './encoders/encoder';
-import { buildConnectionFailed, buildServerInit, CLIENT_INIT_SIZE, parseProtocolVersion, writeFramebufferUpdateHeader } from './handshake';
+import { buildConnectionFailed, buildServerInit, CLIENT_INIT_SIZE, parseProtocolVersion } from './handshake';
+import { writeFramebufferUpdateHeader } from './server-messages';
 import { type Logger, silentLogger } from '../../shared/log';
 import { RfbExtensions } from './extensions';
 import {
@@ -38,9 +40,9 @@ import {
 } from './pseudo-encodings';
 import { SecurityNegotiator } from './security/negotiator';
 import { resolveSecurity, type SecurityConfig, type TlsKind } from './security/options';
-import type { AuthGate } from './security/throttle';
-import type { RectClass } from './classify';
-import { type SchedulerClock, UpdateScheduler } from './update-scheduler';
+import type { AuthGate } from '../auth/throttle';
+import type { RectClass } from '../updates/classify';
+import { type SchedulerClock, UpdateScheduler } from '../updates/update-scheduler';
 
 export interface RfbSessionOptions {
   /** Send bytes to the client. */
@@ -69,7 +71,7 @@ export interface RfbSessionOptions {
   authGate?: AuthGate;
   /** Random bytes for the VNC-auth challenge (tests make it fixed). */
   random?(n: number): Uint8Array;
-  /** Minimum ms between two updates to this client (default VNC_FRAME_INTERVAL_MS; 0 = unpaced). */
+  /** Minimum ms between two updates to this client (default FRAME_INTERVAL_MS; 0 = unpaced). */
   frameIntervalMs?: number;
   /** Still time before a lossy (JPEG) area is re-sent losslessly (default LOSSLESS_REFRESH_MS). */
   losslessRefreshMs?: number;
@@ -100,9 +102,9 @@ export interface RfbSessionStats {
   losslessRefreshes: number;
 }
 
-/** Native surface formats RFB cannot carry (24 bpp, colour maps) are offered as XRGB8888. */
+/** Native surface formats RFB cannot carry (24 bpp) are offered as XRGB8888. */
 export function advertisedFormat(native: PixelFormat): PixelFormat {
-  const ok = native.trueColour && (native.bitsPerPixel === 8 || native.bitsPerPixel === 16 || native.bitsPerPixel === 32);
+  const ok = native.bitsPerPixel === 8 || native.bitsPerPixel === 16 || native.bitsPerPixel === 32;
   return ok ? { ...native } : { ...PIXEL_FORMAT_XRGB8888 };
 }
 
@@ -356,8 +358,7 @@ export class RfbSession {
   private handle(m: ClientMessage): void {
     switch (m.type) {
       case 'SetPixelFormat':
-        checkClientPixelFormat(m.format);
-        this.clientFormat = m.format;
+        this.clientFormat = checkClientPixelFormat(m.format);
         return;
       case 'SetEncodings': {
         const chosen = this.encodes.setClientEncodings(m.encodings);
@@ -431,7 +432,7 @@ export class RfbSession {
   /** The display moved pixels: CopyRect if the client can take it exactly, else damage. */
   private copied(c: CopyHint): void {
     if (this.state !== 'normal') return;
-    const lossy = this.scheduler.refreshPending || touches(c.src, this.scheduler.lossy.rects);
+    const lossy = this.scheduler.refreshPending || overlapsAny(c.src, this.scheduler.lossy.rects);
     this.copies.copied(c, this.pending, this.encodes.clientSupports(RfbEncoding.CopyRect) && !lossy);
     this.flush();
   }
@@ -530,12 +531,12 @@ export class RfbSession {
   private sendUpdate(surface: Surface, damaged: Rect[], refresh: Rect[] = []): void {
     const job: FrameJob = {
       clientFormat: this.clientFormat,
+      copies: this.copies.startFrame(),
       rects: [
         ...this.encodes.split(damaged).map((rect) => ({ rect, busy: this.scheduler.busy(rect) })),
         ...this.encodes.split(refresh).map((rect) => ({ rect, lossless: true })),
       ],
     };
-    this.copies.startFrame();
     let inline = true;
     this.frames.encode(surface, job, (frame) =>
       inline ? this.frameEncoded(job, frame) : this.guard(() => this.frameEncoded(job, frame, true)),
@@ -549,7 +550,8 @@ export class RfbSession {
     this.scheduler.refreshedRects += job.rects.filter((f) => f.lossless).length;
     this.scheduler.updateSent();
     this.updates += 1;
-    this.send(this.copies.frameEncoded(frame.bytes));
+    this.copies.frameSent();
+    this.send(frame.bytes);
     const held = this.held;
     this.held = [];
     for (const b of held) this.send(b);

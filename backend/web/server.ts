@@ -1,7 +1,8 @@
 // WebServer: serves the noVNC web client (our page + the @novnc/novnc package's core/ and
-// vendor/ modules) and carries RFB over WebSocket on the same origin, straight into the
-// VncServer's sessions. "/" redirects to the page with autoconnect on; the page connects
-// back to the host and port it was loaded from, so one forwarded port is enough.
+// vendor/ modules) and routes WebSocket upgrades by path to the display servers (RFB for
+// noVNC at /websockify, others at their own paths), on the same origin. "/" redirects to the
+// page with autoconnect on; the page connects back to the host and port it was loaded from,
+// so one forwarded port is enough.
 
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -11,19 +12,25 @@ import { type Logger, silentLogger } from '../../shared/log';
 import { type Mount, resolveStatic } from './static';
 import { listenOn } from '../listen';
 
-/** Paths where the page's WebSocket is accepted ("websockify" is noVNC's default path). */
-export const WEB_WEBSOCKET_PATHS: readonly string[] = ['/websockify', '/'];
+/** Paths where noVNC's WebSocket is accepted ("websockify" is noVNC's default path). */
+export const WEB_VNC_WEBSOCKET_PATHS: readonly string[] = ['/websockify', '/'];
 /** Where "/" sends a browser. */
 export const WEB_DEFAULT_PAGE = '/vnc.html?autoconnect=1&resize=scale&path=websockify';
 
-/** Whoever takes WebSocket upgrades for RFB (VncServer.handleUpgrade). */
+/** Whoever takes WebSocket upgrades for a protocol (a DisplayServer). */
 export interface UpgradeHandler {
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
+/** WebSocket upgrades on `path` go to `handler`. */
+export interface WebSocketRoute {
+  path: string;
+  handler: UpgradeHandler;
+}
+
 export interface WebServerOptions {
-  /** Takes the page's WebSocket; without it upgrades get 503. */
-  vnc?: UpgradeHandler | null;
+  /** Where WebSocket upgrades go, by path; an upgrade on another path gets 404. */
+  webSockets?: readonly WebSocketRoute[];
   /** The @novnc/novnc package directory (default: resolved from node_modules). */
   noVncDir?: string;
   log?: Logger;
@@ -81,13 +88,14 @@ export class WebServer {
   }
 
   private request(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const pathname = requestPath(req);
+    if (pathname === null) return this.fail(res, 400);
     if (req.method !== 'GET' && req.method !== 'HEAD') return this.fail(res, 405, { allow: 'GET, HEAD' });
-    if (url.pathname === '/') {
+    if (pathname === '/') {
       res.writeHead(302, { location: WEB_DEFAULT_PAGE, 'cache-control': 'no-cache' });
       return void res.end();
     }
-    const found = resolveStatic(url.pathname, this.mounts);
+    const found = resolveStatic(pathname, this.mounts);
     if ('status' in found) return this.fail(res, found.status);
     this.sendFile(req, res, found.file, found.mime);
   }
@@ -117,9 +125,19 @@ export class WebServer {
   }
 
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (!WEB_WEBSOCKET_PATHS.includes(pathname)) return void socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-    if (!this.opts.vnc) return void socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
-    this.opts.vnc.handleUpgrade(req, socket, head);
+    const pathname = requestPath(req);
+    if (pathname === null) return void socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    const route = this.opts.webSockets?.find((r) => r.path === pathname);
+    if (!route) return void socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    route.handler.handleUpgrade(req, socket, head);
+  }
+}
+
+/** The path of a request's target, or null when it is not a valid URL path (e.g. "//x:99999"). */
+export function requestPath(req: http.IncomingMessage): string | null {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return null;
   }
 }

@@ -7,7 +7,7 @@
 // Each tick repaints and reports only the band, the box's old and new places, and the counter.
 
 import type { Rect } from '../../shared/region';
-import { clipRect, isEmptyRect, unionRect } from '../../shared/region';
+import { clipRect, intersectRect, isEmptyRect, rectsOverlap, unionRect } from '../../shared/region';
 import { drawText, fillRect, rgb, setPixel, textHeight, textWidth, type Rgb } from './canvas';
 import { resolveFps, resolveSize, type FramebufferTarget, type Workload, type WorkloadOptions } from './workload';
 
@@ -83,7 +83,7 @@ export class PatternWorkload implements Workload {
     this.bandOffset = (this.bandOffset + BAND_SCROLL_PX) % BAND_PERIOD_PX;
     this.moveBox(fb);
     const after = this.boxRect();
-    const boxDirty = rectsTouch(before, after) ? [unionRect(before, after)] : [before, after];
+    const boxDirty = rectsOverlap(before, after) ? [unionRect(before, after)] : [before, after];
     const dirty = [this.band, ...boxDirty].map((r) => clipRect(r, fb.width, fb.height)).filter((r) => !isEmptyRect(r));
     for (const r of dirty) this.paint(fb, r);
     this.drawn++;
@@ -127,7 +127,7 @@ export class PatternWorkload implements Workload {
         fillRect(fb, { x: r.x, y, width: r.width, height: 1 }, backgroundAt(y, fb.height));
       }
     }
-    const boxPart = clipRect(intersect(this.boxRect(), r), fb.width, fb.height);
+    const boxPart = clipRect(intersectRect(this.boxRect(), r), fb.width, fb.height);
     fillRect(fb, boxPart, BOX_COLORS[this.box.color]);
   }
 
@@ -170,18 +170,6 @@ function buildRainbow(period: number): Rgb[] {
     out.push(rgb(r, g, b));
   }
   return out;
-}
-
-function intersect(a: Rect, b: Rect): Rect {
-  const x0 = Math.max(a.x, b.x);
-  const y0 = Math.max(a.y, b.y);
-  const x1 = Math.min(a.x + a.width, b.x + b.width);
-  const y1 = Math.min(a.y + a.height, b.y + b.height);
-  return { x: x0, y: y0, width: Math.max(0, x1 - x0), height: Math.max(0, y1 - y0) };
-}
-
-function rectsTouch(a: Rect, b: Rect): boolean {
-  return !isEmptyRect(intersect(a, b));
 }
 
 export function createPatternWorkload(opts: WorkloadOptions): PatternWorkload {

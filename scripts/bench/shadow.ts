@@ -7,7 +7,8 @@
 //   noise +detect   every pixel changed, copy detection on (the cost of a failed detection)
 // Run: npm run bench:shadow
 
-import { PIXEL_FORMAT_XRGB8888, type Surface } from '../../backend/display/display';
+import { PIXEL_FORMAT_XRGB8888 } from '../../backend/display/pixel-format';
+import type { Surface } from '../../backend/display/display';
 import { ShadowFramebuffer } from '../../backend/display/shadow';
 
 const W = 1920;

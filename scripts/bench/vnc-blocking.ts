@@ -7,10 +7,11 @@
 // Run: npm run bench:vnc-blocking   (BENCH_SECONDS=4 by default)
 
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { PIXEL_FORMAT_XRGB8888, type Surface } from '../../backend/display/display';
+import { PIXEL_FORMAT_XRGB8888 } from '../../backend/display/pixel-format';
+import type { Surface } from '../../backend/display/display';
 import { type EncodeMode, type FrameEncoder, type FrameJob, SyncFrameEncoder } from '../../backend/vnc/encode-frame';
 import { EncodeManager } from '../../backend/vnc/encode-manager';
-import { defaultEncodePool } from '../../backend/vnc/encode-pool';
+import { rfbEncodePool } from '../../backend/vnc/worker-frame-encoder';
 import { RfbEncoding } from '../../backend/vnc/messages';
 import { VncServer } from '../../backend/vnc/server';
 import { WorkerFrameEncoder } from '../../backend/vnc/worker-frame-encoder';
@@ -77,7 +78,7 @@ async function serverRun(mode: EncodeMode, content: Content, encodings: number[]
 async function smallFrameRoundTrip(): Promise<string> {
   const s: Surface = { width: W, height: H, stride: W * 4, format: PIXEL_FORMAT_XRGB8888, data: new Uint8Array(W * H * 4) };
   paint(s.data, 'text', 0);
-  const job: FrameJob = { clientFormat: PIXEL_FORMAT_XRGB8888, rects: [{ rect: { x: 100, y: 100, width: 20, height: 20 } }] };
+  const job: FrameJob = { clientFormat: PIXEL_FORMAT_XRGB8888, copies: [], rects: [{ rect: { x: 100, y: 100, width: 20, height: 20 } }] };
   const time = async (enc: FrameEncoder, manager: EncodeManager | null): Promise<number> => {
     manager?.setClientEncodings([RfbEncoding.Tight]);
     enc.encodingsChanged([RfbEncoding.Tight]);
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
     }
   }
   console.log(await smallFrameRoundTrip());
-  await defaultEncodePool.shutdown();
+  await rfbEncodePool.shutdown();
 }
 
 main().catch((e) => {

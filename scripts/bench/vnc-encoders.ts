@@ -9,7 +9,8 @@
 
 import { ByteWriter } from '../../shared/bytes';
 import type { Rect } from '../../shared/region';
-import { PIXEL_FORMAT_XRGB8888, type Surface } from '../../backend/display/display';
+import { PIXEL_FORMAT_XRGB8888 } from '../../backend/display/pixel-format';
+import type { Surface } from '../../backend/display/display';
 import { EncodeManager } from '../../backend/vnc/encode-manager';
 import { RfbEncoding } from '../../backend/vnc/messages';
 import { VncServer } from '../../backend/vnc/server';

@@ -4,13 +4,14 @@
 
 import { strict as assert } from 'node:assert';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { PIXEL_FORMAT_XRGB8888, type Surface } from '../../backend/display/display';
+import { PIXEL_FORMAT_XRGB8888 } from '../../backend/display/pixel-format';
+import type { Surface } from '../../backend/display/display';
 import { type EncodedFrame, type FrameEncoder, type FrameJob, SyncFrameEncoder } from '../../backend/vnc/encode-frame';
 import { EncodeManager } from '../../backend/vnc/encode-manager';
 import { RfbEncoding } from '../../backend/vnc/messages';
 import { VncServer } from '../../backend/vnc/server';
-import { defaultEncodePool, VNC_ENCODE_WORKER_IDLE_MS } from '../../backend/vnc/encode-pool';
-import { liveEncodeWorkers, WorkerFrameEncoder } from '../../backend/vnc/worker-frame-encoder';
+import { ENCODE_WORKER_IDLE_MS } from '../../backend/updates/encode-pool';
+import { liveEncodeWorkers, rfbEncodePool, WorkerFrameEncoder } from '../../backend/vnc/worker-frame-encoder';
 import { RfbStreamClient } from '../helpers/rfb-stream-client';
 import { decodeTight, Inflater } from '../unit/vnc/encoders/reference-decoders';
 import { RecordingInput, TestDisplay } from '../unit/vnc/helpers';
@@ -55,14 +56,18 @@ async function blockingRun(
   const rects = manager.split([{ x: 0, y: 0, width: W, height: H }]).map((rect) => ({ rect }));
   // Give the worker its start-up before measuring.
   await new Promise<void>((r) =>
-    enc.encode(frames[0]!, { clientFormat: PIXEL_FORMAT_XRGB8888, rects: [{ rect: { x: 0, y: 0, width: 8, height: 8 } }] }, () => r()),
+    enc.encode(
+      frames[0]!,
+      { clientFormat: PIXEL_FORMAT_XRGB8888, copies: [], rects: [{ rect: { x: 0, y: 0, width: 8, height: 8 } }] },
+      () => r(),
+    ),
   );
   const h = monitorEventLoopDelay({ resolution: 1 });
   const probe = setInterval(() => undefined, 1);
   h.enable();
   const out: EncodedFrame[] = [];
   for (const s of frames) {
-    const job: FrameJob = { clientFormat: PIXEL_FORMAT_XRGB8888, rects };
+    const job: FrameJob = { clientFormat: PIXEL_FORMAT_XRGB8888, copies: [], rects };
     // A macrotask boundary per frame, as a session's damage / request handler would be.
     await sleep(0);
     out.push(await new Promise<EncodedFrame>((r) => enc.encode(s, job, r)));
@@ -159,15 +164,15 @@ describe('vnc encode worker (server, 1080p)', function () {
     try {
       const clients = await Promise.all(Array.from({ length: 20 }, () => RfbStreamClient.connect(port, { encodings: [RfbEncoding.Zlib] })));
       await waitFor(() => clients.every((c) => c.updates > 0), 'first update on every client', 20000);
-      // Session affinity on a small pool: 20 sessions share at most defaultEncodePool.maxWorkers threads.
-      assert.ok(liveEncodeWorkers() >= 1 && liveEncodeWorkers() <= defaultEncodePool.maxWorkers, `live ${liveEncodeWorkers()}`);
+      // Session affinity on a small pool: 20 sessions share at most rfbEncodePool.maxWorkers threads.
+      assert.ok(liveEncodeWorkers() >= 1 && liveEncodeWorkers() <= rfbEncodePool.maxWorkers, `live ${liveEncodeWorkers()}`);
       for (const c of clients) c.close();
       await waitFor(() => server.sessions === 0, 'sessions to close');
       // The listening server keeps one warm worker; the others end after their idle time.
-      await waitFor(() => liveEncodeWorkers() === 1, 'idle workers to exit', VNC_ENCODE_WORKER_IDLE_MS + 5000);
+      await waitFor(() => liveEncodeWorkers() === 1, 'idle workers to exit', ENCODE_WORKER_IDLE_MS + 5000);
     } finally {
       await server.close();
     }
-    await waitFor(() => liveEncodeWorkers() === 0, 'the warm worker to exit', VNC_ENCODE_WORKER_IDLE_MS + 5000);
+    await waitFor(() => liveEncodeWorkers() === 0, 'the warm worker to exit', ENCODE_WORKER_IDLE_MS + 5000);
   });
 });

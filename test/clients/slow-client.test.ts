@@ -5,7 +5,7 @@
 
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
-import { PIXEL_FORMAT_XRGB8888 } from '../../backend/display/display';
+import { PIXEL_FORMAT_XRGB8888 } from '../../backend/display/pixel-format';
 import { RfbEncoding } from '../../backend/vnc/messages';
 import { VNC_MAX_SOCKET_BACKLOG, VncServer } from '../../backend/vnc/server';
 import { RfbStreamClient } from '../helpers/rfb-stream-client';

@@ -8,7 +8,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
-import { PIXEL_FORMAT_XRGB8888, type Surface } from '../../backend/display/display';
+import { PIXEL_FORMAT_XRGB8888 } from '../../backend/display/pixel-format';
+import type { Surface } from '../../backend/display/display';
 import { BTN_LEFT, KEY_A } from '../../backend/input/linux-input-codes';
 import { VncServer } from '../../backend/vnc/server';
 import { RecordingInput, TestDisplay } from '../unit/vnc/helpers';
@@ -238,8 +239,8 @@ describe('vnc clients (real binaries against VncServer)', function () {
       { kind: 'key', args: [KEY_A, true] },
       { kind: 'key', args: [KEY_A, false] },
       { kind: 'pointerAbs', args: [100, 50, WIDTH, HEIGHT] },
-      { kind: 'key', args: [BTN_LEFT, true] },
-      { kind: 'key', args: [BTN_LEFT, false] },
+      { kind: 'button', args: [BTN_LEFT, true] },
+      { kind: 'button', args: [BTN_LEFT, false] },
     ]);
   });
 

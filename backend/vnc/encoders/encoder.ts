@@ -6,7 +6,8 @@
 
 import type { ByteWriter } from '../../../shared/bytes';
 import type { Rect } from '../../../shared/region';
-import type { PixelFormat, Surface } from '../../display/display';
+import type { PixelFormat } from '../../display/pixel-format';
+import type { Surface } from '../../display/display';
 
 /** What the client asked for through pseudo-encodings (rfbproto §7.8). */
 export interface EncodeSettings {

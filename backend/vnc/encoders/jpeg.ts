@@ -12,7 +12,8 @@ import * as jpegJs from 'jpeg-js';
 import type { Rect } from '../../../shared/region';
 import { createLogger } from '../../../shared/log';
 import { type JpegPixelFormat, TJSAMP, type TurboJpeg, turbojpeg } from '../../../native';
-import type { PixelFormat, Surface } from '../../display/display';
+import type { Surface } from '../../display/display';
+import type { PixelFormat } from '../../display/pixel-format';
 import { convertRectToNew } from '../../display/pixel-convert';
 
 export const NO_NATIVE_JPEG_ENV = 'XENVFB_NO_NATIVE_JPEG';
@@ -40,7 +41,6 @@ const RGBX: PixelFormat = {
   bitsPerPixel: 32,
   depth: 24,
   bigEndian: false,
-  trueColour: true,
   redMax: 255,
   greenMax: 255,
   blueMax: 255,
@@ -98,7 +98,7 @@ export function encodeJpegNative(tj: TurboJpeg, surface: Surface, rect: Rect, qu
 
 /** The TurboJPEG name of a 32 bpp true-colour layout with 8-bit channels on byte boundaries, or null. */
 export function turboLayout(pf: PixelFormat): JpegPixelFormat | null {
-  if (pf.bitsPerPixel !== 32 || !pf.trueColour || pf.redMax !== 255 || pf.greenMax !== 255 || pf.blueMax !== 255) return null;
+  if (pf.bitsPerPixel !== 32 || pf.redMax !== 255 || pf.greenMax !== 255 || pf.blueMax !== 255) return null;
   const bytes = ['X', 'X', 'X', 'X'];
   for (const [ch, shift] of [
     ['R', pf.redShift],

@@ -4,8 +4,10 @@
 // rfbproto §7.7.6) or TPIXEL (Tight, §7.7.5).
 
 import type { Rect } from '../../../shared/region';
-import type { PixelFormat, Surface } from '../../display/display';
-import { bytesPerPixel, convertRectToNew } from '../../display/pixel-convert';
+import type { PixelFormat } from '../../display/pixel-format';
+import type { Surface } from '../../display/display';
+import { bytesPerPixel } from '../../display/pixel-format';
+import { convertRectToNew } from '../../display/pixel-convert';
 
 /** The rect's pixels in the client's format, as values, row-major, tightly packed. */
 export function readClientPixels(surface: Surface, rect: Rect, pf: PixelFormat): Uint32Array {
@@ -67,7 +69,7 @@ function colourMask(pf: PixelFormat): number {
  * decides (LE: low bytes first; BE: high bytes first).
  */
 export function cpixelPacker(pf: PixelFormat): PixelPacker {
-  if (!(pf.trueColour && pf.bitsPerPixel === 32 && pf.depth <= 24)) return pixelPacker(pf);
+  if (!(pf.bitsPerPixel === 32 && pf.depth <= 24)) return pixelPacker(pf);
   const mask = colourMask(pf);
   const fitsLow = (mask & 0xff000000) === 0;
   const fitsHigh = (mask & 0xff) === 0;
@@ -83,7 +85,7 @@ export function cpixelPacker(pf: PixelFormat): PixelPacker {
 
 /** Tight TPIXEL (rfbproto §7.7.5) is R, G, B bytes whatever the shifts, in this case only. */
 export function isTight24(pf: PixelFormat): boolean {
-  return pf.trueColour && pf.bitsPerPixel === 32 && pf.depth === 24 && pf.redMax === 255 && pf.greenMax === 255 && pf.blueMax === 255;
+  return pf.bitsPerPixel === 32 && pf.depth === 24 && pf.redMax === 255 && pf.greenMax === 255 && pf.blueMax === 255;
 }
 
 export function tpixelPacker(pf: PixelFormat): PixelPacker {

@@ -3,7 +3,8 @@
 
 import type { ByteWriter } from '../../../shared/bytes';
 import type { Rect } from '../../../shared/region';
-import type { PixelFormat, Surface } from '../../display/display';
+import type { PixelFormat } from '../../display/pixel-format';
+import type { Surface } from '../../display/display';
 import { convertRect, packedSize } from '../../display/pixel-convert';
 import { RfbEncoding } from '../messages';
 import type { Encoder } from './encoder';

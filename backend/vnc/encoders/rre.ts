@@ -4,8 +4,9 @@
 
 import type { ByteWriter } from '../../../shared/bytes';
 import type { Rect } from '../../../shared/region';
-import type { PixelFormat, Surface } from '../../display/display';
-import { bytesPerPixel } from '../../display/pixel-convert';
+import type { PixelFormat } from '../../display/pixel-format';
+import type { Surface } from '../../display/display';
+import { bytesPerPixel } from '../../display/pixel-format';
 import { RfbEncoding } from '../messages';
 import type { Encoder } from './encoder';
 import { buildPalette, findSubrects, pixelPacker, readClientPixels } from './pixels';

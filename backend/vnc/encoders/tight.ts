@@ -12,8 +12,10 @@
 import { PNG } from 'pngjs';
 import type { ByteWriter } from '../../../shared/bytes';
 import type { Rect } from '../../../shared/region';
-import type { PixelFormat, Surface } from '../../display/display';
-import { bytesPerPixel, convertRectToNew } from '../../display/pixel-convert';
+import type { PixelFormat } from '../../display/pixel-format';
+import type { Surface } from '../../display/display';
+import { bytesPerPixel } from '../../display/pixel-format';
+import { convertRectToNew } from '../../display/pixel-convert';
 import { RfbEncoding } from '../messages';
 import type { EncodeSettings, Encoder } from './encoder';
 import { encodeJpeg } from './jpeg';
@@ -57,7 +59,6 @@ const RGBX: PixelFormat = {
   bitsPerPixel: 32,
   depth: 24,
   bigEndian: false,
-  trueColour: true,
   redMax: 255,
   greenMax: 255,
   blueMax: 255,

@@ -7,7 +7,8 @@
 
 import { ByteWriter } from '../../../shared/bytes';
 import type { Rect } from '../../../shared/region';
-import type { PixelFormat, Surface } from '../../display/display';
+import type { PixelFormat } from '../../display/pixel-format';
+import type { Surface } from '../../display/display';
 import { RfbEncoding } from '../messages';
 import type { EncodeSettings, Encoder } from './encoder';
 import { buildPalette, cpixelPacker, type Palette, type PixelPacker, readClientPixels, subPixels } from './pixels';

@@ -15,7 +15,7 @@ import {
 import type { Logger } from '../../../shared/log';
 import { type RfbMinorVersion, SecurityType, securityTypeName } from '../messages';
 import { type InnerAuth, SECURITY_TYPES, type SecurityConfig, type SecurityTypeName, type TlsKind } from './options';
-import type { AuthGate } from './throttle';
+import type { AuthGate } from '../../auth/throttle';
 import {
   buildVeNCryptSubtypeAck,
   buildVeNCryptSubtypes,

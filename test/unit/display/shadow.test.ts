@@ -4,9 +4,11 @@
 
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { PIXEL_FORMAT_XRGB8888, type Surface } from '../../../backend/display/display';
-import { pixelFormatForDepth } from '../../../backend/display/guest-display';
-import { type CopyHint, ShadowFramebuffer } from '../../../backend/display/shadow';
+import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/pixel-format';
+import type { Surface } from '../../../backend/display/display';
+import { pixelFormatForDepth } from '../../../backend/display/pixel-format';
+import type { CopyHint } from '../../../backend/display/display';
+import { ShadowFramebuffer } from '../../../backend/display/shadow';
 import type { Rect } from '../../../shared/region';
 
 interface Geometry {

@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { keysymToLinux, XK } from '../../../backend/input/keysym';
 import * as K from '../../../backend/input/linux-input-codes';
-import { RfbButton, RfbInput } from '../../../backend/input/rfb-input';
+import { RfbButton, RfbInput } from '../../../backend/vnc/rfb-input';
 import { xtScancodeToLinux } from '../../../backend/input/xt-scancode';
-import type { InputSink } from '../../../backend/display/display';
+import type { InputSink } from '../../../backend/input/input-sink';
 
 describe('input/keysym (US layout)', () => {
   const cases: Array<[string, number, number]> = [
@@ -104,7 +104,9 @@ describe('input/rfb-input', () => {
       calls,
       sink: {
         key: (c, p) => calls.push(['key', c, p]),
+        button: (c, p) => calls.push(['button', c, p]),
         pointerAbs: (x, y, w, h) => calls.push(['abs', x, y, w, h]),
+        pointerRel: (dx, dy) => calls.push(['rel', dx, dy]),
         wheel: (n) => calls.push(['wheel', n]),
       },
     };
@@ -119,13 +121,13 @@ describe('input/rfb-input', () => {
     input.pointer(0, 11, 20, 100, 100);
     assert.deepEqual(calls, [
       ['abs', 10, 20, 100, 100],
-      ['key', K.BTN_LEFT, true],
-      ['key', K.BTN_MIDDLE, true],
+      ['button', K.BTN_LEFT, true],
+      ['button', K.BTN_MIDDLE, true],
       ['abs', 11, 20, 100, 100],
-      ['key', K.BTN_LEFT, false],
-      ['key', K.BTN_RIGHT, true],
-      ['key', K.BTN_MIDDLE, false],
-      ['key', K.BTN_RIGHT, false],
+      ['button', K.BTN_LEFT, false],
+      ['button', K.BTN_RIGHT, true],
+      ['button', K.BTN_MIDDLE, false],
+      ['button', K.BTN_RIGHT, false],
     ]);
   });
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/display';
+import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/pixel-format';
 import { BTN_LEFT, BTN_RIGHT, KEY_A, KEY_RIGHT } from '../../../backend/input/linux-input-codes';
 import { parseClientMessage, RFB_MAX_CUT_TEXT, RFB_MAX_ENCODINGS } from '../../../backend/vnc/client-messages';
 import { clientMessageName, encodingName, RfbEncoding } from '../../../backend/vnc/messages';
@@ -48,7 +48,7 @@ describe('vnc/client-messages', () => {
     assert.deepEqual(h.input.calls, [
       { kind: 'key', args: [KEY_A, true] },
       { kind: 'pointerAbs', args: [10, 5, 32, 16] },
-      { kind: 'key', args: [BTN_LEFT, true] },
+      { kind: 'button', args: [BTN_LEFT, true] },
       { kind: 'key', args: [KEY_RIGHT, true] },
     ]);
   });
@@ -113,9 +113,9 @@ describe('vnc/client-messages', () => {
     );
     assert.deepEqual(h.input.calls, [
       { kind: 'pointerAbs', args: [3, 4, 32, 16] },
-      { kind: 'key', args: [BTN_RIGHT, true] },
+      { kind: 'button', args: [BTN_RIGHT, true] },
       { kind: 'pointerAbs', args: [31, 15, 32, 16] },
-      { kind: 'key', args: [BTN_RIGHT, false] },
+      { kind: 'button', args: [BTN_RIGHT, false] },
       { kind: 'wheel', args: [1] },
       { kind: 'wheel', args: [-1] },
     ]);

@@ -5,11 +5,13 @@
 
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { PIXEL_FORMAT_XRGB8888, type Surface } from '../../../backend/display/display';
+import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/pixel-format';
+import type { Surface } from '../../../backend/display/display';
 import { GuestDisplay } from '../../../backend/display/guest-display';
 import { PendingCopies } from '../../../backend/vnc/copies';
-import { PendingRegion } from '../../../backend/vnc/damage';
-import { prependCopyRects } from '../../../backend/vnc/encoders/copyrect';
+import { PendingRegion } from '../../../backend/updates/pending-region';
+import { encodeFrame } from '../../../backend/vnc/encode-frame';
+import { EncodeManager } from '../../../backend/vnc/encode-manager';
 import { RfbSession } from '../../../backend/vnc/session';
 import { fur, RecordingInput, setEncodings, VERSION_38 } from './helpers';
 
@@ -17,14 +19,20 @@ const RAW = 0;
 const COPYRECT = 1;
 
 describe('CopyRect wire', () => {
-  it('prepends copies to an update and raises its rect count', () => {
-    // One 1x1 Raw rect at (3,4), 32 bpp.
-    const update = Buffer.from([0, 0, 0, 1, 0, 3, 0, 4, 0, 1, 0, 1, 0, 0, 0, 0, 9, 8, 7, 6]);
-    const out = Buffer.from(
-      prependCopyRects(update, [{ src: { x: 1, y: 2, width: 5, height: 6 }, dst: { x: 7, y: 8, width: 5, height: 6 } }]),
+  it("a frame job's copies go first, and the update's rect count includes them", () => {
+    // One 1x1 Raw rect at (3,4), 32 bpp XRGB8888, pixel bytes 9 8 7 0 (B G R X).
+    const data = new Uint8Array(4 * 8 * 8);
+    data.set([9, 8, 7, 0], (4 * 8 + 3) * 4);
+    const surface = { width: 8, height: 8, stride: 32, format: PIXEL_FORMAT_XRGB8888, data };
+    const copy = { src: { x: 1, y: 2, width: 5, height: 6 }, dst: { x: 7, y: 8, width: 5, height: 6 } };
+    const frame = encodeFrame(
+      new EncodeManager(),
+      { clientFormat: PIXEL_FORMAT_XRGB8888, copies: [copy], rects: [{ rect: { x: 3, y: 4, width: 1, height: 1 } }] },
+      (_i, rect) => ({ surface, rect }),
     );
-    const copy = [0, 7, 0, 8, 0, 5, 0, 6, 0, 0, 0, 1, 0, 1, 0, 2];
-    assert.deepEqual([...out], [0, 0, 0, 2, ...copy, ...update.subarray(4)]);
+    const copyRect = [0, 7, 0, 8, 0, 5, 0, 6, 0, 0, 0, 1, 0, 1, 0, 2];
+    const rawRect = [0, 3, 0, 4, 0, 1, 0, 1, 0, 0, 0, 0, 9, 8, 7, 0];
+    assert.deepEqual([...frame.bytes], [0, 0, 0, 2, ...copyRect, ...rawRect]);
   });
 
   it('pending damage under a copy source moves with it', () => {

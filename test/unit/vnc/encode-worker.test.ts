@@ -4,7 +4,8 @@
 // stream as one in sync mode; worker errors and exits surface as typed errors.
 
 import { strict as assert } from 'node:assert';
-import { PIXEL_FORMAT_RGB565, PIXEL_FORMAT_XRGB8888, type PixelFormat, type Surface } from '../../../backend/display/display';
+import { PIXEL_FORMAT_RGB565, PIXEL_FORMAT_XRGB8888, type PixelFormat } from '../../../backend/display/pixel-format';
+import type { Surface } from '../../../backend/display/display';
 import { isXenvfbError, type XenvfbError } from '../../../shared/errors';
 import type { Rect } from '../../../shared/region';
 import {
@@ -12,10 +13,9 @@ import {
   type EncodedFrame,
   type FrameEncoder,
   type FrameJob,
-  snapshotRects,
-  snapshotSurface,
   SyncFrameEncoder,
 } from '../../../backend/vnc/encode-frame';
+import { snapshotRects, snapshotSurface } from '../../../backend/updates/surface-snapshot';
 import { EncodeManager } from '../../../backend/vnc/encode-manager';
 import { RfbEncoding } from '../../../backend/vnc/messages';
 import { liveEncodeWorkers, WorkerFrameEncoder } from '../../../backend/vnc/worker-frame-encoder';
@@ -101,6 +101,7 @@ async function runSteps(make: (m: EncodeManager) => FrameEncoder): Promise<Buffe
       const rects = manager.split(step.paint.map(([r]) => r));
       const job: FrameJob = {
         clientFormat,
+        copies: [],
         rects: [
           ...rects.map((rect, i) => ({ rect, busy: i % 2 === 1 })),
           ...manager.split(step.refresh ?? []).map((rect) => ({ rect, lossless: true })),
@@ -191,7 +192,7 @@ describe('vnc encode worker', function () {
         enc.encodingsChanged([RfbEncoding.Raw]);
         enc.injectFault(kind);
         const s = surface(8, 8);
-        enc.encode(s, { clientFormat: PIXEL_FORMAT_XRGB8888, rects: [{ rect: { x: 0, y: 0, width: 8, height: 8 } }] }, () =>
+        enc.encode(s, { clientFormat: PIXEL_FORMAT_XRGB8888, copies: [], rects: [{ rect: { x: 0, y: 0, width: 8, height: 8 } }] }, () =>
           resolve(new Error('encoded') as XenvfbError),
         );
       });
@@ -199,7 +200,7 @@ describe('vnc encode worker', function () {
     assert.ok(isXenvfbError(thrown, 'RFB_E_ENCODE'), String(thrown));
     const exited = await failure('exit');
     assert.ok(isXenvfbError(exited, 'RFB_E_ENCODE_WORKER'), String(exited));
-    // Idle workers end VNC_ENCODE_WORKER_IDLE_MS after their last session.
+    // Idle workers end ENCODE_WORKER_IDLE_MS after their last session.
     for (let i = 0; i < 600 && liveEncodeWorkers() > 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(liveEncodeWorkers(), 0);
   });

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/display';
+import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/pixel-format';
 import { readPixelFormat } from '../../../backend/vnc/messages';
 import { ByteReader } from '../../../shared/bytes';
 import { harness, patternSurface, TestDisplay, VERSION_33, VERSION_37, VERSION_38 } from './helpers';
@@ -31,7 +31,7 @@ describe('vnc/session handshake', () => {
     const init = serverInit(h.take());
     assert.equal(init.width, 320);
     assert.equal(init.height, 200);
-    assert.deepEqual(init.format, PIXEL_FORMAT_XRGB8888);
+    assert.deepEqual(init.format, { ...PIXEL_FORMAT_XRGB8888, trueColour: true });
     assert.equal(init.name, 'guest 7');
     assert.equal(h.session.state, 'normal');
     assert.equal(h.session.version, 8);

@@ -2,19 +2,25 @@
 // builders / update decoders written independently of the server's writers.
 
 import { EventEmitter } from 'node:events';
-import { type Display, type InputSink, PIXEL_FORMAT_XRGB8888, type PixelFormat, type Surface } from '../../../backend/display/display';
+import type { CursorState, Display, DisplayEvents, Surface } from '../../../backend/display/display';
+import type { InputSink } from '../../../backend/input/input-sink';
+import { PIXEL_FORMAT_XRGB8888, type PixelFormat } from '../../../backend/display/pixel-format';
 import { RfbSession, type RfbSessionOptions } from '../../../backend/vnc/session';
 
-export class TestDisplay extends EventEmitter implements Display {
+export class TestDisplay extends EventEmitter<DisplayEvents> implements Display {
   refreshes = 0;
   constructor(
     public current: Surface | null,
     readonly name = 'test display',
   ) {
     super();
+    this.setMaxListeners(0);
   }
   surface(): Surface | null {
     return this.current;
+  }
+  cursor(): CursorState {
+    return { shape: null, x: 0, y: 0, visible: true };
   }
   requestRefresh(): void {
     this.refreshes++;
@@ -51,11 +57,17 @@ export class RecordingInput implements InputSink {
   key(code: number, pressed: boolean): void {
     this.calls.push({ kind: 'key', args: [code, pressed] });
   }
+  button(code: number, pressed: boolean): void {
+    this.calls.push({ kind: 'button', args: [code, pressed] });
+  }
   pointerAbs(x: number, y: number, width: number, height: number): void {
     this.calls.push({ kind: 'pointerAbs', args: [x, y, width, height] });
   }
-  wheel(clicks: number): void {
-    this.calls.push({ kind: 'wheel', args: [clicks] });
+  pointerRel(dx: number, dy: number): void {
+    this.calls.push({ kind: 'pointerRel', args: [dx, dy] });
+  }
+  wheel(vertical: number, horizontal?: number): void {
+    this.calls.push({ kind: 'wheel', args: horizontal === undefined ? [vertical] : [vertical, horizontal] });
   }
 }
 
@@ -122,7 +134,7 @@ export function setPixelFormat(pf: PixelFormat): Buffer {
   b[4] = pf.bitsPerPixel;
   b[5] = pf.depth;
   b[6] = pf.bigEndian ? 1 : 0;
-  b[7] = pf.trueColour ? 1 : 0;
+  b[7] = (pf as { trueColour?: boolean }).trueColour === false ? 0 : 1;
   b.writeUInt16BE(pf.redMax, 8);
   b.writeUInt16BE(pf.greenMax, 10);
   b.writeUInt16BE(pf.blueMax, 12);

@@ -1,11 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { ByteWriter } from '../../../shared/bytes';
-import { PIXEL_FORMAT_XRGB8888, type Surface } from '../../../backend/display/display';
-import { analyseRect } from '../../../backend/vnc/classify';
+import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/pixel-format';
+import type { Surface } from '../../../backend/display/display';
+import { analyseRect } from '../../../backend/updates/classify';
 import { EncodeManager } from '../../../backend/vnc/encode-manager';
-import { LOSSLESS_REFRESH_MS, LossyRegion, MAX_LOSSY_RECTS } from '../../../backend/vnc/lossless-refresh';
+import { LOSSLESS_REFRESH_MS, LossyRegion, MAX_LOSSY_RECTS } from '../../../backend/updates/lossless-refresh';
 import { RfbEncoding } from '../../../backend/vnc/messages';
-import type { SchedulerClock } from '../../../backend/vnc/update-scheduler';
+import type { SchedulerClock } from '../../../backend/updates/update-scheduler';
 import { connected, decodeUpdates, fur, setEncodings, TestDisplay } from './helpers';
 
 class FakeClock implements SchedulerClock {

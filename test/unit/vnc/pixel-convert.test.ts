@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { PIXEL_FORMAT_RGB565, PIXEL_FORMAT_XRGB8888, type PixelFormat } from '../../../backend/display/display';
+import { PIXEL_FORMAT_RGB565, PIXEL_FORMAT_XRGB8888, type PixelFormat } from '../../../backend/display/pixel-format';
 import { convertRectToNew, pixelFormatsEqual } from '../../../backend/display/pixel-convert';
 import { patternRgb, patternSurface } from './helpers';
 
@@ -10,7 +10,6 @@ const BGR233: PixelFormat = {
   bitsPerPixel: 8,
   depth: 8,
   bigEndian: false,
-  trueColour: true,
   redMax: 7,
   greenMax: 7,
   blueMax: 3,
@@ -23,7 +22,6 @@ const TEN_BIT_ODD: PixelFormat = {
   bitsPerPixel: 32,
   depth: 30,
   bigEndian: false,
-  trueColour: true,
   redMax: 1023,
   greenMax: 1023,
   blueMax: 1023,
@@ -106,7 +104,6 @@ describe('display/pixel-convert', () => {
             bitsPerPixel: bpp as 8 | 16 | 32,
             depth: bpp,
             bigEndian,
-            trueColour: true,
             redMax: 2 ** r.bits - 1,
             greenMax: 2 ** g.bits - 1,
             blueMax: 2 ** b.bits - 1,

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { PIXEL_FORMAT_RGB565, PIXEL_FORMAT_XRGB8888, type PixelFormat } from '../../../backend/display/display';
-import { MAX_PENDING_RECTS } from '../../../backend/vnc/damage';
+import { PIXEL_FORMAT_RGB565, PIXEL_FORMAT_XRGB8888, type PixelFormat } from '../../../backend/display/pixel-format';
+import { MAX_PENDING_RECTS } from '../../../backend/updates/pending-region';
 import { RfbEncoding } from '../../../backend/vnc/messages';
 import { connected, decodeUpdates, fur, patternRgb, patternSurface, setEncodings, setPixelFormat, TestDisplay } from './helpers';
 

@@ -5,7 +5,8 @@
 import { strict as assert } from 'node:assert';
 import { ByteWriter } from '../../../../shared/bytes';
 import type { Rect } from '../../../../shared/region';
-import { PIXEL_FORMAT_RGB565, PIXEL_FORMAT_XRGB8888, type PixelFormat, type Surface } from '../../../../backend/display/display';
+import { PIXEL_FORMAT_RGB565, PIXEL_FORMAT_XRGB8888, type PixelFormat } from '../../../../backend/display/pixel-format';
+import type { Surface } from '../../../../backend/display/display';
 import { convertRectToNew } from '../../../../backend/display/pixel-convert';
 import { EncodeManager } from '../../../../backend/vnc/encode-manager';
 import type { EncodeSettings, Encoder } from '../../../../backend/vnc/encoders/encoder';
@@ -33,7 +34,6 @@ const BGR233: PixelFormat = {
   bitsPerPixel: 8,
   depth: 8,
   bigEndian: false,
-  trueColour: true,
   redMax: 7,
   greenMax: 7,
   blueMax: 3,

@@ -7,7 +7,8 @@
 //    coloured lines (few colours, long runs: the palette and RLE paths);
 //  - noise: every pixel random (incompressible: the raw escapes and the worst-case sizes).
 
-import { PIXEL_FORMAT_XRGB8888, type Surface } from '../../../../backend/display/display';
+import { type Surface } from '../../../../backend/display/display';
+import { PIXEL_FORMAT_XRGB8888 } from '../../../../backend/display/pixel-format';
 
 export const FULL_HD = { width: 1920, height: 1080 } as const;
 export type PictureKind = 'photo' | 'text' | 'noise';

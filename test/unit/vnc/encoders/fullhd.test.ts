@@ -8,7 +8,8 @@
 import { strict as assert } from 'node:assert';
 import { ByteWriter } from '../../../../shared/bytes';
 import type { Rect } from '../../../../shared/region';
-import { PIXEL_FORMAT_XRGB8888, type PixelFormat, type Surface } from '../../../../backend/display/display';
+import { type Surface } from '../../../../backend/display/display';
+import { PIXEL_FORMAT_XRGB8888, type PixelFormat } from '../../../../backend/display/pixel-format';
 import type { EncodeSettings, Encoder } from '../../../../backend/vnc/encoders/encoder';
 import { HextileEncoder } from '../../../../backend/vnc/encoders/hextile';
 import { RawEncoder } from '../../../../backend/vnc/encoders/raw';

@@ -7,7 +7,8 @@
 
 import { strict as assert } from 'node:assert';
 import * as jpegJs from 'jpeg-js';
-import { PIXEL_FORMAT_RGB565, PIXEL_FORMAT_XRGB8888, type PixelFormat, type Surface } from '../../../../backend/display/display';
+import { type Surface } from '../../../../backend/display/display';
+import { PIXEL_FORMAT_RGB565, PIXEL_FORMAT_XRGB8888, type PixelFormat } from '../../../../backend/display/pixel-format';
 import { convertRectToNew } from '../../../../backend/display/pixel-convert';
 import {
   encodeJpeg,

@@ -5,7 +5,7 @@
 import * as zlib from 'node:zlib';
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import type { PixelFormat } from '../../../../backend/display/display';
+import type { PixelFormat } from '../../../../backend/display/pixel-format';
 
 export interface Decoded {
   pixels: Uint32Array;

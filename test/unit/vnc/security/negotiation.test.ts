@@ -2,7 +2,7 @@
 
 import { strict as assert } from 'node:assert';
 import { resolveSecurity, type TlsKind, type VncSecurityOptions } from '../../../../backend/vnc/security/options';
-import { AUTH_MAX_FAILURES, AuthThrottle } from '../../../../backend/vnc/security/throttle';
+import { AUTH_MAX_FAILURES, AuthThrottle } from '../../../../backend/auth/throttle';
 import { VENCRYPT_MAX_CREDENTIAL } from '../../../../backend/vnc/security/vencrypt';
 import { vncAuthResponse } from '../../../../backend/vnc/security/vnc-auth';
 import { harness, type Harness, VERSION_33, VERSION_37, VERSION_38 } from '../helpers';

@@ -1,12 +1,11 @@
-// Which parts of the client's picture are lossy (Tight JPEG) and when to send them again
+// Which parts of a client's picture are lossy (VNC Tight JPEG, SPICE JPEG) and when to send them again
 // losslessly. Like TigerVNC's lossyRegion + RecentChangeTimeout and QEMU's lossy_rect +
 // VNC_REFRESH_LOSSY: an area sent lossy is remembered with the time damage last touched it;
 // once it has been still for LOSSLESS_REFRESH_MS it is due, and the session re-sends it with
 // a lossless encoder when the client next wants an update. Pure bookkeeping: the caller
 // passes the time and owns the timer.
 
-import { isEmptyRect, type Rect, unionRect } from '../../shared/region';
-import { intersectRect, subtractRect } from './damage';
+import { boundingRect, isEmptyRect, type Rect, rectsOverlap, subtractRect } from '../../shared/region';
 
 /** Still this long after its last change, a lossy area is re-sent losslessly. */
 export const LOSSLESS_REFRESH_MS = 300;
@@ -16,10 +15,6 @@ export const MAX_LOSSY_RECTS = 64;
 interface LossyRect extends Rect {
   /** When this area was last sent lossy or last damaged, ms. */
   touched: number;
-}
-
-function overlaps(a: Rect, b: Rect): boolean {
-  return !isEmptyRect(intersectRect(a, b));
 }
 
 export class LossyRegion {
@@ -54,12 +49,12 @@ export class LossyRegion {
 
   /** Damage at `now`: lossy areas it touches are not still any more. */
   touch(r: Rect, now: number): void {
-    for (const p of this.list) if (overlaps(p, r)) p.touched = now;
+    for (const p of this.list) if (rectsOverlap(p, r)) p.touched = now;
   }
 
   /** Was part of `r` sent lossy within the last `windowMs`? (a frequently changing area) */
   recentlyLossy(r: Rect, now: number, windowMs: number): boolean {
-    return this.list.some((p) => now - p.touched < windowMs && overlaps(p, r));
+    return this.list.some((p) => now - p.touched < windowMs && rectsOverlap(p, r));
   }
 
   /** When the next area becomes still, or null if nothing is lossy. */
@@ -83,7 +78,7 @@ export class LossyRegion {
   /** Too many rects: one bounding box, as recent as its most recent member. */
   private bound(): void {
     if (this.list.length <= MAX_LOSSY_RECTS) return;
-    const box = this.list.reduce<Rect>((acc, p) => unionRect(acc, p), this.list[0]!);
+    const box = boundingRect(this.list)!;
     const touched = Math.max(...this.list.map((p) => p.touched));
     this.list = [{ x: box.x, y: box.y, width: box.width, height: box.height, touched }];
   }
@@ -91,7 +86,7 @@ export class LossyRegion {
   private removeArea(r: Rect): void {
     const next: LossyRect[] = [];
     for (const p of this.list) {
-      if (!overlaps(p, r)) next.push(p);
+      if (!rectsOverlap(p, r)) next.push(p);
       else for (const rest of subtractRect(p, r)) next.push({ ...rest, touched: p.touched });
     }
     this.list = next;

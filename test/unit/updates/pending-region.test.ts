@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { intersectRect, MAX_PENDING_RECTS, PendingRegion, subtractRect } from '../../../backend/vnc/damage';
+import { intersectRect, subtractRect } from '../../../shared/region';
+import { MAX_PENDING_RECTS, PendingRegion } from '../../../backend/updates/pending-region';
 import type { Rect } from '../../../shared/region';
 
 const covers = (rects: readonly Rect[], x: number, y: number): boolean =>

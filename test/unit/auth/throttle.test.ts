@@ -5,7 +5,7 @@ import {
   AUTH_MAX_FAILURES,
   AUTH_THROTTLE_MAX_HOSTS,
   AuthThrottle,
-} from '../../../../backend/vnc/security/throttle';
+} from '../../../backend/auth/throttle';
 
 function clocked(): { t: AuthThrottle; clock: { now: number } } {
   const clock = { now: 1_000_000 };

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
-import { type Mount, resolveStatic, WEB_MAX_PATH } from '../../../../backend/web/static';
+import { type Mount, resolveStatic, WEB_MAX_PATH } from '../../../backend/web/static';
 
 const ROOT = path.resolve('/srv/novnc');
 const mounts: Mount[] = [

@@ -1,6 +1,6 @@
-// Carries one RFB session over a WebSocket: every binary message is a piece of the client's
-// byte stream (message boundaries mean nothing in RFB), every session write is one binary
-// message. The session never knows; it sees write/backpressured/onClose like on TCP.
+// Carries one byte-stream session (RFB, SPICE) over a WebSocket: every binary message is a
+// piece of the client's byte stream (message boundaries mean nothing to those protocols),
+// every session write is one binary message. The session never knows; it sees write/backpressured/onClose like on TCP.
 
 import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData } from 'ws';
@@ -58,7 +58,7 @@ export class WebSocketBridge {
   /** RfbSessionOptions.backpressured: ws counts bytes queued in it and in the socket. */
   readonly backpressured = (): boolean => this.ws.bufferedAmount > this.opts.maxBacklog;
 
-  /** RfbSessionOptions.onClose: close handshake, then the socket goes after a grace period. */
+  /** The session's onClose: close handshake, then the socket goes after a grace period. */
   readonly end = (reason: string): void => {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.close(WS_CLOSE_NORMAL, closeReason(reason));
     setTimeout(() => this.ws.terminate(), this.opts.closeGraceMs).unref();
@@ -68,7 +68,7 @@ export class WebSocketBridge {
   attach(session: BridgedSession, gone: () => void): void {
     this.ws.on('message', (data, isBinary) => {
       if (!isBinary) {
-        this.opts.log.warn({}, 'websocket text message: RFB over WebSocket is binary');
+        this.opts.log.warn({}, 'websocket text message: this protocol over WebSocket is binary');
         this.ws.close(WS_CLOSE_UNSUPPORTED_DATA, 'binary messages only');
         return;
       }

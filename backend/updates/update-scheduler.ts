@@ -1,20 +1,20 @@
-// When a session may send its next FramebufferUpdate, and which lossy areas are due for a
-// lossless refresh. Pacing like TigerVNC's frame clock (VNCServerST, FrameRate = 60): one
-// client never gets two updates within frameIntervalMs; damage arriving meanwhile is merged
-// into the session's pending region, and a wake-up is armed for when the next frame may go.
-// Output is further throttled by the transport (RfbSessionOptions.backpressured), checked by
-// the session. Lossy areas (lossless-refresh.ts) still for losslessRefreshMs move to a
+// The frame clock of one client, whatever its protocol: when it may get its next update, and
+// which lossy areas are due for a lossless refresh. Pacing like TigerVNC's frame clock
+// (common/rfb/VNCServerST.cxx, FrameRate = 60): one client never gets two updates within
+// frameIntervalMs; damage arriving meanwhile is merged into the session's pending region, and
+// a wake-up is armed for when the next frame may go. Output is further throttled by the
+// transport's backlog, checked by the session. Lossy areas (lossless-refresh.ts) still for losslessRefreshMs move to a
 // refresh region the session sends losslessly with its next update.
 // The timers are the only clock the session has; tests inject a fake one.
 
-import { isEmptyRect, type Rect } from '../../shared/region';
-import { intersectRect, PendingRegion, subtractRect } from './damage';
+import { type Rect, subtractAll } from '../../shared/region';
+import { PendingRegion } from './pending-region';
 import { LOSSLESS_REFRESH_MS, LossyRegion } from './lossless-refresh';
 
 /** At most 60 updates a second to one client (TigerVNC FrameRate default). */
-export const VNC_FRAME_INTERVAL_MS = 16;
+export const FRAME_INTERVAL_MS = 16;
 /** A lossy area sent lossy again within this window is "busy" (video): lower JPEG quality. */
-export const VNC_BUSY_WINDOW_MS = 100;
+export const BUSY_WINDOW_MS = 100;
 
 export interface SchedulerClock {
   now(): number;
@@ -59,7 +59,7 @@ export class UpdateScheduler {
 
   constructor(private readonly opts: UpdateSchedulerOptions) {
     this.clock = opts.clock ?? realClock;
-    this.frameMs = opts.frameIntervalMs ?? VNC_FRAME_INTERVAL_MS;
+    this.frameMs = opts.frameIntervalMs ?? FRAME_INTERVAL_MS;
     this.stillMs = opts.losslessRefreshMs ?? LOSSLESS_REFRESH_MS;
   }
 
@@ -90,15 +90,13 @@ export class UpdateScheduler {
 
   /** Is some of `r` an area that was sent lossy very recently (changing fast)? */
   busy(r: Rect): boolean {
-    return this.lossy.recentlyLossy(r, this.clock.now(), VNC_BUSY_WINDOW_MS);
+    return this.lossy.recentlyLossy(r, this.clock.now(), BUSY_WINDOW_MS);
   }
 
   /** Due lossless refresh inside `area`, minus what `damaged` will send anyway. */
   takeRefresh(area: Rect, damaged: readonly Rect[]): Rect[] {
     if (this.refresh.isEmpty) return [];
-    let out = this.refresh.takeInside(area);
-    for (const d of damaged) out = out.flatMap((r) => (isEmptyRect(intersectRect(r, d)) ? [r] : subtractRect(r, d)));
-    return out;
+    return subtractAll(this.refresh.takeInside(area), damaged);
   }
 
   get refreshPending(): boolean {

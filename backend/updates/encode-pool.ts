@@ -1,23 +1,25 @@
-// The encode worker threads (encode-worker.ts) shared by the sessions of a process, with
-// session affinity: a session stays on the worker it was given, because its zlib / Tight
-// streams live there and its frames must stay in order. QEMU runs one vnc-jobs thread for all
-// clients; we run up to VNC_ENCODE_MAX_WORKERS so two busy clients encode in parallel.
-// A session goes to an idle-free worker if one has no session, else a new worker while under
-// the limit, else the least-loaded one. A worker with no session left is terminated after
-// VNC_ENCODE_WORKER_IDLE_MS, so churning connections (fuzzers, port scanners) do not pay a
-// worker start-up (~0.3 s of CPU: ts-node, swc, the encoders in a fresh isolate) each.
-// A worker that crashes or exits fails every session on it (typed RFB_E_ENCODE_WORKER); the
-// next session gets a fresh worker.
+// Encode worker threads shared by the sessions of one protocol in a process, generic over the
+// job: the protocol names the module its workers load, which calls serveEncodeJobs()
+// (encode-worker-host.ts; VNC's is vnc/encode-worker.ts). Session affinity: a session stays
+// on the worker it was given, because its compression streams live there and its jobs must
+// stay in order. QEMU runs one vnc-jobs thread for all clients (ui/vnc-jobs.c); we run up to
+// ENCODE_MAX_WORKERS so two busy clients encode in parallel. A session goes to a worker with
+// no session if there is one, else a new worker while under the limit, else the least-loaded
+// one. A worker with no session left is terminated after ENCODE_WORKER_IDLE_MS, so churning
+// connections (fuzzers, port scanners) do not pay a worker start-up (~0.3 s of CPU: ts-node,
+// swc, the encoders in a fresh isolate) each. A worker that crashes or exits fails every
+// session on it (pooled-encoder.ts reports it as a typed error); the next session gets a
+// fresh worker.
 
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { FromEncodeWorker, ToEncodeWorker } from './encode-worker';
+import type { FromEncodeWorker, ToEncodeWorker } from './encode-jobs';
 
 /** Most encode threads per process (and never more than the CPUs, but at least 2). */
-export const VNC_ENCODE_MAX_WORKERS = 4;
+export const ENCODE_MAX_WORKERS = 4;
 /** An encode worker with no session left lives this long for the next one. */
-export const VNC_ENCODE_WORKER_IDLE_MS = 2000;
+export const ENCODE_WORKER_IDLE_MS = 2000;
 
 /** One session's end of the pool. */
 export interface PoolClient {
@@ -26,13 +28,20 @@ export interface PoolClient {
   workerFailed(why: string, details: Record<string, unknown>): void;
 }
 
+export interface EncodePoolOptions {
+  /** The worker entry module, without extension (it calls serveEncodeJobs()). */
+  workerModule: string;
+  /** Most threads (default: ENCODE_MAX_WORKERS, never more than the CPUs, at least 2). */
+  maxWorkers?: number;
+}
+
 /**
  * Worker source. Under ts-node (tests, scripts/bin/xenvfb.js) the worker is a fresh isolate
  * without the require hook, so it registers ts-node (transpile only, swc) before loading the
  * .ts entry; compiled to .js it loads the entry directly.
  */
-function workerSource(): string {
-  const entry = path.join(__dirname, `encode-worker${path.extname(__filename)}`);
+function workerSource(workerModule: string): string {
+  const entry = `${workerModule}${path.extname(__filename)}`;
   if (path.extname(__filename) !== '.ts') return `require(${JSON.stringify(entry)});`;
   const project = path.join(__dirname, '..', '..', 'tsconfig.json');
   return [
@@ -52,7 +61,7 @@ class PoolWorker {
 
   constructor(private readonly pool: EncodePool) {
     this.ready = new Promise((resolve) => (this.markReady = resolve));
-    this.thread = new Worker(workerSource(), { eval: true });
+    this.thread = new Worker(workerSource(pool.workerModule), { eval: true });
     // Sessions left open must not keep the process alive through their worker.
     this.thread.unref();
     this.thread.on('message', (m: FromEncodeWorker) => (m.type === 'ready' ? this.markReady() : this.clients.get(m.session)?.message(m)));
@@ -86,9 +95,11 @@ export class EncodePool {
   private holds = 0;
   private nextSession = 1;
   readonly maxWorkers: number;
+  readonly workerModule: string;
 
-  constructor(maxWorkers = Math.max(2, Math.min(VNC_ENCODE_MAX_WORKERS, availableParallelism()))) {
-    this.maxWorkers = maxWorkers;
+  constructor(opts: EncodePoolOptions) {
+    this.workerModule = opts.workerModule;
+    this.maxWorkers = opts.maxWorkers ?? Math.max(2, Math.min(ENCODE_MAX_WORKERS, availableParallelism()));
   }
 
   /** Threads started and not yet exited. */
@@ -140,7 +151,7 @@ export class EncodePool {
     worker.idleTimer = setTimeout(() => {
       worker.idleTimer = null;
       if (worker.clients.size === 0 && !this.keeps(worker)) void worker.thread.terminate();
-    }, VNC_ENCODE_WORKER_IDLE_MS);
+    }, ENCODE_WORKER_IDLE_MS);
     worker.idleTimer.unref();
   }
 
@@ -183,12 +194,4 @@ export class EncodePool {
     if (this.workers.length < this.maxWorkers) return this.spawn();
     return this.workers.reduce((a, b) => (b.clients.size < a.clients.size ? b : a));
   }
-}
-
-/** The process-wide pool sessions use unless given another. */
-export const defaultEncodePool = new EncodePool();
-
-/** Encode worker threads started and not yet exited in the default pool. */
-export function liveEncodeWorkers(): number {
-  return defaultEncodePool.liveWorkers;
 }

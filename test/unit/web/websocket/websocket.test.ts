@@ -7,10 +7,10 @@ import * as net from 'node:net';
 import WebSocket from 'ws';
 import { BTN_LEFT } from '../../../../backend/input/linux-input-codes';
 import { VncServer } from '../../../../backend/vnc/server';
-import { closeReason, WS_CLOSE_UNSUPPORTED_DATA, WS_MAX_CLOSE_REASON } from '../../../../backend/vnc/websocket/bridge';
-import { chooseSubprotocol, originAllowed, WS_MAX_CLIENT_MESSAGE } from '../../../../backend/vnc/websocket/gateway';
-import { WEB_DEFAULT_PAGE, WebServer } from '../../../../backend/web/server';
-import { patternSurface, RecordingInput, TestDisplay } from '../helpers';
+import { closeReason, WS_CLOSE_UNSUPPORTED_DATA, WS_MAX_CLOSE_REASON } from '../../../../backend/web/websocket/bridge';
+import { chooseSubprotocol, originAllowed, WS_MAX_CLIENT_MESSAGE } from '../../../../backend/web/websocket/gateway';
+import { WEB_DEFAULT_PAGE, WEB_VNC_WEBSOCKET_PATHS, WebServer } from '../../../../backend/web/server';
+import { patternSurface, RecordingInput, TestDisplay } from '../../vnc/helpers';
 
 /** Bytes from a WebSocket as one stream, whatever the message boundaries. */
 class WsStream {
@@ -98,10 +98,10 @@ describe('vnc/websocket: RFB over WebSocket on the VNC port', function () {
     s.ws.send(Buffer.of(5, 1, 0));
     s.ws.send(Buffer.of(10, 0, 20));
     const deadline = Date.now() + 2000;
-    while (!input.calls.some((c) => c.kind === 'key' && c.args[0] === BTN_LEFT) && Date.now() < deadline)
+    while (!input.calls.some((c) => c.kind === 'button' && c.args[0] === BTN_LEFT) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(input.calls.find((c) => c.kind === 'pointerAbs')?.args.slice(0, 2), [10, 20]);
-    assert.deepEqual(input.calls.find((c) => c.kind === 'key')?.args, [BTN_LEFT, true]);
+    assert.deepEqual(input.calls.find((c) => c.kind === 'button')?.args, [BTN_LEFT, true]);
     assert.equal(server.sessions, 1);
     s.ws.close();
     await s.waitClosed();
@@ -219,7 +219,7 @@ describe('web/server: noVNC page and same-origin WebSocket', function () {
   before(async () => {
     vnc = new VncServer({ display: new TestDisplay(patternSurface(32, 16), 'web guest'), input: new RecordingInput() });
     await vnc.listen('127.0.0.1', 0);
-    web = new WebServer({ vnc });
+    web = new WebServer({ webSockets: WEB_VNC_WEBSOCKET_PATHS.map((path) => ({ path, handler: vnc })) });
     const a = await web.listen('127.0.0.1', 0);
     base = `http://127.0.0.1:${a.port}`;
   });

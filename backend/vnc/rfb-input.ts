@@ -2,10 +2,10 @@
 // §7.5.10.1) turned into InputSink calls with Linux codes. Keeps what is held so a client
 // that disconnects mid-press does not leave the guest with a stuck key or button.
 
-import type { InputSink } from '../display/display';
-import { keysymToLinux } from './keysym';
-import { BTN_LEFT, BTN_MIDDLE, BTN_RIGHT } from './linux-input-codes';
-import { xtScancodeToLinux } from './xt-scancode';
+import type { InputSink } from '../input/input-sink';
+import { keysymToLinux } from '../input/keysym';
+import { BTN_LEFT, BTN_MIDDLE, BTN_RIGHT } from '../input/linux-input-codes';
+import { xtScancodeToLinux } from '../input/xt-scancode';
 
 /** rfbproto §7.5.5 button-mask bits. */
 export const RfbButton = {
@@ -27,6 +27,7 @@ export class RfbInput {
   private x = -1;
   private y = -1;
   private readonly held = new Set<number>();
+  private readonly heldButtons = new Set<number>();
 
   constructor(private readonly sink: InputSink) {}
 
@@ -56,7 +57,7 @@ export class RfbInput {
       this.sink.pointerAbs(cx, cy, width, height);
     }
     const changed = mask ^ this.mask;
-    for (const [bit, code] of BUTTONS) if (changed & bit) this.key(code, (mask & bit) !== 0);
+    for (const [bit, code] of BUTTONS) if (changed & bit) this.button(code, (mask & bit) !== 0);
     if (changed & mask & RfbButton.WheelUp) this.sink.wheel(+1);
     if (changed & mask & RfbButton.WheelDown) this.sink.wheel(-1);
     this.mask = mask;
@@ -64,8 +65,15 @@ export class RfbInput {
 
   /** Release every key and button still held. */
   releaseAll(): void {
+    for (const code of [...this.heldButtons]) this.button(code, false);
     for (const code of [...this.held]) this.key(code, false);
     this.mask = 0;
+  }
+
+  private button(code: number, down: boolean): void {
+    if (down) this.heldButtons.add(code);
+    else this.heldButtons.delete(code);
+    this.sink.button(code, down);
   }
 
   private key(code: number, down: boolean): void {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { PassThrough } from 'node:stream';
-import { classifyFirstBytes, type ConnectionKind, sniffConnection } from '../../../../backend/vnc/websocket/sniff';
+import { classifyFirstBytes, type ConnectionKind, sniffConnection } from '../../../../backend/web/websocket/sniff';
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -23,12 +23,12 @@ describe('vnc/websocket/sniff', () => {
   describe('classifyFirstBytes', () => {
     it('"GET " is http', () => assert.equal(classifyFirstBytes(bytes('GET / HTTP/1.1\r\n')), 'http'));
     it('exactly "GET " is http', () => assert.equal(classifyFirstBytes(bytes('GET ')), 'http'));
-    it('RFB ProtocolVersion is rfb', () => assert.equal(classifyFirstBytes(bytes('RFB 003.008\n')), 'rfb'));
+    it('RFB ProtocolVersion is stream', () => assert.equal(classifyFirstBytes(bytes('RFB 003.008\n')), 'stream'));
     it('prefixes of "GET " are undecided', () => {
       for (const p of ['', 'G', 'GE', 'GET']) assert.equal(classifyFirstBytes(bytes(p)), null, p);
     });
-    it('a wrong byte anywhere in the first four is rfb', () => {
-      for (const p of ['X', 'Gx', 'GEx', 'GETx', 'get ', 'POST /']) assert.equal(classifyFirstBytes(bytes(p)), 'rfb', p);
+    it('a wrong byte anywhere in the first four is stream', () => {
+      for (const p of ['X', 'Gx', 'GEx', 'GETx', 'get ', 'POST /']) assert.equal(classifyFirstBytes(bytes(p)), 'stream', p);
     });
   });
 
@@ -48,17 +48,17 @@ describe('vnc/websocket/sniff', () => {
 
     it('RFB bytes are rfb and handed on', async () => {
       const r = await sniff(['RFB 003.008\n']);
-      assert.deepEqual([r.kind, r.head], ['rfb', 'RFB 003.008\n']);
+      assert.deepEqual([r.kind, r.head], ['stream', 'RFB 003.008\n']);
     });
 
-    it('"G" then a wrong byte is rfb', async () => {
+    it('"G" then a wrong byte is stream', async () => {
       const r = await sniff(['G', 'x']);
-      assert.deepEqual([r.kind, r.head], ['rfb', 'Gx']);
+      assert.deepEqual([r.kind, r.head], ['stream', 'Gx']);
     });
 
-    it('silence is rfb after the wait, with no head', async () => {
+    it('silence is stream after the wait, with no head', async () => {
       const r = await sniff([], 30);
-      assert.deepEqual([r.kind, r.head], ['rfb', '']);
+      assert.deepEqual([r.kind, r.head], ['stream', '']);
       assert.ok(r.ms >= 25, `${r.ms} ms`);
     });
 

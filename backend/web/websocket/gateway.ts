@@ -1,5 +1,5 @@
-// The HTTP side of RFB over WebSocket: takes a sniffed connection (or an upgrade request from
-// the web server), checks it is a WebSocket opening handshake (RFC 6455 §4.2.1) from an
+// The HTTP side of a byte-stream protocol (RFB, SPICE) over WebSocket: takes a sniffed
+// connection (or an upgrade request routed by the web server), checks it is a WebSocket opening handshake (RFC 6455 §4.2.1) from an
 // allowed origin, and hands the open WebSocket on. HTTP is parsed by Node's own parser on an
 // http.Server that never listens; the handshake is done by `ws` in noServer mode.
 
@@ -9,11 +9,11 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { type Logger, silentLogger } from '../../../shared/log';
 
-/** Largest WebSocket message a client may send (an RFB client message, or a run of them). */
+/** Largest WebSocket message a client may send (a client message, or a run of them). */
 export const WS_MAX_CLIENT_MESSAGE = 4 * 1024 * 1024;
 /** How long a sniffed HTTP connection may take to send its request head. */
 export const WS_HANDSHAKE_TIMEOUT_MS = 10_000;
-/** The subprotocol websockify and noVNC name binary RFB with; accepted when offered. */
+/** The subprotocol websockify, noVNC and spice-html5 name a binary stream with; accepted when offered. */
 export const WS_SUBPROTOCOL_BINARY = 'binary';
 
 export interface WebSocketGatewayOptions {
@@ -25,6 +25,8 @@ export interface WebSocketGatewayOptions {
    * port, so without this check a page from anywhere could watch an unauthenticated console.
    */
   allowOrigins?: readonly string[];
+  /** What a plain HTTP request on this port is told (e.g. "This port speaks VNC (RFB)..."). */
+  plainHttpText?: string;
   log?: Logger;
 }
 
@@ -61,13 +63,13 @@ export class WebSocketGateway {
         allow(originAllowed(origin || undefined, req.headers.host, opts.allowOrigins), 403),
     });
     this.http = http.createServer({ requestTimeout: WS_HANDSHAKE_TIMEOUT_MS, headersTimeout: WS_HANDSHAKE_TIMEOUT_MS }, (_req, res) => {
-      // A plain HTTP request on the VNC port: say what the port speaks.
+      // A plain HTTP request on a protocol port: say what the port speaks.
       res.writeHead(426, { 'content-type': 'text/plain; charset=utf-8', upgrade: 'websocket', connection: 'close' });
-      res.end('This port speaks VNC (RFB), directly or over WebSocket.\n');
+      res.end(opts.plainHttpText ?? 'This port takes WebSocket upgrades only.\n');
     });
     this.http.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     this.http.on('clientError', (err, socket) => {
-      this.log.debug({ err: err.message }, 'bad HTTP request on the VNC port');
+      this.log.debug({ err: err.message }, 'bad HTTP request on a protocol port');
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
     });

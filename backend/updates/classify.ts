@@ -1,13 +1,14 @@
-// Per-rect content classes for the encode manager (TigerVNC EncodeManager::analyseRect, QEMU's
-// tight "palette or JPEG" choice): solid (one colour, checked exactly), palette (few colours),
-// photo (many colours and a high colour entropy: video, photos, smooth shading) where a client
-// that sent a JPEG quality level may get lossy Tight JPEG. Colours and entropy come from a
+// Per-rect content classes, for any protocol's choice of image codec (TigerVNC
+// EncodeManager::analyseRect, QEMU's tight "palette or JPEG" choice, spice-server's image
+// compression heuristics): solid (one colour, checked exactly), palette (few colours), photo
+// (many colours and a high colour entropy: video, photos, smooth shading) where a client that
+// accepts lossy images may get JPEG. Colours and entropy come from a
 // grid of at most CLASSIFY_MAX_SAMPLES pixels, so the cost per rect is bounded; only the
 // solid test reads every pixel (and stops at the first that differs).
 
 import type { Rect } from '../../shared/region';
 import type { Surface } from '../display/display';
-import { bytesPerPixel } from '../display/pixel-convert';
+import { bytesPerPixel } from '../display/pixel-format';
 
 export type RectClass = 'solid' | 'palette' | 'photo';
 
@@ -68,7 +69,6 @@ export function isSolid(surface: Surface, r: Rect): boolean {
 
 function colourMask(surface: Surface): number {
   const f = surface.format;
-  if (!f.trueColour) return 0xffffffff;
   return ((f.redMax << f.redShift) | (f.greenMax << f.greenShift) | (f.blueMax << f.blueShift)) >>> 0;
 }
 

@@ -1,0 +1,28 @@
+// The messages between a session's end of an encode pool (pooled-encoder.ts) and the worker
+// thread that runs its jobs (encode-worker-host.ts). Generic over the protocol: a job and its
+// result are opaque structured-clone values the protocol's plug-in defines (for VNC: a frame
+// of rects in, a FramebufferUpdate out, vnc/encode-worker.ts); the pixels ride along as one
+// transferred ArrayBuffer (surface-snapshot.ts).
+
+/** Main thread -> worker. Every message names the session it is for. */
+export type ToEncodeWorker =
+  /** Per-session settings (VNC: a SetEncodings list), applied to jobs after it. */
+  | { type: 'config'; session: number; config: unknown }
+  | { type: 'job'; session: number; id: number; job: unknown; pixels: ArrayBuffer }
+  /** The session ended: drop its state. */
+  | { type: 'close'; session: number }
+  /** Test hook: throw while running the session's next job / exit the thread. */
+  | { type: 'fault'; session: number; kind: 'throw' | 'exit' };
+
+/** Worker -> main thread. */
+export type FromEncodeWorker =
+  | { type: 'ready'; session: 0 }
+  | { type: 'result'; session: number; id: number; result: unknown; stats: unknown }
+  | { type: 'error'; session: number; id: number; code: string | null; message: string };
+
+/** What a protocol plugs into a worker: one per session, living as long as the session. */
+export interface EncodeSessionHandler {
+  configure(config: unknown): void;
+  /** Run one job; `transfer` lists buffers of the result to move (not copy) to the main thread. */
+  run(job: unknown, pixels: Uint8Array): { result: unknown; stats: unknown; transfer?: ArrayBuffer[] };
+}

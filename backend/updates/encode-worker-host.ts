@@ -1,0 +1,56 @@
+// The body of an encode worker thread, for any protocol: keeps one EncodeSessionHandler per
+// session (session affinity: its compression streams live here and see its jobs in order:
+// one message port, FIFO, one job in flight per session), runs jobs, posts results or the
+// error that ends that session only. A protocol's worker entry is one line:
+// `serveEncodeJobs(() => new MyEncodeSession())`. Like QEMU's ui/vnc-jobs.c worker, minus the
+// shared output buffer: the main thread writes the bytes.
+
+import { parentPort } from 'node:worker_threads';
+import { isXenvfbError } from '../../shared/errors';
+import type { EncodeSessionHandler, FromEncodeWorker, ToEncodeWorker } from './encode-jobs';
+
+interface SessionState {
+  handler: EncodeSessionHandler;
+  throwNext: boolean;
+}
+
+/** Serve the pool from this worker thread (does nothing on the main thread). */
+export function serveEncodeJobs(makeSession: () => EncodeSessionHandler): void {
+  const port = parentPort;
+  if (!port) return;
+  const sessions = new Map<number, SessionState>();
+  const stateOf = (session: number): SessionState => {
+    let st = sessions.get(session);
+    if (!st) sessions.set(session, (st = { handler: makeSession(), throwNext: false }));
+    return st;
+  };
+  port.on('message', (m: ToEncodeWorker) => {
+    switch (m.type) {
+      case 'config':
+        stateOf(m.session).handler.configure(m.config);
+        return;
+      case 'close':
+        sessions.delete(m.session);
+        return;
+      case 'fault':
+        if (m.kind === 'exit') process.exit(3);
+        stateOf(m.session).throwNext = true;
+        return;
+      case 'job':
+        return port.postMessage(...runJob(stateOf(m.session), m));
+    }
+  });
+  port.postMessage({ type: 'ready', session: 0 } satisfies FromEncodeWorker);
+}
+
+function runJob(st: SessionState, m: Extract<ToEncodeWorker, { type: 'job' }>): [FromEncodeWorker, ArrayBuffer[]] {
+  try {
+    if (st.throwNext) throw new Error('encode fault injected by a test');
+    const { result, stats, transfer } = st.handler.run(m.job, new Uint8Array(m.pixels));
+    return [{ type: 'result', session: m.session, id: m.id, result, stats }, transfer ?? []];
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const code = isXenvfbError(err) ? err.code : null;
+    return [{ type: 'error', session: m.session, id: m.id, code, message: err.message }, []];
+  }
+}

@@ -1,0 +1,91 @@
+// A session's end of an encode pool (encode-pool.ts): posts its settings and jobs to the worker
+// it is pinned to and hands each result back, one job in flight at a time. Any failure (an
+// error while running this session's job, its worker crashing or exiting) is reported once
+// through onError as a typed error with the protocol's own codes, and the session closes;
+// close() drops the session's state in the worker, and the pool ends a worker once it has no
+// session left.
+
+import { type ErrorCode, ErrorCodes, xerror } from '../../shared/errors';
+import type { FromEncodeWorker, ToEncodeWorker } from './encode-jobs';
+import type { EncodePool } from './encode-pool';
+
+export interface PooledEncoderOptions {
+  pool: EncodePool;
+  /** The worker failed; the session must close. Called at most once, never after close(). */
+  onError(err: Error): void;
+  /** Error codes the protocol reports: a job that threw, and a worker that died. */
+  codes: { job: ErrorCode; worker: ErrorCode };
+}
+
+export class PooledEncoder {
+  private readonly link: ReturnType<EncodePool['attach']>;
+  private inFlight: { id: number; done: (result: unknown, stats: unknown) => void } | null = null;
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly opts: PooledEncoderOptions) {
+    this.link = opts.pool.attach({
+      message: (m) => this.message(m),
+      workerFailed: (why, details) => this.fail(opts.codes.worker, why, details),
+    });
+  }
+
+  get busy(): boolean {
+    return this.inFlight !== null;
+  }
+
+  configure(config: unknown): void {
+    this.post({ type: 'config', session: this.link.session, config });
+  }
+
+  /** Run a job over `pixels` (transferred: the caller loses it). */
+  run(job: unknown, pixels: ArrayBuffer, done: (result: unknown, stats: unknown) => void): void {
+    if (this.inFlight) throw new Error('encode worker: a job is already in flight');
+    const id = this.nextId++;
+    this.inFlight = { id, done };
+    this.post({ type: 'job', session: this.link.session, id, job, pixels }, [pixels]);
+  }
+
+  /** Test hook: make the worker throw on this session's next job, or exit (every session on it fails). */
+  injectFault(kind: 'throw' | 'exit'): void {
+    if (kind === 'exit') this.opts.pool.crash(this.link.worker);
+    else this.post({ type: 'fault', session: this.link.session, kind });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.inFlight = null;
+    this.opts.pool.detach(this.link.worker, this.link.session);
+  }
+
+  private post(m: ToEncodeWorker, transfer: ArrayBuffer[] = []): void {
+    if (!this.closed) this.link.post(m, transfer);
+  }
+
+  private message(m: FromEncodeWorker): void {
+    if (this.closed) return;
+    switch (m.type) {
+      case 'result': {
+        const pending = this.inFlight;
+        if (!pending || pending.id !== m.id)
+          return this.fail(this.opts.codes.worker, `encode worker answered job ${m.id}, none of that id in flight`, { id: m.id });
+        this.inFlight = null;
+        pending.done(m.result, m.stats);
+        return;
+      }
+      case 'error': {
+        const code = m.code !== null && m.code in ErrorCodes ? (m.code as ErrorCode) : null;
+        return this.fail(this.opts.codes.job, `encode worker: ${m.message}`, { workerCode: code, job: m.id });
+      }
+      case 'ready':
+        return;
+    }
+  }
+
+  private fail(code: ErrorCode, message: string, details: Record<string, unknown>): void {
+    if (this.closed) return;
+    this.close();
+    this.opts.onError(xerror(code, message, details));
+  }
+}

@@ -1,0 +1,35 @@
+// Copies of a surface's damaged pixels that can leave the main thread. Surfaces may be backed
+// by memory that cannot be transferred (an mmap'd external ArrayBuffer) or that changes under
+// a reader, so a job copies each rect's rows, in the surface's own format, into one
+// ArrayBuffer (snapshotRects) that is transferred to an encode worker; there each rect reads
+// from a small surface of its own size (snapshotSurface).
+
+import type { Rect } from '../../shared/region';
+import type { Surface } from '../display/display';
+import { bytesPerPixel, type PixelFormat } from '../display/pixel-format';
+
+/** Copy every rect's rows (surface format, tightly packed) into one transferable buffer. */
+export function snapshotRects(surface: Surface, rects: readonly Rect[]): { pixels: ArrayBuffer; offsets: number[] } {
+  const bpp = bytesPerPixel(surface.format);
+  const total = rects.reduce((n, r) => n + r.width * r.height * bpp, 0);
+  const out = new Uint8Array(total);
+  const offsets: number[] = [];
+  let at = 0;
+  for (const r of rects) {
+    offsets.push(at);
+    const rowBytes = r.width * bpp;
+    for (let y = r.y; y < r.y + r.height; y++) {
+      const from = y * surface.stride + r.x * bpp;
+      out.set(surface.data.subarray(from, from + rowBytes), at);
+      at += rowBytes;
+    }
+  }
+  return { pixels: out.buffer, offsets };
+}
+
+/** A surface holding just one snapshotted rect; the rect is at (0, 0) in it. */
+export function snapshotSurface(format: PixelFormat, pixels: Uint8Array, offset: number, r: Rect): { surface: Surface; rect: Rect } {
+  const stride = r.width * bytesPerPixel(format);
+  const data = pixels.subarray(offset, offset + stride * r.height);
+  return { surface: { width: r.width, height: r.height, stride, format, data }, rect: { x: 0, y: 0, width: r.width, height: r.height } };
+}
