@@ -9,10 +9,24 @@ import type { Surface } from '../../display/display';
 import { bytesPerPixel } from '../../display/pixel-format';
 import { convertRectToNew } from '../../display/pixel-convert';
 
+/** Is this host little-endian? Then 32 bpp little-endian client bytes are already the values. */
+const HOST_LE = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 /** The rect's pixels in the client's format, as values, row-major, tightly packed. */
 export function readClientPixels(surface: Surface, rect: Rect, pf: PixelFormat): Uint32Array {
+  return pixelValues(convertRectToNew(surface, rect, pf), rect.width * rect.height, pf);
+}
+
+/** The rect in the client's format both ways: its wire bytes (PIXELs) and their values. */
+export function readClientRect(surface: Surface, rect: Rect, pf: PixelFormat): { bytes: Uint8Array; values: Uint32Array } {
   const bytes = convertRectToNew(surface, rect, pf);
-  const n = rect.width * rect.height;
+  return { bytes, values: pixelValues(bytes, rect.width * rect.height, pf) };
+}
+
+/** Values of n packed client pixels. */
+function pixelValues(bytes: Uint8Array, n: number, pf: PixelFormat): Uint32Array {
+  // A fresh conversion is 4-byte aligned: view it rather than copy it pixel by pixel.
+  if (bytesPerPixel(pf) === 4 && !pf.bigEndian && HOST_LE) return new Uint32Array(bytes.buffer, bytes.byteOffset, n);
   const out = new Uint32Array(n);
   switch (bytesPerPixel(pf)) {
     case 1:
