@@ -143,13 +143,6 @@ export function buildPalette(px: Uint32Array, max: number): Palette | null {
   return { colours, index: new Map(colours.map((c, i) => [c, i])) };
 }
 
-/** Pixels of the sub-rect (x, y, w, h) of a row-major `px` of row length `stride`. */
-export function subPixels(px: Uint32Array, stride: number, x: number, y: number, w: number, h: number): Uint32Array {
-  const out = new Uint32Array(w * h);
-  for (let row = 0; row < h; row++) out.set(px.subarray((y + row) * stride + x, (y + row) * stride + x + w), row * w);
-  return out;
-}
-
 /**
  * Cover every pixel that differs from `bg` with single-colour rectangles, greedily: the
  * widest run of one colour from the first uncovered pixel, grown down while rows match.

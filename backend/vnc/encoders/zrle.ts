@@ -11,11 +11,14 @@ import type { PixelFormat } from '../../display/pixel-format';
 import type { Surface } from '../../display/display';
 import { RfbEncoding } from '../messages';
 import type { EncodeSettings, Encoder } from './encoder';
-import { buildPalette, cpixelPacker, type Palette, type PixelPacker, readClientPixels, subPixels } from './pixels';
+import { PaletteBuilder } from './palette';
+import { cpixelPacker, type PixelPacker, readClientPixels } from './pixels';
 import { ZLIB_DEFAULT_LEVEL } from './zlib';
 import { DeflateStream } from './zstream';
 
 export const ZRLE_TILE = 64;
+/** Palette subencodings carry at most 127 colours (128 + n <= 255). */
+const ZRLE_MAX_PALETTE = 127;
 export const ZrleSub = { Raw: 0, Solid: 1, PlainRle: 128, PaletteRleBase: 128 } as const;
 
 /** Most bytes one tile can take: the raw form (u8 subencoding + 64x64 CPIXELs of <= 4 bytes) is always a candidate. */
@@ -36,6 +39,9 @@ export class ZrleEncoder implements Encoder {
   readonly id = RfbEncoding.ZRLE;
   readonly name = 'ZRLE';
   private stream: DeflateStream | null = null;
+  /** Reused per tile: the tile's pixels and its colour table (no allocation per tile). */
+  private readonly tileBuf = new Uint32Array(ZRLE_TILE * ZRLE_TILE);
+  private readonly palette = new PaletteBuilder();
 
   encode(surface: Surface, rect: Rect, pf: PixelFormat, writer: ByteWriter, settings: EncodeSettings): boolean {
     this.stream ??= new DeflateStream(settings.compressLevel ?? ZLIB_DEFAULT_LEVEL);
@@ -48,8 +54,9 @@ export class ZrleEncoder implements Encoder {
       for (let tx = 0; tx < rect.width; tx += ZRLE_TILE) {
         const w = Math.min(ZRLE_TILE, rect.width - tx);
         const h = Math.min(ZRLE_TILE, rect.height - ty);
-        const tile = subPixels(px, rect.width, tx, ty, w, h);
-        b.direct(ZRLE_TILE_MAX_BYTES, (out, at) => encodeTile(tile, w, h, packer, out, at));
+        const tile = this.tileBuf.subarray(0, w * h);
+        for (let y = 0; y < h; y++) tile.set(px.subarray((ty + y) * rect.width + tx, (ty + y) * rect.width + tx + w), y * w);
+        b.direct(ZRLE_TILE_MAX_BYTES, (out, at) => encodeTile(tile, w, h, packer, this.palette, out, at));
       }
     }
     const z = this.stream.compress(b.finish());
@@ -63,10 +70,10 @@ function runLengthBytes(len: number): number {
 }
 
 /** Writes one tile at out[o]; returns the offset after it (at most ZRLE_TILE_MAX_BYTES on). */
-function encodeTile(tile: Uint32Array, w: number, h: number, packer: PixelPacker, out: Uint8Array, o: number): number {
+function encodeTile(tile: Uint32Array, w: number, h: number, packer: PixelPacker, pal: PaletteBuilder, out: Uint8Array, o: number): number {
   const cp = packer.size;
-  const palette = buildPalette(tile, 127);
-  if (palette && palette.colours.length === 1) {
+  const palette = pal.build(tile, 0, w, h, w, ZRLE_MAX_PALETTE) ? pal : null;
+  if (palette && palette.size === 1) {
     out[o] = ZrleSub.Solid;
     packer.put(out, o + 1, tile[0]!);
     return o + 1 + cp;
@@ -83,7 +90,7 @@ function encodeTile(tile: Uint32Array, w: number, h: number, packer: PixelPacker
     i = j;
   }
   const raw = tile.length * cp;
-  const n = palette?.colours.length ?? 0;
+  const n = palette?.size ?? 0;
   const bits = n <= 2 ? 1 : n <= 4 ? 2 : 4;
   const packed = palette && n <= 16 ? n * cp + Math.ceil((w * bits) / 8) * h : Infinity;
   const palRle = palette ? n * cp + paletteRle : Infinity;
@@ -96,11 +103,8 @@ function encodeTile(tile: Uint32Array, w: number, h: number, packer: PixelPacker
   return o;
 }
 
-function putPalette(p: Palette, packer: PixelPacker, out: Uint8Array, o: number): number {
-  for (const c of p.colours) {
-    packer.put(out, o, c);
-    o += packer.size;
-  }
+function putPalette(p: PaletteBuilder, packer: PixelPacker, out: Uint8Array, o: number): number {
+  for (let i = 0; i < p.size; i++, o += packer.size) packer.put(out, o, p.colours[i]!);
   return o;
 }
 
@@ -109,19 +113,19 @@ function packedPaletteTile(
   tile: Uint32Array,
   w: number,
   h: number,
-  p: Palette,
+  p: PaletteBuilder,
   bits: number,
   packer: PixelPacker,
   out: Uint8Array,
   o: number,
 ): number {
-  out[o++] = p.colours.length;
+  out[o++] = p.size;
   o = putPalette(p, packer, out, o);
   const rowBytes = Math.ceil((w * bits) / 8);
   out.fill(0, o, o + rowBytes * h);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const idx = p.index.get(tile[y * w + x]!)!;
+      const idx = p.indexOf(tile[y * w + x]!);
       const bit = x * bits;
       out[o + y * rowBytes + (bit >> 3)]! |= idx << (8 - bits - (bit & 7));
     }
@@ -130,13 +134,13 @@ function packedPaletteTile(
 }
 
 // u8 128+n | n CPIXEL | (u8 index | u8 index|0x80, run length)*
-function paletteRleTile(tile: Uint32Array, p: Palette, packer: PixelPacker, out: Uint8Array, o: number): number {
-  out[o++] = ZrleSub.PaletteRleBase + p.colours.length;
+function paletteRleTile(tile: Uint32Array, p: PaletteBuilder, packer: PixelPacker, out: Uint8Array, o: number): number {
+  out[o++] = ZrleSub.PaletteRleBase + p.size;
   o = putPalette(p, packer, out, o);
   for (let i = 0; i < tile.length;) {
     let j = i + 1;
     while (j < tile.length && tile[j] === tile[i]) j++;
-    const idx = p.index.get(tile[i]!)!;
+    const idx = p.indexOf(tile[i]!);
     if (j - i === 1) out[o++] = idx;
     else {
       out[o++] = idx | 0x80;
