@@ -12,7 +12,7 @@ import type { Surface } from '../../display/display';
 import { RfbEncoding } from '../messages';
 import type { EncodeSettings, Encoder } from './encoder';
 import { PaletteBuilder } from './palette';
-import { cpixelPacker, type PixelPacker, readClientPixels } from './pixels';
+import { cpixelPacker, packRange, type PixelPacker, readClientPixels } from './pixels';
 import { ZLIB_DEFAULT_LEVEL } from './zlib';
 import { DeflateStream } from './zstream';
 
@@ -99,8 +99,7 @@ function encodeTile(tile: Uint32Array, w: number, h: number, packer: PixelPacker
   if (best === palRle) return paletteRleTile(tile, palette!, packer, out, o);
   if (best === plainRle) return plainRleTile(tile, packer, out, o);
   out[o++] = ZrleSub.Raw;
-  for (let i = 0; i < tile.length; i++, o += cp) packer.put(out, o, tile[i]!);
-  return o;
+  return packRange(tile, 0, tile.length, packer, out, o);
 }
 
 function putPalette(p: PaletteBuilder, packer: PixelPacker, out: Uint8Array, o: number): number {
