@@ -16,6 +16,7 @@ import { VkbdBackend } from './devices/vkbd';
 import { VncServer } from './vnc/server';
 import type { VncSecurityOptions } from './vnc/security/options';
 import { WebServer } from './web/server';
+import { listenError } from './listen';
 
 export interface BackendOptions {
   domid: number;
@@ -92,6 +93,11 @@ export class DomainBackend {
     this.display = new GuestDisplay(`xenvfb domain ${opts.domid}`, { refineDamage: opts.refineDamage !== false });
   }
 
+  /** The backend's xenstore connection (the command ends when it closes). */
+  get xenstore(): XsClient {
+    return this.xs;
+  }
+
   async start(): Promise<void> {
     const { domid, log } = this.opts;
     this.xs = await this.platform.xenstore();
@@ -130,7 +136,9 @@ export class DomainBackend {
    */
   private async serve(server: DisplayServer, at: BoundAddress, webSocketPaths: readonly string[]): Promise<void> {
     const { domid, log } = this.opts;
-    const address = await server.listen(at.host, at.port);
+    const address = await server.listen(at.host, at.port).catch((e: Error) => {
+      throw listenError(e, server.protocol.toUpperCase(), `--${server.protocol}`, at);
+    });
     this.servers.push({ server, address, webSocketPaths });
     log.info({ [server.protocol]: `${address.host}:${address.port}` }, `${server.protocol.toUpperCase()} server listening`);
     const consolePath = `/local/domain/${domid}/console`;
@@ -138,18 +146,16 @@ export class DomainBackend {
     await this.xs.write(`${consolePath}/${server.protocol}-port`, String(address.port));
   }
 
-  /** A web client that cannot bind is logged, not fatal: the console is still on VNC. */
+  /** A web client that cannot bind is fatal like VNC: never leave a URL someone else serves. */
   private async startWeb(at: { host: string; port: number }): Promise<void> {
     const { log } = this.opts;
     const routes = this.servers.flatMap((s) => s.webSocketPaths.map((path) => ({ path, handler: s.server })));
     const web = new WebServer({ webSockets: routes, log: log.child({ web: true }) });
-    try {
-      this.webAddress = await web.listen(at.host, at.port);
-      this.web = web;
-      log.info({ web: `http://${this.webAddress.host}:${this.webAddress.port}/` }, 'web client (noVNC) listening');
-    } catch (err) {
-      log.error({ err, web: `${at.host}:${at.port}` }, 'web client could not listen');
-    }
+    this.webAddress = await web.listen(at.host, at.port).catch((e: Error) => {
+      throw listenError(e, 'the web client', '--web', at);
+    });
+    this.web = web;
+    log.info({ web: `http://${this.webAddress.host}:${this.webAddress.port}/` }, 'web client (noVNC) listening');
   }
 
   private kindPath(kind: 'vfb' | 'vkbd'): string {

@@ -26,6 +26,7 @@ PACKAGES=(
   openssl         # self-signed certificates for the X509 VeNCrypt tests
   spin            # spin: model-checks test/model/dirty-tiles.pml (with gcc)
   chromium        # headless Chromium for noVNC (test/clients/novnc.test.ts, via playwright-core)
+  tmux            # the inspector's live view in a real terminal (test/clients/inspect.test.ts)
 )
 
 missing=()

@@ -47,6 +47,7 @@ export const ErrorCodes = {
   DT_E_BAD_GEOMETRY: 'dirty-tile cols/rows/tile size out of range or not covering the framebuffer',
   DT_E_BAD_ACTIVE: 'the dirty-tile active indicator is neither 0 nor 1',
   DT_E_STUCK: 'the frontend left a dirty-tile switch request unanswered past the stuck limit',
+  DT_E_BAD_REPORT: 'a dirty-tile scan report (control socket, capture file) has a missing or out-of-range field',
   // rfb / vnc
   RFB_E_BAD_VERSION: 'the client sent an unsupported RFB protocol version',
   RFB_E_BAD_SECURITY: 'the client chose a security type that was not offered',
@@ -65,6 +66,12 @@ export const ErrorCodes = {
   // png / images / cli
   IMG_E_DECODE: 'an image file could not be read as PNG',
   CLI_E_USAGE: 'bad command-line arguments',
+  // operations: listening sockets, control socket, config, supervision
+  NET_E_LISTEN: 'a server could not listen on its address (in use, not permitted, or no such address); .details names the flag',
+  CTL_E_REQUEST: 'a control-socket request is not a JSON object with a known "op", or a line exceeds CTL_MAX_LINE',
+  CTL_E_FAILED: 'a control-socket operation failed (e.g. no such client, no framebuffer yet)',
+  CTL_E_CONNECT: 'no backend answers on the control socket (not running, or no permission)',
+  CFG_E_INVALID: 'the configuration file is not valid JSON or a key has a bad value (.details.key names it)',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
@@ -88,4 +95,14 @@ export function xerror(code: ErrorCode, message?: string, details: Record<string
 
 export function isXenvfbError(e: unknown, code?: ErrorCode): e is XenvfbError {
   return e instanceof XenvfbError && (code === undefined || e.code === code);
+}
+
+/**
+ * The stable `code` of any error that carries one (ours, Node's `ENOENT`/`ERR_*`, native
+ * errors), or undefined. Use it instead of casting: `errorCode(e) === 'XS_E_CLOSED'`.
+ */
+export function errorCode(e: unknown): string | undefined {
+  if (typeof e !== 'object' || e === null || !('code' in e)) return undefined;
+  const code = (e as { code: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
 }

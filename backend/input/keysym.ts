@@ -1,6 +1,9 @@
 // X11 keysym -> Linux key code for a US layout. Keysym values from X11 keysymdef.h (what
-// RFB KeyEvent carries, rfbproto §7.5.4). A shifted symbol maps to its unshifted key: the
-// client sends Shift as a key of its own.
+// RFB KeyEvent carries, rfbproto §7.5.4). A shifted symbol maps to its unshifted key; whether
+// it needs Shift is a separate question (keysymShiftLevel), because a client may send "H"
+// without sending Shift first (noVNC typing text, another layout's Shift): QEMU's
+// ui/keymaps.c keysym2scancode fakes the Shift state the keysym needs, and so do we
+// (vnc/rfb-input.ts).
 
 import * as K from './linux-input-codes';
 
@@ -64,6 +67,8 @@ export const XK = {
 } as const;
 
 const table = new Map<number, number>();
+/** Printable keysyms: true if the US layout types them with Shift, false without. */
+const shiftLevel = new Map<number, boolean>();
 
 function letters(): void {
   const codes = [
@@ -97,6 +102,8 @@ function letters(): void {
   codes.forEach((code, i) => {
     table.set(0x41 + i, code); // XK_A..XK_Z
     table.set(0x61 + i, code); // XK_a..XK_z
+    shiftLevel.set(0x41 + i, true);
+    shiftLevel.set(0x61 + i, false);
   });
 }
 
@@ -185,7 +192,12 @@ const SPECIAL: ReadonlyArray<[number, number]> = [
 
 function build(): void {
   letters();
-  for (const [chars, code] of PRINTABLE) for (const ch of chars) table.set(ch.charCodeAt(0), code);
+  for (const [chars, code] of PRINTABLE) {
+    [...chars].forEach((ch, level) => {
+      table.set(ch.charCodeAt(0), code);
+      shiftLevel.set(ch.charCodeAt(0), level === 1);
+    });
+  }
   for (const [sym, code] of SPECIAL) table.set(sym, code);
   const kp = [K.KEY_KP0, K.KEY_KP1, K.KEY_KP2, K.KEY_KP3, K.KEY_KP4, K.KEY_KP5, K.KEY_KP6, K.KEY_KP7, K.KEY_KP8, K.KEY_KP9];
   kp.forEach((code, i) => table.set(XK.KP_0 + i, code));
@@ -197,4 +209,18 @@ build();
 /** Linux key code for an X11 keysym on a US layout, or undefined if it has none. */
 export function keysymToLinux(keysym: number): number | undefined {
   return table.get(keysym);
+}
+
+/**
+ * For a printable keysym: true if a US keyboard types it with Shift ("H", ":", "?"), false
+ * without ("h", ";", "/", space). undefined for keys whose meaning does not depend on Shift
+ * (Return, arrows, F-keys, modifiers): those are sent as they come.
+ */
+export function keysymShiftLevel(keysym: number): boolean | undefined {
+  return shiftLevel.get(keysym);
+}
+
+/** Is this keysym a letter (Caps Lock swaps its Shift level)? */
+export function keysymIsLetter(keysym: number): boolean {
+  return (keysym >= 0x41 && keysym <= 0x5a) || (keysym >= 0x61 && keysym <= 0x7a);
 }

@@ -10,10 +10,13 @@ import type { InputSink } from './input-sink';
 import { KEY_CAPSLOCK, KEY_NUMLOCK, KEY_SCROLLLOCK } from './linux-input-codes';
 
 /** Bits as the QEMU LED state byte: 0 scroll, 1 num, 2 caps. */
+export const LOCK_SCROLL = 1 << 0;
+export const LOCK_NUM = 1 << 1;
+export const LOCK_CAPS = 1 << 2;
 const LOCK_BITS = new Map<number, number>([
-  [KEY_SCROLLLOCK, 1 << 0],
-  [KEY_NUMLOCK, 1 << 1],
-  [KEY_CAPSLOCK, 1 << 2],
+  [KEY_SCROLLLOCK, LOCK_SCROLL],
+  [KEY_NUMLOCK, LOCK_NUM],
+  [KEY_CAPSLOCK, LOCK_CAPS],
 ]);
 
 /** Events: 'change' (state: number). */

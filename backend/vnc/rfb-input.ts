@@ -1,10 +1,14 @@
 // RFB input (KeyEvent, QEMU ExtendedKeyEvent, PointerEvent; rfbproto §7.5.4, §7.5.5,
 // §7.5.10.1) turned into InputSink calls with Linux codes. Keeps what is held so a client
 // that disconnects mid-press does not leave the guest with a stuck key or button.
+// A printable keysym arrives whatever Shift the client holds (noVNC typing "H" with no Shift;
+// a German layout's Shift+7 sending "/"): the guest gets the Shift state the keysym needs on
+// a US layout, faked around the key press and put back after, as QEMU's ui/keymaps.c does.
 
 import type { InputSink } from '../input/input-sink';
-import { keysymToLinux } from '../input/keysym';
-import { BTN_LEFT, BTN_MIDDLE, BTN_RIGHT } from '../input/linux-input-codes';
+import { keysymIsLetter, keysymShiftLevel, keysymToLinux } from '../input/keysym';
+import { BTN_LEFT, BTN_MIDDLE, BTN_RIGHT, KEY_LEFTSHIFT, KEY_RIGHTSHIFT } from '../input/linux-input-codes';
+import { LOCK_CAPS } from '../input/lock-keys';
 import { xtScancodeToLinux } from '../input/xt-scancode';
 
 /** rfbproto §7.5.5 button-mask bits. */
@@ -29,20 +33,44 @@ export class RfbInput {
   private readonly held = new Set<number>();
   private readonly heldButtons = new Set<number>();
 
-  constructor(private readonly sink: InputSink) {}
+  /** `locks`: the guest's lock-key state as we believe it (lock-keys.ts), for Caps Lock. */
+  constructor(
+    private readonly sink: InputSink,
+    private readonly locks?: { readonly state: number },
+  ) {}
 
   /** KeyEvent. Returns false if the keysym has no key on a US layout (ignored). */
   keysym(keysym: number, down: boolean): boolean {
     const code = keysymToLinux(keysym);
     if (code === undefined) return false;
-    this.key(code, down);
+    const level = keysymShiftLevel(keysym);
+    if (!down || level === undefined) {
+      this.key(code, down);
+      return true;
+    }
+    const caps = keysymIsLetter(keysym) && ((this.locks?.state ?? 0) & LOCK_CAPS) !== 0;
+    const wantShift = level !== caps;
+    const shifts = [KEY_LEFTSHIFT, KEY_RIGHTSHIFT].filter((k) => this.held.has(k));
+    if (wantShift === shifts.length > 0) this.key(code, true);
+    else if (wantShift) {
+      this.sink.key(KEY_LEFTSHIFT, true);
+      this.key(code, true);
+      this.sink.key(KEY_LEFTSHIFT, false);
+    } else {
+      for (const k of shifts) this.sink.key(k, false);
+      this.key(code, true);
+      for (const k of shifts) this.sink.key(k, true);
+    }
     return true;
   }
 
-  /** QEMU ExtendedKeyEvent: the scancode wins, the keysym is the fallback. */
+  /** QEMU ExtendedKeyEvent: the scancode wins, the keysym is the fallback and sets the Shift state of its own key. */
   extendedKey(keysym: number, scancode: number, down: boolean): boolean {
     const code = xtScancodeToLinux(scancode);
     if (code === undefined) return this.keysym(keysym, down);
+    // The physical key is the keysym's own key on a US layout (noVNC typing text, a paste):
+    // the keysym says which Shift state it needs. Another key (another layout): trust it.
+    if (keysymToLinux(keysym) === code) return this.keysym(keysym, down);
     this.key(code, down);
     return true;
   }

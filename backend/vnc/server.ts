@@ -79,8 +79,8 @@ export class VncServer implements DisplayServer {
   private readonly pending = new Set<net.Socket>();
   private readonly gateway: WebSocketGateway;
   private nextId = 1;
-  private readonly security: SecurityConfig;
-  private readonly tlsContexts: TlsContexts;
+  private security: SecurityConfig;
+  private tlsContexts: TlsContexts;
   private readonly throttle = new AuthThrottle();
   private readonly encodeMode: EncodeMode;
   /** This server holds a warm worker in the encode pool (listen .. close). */
@@ -122,6 +122,29 @@ export class VncServer implements DisplayServer {
       updates: c.session.updates,
       queuedBytes: c.queuedBytes,
     }));
+  }
+
+  /** Close one client (the control socket's `disconnect`); false when no client has this id. */
+  disconnect(id: number, reason = 'disconnected by the operator'): boolean {
+    for (const c of this.connections) {
+      if (c.id !== id) continue;
+      c.session.close(reason);
+      this.endSocket(c.socket);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * New passwords and certificates for the connections that come next (the control
+   * socket's `reload`); connected clients keep their session. Invalid options throw and
+   * leave the current ones in place.
+   */
+  reloadSecurity(security: VncSecurityOptions): void {
+    const resolved = resolveSecurity(security, this.log);
+    const contexts = createTlsContexts(resolved, security.tls);
+    this.security = resolved;
+    this.tlsContexts = contexts;
   }
 
   /** Bind and listen; port 0 picks a free port. Resolves to the bound address. */

@@ -167,7 +167,7 @@ export class RfbSession {
       wake: () => this.guard(() => this.flush()),
     });
     const locks = lockKeysFor(opts.input);
-    this.input = new RfbInput(trackingLockKeys(opts.input, locks));
+    this.input = new RfbInput(trackingLockKeys(opts.input, locks), locks);
     this.ext = new RfbExtensions(
       {
         send: (b) => this.send(b),

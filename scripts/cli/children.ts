@@ -1,20 +1,35 @@
-// Child processes of the demo: `xenvfb <args>` run with this same Node, their output
-// relayed line by line, stopped with SIGTERM and then SIGKILL.
+// Child processes of the demo and the watch daemon: `xenvfb <args>` run with this same
+// Node, their output relayed line by line, stopped with SIGTERM and then SIGKILL, and
+// ending by themselves when this process is gone (process-life.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as net from 'node:net';
 import * as readline from 'node:readline';
+import { PARENT_FD, PARENT_FD_ENV } from './process-life';
 
-export const XENVFB_BIN = path.join(__dirname, '..', 'bin', 'xenvfb.js');
+/**
+ * The command's entry script: beside this file in the repository (and in the lab's in-place
+ * transpiled tree), two levels up from dist/scripts/cli in a `npm run build` tree.
+ */
+export const XENVFB_BIN = [
+  path.join(__dirname, '..', 'bin', 'xenvfb.js'),
+  path.join(__dirname, '..', '..', '..', 'scripts', 'bin', 'xenvfb.js'),
+].find((p) => fs.existsSync(p))!;
 
 export function spawnXenvfb(
   args: string[],
   opts: { env?: NodeJS.ProcessEnv; onStdoutLine?: (line: string) => void; onStderrLine?: (line: string) => void },
 ): ChildProcess {
+  // fd 3: the child's lifeline (process-life.ts); it sees EOF when this process is gone.
   const child = spawn(process.execPath, [XENVFB_BIN, ...args], {
-    env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env, [PARENT_FD_ENV]: String(PARENT_FD) },
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
+  const lifeline = child.stdio[3] as net.Socket;
+  lifeline.on('error', () => undefined);
+  lifeline.unref();
   if (opts.onStdoutLine) readline.createInterface({ input: child.stdout! }).on('line', opts.onStdoutLine);
   else child.stdout!.resume();
   if (opts.onStderrLine) readline.createInterface({ input: child.stderr! }).on('line', opts.onStderrLine);

@@ -6,7 +6,10 @@
 import { openPlatform } from './platform';
 import { DemoGuest } from '../../frontend/demo-guest';
 import { createLogger } from '../../shared/log';
+import { errorCode } from '../../shared/errors';
 import type { WorkloadName } from '../../frontend/workloads';
+import type { Rect } from '../../shared/region';
+import { stopOnSignals } from './process-life';
 
 export async function runGuestCommand(opts: {
   domid: number;
@@ -24,6 +27,11 @@ export async function runGuestCommand(opts: {
     log,
     vfb: { dirtyTiles: opts.dirtyTiles !== false, grantFb: opts.grantFb !== false },
     onInput: (ev) => process.stdout.write(`${JSON.stringify({ event: 'input', ...ev })}\n`),
+    // XENVFB_GUEST_LOG_DAMAGE=1: every rect the workload draws, with the time (tests compare
+    // what the backend saw with what the guest drew).
+    ...(process.env.XENVFB_GUEST_LOG_DAMAGE === '1'
+      ? { onDamage: (r: Rect) => process.stdout.write(`${JSON.stringify({ event: 'damage', t: Date.now(), ...r })}\n`) }
+      : {}),
   });
   process.stdout.write(`${JSON.stringify({ event: 'ready', domid: platform.domid, width: guest.vfb.width, height: guest.vfb.height })}\n`);
   // SIGUSR1: the next mode of the cycle, like a user running xrandr / fbset in the guest.
@@ -36,17 +44,26 @@ export async function runGuestCommand(opts: {
       mode = (mode + 1) % modes.length;
       process.stdout.write(`${JSON.stringify({ event: 'resized', ...next })}\n`);
     } catch (e) {
-      const err = e as { code?: string; message?: string };
-      process.stdout.write(`${JSON.stringify({ event: 'resize-failed', ...next, code: err.code, reason: err.message })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ event: 'resize-failed', ...next, code: errorCode(e), reason: e instanceof Error ? e.message : String(e) })}\n`,
+      );
     }
   });
-  const stop = async () => {
+  // A connection of our own only to notice the host going away (the simulator stopped).
+  const lifeline = await platform.xenstore();
+  lifeline.once('close', () => {
+    process.stderr.write(`xenvfb guest: the xenstore connection closed; stopping (domain ${platform.domid})\n`);
+    void guest
+      .stop()
+      .catch(() => undefined)
+      .then(() => process.exit(1));
+  });
+  stopOnSignals(async () => {
+    lifeline.removeAllListeners('close');
     await guest.stop().catch(() => undefined);
     await platform.close().catch(() => undefined);
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+    return 0;
+  });
 }
 
 /** Modes SIGUSR1 cycles through, starting after the initial one: initial -> 640x480 -> 1024x768 -> initial. */

@@ -8,6 +8,9 @@ import { runGuestCommand } from './guest-command';
 import { runSimCommand } from './sim-command';
 import { parseSecurityFlag, VNC_SECURITY_HELP } from './vnc-security-flags';
 import { registerXenstoreCommands } from './xenstore-commands';
+import { registerControlCommands } from './control-commands';
+import { registerInspectCommand } from './inspect/inspect-command';
+import { registerWatchCommand } from './watch/watch-command';
 import { WORKLOAD_NAMES } from '../../frontend/workloads';
 
 function parseWorkload(v: string): (typeof WORKLOAD_NAMES)[number] {
@@ -15,6 +18,11 @@ function parseWorkload(v: string): (typeof WORKLOAD_NAMES)[number] {
     throw new InvalidArgumentError(`expected one of ${WORKLOAD_NAMES.join(', ')}, got "${v}"`);
   }
   return v as (typeof WORKLOAD_NAMES)[number];
+}
+
+function parseCount(v: string): number {
+  if (!/^\d{1,4}$/.test(v)) throw new InvalidArgumentError(`expected a count from 0 to 9999, got "${v}"`);
+  return Number(v);
 }
 
 export function buildProgram(): Command {
@@ -35,7 +43,13 @@ export function buildProgram(): Command {
     .addOption(new Option('--workload <name>', 'what the guest draws').choices(WORKLOAD_NAMES).default('pattern'))
     .option('--image <file.png>', 'PNG shown by the still workload (the guest framebuffer takes its size)')
     .option('--sim-dir <dir>', 'simulator directory (default: a new temporary one, removed at exit)')
+    .option('--metrics <host:port>', "serve the backend's Prometheus metrics on http://HOST:PORT/metrics", parseHostPort)
     .option('--no-restart-guest', 'do not restart the guest when it dies')
+    .option(
+      '--restart-limit <n>',
+      'restart a dying guest or backend at most n times in a row (default 5; backoff 1 s, 2 s, 4 s...)',
+      parseCount,
+    )
     .option('--dirty-tiles', 'the guest marks damage in a dirty-tile page (docs/dirty-tiles.md; default)', true)
     .option('--no-dirty-tiles', 'the guest sends XENFB_TYPE_UPDATE events instead of marking tiles')
     .option('--no-grant-fb', 'the guest names its pages by frame number (stock fbfront) instead of granting them')
@@ -56,6 +70,11 @@ export function buildProgram(): Command {
     .option('--tls-key <pem>', VNC_SECURITY_HELP.tlsKey)
     .option('--security <list>', VNC_SECURITY_HELP.security, parseSecurityFlag)
     .option('--sim-dir <dir>', 'run against the simulator in <dir> (default: from XENVFB_SIM_DIR or XENSTORED_PATH)')
+    .option(
+      '--control-dir <dir>',
+      'control socket directory: domain-N.sock (default /run/xenvfb, <sim-dir>/control, or XENVFB_CONTROL_DIR)',
+    )
+    .option('--metrics <host:port>', 'serve Prometheus metrics on http://HOST:PORT/metrics and /healthz', parseHostPort)
     .option('--dirty-tiles', 'offer feature-dirty-tiles and scan tile pages (default)', true)
     .option('--no-dirty-tiles', 'do not offer feature-dirty-tiles: UPDATE events only')
     .option('--tile-period <ms>', 'dirty-tile scan period (default 33)', parseTilePeriod)
@@ -86,6 +105,9 @@ export function buildProgram(): Command {
     .action(runGuestCommand);
 
   registerXenstoreCommands(program);
+  registerControlCommands(program);
+  registerInspectCommand(program);
+  registerWatchCommand(program);
   return program;
 }
 

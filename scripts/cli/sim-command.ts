@@ -7,6 +7,7 @@ import { SimHypervisor } from '../../shared/platform/sim/hypervisor';
 import { addDevice } from '../../shared/platform/sim/toolstack';
 import { XsClient } from '../../shared/xenstore/client';
 import { createLogger } from '../../shared/log';
+import { stopOnSignals } from './process-life';
 
 export async function runSimCommand(opts: { dir: string; domain?: number[] }): Promise<void> {
   const dir = path.resolve(opts.dir);
@@ -27,11 +28,9 @@ export async function runSimCommand(opts: { dir: string; domain?: number[] }): P
       `  domain ${domid}: xenvfb guest --domid ${domid} --sim-dir ${dir}; xenvfb backend --domid ${domid} --sim-dir ${dir}\n`,
     );
   }
-  const stop = async () => {
+  stopOnSignals(async () => {
     xs.close();
     await hv.stop().catch(() => undefined);
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+    return 0;
+  });
 }

@@ -4,14 +4,14 @@
 
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
-import { DemoProcess, freeVncPort } from '../helpers/demo-process';
+import { DemoProcess, freePort, freeVncPort } from '../helpers/demo-process';
 import { blockImage, type Rgb } from '../helpers/images';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
+import { guestKeyEvents, usText } from '../helpers/us-keys';
 
 const WIDTH = 320;
 const HEIGHT = 240;
@@ -25,17 +25,6 @@ interface PageCanvas {
   getBoundingClientRect(): { left: number; top: number; width: number; height: number };
 }
 type PageGlobals = { document: { querySelector(sel: string): PageCanvas }; xenvfb: { status: string } };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** The noVNC canvas as RGB rows, read with getImageData (1:1 with the framebuffer). */
 async function canvasPixels(page: Page): Promise<{ width: number; height: number; pixels: Rgb[][] }> {
@@ -154,6 +143,14 @@ describe('noVNC in headless Chromium via xenvfb demo --web', function () {
       .map((l) => /"type":"key","keycode":(\d+),"pressed":true/.exec(l)?.[1])
       .filter((k) => k !== undefined && k !== '272');
     assert.deepEqual(keys, ['35', '23'], 'h then i, nothing else pressed');
+
+    // Text typed with no Shift held (as noVNC sends "H" and ":"): the guest must see the Shift
+    // each character needs on a US layout, so it reads back as the same text.
+    const fromText = demo.lines.length;
+    await page.keyboard.type('Hello: /');
+    await demo.waitFor(/guest input: .*"type":"key","keycode":53,"pressed":false/, 10000, fromText);
+    const events = guestKeyEvents(demo.lines.slice(fromText));
+    assert.equal(usText(events), 'Hello: /', JSON.stringify(events));
     assert.deepEqual(consoleErrors, []);
     console.log(`    noVNC connected ${tConnected - t0} ms after start; whole test ${Date.now() - t0} ms`);
   });

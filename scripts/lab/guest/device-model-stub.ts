@@ -1,4 +1,4 @@
-// The lab's stand-in for QEMU as libxl's device model (xen-lab.md §4b), installed as
+// The lab's stand-in for QEMU as libxl's device model (tools/libs/light/libxl_dm.c), installed as
 // /usr/sbin/xenvfb-dm and named by `device_model_override` in a domain config with
 // `vfb = [ 'vnc=0,sdl=0' ]`. libxl spawns it for the domain's vfb (and the vkbd vfb implies)
 // with QEMU's command line; it:

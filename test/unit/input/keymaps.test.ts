@@ -4,6 +4,7 @@ import * as K from '../../../backend/input/linux-input-codes';
 import { RfbButton, RfbInput } from '../../../backend/vnc/rfb-input';
 import { xtScancodeToLinux } from '../../../backend/input/xt-scancode';
 import type { InputSink } from '../../../backend/input/input-sink';
+import { LOCK_CAPS } from '../../../backend/input/lock-keys';
 
 describe('input/keysym (US layout)', () => {
   const cases: Array<[string, number, number]> = [
@@ -145,6 +146,64 @@ describe('input/rfb-input', () => {
         ['wheel', -1],
       ],
     );
+  });
+
+  it('"Hello: /" typed as keysyms with no Shift reaches the guest with the Shift each character needs', () => {
+    const { sink, calls } = recorder();
+    const input = new RfbInput(sink);
+    for (const ch of 'Hello: /') {
+      input.keysym(ch.charCodeAt(0), true);
+      input.keysym(ch.charCodeAt(0), false);
+    }
+    const S = K.KEY_LEFTSHIFT;
+    const tap = (code: number): unknown[][] => [
+      ['key', code, true],
+      ['key', code, false],
+    ];
+    assert.deepEqual(calls, [
+      ['key', S, true],
+      ['key', K.KEY_H, true],
+      ['key', S, false],
+      ['key', K.KEY_H, false],
+      ...tap(K.KEY_E),
+      ...tap(K.KEY_L),
+      ...tap(K.KEY_L),
+      ...tap(K.KEY_O),
+      ['key', S, true],
+      ['key', K.KEY_SEMICOLON, true],
+      ['key', S, false],
+      ['key', K.KEY_SEMICOLON, false],
+      ...tap(K.KEY_SPACE),
+      ...tap(K.KEY_SLASH),
+    ]);
+  });
+
+  it('Shift held by the client: kept for shifted keysyms, lifted around unshifted ones, then restored', () => {
+    const { sink, calls } = recorder();
+    const input = new RfbInput(sink);
+    input.keysym(XK.Shift_R, true);
+    input.keysym(0x48, true); // H: Shift already held
+    input.keysym(0x2f, true); // "/" (another layout's Shift+7): no Shift on a US layout
+    assert.deepEqual(calls, [
+      ['key', K.KEY_RIGHTSHIFT, true],
+      ['key', K.KEY_H, true],
+      ['key', K.KEY_RIGHTSHIFT, false],
+      ['key', K.KEY_SLASH, true],
+      ['key', K.KEY_RIGHTSHIFT, true],
+    ]);
+  });
+
+  it('Caps Lock on: a capital letter needs no Shift, a small one does', () => {
+    const { sink, calls } = recorder();
+    const input = new RfbInput(sink, { state: LOCK_CAPS });
+    input.keysym(0x41, true); // A
+    input.keysym(0x61, true); // a
+    assert.deepEqual(calls, [
+      ['key', K.KEY_A, true],
+      ['key', K.KEY_LEFTSHIFT, true],
+      ['key', K.KEY_A, true],
+      ['key', K.KEY_LEFTSHIFT, false],
+    ]);
   });
 
   it('extended key: scancode wins, keysym is the fallback', () => {

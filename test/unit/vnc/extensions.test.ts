@@ -7,7 +7,7 @@ import { KEY_1, KEY_A, KEY_CAPSLOCK, KEY_GRAVE, KEY_RIGHT, KEY_SLASH, BTN_LEFT, 
 import { keysymToLinux } from '../../../backend/input/keysym';
 import { parseClientMessage, RFB_MAX_FENCE_PAYLOAD, RFB_MAX_SCREENS } from '../../../backend/vnc/client-messages';
 import { RfbEncoding } from '../../../backend/vnc/messages';
-import { isXenvfbError } from '../../../shared/errors';
+import { errorCode, isXenvfbError } from '../../../shared/errors';
 import {
   connected,
   fur,
@@ -22,7 +22,7 @@ import {
   type Harness,
 } from './helpers';
 
-const code = (e: Error | undefined): string | undefined => (e as { code?: string } | undefined)?.code;
+const code = (e: Error | undefined): string | undefined => errorCode(e);
 const E = RfbEncoding;
 
 // ---- client message builders ----
@@ -455,7 +455,7 @@ describe('vnc/extensions: input', () => {
   it('QEMU ExtendedKeyEvent: XT scancodes (E0-prefixed with the high bit) reach the guest as Linux keys', () => {
     const h = connected();
     h.session.receive(qemuExtKey(true, 0xff53, 0xcd)); // E0 4D Right
-    h.session.receive(qemuExtKey(true, 0x41, 0x1e)); // A
+    h.session.receive(qemuExtKey(true, 0x61, 0x1e)); // a
     h.session.receive(qemuExtKey(true, 0, 0xb7)); // Print as E0 37
     assert.deepEqual(
       h.input.calls.map((c) => c.args),

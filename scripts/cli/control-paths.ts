@@ -1,0 +1,29 @@
+// Where control sockets live: XENVFB_CONTROL_DIR, else `control/` in the simulator's
+// directory, else /run/xenvfb (root-only, like /run/xenstored). One socket per backend,
+// domain-N.sock, and watch.sock for the watch daemon.
+
+import * as path from 'node:path';
+import { findSimDir } from './platform';
+
+export const RUN_DIR = '/run/xenvfb';
+
+export function controlDir(simDir?: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.XENVFB_CONTROL_DIR) return path.resolve(env.XENVFB_CONTROL_DIR);
+  const sim = findSimDir(simDir);
+  return sim ? path.join(sim, 'control') : RUN_DIR;
+}
+
+export function backendSocketPath(dir: string, domid: number): string {
+  return path.join(dir, `domain-${domid}.sock`);
+}
+
+export const WATCH_SOCKET = 'watch.sock';
+
+/** The domids of the backend sockets in `dir` (domain-N.sock), sorted. */
+export function domidsOfSockets(names: string[]): number[] {
+  return names
+    .map((n) => /^domain-(\d+)\.sock$/.exec(n)?.[1])
+    .filter((d): d is string => d !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+}

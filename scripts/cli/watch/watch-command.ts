@@ -1,0 +1,147 @@
+// `xenvfb watch`: the dom0 daemon (daemon.ts) with its flags, optional JSON config file,
+// readiness line / sd_notify, and a control socket of its own (watch.sock: `status` lists
+// every domain it serves).
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import { ControlServer } from '../../../backend/control/server';
+import { xerror } from '../../../shared/errors';
+import { findSimDir } from '../platform';
+import { controlDir, WATCH_SOCKET } from '../control-paths';
+import { stopOnSignals } from '../process-life';
+import { DEFAULT_WATCH_CONFIG, parseWatchConfig, type WatchConfig } from './config';
+import { WatchDaemon } from './daemon';
+import { notifyReady, say } from './notify';
+import { EXIT_CONFIG } from '../backend-command';
+
+interface WatchFlags {
+  config?: string;
+  listen?: string;
+  portBase?: number;
+  portRange?: { from: number; to: number };
+  webBase?: number;
+  metricsBase?: number;
+  passwordFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  security?: string;
+  restartLimit?: number;
+  simDir?: string;
+  controlDir?: string;
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!/^\d{1,5}$/.test(v) || n < 1 || n > 65535) throw new InvalidArgumentError(`expected a port from 1 to 65535, got "${v}"`);
+  return n;
+}
+
+function parseRange(v: string): { from: number; to: number } {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`expected FROM-TO (e.g. 5900-5999), got "${v}"`);
+  const from = parsePort(m[1]!);
+  const to = parsePort(m[2]!);
+  if (to < from) throw new InvalidArgumentError(`${to} is below ${from}`);
+  return { from, to };
+}
+
+/** Defaults, then the config file, then the flags given on the command line. */
+export function watchConfigFrom(flags: WatchFlags): WatchConfig {
+  let cfg = DEFAULT_WATCH_CONFIG;
+  if (flags.config) {
+    let text: string;
+    try {
+      text = fs.readFileSync(flags.config, 'utf8');
+    } catch (e) {
+      throw xerror('CFG_E_INVALID', `config ${flags.config}: ${(e as Error).message}`, { key: '(file)' });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw xerror('CFG_E_INVALID', `config ${flags.config}: not valid JSON (${(e as Error).message})`, { key: '(file)' });
+    }
+    cfg = parseWatchConfig(json, cfg);
+  }
+  cfg = { ...cfg };
+  if (flags.listen) cfg.listen = flags.listen;
+  if (flags.portBase !== undefined) cfg.ports = { policy: 'base', base: flags.portBase };
+  if (flags.portRange) cfg.ports = { policy: 'range', ...flags.portRange };
+  if (flags.webBase !== undefined) cfg.web = { base: flags.webBase };
+  if (flags.metricsBase !== undefined) cfg.metrics = { base: flags.metricsBase };
+  for (const k of ['passwordFile', 'tlsCert', 'tlsKey', 'security'] as const)
+    if (flags[k]) cfg[k] = k === 'security' ? flags[k] : path.resolve(flags[k]!);
+  if (flags.restartLimit !== undefined) cfg.restart = { ...cfg.restart, limit: flags.restartLimit };
+  const base = Number(process.env.XENVFB_RESTART_BASE_MS);
+  if (Number.isInteger(base) && base > 0) cfg.restart = { ...cfg.restart, baseMs: base };
+  return cfg;
+}
+
+export function registerWatchCommand(program: Command): void {
+  program
+    .command('watch')
+    .description('dom0 daemon: run one supervised `xenvfb backend` per domain with vfb/vkbd devices (toolstack-started)')
+    .option(
+      '--config <file.json>',
+      'JSON configuration (listen address, port policy, TLS, password files, per-domain overrides; see README)',
+    )
+    .option('--listen <host>', 'address of every VNC/web/metrics listener (default 127.0.0.1)')
+    .option('--port-base <port>', 'VNC port = base + domid (default 5900)', parsePort)
+    .option('--port-range <from-to>', 'VNC port = the lowest free one in this range instead', parseRange)
+    .option('--web-base <port>', 'also serve the noVNC page on base + domid', parsePort)
+    .option('--metrics-base <port>', 'also serve Prometheus metrics on base + domid', parsePort)
+    .option('--password-file <file>', 'VNC password file for every backend')
+    .option('--tls-cert <pem>', 'certificate for the X509 VeNCrypt types (with --tls-key)')
+    .option('--tls-key <pem>', 'private key for --tls-cert')
+    .option('--security <list>', 'security types offered, as for xenvfb backend')
+    .option('--restart-limit <n>', 'restarts in a row before a domain is given up (default 5)', (v) => {
+      if (!/^\d{1,4}$/.test(v)) throw new InvalidArgumentError(`expected a count, got "${v}"`);
+      return Number(v);
+    })
+    .option('--sim-dir <dir>', 'serve the simulator in <dir> instead of this Xen host')
+    .option('--control-dir <dir>', 'control sockets: watch.sock and each backend domain-N.sock (default /run/xenvfb)')
+    .action(runWatchCommand);
+}
+
+export async function runWatchCommand(flags: WatchFlags): Promise<void> {
+  let config: WatchConfig;
+  try {
+    config = watchConfigFrom(flags);
+  } catch (e) {
+    say('error', `xenvfb watch: ${(e as Error).message}`);
+    process.exit(EXIT_CONFIG);
+  }
+  const simDir = findSimDir(flags.simDir);
+  const dir = flags.controlDir ? path.resolve(flags.controlDir) : controlDir(simDir);
+  const daemon = new WatchDaemon({
+    config,
+    ...(simDir ? { simDir, xenstorePath: path.join(simDir, 'xenstored', 'socket') } : {}),
+    controlDir: dir,
+  });
+  let control: ControlServer;
+  try {
+    control = await ControlServer.listen(path.join(dir, WATCH_SOCKET), (req) => {
+      if (req.op === 'status') return daemon.report();
+      throw xerror('CTL_E_FAILED', `the watch daemon answers "status" only; send "${req.op}" to a domain's backend (domain-N.sock)`);
+    });
+  } catch (e) {
+    say('error', `xenvfb watch: ${(e as Error).message}`);
+    process.exit(EXIT_CONFIG);
+  }
+  stopOnSignals(async (why) => {
+    say('info', `xenvfb watch: ${why}: stopping every backend`);
+    await daemon.stop();
+    await control.close();
+    return 0;
+  }, 15_000);
+  await daemon.start();
+  await daemon.ready;
+  const ports =
+    config.ports.policy === 'base' ? `VNC port ${config.ports.base}+domid` : `VNC ports ${config.ports.from}-${config.ports.to}`;
+  say(
+    'info',
+    `xenvfb watch: ready: ${ports} on ${config.listen}; control ${path.join(dir, WATCH_SOCKET)}; ${daemon.report().length} domain(s)`,
+  );
+  notifyReady(`serving ${daemon.report().length} domain(s)`);
+}
