@@ -12,7 +12,7 @@ fetch_xen_utils() {
 }
 
 PACKAGES=(
-  gvncviewer      # gvnccapture: VNC screenshots (gtk-vnc)
+  gvncviewer      # gvnccapture: VNC screenshots (gtk-vnc); also test/integration/capture-replay.test.ts
   xvfb            # Xvfb: X server for xtigervncviewer (test/clients/tigervnc.test.ts)
   tigervnc-viewer # xtigervncviewer: VeNCrypt TLS/X509 and VNC auth against our server
   tigervnc-tools  # vncpasswd -f: obfuscated password files for -PasswordFile
@@ -21,8 +21,10 @@ PACKAGES=(
   xenstore-utils  # xenstore-ls/-read/-write/...: the real xenstore CLI against our xenstored
   libjpeg-turbo-progs  # djpeg: decodes vncsnapshot's JPEG output
   libturbojpeg0-dev    # TurboJPEG API: the addon's native Tight JPEG (test/unit/vnc/encoders/jpeg-twins.test.ts); npm install must come after it
-  libvncserver-dev     # libvncclient + pkg-config file: test/clients/libvncclient.test.ts builds its per-encoding client
+  libvncserver-dev     # libvncclient + pkg-config file: test/clients/libvncclient.test.ts builds its per-encoding client; also test/integration/capture-replay.test.ts
   pkg-config      # finds libvncclient's flags for that build
+  tigervnc-standalone-server  # Xvnc: the TigerVNC peer of test/clients/bench-peers.test.ts (and npm run bench:peers)
+  libx11-dev      # Xlib for peer-xroot, which draws the picture in Xvnc (test/clients/bench-peers.test.ts)
   openssl         # self-signed certificates for the X509 VeNCrypt tests
   spin            # spin: model-checks test/model/dirty-tiles.pml (with gcc)
   chromium        # headless Chromium for noVNC (test/clients/novnc.test.ts, via playwright-core)

@@ -1,6 +1,7 @@
 // The last damage scans of one framebuffer, kept for whoever watches (`xenvfb inspect` through
-// the control socket). Recording costs nothing while nobody watches: a watcher's read arms it
-// for SCAN_MONITOR_ARMED_MS, after which it stops recording again. The inspector never reads
+// the control socket, a capture recorder subscribed to it). Recording costs nothing while
+// nobody watches: a watcher's read arms it for SCAN_MONITOR_ARMED_MS, after which it stops
+// recording again; a subscriber keeps it on until it unsubscribes. The inspector never reads
 // the dirty-tile page itself: the scanner's exchange-to-zero would steal the guest's bits.
 
 import { DT_MAX_ROWS, chooseTileGeometry } from '../../shared/dirty-tiles/page';
@@ -20,6 +21,7 @@ export class ScanMonitor {
   private readonly ring: ScanReport[] = [];
   private seq = 0;
   private armedUntil = -Infinity;
+  private readonly subscribers = new Set<(report: ScanReport) => void>();
   private readonly started: number;
 
   constructor(private readonly now: () => number = () => performance.now()) {
@@ -28,14 +30,22 @@ export class ScanMonitor {
 
   /** Someone watched recently: scans are worth recording. */
   get recording(): boolean {
-    return this.now() < this.armedUntil;
+    return this.subscribers.size > 0 || this.now() < this.armedUntil;
+  }
+
+  /** Every report from now on goes to `fn` too; returns the unsubscribe function. */
+  subscribe(fn: (report: ScanReport) => void): () => void {
+    this.subscribers.add(fn);
+    return () => this.subscribers.delete(fn);
   }
 
   /** Keep one scan (dropped while nobody watches). */
   record(fields: ScanFields): void {
     if (!this.recording) return;
-    this.ring.push({ ...fields, seq: ++this.seq, t: Math.round((this.now() - this.started) * 1000) / 1000 });
+    const report = { ...fields, seq: ++this.seq, t: Math.round((this.now() - this.started) * 1000) / 1000 };
+    this.ring.push(report);
     if (this.ring.length > SCAN_MONITOR_CAPACITY) this.ring.shift();
+    for (const fn of this.subscribers) fn(report);
   }
 
   /** A dirty-tile page scan (tile-scan-loop.ts onScan) on a fbWidth x fbHeight cover. */
