@@ -11,6 +11,8 @@ export const PALETTE_MAX_COLOURS = 256;
 /** Slots: a power of two >= 4x the colours, so probes stay short. */
 const SLOTS = 1024;
 const SLOT_MASK = SLOTS - 1;
+/** Colours looked up by a linear scan before the table (the first ones seen). */
+const SCAN_COLOURS = 4;
 
 export class PaletteBuilder {
   private readonly keys = new Uint32Array(SLOTS);
@@ -33,8 +35,10 @@ export class PaletteBuilder {
   build(px: Uint32Array, offset: number, w: number, h: number, stride: number, max: number, order: 'all' | 'first' = 'all'): boolean {
     if (max > PALETTE_MAX_COLOURS) throw new RangeError(`palette of ${max} colours`);
     this.nextStamp();
+    const { counts, colours } = this;
     let n = 0;
     let prev = -1;
+    let prevIdx = 0;
     let run = 0;
     for (let y = 0; y < h; y++) {
       const row = offset + y * stride;
@@ -44,22 +48,35 @@ export class PaletteBuilder {
           run++;
           continue;
         }
-        if (run > 0) this.counts[this.slotIndex[this.find(prev)]!]! += run;
-        const slot = this.find(v);
-        if (this.stamps[slot] !== this.stamp) {
-          if (n >= max) return false;
-          this.stamps[slot] = this.stamp;
-          this.keys[slot] = v;
-          this.slotIndex[slot] = n;
-          this.counts[n] = 0;
-          this.colours[n] = v;
-          n++;
+        if (run > 0) counts[prevIdx]! += run;
+        // Tiles mostly hold a handful of colours: a short scan beats hashing for those.
+        let idx = -1;
+        const scan = n < SCAN_COLOURS ? n : SCAN_COLOURS;
+        for (let k = 0; k < scan; k++) {
+          if (colours[k] === v) {
+            idx = k;
+            break;
+          }
+        }
+        if (idx < 0) {
+          const slot = this.find(v);
+          if (this.stamps[slot] === this.stamp) idx = this.slotIndex[slot]!;
+          else {
+            if (n >= max) return false;
+            this.stamps[slot] = this.stamp;
+            this.keys[slot] = v;
+            this.slotIndex[slot] = n;
+            counts[n] = 0;
+            colours[n] = v;
+            idx = n++;
+          }
         }
         prev = v;
+        prevIdx = idx;
         run = 1;
       }
     }
-    if (run > 0) this.counts[this.slotIndex[this.find(prev)]!]! += run;
+    if (run > 0) counts[prevIdx]! += run;
     if (order === 'all') this.sortByCount(n);
     else this.mostFrequentFirst(n);
     return true;
