@@ -5,6 +5,7 @@ export const ErrorCodes = {
   // bytes
   BYTES_E_SHORT: 'a read ran past the end of the input',
   BYTES_E_RANGE: 'a value does not fit the field it is written to',
+  BYTES_E_REENTRANT: 'a ByteWriter was written to from inside its own direct() callback',
   // xenstore wire and client
   XS_E_OVERSIZE: 'a xenstore message payload exceeds XENSTORE_PAYLOAD_MAX',
   XS_E_BAD_TYPE: 'unknown xenstore message type',
