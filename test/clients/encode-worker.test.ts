@@ -87,11 +87,32 @@ describe('vnc encode worker (server, 1080p)', function () {
     const syncManager = new EncodeManager();
     const sync = await blockingRun(new SyncFrameEncoder(syncManager), syncManager, frames);
     const worker = await blockingRun(new WorkerFrameEncoder({ onError: (e) => assert.fail(e) }), new EncodeManager(), frames);
+    // The figures are printed, not asserted (scripts/bench/vnc-blocking.ts measures them).
     console.log(
       `      event-loop delay, 1080p Tight JPEG q7: sync p99 ${sync.p99.toFixed(1)} ms max ${sync.max.toFixed(1)} ms; ` +
-        `worker p99 ${worker.p99.toFixed(1)} ms max ${worker.max.toFixed(1)} ms (bound: < 50% of sync p99)`,
+        `worker p99 ${worker.p99.toFixed(1)} ms max ${worker.max.toFixed(1)} ms`,
     );
-    assert.ok(worker.p99 < sync.p99 * 0.5, `worker p99 ${worker.p99} ms vs sync ${sync.p99} ms`);
+    // What makes the worker path non-blocking, checked without a clock: the event loop runs
+    // while a 1080p frame is in the worker; the sync twin hands it back before encode() returns.
+    const m = new EncodeManager();
+    m.setClientEncodings(JPEG_ENCODINGS);
+    const job: FrameJob = {
+      clientFormat: PIXEL_FORMAT_XRGB8888,
+      copies: [],
+      rects: m.split([{ x: 0, y: 0, width: W, height: H }]).map((rect) => ({ rect })),
+    };
+    for (const [name, enc, loopRuns] of [
+      ['worker', new WorkerFrameEncoder({ onError: (e) => assert.fail(e) }), true],
+      ['sync', new SyncFrameEncoder(m), false],
+    ] as const) {
+      enc.encodingsChanged(JPEG_ENCODINGS);
+      let ticked = false;
+      const immediate = setImmediate(() => (ticked = true));
+      const tickedAtDone = await new Promise<boolean>((r) => enc.encode(frames[0]!, job, () => r(ticked)));
+      clearImmediate(immediate);
+      enc.close();
+      assert.equal(tickedAtDone, loopRuns, `${name}: the event loop ${loopRuns ? 'ran' : 'did not run'} during the encode`);
+    }
     // Same bytes both ways, and they decode (reference decoders) to the frame within JPEG error.
     const inflaters = [0, 1, 2, 3].map(() => new Inflater());
     worker.out.forEach((f, n) => {
@@ -156,15 +177,15 @@ describe('vnc encode worker (server, 1080p)', function () {
     }
   });
 
-  it('open and close 20 sessions: the worker count returns to 0', async () => {
+  it('open and close 12 sessions (under the per-address connection limit): the worker count returns to 0', async () => {
     const data = new Uint8Array(64 * 48 * 4);
     const display = new TestDisplay({ width: 64, height: 48, stride: 64 * 4, format: PIXEL_FORMAT_XRGB8888, data });
     const server = new VncServer({ display, input: new RecordingInput(), websocket: false, encode: 'worker' });
     const { port } = await server.listen('127.0.0.1', 0);
     try {
-      const clients = await Promise.all(Array.from({ length: 20 }, () => RfbStreamClient.connect(port, { encodings: [RfbEncoding.Zlib] })));
+      const clients = await Promise.all(Array.from({ length: 12 }, () => RfbStreamClient.connect(port, { encodings: [RfbEncoding.Zlib] })));
       await waitFor(() => clients.every((c) => c.updates > 0), 'first update on every client', 20000);
-      // Session affinity on a small pool: 20 sessions share at most rfbEncodePool.maxWorkers threads.
+      // Session affinity on a small pool: 12 sessions share at most rfbEncodePool.maxWorkers threads.
       assert.ok(liveEncodeWorkers() >= 1 && liveEncodeWorkers() <= rfbEncodePool.maxWorkers, `live ${liveEncodeWorkers()}`);
       for (const c of clients) c.close();
       await waitFor(() => server.sessions === 0, 'sessions to close');
