@@ -24,6 +24,7 @@ PACKAGES=(
   pkg-config      # finds libvncclient's flags for that build
   openssl         # self-signed certificates for the X509 VeNCrypt tests
   spin            # spin: model-checks test/model/dirty-tiles.pml (with gcc)
+  systemd         # systemd-analyze verify of the installed units (test/integration/ops/hooks.test.ts)
   chromium        # headless Chromium for noVNC (test/clients/novnc.test.ts, via playwright-core)
 )
 
