@@ -16,6 +16,7 @@ import { VkbdBackend } from './devices/vkbd';
 import { VncServer } from './vnc/server';
 import type { VncSecurityOptions } from './vnc/security/options';
 import { WebServer } from './web/server';
+import { CaptureRecorder } from './capture/recorder';
 import { listenError } from './listen';
 
 export interface BackendOptions {
@@ -37,6 +38,8 @@ export interface BackendOptions {
   tilePaced?: boolean;
   /** XENFB_TYPE_REFRESH_PERIOD for UPDATE-event guests, ms (default VFB_REFRESH_PERIOD_MS). */
   refreshPeriodMs?: number;
+  /** Record the display and client input to this capture file (docs/capture-format.md). */
+  capture?: { path: string; maxBytes?: number };
   log: Logger;
 }
 
@@ -81,6 +84,8 @@ export class DomainBackend {
   /** Display servers in the order they started (VNC first). */
   readonly servers: ServedProtocol[] = [];
   web: WebServer | undefined;
+  /** The capture recorder, with --capture. */
+  recorder: CaptureRecorder | undefined;
   webAddress: { host: string; port: number } | undefined;
   private readonly watches: { close(): Promise<void> | void }[] = [];
   private xs!: XsClient;
@@ -101,10 +106,17 @@ export class DomainBackend {
   async start(): Promise<void> {
     const { domid, log } = this.opts;
     this.xs = await this.platform.xenstore();
+    let input: InputSink = this.input;
+    if (this.opts.capture) {
+      const { path, maxBytes } = this.opts.capture;
+      this.recorder = new CaptureRecorder(this.display, path, { maxBytes, meta: { domid }, log: log.child({ capture: path }) });
+      input = this.recorder.tapInput(this.input);
+      log.info({ capture: path }, 'recording the display to a capture file');
+    }
     if (this.opts.vnc) {
       const vnc = new VncServer({
         display: this.display,
-        input: this.input,
+        input,
         name: this.display.name,
         log: log.child({ vnc: true }),
         security: this.opts.vncSecurity,
@@ -219,5 +231,6 @@ export class DomainBackend {
     this.devices.clear();
     await this.web?.close();
     for (const s of this.servers.splice(0)) await s.server.close();
+    this.recorder?.close();
   }
 }

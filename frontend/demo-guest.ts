@@ -9,12 +9,16 @@ import { VfbFrontend, type VfbFrontendOptions } from './vfb-frontend';
 import { VkbdFrontend, type VkbdInput } from './vkbd-frontend';
 import { createWorkload, type WorkloadName, type Workload } from './workloads';
 import { guestPagesFor } from './guest-pages';
+import type { Rect } from '../shared/region';
+import type { FramebufferTarget } from './workloads/workload';
 
 export interface DemoGuestOptions {
   workload: WorkloadName;
   image?: string;
   log: Logger;
   onInput?: (ev: VkbdInput) => void;
+  /** Every rect the workload reports as drawn (before the frontend batches or marks it). */
+  onDamage?: (rect: Rect) => void;
   /** grant-fb and dirty-tile use (both default on, used only when the backend offers them). */
   vfb?: VfbFrontendOptions;
 }
@@ -25,6 +29,7 @@ export class DemoGuest {
     readonly vkbd: VkbdFrontend,
     readonly workload: Workload,
     private readonly devices: XenbusFrontendDevice[],
+    private readonly onDamage?: (rect: Rect) => void,
   ) {}
 
   static async start(platform: Platform, opts: DemoGuestOptions): Promise<DemoGuest> {
@@ -45,12 +50,12 @@ export class DemoGuest {
       else if (ev.type === 'pos') workload.onInput({ type: 'pos', x: ev.x, y: ev.y });
       else workload.onInput({ type: 'motion', dx: ev.dx, dy: ev.dy });
     });
-    workload.start(vfb);
+    workload.start(drawTarget(vfb, opts.onDamage));
     const devices = [
       await XenbusFrontendDevice.open(xs, platform, vfb, 0, opts.log),
       await XenbusFrontendDevice.open(xs, platform, vkbd, 0, opts.log),
     ];
-    return new DemoGuest(vfb, vkbd, workload, devices);
+    return new DemoGuest(vfb, vkbd, workload, devices, opts.onDamage);
   }
 
   /**
@@ -60,11 +65,34 @@ export class DemoGuest {
   resize(width: number, height: number): void {
     this.vfb.resize(width, height);
     this.workload.stop();
-    this.workload.start(this.vfb);
+    this.workload.start(drawTarget(this.vfb, this.onDamage));
   }
 
   async stop(): Promise<void> {
     this.workload.stop();
     for (const d of this.devices) await d.close();
   }
+}
+
+/** The framebuffer as the workload sees it, telling `onDamage` of every rect it reports. */
+function drawTarget(vfb: VfbFrontend, onDamage?: (rect: Rect) => void): FramebufferTarget {
+  if (!onDamage) return vfb;
+  return {
+    get width() {
+      return vfb.width;
+    },
+    get height() {
+      return vfb.height;
+    },
+    get stride() {
+      return vfb.stride;
+    },
+    get data() {
+      return vfb.data;
+    },
+    damage: (rect) => {
+      vfb.damage(rect);
+      onDamage(rect);
+    },
+  };
 }

@@ -5,26 +5,38 @@
 // flushed every refresh period (the backend's XENFB_TYPE_REFRESH_PERIOD, 50 ms by default,
 // like fbfront's deferred I/O); no timer runs while nothing is dirty.
 // Two extensions, each used only when the backend offers it and our options allow:
-// `feature-grant-fb` (DESIGN §4.2: pages shared by grant, `page-gref` + `grant-fb=1`) and
+// `feature-grant-fb` (docs/dirty-tiles.md §2: pages shared by grant, `page-gref` + `grant-fb=1`) and
 // `feature-dirty-tiles` (docs/dirty-tiles.md: damage marked in a shared tile page instead of
 // UPDATE events, once the backend answers `request-dirty-tiles=1`).
 
 import type { FrontendContext, FrontendDeviceOps } from './xenbus-frontend';
 import type { EventChannels, GuestMemory, MappedRegion } from '../shared/platform/types';
 import { MemoryGuestPages, type GuestPageBlock, type GuestPages } from './guest-pages';
-import { decodeFbInEvent, dirPagesNeeded, encodeFbOutEvent, writeFbPageHeader, writePd, type FbOutEvent } from '../shared/fbif';
+import {
+  decodeFbInEvent,
+  dirPagesNeeded,
+  encodeFbOutEvent,
+  writeDirPages,
+  writeFbPageHeader,
+  writePd,
+  XEN_IO_PROTO_ABI_X86_64,
+  type FbAbi,
+  type FbOutEvent,
+} from '../shared/fbif';
 import { FB_IN_RING, FB_OUT_RING, RingConsumer, RingProducer } from '../shared/ring';
 import { clipRect, isEmptyRect, unionRect, type Rect } from '../shared/region';
 import { xerror } from '../shared/errors';
 import type { FramebufferTarget } from './workloads/workload';
 import { chooseTileGeometry, initTilePage } from '../shared/dirty-tiles/page';
 import { FrontendTileSwitcher, TileMarker, type FrontendTileSwitcherOptions } from './dirty-tiles/marker';
+import { XEN_PAGE_SIZE } from '../shared/page';
 
-const PAGE_SIZE = 4096;
 /** Smallest largest-mode (VfbFrontendOptions.maxWidth/maxHeight) by default. */
 export const VFB_DEFAULT_MAX_WIDTH = 1024;
 export const VFB_DEFAULT_MAX_HEIGHT = 768;
 const DEFAULT_REFRESH_MS = 50;
+/** The pd[] layout we write: 8-byte entries, whatever the host (Node runs 64-bit). */
+const FRONTEND_ABI: FbAbi = XEN_IO_PROTO_ABI_X86_64;
 /** Distinct rects kept before they are merged into their bounding box. */
 const MAX_PENDING_RECTS = 8;
 
@@ -121,14 +133,14 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     if (!Number.isInteger(maxWidth) || !Number.isInteger(maxHeight) || maxWidth < width || maxHeight < height) {
       throw xerror('FB_E_BAD_GEOMETRY', `largest mode ${maxWidth}x${maxHeight} is smaller than ${width}x${height}`);
     }
-    const memLength = Math.ceil((maxWidth * 4 * maxHeight) / PAGE_SIZE) * PAGE_SIZE;
+    const memLength = Math.ceil((maxWidth * 4 * maxHeight) / XEN_PAGE_SIZE) * XEN_PAGE_SIZE;
     const pages = 'hasFrames' in memory ? memory : new MemoryGuestPages(memory);
     this.pages = pages;
     // The backend only reads the framebuffer and the directories; it writes the rings.
-    const fb = pages.alloc(memLength / PAGE_SIZE, false);
+    const fb = pages.alloc(memLength / XEN_PAGE_SIZE, false);
     this.fbBlock = fb;
     this.data = new Uint8Array(fb.region.buffer, 0, memLength);
-    this.dirBlock = pages.alloc(dirPagesNeeded(fb.count, 'x86_64-abi'), false);
+    this.dirBlock = pages.alloc(dirPagesNeeded(fb.count, FRONTEND_ABI), false);
     this.dirBytes = new Uint8Array(this.dirBlock.region.buffer);
     this.pageBlock = pages.alloc(1, true);
     this.page = new Uint8Array(this.pageBlock.region.buffer);
@@ -139,10 +151,9 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     }
   }
 
-  /** Directory pages: the framebuffer's frame numbers or grant refs in order, 512 u64 per page. */
+  /** Directory pages: the framebuffer's frame numbers or grant refs in order (shared/fbif.ts). */
   private writeDirectory(entries: readonly number[]): void {
-    const view = new DataView(this.dirBytes.buffer, this.dirBytes.byteOffset, this.dirBytes.byteLength);
-    entries.forEach((e, i) => view.setBigUint64(i * 8, BigInt(e), true));
+    writeDirPages(this.dirBytes, FRONTEND_ABI, entries);
   }
 
   private grant(remote: number, block: GuestPageBlock): readonly number[] {
@@ -168,11 +179,11 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
         );
       }
       this.writeDirectory(this.fbBlock.frames);
-      writePd(this.page, 'x86_64-abi', this.dirBlock.frames);
+      writePd(this.page, FRONTEND_ABI, this.dirBlock.frames);
       return { 'page-ref': String(this.pageBlock.frames[0]) };
     }
     this.writeDirectory(this.grant(backendId, this.fbBlock));
-    writePd(this.page, 'x86_64-abi', this.grant(backendId, this.dirBlock));
+    writePd(this.page, FRONTEND_ABI, this.grant(backendId, this.dirBlock));
     return { 'page-gref': String(this.grant(backendId, this.pageBlock)[0]), 'grant-fb': '1' };
   }
 
@@ -216,7 +227,7 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     return {
       ...shared,
       'event-channel': String(this.port),
-      protocol: 'x86_64-abi',
+      protocol: XEN_IO_PROTO_ABI_X86_64,
       'feature-update': '1',
       ...tileNodes,
     };
@@ -246,6 +257,8 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     this.endGrants();
     if (this.evtchn && this.port !== undefined) {
       this.evtchn.off('event', this.onEvent);
+      // Best effort: after the backend or the event channel connection went away the port is
+      // already closed, and there is nothing else to undo.
       await this.evtchn.unbind(this.port).catch(() => undefined);
     }
     this.port = undefined;

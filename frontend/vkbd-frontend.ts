@@ -69,6 +69,8 @@ export class VkbdFrontend extends EventEmitter implements FrontendDeviceOps {
   async disconnect(): Promise<void> {
     if (this.evtchn && this.port !== undefined) {
       this.evtchn.off('event', this.onEvent);
+      // Best effort: after the backend or the event channel connection went away the port is
+      // already closed, and there is nothing else to undo.
       await this.evtchn.unbind(this.port).catch(() => undefined);
     }
     this.port = undefined;

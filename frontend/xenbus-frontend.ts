@@ -135,6 +135,7 @@ export class XenbusFrontendDevice extends EventEmitter {
     await this.watch?.close();
     if (this.published) await this.ops.disconnect(this.ctx);
     this.published = false;
+    // Best effort: closing after the xenstore connection (or the domain) is gone is normal.
     await this.setState(XenbusState.Closed).catch(() => undefined);
   }
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Unpacks Debian's C xenstored (xen-utils-4.17) and the libxen* libraries it loads into a
 # cache directory, plus libxen-dev for the headers the fakexen.so shim is built against.
-# Nothing is installed: every package is `apt-get download`ed and `dpkg -x`ed (see
-# docs: shared/reference/xen-lab.md §1-2). Idempotent: a complete cache is left alone.
+# Nothing is installed: every package is `apt-get download`ed and `dpkg -x`ed (Debian
+# bookworm's xen-utils-4.17 and libxen*; README.md "Real Xen lab"). Idempotent: a complete cache is left alone.
 #
 #   scripts/fetch-xen-utils.sh [CACHE_DIR]      (default $XENVFB_XEN_CACHE or ~/.cache/xenvfb/xen-4.17; outside
 #   node_modules so that `npm ci` does not wipe it)

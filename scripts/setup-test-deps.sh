@@ -12,7 +12,7 @@ fetch_xen_utils() {
 }
 
 PACKAGES=(
-  gvncviewer      # gvnccapture: VNC screenshots (gtk-vnc)
+  gvncviewer      # gvnccapture: VNC screenshots (gtk-vnc); also test/integration/capture-replay.test.ts
   xvfb            # Xvfb: X server for xtigervncviewer (test/clients/tigervnc.test.ts)
   tigervnc-viewer # xtigervncviewer: VeNCrypt TLS/X509 and VNC auth against our server
   tigervnc-tools  # vncpasswd -f: obfuscated password files for -PasswordFile
@@ -20,12 +20,13 @@ PACKAGES=(
   vncsnapshot     # vncsnapshot: VNC screenshots (RFB 3.3, LastRect in its default list)
   xenstore-utils  # xenstore-ls/-read/-write/...: the real xenstore CLI against our xenstored
   libjpeg-turbo-progs  # djpeg: decodes vncsnapshot's JPEG output
-  libvncserver-dev     # libvncclient + pkg-config file: test/clients/libvncclient.test.ts builds its per-encoding client
+  libvncserver-dev     # libvncclient + pkg-config file: test/clients/libvncclient.test.ts builds its per-encoding client; also test/integration/capture-replay.test.ts
   pkg-config      # finds libvncclient's flags for that build
   openssl         # self-signed certificates for the X509 VeNCrypt tests
   spin            # spin: model-checks test/model/dirty-tiles.pml (with gcc)
   systemd         # systemd-analyze verify of the installed units (test/integration/ops/hooks.test.ts)
   chromium        # headless Chromium for noVNC (test/clients/novnc.test.ts, via playwright-core)
+  tmux            # the inspector's live view in a real terminal (test/clients/inspect.test.ts)
 )
 
 missing=()

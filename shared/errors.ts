@@ -46,6 +46,7 @@ export const ErrorCodes = {
   DT_E_BAD_GEOMETRY: 'dirty-tile cols/rows/tile size out of range or not covering the framebuffer',
   DT_E_BAD_ACTIVE: 'the dirty-tile active indicator is neither 0 nor 1',
   DT_E_STUCK: 'the frontend left a dirty-tile switch request unanswered past the stuck limit',
+  DT_E_BAD_REPORT: 'a dirty-tile scan report (control socket, capture file) has a missing or out-of-range field',
   // rfb / vnc
   RFB_E_BAD_VERSION: 'the client sent an unsupported RFB protocol version',
   RFB_E_BAD_SECURITY: 'the client chose a security type that was not offered',
@@ -61,6 +62,21 @@ export const ErrorCodes = {
   RFB_E_ENCODE: "encoding a framebuffer update failed in the session's encode worker (the worker's error is in .details)",
   RFB_E_ENCODE_WORKER: "the session's encode worker could not start, crashed or exited",
   RFB_E_ENCODE_MODE: 'XENVFB_VNC_ENCODE is neither sync nor worker',
+  // capture files (docs/capture-format.md) and FBS import/export
+  CAP_E_BAD_MAGIC: 'the file is not a xenvfb capture (no XVFBCAP magic): for an rfbproxy recording use capture import',
+  CAP_E_BAD_VERSION: 'the capture file has a major version this build does not read',
+  CAP_E_BAD_HEADER: 'the capture file header is corrupt (checksum or fields out of range)',
+  CAP_E_BAD_CRC: 'a capture record failed its checksum: the file is corrupt from this record on',
+  CAP_E_TRUNCATED: 'a capture record is cut short (the writer was killed mid-record)',
+  CAP_E_BAD_RECORD: 'a capture record has an unknown type or fields that do not fit its length',
+  CAP_E_OVERSIZE: 'a capture record or its pixels exceed a named limit of the format',
+  CAP_E_NO_GEOMETRY: 'a capture record needs pixels but no geometry record came before it',
+  CAP_E_EMPTY: 'the capture file holds no frame (no keyframe or geometry record)',
+  FBS_E_BAD_MAGIC: 'the file is not an rfbproxy FBS recording (no "FBS 001.00x" header)',
+  FBS_E_TRUNCATED: 'the FBS recording ends inside a block or inside an RFB message',
+  FBS_E_BAD_STREAM: 'the RFB stream inside the FBS recording is malformed or uses something we cannot decode',
+  RFB_E_DECODE: 'an RFB rectangle could not be decoded (bad encoding data)',
+  RFB_E_UNSUPPORTED: 'an RFB encoding or pixel format the decoders do not handle',
   // png / images / cli
   IMG_E_DECODE: 'an image file could not be read as PNG',
   CLI_E_USAGE: 'bad command-line arguments',
@@ -93,4 +109,14 @@ export function xerror(code: ErrorCode, message?: string, details: Record<string
 
 export function isXenvfbError(e: unknown, code?: ErrorCode): e is XenvfbError {
   return e instanceof XenvfbError && (code === undefined || e.code === code);
+}
+
+/**
+ * The stable `code` of any error that carries one (ours, Node's `ENOENT`/`ERR_*`, native
+ * errors), or undefined. Use it instead of casting: `errorCode(e) === 'XS_E_CLOSED'`.
+ */
+export function errorCode(e: unknown): string | undefined {
+  if (typeof e !== 'object' || e === null || !('code' in e)) return undefined;
+  const code = (e as { code: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
 }

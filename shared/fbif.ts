@@ -2,11 +2,12 @@
 // Source: xen/include/public/io/fbif.h (struct xenfb_page, union xenfb_{in,out}_event),
 // xen/include/public/io/protocols.h (ABI strings), QEMU hw/display/xenfb.c
 // (xenfb_map_fb's ABI guess, xenfb_configure_fb's geometry checks).
-// All multi-byte fields are little-endian (x86, arm). Offsets computed with gcc from the
-// real header for both ABIs; see /work/shared/reference/xen-protocols.md §1.
+// All multi-byte fields are little-endian (x86, arm). Offsets were computed with gcc from
+// fbif.h for both ABIs; test/unit/shared/fbif.test.ts pins them as golden values.
 
 import { ByteReader, ByteWriter } from './bytes';
 import { xerror } from './errors';
+import { XEN_PAGE_SIZE } from './page';
 
 // ---- event type codes (fbif.h) ----
 /** In event (backend -> frontend): refresh period in ms. */
@@ -42,8 +43,6 @@ export const XENFB_OUT_RING_LEN = 51; // 2048 / 40
 export const XENFB_WIDTH = 800;
 export const XENFB_HEIGHT = 600;
 export const XENFB_DEPTH = 32;
-
-export const XEN_PAGE_SIZE = 4096;
 
 // ---- struct xenfb_page ----
 /** Byte offsets in struct xenfb_page; identical for both ABIs up to `depth`. */
@@ -214,20 +213,51 @@ export function writeDirPage(dirPage: Uint8Array, abi: FbAbi, frames: readonly n
   writeFrames(dirPage, 0, l.entrySize, frames, 'dir');
 }
 
+/** Bytes of `pages` directory pages, or FB_E_BAD_PD when the buffer is too short. */
+function dirPageSlice(dirPages: Uint8Array, index: number, what: string): Uint8Array {
+  const at = index * XEN_PAGE_SIZE;
+  if (dirPages.byteLength < at + XEN_PAGE_SIZE) {
+    throw xerror('FB_E_BAD_PD', `${what}: directory page ${index} is beyond the ${dirPages.byteLength} bytes given`, { index });
+  }
+  return dirPages.subarray(at, at + XEN_PAGE_SIZE);
+}
+
+/**
+ * The first `count` framebuffer frame numbers held by consecutive directory pages (page i
+ * at byte i * XEN_PAGE_SIZE), entriesPerDirPage per page, as xen-fbfront lays them out.
+ */
+export function readDirPages(dirPages: Uint8Array, abi: FbAbi, count: number): number[] {
+  const per = pdLayout(abi).entriesPerDirPage;
+  const frames: number[] = [];
+  for (let i = 0; frames.length < count; i++) {
+    frames.push(...readDirPage(dirPageSlice(dirPages, i, 'read'), abi, Math.min(per, count - frames.length)));
+  }
+  return frames;
+}
+
+/** The frontend's side of readDirPages: `frames` laid out over consecutive directory pages. */
+export function writeDirPages(dirPages: Uint8Array, abi: FbAbi, frames: readonly number[]): void {
+  const per = pdLayout(abi).entriesPerDirPage;
+  for (let i = 0; i * per < frames.length; i++) {
+    writeDirPage(dirPageSlice(dirPages, i, 'write'), abi, frames.slice(i * per, (i + 1) * per));
+  }
+}
+
 /**
  * Every framebuffer frame number for memLength bytes, the way QEMU xenfb_map_fb collects
- * them: pd[] names the directory pages, each lists up to entriesPerDirPage fb frames.
- * `mapDirPage` maps (or looks up) one directory frame; each is read exactly once.
+ * them: pd[] names the directory pages (read once), `mapDirPages` maps them all in one go
+ * (privcmd and gntdev map a batch) and returns their bytes in pd[] order, each entry of
+ * which is read exactly once (the guest may change them under us).
  */
-export function readFbFrames(page: Uint8Array, abi: FbAbi, memLength: number, mapDirPage: (frame: number) => Uint8Array): number[] {
+export function readFbFrames(
+  page: Uint8Array,
+  abi: FbAbi,
+  memLength: number,
+  mapDirPages: (dirFrames: readonly number[]) => Uint8Array,
+): number[] {
   const fbPages = fbPagesNeeded(memLength);
-  const perDir = pdLayout(abi).entriesPerDirPage;
   const dirs = readPd(page, abi, dirPagesNeeded(fbPages, abi));
-  const frames: number[] = [];
-  dirs.forEach((dir, i) => {
-    frames.push(...readDirPage(mapDirPage(dir), abi, Math.min(perDir, fbPages - i * perDir)));
-  });
-  return frames;
+  return readDirPages(mapDirPages(dirs), abi, fbPages);
 }
 
 // ---- geometry validation (QEMU xenfb_configure_fb) ----

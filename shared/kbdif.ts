@@ -1,7 +1,7 @@
 // Xen paravirtual keyboard/pointer shared page, events and xenstore field names.
 // Source: xen/include/public/io/kbdif.h (struct xenkbd_page, union xenkbd_in_event,
-// XENKBD_FIELD_*). Little-endian; same layout for every ABI. See
-// /work/shared/reference/xen-protocols.md §2.
+// XENKBD_FIELD_*). Little-endian; the same layout for every ABI (kbdif.h uses only
+// fixed-width types).
 
 import { ByteReader, ByteWriter } from './bytes';
 import { xerror } from './errors';

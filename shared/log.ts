@@ -76,6 +76,14 @@ export class RateLimitedLog {
   ) {}
 
   warn(key: string, obj: Record<string, unknown>, msg: string): void {
+    this.at('warn', key, obj, msg);
+  }
+
+  error(key: string, obj: Record<string, unknown>, msg: string): void {
+    this.at('error', key, obj, msg);
+  }
+
+  private at(level: 'warn' | 'error', key: string, obj: Record<string, unknown>, msg: string): void {
     const now = Date.now();
     const prev = this.last.get(key);
     if (prev !== undefined && now - prev < this.intervalMs) {
@@ -85,6 +93,6 @@ export class RateLimitedLog {
     const skipped = this.suppressed.get(key) ?? 0;
     this.suppressed.delete(key);
     this.last.set(key, now);
-    this.log.warn(skipped > 0 ? { ...obj, suppressed: skipped } : obj, msg);
+    this.log[level](skipped > 0 ? { ...obj, suppressed: skipped } : obj, msg);
   }
 }

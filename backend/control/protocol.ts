@@ -1,8 +1,9 @@
 // The control socket's wire format: JSON lines over a unix socket, one request per line, one
 // reply line per request, in order. Pure: no sockets here (server.ts, client.ts are the edges).
 //
-//   request:  {"id": <any JSON>, "op": "status" | "clients" | "screenshot" | "disconnect" | "reload", ...}
+//   request:  {"id": <any JSON>, "op": "status" | "clients" | "screenshot" | "disconnect" | "reload" | "tiles", ...}
 //             disconnect: {"client": <id from clients>}
+//             tiles: {"since": <seq of the last scan report seen, 0 at first>}
 //   reply:    {"id": <same>, "ok": true, "result": {...}}
 //             {"id": <same>, "ok": false, "error": {"code": "CTL_E_...", "message": "..."}}
 //
@@ -15,11 +16,13 @@ export const CTL_MAX_LINE = 64 * 1024;
 /** Longest reply line a client accepts: a PNG screenshot of a 4096x2160 screen in base64. */
 export const CTL_MAX_REPLY = 64 * 1024 * 1024;
 
-export const CONTROL_OPS = ['status', 'clients', 'screenshot', 'disconnect', 'reload'] as const;
+export const CONTROL_OPS = ['status', 'clients', 'screenshot', 'disconnect', 'reload', 'tiles'] as const;
 export type ControlOp = (typeof CONTROL_OPS)[number];
 
 export type ControlRequest =
-  { id: unknown; op: 'status' | 'clients' | 'screenshot' | 'reload' } | { id: unknown; op: 'disconnect'; client: number };
+  | { id: unknown; op: 'status' | 'clients' | 'screenshot' | 'reload' }
+  | { id: unknown; op: 'disconnect'; client: number }
+  | { id: unknown; op: 'tiles'; since: number };
 
 export interface ControlReplyOk {
   id: unknown;
@@ -53,6 +56,13 @@ export function parseRequest(line: string): ControlRequest {
       throw xerror('CTL_E_REQUEST', 'disconnect needs "client": the numeric id `xenvfb clients` shows');
     }
     return { id: id ?? null, op, client };
+  }
+  if (op === 'tiles') {
+    const since = (msg as { since?: unknown }).since ?? 0;
+    if (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0) {
+      throw xerror('CTL_E_REQUEST', 'tiles takes "since": the seq of the last scan report seen (0 at first)');
+    }
+    return { id: id ?? null, op, since };
   }
   return { id: id ?? null, op: op as 'status' | 'clients' | 'screenshot' | 'reload' };
 }

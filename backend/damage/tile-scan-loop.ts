@@ -5,14 +5,17 @@
 // The event channel and the display are callbacks: this file owns no mapping and no port.
 
 import type { Rect } from '../../shared/region';
-import { DT_PAGE_SIZE, DT_U32 } from '../../shared/dirty-tiles/page';
-import { DT_DEFAULT_PERIOD_MS, TileScanner, type TileScannerOptions, type TileScannerStats } from './tile-scanner';
+import { DT_U32 } from '../../shared/dirty-tiles/page';
+import { DT_DEFAULT_PERIOD_MS, TileScanner, type TileScannerOptions, type TileScannerStats, type TileScanResult } from './tile-scanner';
+import { XEN_PAGE_SIZE } from '../../shared/page';
 
 export interface TileScanLoopOptions extends Omit<TileScannerOptions, 'now'> {
   /** Damage found by a scan, in framebuffer pixels. */
   damage: (rects: Rect[]) => void;
   /** Send an event to the frontend. */
   notify: () => void;
+  /** Every scan's result, for the scan monitor (scan-monitor.ts). */
+  onScan?: (result: TileScanResult) => void;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
 }
@@ -31,6 +34,7 @@ export class TileScanLoop {
   private readonly u32: Uint32Array;
   private readonly damage: (rects: Rect[]) => void;
   private readonly notifyFrontend: () => void;
+  private readonly onScan: ((result: TileScanResult) => void) | undefined;
   private readonly setTimer: (fn: () => void, ms: number) => unknown;
   private readonly clearTimer: (handle: unknown) => void;
   private timer: unknown = null;
@@ -40,9 +44,10 @@ export class TileScanLoop {
   /** Throws DT_E_BAD_PAGE for a buffer that cannot hold the page. */
   constructor(page: Uint8Array, opts: TileScanLoopOptions) {
     this.scanner = new TileScanner(page, opts);
-    this.u32 = new Uint32Array(page.buffer, page.byteOffset, DT_PAGE_SIZE / 4);
+    this.u32 = new Uint32Array(page.buffer, page.byteOffset, XEN_PAGE_SIZE / 4);
     this.damage = opts.damage;
     this.notifyFrontend = opts.notify;
+    this.onScan = opts.onScan;
     this.setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref());
     this.clearTimer = opts.clearTimer ?? ((h) => clearTimeout(h as NodeJS.Timeout));
   }
@@ -112,6 +117,7 @@ export class TileScanLoop {
 
   private scanOnce(tick = false): void {
     const res = this.scanner.scan(tick);
+    this.onScan?.(res);
     if (res.rects.length > 0) this.damage(res.rects);
     if (res.late) this.notify();
     if (res.idle && this.timer !== null) {

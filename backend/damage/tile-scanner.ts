@@ -1,7 +1,7 @@
 // Backend side of the dirty-tile page (docs/dirty-tiles.md §4.3-§4.6): drain, late-switch
 // requests, idle and wake, and garbage degraded to a bounded-rate full refresh. The page
 // is guest memory: every field is re-read and re-validated at each scan, and every access
-// stays inside the first DT_PAGE_SIZE bytes whatever the header says.
+// stays inside the first XEN_PAGE_SIZE bytes whatever the header says.
 
 import { ErrorCode, isXenvfbError } from '../../shared/errors';
 import { Rect } from '../../shared/region';
@@ -10,7 +10,6 @@ import {
   DT_FLAG_SWITCH_NOW,
   DT_FLAG_WOKE,
   DT_MAX_ROWS,
-  DT_PAGE_SIZE,
   DT_U32,
   TileGeometry,
   bitmapWordIndex,
@@ -19,6 +18,7 @@ import {
   readTileHeader,
   validateTileHeader,
 } from '../../shared/dirty-tiles/page';
+import { XEN_PAGE_SIZE } from '../../shared/page';
 
 /** Backend scan period written to period_ms when scanning (about 30 frames a second). */
 export const DT_DEFAULT_PERIOD_MS = 33;
@@ -66,6 +66,10 @@ export interface TileScanResult {
   full: boolean;
   /** Why the page was treated as garbage by this scan, else null. */
   garbage: ErrorCode | null;
+  /** The page as this scan read it: geometry (null for garbage), active bitmap and generation. */
+  geometry: TileGeometry | null;
+  active: number;
+  generation: number;
 }
 
 export interface TileScannerStats {
@@ -123,8 +127,8 @@ export class TileScanner {
   constructor(page: Uint8Array, opts: TileScannerOptions) {
     checkPageBuffer(page);
     this.page = page;
-    this.u32 = new Uint32Array(page.buffer, page.byteOffset, DT_PAGE_SIZE / 4);
-    this.u64 = new BigUint64Array(page.buffer, page.byteOffset, DT_PAGE_SIZE / 8);
+    this.u32 = new Uint32Array(page.buffer, page.byteOffset, XEN_PAGE_SIZE / 4);
+    this.u64 = new BigUint64Array(page.buffer, page.byteOffset, XEN_PAGE_SIZE / 8);
     this.fbWidth = opts.fbWidth;
     this.fbHeight = opts.fbHeight;
     this.periodMs = opts.periodMs ?? DT_DEFAULT_PERIOD_MS;
@@ -190,7 +194,7 @@ export class TileScanner {
     // period this scan never saw; exchange-to-zero makes draining it safe.
     if (moved >= 2) this.drain(active as 0 | 1, geom.rows, words);
     Atomics.store(this.u32, DT_U32.scannedGeneration, generation);
-    const result = this.report(words, geom, moved !== 0);
+    const result = this.report(words, geom, moved !== 0, active, generation);
     const pending = this.anySet(active as 0 | 1, geom.rows);
     if (moved !== 0) {
       this.stats.switches++;
@@ -255,12 +259,12 @@ export class TileScanner {
     return false;
   }
 
-  private report(words: bigint[], geom: TileGeometry, switched: boolean): TileScanResult {
+  private report(words: bigint[], geom: TileGeometry, switched: boolean, active: number, generation: number): TileScanResult {
     const tiles = countTiles(words, geom);
     const rects = tiles === 0 ? [] : tilesToRects(words, geom, this.fbWidth, this.fbHeight);
     this.stats.tiles += tiles;
     this.stats.rects += rects.length;
-    return { rects, tiles, words, switched, late: false, idle: false, full: false, garbage: null };
+    return { rects, tiles, words, switched, late: false, idle: false, full: false, garbage: null, geometry: geom, active, generation };
   }
 
   // Going idle is the store-buffer pattern against mark() (OR, then load period_ms): store
@@ -299,6 +303,9 @@ export class TileScanner {
       idle: false,
       full: false,
       garbage: why,
+      geometry: null,
+      active: Atomics.load(this.u32, DT_U32.active),
+      generation: Atomics.load(this.u32, DT_U32.generation),
     };
     if (why === 'DT_E_STUCK') {
       this.request();

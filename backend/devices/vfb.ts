@@ -1,6 +1,6 @@
 // The vfb backend device (xen/include/public/io/fbif.h), compatible with Linux xen-fbfront:
 // the shared page and the framebuffer are named by frame numbers and foreign-mapped (privcmd),
-// as QEMU's hw/display/xenfb.c does, or, with `grant-fb=1` (DESIGN §4.2), by grant refs
+// as QEMU's hw/display/xenfb.c does, or, with `grant-fb=1` (docs/dirty-tiles.md §2 key table), by grant refs
 // mapped with gntdev. UPDATE events become Display damage; RESIZE events a new surface; a
 // dirty-tile page (docs/dirty-tiles.md) is scanned into the same damage. Every value the
 // guest writes is validated like QEMU's xenfb_configure_fb.
@@ -8,30 +8,42 @@
 import type { BackendDeviceOps, DeviceContext } from './xenbus-backend';
 import type { EventChannels, MappedRegion } from '../../shared/platform/types';
 import {
-  dirPagesNeeded,
   encodeFbInEvent,
   decodeFbOutEvent,
   parseFbAbi,
-  pdLayout,
+  readFbFrames,
   readFbPageHeader,
-  readPd,
   validateFbGeometry,
+  type FbAbi,
   type FbGeometry,
 } from '../../shared/fbif';
 import { FB_IN_RING, FB_OUT_RING, RingConsumer, RingProducer } from '../../shared/ring';
 import { GuestDisplay } from '../display/guest-display';
 import { pixelFormatForDepth } from '../display/pixel-format';
 import { RateLimitedLog } from '../../shared/log';
-import { xerror } from '../../shared/errors';
+import { errorCode, xerror } from '../../shared/errors';
 import { readFlag, readFrameNumber, readGrantRef, readPort } from './nodes';
 import { TileScanLoop, type TileLoopStats } from '../damage/tile-scan-loop';
+import { ScanMonitor } from '../damage/scan-monitor';
+import { PacedTask } from './paced-task';
 import { DT_MAX_FB_SIDE, readTileHeader, validateTileHeader } from '../../shared/dirty-tiles/page';
 
-const PAGE_SIZE = 4096;
 /** How often we ask the guest to send updates (XENFB_TYPE_REFRESH_PERIOD), ms. */
 export const VFB_REFRESH_PERIOD_MS = 20;
+/**
+ * Ring passes a second a guest's notifies can cost us, and how many may come back to back.
+ * A frontend that follows our refresh period notifies about 50 times a second; past this
+ * rate notifies coalesce into the next pass (an UPDATE flood or an event-channel storm
+ * costs at most VFB_PASS_RATE passes of at most XENFB_OUT_RING_LEN events each).
+ */
+export const VFB_PASS_RATE = 200;
+export const VFB_PASS_BURST = 20;
 
 export interface VfbStats {
+  /** Passes over the out ring (one per notify, fewer under a flood). */
+  passes: number;
+  /** Notifies folded into a later pass by the rate limit. */
+  deferred: number;
   updates: number;
   resizes: number;
   clipped: number;
@@ -78,12 +90,16 @@ interface Binding {
   in: RingProducer;
   geometry: FbGeometry;
   onEvent: (port: number) => void;
+  /** Ring passes, paced to VFB_PASS_RATE. */
+  pass: PacedTask;
 }
 
 export class VfbBackend implements BackendDeviceOps {
   readonly kind = 'vfb';
   readonly reassertConnected = true;
-  readonly stats: VfbStats = { updates: 0, resizes: 0, clipped: 0, badEvents: 0, overflows: 0 };
+  readonly stats: VfbStats = { passes: 0, deferred: 0, updates: 0, resizes: 0, clipped: 0, badEvents: 0, overflows: 0 };
+  /** The last scans (tile scans or UPDATE batches) while someone watches (`xenvfb inspect`). */
+  readonly monitor = new ScanMonitor();
   private binding: Binding | undefined;
   private rlog: RateLimitedLog | undefined;
 
@@ -118,8 +134,8 @@ export class VfbBackend implements BackendDeviceOps {
     if (this.opts.grantFb !== false) await xs.write(`${backendPath}/feature-grant-fb`, '1');
     if (this.opts.dirtyTiles !== false) await xs.write(`${backendPath}/feature-dirty-tiles`, '1');
     // A fresh handshake: the answer of a previous connection must not leak into this one.
-    await xs.rm(`${backendPath}/request-dirty-tiles`).catch(() => undefined);
-    await xs.rm(`${backendPath}/dirty-tiles-paced`).catch(() => undefined);
+    await xs.rmIfExists(`${backendPath}/request-dirty-tiles`);
+    await xs.rmIfExists(`${backendPath}/dirty-tiles-paced`);
     if (this.opts.videoramMiB) await xs.write(`${backendPath}/videoram`, String(this.opts.videoramMiB));
     if (this.opts.width && this.opts.height) {
       await xs.write(`${backendPath}/width`, String(this.opts.width));
@@ -160,7 +176,7 @@ export class VfbBackend implements BackendDeviceOps {
         try {
           evtchn.notify(port);
         } catch (e) {
-          this.rlog?.warn('tile-notify', { code: (e as { code?: string }).code }, 'cannot notify the frontend');
+          this.rlog?.warn('tile-notify', { code: errorCode(e) }, 'cannot notify the frontend');
         }
       });
       const binding: Binding = {
@@ -175,8 +191,13 @@ export class VfbBackend implements BackendDeviceOps {
         in: new RingProducer(pageBytes, FB_IN_RING),
         geometry,
         onEvent: (p) => {
-          if (p === port) this.onEvent();
+          if (p === port) binding.pass.kick();
         },
+        pass: new PacedTask(() => this.onEvent(), {
+          rate: VFB_PASS_RATE,
+          burst: VFB_PASS_BURST,
+          onDeferred: () => this.stats.deferred++,
+        }),
       };
       evtchn.on('event', binding.onEvent);
       this.binding = binding;
@@ -237,11 +258,12 @@ export class VfbBackend implements BackendDeviceOps {
         pace: this.opts.tilePaced !== false,
         damage: (rects) => this.display.damage(rects),
         notify,
+        onScan: (res) => this.monitor.recordTileScan(res, cover.width, cover.height),
       });
       return { region, loop };
     } catch (e) {
       region?.unmap();
-      log.warn({ err: e, code: (e as { code?: string }).code, reattach }, 'dirty-tile page refused: UPDATE events only');
+      log.warn({ err: e, code: errorCode(e), reattach }, 'dirty-tile page refused: UPDATE events only');
       return undefined;
     }
   }
@@ -264,29 +286,17 @@ export class VfbBackend implements BackendDeviceOps {
     return { width: Math.min(h.cols * h.tileW, DT_MAX_FB_SIDE), height: Math.min(h.rows * h.tileH, DT_MAX_FB_SIDE) };
   }
 
-  /** Walk pd[] -> directory pages -> framebuffer pages, and map them all read-only. */
-  private mapFramebuffer(map: PageMapper, pageBytes: Uint8Array, abi: ReturnType<typeof parseFbAbi>, memLength: number): MappedRegion {
-    const fbPages = Math.ceil(memLength / PAGE_SIZE);
-    const layout = pdLayout(abi);
-    const nDirs = dirPagesNeeded(fbPages, abi);
-    if (nDirs > layout.maxUsable) {
-      throw xerror('FB_E_BAD_PD', `framebuffer of ${fbPages} pages needs ${nDirs} directory pages, at most ${layout.maxUsable} fit`);
-    }
-    const dirFrames = readPd(pageBytes, abi, nDirs);
-    const dirs = map(dirFrames, false);
+  /** Walk pd[] -> directory pages -> framebuffer pages (shared/fbif.ts), and map them all read-only. */
+  private mapFramebuffer(map: PageMapper, pageBytes: Uint8Array, abi: FbAbi, memLength: number): MappedRegion {
+    let dirs: MappedRegion | undefined;
     let frames: number[];
     try {
-      // Copy the frame list out first: the guest may change it under us.
-      const dirBytes = new Uint8Array(dirs.buffer).slice();
-      const view = new DataView(dirBytes.buffer);
-      frames = new Array<number>(fbPages);
-      for (let i = 0; i < fbPages; i++) {
-        const f = layout.entrySize === 8 ? Number(view.getBigUint64(i * 8, true)) : view.getUint32(i * 4, true);
-        if (!Number.isSafeInteger(f)) throw xerror('FB_E_BAD_PD', `frame list entry ${i} is not a valid frame number`);
-        frames[i] = f;
-      }
+      frames = readFbFrames(pageBytes, abi, memLength, (dirFrames) => {
+        dirs = map(dirFrames, false);
+        return new Uint8Array(dirs.buffer);
+      });
     } finally {
-      dirs.unmap();
+      dirs?.unmap();
     }
     return map(frames, false);
   }
@@ -316,6 +326,7 @@ export class VfbBackend implements BackendDeviceOps {
   private onEvent(): void {
     const b = this.binding;
     if (!b) return;
+    this.stats.passes++;
     const damage: { x: number; y: number; width: number; height: number }[] = [];
     try {
       b.out.drain((slot) => {
@@ -324,7 +335,7 @@ export class VfbBackend implements BackendDeviceOps {
           ev = decodeFbOutEvent(slot);
         } catch (e) {
           this.stats.badEvents++;
-          this.rlog?.warn('bad-event', { code: (e as { code?: string }).code, type: slot[0] }, 'ignoring unknown vfb out event');
+          this.rlog?.warn('bad-event', { code: errorCode(e), type: slot[0] }, 'ignoring unknown vfb out event');
           return;
         }
         if (ev.type === 'update') {
@@ -348,10 +359,13 @@ export class VfbBackend implements BackendDeviceOps {
     } catch (e) {
       // Ring overflow (prod - cons > len): the batch was discarded; redraw everything.
       this.stats.overflows++;
-      this.rlog?.warn('overflow', { code: (e as { code?: string }).code }, 'vfb out ring overflow: full refresh');
+      this.rlog?.warn('overflow', { code: errorCode(e) }, 'vfb out ring overflow: full refresh');
       damage.push({ x: 0, y: 0, width: b.geometry.width, height: b.geometry.height });
     }
-    if (damage.length) this.display.damage(damage);
+    if (damage.length) {
+      this.monitor.recordUpdates(damage, b.geometry.width, b.geometry.height);
+      this.display.damage(damage);
+    }
     b.evtchn.notify(b.port);
     b.tiles?.loop.onNotify();
   }
@@ -362,7 +376,7 @@ export class VfbBackend implements BackendDeviceOps {
       b.geometry = validateFbGeometry({ ...ev, memLength: b.geometry.memLength });
     } catch (e) {
       this.stats.badEvents++;
-      this.rlog?.warn('resize', { ...ev, code: (e as { code?: string }).code }, 'ignoring invalid RESIZE');
+      this.rlog?.warn('resize', { ...ev, code: errorCode(e) }, 'ignoring invalid RESIZE');
       return;
     }
     this.stats.resizes++;
@@ -376,6 +390,7 @@ export class VfbBackend implements BackendDeviceOps {
     this.display.onRefreshRequest(undefined);
     this.display.setSurface(null);
     b.evtchn.off('event', b.onEvent);
+    b.pass.stop();
     b.tiles?.loop.stop();
     b.tiles?.region.unmap();
     await b.evtchn.unbind(b.port).catch((e: unknown) => ctx.log.warn({ err: e }, 'unbind failed'));

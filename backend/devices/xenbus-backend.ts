@@ -12,8 +12,11 @@ import { EventEmitter } from 'node:events';
 import type { XsClient } from '../../shared/xenstore/client';
 import type { Platform } from '../../shared/platform/types';
 import { XenbusState, parseXenbusState, xenbusStateName } from '../../shared/xenbus-state';
-import type { Logger } from '../../shared/log';
 import { Reconciler } from '../../shared/reconciler';
+import { type LifecycleAction, lifecycleRow } from './xenbus-lifecycle';
+import { errorCode } from '../../shared/errors';
+import { RateLimitedLog, type Logger } from '../../shared/log';
+import { PacedTask } from './paced-task';
 
 export interface DeviceContext {
   readonly xs: XsClient;
@@ -37,6 +40,24 @@ export interface BackendDeviceOps {
 }
 
 /**
+ * Lifecycle passes a second that watch events (a guest rewriting its `state` node) can cost
+ * us, and how many may come back to back; kicks beyond coalesce into the next pass.
+ */
+export const XENBUS_PASS_RATE = 50;
+export const XENBUS_PASS_BURST = 20;
+/** Wait after a failed connect before the next attempt; doubles per failure up to the max. */
+export const CONNECT_RETRY_MIN_MS = 100;
+export const CONNECT_RETRY_MAX_MS = 5000;
+
+export interface XenbusDeviceStats {
+  /** Lifecycle passes run. */
+  passes: number;
+  /** ops.initialise calls for a connect (not counting re-attaches). */
+  connectAttempts: number;
+  connectFailures: number;
+}
+
+/**
  * Drives one device. Every xenstore change schedules `reconcile()`, which reads both states
  * and takes at most the steps the table allows; reconcile runs one at a time.
  * Events: 'state' (XenbusState), 'connected', 'disconnected', 'removed'.
@@ -46,17 +67,25 @@ export class XenbusBackendDevice extends EventEmitter {
   private bound = false;
   private reasserted = false;
   private connectedDone = false;
+  readonly stats: XenbusDeviceStats = { passes: 0, connectAttempts: 0, connectFailures: 0 };
   private readonly reconciler = new Reconciler(
     () => this.step(),
-    (e) => this.ctx.log.error({ err: e }, 'device step failed'),
+    (e) => this.rlog.error('step', { err: e, code: errorCode(e) }, 'device step failed'),
   );
+  private readonly pacer = new PacedTask(() => this.reconciler.kick(), { rate: XENBUS_PASS_RATE, burst: XENBUS_PASS_BURST });
+  private readonly rlog: RateLimitedLog;
   private readonly watches: { close(): Promise<void> | void }[] = [];
+  /** Connect failures in a row, and when the next attempt may run (performance.now()). */
+  private failures = 0;
+  private retryAt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly ctx: DeviceContext,
     private readonly ops: BackendDeviceOps,
   ) {
     super();
+    this.rlog = new RateLimitedLog(ctx.log);
   }
 
   /** Start driving the device at `backendPath` (its `frontend` node names the other end). */
@@ -100,13 +129,20 @@ export class XenbusBackendDevice extends EventEmitter {
 
   /** Tear down our side (mappings, ports) without touching xenstore, and stop watching. */
   async stop(): Promise<void> {
-    this.reconciler.stop();
+    this.halt();
     for (const w of this.watches.splice(0)) await w.close();
     await this.unbind('backend stopping');
   }
 
   reconcile(): void {
-    this.reconciler.kick();
+    this.pacer.kick();
+  }
+
+  private halt(): void {
+    this.reconciler.stop();
+    this.pacer.stop();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   private async setState(s: XenbusState): Promise<void> {
@@ -131,93 +167,115 @@ export class XenbusBackendDevice extends EventEmitter {
     this.emit('disconnected', reason);
   }
 
-  /** One pass of the lifecycle table. */
+  /** One pass of the lifecycle table (xenbus-lifecycle.ts): read the inputs, run the row. */
   private async step(): Promise<void> {
-    const { xs, backendPath, frontendPath, domid, log } = this.ctx;
+    const { xs, backendPath, frontendPath, domid } = this.ctx;
+    this.stats.passes++;
     const be = await xs.tryRead(`${backendPath}/state`);
-    if (be === undefined) {
-      // The toolstack removed the device.
-      await this.unbind('backend node removed');
-      this.reconciler.stop();
-      for (const w of this.watches.splice(0)) await w.close();
-      this.emit('removed');
-      return;
+    if (be !== undefined) this.state = parseXenbusState(be);
+    const online = be !== undefined && (await xs.tryRead(`${backendPath}/online`)) === '1';
+    const fe = parseXenbusState(be === undefined ? undefined : await xs.tryRead(`${frontendPath}/state`));
+    const alive = be === undefined || (await xs.isDomainIntroduced(domid).catch(() => true));
+    const row = lifecycleRow({ backend: be === undefined ? undefined : this.state, frontend: fe, online, alive });
+    for (const action of row.actions) {
+      if (!(await this.run(action, fe))) return;
     }
-    this.state = parseXenbusState(be);
-    const online = (await xs.tryRead(`${backendPath}/online`)) === '1';
-    const fe = parseXenbusState(await xs.tryRead(`${frontendPath}/state`));
-    const alive = await xs.isDomainIntroduced(domid).catch(() => true);
+  }
 
-    if (!alive) {
-      await this.unbind('domain released');
-      if (this.state !== XenbusState.Closed) await this.setState(XenbusState.Closed);
-      return;
-    }
-    if (!online && this.state !== XenbusState.Initialising) {
-      // libxl teardown: online=0 then state=5; answer with Closed (6) within 10 s.
-      await this.unbind('toolstack set online=0');
-      if (this.state !== XenbusState.Closed) await this.setState(XenbusState.Closed);
-      return;
-    }
-    if (fe === XenbusState.Closing || fe === XenbusState.Closed) {
-      await this.unbind(`frontend ${xenbusStateName(fe)}`);
-      if (this.state !== fe && this.state !== XenbusState.Closed) await this.setState(fe);
-      return;
-    }
-    if (this.state === XenbusState.Closed || this.state === XenbusState.Closing) {
-      // A frontend that starts over (reboot, kexec, a restarted guest) may already have
-      // published its keys (Initialised) by the time we look.
-      if (fe === XenbusState.Initialising || fe === XenbusState.Unknown || fe === XenbusState.Initialised) {
+  /** Runs one action; false ends the pass. */
+  private async run(action: LifecycleAction, fe: XenbusState): Promise<boolean> {
+    const { xs, backendPath, log } = this.ctx;
+    switch (action.kind) {
+      case 'remove':
+        await this.unbind('backend node removed');
+        this.halt();
+        for (const w of this.watches.splice(0)) await w.close();
+        this.emit('removed');
+        return false;
+      case 'unbind':
+        await this.unbind(action.reason.replace('{frontend}', xenbusStateName(fe)));
+        return true;
+      case 'close':
+        if (this.state !== XenbusState.Closed) await this.setState(XenbusState.Closed);
+        return true;
+      case 'mirror':
+        if (this.state !== fe && this.state !== XenbusState.Closed) await this.setState(fe);
+        return true;
+      case 'reset':
         log.info({ frontend: xenbusStateName(fe) }, 'frontend reset: starting over');
         await this.setState(XenbusState.Initialising);
         this.reconciler.again();
-      }
-      return;
+        return true;
+      case 'restart':
+        await this.setState(XenbusState.Initialising);
+        return true;
+      case 'init':
+        await this.ops.init(this.ctx);
+        await xs.write(`${backendPath}/hotplug-status`, 'connected');
+        await this.setState(XenbusState.InitWait);
+        return true;
+      case 'connect':
+        return this.connect();
+      case 'attach':
+        return this.attach();
     }
-    if (this.state === XenbusState.Connected && fe === XenbusState.Initialising) {
-      // The frontend reset itself while we were connected (its own restart): start over.
-      await this.unbind('frontend went back to Initialising');
-      await this.setState(XenbusState.Initialising);
+  }
+
+  /**
+   * ops.initialise, backing off after failures: a guest that flaps its state with bad nodes
+   * gets one attempt per CONNECT_RETRY_MIN_MS..CONNECT_RETRY_MAX_MS (doubling) and one
+   * error line per RateLimitedLog interval; a change during the wait is looked at when it ends.
+   */
+  private async connect(): Promise<boolean> {
+    const wait = this.retryAt - performance.now();
+    if (wait > 0) {
+      this.retryTimer ??= setTimeout(() => {
+        this.retryTimer = undefined;
+        this.reconcile();
+      }, Math.ceil(wait));
+      return false;
     }
-    if (this.state === XenbusState.Initialising || this.state === XenbusState.Unknown) {
-      if (!online) return;
-      await this.ops.init(this.ctx);
-      await xs.write(`${backendPath}/hotplug-status`, 'connected');
-      await this.setState(XenbusState.InitWait);
+    this.stats.connectAttempts++;
+    try {
+      await this.ops.initialise(this.ctx);
+    } catch (e) {
+      this.failures++;
+      this.stats.connectFailures++;
+      const retryInMs = Math.min(CONNECT_RETRY_MIN_MS * 2 ** Math.min(this.failures - 1, 16), CONNECT_RETRY_MAX_MS);
+      this.retryAt = performance.now() + retryInMs;
+      const details = { err: e, code: errorCode(e), failures: this.failures, retryInMs };
+      this.rlog.error('connect', details, 'cannot connect to the frontend; waiting for it to change');
+      await this.ops.disconnect(this.ctx).catch((d: unknown) => this.rlog.warn('undo', { err: d }, 'undoing the failed connect failed'));
+      return false;
     }
-    if (this.state === XenbusState.InitWait) {
-      if (fe !== XenbusState.Initialised && fe !== XenbusState.Connected) return;
+    this.failures = 0;
+    this.retryAt = 0;
+    this.bound = true;
+    await this.setState(XenbusState.Connected);
+    this.emit('connected');
+    return true;
+  }
+
+  private async attach(): Promise<boolean> {
+    if (!this.bound) {
+      // A restarted backend finds both ends Connected: bind again to the running guest.
       try {
         await this.ops.initialise(this.ctx);
+        this.bound = true;
+        this.emit('connected');
       } catch (e) {
-        log.error({ err: e, code: (e as { code?: string }).code }, 'cannot connect to the frontend; waiting for it to change');
-        await this.ops.disconnect(this.ctx).catch(() => undefined);
-        return;
+        this.rlog.error('reattach', { err: e, code: errorCode(e) }, 'cannot re-attach to the running frontend');
+        return false;
       }
-      this.bound = true;
+    }
+    if (this.ops.reassertConnected && !this.reasserted) {
+      this.reasserted = true;
       await this.setState(XenbusState.Connected);
-      this.emit('connected');
     }
-    if (this.state === XenbusState.Connected && fe === XenbusState.Connected) {
-      if (!this.bound) {
-        // A restarted backend finds both ends Connected: bind again to the running guest.
-        try {
-          await this.ops.initialise(this.ctx);
-          this.bound = true;
-          this.emit('connected');
-        } catch (e) {
-          log.error({ err: e }, 'cannot re-attach to the running frontend');
-          return;
-        }
-      }
-      if (this.ops.reassertConnected && !this.reasserted) {
-        this.reasserted = true;
-        await this.setState(XenbusState.Connected);
-      }
-      if (this.ops.connected && !this.connectedDone) {
-        this.connectedDone = true;
-        await this.ops.connected(this.ctx);
-      }
+    if (this.ops.connected && !this.connectedDone) {
+      this.connectedDone = true;
+      await this.ops.connected(this.ctx);
     }
+    return true;
   }
 }

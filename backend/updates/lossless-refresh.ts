@@ -15,6 +15,8 @@ export const MAX_LOSSY_RECTS = 64;
 interface LossyRect extends Rect {
   /** When this area was last sent lossy or last damaged, ms. */
   touched: number;
+  /** When damage last touched this area (its content changed), ms; -Infinity if never since sent. */
+  changed: number;
 }
 
 export class LossyRegion {
@@ -35,8 +37,11 @@ export class LossyRegion {
   /** `r` went out lossy at `now`. */
   addLossy(r: Rect, now: number): void {
     if (isEmptyRect(r)) return;
+    // The area keeps the last change time of what it replaces: re-sending a still area (a
+    // non-incremental request) must not make it look like video.
+    const changed = this.list.reduce((t, p) => (rectsOverlap(p, r) ? Math.max(t, p.changed) : t), -Infinity);
     this.removeArea(r);
-    this.list.push({ x: r.x, y: r.y, width: r.width, height: r.height, touched: now });
+    this.list.push({ x: r.x, y: r.y, width: r.width, height: r.height, touched: now, changed });
     this.bound();
   }
 
@@ -49,12 +54,19 @@ export class LossyRegion {
 
   /** Damage at `now`: lossy areas it touches are not still any more. */
   touch(r: Rect, now: number): void {
-    for (const p of this.list) if (rectsOverlap(p, r)) p.touched = now;
+    for (const p of this.list) {
+      if (!rectsOverlap(p, r)) continue;
+      p.touched = now;
+      p.changed = now;
+    }
   }
 
-  /** Was part of `r` sent lossy within the last `windowMs`? (a frequently changing area) */
+  /**
+   * Did part of `r` change within the last `windowMs` while the client held it lossy? (video:
+   * content that changes frame after frame; a still area re-sent on request is not)
+   */
   recentlyLossy(r: Rect, now: number, windowMs: number): boolean {
-    return this.list.some((p) => now - p.touched < windowMs && rectsOverlap(p, r));
+    return this.list.some((p) => now - p.changed < windowMs && rectsOverlap(p, r));
   }
 
   /** When the next area becomes still, or null if nothing is lossy. */
@@ -80,14 +92,15 @@ export class LossyRegion {
     if (this.list.length <= MAX_LOSSY_RECTS) return;
     const box = boundingRect(this.list)!;
     const touched = Math.max(...this.list.map((p) => p.touched));
-    this.list = [{ x: box.x, y: box.y, width: box.width, height: box.height, touched }];
+    const changed = Math.max(...this.list.map((p) => p.changed));
+    this.list = [{ x: box.x, y: box.y, width: box.width, height: box.height, touched, changed }];
   }
 
   private removeArea(r: Rect): void {
     const next: LossyRect[] = [];
     for (const p of this.list) {
       if (!rectsOverlap(p, r)) next.push(p);
-      else for (const rest of subtractRect(p, r)) next.push({ ...rest, touched: p.touched });
+      else for (const rest of subtractRect(p, r)) next.push({ ...rest, touched: p.touched, changed: p.changed });
     }
     this.list = next;
   }

@@ -88,7 +88,7 @@ export class UpdateScheduler {
     for (const r of rects) this.lossy.touch(r, now);
   }
 
-  /** Is some of `r` an area that was sent lossy very recently (changing fast)? */
+  /** Is some of `r` lossy at the client and changing fast (damaged within BUSY_WINDOW_MS)? */
   busy(r: Rect): boolean {
     return this.lossy.recentlyLossy(r, this.clock.now(), BUSY_WINDOW_MS);
   }

@@ -9,7 +9,6 @@ import { rectToRowMask } from '../../shared/dirty-tiles/bitmap';
 import {
   DT_FLAG_SWITCH_NOW,
   DT_FLAG_WOKE,
-  DT_PAGE_SIZE,
   DT_U32,
   TileGeometry,
   bitmapWordIndex,
@@ -17,6 +16,7 @@ import {
   readTileHeader,
   validateTileHeader,
 } from '../../shared/dirty-tiles/page';
+import { XEN_PAGE_SIZE } from '../../shared/page';
 
 export interface TileMarkerOptions {
   fbWidth: number;
@@ -36,8 +36,8 @@ export class TileMarker {
     this.geometry = validateTileHeader(readTileHeader(page), opts.fbWidth, opts.fbHeight);
     this.fbWidth = opts.fbWidth;
     this.fbHeight = opts.fbHeight;
-    this.u32 = new Uint32Array(page.buffer, page.byteOffset, DT_PAGE_SIZE / 4);
-    this.u64 = new BigUint64Array(page.buffer, page.byteOffset, DT_PAGE_SIZE / 8);
+    this.u32 = new Uint32Array(page.buffer, page.byteOffset, XEN_PAGE_SIZE / 4);
+    this.u64 = new BigUint64Array(page.buffer, page.byteOffset, XEN_PAGE_SIZE / 8);
   }
 
   /**

@@ -1,7 +1,7 @@
 // The Linux user-space ABI of /dev/xen/{privcmd,gntdev,gntalloc,evtchn}, written out here so
 // the addon builds on hosts without Xen or kernel headers. Sources: Linux
-// include/uapi/xen/{privcmd,gntdev,gntalloc,evtchn}.h; the numbers are the x86_64 ones of
-// /work/shared/reference/xen-protocols.md section 5. Every struct has its offsets and size
+// include/uapi/xen/{privcmd,gntdev,gntalloc,evtchn}.h; the numbers are the x86_64 ones
+// those headers compile to. Every struct has its offsets and size
 // pinned by static_assert, and every ioctl number is built with the kernel's _IOC formula
 // and compared with the documented constant.
 #pragma once

@@ -6,10 +6,11 @@
 
 import { TileScanner } from '../../backend/damage/tile-scanner';
 import { TileMarker } from '../../frontend/dirty-tiles/marker';
-import { DT_PAGE_SIZE, chooseTileGeometry, initTilePage } from '../../shared/dirty-tiles/page';
+import { chooseTileGeometry, initTilePage } from '../../shared/dirty-tiles/page';
 import { Rect, rectArea, unionRect } from '../../shared/region';
 import { VFB_REFRESH_PERIOD_MS } from '../../backend/devices/vfb';
 import { SIM_WORKLOADS, measureIdleCpu, measureLatency, type PathMode } from './dirty-tiles-sim';
+import { XEN_PAGE_SIZE } from '../../shared/page';
 
 const W = 1920;
 const H = 1080;
@@ -61,7 +62,7 @@ function fmt(n: number, digits = 1): string {
 }
 
 function run(name: string, wl: Workload): string[] {
-  const page = new Uint8Array(DT_PAGE_SIZE);
+  const page = new Uint8Array(XEN_PAGE_SIZE);
   initTilePage(page, chooseTileGeometry(W, H));
   const marker = new TileMarker(page, { fbWidth: W, fbHeight: H });
   const scanner = new TileScanner(page, { fbWidth: W, fbHeight: H, idleAfterEmptyScans: 1e9 });

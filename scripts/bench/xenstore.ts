@@ -1,33 +1,72 @@
-// xenstore micro-benchmark: our XsClient against our XenstoredServer (in this process)
-// and against Debian's C xenstored (xen-utils-4.17 under the fakexen.so shim, see
-// scripts/fetch-xen-utils.sh), printed side by side.
+// xenstore micro-benchmark: our xenstored against Debian's C xenstored (xen-utils-4.17
+// under the fakexen.so shim, see scripts/fetch-xen-utils.sh), printed side by side.
 //
-//   npm run bench:xenstore [-- --ops 3000 --watchers 50]
+// Like with like: each daemon runs in its own process (ours is `xenvfb xenstored`, the
+// same code the simulator hosts), listens on a unix socket in a temp directory, and is
+// driven by the same client (XsClient) from this process. Rounds are interleaved (ours,
+// C, ours, C, ...) and the median of each workload is printed, with the ratio.
+//
+//   npm run bench:xenstore [-- --ops 3000 --watchers 50 --rounds 3]
+//   XS_BENCH_PROF=<dir>: our daemon runs with --cpu-prof, profiles written to <dir>.
 
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { XsClient } from '../../shared/xenstore/client';
 import {
   type XenstoredUnderTest,
   realXenstoredUnavailable,
   retryConnect,
-  startOurXenstored,
   startRealXenstored,
 } from '../../test/helpers/real-xenstored';
 
 interface Options {
   ops: number;
   watchers: number;
+  rounds: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { ops: 3000, watchers: 50 };
+  const opts: Options = { ops: 3000, watchers: 50, rounds: 3 };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--ops') opts.ops = Number(argv[++i]);
     else if (argv[i] === '--watchers') opts.watchers = Number(argv[++i]);
+    else if (argv[i] === '--rounds') opts.rounds = Number(argv[++i]);
   }
   return opts;
 }
 
 type Row = Record<string, number>;
+
+const REPO = path.resolve(__dirname, '..', '..');
+
+/** `xenvfb xenstored --socket <tmp>/socket` in its own process, as a host would run it. */
+async function startOurDaemon(): Promise<XenstoredUnderTest> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xenvfb-bench-xs-'));
+  const socketPath = path.join(dir, 'socket');
+  const prof = process.env.XS_BENCH_PROF;
+  const args = [...(prof ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(prof)] : []), path.join(REPO, 'scripts', 'bin', 'xenvfb.js')];
+  const child: ChildProcess = spawn(process.execPath, [...args, 'xenstored', '--socket', socketPath], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`xenvfb xenstored exited with ${code}`)));
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes(socketPath)) resolve();
+    });
+  });
+  return {
+    name: 'ours',
+    socketPath,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
 
 async function timed(count: number, fn: (i: number) => Promise<void>): Promise<number> {
   const t0 = process.hrtime.bigint();
@@ -41,6 +80,12 @@ async function measure(d: XenstoredUnderTest, o: Options): Promise<Row> {
   const xs = await connect();
   await xs.rm('/bench');
   await xs.write('/bench/value', 'x'.repeat(64));
+  // Warm-up (not measured): lets both the daemon and this client's JIT settle, so no
+  // daemon pays for the client's first thousand requests.
+  await timed(WARMUP_OPS, async (i) => {
+    await xs.read('/bench/value');
+    await xs.write(`/bench/w${i % 64}`, String(i));
+  });
   const row: Row = {};
   row['read'] = await timed(o.ops, async () => void (await xs.read('/bench/value')));
   row['write'] = await timed(o.ops, async (i) => xs.write(`/bench/w${i % 64}`, String(i)));
@@ -64,7 +109,6 @@ async function measure(d: XenstoredUnderTest, o: Options): Promise<Row> {
     await xs.write('/bench/fan', String(i));
     await all;
   });
-  row[`watch fan-out (${o.watchers} watchers): writes`] = writesPerSec;
   row[`watch fan-out (${o.watchers} watchers): events`] = writesPerSec * o.watchers;
   for (const w of watchers) w.close();
 
@@ -79,24 +123,44 @@ async function measure(d: XenstoredUnderTest, o: Options): Promise<Row> {
   return row;
 }
 
+const WARMUP_OPS = 2000;
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  const ours = await startOurXenstored();
-  const oursRow = await measure(ours, o).finally(() => ours.stop());
-
-  let realRow: Row | undefined;
   const reason = realXenstoredUnavailable();
-  if (!reason) {
-    const real = await startRealXenstored();
-    realRow = await measure(real, o).finally(() => real.stop());
+  const ours: Row[] = [];
+  const real: Row[] = [];
+  const runOurs = async (): Promise<void> => {
+    const d = await startOurDaemon();
+    ours.push(await measure(d, o).finally(() => d.stop()));
+  };
+  const runReal = async (): Promise<void> => {
+    if (reason) return;
+    const c = await startRealXenstored();
+    real.push(await measure(c, o).finally(() => c.stop()));
+  };
+  // Interleaved, and each daemon goes first in every other round.
+  for (let r = 0; r < o.rounds; r++) {
+    if (r % 2 === 0) await runOurs().then(runReal);
+    else await runReal().then(runOurs);
   }
 
   const fmt = (n: number | undefined): string => (n === undefined ? 'n/a' : Math.round(n).toLocaleString('en-US'));
-  const names = Object.keys(oursRow);
+  const names = Object.keys(ours[0]!);
   const width = Math.max(...names.map((n) => n.length), 'ops/s'.length);
-  console.log(`xenstore bench: ${o.ops} ops per workload, sequential requests over a unix socket, Node ${process.version}`);
-  console.log(`${'ops/s'.padEnd(width)}  ${'ours (in-process)'.padStart(18)}  ${'C xenstored 4.17'.padStart(18)}`);
-  for (const n of names) console.log(`${n.padEnd(width)}  ${fmt(oursRow[n]).padStart(18)}  ${fmt(realRow?.[n]).padStart(18)}`);
+  console.log(
+    `xenstore bench: ${o.ops} ops per workload, sequential requests from one XsClient over unix sockets, ` +
+      `each daemon in its own process; ${WARMUP_OPS} warm-up requests; median of ${o.rounds} interleaved rounds; Node ${process.version}`,
+  );
+  console.log(`${'ops/s'.padEnd(width)}  ${'ours'.padStart(10)}  ${'C 4.17'.padStart(10)}  ${'ours/C'.padStart(7)}`);
+  for (const n of names) {
+    const a = median(ours.map((r) => r[n]!));
+    const b = real.length ? median(real.map((r) => r[n]!)) : undefined;
+    const ratio = b === undefined ? 'n/a' : `${(a / b).toFixed(2)}x`;
+    console.log(`${n.padEnd(width)}  ${fmt(a).padStart(10)}  ${fmt(b).padStart(10)}  ${ratio.padStart(7)}`);
+  }
   if (reason) console.log(`(C xenstored column skipped: ${reason})`);
 }
 

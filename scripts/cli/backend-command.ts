@@ -29,6 +29,8 @@ export interface BackendCommandOptions extends VncSecurityFlags {
   dirtyTiles?: boolean;
   tilePeriod?: number;
   refineDamage?: boolean;
+  capture?: string;
+  captureMaxSize?: number;
 }
 
 /** One line for whoever reads: the supervisor as a JSON event, a person on stderr. */
@@ -58,6 +60,7 @@ export async function runBackendCommand(opts: BackendCommandOptions): Promise<vo
     dirtyTiles: opts.dirtyTiles !== false,
     refineDamage: opts.refineDamage !== false,
     ...(opts.tilePeriod ? { tilePeriodMs: opts.tilePeriod } : {}),
+    ...(opts.capture ? { capture: { path: opts.capture, ...(opts.captureMaxSize ? { maxBytes: opts.captureMaxSize * 1e6 } : {}) } } : {}),
     log,
   });
   let metrics: Awaited<ReturnType<typeof startBackendMetrics>> | undefined;

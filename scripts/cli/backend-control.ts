@@ -17,6 +17,7 @@ import { VncServer } from '../../backend/vnc/server';
 import type { VncSecurityOptions } from '../../backend/vnc/security/options';
 import { xerror } from '../../shared/errors';
 import { xenbusStateName } from '../../shared/xenbus-state';
+import { scanReportToJson } from '../../shared/dirty-tiles/scan-report';
 
 export interface BackendControlOptions {
   domid: number;
@@ -95,6 +96,12 @@ export function backendControlHandler(opts: BackendControlOptions): {
           if (server instanceof VncServer && server.disconnect(req.client)) return { disconnected: req.client };
         }
         throw xerror('CTL_E_FAILED', `no client ${req.client} on domain ${domid} (see xenvfb clients --domid ${domid})`);
+      }
+      case 'tiles': {
+        // The first framebuffer's scans (what the display shows); arms its scan monitor.
+        const vfb = [...backend.vfbs.values()][0];
+        if (!vfb) throw xerror('CTL_E_FAILED', `domain ${domid} has no vfb device yet`);
+        return { reports: vfb.monitor.since(req.since).map(scanReportToJson) };
       }
       case 'reload': {
         const security = opts.reloadSecurity();

@@ -40,6 +40,8 @@ interface DemoOptions extends VncSecurityFlags {
   tilePeriod?: number;
   /** false with --no-refine-damage */
   refineDamage?: boolean;
+  /** Record the display to this capture file (the backend writes it). */
+  capture?: string;
 }
 
 interface BackendEvent {
@@ -147,6 +149,7 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
           if (msg.event === 'input') say(`guest input: ${line}`);
           else if (msg.event === 'ready') say(`guest ready: ${line}`);
           else if (msg.event === 'resized' || msg.event === 'resize-failed') say(`guest ${msg.event}: ${line}`);
+          else if (msg.event === 'damage') say(`guest damage: ${line}`);
         } catch {
           say(`[guest] ${line}`);
         }
@@ -161,12 +164,19 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
       else say(`guest exited (${how})`);
     });
   };
+  let backendStarts = 0;
   const startBackend = () => {
+    // A restarted backend must not overwrite what the killed one recorded: FILE, FILE.1, ...
+    const captureArgs = opts.capture
+      ? ['--capture', path.resolve(backendStarts === 0 ? opts.capture : `${opts.capture}.${backendStarts}`)]
+      : [];
+    if (captureArgs.length) say(`capture   ${captureArgs[1]}`);
+    backendStarts++;
     const webArgs = opts.web ? ['--web', formatHostPort(opts.web)] : [];
     const tileArgs = opts.tilePeriod ? ['--tile-period', String(opts.tilePeriod)] : [];
     if (opts.refineDamage === false) tileArgs.push('--no-refine-damage');
     if (opts.metrics) tileArgs.push('--metrics', formatHostPort(opts.metrics));
-    const backendArgs = ['--vnc', formatHostPort(opts.vnc), ...webArgs, ...tileArgs, ...vncSecurityArgs(opts)];
+    const backendArgs = ['--vnc', formatHostPort(opts.vnc), ...webArgs, ...tileArgs, ...captureArgs, ...vncSecurityArgs(opts)];
     const startedAt = Date.now();
     let fatal: string | undefined;
     backend = spawnXenvfb(['backend', '--domid', String(DOMID), ...backendArgs, '--sim-dir', dir], {

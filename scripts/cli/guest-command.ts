@@ -6,7 +6,9 @@
 import { openPlatform } from './platform';
 import { DemoGuest } from '../../frontend/demo-guest';
 import { createLogger } from '../../shared/log';
+import { errorCode } from '../../shared/errors';
 import type { WorkloadName } from '../../frontend/workloads';
+import type { Rect } from '../../shared/region';
 import { stopOnSignals } from './process-life';
 
 export async function runGuestCommand(opts: {
@@ -25,6 +27,11 @@ export async function runGuestCommand(opts: {
     log,
     vfb: { dirtyTiles: opts.dirtyTiles !== false, grantFb: opts.grantFb !== false },
     onInput: (ev) => process.stdout.write(`${JSON.stringify({ event: 'input', ...ev })}\n`),
+    // XENVFB_GUEST_LOG_DAMAGE=1: every rect the workload draws, with the time (tests compare
+    // what the backend saw with what the guest drew).
+    ...(process.env.XENVFB_GUEST_LOG_DAMAGE === '1'
+      ? { onDamage: (r: Rect) => process.stdout.write(`${JSON.stringify({ event: 'damage', t: Date.now(), ...r })}\n`) }
+      : {}),
   });
   process.stdout.write(`${JSON.stringify({ event: 'ready', domid: platform.domid, width: guest.vfb.width, height: guest.vfb.height })}\n`);
   // SIGUSR1: the next mode of the cycle, like a user running xrandr / fbset in the guest.
@@ -37,8 +44,9 @@ export async function runGuestCommand(opts: {
       mode = (mode + 1) % modes.length;
       process.stdout.write(`${JSON.stringify({ event: 'resized', ...next })}\n`);
     } catch (e) {
-      const err = e as { code?: string; message?: string };
-      process.stdout.write(`${JSON.stringify({ event: 'resize-failed', ...next, code: err.code, reason: err.message })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ event: 'resize-failed', ...next, code: errorCode(e), reason: e instanceof Error ? e.message : String(e) })}\n`,
+      );
     }
   });
   // A connection of our own only to notice the host going away (the simulator stopped).

@@ -3,12 +3,15 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseDomid, parseHostPort, parseTilePeriod } from './args';
 import { runBackendCommand } from './backend-command';
+import { registerCaptureCommands } from './capture-commands';
+import { registerReplayCommand } from './replay-command';
 import { runDemoCommand } from './demo-command';
 import { runGuestCommand } from './guest-command';
 import { runSimCommand } from './sim-command';
 import { parseSecurityFlag, VNC_SECURITY_HELP } from './vnc-security-flags';
 import { registerXenstoreCommands } from './xenstore-commands';
 import { registerControlCommands } from './control-commands';
+import { registerInspectCommand } from './inspect/inspect-command';
 import { registerWatchCommand } from './watch/watch-command';
 import { runInstallHooks } from './install-hooks';
 import { runAttachDevices } from './attach-devices-command';
@@ -20,6 +23,13 @@ function parseWorkload(v: string): (typeof WORKLOAD_NAMES)[number] {
     throw new InvalidArgumentError(`expected one of ${WORKLOAD_NAMES.join(', ')}, got "${v}"`);
   }
   return v as (typeof WORKLOAD_NAMES)[number];
+}
+
+function parseMegabytes(v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || n <= 0 || n > 1e6)
+    throw new InvalidArgumentError(`expected a size in MB from 0.001 to 1000000, got "${v}"`);
+  return n;
 }
 
 function parseCount(v: string): number {
@@ -58,6 +68,7 @@ export function buildProgram(): Command {
     .option('--tile-period <ms>', 'backend dirty-tile scan period (default 33)', parseTilePeriod)
     .option('--refine-damage', 'compare damage with a shadow framebuffer, send scrolls as CopyRect (default)', true)
     .option('--no-refine-damage', 'send every damaged pixel as reported')
+    .option('--capture <file>', "record the guest's display and client input to a capture file (docs/capture-format.md)")
     .option('-v, --verbose', 'print the JSON logs of the backend and the guest')
     .action(runDemoCommand);
 
@@ -82,6 +93,8 @@ export function buildProgram(): Command {
     .option('--tile-period <ms>', 'dirty-tile scan period (default 33)', parseTilePeriod)
     .option('--refine-damage', 'compare damage with a shadow framebuffer, send scrolls as CopyRect (default)', true)
     .option('--no-refine-damage', 'send every damaged pixel as reported')
+    .option('--capture <file>', 'record the display and client input to a capture file (docs/capture-format.md)')
+    .option('--capture-max-size <MB>', 'stop recording when the capture file reaches this size', parseMegabytes)
     .action(runBackendCommand);
 
   program
@@ -108,6 +121,7 @@ export function buildProgram(): Command {
 
   registerXenstoreCommands(program);
   registerControlCommands(program);
+  registerInspectCommand(program);
   registerWatchCommand(program);
 
   program
@@ -135,6 +149,8 @@ export function buildProgram(): Command {
     .allowExcessArguments()
     .argument('[qemu-args...]')
     .action(async (qemuArgs: string[]) => runDeviceModel(qemuArgs));
+  registerCaptureCommands(program);
+  registerReplayCommand(program);
   return program;
 }
 

@@ -4,6 +4,7 @@
 
 import type { Command } from 'commander';
 import { XsClient, type Perm, parsePerms, xsErrno } from '../../shared/xenstore/client';
+import { errorCode } from '../../shared/errors';
 import { XenstoredServer } from '../../shared/xenstore/server/socket-server';
 import { xenstoredSocketPath } from '../../shared/xenstore/transports';
 
@@ -19,7 +20,7 @@ const HINTS: Record<string, string> = {
 };
 
 function fail(e: unknown): never {
-  const code = xsErrno(e) ?? (e as { code?: string }).code ?? 'ERROR';
+  const code = xsErrno(e) ?? errorCode(e) ?? 'ERROR';
   const msg = e instanceof Error ? e.message : String(e);
   process.stderr.write(`xenvfb xs: ${code}: ${msg}${HINTS[code] ? ` (${HINTS[code]})` : ''}\n`);
   process.exit(1);

@@ -1,4 +1,5 @@
-// xl's path to xenvfb: a stand-in for QEMU as libxl's device model, installed as
+// xl's path to xenvfb: a stand-in for QEMU as libxl's device model
+// (tools/libs/light/libxl_dm.c), installed as
 // /usr/local/sbin/xenvfb-dm by `xenvfb install-hooks` (the real-Xen lab installs it as
 // /usr/sbin/xenvfb-dm) and named by `device_model_override` in a domain config with
 // `vfb = [ 'vnc=0,sdl=0' ]`. libxl spawns it for the domain's vfb (and the vkbd vfb implies)

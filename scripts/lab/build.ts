@@ -1,7 +1,7 @@
 // Phase "build" of the real-Xen lab: the domU image (stock Debian kernel + busybox
 // initramfs that draws a known pattern and logs input) and the dom0 image (busybox, the
 // Xen 4.17 toolstack, the kernel modules behind /dev/xen/*, Node and this repository).
-// Layout and reasons: shared/reference/xen-lab.md §3, §5, §6.
+// Layout: README.md "Real Xen lab"; the reason for each step is at the step.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -289,7 +289,7 @@ function buildDom0(work: string, cache: string, kver: string, domuImage: string,
   copyFile(kernel, path.join(root, 'boot/domu-vmlinux.gz'));
   copyFile(domuImage, path.join(root, 'boot/domu.cpio.gz'));
   copyFile(domuNodeImage, path.join(root, 'boot/domu-node.cpio.gz'));
-  // libxl's device model for `vfb = [...]` domains (xen-lab.md §4b): our stand-in.
+  // libxl's device model for `vfb = [...]` domains (tools/libs/light/libxl_dm.c): our stand-in.
   fs.mkdirSync(path.join(root, 'usr/sbin'), { recursive: true });
   fs.writeFileSync(
     path.join(root, 'usr/sbin/xenvfb-dm'),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Phase "fetch" of the real-Xen lab (docs: shared/reference/xen-lab.md §1, §6).
+# Phase "fetch" of the real-Xen lab (README.md, "Real Xen lab").
 #
 # The only system change: `apt-get install` of qemu-system-x86, busybox-static, cpio, zstd
 # and xz-utils when one of them is missing. Everything Xen and the guest kernel are

@@ -1,4 +1,4 @@
-// Phase "boot": Xen 4.17 + the dom0 image under QEMU TCG (xen-lab.md §3: `-cpu qemu64,+svm`,
+// Phase "boot": Xen 4.17 + the dom0 image under QEMU TCG (`-cpu qemu64,+svm`,
 // `-kernel` the unzipped Xen, dom0 kernel and initramfs as multiboot modules). The serial
 // port goes to a file the host parses; QEMU is killed on every path out.
 

@@ -3,11 +3,11 @@
 
 import { ByteReader } from '../bytes';
 import { xerror } from '../errors';
+import { XEN_PAGE_SIZE } from '../page';
 
 /** 'XVDT' read as a little-endian u32 (bytes 58 56 44 54). */
 export const DT_MAGIC = 0x54445658;
 export const DT_VERSION = 1;
-export const DT_PAGE_SIZE = 4096;
 export const DT_MAX_COLS = 64;
 export const DT_MAX_ROWS = 128;
 /** Tile sides are multiples of this (hextile/tight work in 16x16 blocks). */
@@ -94,7 +94,7 @@ export function chooseTileGeometry(width: number, height: number): TileGeometry 
 
 /** Throws DT_E_BAD_PAGE unless `page` can hold the layout and take 8-byte atomics. */
 export function checkPageBuffer(page: Uint8Array): void {
-  if (page.byteLength < DT_PAGE_SIZE || page.byteOffset % 8 !== 0) {
+  if (page.byteLength < XEN_PAGE_SIZE || page.byteOffset % 8 !== 0) {
     throw xerror('DT_E_BAD_PAGE', `page of ${page.byteLength} bytes at offset ${page.byteOffset}`, {
       byteLength: page.byteLength,
       byteOffset: page.byteOffset,
@@ -109,8 +109,8 @@ export function checkPageBuffer(page: Uint8Array): void {
 export function initTilePage(page: Uint8Array, geom: TileGeometry): void {
   checkPageBuffer(page);
   validateGeometry(geom);
-  page.fill(0, 0, DT_PAGE_SIZE);
-  const v = new DataView(page.buffer, page.byteOffset, DT_PAGE_SIZE);
+  page.fill(0, 0, XEN_PAGE_SIZE);
+  const v = new DataView(page.buffer, page.byteOffset, XEN_PAGE_SIZE);
   v.setUint32(DT_OFF.magic, DT_MAGIC, true);
   v.setUint32(DT_OFF.version, DT_VERSION, true);
   v.setUint16(DT_OFF.cols, geom.cols, true);

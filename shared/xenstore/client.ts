@@ -73,6 +73,7 @@ export class Watch extends EventEmitter implements AsyncIterable<WatchEvent> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.end();
+    // Best effort: on a closed connection the server dropped the watch already.
     await this.unwatch().catch(() => undefined);
   }
 
@@ -119,6 +120,9 @@ export class Transaction {
   }
   rm(path: string): Promise<void> {
     return this.client.rm(path, this);
+  }
+  rmIfExists(path: string): Promise<void> {
+    return this.client.rmIfExists(path, this);
   }
   directory(path: string): Promise<string[]> {
     return this.client.directory(path, this);
@@ -198,6 +202,17 @@ export class XsClient extends EventEmitter {
   async rm(path: string, tx?: TxArg): Promise<void> {
     await this.request(XsType.XS_RM, stringsPayload(path), tx, path);
   }
+  /**
+   * `rm` for cleanup: a node (or its parent) already gone is fine, anything else (a closed
+   * connection, EACCES, a failed transaction) still rejects.
+   */
+  async rmIfExists(path: string, tx?: TxArg): Promise<void> {
+    try {
+      await this.rm(path, tx);
+    } catch (e) {
+      if (xsErrno(e) !== 'ENOENT') throw e;
+    }
+  }
   async directory(path: string, tx?: TxArg): Promise<string[]> {
     return parseStrings(await this.request(XsType.XS_DIRECTORY, stringsPayload(path), tx, path));
   }
@@ -256,6 +271,8 @@ export class XsClient extends EventEmitter {
       try {
         result = await fn(tx);
       } catch (e) {
+        // Abort best effort: fn's error is the one to report, and a transaction whose abort
+        // is lost dies with the connection.
         await this.request(XsType.XS_TRANSACTION_END, stringsPayload('F'), id).catch(() => undefined);
         throw e;
       }

@@ -114,7 +114,7 @@ export function encodeMessage(msg: { type: number; reqId?: number; txId?: number
     .u32le(msg.txId ?? 0)
     .u32le(payload.byteLength);
   w.bytes(payload);
-  return Buffer.from(w.finish());
+  return w.finish(); // the writer was sized exactly: its storage is the message
 }
 
 /**
@@ -137,6 +137,18 @@ export class XsParser {
     if (this.failed) throw this.failed;
     const out: XsMessage[] = [];
     let data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    // Whole messages while nothing is buffered: one copy of the payload, nothing else.
+    while (!this.header && this.buffered === 0 && data.length >= XS_HEADER_SIZE) {
+      const len = data.readUInt32LE(12);
+      if (len > XENSTORE_PAYLOAD_MAX || data.length < XS_HEADER_SIZE + len) break;
+      out.push({
+        type: data.readUInt32LE(0),
+        reqId: data.readUInt32LE(4),
+        txId: data.readUInt32LE(8),
+        payload: Buffer.from(data.subarray(XS_HEADER_SIZE, XS_HEADER_SIZE + len)), // callers may reuse chunk memory
+      });
+      data = data.subarray(XS_HEADER_SIZE + len);
+    }
     while (data.length > 0 || (this.header && this.needed === 0)) {
       const take = Math.min(this.needed, data.length);
       if (take > 0) {
@@ -181,6 +193,17 @@ export function parseStrings(payload: Uint8Array): string[] {
   const parts = text.split('\0');
   if (parts[parts.length - 1] === '') parts.pop();
   return parts;
+}
+
+/**
+ * The NUL-terminated strings of a payload, as xenstored's get_strings() and
+ * xs_count_strings() see them: bytes after the last NUL are not a string.
+ */
+export function parseTerminatedStrings(payload: Uint8Array): string[] {
+  const b = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const end = b.lastIndexOf(0);
+  if (end < 0) return [];
+  return b.subarray(0, end).toString('utf8').split('\0');
 }
 
 /**

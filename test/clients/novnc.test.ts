@@ -4,14 +4,14 @@
 
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
-import { DemoProcess, freeVncPort } from '../helpers/demo-process';
+import { DemoProcess, freePort, freeVncPort } from '../helpers/demo-process';
 import { blockImage, type Rgb } from '../helpers/images';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
+import { guestKeyEvents, usText } from '../helpers/us-keys';
 
 const WIDTH = 320;
 const HEIGHT = 240;
@@ -25,17 +25,6 @@ interface PageCanvas {
   getBoundingClientRect(): { left: number; top: number; width: number; height: number };
 }
 type PageGlobals = { document: { querySelector(sel: string): PageCanvas }; xenvfb: { status: string } };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** The noVNC canvas as RGB rows, read with getImageData (1:1 with the framebuffer). */
 async function canvasPixels(page: Page): Promise<{ width: number; height: number; pixels: Rgb[][] }> {
@@ -73,19 +62,6 @@ function differences(a: Rgb[][], b: Rgb[][]): { count: number; first?: string } 
     }
   }
   return { count, first };
-}
-
-/** What a US-layout guest types from these key events (the keys this test uses only). */
-function usText(events: ReadonlyArray<{ code: number; pressed: boolean }>): string {
-  const keys: Record<number, [string, string]> = { 35: ['h', 'H'], 18: ['e', 'E'], 38: ['l', 'L'], 24: ['o', 'O'] };
-  Object.assign(keys, { 39: [';', ':'], 57: [' ', ' '], 53: ['/', '?'] });
-  let shift = 0;
-  let out = '';
-  for (const e of events) {
-    if (e.code === 42 || e.code === 54) shift += e.pressed ? 1 : -1;
-    else if (e.pressed) out += keys[e.code]?.[shift > 0 ? 1 : 0] ?? `<${e.code}>`;
-  }
-  return out;
 }
 
 describe('noVNC in headless Chromium via xenvfb demo --web', function () {
@@ -173,11 +149,7 @@ describe('noVNC in headless Chromium via xenvfb demo --web', function () {
     const fromText = demo.lines.length;
     await page.keyboard.type('Hello: /');
     await demo.waitFor(/guest input: .*"type":"key","keycode":53,"pressed":false/, 10000, fromText);
-    const events = demo.lines
-      .slice(fromText)
-      .map((l) => /"type":"key","keycode":(\d+),"pressed":(true|false)/.exec(l))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => ({ code: Number(m[1]), pressed: m[2] === 'true' }));
+    const events = guestKeyEvents(demo.lines.slice(fromText));
     assert.equal(usText(events), 'Hello: /', JSON.stringify(events));
     assert.deepEqual(consoleErrors, []);
     console.log(`    noVNC connected ${tConnected - t0} ms after start; whole test ${Date.now() - t0} ms`);

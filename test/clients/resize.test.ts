@@ -9,14 +9,13 @@
 
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { PNG } from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
 import { stillOffset } from '../../frontend/workloads';
-import { DemoProcess, freeVncPort, hasCommand } from '../helpers/demo-process';
+import { DemoProcess, freePort, freeVncPort, hasCommand } from '../helpers/demo-process';
 import { blockImage, type Rgb } from '../helpers/images';
 import { buildVncSnap, readPpm, runSnap } from '../helpers/libvncclient';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
@@ -38,17 +37,6 @@ type PageGlobals = {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** The picture the still workload shows at MODE: IMAGE centred, cropped. */
 function expectedPixels(image: Rgb[][]): Rgb[][] {

@@ -16,7 +16,7 @@ const WIDTH = 200;
 const HEIGHT = 120;
 const SCREEN = { width: 640, height: 480 };
 const PASSWORD = 'secret12';
-/** TigerVNC's obfuscated form of "secret12" (rfb-vnc.md §1.2), written independently of our code. */
+/** TigerVNC's obfuscated form of "secret12" (vncpasswd: DES with the fixed key of TigerVNC common/rfb/obfuscate.cxx), written independently of our code. */
 const SECRET12_PASSWD_FILE = Buffer.from('24b5ae4ce15503c6', 'hex');
 const SHOT_DEADLINE_MS = 8000;
 
@@ -250,7 +250,7 @@ describe('xtigervncviewer: VNC security (VeNCrypt, VNC auth) with screenshots', 
   it('a wrong password is refused (RFB_E_AUTH_FAILED) and nothing is shown', async () => {
     const v = viewer(['-SecurityTypes', 'VncAuth', '-PasswordFile', path.join(dir, 'wrong.passwd')]);
     const deadline = Date.now() + SHOT_DEADLINE_MS;
-    const failed = () => records.some((r) => (r.obj as { code?: string }).code === 'RFB_E_AUTH_FAILED');
+    const failed = () => records.some((r) => r.obj.code === 'RFB_E_AUTH_FAILED');
     while (!failed() && Date.now() < deadline) await sleep(50);
     assert.ok(failed(), `no auth failure logged; viewer: ${v.stderr()}`);
     assert.equal(securityUsed(), undefined);

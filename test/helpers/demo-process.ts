@@ -19,6 +19,18 @@ export function hasCommand(cmd: string): boolean {
   }
 }
 
+/** A free TCP port on 127.0.0.1 (the kernel's choice). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 /** A free TCP port in 5900..5999 (clients like gvnccapture only take display numbers). */
 export async function freeVncPort(): Promise<number> {
   for (let i = 0; i < 100; i++) {

@@ -1,8 +1,8 @@
 // Runs Debian's real C xenstored (xen-utils-4.17) on this host for differential tests.
 // scripts/fetch-xen-utils.sh unpacks it into a cache; here we build the fakexen.so
 // LD_PRELOAD shim (test/fixtures/fakexen) against that cache's libxen-dev headers and
-// start the daemon in the foreground with its socket in a private temp directory, the
-// way shared/reference/xen-lab.md §2 describes.
+// start the daemon in the foreground with its socket in a private temp directory
+// (XENSTORED_RUNDIR; test/fixtures/fakexen/fakexen.c says what the shim fakes).
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -10,6 +10,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { XenstoredServer } from '../../shared/xenstore/server/socket-server';
+import { errorCode, isXenvfbError } from '../../shared/errors';
+import { xsErrno } from '../../shared/xenstore/client';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const SHIM_SOURCE = path.join(REPO, 'test', 'fixtures', 'fakexen', 'fakexen.c');
@@ -116,7 +118,7 @@ export async function startRealXenstored(opts: { extraArgs?: string[]; cache?: s
   const shim = buildFakexen(cache);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xenvfb-xenstored-'));
   fs.writeFileSync(path.join(dir, 'xsd_kva'), Buffer.alloc(4096));
-  fs.writeFileSync(path.join(dir, 'xsd_port'), '1'); // no newline (xen-lab.md §2)
+  fs.writeFileSync(path.join(dir, 'xsd_port'), '1'); // no newline: oxenstored's int_of_string fails on one
   const socketPath = path.join(dir, 'socket');
   const env = {
     ...process.env,
@@ -191,8 +193,9 @@ export async function retryConnect<T>(connect: () => Promise<T>, attempts = 50):
     try {
       return await connect();
     } catch (e) {
-      const err = e as { code?: string; details?: { errno?: string } };
-      const again = err.code === 'EAGAIN' || err.details?.errno === 'EAGAIN';
+      // A full listen queue: XS_E_CLOSED from the transport with details.errno EAGAIN.
+      const connectErrno = isXenvfbError(e, 'XS_E_CLOSED') ? e.details.errno : undefined;
+      const again = errorCode(e) === 'EAGAIN' || connectErrno === 'EAGAIN' || xsErrno(e) === 'EAGAIN';
       if (!again || i >= attempts) throw e;
       await sleep(10);
     }

@@ -39,7 +39,7 @@ export async function runScript(socketPath: string, steps: Step[]): Promise<Step
       const txId = step.rawTxId ?? (step.txSlot !== undefined ? (slotToId.get(step.txSlot) ?? 0) : 0);
       let msgs: XsMessage[];
       try {
-        msgs = await conn.request(step.type, step.payload, txId);
+        msgs = await conn.requestMany([{ type: step.type, payload: step.payload, txId }, ...(step.pipelined ?? [])]);
       } catch (e) {
         if (!conn.closed) throw e;
         // The daemon dropped the connection: record that and carry on with a fresh one.

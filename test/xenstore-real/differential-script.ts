@@ -17,6 +17,8 @@ export interface Step {
   rawTxId?: number;
   /** TRANSACTION_START: the slot whose id the reply defines. */
   startsSlot?: number;
+  /** More requests sent in the same write on the same connection (no tx slots). */
+  pipelined?: Array<{ type: number; payload: Buffer }>;
   label: string;
 }
 

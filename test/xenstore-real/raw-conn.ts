@@ -46,8 +46,22 @@ export class RawConn {
    * (watch events queued earlier come first, in wire order).
    */
   async request(type: number, payload: Buffer, txId = 0): Promise<XsMessage[]> {
-    const reqId = this.nextReqId++;
-    this.socket.write(encodeMessage({ type, reqId, txId, payload }));
+    return this.requestMany([{ type, payload, txId }]);
+  }
+
+  /**
+   * Sends several requests in one write (the daemon finds them all waiting, as from a
+   * pipelining client) and resolves with everything up to the reply to the last one.
+   */
+  async requestMany(reqs: Array<{ type: number; payload: Buffer; txId?: number }>): Promise<XsMessage[]> {
+    let reqId = 0;
+    let type = 0;
+    const bytes = reqs.map((r) => {
+      reqId = this.nextReqId++;
+      type = r.type;
+      return encodeMessage({ type: r.type, reqId, txId: r.txId ?? 0, payload: r.payload });
+    });
+    this.socket.write(Buffer.concat(bytes));
     const deadline = Date.now() + REPLY_TIMEOUT_MS;
     for (;;) {
       const i = this.inbox.findIndex((m) => m.type !== XsType.XS_WATCH_EVENT && m.reqId === reqId);

@@ -35,7 +35,8 @@ class Bytes {
     return at;
   }
   u8(v: number): void {
-    this.buf[this.reserve(1)] = v;
+    const at = this.reserve(1); // before reading this.buf: reserve() may replace it
+    this.buf[at] = v;
   }
   runLength(len: number): void {
     let rest = len - 1;
@@ -79,7 +80,8 @@ function encodeTile(tile: Uint32Array, w: number, h: number, packer: PixelPacker
   const palette = buildPalette(tile, 127);
   if (palette && palette.colours.length === 1) {
     b.u8(ZrleSub.Solid);
-    packer.put(b.buf, b.reserve(cp), tile[0]!);
+    const at = b.reserve(cp); // before reading b.buf: reserve() may replace it
+    packer.put(b.buf, at, tile[0]!);
     return;
   }
   // Exact sizes of each candidate form.
@@ -152,7 +154,8 @@ function plainRleTile(tile: Uint32Array, packer: PixelPacker, b: Bytes): void {
   for (let i = 0; i < tile.length;) {
     let j = i + 1;
     while (j < tile.length && tile[j] === tile[i]) j++;
-    packer.put(b.buf, b.reserve(packer.size), tile[i]!);
+    const at = b.reserve(packer.size); // before reading b.buf: reserve() may replace it
+    packer.put(b.buf, at, tile[i]!);
     b.runLength(j - i);
     i = j;
   }

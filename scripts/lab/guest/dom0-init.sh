@@ -1,7 +1,7 @@
 #!/bin/sh
-# /init of the lab's dom0 (busybox sh). Brings up the Xen toolstack the way xen-lab.md §3
-# does, then hands over to the Node lab script, which runs the checks and prints
-# `LAB ...` lines. Every path ends in `poweroff -f` so QEMU (-no-reboot) exits.
+# /init of the lab's dom0 (busybox sh). Brings up the Xen toolstack as Debian's xen-utils
+# init scripts do (xenstored, xen-init-dom0, xenconsoled), then hands over to the Node lab
+# script, which runs the checks and prints `LAB ...` lines. Every path ends in `poweroff -f` so QEMU (-no-reboot) exits.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu HOME=/root
 # /opt/xenvfb is pre-transpiled: `xenvfb` runs its JS, loading no compiler (scripts/bin/xenvfb.js).
 export XENVFB_DIST=/opt/xenvfb

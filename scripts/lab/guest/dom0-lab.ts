@@ -221,7 +221,7 @@ async function checkResize(domid: number, vnc: RawRfbClient): Promise<void> {
 }
 
 async function checkTeardown(domid: number, backend: ChildProcess): Promise<void> {
-  // libxl's device removal on a live domain (xen-protocols.md §3.6): online=0 and state=5
+  // libxl's device removal on a live domain (libxl_device.c, libxl__initiate_device_generic_remove): online=0 and state=5
   // in one transaction, then up to 10 s for the backend's state=6.
   const t0 = Date.now();
   for (const kind of ['vfb', 'vkbd'] as const)

@@ -1,5 +1,5 @@
 // Thin wrappers over the dom0 command-line tools the lab drives (xl, xenstore-*), and the
-// hand-written vfb/vkbd device nodes of xen-lab.md §4a.
+// hand-written vfb/vkbd device nodes (what libxl would write, without a device model).
 
 import { execFile } from 'node:child_process';
 
@@ -59,8 +59,8 @@ export const backendPath = (kind: 'vfb' | 'vkbd', domid: number): string => `/lo
 export const frontendPath = (kind: 'vfb' | 'vkbd', domid: number): string => `/local/domain/${domid}/device/${kind}/0`;
 
 /**
- * Writes what a toolstack writes for one vfb + vkbd pair (xen-protocols.md §3.1), in the
- * order §4a found safe: create each dir, chmod it, then its children in one write (one
+ * Writes what a toolstack writes for one vfb + vkbd pair (tools/libs/light/libxl_device.c,
+ * libxl__device_generic_add), in an order found safe in the lab: create each dir, chmod it, then its children in one write (one
  * transaction), so the guest never probes a half-written, unreadable device. Also writes
  * libxl's /libxl/<domid>/device copies so that `xl destroy` runs its teardown handshake.
  */

@@ -14,6 +14,8 @@ import { isValidDomid, DOMID_SELF } from './layout';
 export const EVTCHN_REQUEST_TIMEOUT_MS = 10_000;
 
 interface Pending {
+  /** The request allocates or binds a port: add it to `bound` when the reply comes. */
+  binds: boolean;
   resolve(port: number): void;
   reject(e: Error): void;
   timer: NodeJS.Timeout;
@@ -58,18 +60,14 @@ export class SimEventChannels extends EventEmitter implements EventChannels {
     if (!isValidDomid(remoteDomid) && remoteDomid !== DOMID_SELF) {
       throw xerror('SIM_E_NO_DOMAIN', `domid ${remoteDomid} is not a domain`, { domid: remoteDomid });
     }
-    const port = await this.request((reqId) => ({ type: 'alloc-unbound', reqId, remoteDomid }));
-    this.bound.add(port);
-    return port;
+    return this.request((reqId) => ({ type: 'alloc-unbound', reqId, remoteDomid }), true);
   }
 
   async bindInterdomain(remoteDomid: number, remotePort: number): Promise<number> {
     if ((!isValidDomid(remoteDomid) && remoteDomid !== DOMID_SELF) || !isU32(remotePort)) {
       throw xerror('EVTCHN_E_BAD_PORT', `d${remoteDomid} port ${remotePort} is not a port`, { remoteDomid, remotePort });
     }
-    const port = await this.request((reqId) => ({ type: 'bind-interdomain', reqId, remoteDomid, remotePort }));
-    this.bound.add(port);
-    return port;
+    return this.request((reqId) => ({ type: 'bind-interdomain', reqId, remoteDomid, remotePort }), true);
   }
 
   notify(port: number): void {
@@ -92,7 +90,7 @@ export class SimEventChannels extends EventEmitter implements EventChannels {
     this.fail(xerror('EVTCHN_E_CLOSED', 'event channels closed'));
   }
 
-  private request(build: (reqId: number) => EvtchnClientMessage): Promise<number> {
+  private request(build: (reqId: number) => EvtchnClientMessage, binds = false): Promise<number> {
     if (this.closed) return Promise.reject(xerror('EVTCHN_E_CLOSED', 'event channels are closed'));
     const reqId = this.nextReqId;
     this.nextReqId = this.nextReqId >= 0xffffffff ? 1 : this.nextReqId + 1;
@@ -102,7 +100,7 @@ export class SimEventChannels extends EventEmitter implements EventChannels {
         reject(xerror('EVTCHN_E_CLOSED', `event channel relay did not answer request ${reqId}`, { reqId }));
       }, EVTCHN_REQUEST_TIMEOUT_MS);
       timer.unref();
-      this.pending.set(reqId, { resolve, reject, timer });
+      this.pending.set(reqId, { binds, resolve, reject, timer });
       this.socket.write(encodeClientMessage(build(reqId)));
     });
   }
@@ -121,15 +119,19 @@ export class SimEventChannels extends EventEmitter implements EventChannels {
 
   private handle(m: EvtchnServerMessage): void {
     if (m.type === 'event') {
-      if (!this.bound.has(m.port)) return;
+      // Unmask even a port we do not know (any more): a port left masked in the relay
+      // would swallow every later notify on it.
       this.socket.write(encodeClientMessage({ type: 'unmask', port: m.port }));
-      this.emit('event', m.port);
+      if (this.bound.has(m.port)) this.emit('event', m.port);
       return;
     }
     const p = this.pending.get(m.reqId);
     if (!p) return;
     this.pending.delete(m.reqId);
     clearTimeout(p.timer);
+    // A bound port counts as ours now, not a microtask later: an event for it may be the
+    // next message of this very chunk.
+    if (m.type === 'reply' && p.binds) this.bound.add(m.port);
     if (m.type === 'reply') p.resolve(m.port);
     else p.reject(xerror(m.code, m.message));
   }

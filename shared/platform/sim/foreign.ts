@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as native from '../../../native';
 import { xerror } from '../../errors';
 import type { ForeignMapper, MappedRegion } from '../types';
-import { SIM_PAGE_SIZE, isValidDomid, memoryPath } from './layout';
+import { isValidDomid, memoryPath } from './layout';
+import { XEN_PAGE_SIZE } from '../../page';
 
 /** errno value privcmd reports (negated) for a frame the domain does not have. */
 export const EFAULT = 14;
@@ -42,7 +43,7 @@ export class SimForeignMapper implements ForeignMapper {
       throw xerror('SIM_E_NO_DOMAIN', `d${domid} has no memory in the simulator`, { domid });
     }
     try {
-      const pages = Math.floor(fs.fstatSync(fd).size / SIM_PAGE_SIZE);
+      const pages = Math.floor(fs.fstatSync(fd).size / XEN_PAGE_SIZE);
       const errors = frames.map((f) => (Number.isInteger(f) && f >= 0 && f < pages ? 0 : -EFAULT));
       const bad = errors.filter((e) => e !== 0).length;
       if (bad > 0) {

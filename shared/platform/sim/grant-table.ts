@@ -7,7 +7,7 @@
 
 import { xerror } from '../../errors';
 import { ByteReader } from '../../bytes';
-import { SIM_PAGE_SIZE } from './layout';
+import { XEN_PAGE_SIZE } from '../../page';
 
 export const GTF_invalid = 0;
 export const GTF_permit_access = 1 << 0;
@@ -25,7 +25,7 @@ const ENTRY_FRAME = 4;
 
 /** Grant table pages per simulated domain (Linux's gnttab_max_grant_frames default is 32 too). */
 export const NR_GRANT_FRAMES = 32;
-export const GRANT_TABLE_BYTES = NR_GRANT_FRAMES * SIM_PAGE_SIZE;
+export const GRANT_TABLE_BYTES = NR_GRANT_FRAMES * XEN_PAGE_SIZE;
 /** 16384 entries. */
 export const NR_GRANT_ENTRIES = GRANT_TABLE_BYTES / GRANT_ENTRY_V1_SIZE;
 /** Linux include/xen/grant_table.h: refs below this are the toolstack's (1 = xenstore ring). */

@@ -6,7 +6,8 @@ import * as native from '../../../native';
 import { xerror } from '../../errors';
 import type { GrantMapper, MappedRegion } from '../types';
 import { GRANT_ENTRY_V1_SIZE, checkGrantMap, checkGrantRef, decodeGrantEntry, grantEntryOffset } from './grant-table';
-import { SIM_PAGE_SIZE, grantTablePath, isValidDomid, memoryPath } from './layout';
+import { grantTablePath, isValidDomid, memoryPath } from './layout';
+import { XEN_PAGE_SIZE } from '../../page';
 
 /** gntdev's default limit on grants mapped in one call (`limit` module parameter, 64K). */
 export const SIM_MAX_GRANTS_PER_MAP = 65536;
@@ -29,7 +30,7 @@ export class SimGrantMapper implements GrantMapper {
     for (const ref of refs) checkGrantRef(ref);
     const { memFd, tableFd } = this.openGranter(domid, writable);
     try {
-      const granterPages = Math.floor(fs.fstatSync(memFd).size / SIM_PAGE_SIZE);
+      const granterPages = Math.floor(fs.fstatSync(memFd).size / XEN_PAGE_SIZE);
       const entry = Buffer.alloc(GRANT_ENTRY_V1_SIZE);
       const frames = refs.map((ref) => {
         const got = fs.readSync(tableFd, entry, 0, GRANT_ENTRY_V1_SIZE, grantEntryOffset(ref));

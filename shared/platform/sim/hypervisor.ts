@@ -65,6 +65,7 @@ export class SimHypervisor extends EventEmitter {
     try {
       await hv.boot();
     } catch (e) {
+      // The boot error is the one to report; stop() only undoes what boot got done.
       await hv.stop().catch(() => undefined);
       throw e;
     }
@@ -130,6 +131,7 @@ export class SimHypervisor extends EventEmitter {
       await this.xenstored.listen(xenbusSocketPath(this.dir, domid), { domid, privileged: false });
       await this.evtchn.listen(domid, evtchnSocketPath(this.dir, domid));
     } catch (e) {
+      // The creation error is the one to report; destroy only undoes what creation got done.
       await this.destroyDomain(domid).catch(() => undefined);
       throw e;
     }
@@ -146,7 +148,7 @@ export class SimHypervisor extends EventEmitter {
     const rwperm = parsePerms([`n${rec.domid}`]);
     const kib = String(rec.memoryMiB * 1024);
     await this.xs.transaction(async (tx) => {
-      await tx.rm(dom).catch(() => undefined);
+      await tx.rmIfExists(dom);
       for (const p of [dom, vm, `${dom}/cpu`, `${dom}/memory`, `${dom}/device`, `${dom}/control`]) {
         await tx.mkdir(p);
         await tx.setPerms(p, roperm);
@@ -181,10 +183,10 @@ export class SimHypervisor extends EventEmitter {
     if (!this.xs.isClosed) {
       await this.xs
         .transaction(async (tx) => {
-          for (const kind of BACKEND_KINDS) await tx.rm(`/local/domain/0/backend/${kind}/${domid}`).catch(() => undefined);
-          await tx.rm(`/local/domain/${domid}`).catch(() => undefined);
-          await tx.rm(`/vm/${rec.uuid}`).catch(() => undefined);
-          await tx.rm(`/libxl/${domid}`).catch(() => undefined);
+          for (const kind of BACKEND_KINDS) await tx.rmIfExists(`/local/domain/0/backend/${kind}/${domid}`);
+          await tx.rmIfExists(`/local/domain/${domid}`);
+          await tx.rmIfExists(`/vm/${rec.uuid}`);
+          await tx.rmIfExists(`/libxl/${domid}`);
         })
         .catch((e: Error) => this.log.warn({ domid, err: e.message }, 'could not remove domain nodes'));
     }

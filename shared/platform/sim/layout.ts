@@ -3,9 +3,6 @@
 
 import * as path from 'node:path';
 
-/** Page size of the simulated guests (x86: 4 KiB). */
-export const SIM_PAGE_SIZE = 4096;
-
 /** Largest domid a real domain can have (`xen/include/public/xen.h: DOMID_FIRST_RESERVED - 1`). */
 export const DOMID_MAX = 0x7fef;
 /** `DOMID_SELF` (xen.h): "the calling domain" in grant and event-channel calls. */

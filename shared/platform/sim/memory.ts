@@ -8,7 +8,8 @@ import * as native from '../../../native';
 import { xerror } from '../../errors';
 import type { GrantSharer, GuestMemory, MappedRegion, SharedPages } from '../types';
 import { GNTTAB_NR_RESERVED_ENTRIES, GRANT_TABLE_BYTES, GrantTableWriter, NR_GRANT_ENTRIES, checkGrantRef } from './grant-table';
-import { SIM_PAGE_SIZE, grantTablePath, isValidDomid, memoryPath } from './layout';
+import { grantTablePath, isValidDomid, memoryPath } from './layout';
+import { XEN_PAGE_SIZE } from '../../page';
 
 /** Frames below this are never handed out (as if firmware, start-info and xenstore ring lived there). */
 export const SIM_RESERVED_FRAMES = 16;
@@ -124,7 +125,7 @@ export class SimGuestMemory implements GuestMemory, GrantSharer {
     this.memFd = fs.openSync(memFile, 'r+');
     const tableFd = fs.openSync(tableFile, 'r+');
     try {
-      this.pages = Math.floor(fs.fstatSync(this.memFd).size / SIM_PAGE_SIZE);
+      this.pages = Math.floor(fs.fstatSync(this.memFd).size / XEN_PAGE_SIZE);
       this.table = native.mapFd(tableFd, 0, GRANT_TABLE_BYTES, true);
     } catch (e) {
       fs.closeSync(this.memFd);

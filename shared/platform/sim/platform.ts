@@ -83,6 +83,7 @@ class SimPlatformImpl implements SimPlatform {
     this.closed = true;
     const evtchn = this.evtchn;
     this.evtchn = undefined;
+    // A connection that never opened has nothing to close (its error went to whoever awaited it).
     if (evtchn) (await evtchn.catch(() => undefined))?.close();
     for (const c of this.clients) c.close();
     this.clients.clear();

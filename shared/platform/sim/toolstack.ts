@@ -72,8 +72,8 @@ export async function addDevice(xs: XsClient, spec: DeviceSpec): Promise<DeviceP
     ...spec.frontendNodes,
   };
   await xs.transaction(async (tx) => {
-    await tx.rm(paths.frontend).catch(() => undefined);
-    await tx.rm(paths.backend).catch(() => undefined);
+    await tx.rmIfExists(paths.frontend);
+    await tx.rmIfExists(paths.backend);
     await tx.mkdir(paths.frontend);
     await tx.setPerms(paths.frontend, frontendPerms);
     await tx.mkdir(paths.backend);
@@ -105,8 +105,8 @@ export async function removeDevice(
   });
   const answered = present ? await waitForState(xs, statePath, XenbusStateClosed, opts.timeoutMs ?? LIBXL_DESTROY_TIMEOUT_MS) : false;
   await xs.transaction(async (tx) => {
-    await tx.rm(paths.backend).catch(() => undefined);
-    await tx.rm(paths.frontend).catch(() => undefined);
+    await tx.rmIfExists(paths.backend);
+    await tx.rmIfExists(paths.frontend);
   });
   return answered;
 }
@@ -133,6 +133,6 @@ async function waitForState(xs: XsClient, statePath: string, want: number, timeo
       check();
     });
   } finally {
-    await watch.close().catch(() => undefined);
+    await watch.close();
   }
 }

@@ -1,102 +1,58 @@
 // The embedded xenstored: a pure engine in the shape of ocaml-xenstore's server
-// (`reply(store, conn, request)`). `handle(conn, message)` returns the messages to deliver
-// (watch events first, then the reply, as C xenstored queues them) and connections to drop.
+// (`reply(store, conn, request)`). `handle(conn, message)` returns the deliveries a request
+// makes (watch events first, then the reply, as C xenstored queues them; connections to
+// drop); `deliver()` puts them on the connections' output queues (connection.ts).
 // Connections are byte sessions: `engine.connect(identity, sink)` + `conn.receive(chunk)`;
 // the socket, ring or in-memory pipe is a thin adapter around that.
 
 import { isXenvfbError } from '../../errors';
-import {
-  type XsErrno,
-  type XsMessage,
-  XsParser,
-  XsType,
-  encodeMessage,
-  errorPayload,
-  parseExactStrings,
-  parseStrings,
-  stringsPayload,
-} from '../wire';
-import { type ControlHost, runControl } from './control';
-import * as ops from './operations';
-import { OK, type OpContext, failWith } from './operations';
+import { type XsErrno, type XsMessage, XsType, errorPayload } from '../wire';
+import { DomainAccount, RequestRef } from './accounts';
+import { type ConnectionHost, type ConnectionSink, XsServerConnection } from './connection';
+import type { ControlHost } from './control';
+import { failWith } from './fail';
+import { HANDLERS } from './handlers';
+import type { OpContext } from './operations';
 import { type XsIdentity, canRead } from './perms';
-import { type DomainUsage, QUOTA_PATH_MAX, QUOTA_TRANSACTIONS_PER_DOMAIN, Quotas } from './quota';
-import { Store, childPath, nodeRecordSize } from './store';
-import { type PendingEvent, Transaction } from './transactions';
-import { WatchList } from './watches';
+import { type DomainUsage, QUOTA_PATH_MAX, Quotas } from './quota';
+import { Store, childPath, parentOf } from './store';
+import type { PendingEvent, Transaction } from './transactions';
+import { type Watch, WatchIndex } from './watches';
 
 export type { XsIdentity } from './perms';
-
-/** Open transactions one unprivileged connection may hold by default (C quota_max_transaction). */
-export const MAX_TRANSACTIONS_PER_CONN = QUOTA_TRANSACTIONS_PER_DOMAIN;
-const DOMID_MAX = 0x7fef; // DOMID_FIRST_RESERVED - 1 (xen/include/public/xen.h)
-
-export interface ConnectionSink {
-  write(bytes: Buffer): void;
-  /** The engine dropped the connection (oversize packet, domain released, close()). */
-  close(): void;
-}
+export type { ConnectionSink } from './connection';
+export { XsServerConnection } from './connection';
 
 export type Delivery =
-  { kind: 'message'; conn: XsServerConnection; message: XsMessage; afterReply?: boolean } | { kind: 'close'; conn: XsServerConnection };
-
-/** One client connection: its identity, watches and transactions, and its byte stream. */
-export class XsServerConnection {
-  readonly watches = new WatchList();
-  readonly transactions = new Map<number, Transaction>();
-  private readonly parser = new XsParser();
-  closed = false;
-
-  constructor(
-    readonly id: number,
-    readonly identity: XsIdentity,
-    private readonly engine: XenstoreEngine,
-    private readonly sink: ConnectionSink,
-  ) {}
-
-  /** Bytes from the client. A payload over XENSTORE_PAYLOAD_MAX drops the connection. */
-  receive(chunk: Uint8Array): void {
-    if (this.closed) return;
-    let messages: XsMessage[];
-    try {
-      messages = this.parser.push(chunk);
-    } catch {
-      this.engine.disconnect(this);
-      return;
-    }
-    for (const m of messages) {
-      if (this.closed) return;
-      this.engine.deliver(this.engine.handle(this, m));
-    }
-  }
-
-  send(message: XsMessage): void {
-    if (!this.closed) this.sink.write(encodeMessage(message));
-  }
-
-  /** Called by the engine only; use engine.disconnect(conn) to drop a connection. */
-  shutdown(): void {
-    this.closed = true;
-    this.watches.clear();
-    this.transactions.clear();
-    this.sink.close();
-  }
-}
-
-type Handler = (engine: XenstoreEngine, conn: XsServerConnection, msg: XsMessage, out: Delivery[]) => Buffer;
+  | { kind: 'message'; conn: XsServerConnection; message: XsMessage; ref?: RequestRef }
+  | { kind: 'event'; conn: XsServerConnection; path: string; token: string; afterReply?: boolean; cause?: RequestRef }
+  | { kind: 'close'; conn: XsServerConnection };
 
 export interface EngineOptions {
   /** Where CONTROL 'print' text (and, with 'log on', request traces) goes. */
   log?: (line: string) => void;
 }
 
-export class XenstoreEngine implements ControlHost {
+/** Request types whose single path argument C reads with onearg() (see malformedPathErrno). */
+const ONEARG_LOOKUPS = new Set<number>([XsType.XS_READ, XsType.XS_DIRECTORY, XsType.XS_GET_PERMS]);
+
+export class XenstoreEngine implements ControlHost, ConnectionHost {
   readonly store = new Store();
   readonly quotas = new Quotas();
   private readonly connections = new Set<XsServerConnection>();
+  private readonly accounts = new Map<number, DomainAccount>();
+  private readonly watchIndex = new WatchIndex<XsServerConnection>();
   private readonly introduced = new Set<number>();
   /** SET_TARGET: domain -> the domain it acts for. */
   private readonly targets = new Map<number, number>();
+  /** Connections with requests held back by their domain's quotas. */
+  private readonly stalled = new Set<XsServerConnection>();
+  private readonly runnable = new Set<XsServerConnection>();
+  private pumping = false;
+  /** The request being handled: the cause its watch events point back to. */
+  private cause: RequestRef | undefined;
+  /** C's process-wide errno as the last node lookup left it (malformedPathErrno). */
+  private lookupErrno: XsErrno | undefined = 'ENOENT';
   private logging = false;
   private nextConnId = 1;
   private nextTxId = 1;
@@ -106,22 +62,90 @@ export class XenstoreEngine implements ControlHost {
   connect(identity: XsIdentity, sink: ConnectionSink): XsServerConnection {
     const target = this.targets.get(identity.domid);
     const id = { ...identity, ...(target !== undefined && !identity.privileged ? { target } : {}) };
-    const conn = new XsServerConnection(this.nextConnId++, id, this, sink);
+    const conn = new XsServerConnection(this.nextConnId++, id, this.accountFor(id), this, sink);
     this.connections.add(conn);
     return conn;
+  }
+
+  private accountFor(identity: XsIdentity): DomainAccount | undefined {
+    if (identity.privileged) return undefined;
+    let a = this.accounts.get(identity.domid);
+    if (!a) this.accounts.set(identity.domid, (a = new DomainAccount(identity.domid)));
+    return a;
   }
 
   /** Drops a connection: its watches go and its transactions are aborted. Idempotent. */
   disconnect(conn: XsServerConnection): void {
     if (!this.connections.delete(conn)) return;
+    this.stalled.delete(conn);
+    this.runnable.delete(conn);
     conn.shutdown();
+    if (conn.account) this.released(conn.account);
   }
 
   deliver(deliveries: Delivery[]): void {
     for (const d of deliveries) {
-      if (d.kind === 'message') d.conn.send(d.message);
+      if (d.kind === 'message') d.conn.queueReply(d.message, d.ref);
+      else if (d.kind === 'event') d.conn.queueEvent(d.path, d.token, d.cause);
       else this.disconnect(d.conn);
     }
+  }
+
+  // ---- ConnectionHost: scheduling requests under the domain quotas ---------------------
+
+  process(conn: XsServerConnection, msg: XsMessage): void {
+    this.deliver(this.handle(conn, msg));
+  }
+
+  /** C domain_can_read(): an unprivileged domain at its outstanding or memory quota waits. */
+  mayRead(conn: XsServerConnection): boolean {
+    const a = conn.account;
+    if (!a) return true;
+    if (a.outstanding >= this.quotas.get('outstanding')) return this.stall(conn);
+    const memory = this.quotas.get('memory');
+    if (memory > 0 && this.memoryOf(a) >= memory) return this.stall(conn);
+    if (a.memoryReported) {
+      a.memoryReported = false;
+      this.log(`Domain ${a.domid} below hard memory quota again`);
+    }
+    return true;
+  }
+
+  private stall(conn: XsServerConnection): false {
+    this.stalled.add(conn);
+    return false;
+  }
+
+  /** Runs `conn`'s queued requests (now, or after the current one when called inside). */
+  wake(conn: XsServerConnection): void {
+    this.runnable.add(conn);
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        const next = this.runnable.values().next();
+        if (next.done) break;
+        this.runnable.delete(next.value);
+        if (next.value.run()) this.stalled.delete(next.value);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  released(account: DomainAccount): void {
+    if (this.stalled.size === 0) return;
+    const ready = [...this.stalled].filter((c) => c.account === account);
+    for (const c of ready) this.stalled.delete(c);
+    for (const c of ready) this.wake(c);
+  }
+
+  memoryOf(a: DomainAccount): number {
+    return this.store.memoryOf(a.domid) + a.watchBytes + a.queuedBytes;
+  }
+
+  memoryQuota(): number {
+    return this.quotas.get('memory');
   }
 
   /**
@@ -132,18 +156,51 @@ export class XenstoreEngine implements ControlHost {
    */
   handle(conn: XsServerConnection, msg: XsMessage): Delivery[] {
     const out: Delivery[] = [];
+    const ref = conn.account ? new RequestRef(conn.account) : undefined;
     let reply: XsMessage;
+    this.cause = ref;
     try {
       const handler = HANDLERS[msg.type];
       if (!handler) throw failWith('ENOSYS', `type ${msg.type}`);
       reply = { type: msg.type, reqId: msg.reqId, txId: msg.txId, payload: handler(this, conn, msg, out) };
+      this.noteSuccess(msg.type);
     } catch (e) {
       out.length = 0;
-      reply = { type: XsType.XS_ERROR, reqId: msg.reqId, txId: msg.txId, payload: errorPayload(errnoOf(e)) };
+      const errno = ONEARG_LOOKUPS.has(msg.type) && !isOneArg(msg.payload) ? this.malformedPathErrno() : errnoOf(e);
+      this.noteFailure(msg.type, errno);
+      reply = { type: XsType.XS_ERROR, reqId: msg.reqId, txId: msg.txId, payload: errorPayload(errno) };
+    } finally {
+      this.cause = undefined;
     }
     if (this.logging) this.log(`conn ${conn.id} dom${conn.identity.domid}: type ${msg.type} -> type ${reply.type}`);
-    const after = (d: Delivery): boolean => d.kind === 'message' && d.afterReply === true;
-    return [...out.filter((d) => !after(d)), { kind: 'message', conn, message: reply }, ...out.filter(after)];
+    const result: Delivery[] = [];
+    for (const d of out) if (!(d.kind === 'event' && d.afterReply)) result.push(d);
+    result.push({ kind: 'message', conn, message: reply, ...(ref ? { ref } : {}) });
+    for (const d of out) if (d.kind === 'event' && d.afterReply) result.push(d);
+    return result;
+  }
+
+  /**
+   * C 4.17 reads the path of READ, DIRECTORY and GET_PERMS with onearg(), which gives NULL
+   * unless the payload is exactly one NUL-terminated string; canonicalize(NULL) then
+   * returns NULL without setting errno, so the reply carries whatever errno the daemon's
+   * last node lookup left: ENOENT on a fresh daemon and after a lookup of a missing node,
+   * EINVAL after an invalid path, EACCES after a refused one. A successful WATCH leaves 0
+   * (C then sends no reply and aborts on `assert(conn->in == NULL)`); we answer EINVAL.
+   */
+  private malformedPathErrno(): XsErrno {
+    return this.lookupErrno ?? 'EINVAL';
+  }
+
+  private noteFailure(type: number, errno: XsErrno): void {
+    // Errors C returns directly (not through errno) leave the stale errno alone.
+    if (NODE_LOOKUPS.has(type) && (errno === 'ENOENT' || errno === 'EINVAL' || errno === 'EACCES')) this.lookupErrno = errno;
+  }
+
+  private noteSuccess(type: number): void {
+    if (type === XsType.XS_WATCH)
+      this.lookupErrno = undefined; // errno = check_watch_path() == 0
+    else if (type === XsType.XS_WRITE || type === XsType.XS_MKDIR) this.lookupErrno = 'ENOENT'; // read_node misses first
   }
 
   // ---- ControlHost ----------------------------------------------------------------------
@@ -166,18 +223,19 @@ export class XenstoreEngine implements ControlHost {
   /** What `quota <domid>` reports; socket connections of dom0 are not charged, as in C. */
   usage(domid: number): DomainUsage | undefined {
     if (!this.isDomainIntroduced(domid)) return undefined;
-    const conns = [...this.connections].filter((c) => c.identity.domid === domid && !c.identity.privileged);
-    let memory = 0;
-    for (const [path, node] of this.store.walk('/')) {
-      if (node.perms[0]?.domid === domid) memory += Buffer.byteLength(path) + nodeRecordSize(node);
-    }
+    const a = this.accounts.get(domid);
     return {
       nodes: this.store.ownedBy(domid),
-      watches: conns.reduce((n, c) => n + c.watches.size, 0),
-      transactions: conns.reduce((n, c) => n + c.transactions.size, 0),
-      outstanding: 0,
-      memory,
+      watches: a?.watches ?? 0,
+      transactions: a?.transactions ?? 0,
+      outstanding: a?.outstanding ?? 0,
+      memory: a ? this.memoryOf(a) : this.store.memoryOf(domid),
     };
+  }
+
+  /** The shared account of an unprivileged domain (tests and stats). */
+  account(domid: number): DomainAccount | undefined {
+    return this.accounts.get(domid);
   }
 
   // ---- in-process API (the simulator's toolstack side) ---------------------------------
@@ -234,23 +292,44 @@ export class XenstoreEngine implements ControlHost {
   }
 
   /** Watch events for `events`, checked against each connection's read permission. */
-  fire(events: PendingEvent[]): Delivery[] {
-    const out: Delivery[] = [];
+  fire(events: PendingEvent[], out: Delivery[]): void {
+    const cause = this.cause;
     for (const ev of events) {
-      for (const conn of this.connections) {
-        for (const hit of conn.watches.fire(ev)) {
-          if (!this.mayReceive(conn, ev)) continue;
-          out.push({ kind: 'message', conn, message: watchEvent(hit.path, hit.token) });
+      let last: XsServerConnection | undefined;
+      let allowed = false;
+      for (const { entry, path } of this.watchIndex.fire(ev)) {
+        const conn = entry.owner;
+        if (conn !== last) {
+          last = conn;
+          allowed = this.mayReceive(conn, ev);
         }
+        if (allowed) out.push({ kind: 'event', conn, path, token: entry.watch.token, ...(cause ? { cause } : {}) });
       }
     }
-    return out;
   }
 
+  watchAdded(conn: XsServerConnection, w: Watch): void {
+    this.watchIndex.add(conn, w);
+  }
+
+  watchRemoved(conn: XsServerConnection, w: Watch): void {
+    this.watchIndex.remove(conn, w);
+  }
+
+  /**
+   * C watch_permitted(): the watcher must be able to read the node's old perms, the node,
+   * or its parent; with none of them known (a node created and removed in one
+   * transaction) nobody gets the event, privileged or not.
+   */
   private mayReceive(conn: XsServerConnection, ev: PendingEvent): boolean {
+    if (ev.path.startsWith('@')) return conn.identity.privileged || canRead(conn.identity, this.store.get(ev.path)?.perms ?? []);
+    if (ev.perms.length === 0) return false;
     if (conn.identity.privileged) return true;
-    if (ev.path.startsWith('@')) return canRead(conn.identity, this.store.get(ev.path)?.perms ?? []);
-    return ev.perms.some((p) => canRead(conn.identity, p));
+    if (ev.perms.some((p) => canRead(conn.identity, p))) return true;
+    if (ev.noParent) return false;
+    const parent = parentOf(ev.path);
+    const node = parent === undefined ? undefined : this.store.get(parent);
+    return node !== undefined && canRead(conn.identity, node.perms);
   }
 
   newTransactionId(): number {
@@ -262,13 +341,16 @@ export class XenstoreEngine implements ControlHost {
   introduce(domid: number): Delivery[] {
     if (this.introduced.has(domid)) return [];
     this.introduced.add(domid);
-    return this.fire([{ path: '@introduceDomain', exact: false, perms: [], domid }]);
+    const out: Delivery[] = [];
+    this.fire([{ path: '@introduceDomain', exact: false, perms: [], domid }], out);
+    return out;
   }
 
   release(domid: number): Delivery[] {
     if (!this.introduced.delete(domid)) throw failWith('ENOENT', `domain ${domid} not introduced`);
     this.targets.delete(domid);
-    const out = this.fire([{ path: '@releaseDomain', exact: false, perms: [], domid }]);
+    const out: Delivery[] = [];
+    this.fire([{ path: '@releaseDomain', exact: false, perms: [], domid }], out);
     for (const c of this.connections) {
       if (c.identity.domid === domid && !c.identity.privileged) out.push({ kind: 'close', conn: c });
     }
@@ -276,9 +358,21 @@ export class XenstoreEngine implements ControlHost {
   }
 }
 
-function watchEvent(path: string, token: string): XsMessage {
-  // path \0 token \0 with req_id = tx_id = 0
-  return { type: XsType.XS_WATCH_EVENT, reqId: 0, txId: 0, payload: stringsPayload(path, token) };
+/** Node operations whose failures come from C's get_node()/read_node(), which set errno. */
+const NODE_LOOKUPS = new Set<number>([
+  XsType.XS_READ,
+  XsType.XS_DIRECTORY,
+  XsType.XS_GET_PERMS,
+  XsType.XS_WRITE,
+  XsType.XS_MKDIR,
+  XsType.XS_RM,
+  XsType.XS_SET_PERMS,
+  XsType.XS_DIRECTORY_PART,
+]);
+
+/** C onearg(): the payload is exactly one string, its only NUL at the end. */
+function isOneArg(payload: Buffer): boolean {
+  return payload.length > 0 && payload.indexOf(0) === payload.length - 1;
 }
 
 function errnoOf(e: unknown): XsErrno {
@@ -308,155 +402,3 @@ export function canonicalPath(domid: number, path: string, allowSpecial = false,
   if (!PATH_CHARS.test(abs)) throw failWith('EINVAL', 'character outside [A-Za-z0-9-/_@]');
   return abs;
 }
-
-function parseDomid(s: string | undefined): number {
-  if (s === undefined || !/^[0-9]{1,5}$/.test(s) || Number(s) > DOMID_MAX) throw failWith('EINVAL', `bad domid ${s}`);
-  return Number(s);
-}
-
-function requirePrivileged(conn: XsServerConnection): void {
-  if (!conn.identity.privileged) throw failWith('EACCES', 'privileged operation');
-}
-
-const nodeOp =
-  (op: (ctx: OpContext, payload: Buffer) => Buffer): Handler =>
-  (engine, conn, msg, out) => {
-    const ctx = engine.context(conn, msg.txId);
-    const reply = op(ctx, msg.payload);
-    if (!ctx.tx) out.push(...engine.fire(ctx.events)); // in a transaction they wait for commit
-    return reply;
-  };
-
-// path \0 token \0 [depth \0]  ->  OK, then one immediate WATCH_EVENT
-const onWatch: Handler = (engine, conn, msg, out) => {
-  const args = parseStrings(msg.payload);
-  if (args.length < 2 || args.length > 3) throw failWith('EINVAL', 'WATCH needs path and token');
-  const [rawPath, token, rawDepth] = args as [string, string, string | undefined];
-  const path = engine.canonical(conn, rawPath, true);
-  if (rawDepth !== undefined && !/^[0-9]{1,4}$/.test(rawDepth)) throw failWith('EINVAL', 'bad depth');
-  if (conn.watches.has(path, token)) throw failWith('EEXIST', 'duplicate watch');
-  if (!conn.identity.privileged && conn.watches.size >= engine.quotas.get('watches')) throw failWith('E2BIG', 'watches quota');
-  const relative = !rawPath.startsWith('/') && !rawPath.startsWith('@');
-  conn.watches.add({
-    path,
-    token,
-    ...(relative ? { relativeTo: `/local/domain/${conn.identity.domid}` } : {}),
-    ...(rawDepth !== undefined ? { depth: Number(rawDepth) } : {}),
-  });
-  out.push({ kind: 'message', conn, message: watchEvent(rawPath, token), afterReply: true });
-  return OK;
-};
-
-// path \0 token \0  ->  OK
-const onUnwatch: Handler = (engine, conn, msg) => {
-  const [rawPath, token] = parseExactStrings(msg.payload, 2) as [string, string];
-  if (!conn.watches.remove(engine.canonical(conn, rawPath, true), token)) throw failWith('ENOENT', 'no such watch');
-  return OK;
-};
-
-// \0  ->  OK
-const onResetWatches: Handler = (_engine, conn) => {
-  conn.watches.clear();
-  conn.transactions.clear();
-  return OK;
-};
-
-// \0 (tx_id 0)  ->  <decimal id> \0
-const onTransactionStart: Handler = (engine, conn, msg) => {
-  if (msg.txId !== 0) throw failWith('EBUSY', 'nested transaction');
-  if (!conn.identity.privileged && conn.transactions.size >= engine.quotas.get('transactions'))
-    throw failWith('ENOSPC', 'transactions quota');
-  const tx = new Transaction(engine.newTransactionId(), engine.store);
-  conn.transactions.set(tx.id, tx);
-  return stringsPayload(String(tx.id));
-};
-
-// T \0 commit | F \0 abort  ->  OK or EAGAIN
-const onTransactionEnd: Handler = (engine, conn, msg, out) => {
-  const [flag] = parseExactStrings(msg.payload, 1);
-  if (flag !== 'T' && flag !== 'F') throw failWith('EINVAL', 'TRANSACTION_END needs T or F');
-  const tx = conn.transactions.get(msg.txId);
-  if (!tx) throw failWith('ENOENT', `no transaction ${msg.txId}`);
-  conn.transactions.delete(msg.txId);
-  if (flag === 'F') return OK;
-  if (tx.conflicts().length > 0) throw failWith('EAGAIN', 'transaction conflict');
-  tx.apply();
-  out.push(...engine.fire(tx.events));
-  return OK;
-};
-
-// domid \0  ->  /local/domain/<domid> \0
-const onGetDomainPath: Handler = (_e, _c, msg) => stringsPayload(`/local/domain/${parseDomid(parseExactStrings(msg.payload, 1)[0])}`);
-
-// domid \0  ->  T \0 | F \0
-const onIsIntroduced: Handler = (engine, _c, msg) =>
-  stringsPayload(engine.isDomainIntroduced(parseDomid(parseExactStrings(msg.payload, 1)[0])) ? 'T' : 'F');
-
-// domid \0 gfn \0 evtchn \0  ->  OK, fires @introduceDomain
-const onIntroduce: Handler = (engine, conn, msg, out) => {
-  requirePrivileged(conn);
-  const args = parseStrings(msg.payload);
-  if (args.length < 3) throw failWith('EINVAL', 'INTRODUCE needs domid, gfn, evtchn');
-  out.push(...engine.introduce(parseDomid(args[0])));
-  return OK;
-};
-
-// domid \0  ->  OK, fires @releaseDomain and drops the domain's connections
-const onRelease: Handler = (engine, conn, msg, out) => {
-  requirePrivileged(conn);
-  const domid = parseDomid(parseExactStrings(msg.payload, 1)[0]);
-  if (domid === 0) throw failWith('EINVAL', 'cannot release dom0');
-  out.push(...engine.release(domid));
-  return OK;
-};
-
-// domid \0  ->  OK (clears a suspended domain's shutdown state; nothing to clear here)
-const onResume: Handler = (engine, conn, msg) => {
-  requirePrivileged(conn);
-  const domid = parseDomid(parseExactStrings(msg.payload, 1)[0]);
-  if (domid === 0) throw failWith('EINVAL', 'dom0 has no ring connection to resume'); // as C 4.17
-  if (!engine.isDomainIntroduced(domid)) throw failWith('ENOENT', 'not introduced');
-  return OK;
-};
-
-// domid \0 target-domid \0  ->  OK
-const onSetTarget: Handler = (engine, conn, msg) => {
-  requirePrivileged(conn);
-  const [rawDomid, rawTarget] = parseExactStrings(msg.payload, 2);
-  const domid = parseDomid(rawDomid);
-  const target = parseDomid(rawTarget);
-  if (!engine.isDomainIntroduced(domid)) throw failWith('ENOENT', `domain ${domid} not introduced`);
-  if (!engine.isDomainIntroduced(target)) throw failWith('ENOENT', `target ${target} not introduced`);
-  engine.setTarget(domid, target);
-  return OK;
-};
-
-// cmd \0 [arg \0]...  ->  OK or text \0 (control.ts)
-const onControl: Handler = (engine, conn, msg) => {
-  requirePrivileged(conn);
-  const [cmd, ...args] = parseStrings(msg.payload);
-  return runControl(engine, cmd, args);
-};
-
-const HANDLERS: Partial<Record<number, Handler>> = {
-  [XsType.XS_CONTROL]: onControl,
-  [XsType.XS_DIRECTORY]: nodeOp(ops.opDirectory),
-  [XsType.XS_READ]: nodeOp(ops.opRead),
-  [XsType.XS_GET_PERMS]: nodeOp(ops.opGetPerms),
-  [XsType.XS_WATCH]: onWatch,
-  [XsType.XS_UNWATCH]: onUnwatch,
-  [XsType.XS_TRANSACTION_START]: onTransactionStart,
-  [XsType.XS_TRANSACTION_END]: onTransactionEnd,
-  [XsType.XS_INTRODUCE]: onIntroduce,
-  [XsType.XS_RELEASE]: onRelease,
-  [XsType.XS_GET_DOMAIN_PATH]: onGetDomainPath,
-  [XsType.XS_WRITE]: nodeOp(ops.opWrite),
-  [XsType.XS_MKDIR]: nodeOp(ops.opMkdir),
-  [XsType.XS_RM]: nodeOp(ops.opRm),
-  [XsType.XS_SET_PERMS]: nodeOp(ops.opSetPerms),
-  [XsType.XS_IS_DOMAIN_INTRODUCED]: onIsIntroduced,
-  [XsType.XS_RESUME]: onResume,
-  [XsType.XS_SET_TARGET]: onSetTarget,
-  [XsType.XS_RESET_WATCHES]: onResetWatches,
-  [XsType.XS_DIRECTORY_PART]: nodeOp(ops.opDirectoryPart),
-};

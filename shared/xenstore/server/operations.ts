@@ -2,19 +2,18 @@
 // store or a transaction). Semantics follow C xenstored (tools/xenstored/core.c).
 // Handlers return the reply payload or throw failWith(errno); they never do I/O.
 
-import { xerror } from '../../errors';
 import {
   XENSTORE_PAYLOAD_MAX,
   XS_SPECIAL_PATHS,
   type Perm,
-  type XsErrno,
   formatPerms,
   parseExactStrings,
   parsePerms,
-  parseStrings,
+  parseTerminatedStrings,
   parseWritePayload,
   stringsPayload,
 } from '../wire';
+import { failWith } from './fail';
 import { type XsIdentity, accessFor, inheritPerms } from './perms';
 import type { Quotas } from './quota';
 import { type NodeView, type XsNode, baseName, childPath, nodeRecordSize, parentOf } from './store';
@@ -22,10 +21,7 @@ import type { PendingEvent } from './transactions';
 
 export const OK = stringsPayload('OK');
 
-/** Abort the current request with an XS_ERROR reply carrying `errno`. */
-export function failWith(errno: XsErrno, why: string): Error {
-  return xerror('XS_E_REPLY', `${errno}: ${why}`, { errno });
-}
+export { failWith };
 
 /** Everything a handler needs: who asks, where nodes live, where events go. */
 export interface OpContext {
@@ -111,9 +107,23 @@ export function opRead(ctx: OpContext, payload: Buffer): Buffer {
   return lookup(ctx, onePath(ctx, payload), 'read').value;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A node value in memory of its own: a slice of Node's shared Buffer pool kept in the
+ * store would keep its whole 8 KiB slab alive for as long as the node lives.
+ */
+function ownedValue(v: Buffer): Buffer {
+  if (v.length === 0) return EMPTY;
+  const own = Buffer.allocUnsafeSlow(v.length);
+  v.copy(own);
+  return own;
+}
+
 // path \0 value  ->  OK
 export function opWrite(ctx: OpContext, payload: Buffer): Buffer {
-  const req = parseWritePayload(payload);
+  const parsed = parseWritePayload(payload);
+  const req = { path: parsed.path, value: ownedValue(parsed.value) };
   const path = ctx.canonical(req.path);
   const node = ctx.view.get(path);
   if (node) {
@@ -145,7 +155,9 @@ function removeTree(ctx: OpContext, path: string, node: XsNode): void {
   for (const name of node.children) {
     const child = childPath(path, name);
     const c = ctx.view.get(child);
-    if (!c) continue;
+    // Only a transaction's view can name a child it does not have (C walk_node_tree:
+    // "Child not found", the walk stops with EIO; what it removed so far stays removed).
+    if (!c) throw failWith('EIO', `${child} is listed but missing in this transaction`);
     removeTree(ctx, child, c);
     ctx.events.push({ path: child, exact: true, perms: [c.perms] });
   }
@@ -153,22 +165,29 @@ function removeTree(ctx: OpContext, path: string, node: XsNode): void {
 }
 
 // path \0  ->  OK (recursive; ENOENT only when the parent is missing too)
+// Inside a transaction the view mixes nodes frozen at first access with live ones, so a
+// node can be there while its parent is not, or its parent may not list it. C rm_node()
+// answers the first with EINVAL, changing nothing; the second with EIO after the subtree
+// is already gone from the transaction (its events stay queued for the commit).
 export function opRm(ctx: OpContext, payload: Buffer): Buffer {
   const path = onePath(ctx, payload);
   if (path === '/') throw failWith('EINVAL', 'cannot remove /');
   const parentPath = parentOf(path)!;
-  const parent = ctx.view.get(parentPath);
   const node = ctx.view.get(path);
   if (!node) {
     const anc = closestExisting(ctx.view, path);
     if (anc && !allowed(ctx, anc[1].perms, 'write')) throw failWith('EACCES', path);
-    if (parent) return OK;
+    if (anc && anc[0] === parentPath) return OK;
     throw failWith('ENOENT', path);
   }
   lookup(ctx, path, 'write');
+  const parent = ctx.view.get(parentPath);
+  if (!parent) throw failWith('EINVAL', `${parentPath} is missing in this transaction`);
   removeTree(ctx, path, node);
-  if (parent) ctx.view.put(parentPath, { ...parent, children: parent.children.filter((n) => n !== baseName(path)) });
   ctx.events.push({ path, exact: false, perms: [node.perms] });
+  const name = baseName(path);
+  if (!parent.children.includes(name)) throw failWith('EIO', `${parentPath} does not list ${name} in this transaction`);
+  ctx.view.put(parentPath, { ...parent, children: parent.children.filter((n) => n !== name) });
   return OK;
 }
 
@@ -213,7 +232,7 @@ export function opGetPerms(ctx: OpContext, payload: Buffer): Buffer {
 const PERM_SHAPE = /^[nrwb]./;
 
 export function opSetPerms(ctx: OpContext, payload: Buffer): Buffer {
-  const [rawPath, ...rawPerms] = parseStrings(payload);
+  const [rawPath, ...rawPerms] = parseTerminatedStrings(payload);
   if (rawPath === undefined || rawPerms.length === 0) throw failWith('EINVAL', 'SET_PERMS needs a path and perms');
   if (limited(ctx) && rawPerms.length > ctx.quotas.get('permissions')) throw failWith('ENOSPC', 'permissions quota');
   if (!rawPerms.every((r) => PERM_SHAPE.test(r))) throw failWith('EINVAL', 'bad permission');

@@ -16,6 +16,8 @@ export class XenstoredServer extends EventEmitter {
   readonly engine: XenstoreEngine;
   private readonly servers = new Map<string, net.Server>();
   private readonly sockets = new Set<net.Socket>();
+  /** Connections with output to write at the end of this loop turn (one setImmediate for all). */
+  private readonly flushes: Array<() => void> = [];
 
   constructor(opts: { engine?: XenstoreEngine } & EngineOptions = {}) {
     super();
@@ -52,13 +54,18 @@ export class XenstoredServer extends EventEmitter {
 
   private accept(socket: net.Socket, identity: XsIdentity): void {
     this.sockets.add(socket);
+    // Output leaves once per loop turn (setImmediate), like C's poll loop writes, so a
+    // client's pipelined requests meet the duplicate-event check and go out in one write;
+    // a full socket keeps the rest in the connection's accounted queue until 'drain'.
     const conn = this.engine.connect(identity, {
-      write: (bytes) => {
-        if (!socket.destroyed) socket.write(bytes);
-      },
+      write: (bytes) => !socket.destroyed && socket.write(bytes),
       close: () => socket.destroy(),
+      schedule: (flush) => this.scheduleFlush(flush),
+      pause: () => socket.pause(),
+      resume: () => socket.resume(),
     });
     this.emit('connection', { ...identity });
+    socket.on('drain', () => conn.drained());
     socket.on('data', (chunk) => conn.receive(chunk));
     socket.on('error', () => undefined); // a reset by the peer ends in 'close'
     socket.on('close', () => {
@@ -66,6 +73,15 @@ export class XenstoredServer extends EventEmitter {
       this.engine.disconnect(conn);
       this.emit('connection-closed', { ...identity });
     });
+  }
+
+  private scheduleFlush(flush: () => void): void {
+    this.flushes.push(flush);
+    if (this.flushes.length === 1) {
+      setImmediate(() => {
+        for (const f of this.flushes.splice(0)) f();
+      });
+    }
   }
 
   introduceDomain(domid: number): void {

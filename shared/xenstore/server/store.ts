@@ -72,9 +72,15 @@ export function countOwner(counts: Map<number, number>, owner: number | undefine
   counts.set(owner, (counts.get(owner) ?? 0) + delta);
 }
 
+/** What C charges a node to its owner's memory: the record plus the path (key) bytes. */
+function nodeMemory(path: string, node: Omit<XsNode, 'generation'>): number {
+  return Buffer.byteLength(path) + nodeRecordSize(node);
+}
+
 export class Store implements NodeView {
   private readonly nodes = new Map<string, XsNode>();
   private readonly owners = new Map<number, number>();
+  private readonly memory = new Map<number, number>();
   private nextGeneration = 1;
 
   constructor() {
@@ -97,18 +103,31 @@ export class Store implements NodeView {
   }
 
   put(path: string, node: Omit<XsNode, 'generation'>): void {
-    countOwner(this.owners, ownerOf(path, this.nodes.get(path)), -1);
+    const old = this.nodes.get(path);
+    if (old) {
+      countOwner(this.owners, ownerOf(path, old), -1);
+      countOwner(this.memory, ownerOf(path, old), -nodeMemory(path, old));
+    }
     countOwner(this.owners, ownerOf(path, node), +1);
+    countOwner(this.memory, ownerOf(path, node), nodeMemory(path, node));
     this.nodes.set(path, { value: node.value, perms: node.perms, children: node.children, generation: this.nextGeneration++ });
   }
 
   delete(path: string): void {
-    countOwner(this.owners, ownerOf(path, this.nodes.get(path)), -1);
+    const old = this.nodes.get(path);
+    if (!old) return;
+    countOwner(this.owners, ownerOf(path, old), -1);
+    countOwner(this.memory, ownerOf(path, old), -nodeMemory(path, old));
     this.nodes.delete(path);
   }
 
   ownedBy(domid: number): number {
     return this.owners.get(domid) ?? 0;
+  }
+
+  /** Bytes of the nodes `domid` owns (path + record), C's node share of domain memory. */
+  memoryOf(domid: number): number {
+    return this.memory.get(domid) ?? 0;
   }
 
   /** Generation of a node, or -1 when it does not exist (C's NO_GENERATION). */

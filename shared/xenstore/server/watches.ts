@@ -6,9 +6,6 @@
 import { isPathAtOrBelow } from './store';
 import type { PendingEvent } from './transactions';
 
-/** Watches one connection may hold (C quota_nb_watch_per_domain default); dom0 is exempt. */
-export const MAX_WATCHES_PER_CONN = 128;
-
 export interface Watch {
   /** Absolute (or special) path watched. */
   path: string;
@@ -42,39 +39,91 @@ export function reportedPath(watch: Watch, path: string): string {
   return path;
 }
 
+/** One connection's watches, in registration order, found by (path, token). */
 export class WatchList {
-  private readonly watches: Watch[] = [];
+  private readonly watches = new Map<string, Watch>();
 
   get size(): number {
-    return this.watches.length;
+    return this.watches.size;
   }
 
   has(path: string, token: string): boolean {
-    return this.watches.some((w) => w.path === path && w.token === token);
+    return this.watches.has(`${path}\0${token}`);
   }
 
   add(watch: Watch): void {
-    this.watches.push(watch);
+    this.watches.set(`${watch.path}\0${watch.token}`, watch);
   }
 
-  remove(path: string, token: string): boolean {
-    const i = this.watches.findIndex((w) => w.path === path && w.token === token);
-    if (i < 0) return false;
-    this.watches.splice(i, 1);
-    return true;
+  /** Removes and returns the watch, or undefined when there is none. */
+  remove(path: string, token: string): Watch | undefined {
+    const key = `${path}\0${token}`;
+    const w = this.watches.get(key);
+    if (w) this.watches.delete(key);
+    return w;
   }
 
-  clear(): void {
-    this.watches.length = 0;
+  all(): readonly Watch[] {
+    return [...this.watches.values()];
+  }
+}
+
+export interface IndexedWatch<C> {
+  owner: C;
+  watch: Watch;
+  /** Registration order across the whole daemon. */
+  seq: number;
+}
+
+/**
+ * Every connection's watches by watched path, so an event looks up its own path and its
+ * ancestors (a watch fires for its path and everything below) instead of scanning every
+ * watch of every connection: a domain's 128 watches cost a write nothing unless they
+ * cover its path.
+ */
+export class WatchIndex<C extends { readonly id: number }> {
+  private readonly byPath = new Map<string, Array<IndexedWatch<C>>>();
+  private nextSeq = 0;
+
+  add(owner: C, watch: Watch): void {
+    let list = this.byPath.get(watch.path);
+    if (!list) this.byPath.set(watch.path, (list = []));
+    list.push({ owner, watch, seq: this.nextSeq++ });
   }
 
-  /** (reported path, token) for each watch the event fires. */
-  fire(event: PendingEvent): Array<{ path: string; token: string }> {
-    const out: Array<{ path: string; token: string }> = [];
-    for (const w of this.watches) {
-      const path = matchWatch(w, event);
-      if (path !== undefined) out.push({ path, token: w.token });
+  remove(owner: C, watch: Watch): void {
+    const list = this.byPath.get(watch.path);
+    if (!list) return;
+    const i = list.findIndex((e) => e.owner === owner && e.watch === watch);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.byPath.delete(watch.path);
+  }
+
+  /**
+   * The watches `event` fires with the path each reports, in C's order: connection by
+   * connection (oldest first), each connection's watches in registration order.
+   */
+  fire(event: PendingEvent): Array<{ entry: IndexedWatch<C>; path: string }> {
+    const hits: Array<{ entry: IndexedWatch<C>; path: string }> = [];
+    const collect = (watched: string): void => {
+      const list = this.byPath.get(watched);
+      if (!list) return;
+      for (const entry of list) {
+        const path = matchWatch(entry.watch, event);
+        if (path !== undefined) hits.push({ entry, path });
+      }
+    };
+    if (event.exact || event.path.charCodeAt(0) === 0x40 /* @ */) {
+      collect(event.path);
+    } else {
+      for (let p = event.path; ; ) {
+        collect(p);
+        if (p === '/') break;
+        const i = p.lastIndexOf('/');
+        p = i <= 0 ? '/' : p.slice(0, i);
+      }
     }
-    return out;
+    if (hits.length > 1) hits.sort((a, b) => a.entry.owner.id - b.entry.owner.id || a.entry.seq - b.entry.seq);
+    return hits;
   }
 }

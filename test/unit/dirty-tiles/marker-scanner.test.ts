@@ -10,18 +10,18 @@ import {
   DT_FLAG_SWITCH_NOW,
   DT_FLAG_WOKE,
   DT_OFF,
-  DT_PAGE_SIZE,
   DT_U32,
   bitmapWordIndex,
   chooseTileGeometry,
   initTilePage,
 } from '../../../shared/dirty-tiles/page';
+import { XEN_PAGE_SIZE } from '../../../shared/page';
 
 const W = 1920;
 const H = 1080; // 60 x 68 tiles of 32 x 16
 
 function setup(opts: { idleAfterEmptyScans?: number; now?: () => number; pace?: boolean } = {}) {
-  const page = new Uint8Array(DT_PAGE_SIZE);
+  const page = new Uint8Array(XEN_PAGE_SIZE);
   initTilePage(page, chooseTileGeometry(W, H));
   const marker = new TileMarker(page, { fbWidth: W, fbHeight: H });
   const scanner = new TileScanner(page, { fbWidth: W, fbHeight: H, periodMs: 20, ...opts });
@@ -304,13 +304,13 @@ describe('dirty-tiles: marker + scanner', () => {
     it('fuzz: random pages and random writes never throw, never leave the fb or the page', () => {
       fc.assert(
         fc.property(
-          fc.uint8Array({ minLength: DT_PAGE_SIZE, maxLength: DT_PAGE_SIZE }),
-          fc.array(fc.tuple(fc.integer({ min: 0, max: DT_PAGE_SIZE - 1 }), fc.integer({ min: 0, max: 255 })), { maxLength: 40 }),
+          fc.uint8Array({ minLength: XEN_PAGE_SIZE, maxLength: XEN_PAGE_SIZE }),
+          fc.array(fc.tuple(fc.integer({ min: 0, max: XEN_PAGE_SIZE - 1 }), fc.integer({ min: 0, max: 255 })), { maxLength: 40 }),
           fc.boolean(),
           (bytes, pokes, startValid) => {
             // the page sits inside a larger buffer with guard bytes on both sides
-            const whole = new Uint8Array(DT_PAGE_SIZE * 3).fill(0xcc);
-            const page = whole.subarray(DT_PAGE_SIZE, 2 * DT_PAGE_SIZE);
+            const whole = new Uint8Array(XEN_PAGE_SIZE * 3).fill(0xcc);
+            const page = whole.subarray(XEN_PAGE_SIZE, 2 * XEN_PAGE_SIZE);
             if (startValid) {
               initTilePage(page, chooseTileGeometry(W, H));
               for (let i = 1024; i < 3072; i++) page[i] = bytes[i];
@@ -329,9 +329,9 @@ describe('dirty-tiles: marker + scanner', () => {
               if (i < pokes.length) page[pokes[i][0]] = pokes[i][1];
               t += 50;
             }
-            for (let i = 0; i < DT_PAGE_SIZE; i++) {
+            for (let i = 0; i < XEN_PAGE_SIZE; i++) {
               assert.equal(whole[i], 0xcc);
-              assert.equal(whole[2 * DT_PAGE_SIZE + i], 0xcc);
+              assert.equal(whole[2 * XEN_PAGE_SIZE + i], 0xcc);
             }
           },
         ),
@@ -341,7 +341,7 @@ describe('dirty-tiles: marker + scanner', () => {
 
     it('a short or misaligned page is refused up front (DT_E_BAD_PAGE)', () => {
       assert.throws(() => new TileScanner(new Uint8Array(100), { fbWidth: W, fbHeight: H }), { code: 'DT_E_BAD_PAGE' });
-      assert.throws(() => new TileScanner(new Uint8Array(DT_PAGE_SIZE + 4).subarray(4), { fbWidth: W, fbHeight: H }), {
+      assert.throws(() => new TileScanner(new Uint8Array(XEN_PAGE_SIZE + 4).subarray(4), { fbWidth: W, fbHeight: H }), {
         code: 'DT_E_BAD_PAGE',
       });
     });

@@ -10,7 +10,6 @@ import {
   DT_MAX_FB_SIDE,
   DT_MAX_ROWS,
   DT_OFF,
-  DT_PAGE_SIZE,
   DT_VERSION,
   TileHeader,
   chooseTileGeometry,
@@ -18,10 +17,11 @@ import {
   readTileHeader,
   validateTileHeader,
 } from '../../../shared/dirty-tiles/page';
+import { XEN_PAGE_SIZE } from '../../../shared/page';
 
 /** Builds a header the long way: byte by byte, little-endian, from the spec table. */
 function goldenPage(f: Partial<TileHeader> & { cols: number; rows: number; tileW: number; tileH: number }): Uint8Array {
-  const p = new Uint8Array(DT_PAGE_SIZE);
+  const p = new Uint8Array(XEN_PAGE_SIZE);
   const put = (off: number, size: number, v: number): void => {
     for (let i = 0; i < size; i++) p[off + i] = Math.floor(v / 2 ** (8 * i)) & 0xff;
   };
@@ -114,13 +114,13 @@ describe('dirty-tiles: page', () => {
       assert.deepEqual(readTileHeader(goldenPage(fields)), fields);
     });
     it('initTilePage encodes the same bytes as the golden helper, zeroing the rest', () => {
-      const p = new Uint8Array(DT_PAGE_SIZE).fill(0xaa);
+      const p = new Uint8Array(XEN_PAGE_SIZE).fill(0xaa);
       const g = { cols: 60, rows: 68, tileW: 32, tileH: 16 };
       initTilePage(p, g);
       assert.deepEqual(p, goldenPage(g));
     });
     it('round trip through initTilePage + readTileHeader', () => {
-      const p = new Uint8Array(DT_PAGE_SIZE);
+      const p = new Uint8Array(XEN_PAGE_SIZE);
       const g = chooseTileGeometry(1920, 1080);
       initTilePage(p, g);
       assert.deepEqual(readTileHeader(p), {
@@ -160,9 +160,9 @@ describe('dirty-tiles: page', () => {
     });
     it('initTilePage refuses a short or misaligned buffer', () => {
       const g = { cols: 1, rows: 1, tileW: 16, tileH: 16 };
-      expectCode(() => initTilePage(new Uint8Array(DT_PAGE_SIZE - 1), g), 'DT_E_BAD_PAGE');
-      expectCode(() => initTilePage(new Uint8Array(DT_PAGE_SIZE + 8).subarray(4), g), 'DT_E_BAD_PAGE');
-      expectCode(() => initTilePage(new Uint8Array(DT_PAGE_SIZE), { ...g, cols: 65 }), 'DT_E_BAD_GEOMETRY');
+      expectCode(() => initTilePage(new Uint8Array(XEN_PAGE_SIZE - 1), g), 'DT_E_BAD_PAGE');
+      expectCode(() => initTilePage(new Uint8Array(XEN_PAGE_SIZE + 8).subarray(4), g), 'DT_E_BAD_PAGE');
+      expectCode(() => initTilePage(new Uint8Array(XEN_PAGE_SIZE), { ...g, cols: 65 }), 'DT_E_BAD_GEOMETRY');
     });
   });
 

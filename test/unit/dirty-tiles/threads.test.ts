@@ -11,7 +11,8 @@ import { Worker } from 'node:worker_threads';
 import { TileScanner } from '../../../backend/damage/tile-scanner';
 import { TileMarker } from '../../../frontend/dirty-tiles/marker';
 import { mapFd, shmOpen, shmUnlink } from '../../../native';
-import { DT_PAGE_SIZE, chooseTileGeometry, initTilePage } from '../../../shared/dirty-tiles/page';
+import { chooseTileGeometry, initTilePage } from '../../../shared/dirty-tiles/page';
+import { XEN_PAGE_SIZE } from '../../../shared/page';
 
 const WORKERS = 4;
 const MARKS = 25_000;
@@ -38,13 +39,13 @@ describe('dirty-tiles: worker threads on one shm page', function () {
   let fd: number;
 
   beforeEach(() => {
-    fd = shmOpen(name, { create: true, exclusive: true, size: DT_PAGE_SIZE });
+    fd = shmOpen(name, { create: true, exclusive: true, size: XEN_PAGE_SIZE });
     shmUnlink(name);
   });
   afterEach(() => fs.closeSync(fd));
 
   it(`${WORKERS} threads x ${MARKS} marks while switching, scanning, idling and waking`, async () => {
-    const mapping = mapFd(fd, 0, DT_PAGE_SIZE, true);
+    const mapping = mapFd(fd, 0, XEN_PAGE_SIZE, true);
     try {
       const page = new Uint8Array(mapping.buffer);
       const geom = chooseTileGeometry(W, H);

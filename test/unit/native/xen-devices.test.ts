@@ -1,7 +1,7 @@
 // The real-Xen handles of the addon off Xen: opening /dev/xen/* fails with ENOENT carrying
 // errno/code/syscall/path; arguments are checked in C++ before any system call (driven
 // through stand-in nodes: /dev/null for the ioctl devices, a FIFO for evtchn); the ABI
-// structs as compiled match reference/xen-protocols.md section 5. What needs a Xen host
+// structs as compiled match Linux include/uapi/xen/*.h (x86_64). What needs a Xen host
 // is in test/lab/native-xen.test.ts.
 
 import { strict as assert } from 'node:assert';
@@ -275,7 +275,7 @@ describe('native: xen devices off Xen', () => {
     });
   });
 
-  describe('ABI layout (xen-protocols.md section 5, x86_64)', () => {
+  describe('ABI layout (Linux include/uapi/xen/*.h, x86_64)', () => {
     const layout = xenLayout();
 
     it('ioctl numbers are the documented _IOC(_IOC_NONE, type, nr, size) values', () => {

@@ -24,6 +24,8 @@ import {
   readDirPage,
   writeDirPage,
   readFbFrames,
+  readDirPages,
+  writeDirPages,
   dirPagesNeeded,
   fbPagesNeeded,
   validateFbGeometry,
@@ -219,28 +221,50 @@ describe('shared/fbif', () => {
       assert.equal(dirPagesNeeded(fbPagesNeeded(FB_MAX_MEM_LENGTH), 'x86_64-abi'), 32);
     });
 
-    it('readFbFrames walks pd[] then each directory page once', () => {
+    it('readFbFrames walks pd[] once and reads the directory pages mapped in one batch', () => {
       const memLength = 600 * 4096 + 1; // 601 fb pages -> 2 dir pages on 64-bit
       const page = Buffer.alloc(4096);
       page.writeBigUInt64LE(7n, 40);
       page.writeBigUInt64LE(9n, 48);
-      const dirs = new Map<number, Buffer>([
-        [7, Buffer.alloc(4096)],
-        [9, Buffer.alloc(4096)],
-      ]);
-      for (let i = 0; i < 512; i++) dirs.get(7)!.writeBigUInt64LE(BigInt(0x10000 + i), 8 * i);
-      for (let i = 0; i < 89; i++) dirs.get(9)!.writeBigUInt64LE(BigInt(0x20000 + i), 8 * i);
-      const seen: number[] = [];
+      const dirs = Buffer.alloc(2 * 4096);
+      for (let i = 0; i < 512; i++) dirs.writeBigUInt64LE(BigInt(0x10000 + i), 8 * i);
+      for (let i = 0; i < 89; i++) dirs.writeBigUInt64LE(BigInt(0x20000 + i), 4096 + 8 * i);
+      const seen: (readonly number[])[] = [];
       const frames = readFbFrames(page, 'x86_64-abi', memLength, (f) => {
         seen.push(f);
-        return dirs.get(f)!;
+        return dirs;
       });
-      assert.deepEqual(seen, [7, 9]);
+      assert.deepEqual(seen, [[7, 9]]);
       assert.equal(frames.length, 601);
       assert.equal(frames[0], 0x10000);
       assert.equal(frames[511], 0x10000 + 511);
       assert.equal(frames[512], 0x20000);
       assert.equal(frames[600], 0x20000 + 88);
+      // A mapping shorter than the directory pages it should hold: a typed error, no overread.
+      throwsCode(() => readFbFrames(page, 'x86_64-abi', memLength, () => dirs.subarray(0, 4096)), 'FB_E_BAD_PD');
+      // More directory pages than pd[] can hold (x86_64: 123).
+      throwsCode(() => readFbFrames(page, 'x86_64-abi', 124 * 512 * 4096, () => dirs), 'FB_E_BAD_PD');
+    });
+
+    it('writeDirPages / readDirPages: golden layout over page boundaries, both ABIs', () => {
+      for (const [abi, size, per] of [
+        ['x86_64-abi', 8, 512],
+        ['x86_32-abi', 4, 1024],
+      ] as const) {
+        const frames = Array.from({ length: per + 3 }, (_, i) => 0x30000 + i);
+        const g = Buffer.alloc(2 * 4096);
+        frames.forEach((f, i) => {
+          const at = Math.floor(i / per) * 4096 + (i % per) * size;
+          if (size === 8) g.writeBigUInt64LE(BigInt(f), at);
+          else g.writeUInt32LE(f, at);
+        });
+        const out = new Uint8Array(2 * 4096);
+        writeDirPages(out, abi, frames);
+        assert.deepEqual(out, u8(g), abi);
+        assert.deepEqual(readDirPages(g, abi, frames.length), frames, abi);
+        throwsCode(() => writeDirPages(new Uint8Array(4096), abi, frames), 'FB_E_BAD_PD');
+        throwsCode(() => readDirPages(g.subarray(0, 4096), abi, frames.length), 'FB_E_BAD_PD');
+      }
     });
   });
 

@@ -4,10 +4,10 @@ import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/pixel-format';
 import { BTN_LEFT, BTN_RIGHT, KEY_A, KEY_RIGHT } from '../../../backend/input/linux-input-codes';
 import { parseClientMessage, RFB_MAX_CUT_TEXT, RFB_MAX_ENCODINGS } from '../../../backend/vnc/client-messages';
 import { clientMessageName, encodingName, RfbEncoding } from '../../../backend/vnc/messages';
-import { isXenvfbError } from '../../../shared/errors';
+import { errorCode, isXenvfbError } from '../../../shared/errors';
 import { clientCutText, connected, fur, keyEvent, pointerEvent, qemuExtKey, setEncodings, setPixelFormat } from './helpers';
 
-const code = (e: Error | undefined): string | undefined => (e as { code?: string } | undefined)?.code;
+const code = (e: Error | undefined): string | undefined => errorCode(e);
 
 /** Each message, and what the session must do with it (as input calls and output length). */
 const MESSAGES: Array<[string, Buffer]> = [

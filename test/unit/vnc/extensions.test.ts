@@ -7,7 +7,7 @@ import { KEY_1, KEY_A, KEY_CAPSLOCK, KEY_GRAVE, KEY_RIGHT, KEY_SLASH, BTN_LEFT, 
 import { keysymToLinux } from '../../../backend/input/keysym';
 import { parseClientMessage, RFB_MAX_FENCE_PAYLOAD, RFB_MAX_SCREENS } from '../../../backend/vnc/client-messages';
 import { RfbEncoding } from '../../../backend/vnc/messages';
-import { isXenvfbError } from '../../../shared/errors';
+import { errorCode, isXenvfbError } from '../../../shared/errors';
 import {
   connected,
   fur,
@@ -22,7 +22,7 @@ import {
   type Harness,
 } from './helpers';
 
-const code = (e: Error | undefined): string | undefined => (e as { code?: string } | undefined)?.code;
+const code = (e: Error | undefined): string | undefined => errorCode(e);
 const E = RfbEncoding;
 
 // ---- client message builders ----

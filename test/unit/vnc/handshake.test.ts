@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/pixel-format';
 import { readPixelFormat } from '../../../backend/vnc/messages';
 import { ByteReader } from '../../../shared/bytes';
+import { errorCode } from '../../../shared/errors';
 import { harness, patternSurface, TestDisplay, VERSION_33, VERSION_37, VERSION_38 } from './helpers';
 
 function serverInit(b: Buffer): { width: number; height: number; format: ReturnType<typeof readPixelFormat>; name: string } {
@@ -69,7 +70,7 @@ describe('vnc/session handshake', () => {
       h.take();
       h.session.receive(Buffer.from(bad, 'latin1'));
       assert.equal(h.session.closed, true);
-      assert.equal((h.closedWith.error as { code?: string }).code, 'RFB_E_BAD_VERSION');
+      assert.equal(errorCode(h.closedWith.error), 'RFB_E_BAD_VERSION');
       const out = h.take();
       assert.equal(out.readUInt32BE(0), 0);
       assert.equal(out.readUInt32BE(4), out.length - 8);
@@ -84,7 +85,7 @@ describe('vnc/session handshake', () => {
     const out = h.take();
     assert.equal(out.readUInt32BE(0), 1);
     assert.equal(out.readUInt32BE(4), out.length - 8);
-    assert.equal((h.session.error as { code?: string }).code, 'RFB_E_BAD_SECURITY');
+    assert.equal(errorCode(h.session.error), 'RFB_E_BAD_SECURITY');
     assert.equal(h.closedWith.count, 1);
   });
 
@@ -94,7 +95,7 @@ describe('vnc/session handshake', () => {
     h.take();
     h.session.receive(Uint8Array.of(16));
     assert.equal(h.take().readUInt32BE(0), 1);
-    assert.equal((h.session.error as { code?: string }).code, 'RFB_E_BAD_SECURITY');
+    assert.equal(errorCode(h.session.error), 'RFB_E_BAD_SECURITY');
   });
 
   it('shared=0 asks for exclusive access; shared=1 does not', () => {

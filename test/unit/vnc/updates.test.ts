@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { errorCode } from '../../../shared/errors';
 import { PIXEL_FORMAT_RGB565, PIXEL_FORMAT_XRGB8888, type PixelFormat } from '../../../backend/display/pixel-format';
 import { MAX_PENDING_RECTS } from '../../../backend/updates/pending-region';
 import { RfbEncoding } from '../../../backend/vnc/messages';
@@ -7,7 +8,7 @@ import { connected, decodeUpdates, fur, patternRgb, patternSurface, setEncodings
 const RGB565_BE: PixelFormat = { ...PIXEL_FORMAT_RGB565, bigEndian: true };
 const RGBX_ODD: PixelFormat = { ...PIXEL_FORMAT_XRGB8888, redShift: 0, greenShift: 8, blueShift: 16 };
 
-const code = (e: Error | undefined): string | undefined => (e as { code?: string } | undefined)?.code;
+const code = (e: Error | undefined): string | undefined => errorCode(e);
 
 describe('vnc/session updates', () => {
   it('non-incremental FUR: the full requested area at once, cropped to the framebuffer', () => {

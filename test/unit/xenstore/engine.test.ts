@@ -337,7 +337,7 @@ describe('xenstore engine: hostile input', () => {
         const c = priv ? dom0 : d1;
         const before = c.inbox.length;
         const out = engine.handle(c.conn, { type, reqId: 77, txId, payload: p });
-        assert.equal(out[0]!.kind, 'message');
+        assert.equal(out.filter((d) => d.kind === 'message').length, 1, 'exactly one reply');
         engine.deliver(out);
         assert.ok(c.inbox.length > before || c.closed);
         c.inbox.length = 0;

@@ -11,13 +11,33 @@ export class TestConn {
   private readonly parser = new XsParser();
   private reqId = 100;
 
-  constructor(engine: XenstoreEngine, identity: XsIdentity) {
+  /** Flushes the sink has been asked for (deferred connections only). */
+  private readonly pendingFlushes: Array<() => void> = [];
+
+  /**
+   * `deferred`: output waits until flush() (a socket writes once per loop turn), so events
+   * queued meanwhile meet C's duplicate check.
+   */
+  constructor(engine: XenstoreEngine, identity: XsIdentity, opts: { deferred?: boolean } = {}) {
     this.conn = engine.connect(identity, {
-      write: (bytes) => this.inbox.push(...this.parser.push(bytes)),
+      write: (bytes) => {
+        this.inbox.push(...this.parser.push(bytes));
+      },
       close: () => {
         this.closed = true;
       },
+      ...(opts.deferred ? { schedule: (flush: () => void) => void this.pendingFlushes.push(flush) } : {}),
     });
+  }
+
+  /** Writes what a deferred connection has queued. */
+  flush(): void {
+    for (const f of this.pendingFlushes.splice(0)) f();
+  }
+
+  /** Sends a request without waiting for (or looking for) its reply. */
+  post(type: number, payload: Buffer, txId = 0): void {
+    this.conn.receive(encodeMessage({ type, reqId: ++this.reqId, txId, payload }));
   }
 
   /** Sends one request; returns its reply (XS_ERROR replies become { error }). */
@@ -67,10 +87,14 @@ export class TestConn {
   }
 }
 
-export function setup(): { engine: XenstoreEngine; dom0: TestConn; connect(domid: number): TestConn } {
+export function setup(): {
+  engine: XenstoreEngine;
+  dom0: TestConn;
+  connect(domid: number, opts?: { deferred?: boolean }): TestConn;
+} {
   const engine = new XenstoreEngine();
   const dom0 = new TestConn(engine, { domid: 0, privileged: true });
-  return { engine, dom0, connect: (domid) => new TestConn(engine, { domid, privileged: false }) };
+  return { engine, dom0, connect: (domid, opts = {}) => new TestConn(engine, { domid, privileged: false }, opts) };
 }
 
 /** What a toolstack does for a new guest: its home directory, owned by it. */

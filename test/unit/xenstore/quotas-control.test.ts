@@ -37,14 +37,14 @@ describe('xenstore engine: quotas of unprivileged domains (C xenstored 4.17 defa
     assert.equal(d1.write('w', 'x'.repeat(atLimit + 1)), 'ENOSPC');
     assert.equal(dom0.write('/local/domain/1/v', 'x'.repeat(4000)), 'OK');
   });
-  it(`watches: ${QUOTA_WATCHES_PER_DOMAIN} per connection, then E2BIG`, () => {
+  it(`watches: ${QUOTA_WATCHES_PER_DOMAIN} per domain, then E2BIG`, () => {
     const { dom0, connect } = setup();
     makeDomain(dom0, 1);
     const d1 = connect(1);
     for (let i = 0; i < QUOTA_WATCHES_PER_DOMAIN; i++) assert.equal(d1.watch(`w${i}`, 't'), 'OK');
     assert.equal(d1.watch('one-more', 't'), 'E2BIG');
   });
-  it(`transactions: ${QUOTA_TRANSACTIONS_PER_DOMAIN} open per connection, then ENOSPC`, () => {
+  it(`transactions: ${QUOTA_TRANSACTIONS_PER_DOMAIN} open per domain, then ENOSPC`, () => {
     const { connect } = setup();
     const d1 = connect(1);
     for (let i = 0; i < QUOTA_TRANSACTIONS_PER_DOMAIN; i++) assert.ok(d1.txStart() > 0);

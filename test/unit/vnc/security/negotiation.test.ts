@@ -1,6 +1,7 @@
 // Security phase byte sequences, built and read by hand (not with the server's builders).
 
 import { strict as assert } from 'node:assert';
+import { errorCode } from '../../../../shared/errors';
 import { resolveSecurity, type TlsKind, type VncSecurityOptions } from '../../../../backend/vnc/security/options';
 import { AUTH_MAX_FAILURES, AuthThrottle } from '../../../../backend/auth/throttle';
 import { VENCRYPT_MAX_CREDENTIAL } from '../../../../backend/vnc/security/vencrypt';
@@ -29,7 +30,7 @@ function secHarness(security: VncSecurityOptions, extra: { tls?: boolean; thrott
 }
 
 const u32 = (n: number): number[] => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
-const code = (h: Harness): string | undefined => (h.session.error as { code?: string } | undefined)?.code;
+const code = (h: Harness): string | undefined => errorCode(h.session.error);
 const failedWithReason = (reason: string): number[] => [...u32(1), ...u32(reason.length), ...Buffer.from(reason)];
 const response = (pw = PASSWORD): Buffer => vncAuthResponse(Buffer.from(pw), CHALLENGE);
 

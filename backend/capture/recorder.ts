@@ -1,0 +1,208 @@
+// The recorder: a Display listener that writes what the display shows, and the input clients
+// send, to a capture file (docs/capture-format.md). Every record reaches the kernel when it
+// is written (CaptureWriter), so a backend killed with SIGKILL leaves a file that reads back
+// to its last complete record. A keyframe goes out at the start, on every resize, every
+// keyframe interval and after half a frame of damage. A failing disk stops the recording
+// (logged once), never the backend.
+
+import type { CopyHint, CursorState, Display, Surface } from '../display/display';
+import type { InputSink } from '../input/input-sink';
+import type { Rect } from '../../shared/region';
+import type { CaptureRecord, InputEvent } from '../../shared/capture/format';
+import { type Logger, silentLogger } from '../../shared/log';
+import { CaptureWriter } from './capture-writer';
+import { DEFAULT_KEYFRAME_INTERVAL_MS } from './convert';
+
+export interface RecorderOptions {
+  keyframeIntervalMs?: number;
+  /** Stop recording (and close the file) once it is this many bytes. */
+  maxBytes?: number;
+  /** Where the capture comes from, for its META record (e.g. { domid: 1 }). */
+  meta?: Record<string, unknown>;
+  log?: Logger;
+  /** Milliseconds since an arbitrary origin (default performance.now); tests inject it. */
+  now?: () => number;
+}
+
+export interface RecorderStats {
+  records: number;
+  bytes: number;
+  damageRects: number;
+  keyframes: number;
+  /** Time spent packing, compressing and writing, ms. */
+  busyMs: number;
+}
+
+export class CaptureRecorder {
+  private writer: CaptureWriter | null;
+  private readonly t0: number;
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly listeners: Array<[string, (...a: never[]) => void]> = [];
+  private surfaceBpp = 0;
+  readonly stats: RecorderStats = { records: 0, bytes: 0, damageRects: 0, keyframes: 0, busyMs: 0 };
+
+  constructor(
+    private readonly display: Display,
+    readonly path: string,
+    private readonly opts: RecorderOptions = {},
+  ) {
+    this.now = opts.now ?? (() => performance.now());
+    this.t0 = this.now();
+    this.log = opts.log ?? silentLogger;
+    this.writer = new CaptureWriter(path, { keyframeIntervalMs: opts.keyframeIntervalMs ?? DEFAULT_KEYFRAME_INTERVAL_MS });
+    this.write({ type: 'meta', timeMs: 0, meta: { source: 'xenvfb recorder', display: display.name, ...opts.meta } });
+    this.on('resize', (s: Surface | null) => this.resize(s));
+    this.on('damage', (rects: Rect[]) => this.damage(rects));
+    this.on('copy', (hint: CopyHint) => this.copy(hint));
+    this.on('cursor', (c: CursorState) => this.cursor(c));
+    this.resize(display.surface());
+  }
+
+  get recording(): boolean {
+    return this.writer !== null;
+  }
+
+  /** An InputSink that records each event and passes it on to `next`. */
+  tapInput(next: InputSink): InputSink {
+    const rec = (input: InputEvent): void => this.write({ type: 'input', timeMs: this.time(), input });
+    return {
+      key: (code, pressed) => (rec({ kind: 'key', code, pressed }), next.key(code, pressed)),
+      button: (code, pressed) => (rec({ kind: 'button', code, pressed }), next.button(code, pressed)),
+      pointerAbs: (x, y, width, height) => (rec({ kind: 'pointerAbs', x, y, width, height }), next.pointerAbs(x, y, width, height)),
+      pointerRel: (dx, dy) => (rec({ kind: 'pointerRel', dx, dy }), next.pointerRel(dx, dy)),
+      wheel: (vertical, horizontal) => (rec({ kind: 'wheel', vertical, horizontal: horizontal ?? 0 }), next.wheel(vertical, horizontal)),
+    };
+  }
+
+  /** Stop listening and close the file (index and END written). */
+  close(): void {
+    for (const [event, fn] of this.listeners.splice(0)) this.display.off(event as 'damage', fn as never);
+    try {
+      this.writer?.close();
+    } catch (err) {
+      this.log.error({ err, capture: this.path }, 'capture could not be closed');
+    }
+    this.writer = null;
+  }
+
+  private on(event: string, fn: (...a: never[]) => void): void {
+    this.display.on(event as 'damage', fn as never);
+    this.listeners.push([event, fn]);
+  }
+
+  private time(): number {
+    return Math.max(0, Math.round(this.now() - this.t0));
+  }
+
+  private write(rec: CaptureRecord): void {
+    const w = this.writer;
+    if (!w) return;
+    const started = performance.now();
+    try {
+      w.append(rec);
+      this.stats.records++;
+      this.stats.bytes = w.size;
+      if (this.opts.maxBytes && w.size >= this.opts.maxBytes) {
+        this.log.warn({ capture: this.path, bytes: w.size }, 'capture reached its size limit: recording stopped');
+        this.close();
+      }
+    } catch (err) {
+      this.log.error({ err, capture: this.path }, 'capture write failed: recording stopped');
+      w.abandon();
+      this.writer = null;
+    } finally {
+      this.stats.busyMs += performance.now() - started;
+    }
+  }
+
+  private resize(s: Surface | null): void {
+    if (!s) {
+      this.write({ type: 'geometry', timeMs: this.time(), geometry: null });
+      this.surfaceBpp = 0;
+      return;
+    }
+    if (s.format.bitsPerPixel === 24) {
+      this.log.warn(
+        { capture: this.path },
+        'a 24 bpp surface cannot be captured (the format takes 8, 16 or 32 bpp): nothing recorded until the next resize',
+      );
+      this.surfaceBpp = 0;
+      return;
+    }
+    this.surfaceBpp = s.format.bitsPerPixel >> 3;
+    this.keyframe(s);
+  }
+
+  private keyframe(s: Surface): void {
+    this.stats.keyframes++;
+    this.write({
+      type: 'keyframe',
+      timeMs: this.time(),
+      geometry: { width: s.width, height: s.height, format: s.format },
+      pixels: pack(s, [{ x: 0, y: 0, width: s.width, height: s.height }]),
+    });
+  }
+
+  private damage(rects: Rect[]): void {
+    const s = this.display.surface();
+    if (!s || !this.surfaceBpp) return;
+    const t = this.time();
+    if (this.writer?.keyframeDue(t)) return this.keyframe(s);
+    this.stats.damageRects += rects.length;
+    for (let i = 0; i < rects.length; i += 0xffff) {
+      const part = rects.slice(i, i + 0xffff);
+      this.write({ type: 'damage', timeMs: t, bytesPerPixel: this.surfaceBpp, rects: part, pixels: pack(s, part) });
+    }
+  }
+
+  private copy(h: CopyHint): void {
+    if (!this.surfaceBpp) return;
+    this.write({
+      type: 'copy',
+      timeMs: this.time(),
+      copies: [{ srcX: h.src.x, srcY: h.src.y, dstX: h.dst.x, dstY: h.dst.y, width: h.dst.width, height: h.dst.height }],
+    });
+  }
+
+  private cursor(c: CursorState): void {
+    const shape = c.shape;
+    if (shape && (shape.width > 256 || shape.height > 256)) return;
+    this.write({
+      type: 'cursor',
+      timeMs: this.time(),
+      cursor: {
+        x: c.x,
+        y: c.y,
+        hotX: shape?.hotX ?? 0,
+        hotY: shape?.hotY ?? 0,
+        width: shape?.width ?? 0,
+        height: shape?.height ?? 0,
+        visible: c.visible,
+        rgba: shape?.rgba ?? new Uint8Array(0),
+      },
+    });
+  }
+}
+
+/** The pixels of rects, packed row after row, rect after rect. */
+export function pack(s: Surface, rects: readonly Rect[]): Uint8Array {
+  const bpp = s.format.bitsPerPixel >> 3;
+  let total = 0;
+  for (const r of rects) total += r.width * r.height * bpp;
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const r of rects) {
+    const rowBytes = r.width * bpp;
+    if (s.stride === rowBytes && r.x === 0) {
+      out.set(s.data.subarray(r.y * s.stride, (r.y + r.height) * s.stride), o);
+      o += rowBytes * r.height;
+      continue;
+    }
+    for (let y = 0; y < r.height; y++, o += rowBytes) {
+      const from = (r.y + y) * s.stride + r.x * bpp;
+      out.set(s.data.subarray(from, from + rowBytes), o);
+    }
+  }
+  return out;
+}

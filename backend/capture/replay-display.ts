@@ -1,0 +1,238 @@
+// A Display fed from a capture file: every server (VNC, web, SPICE) serves a recording
+// exactly as it serves a live guest. It seeks to the start time through the keyframe index,
+// then plays the records on timers at the chosen speed, emitting 'resize', 'damage', 'copy'
+// and 'cursor' as a GuestDisplay would. The surface is its own picture (FrameState), changed
+// only inside the damage it reports. Client input goes nowhere: a recording cannot react.
+
+import { EventEmitter } from 'node:events';
+import type { CaptureRecord, Geometry } from '../../shared/capture/format';
+import { FrameState, sameGeometry } from '../../shared/capture/frame-state';
+import { isXenvfbError } from '../../shared/errors';
+import { type Logger, silentLogger } from '../../shared/log';
+import type { CursorState, Display, DisplayEvents, Surface } from '../display/display';
+import type { InputSink } from '../input/input-sink';
+import type { CaptureFile } from './capture-file';
+
+export interface ReplayOptions {
+  /** Playback speed: 1 real time, 2 twice as fast (> 0). */
+  speed?: number;
+  /** Start over from `startMs` at the end. */
+  loop?: boolean;
+  /** Where to start, ms into the capture. */
+  startMs?: number;
+  /** Show the start frame and do not play (resume()). */
+  paused?: boolean;
+  /** Called when playback reaches the end (never with loop). */
+  onEnd?: () => void;
+  log?: Logger;
+}
+
+/** Largest playback speed (and smallest, 1/MAX). */
+export const REPLAY_MAX_SPEED = 1000;
+
+/** Input from clients of a replay: dropped. */
+export const REPLAY_INPUT: InputSink = {
+  key: () => undefined,
+  button: () => undefined,
+  pointerAbs: () => undefined,
+  pointerRel: () => undefined,
+  wheel: () => undefined,
+};
+
+export class ReplayDisplay extends EventEmitter<DisplayEvents> implements Display {
+  private state = new FrameState();
+  private view: Surface | null = null;
+  private pointer: CursorState = { shape: null, x: 0, y: 0, visible: true };
+  private iter: Iterator<{ record: unknown; offset: number }> | null = null;
+  private nextRecord: CaptureRecord | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  /** Capture time shown now, and the wall clock (ms) at which capture time `baseMs` was shown. */
+  positionMs = 0;
+  private baseMs = 0;
+  private baseWall = 0;
+  private speed: number;
+  private paused: boolean;
+  private readonly log: Logger;
+  /** Set when playback reached the end (and does not loop). */
+  ended = false;
+
+  constructor(
+    private readonly file: CaptureFile,
+    readonly name: string,
+    private readonly opts: ReplayOptions = {},
+  ) {
+    super();
+    this.setMaxListeners(0);
+    this.speed = clampSpeed(opts.speed ?? 1);
+    this.paused = opts.paused === true;
+    this.log = opts.log ?? silentLogger;
+    this.seek(opts.startMs ?? 0);
+  }
+
+  surface(): Surface | null {
+    return this.view;
+  }
+
+  cursor(): CursorState {
+    return { ...this.pointer };
+  }
+
+  /** Show the picture at timeMs and play on from there (unless paused). */
+  seek(timeMs: number): void {
+    this.stopTimer();
+    const t = Math.max(0, Math.min(timeMs, this.file.durationMs));
+    const { state, next } = this.file.frameAt(t);
+    const g = this.state.geometry;
+    if (g && state.geometry && sameGeometry(g, state.geometry) && this.view) {
+      // Same surface: listeners keep the Surface they have; its pixels change, all damaged.
+      this.state.pixels.set(state.pixels);
+      this.emit('damage', [{ x: 0, y: 0, width: g.width, height: g.height }]);
+    } else {
+      this.state = state;
+      this.publishSurface();
+    }
+    this.positionMs = t;
+    this.ended = false;
+    this.iter = this.file.records(next)[Symbol.iterator]();
+    this.nextRecord = null;
+    this.rebase();
+    this.schedule();
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.stopTimer();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.rebase();
+    this.schedule();
+  }
+
+  setSpeed(speed: number): void {
+    this.speed = clampSpeed(speed);
+    this.rebase();
+    this.stopTimer();
+    this.schedule();
+  }
+
+  close(): void {
+    this.stopTimer();
+    this.paused = true;
+  }
+
+  private rebase(): void {
+    this.baseMs = this.positionMs;
+    this.baseWall = performance.now();
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private publishSurface(): void {
+    const g = this.state.geometry;
+    this.view = g
+      ? {
+          width: g.width,
+          height: g.height,
+          stride: g.width * (g.format.bitsPerPixel >> 3),
+          format: servedFormat(g.format),
+          data: this.state.pixels,
+        }
+      : null;
+    this.emit('resize', this.view);
+  }
+
+  /** The next picture or cursor record, or null at the end (a cut or corrupt tail ends it too). */
+  private pull(): CaptureRecord | null {
+    if (this.nextRecord) return this.nextRecord;
+    try {
+      for (;;) {
+        const step = this.iter?.next();
+        if (!step || step.done) return null;
+        const rec = step.value.record as CaptureRecord | { type: 'unknown' };
+        if (rec.type === 'keyframe' || rec.type === 'damage' || rec.type === 'copy' || rec.type === 'geometry' || rec.type === 'cursor')
+          return (this.nextRecord = rec);
+      }
+    } catch (e) {
+      if (!isXenvfbError(e)) throw e;
+      this.log.warn({ err: e }, 'replay stops at a damaged record');
+      return null;
+    }
+  }
+
+  private schedule(): void {
+    if (this.paused || this.timer) return;
+    const rec = this.pull();
+    if (!rec) return this.atEnd();
+    const due = this.baseWall + (rec.timeMs - this.baseMs) / this.speed;
+    this.timer = setTimeout(() => this.tick(), Math.max(0, due - performance.now()));
+  }
+
+  private tick(): void {
+    this.timer = null;
+    const t = this.nextRecord?.timeMs ?? this.positionMs;
+    // Everything recorded at the same time goes out together.
+    for (let rec = this.pull(); rec && rec.timeMs === t; rec = this.pull()) {
+      this.nextRecord = null;
+      this.play(rec);
+    }
+    this.positionMs = t;
+    this.schedule();
+  }
+
+  private play(rec: CaptureRecord): void {
+    if (rec.type === 'cursor') {
+      const c = rec.cursor;
+      this.pointer = {
+        shape: c.width ? { width: c.width, height: c.height, hotX: c.hotX, hotY: c.hotY, rgba: c.rgba } : null,
+        x: c.x,
+        y: c.y,
+        visible: c.visible,
+      };
+      this.emit('cursor', this.cursor());
+      return;
+    }
+    const change = this.state.apply(rec);
+    if (!change) return;
+    if ('resize' in change || this.state.pixels !== this.view?.data) return this.publishSurface();
+    if (change.copies && this.listenerCount('copy') > 0) {
+      for (const c of change.copies) {
+        this.emit('copy', {
+          src: { x: c.srcX, y: c.srcY, width: c.width, height: c.height },
+          dst: { x: c.dstX, y: c.dstY, width: c.width, height: c.height },
+        });
+      }
+      return;
+    }
+    if (change.rects.length) this.emit('damage', change.rects);
+  }
+
+  private atEnd(): void {
+    if (this.opts.loop && this.file.durationMs > 0) {
+      this.seek(this.opts.startMs ?? 0);
+      return;
+    }
+    this.ended = true;
+    this.opts.onEnd?.();
+  }
+}
+
+/**
+ * The format as served: depth cut to the bits the channels have (RFB recordings often say
+ * depth 32 for 8-bit channels, which some clients, gtk-vnc among them, refuse).
+ */
+function servedFormat(f: Geometry['format']): Geometry['format'] {
+  const bits = (max: number): number => Math.round(Math.log2(max + 1));
+  const depth = Math.min(f.depth, bits(f.redMax) + bits(f.greenMax) + bits(f.blueMax));
+  return depth === f.depth ? f : { ...f, depth };
+}
+
+function clampSpeed(s: number): number {
+  if (!Number.isFinite(s) || s <= 0) return 1;
+  return Math.min(REPLAY_MAX_SPEED, Math.max(1 / REPLAY_MAX_SPEED, s));
+}

@@ -1,0 +1,110 @@
+// `xenvfb replay FILE`: serve a capture to VNC and web clients exactly as a live domain is
+// served (same --vnc/--web/security flags as `xenvfb backend`), or write its frames as PNG.
+
+import { Command, InvalidArgumentError } from 'commander';
+import { CaptureFile } from '../../backend/capture/capture-file';
+import { writePngFrames } from '../../backend/capture/png-frames';
+import { REPLAY_INPUT, REPLAY_MAX_SPEED, ReplayDisplay } from '../../backend/capture/replay-display';
+import { VncServer } from '../../backend/vnc/server';
+import { WEB_VNC_WEBSOCKET_PATHS, WebServer } from '../../backend/web/server';
+import { createLogger } from '../../shared/log';
+import { formatHostPort, type HostPort, parseHostPort } from './args';
+import { captureFail, progressBar } from './capture-commands';
+import { parseSecurityFlag, VNC_SECURITY_HELP, type VncSecurityFlags, vncSecurityFromFlags } from './vnc-security-flags';
+
+interface ReplayFlags extends VncSecurityFlags {
+  vnc: HostPort;
+  web?: HostPort;
+  speed: number;
+  loop?: boolean;
+  start: number;
+  paused?: boolean;
+  toPng?: string;
+  every: number;
+}
+
+function parseSpeed(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 1 / REPLAY_MAX_SPEED || n > REPLAY_MAX_SPEED)
+    throw new InvalidArgumentError(`expected a speed from 0.001 to ${REPLAY_MAX_SPEED}, got "${v}"`);
+  return n;
+}
+
+/** Seconds (12.5) or ms with a suffix (12500ms). */
+function parseTime(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(v.trim());
+  if (!m) throw new InvalidArgumentError(`expected a time like 12.5 (seconds) or 12500ms, got "${v}"`);
+  return Math.round(Number(m[1]) * (m[2] === 'ms' ? 1 : 1000));
+}
+
+function parseEvery(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 10 || n > 3_600_000) throw new InvalidArgumentError(`expected milliseconds from 10 to 3600000, got "${v}"`);
+  return n;
+}
+
+export function registerReplayCommand(program: Command): void {
+  program
+    .command('replay')
+    .description('serve a capture file to VNC and web clients like a live domain, or write its frames as PNG')
+    .argument('<file>', 'a xenvfb capture (for an FBS recording, run `xenvfb capture import` first)')
+    .option('--vnc <host:port>', 'VNC listen address', parseHostPort, parseHostPort('127.0.0.1:5900'))
+    .option('--web <host:port>', 'also serve the noVNC web client here', parseHostPort)
+    .option('--password-file <file>', VNC_SECURITY_HELP.passwordFile)
+    .option('--tls-cert <pem>', VNC_SECURITY_HELP.tlsCert)
+    .option('--tls-key <pem>', VNC_SECURITY_HELP.tlsKey)
+    .option('--security <list>', VNC_SECURITY_HELP.security, parseSecurityFlag)
+    .option('--speed <x>', 'playback speed (2 = twice as fast)', parseSpeed, 1)
+    .option('--loop', 'start over at the end')
+    .option('--start <t>', 'start this far in (seconds, or e.g. 1500ms)', parseTime, 0)
+    .option('--paused', 'show the frame at --start and do not play')
+    .option('--to-png <dir>', 'write frames as PNG files into <dir> instead of serving')
+    .option('--every <ms>', 'with --to-png: one frame every <ms> ms of capture time', parseEvery, 1000)
+    .action((file: string, o: ReplayFlags) => runReplay(file, o).catch((e: unknown) => captureFail('xenvfb replay', e)));
+}
+
+async function runReplay(file: string, o: ReplayFlags): Promise<void> {
+  const bar = progressBar('indexing');
+  const f = CaptureFile.open(file, bar.update);
+  bar.stop();
+  if (f.tail) process.stdout.write(`warning: ${f.tail.code} at offset ${f.tail.offset}: replaying what comes before\n`);
+  if (o.toPng) {
+    const pngBar = progressBar('frames');
+    const files = writePngFrames(f, o.toPng, { startMs: o.start, everyMs: o.every, progress: pngBar.update });
+    pngBar.stop();
+    process.stdout.write(`${files.length} frames written to ${o.toPng}\n`);
+    f.close();
+    return;
+  }
+  const log = createLogger({ name: 'replay' });
+  const security = vncSecurityFromFlags(o, log);
+  const display = new ReplayDisplay(f, `xenvfb replay ${file}`, {
+    speed: o.speed,
+    loop: o.loop === true,
+    startMs: o.start,
+    paused: o.paused === true,
+    log,
+    onEnd: () => process.stdout.write(`replay: end of capture at ${(f.durationMs / 1000).toFixed(3)} s (clients keep the last frame)\n`),
+  });
+  const vnc = new VncServer({ display, input: REPLAY_INPUT, name: display.name, log: log.child({ vnc: true }), security });
+  const at = await vnc.listen(o.vnc.host, o.vnc.port);
+  const g = display.surface();
+  process.stdout.write(
+    `xenvfb replay: ${file} (${(f.durationMs / 1000).toFixed(3)} s${g ? `, ${g.width}x${g.height}` : ''}) from ${(o.start / 1000).toFixed(3)} s at speed ${o.speed}${o.paused ? ', paused' : ''}\n  VNC       ${formatHostPort(at)}\n`,
+  );
+  let web: WebServer | undefined;
+  if (o.web) {
+    web = new WebServer({ webSockets: WEB_VNC_WEBSOCKET_PATHS.map((path) => ({ path, handler: vnc })), log: log.child({ web: true }) });
+    const wa = await web.listen(o.web.host, o.web.port);
+    process.stdout.write(`  web       http://${formatHostPort(wa)}/\n`);
+  }
+  const stop = async (): Promise<void> => {
+    display.close();
+    await web?.close();
+    await vnc.close();
+    f.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}

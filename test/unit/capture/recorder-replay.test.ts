@@ -1,0 +1,115 @@
+// The recorder as a Display listener and the replay as a Display source: a GuestDisplay with
+// shadow refinement (so copies happen) is recorded while a workload draws; the replay, played
+// fast, must end on the same picture and emit resize/damage/copy a listener can follow; input
+// through the recorder's tap is recorded and passed on; --to-png writes the frames.
+
+import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PNG } from 'pngjs';
+import { CaptureFile } from '../../../backend/capture/capture-file';
+import { writePngFrames } from '../../../backend/capture/png-frames';
+import { CaptureRecorder, pack } from '../../../backend/capture/recorder';
+import { ReplayDisplay } from '../../../backend/capture/replay-display';
+import { GuestDisplay } from '../../../backend/display/guest-display';
+import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/pixel-format';
+import type { Surface } from '../../../backend/display/display';
+import type { InputSink } from '../../../backend/input/input-sink';
+import { prng } from '../../helpers/prng';
+
+const digest = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex');
+const W = 1920;
+const H = 1080;
+
+function guestSurface(): Surface {
+  return { width: W, height: H, stride: W * 4 + 64, format: PIXEL_FORMAT_XRGB8888, data: new Uint8Array((W * 4 + 64) * H) };
+}
+
+/** Draw frame n into guest memory; returns the damaged rects (a scroll every 4th frame). */
+function draw(g: Surface, n: number, rnd: () => number): { x: number; y: number; width: number; height: number }[] {
+  if (n % 4 === 3) {
+    // Scroll the top 400 rows up by 16 (the shadow finds it as a copy).
+    g.data.copyWithin(0, 16 * g.stride, 400 * g.stride);
+    return [{ x: 0, y: 0, width: W, height: 400 }];
+  }
+  const r = { x: (rnd() * (W - 200)) | 0, y: (rnd() * (H - 100)) | 0, width: 200, height: 100 };
+  const v = (rnd() * 256) | 0;
+  for (let y = r.y; y < r.y + r.height; y++) g.data.fill(v + y, y * g.stride + r.x * 4, y * g.stride + (r.x + r.width) * 4);
+  return [r];
+}
+
+describe('recorder and replay (Display listener and source)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xenvfb-rec-'))));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('a 1920x1080 session with scrolls records and replays to the same picture', async () => {
+    const file = path.join(dir, 'rec.xvc');
+    const display = new GuestDisplay('test', { refineDamage: true });
+    display.on('copy', () => undefined); // like a VNC client: copies are detected
+    let clock = 0;
+    const rec = new CaptureRecorder(display, file, { keyframeIntervalMs: 1000, now: () => clock });
+    const guest = guestSurface();
+    display.setSurface(guest);
+    const rnd = prng(3);
+    for (let n = 0; n < 60; n++) {
+      clock += 40;
+      display.damage(draw(guest, n, rnd));
+    }
+    const seen: string[] = [];
+    const sink: InputSink = {
+      key: (c) => seen.push(`key ${c}`),
+      button: () => undefined,
+      pointerAbs: (x, y) => seen.push(`abs ${x},${y}`),
+      pointerRel: () => undefined,
+      wheel: () => undefined,
+    };
+    const tap = rec.tapInput(sink);
+    tap.key(30, true);
+    tap.pointerAbs(5, 6, W, H);
+    assert.deepEqual(seen, ['key 30', 'abs 5,6']);
+    const final = digest(pack(display.surface()!, [{ x: 0, y: 0, width: W, height: H }]));
+    rec.close();
+    assert.ok(rec.stats.keyframes >= 2 && rec.stats.records > 60, JSON.stringify(rec.stats));
+
+    const f = CaptureFile.open(file);
+    const kinds = new Set<string>();
+    for (const { record } of f.records()) kinds.add(record.type === 'input' ? `input ${record.input.kind}` : record.type);
+    for (const k of ['meta', 'keyframe', 'damage', 'copy', 'input key', 'input pointerAbs']) assert.ok(kinds.has(k), `no ${k} record`);
+
+    // Replay at 100x; a listener that mirrors the surface on every event ends identical.
+    const replay = new ReplayDisplay(f, 'replay', { speed: 100 });
+    let mirror = Buffer.from(replay.surface()!.data);
+    let events = 0;
+    const copyOut = (): void => {
+      mirror = Buffer.from(replay.surface()!.data);
+      events++;
+    };
+    replay.on('damage', copyOut);
+    replay.on('copy', copyOut);
+    replay.on('resize', copyOut);
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => replay.ended && (clearInterval(t), resolve()), 20);
+    });
+    assert.equal(digest(mirror), final, 'the replay ends on another picture');
+    assert.ok(events > 30, `${events} events`);
+    replay.close();
+    f.close();
+  });
+
+  it('--to-png writes one PNG per interval with the recorded pixels', () => {
+    const file = path.join(dir, 'rec.xvc');
+    const f = CaptureFile.open(file);
+    const files = writePngFrames(f, path.join(dir, 'png'), { startMs: 0, everyMs: 1000 });
+    assert.equal(files.length, Math.floor(f.durationMs / 1000) + 1);
+    const last = PNG.sync.read(fs.readFileSync(files[files.length - 1]!));
+    const want = f.frameAt(f.durationMs).state.pixels;
+    assert.deepEqual([last.width, last.height], [W, H]);
+    for (const i of [0, 12345, W * H - 1])
+      assert.deepEqual([last.data[i * 4], last.data[i * 4 + 1], last.data[i * 4 + 2]], [want[i * 4 + 2], want[i * 4 + 1], want[i * 4]]);
+    f.close();
+  });
+});
