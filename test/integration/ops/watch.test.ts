@@ -181,4 +181,20 @@ describe('xenvfb watch (one supervised backend per domain, on the simulator)', f
     assert.equal(await portFree(base + 3), true, 'its VNC port is free again');
     assert.deepEqual(await frame(base + 2), expected, 'domain 2 is still served');
   });
+
+  it('survives a xenstored restart: reconnects, forgets the vanished domain, serves a new one', async function () {
+    const from = out.all.length;
+    guests.get(2)!.child.kill('SIGTERM');
+    guests.delete(2);
+    xs.close();
+    await hv.stop(); // xenstored (and the whole simulated host) goes away
+    await err.wait(/^warn: xenstore connection lost; reconnecting/);
+    hv = await SimHypervisor.start({ dir, log: silentLogger });
+    xs = await XsClient.connect({ path: path.join(dir, 'xenstored', 'socket') });
+    await out.wait(/^xenstore connected; watching/, from);
+    await out.wait(/^domain 2: its devices are gone; stopping its backend/, from);
+    await createDomain(3);
+    await out.wait(new RegExp(`^domain 3: backend pid \\d+ serving VNC 127\\.0\\.0\\.1:${base + 3}$`), from);
+    assert.deepEqual(await frame(base + 3), expected);
+  });
 });
