@@ -22,6 +22,8 @@ PACKAGES=(
   libjpeg-turbo-progs  # djpeg: decodes vncsnapshot's JPEG output
   libvncserver-dev     # libvncclient + pkg-config file: test/clients/libvncclient.test.ts builds its per-encoding client; also test/integration/capture-replay.test.ts
   pkg-config      # finds libvncclient's flags for that build
+  tigervnc-standalone-server  # Xvnc: the TigerVNC peer of test/clients/bench-peers.test.ts (and npm run bench:peers)
+  libx11-dev      # Xlib for peer-xroot, which draws the picture in Xvnc (test/clients/bench-peers.test.ts)
   openssl         # self-signed certificates for the X509 VeNCrypt tests
   spin            # spin: model-checks test/model/dirty-tiles.pml (with gcc)
   systemd         # systemd-analyze verify of the installed units (test/integration/ops/hooks.test.ts)

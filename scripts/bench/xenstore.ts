@@ -6,7 +6,7 @@
 // driven by the same client (XsClient) from this process. Rounds are interleaved (ours,
 // C, ours, C, ...) and the median of each workload is printed, with the ratio.
 //
-//   npm run bench:xenstore [-- --ops 3000 --watchers 50 --rounds 3]
+//   npm run bench:xenstore [-- --ops 10000 --watchers 50 --rounds 3]
 //   XS_BENCH_PROF=<dir>: our daemon runs with --cpu-prof, profiles written to <dir>.
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -14,12 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { XsClient } from '../../shared/xenstore/client';
-import {
-  type XenstoredUnderTest,
-  realXenstoredUnavailable,
-  retryConnect,
-  startRealXenstored,
-} from '../../test/helpers/real-xenstored';
+import { type XenstoredUnderTest, realXenstoredUnavailable, retryConnect, startRealXenstored } from '../../test/helpers/real-xenstored';
 
 interface Options {
   ops: number;
@@ -28,7 +23,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { ops: 3000, watchers: 50, rounds: 3 };
+  const opts: Options = { ops: 10000, watchers: 50, rounds: 3 };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--ops') opts.ops = Number(argv[++i]);
     else if (argv[i] === '--watchers') opts.watchers = Number(argv[++i]);
@@ -37,12 +32,23 @@ function parseArgs(argv: string[]): Options {
   return opts;
 }
 
-type Row = Record<string, number>;
+/** Per workload: ops/s (wall clock) and the daemon's CPU microseconds per op. */
+type Row = Record<string, { rate: number; cpuUs: number }>;
 
 const REPO = path.resolve(__dirname, '..', '..');
 
+type Daemon = XenstoredUnderTest & { pid: number };
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
+
 /** `xenvfb xenstored --socket <tmp>/socket` in its own process, as a host would run it. */
-async function startOurDaemon(): Promise<XenstoredUnderTest> {
+async function startOurDaemon(): Promise<Daemon> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xenvfb-bench-xs-'));
   const socketPath = path.join(dir, 'socket');
   const prof = process.env.XS_BENCH_PROF;
@@ -58,6 +64,7 @@ async function startOurDaemon(): Promise<XenstoredUnderTest> {
   });
   return {
     name: 'ours',
+    pid: child.pid!,
     socketPath,
     stop: async () => {
       const exited = new Promise((r) => child.once('exit', r));
@@ -74,8 +81,15 @@ async function timed(count: number, fn: (i: number) => Promise<void>): Promise<n
   return count / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
-/** ops/s of each workload; every request waits for its reply (no pipelining). */
-async function measure(d: XenstoredUnderTest, o: Options): Promise<Row> {
+/** Each workload; every request waits for its reply (no pipelining). */
+async function measure(d: Daemon, o: Options): Promise<Row> {
+  const row: Row = {};
+  /** Runs `count` ops of `fn`, recording ops/s and the daemon's CPU per op (x `per` units). */
+  const workload = async (name: string, count: number, fn: (i: number) => Promise<void>, per = 1): Promise<void> => {
+    const cpu0 = cpuSeconds(d.pid);
+    const rate = await timed(count, fn);
+    row[name] = { rate: rate * per, cpuUs: ((cpuSeconds(d.pid) - cpu0) * 1e6) / (count * per) };
+  };
   const connect = (): Promise<XsClient> => retryConnect(() => XsClient.connect({ path: d.socketPath, timeoutMs: 10000 }));
   const xs = await connect();
   await xs.rm('/bench');
@@ -86,10 +100,15 @@ async function measure(d: XenstoredUnderTest, o: Options): Promise<Row> {
     await xs.read('/bench/value');
     await xs.write(`/bench/w${i % 64}`, String(i));
   });
-  const row: Row = {};
-  row['read'] = await timed(o.ops, async () => void (await xs.read('/bench/value')));
-  row['write'] = await timed(o.ops, async (i) => xs.write(`/bench/w${i % 64}`, String(i)));
+  await workload('read', o.ops, async () => void (await xs.read('/bench/value')));
+  await workload('write', o.ops, async (i) => xs.write(`/bench/w${i % 64}`, String(i)));
 
+  await workload('transaction (read + write + commit)', Math.floor(o.ops / 4), async (i) =>
+    xs.transaction(async (tx) => {
+      const v = await tx.read('/bench/value');
+      await tx.write(`/bench/t${i % 16}`, v.slice(0, 8));
+    }),
+  );
   // Fan-out: one write, then wait until every watcher connection has its event.
   const watchers: XsClient[] = [];
   for (let i = 0; i < o.watchers; i++) watchers.push(await connect());
@@ -103,21 +122,19 @@ async function measure(d: XenstoredUnderTest, o: Options): Promise<Row> {
     });
   }
   const rounds = Math.max(10, Math.floor(o.ops / o.watchers));
-  const writesPerSec = await timed(rounds, async (i) => {
-    const all = new Promise<void>((r) => (done = r));
-    pending = o.watchers;
-    await xs.write('/bench/fan', String(i));
-    await all;
-  });
-  row[`watch fan-out (${o.watchers} watchers): events`] = writesPerSec * o.watchers;
+  await workload(
+    `watch fan-out (${o.watchers} watchers): events`,
+    rounds,
+    async (i) => {
+      const all = new Promise<void>((r) => (done = r));
+      pending = o.watchers;
+      await xs.write('/bench/fan', String(i));
+      await all;
+    },
+    o.watchers,
+  );
   for (const w of watchers) w.close();
 
-  row['transaction (read + write + commit)'] = await timed(Math.floor(o.ops / 4), async (i) =>
-    xs.transaction(async (tx) => {
-      const v = await tx.read('/bench/value');
-      await tx.write(`/bench/t${i % 16}`, v.slice(0, 8));
-    }),
-  );
   await xs.rm('/bench');
   xs.close();
   return row;
@@ -147,20 +164,29 @@ async function main(): Promise<void> {
     else await runReal().then(runOurs);
   }
 
-  const fmt = (n: number | undefined): string => (n === undefined ? 'n/a' : Math.round(n).toLocaleString('en-US'));
+  const fmt = (n: number | undefined, digits = 0): string =>
+    n === undefined ? 'n/a' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
   const names = Object.keys(ours[0]!);
-  const width = Math.max(...names.map((n) => n.length), 'ops/s'.length);
+  const width = Math.max(...names.map((n) => n.length), 'workload'.length);
   console.log(
     `xenstore bench: ${o.ops} ops per workload, sequential requests from one XsClient over unix sockets, ` +
       `each daemon in its own process; ${WARMUP_OPS} warm-up requests; median of ${o.rounds} interleaved rounds; Node ${process.version}`,
   );
-  console.log(`${'ops/s'.padEnd(width)}  ${'ours'.padStart(10)}  ${'C 4.17'.padStart(10)}  ${'ours/C'.padStart(7)}`);
+  console.log(
+    `${'workload'.padEnd(width)}  ${'ours ops/s'.padStart(11)}  ${'C ops/s'.padStart(11)}  ${'ours/C'.padStart(7)}` +
+      `  ${'ours CPU us/op'.padStart(14)}  ${'C CPU us/op'.padStart(12)}`,
+  );
   for (const n of names) {
-    const a = median(ours.map((r) => r[n]!));
-    const b = real.length ? median(real.map((r) => r[n]!)) : undefined;
+    const a = median(ours.map((r) => r[n]!.rate));
+    const b = real.length ? median(real.map((r) => r[n]!.rate)) : undefined;
+    const ca = median(ours.map((r) => r[n]!.cpuUs));
+    const cb = real.length ? median(real.map((r) => r[n]!.cpuUs)) : undefined;
     const ratio = b === undefined ? 'n/a' : `${(a / b).toFixed(2)}x`;
-    console.log(`${n.padEnd(width)}  ${fmt(a).padStart(10)}  ${fmt(b).padStart(10)}  ${ratio.padStart(7)}`);
+    console.log(
+      `${n.padEnd(width)}  ${fmt(a).padStart(11)}  ${fmt(b).padStart(11)}  ${ratio.padStart(7)}  ${fmt(ca, 1).padStart(14)}  ${fmt(cb, 1).padStart(12)}`,
+    );
   }
+  console.log('ops/s is wall-clock throughput (shared, loaded hosts make it noisy); CPU us/op is what the daemon itself spent.');
   if (reason) console.log(`(C xenstored column skipped: ${reason})`);
 }
 

@@ -10,10 +10,19 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { XsClient } from '../../shared/xenstore/client';
-import { XsParser, XsType, encodeMessage, parseStrings, stringsPayload } from '../../shared/xenstore/wire';
+import { XenstoreEngine } from '../../shared/xenstore/server/engine';
+import { XenstoredServer } from '../../shared/xenstore/server/socket-server';
+import { XsParser, XsType, encodeMessage, parseStrings, stringsPayload, writePayload } from '../../shared/xenstore/wire';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'xenstored-domains.ts');
 const MiB = 1024 * 1024;
+
+/** CPU seconds (user + system) of a process, from /proc/<pid>/stat (clock ticks of 10 ms). */
+function cpuOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
 
 function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -132,6 +141,60 @@ describe('xenstored under a hostile domain (issue 15 items 6-8)', function () {
     assert.ok(grown < 100 * MiB, `server RSS grew by ${(grown / MiB).toFixed(1)} MiB`);
   });
 
+  it('a domain that sends requests and never reads its replies stalls only itself (outstanding quota)', async () => {
+    const bystander = async (): Promise<number> => {
+      const c = await XsClient.connect({ path: path.join(dir, 'dom2'), timeoutMs: 20000 });
+      await c.write('b', 'x');
+      const t0 = Date.now();
+      let n = 0;
+      while (Date.now() - t0 < 1000) {
+        await c.read('b');
+        n++;
+      }
+      c.close();
+      return n;
+    };
+    await bystander(); // warm-up
+    const quiet = await bystander();
+    const attacker = await Raw.connect(path.join(dir, 'dom1'), false);
+    const before = rssOf(child.pid!);
+    const burst = Buffer.concat(
+      Array.from({ length: 1000 }, (_, i) =>
+        encodeMessage({ type: XsType.XS_WRITE, reqId: i, txId: 0, payload: writePayload(`f${i % 50}`, 'v') }),
+      ),
+    );
+    // Keep the socket full for the whole measurement (the kernel buffer absorbs the rest).
+    let sent = 0;
+    const pump = setInterval(() => {
+      while (attacker.socket.writableLength < 1 << 20) {
+        attacker.socket.write(burst);
+        sent += 1000;
+      }
+    }, 10);
+    const cpu0 = cpuOf(child.pid!);
+    const underAttack = await bystander();
+    const cpuDuring = cpuOf(child.pid!) - cpu0;
+    const dom0 = await XsClient.connect({ path: path.join(dir, 'dom0'), timeoutMs: 5000 });
+    const usage = (await dom0.control('quota', '1')).trim().split('\n').join(', ');
+    clearInterval(pump);
+    await new Promise((r) => setTimeout(r, 200));
+    const quietAgain = await bystander();
+    const grown = rssOf(child.pid!) - before;
+    console.log(
+      `      domain 2 reads/s: ${quiet} quiet, ${underAttack} while domain 1 sent ${sent} requests without reading, ` +
+        `${quietAgain} quiet again; server CPU ${(cpuDuring * 100).toFixed(0)}% of a core during the attack ` +
+        `(${((cpuDuring * 1e6) / underAttack).toFixed(0)} us per bystander read); server RSS +${(grown / MiB).toFixed(1)} MiB; ${usage} ` +
+        '(noisy: shared machine)',
+    );
+    attacker.close();
+    dom0.close();
+    assert.match(usage, /outstanding\s*:\s+20\b/, 'domain 1 sits at its outstanding quota');
+    // The server does no work for the stalled domain: its CPU per bystander read stays that
+    // of a plain read (wall-clock rates on this shared host are too noisy to assert on).
+    assert.ok((cpuDuring * 1e6) / underAttack < 200, 'server CPU per bystander read');
+    assert.ok(grown < 64 * MiB, `server RSS grew by ${(grown / MiB).toFixed(1)} MiB`);
+  });
+
   it('transaction-nodes: 50,000 reads of distinct missing paths in one transaction stop at the quota', async () => {
     const READS = 50000;
     const c = await Raw.connect(path.join(dir, 'dom2'), true);
@@ -157,5 +220,41 @@ describe('xenstored under a hostile domain (issue 15 items 6-8)', function () {
     assert.equal(errs.get('ENOSPC'), READS - 1022);
     assert.equal(commit.type, XsType.XS_ERROR, 'a transaction that hit the quota cannot commit');
     assert.ok(grown < 16 * MiB, `server RSS grew by ${(grown / MiB).toFixed(1)} MiB`);
+  });
+
+  it("a guest that never reads cannot hold another domain's requests past the watch-event timeout", async () => {
+    // In-process server with a 300 ms timeout instead of C's 20 s.
+    const engine = new XenstoreEngine({ watchEventTimeoutMs: 300 });
+    const server = new XenstoredServer({ engine });
+    const sdir = fs.mkdtempSync(path.join(os.tmpdir(), 'xenvfb-xs-expiry-'));
+    try {
+      await server.listen(path.join(sdir, 'dom0'), { domid: 0, privileged: true });
+      await server.listen(path.join(sdir, 'dom1'), { domid: 1, privileged: false });
+      await server.listen(path.join(sdir, 'dom2'), { domid: 2, privileged: false });
+      server.introduceDomain(1);
+      server.introduceDomain(2);
+      const dom0 = await XsClient.connect({ path: path.join(sdir, 'dom0') });
+      await dom0.mkdir('/local/domain/1');
+      await dom0.setPerms('/local/domain/1', [
+        { domid: 1, read: false, write: false },
+        { domid: 2, read: true, write: false },
+      ]);
+      // Domain 2 watches with a long token and never reads: its socket fills, events queue.
+      const reader = await Raw.connect(path.join(sdir, 'dom2'), false);
+      reader.send(XsType.XS_WATCH, stringsPayload('/local/domain/1', 't'.repeat(3000)));
+      const d1 = await XsClient.connect({ path: path.join(sdir, 'dom1'), timeoutMs: 10000 });
+      const t0 = Date.now();
+      for (let i = 0; i < 400; i++) await d1.write(`n${i}`, 'v');
+      const ms = Date.now() - t0;
+      const a = engine.account(2)!;
+      console.log(`      400 writes of domain 1 took ${ms} ms; ${a.expiredEvents} of domain 2's unread events expired`);
+      assert.ok(a.expiredEvents > 0, 'events waited in the queue and expired');
+      reader.close();
+      d1.close();
+      dom0.close();
+    } finally {
+      await server.close();
+      fs.rmSync(sdir, { recursive: true, force: true });
+    }
   });
 });

@@ -107,6 +107,17 @@ function depthAndSpecial(t: Steps): void {
   t.add(A, XsType.XS_SET_PERMS, s('@bogus', 'n0'), 'set_perms @bogus');
   t.add(A, XsType.XS_READ, s('@releaseDomain'), 'read @releaseDomain');
   t.watch(C, 'rel/path', 'relative').write(C, '/local/domain/0/rel/path', 'v');
+  // The special events themselves: INTRODUCE/RELEASE work under the fakexen shim.
+  t.add(B, XsType.XS_INTRODUCE, s('5', '0', '1'), 'introduce 5');
+  t.add(B, XsType.XS_IS_DOMAIN_INTRODUCED, s('5'), 'is_domain_introduced 5');
+  t.add(B, XsType.XS_INTRODUCE, s('5', '0', '1'), 'introduce 5 again');
+  t.add(C, XsType.XS_INTRODUCE, s('6', '0', '1'), 'introduce 6');
+  t.add(B, XsType.XS_RELEASE, s('5'), 'release 5');
+  t.add(B, XsType.XS_RELEASE, s('5'), 'release 5 again');
+  t.add(B, XsType.XS_RESUME, s('5'), 'resume released 5');
+  t.add(B, XsType.XS_RESUME, s('6'), 'resume 6');
+  t.add(B, XsType.XS_RELEASE, s('0'), 'release 0');
+  t.add(B, XsType.XS_INTRODUCE, s('7', '0'), 'introduce with two arguments');
 }
 
 /** Payloads of the wrong shape; none that C 4.17 crashes on (see docs/xenstore.md). */

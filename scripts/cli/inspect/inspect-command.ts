@@ -14,10 +14,17 @@ import { HEAT_HALF_LIFE_S, HeatMap } from './heat';
 import { heatPng } from './heat-png';
 import { runLiveView } from './live-view';
 import { ScanFeed } from './scan-feed';
+import { readCaptureScans } from './capture-scans';
+
+const DEFAULT_WINDOW_MS = 1000;
 import { renderView } from './view';
 
 export interface InspectOptions {
-  domid: number;
+  domid?: number;
+  /** Read the scans a recorder kept in this capture file instead of a live backend. */
+  capture?: string;
+  /** With --capture: the first scan's time, ms. */
+  start?: number;
   simDir?: string;
   controlDir?: string;
   once?: boolean;
@@ -50,7 +57,7 @@ async function watchFor(feed: ScanFeed, ms: number, interval: number, each: (r: 
 }
 
 /** The --once --json object: what the window's scans found, for scripts and tests. */
-export function onceSummary(domid: number, windowMs: number, reports: readonly ScanReport[]) {
+export function onceSummary(domid: number | null, windowMs: number, reports: readonly ScanReport[]) {
   const last = reports[reports.length - 1];
   return {
     domid,
@@ -69,8 +76,50 @@ export function onceSummary(domid: number, windowMs: number, reports: readonly S
   };
 }
 
+/** --capture: the same outputs as a live domain's, from the file's TILE_SCAN records. */
+function inspectCapture(opts: InspectOptions & { capture: string }): void {
+  const windowMs = opts.once || opts.png ? opts.window : Infinity;
+  const { reports, durationMs, screenshot } = readCaptureScans(
+    opts.capture,
+    opts.start ?? 0,
+    opts.window === DEFAULT_WINDOW_MS ? Infinity : windowMs,
+  );
+  if (reports.length === 0) {
+    throw new InvalidArgumentError(
+      `${opts.capture}: no tile scans in ${durationMs.toFixed(0)} ms of capture (recorded with --capture by a backend whose guest drew?)`,
+    );
+  }
+  const heat = new HeatMap();
+  heat.halfLifeS = opts.halfLife;
+  for (const r of reports) heat.add(r);
+  const name = opts.capture;
+  if (opts.png) {
+    const last = heat.latest!;
+    fs.writeFileSync(opts.png, heatPng(heat, last.fbWidth, last.fbHeight, screenshot()));
+    process.stderr.write(`${opts.png}: heat map of ${reports.length} scans\n`);
+  }
+  if (opts.json && opts.once) process.stdout.write(`${JSON.stringify({ capture: name, ...onceSummary(null, durationMs, reports) })}\n`);
+  else if (opts.json) for (const r of reports) process.stdout.write(`${JSON.stringify(scanReportToJson(r))}\n`);
+  else if (!opts.png || opts.once) {
+    const lines = renderView({
+      domid: name,
+      heat,
+      paused: false,
+      bytesPerS: null,
+      clients: null,
+      termCols: 80,
+      termRows: 60,
+      color: false,
+    });
+    process.stdout.write(`${lines.slice(0, -1).join('\n')}\n`);
+  }
+}
+
 export async function runInspect(opts: InspectOptions): Promise<void> {
-  const feed = new ScanFeed(backendSocketPath(opts.controlDir ?? controlDir(opts.simDir), opts.domid));
+  if (opts.capture) return inspectCapture({ ...opts, capture: opts.capture });
+  if (opts.domid === undefined) throw new InvalidArgumentError('say which domain (--domid N), or read a capture (--capture FILE)');
+  const domid = opts.domid;
+  const feed = new ScanFeed(backendSocketPath(opts.controlDir ?? controlDir(opts.simDir), domid));
   const heat = new HeatMap();
   heat.halfLifeS = opts.halfLife;
   if (opts.once || opts.png) {
@@ -85,10 +134,10 @@ export async function runInspect(opts: InspectOptions): Promise<void> {
       fs.writeFileSync(opts.png, heatPng(heat, last?.fbWidth ?? 1, last?.fbHeight ?? 1, shot));
       process.stderr.write(`${opts.png}: heat map of ${reports.length} scans over ${opts.window} ms\n`);
     }
-    if (opts.once && opts.json) process.stdout.write(`${JSON.stringify(onceSummary(opts.domid, opts.window, reports))}\n`);
+    if (opts.once && opts.json) process.stdout.write(`${JSON.stringify(onceSummary(domid, opts.window, reports))}\n`);
     else if (opts.once) {
       const lines = renderView({
-        domid: opts.domid,
+        domid: domid,
         heat,
         paused: false,
         bytesPerS: null,
@@ -111,7 +160,7 @@ export async function runInspect(opts: InspectOptions): Promise<void> {
   if (!process.stdout.isTTY || !process.stdin.isTTY) {
     throw new InvalidArgumentError('the live view needs a terminal; use --once, --json or --png from scripts');
   }
-  await runLiveView({ domid: opts.domid, feed, heat, intervalMs: opts.interval });
+  await runLiveView({ domid: domid, feed, heat, intervalMs: opts.interval });
 }
 
 export function registerInspectCommand(program: Command): void {
@@ -122,11 +171,18 @@ export function registerInspectCommand(program: Command): void {
         'generation, scan and switch rates, tiles per scan, rects and bytes encoded (from the backend; for stock guests the ' +
         'same view from UPDATE rectangles). Keys: q quit, p pause, s step, + / - decay, r reset',
     )
-    .requiredOption('--domid <n>', 'the domain', parseDomid)
+    .option('--domid <n>', 'the domain', parseDomid)
+    .option('--capture <file>', "a capture file's recorded tile scans instead of a live domain (xenvfb capture / --capture)")
+    .option('--start <ms>', 'with --capture: start at this time', parsePositive('a time in ms', 1e12))
     .option('--once', 'print one snapshot of --window ms and exit')
     .option('--json', 'one JSON object per scan (with --once: one summary of the window)')
     .option('--png <file>', 'write the heat map of --window ms over a screenshot (PNG) and exit')
-    .option('--window <ms>', 'how long --once and --png watch', parsePositive('a window in ms', 600_000), 1000)
+    .option(
+      '--window <ms>',
+      'how long --once and --png watch (with --capture: the span read, default all)',
+      parsePositive('a window in ms', 1e12),
+      DEFAULT_WINDOW_MS,
+    )
     .option('--interval <ms>', 'how often to ask the backend for new scans', parsePositive('an interval in ms', 10_000), 100)
     .option('--half-life <s>', 'seconds for the heat to halve', parsePositive('a half-life in s', 3600), HEAT_HALF_LIFE_S)
     .option('--sim-dir <dir>', 'the simulator directory (its control/ holds the sockets)')

@@ -20,10 +20,14 @@ export class DomainAccount {
   queuedBytes = 0;
   /** Events dropped because the domain was at its memory quota (C only logs; we count). */
   droppedEvents = 0;
+  /** Events dropped after waiting `event-timeout` ms in a queue (C check_event_timeout). */
+  expiredEvents = 0;
   /** Duplicate events dropped because an identical one was still queued (C's send_event). */
   duplicateEvents = 0;
   /** Set while the hard memory quota is exceeded, so the log says so once, as C does. */
   memoryReported = false;
+  /** When the memory quota was last logged (ms): C logs a crossing at most every 10 s. */
+  memoryLoggedAt = -Infinity;
 
   constructor(readonly domid: number) {}
 }

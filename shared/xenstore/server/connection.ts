@@ -52,7 +52,12 @@ export interface ConnectionHost {
   released(account: DomainAccount): void;
   /** The `memory` quota in bytes (0 = none). */
   memoryQuota(): number;
-  log(line: string): void;
+  /** An event was dropped at the domain's memory quota (the engine logs, rate-limited). */
+  overMemory(account: DomainAccount): void;
+  /** When an event queued now for an unprivileged domain expires (ms), or undefined. */
+  eventDeadline(): number | undefined;
+  /** The transport is full with output still queued (true) or the queue emptied (false). */
+  backedUp(conn: XsServerConnection, on: boolean): void;
 }
 
 /**
@@ -70,6 +75,8 @@ interface OutItem {
   ref?: RequestRef;
   /** The event is in queuedEvents. */
   keyed?: boolean;
+  /** Unprivileged receivers: when the event is dropped if still queued (ms). */
+  expires?: number;
 }
 
 /** At most this many bytes go to the transport in one write. */
@@ -164,10 +171,7 @@ export class XsServerConnection {
       const size = XS_HEADER_SIZE + Buffer.byteLength(path) + Buffer.byteLength(token) + 2;
       if (quota > 0 && this.host.memoryOf(account) + size >= quota) {
         account.droppedEvents++;
-        if (!account.memoryReported) {
-          account.memoryReported = true;
-          this.host.log(`Domain ${account.domid} exceeds hard memory quota, watch events dropped and requests stalled`);
-        }
+        this.host.overMemory(account);
         return;
       }
     }
@@ -180,7 +184,14 @@ export class XsServerConnection {
     if (keyed) this.queuedEvents.add(payload);
     if (cause) cause.events++;
     const size = XS_HEADER_SIZE + Buffer.byteLength(payload);
-    this.push({ event: payload, size, ...(cause ? { ref: cause } : {}), ...(keyed ? { keyed } : {}) });
+    const expires = account ? this.host.eventDeadline() : undefined;
+    this.push({
+      event: payload,
+      size,
+      ...(cause ? { ref: cause } : {}),
+      ...(keyed ? { keyed } : {}),
+      ...(expires !== undefined ? { expires } : {}),
+    });
   }
 
   private push(item: OutItem): void {
@@ -207,7 +218,10 @@ export class XsServerConnection {
   /** Hands queued output to the transport until it is empty or the transport is full. */
   flush(): void {
     this.flushScheduled = false;
-    if (this.blocked) return;
+    if (this.blocked) {
+      if (this.account && this.outHead < this.out.length) this.host.backedUp(this, true);
+      return;
+    }
     let freed = false;
     while (this.outHead < this.out.length && !this.closed) {
       let end = this.outHead;
@@ -231,6 +245,7 @@ export class XsServerConnection {
       this.out = [];
       this.outHead = 0;
     }
+    if (this.account) this.host.backedUp(this, this.blocked && this.outHead < this.out.length);
     if (freed && this.account) this.host.released(this.account);
   }
 
@@ -253,6 +268,35 @@ export class XsServerConnection {
       off += item.size;
     }
     return buf;
+  }
+
+  /**
+   * C check_event_timeout(): events for an unprivileged domain still queued at their
+   * deadline are dropped, which also releases the requests that caused them (so a guest
+   * that never reads cannot hold another domain at its outstanding quota for long).
+   * Returns the next deadline still queued, if any.
+   */
+  expire(now: number): number | undefined {
+    let next: number | undefined;
+    let dropped = false;
+    const kept: OutItem[] = [];
+    for (let i = this.outHead; i < this.out.length; i++) {
+      const item = this.out[i]!;
+      if (item.expires !== undefined && item.expires <= now) {
+        this.release(item);
+        if (this.account) this.account.expiredEvents++;
+        dropped = true;
+      } else {
+        kept.push(item);
+        if (item.expires !== undefined && next === undefined) next = item.expires;
+      }
+    }
+    if (dropped) {
+      this.out = kept;
+      this.outHead = 0;
+      if (this.account) this.host.released(this.account);
+    }
+    return next;
   }
 
   private release(item: OutItem): void {

@@ -31,7 +31,17 @@ export type Delivery =
 export interface EngineOptions {
   /** Where CONTROL 'print' text (and, with 'log on', request traces) goes. */
   log?: (line: string) => void;
+  /** Clock for rate-limited logs and event timeouts (ms); Date.now by default. */
+  now?: () => number;
+  /** How long an event for an unprivileged domain may wait in its queue; 0 = forever. */
+  watchEventTimeoutMs?: number;
 }
+
+/** MEM_WARN_MINTIME_SEC in C's domain.c. */
+const MEMORY_LOG_INTERVAL_MS = 10_000;
+
+/** C timeout_watch_event_msec (`xenstored --timeout watch-event=20`): 20 s. */
+export const WATCH_EVENT_TIMEOUT_MS = 20_000;
 
 /** Request types whose single path argument C reads with onearg() (see malformedPathErrno). */
 const ONEARG_LOOKUPS = new Set<number>([XsType.XS_READ, XsType.XS_DIRECTORY, XsType.XS_GET_PERMS]);
@@ -48,6 +58,8 @@ export class XenstoreEngine implements ControlHost, ConnectionHost {
   /** Connections with requests held back by their domain's quotas. */
   private readonly stalled = new Set<XsServerConnection>();
   private readonly runnable = new Set<XsServerConnection>();
+  /** Unprivileged connections whose transport is full with output queued. */
+  private readonly backlog = new Set<XsServerConnection>();
   private pumping = false;
   /** The request being handled: the cause its watch events point back to. */
   private cause: RequestRef | undefined;
@@ -78,6 +90,7 @@ export class XenstoreEngine implements ControlHost, ConnectionHost {
   disconnect(conn: XsServerConnection): void {
     if (!this.connections.delete(conn)) return;
     this.stalled.delete(conn);
+    this.backlog.delete(conn);
     this.runnable.delete(conn);
     conn.shutdown();
     if (conn.account) this.released(conn.account);
@@ -104,11 +117,54 @@ export class XenstoreEngine implements ControlHost, ConnectionHost {
     if (a.outstanding >= this.quotas.get('outstanding')) return this.stall(conn);
     const memory = this.quotas.get('memory');
     if (memory > 0 && this.memoryOf(a) >= memory) return this.stall(conn);
-    if (a.memoryReported) {
+    if (a.memoryReported && this.now() - a.memoryLoggedAt >= MEMORY_LOG_INTERVAL_MS) {
       a.memoryReported = false;
+      a.memoryLoggedAt = this.now();
       this.log(`Domain ${a.domid} below hard memory quota again`);
     }
     return true;
+  }
+
+  eventDeadline(): number | undefined {
+    const t = this.options.watchEventTimeoutMs ?? WATCH_EVENT_TIMEOUT_MS;
+    return t > 0 ? this.now() + t : undefined;
+  }
+
+  backedUp(conn: XsServerConnection, on: boolean): void {
+    if (on) this.backlog.add(conn);
+    else this.backlog.delete(conn);
+  }
+
+  /**
+   * Drops events that waited past their deadline in a full connection's queue; returns
+   * the next deadline (the adapter arms one timer for it), or undefined when none waits.
+   */
+  expireEvents(): number | undefined {
+    const now = this.now();
+    let next: number | undefined;
+    for (const c of [...this.backlog]) {
+      const n = c.expire(now);
+      if (n !== undefined && (next === undefined || n < next)) next = n;
+    }
+    return next;
+  }
+
+  /** C domain_chk_quota(): the crossing is logged once, and again at most every 10 s. */
+  overMemory(a: DomainAccount): void {
+    if (a.memoryReported) return;
+    a.memoryReported = true;
+    a.memoryLoggedAt = this.now();
+    this.log(`Domain ${a.domid} exceeds hard memory quota, watch events dropped and requests stalled`);
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  private underQuotas(a: DomainAccount | undefined): boolean {
+    if (!a) return true;
+    const memory = this.quotas.get('memory');
+    return a.outstanding < this.quotas.get('outstanding') && !(memory > 0 && this.memoryOf(a) >= memory);
   }
 
   private stall(conn: XsServerConnection): false {
@@ -118,24 +174,31 @@ export class XenstoreEngine implements ControlHost, ConnectionHost {
 
   /** Runs `conn`'s queued requests (now, or after the current one when called inside). */
   wake(conn: XsServerConnection): void {
-    this.runnable.add(conn);
-    if (this.pumping) return;
+    if (this.pumping) {
+      this.runnable.add(conn);
+      return;
+    }
     this.pumping = true;
     try {
-      for (;;) {
-        const next = this.runnable.values().next();
-        if (next.done) break;
-        this.runnable.delete(next.value);
-        if (next.value.run()) this.stalled.delete(next.value);
+      for (let next: XsServerConnection | undefined = conn; next;) {
+        if (next.run() && this.stalled.size > 0) this.stalled.delete(next);
+        next = undefined;
+        if (this.runnable.size > 0) {
+          next = this.runnable.values().next().value;
+          this.runnable.delete(next!);
+        }
       }
     } finally {
       this.pumping = false;
     }
   }
 
+  /** Output of `account`'s connections left their queues: wake whoever may read again. */
   released(account: DomainAccount): void {
     if (this.stalled.size === 0) return;
-    const ready = [...this.stalled].filter((c) => c.account === account);
+    // Any stalled domain may be under its quotas now: output of `account` can also settle
+    // requests of other domains whose events it carried.
+    const ready = [...this.stalled].filter((c) => c.account === account || this.underQuotas(c.account));
     for (const c of ready) this.stalled.delete(c);
     for (const c of ready) this.wake(c);
   }

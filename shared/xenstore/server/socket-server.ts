@@ -18,6 +18,7 @@ export class XenstoredServer extends EventEmitter {
   private readonly sockets = new Set<net.Socket>();
   /** Connections with output to write at the end of this loop turn (one setImmediate for all). */
   private readonly flushes: Array<() => void> = [];
+  private expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: { engine?: XenstoreEngine } & EngineOptions = {}) {
     super();
@@ -80,8 +81,27 @@ export class XenstoredServer extends EventEmitter {
     if (this.flushes.length === 1) {
       setImmediate(() => {
         for (const f of this.flushes.splice(0)) f();
+        this.armExpiry();
       });
     }
+  }
+
+  /**
+   * One timer, only while a guest's full socket holds events: at the earliest deadline,
+   * expired events are dropped (C's 20 s watch-event timeout). Idle: no timer at all.
+   */
+  private armExpiry(): void {
+    if (this.expiryTimer) return;
+    const next = this.engine.expireEvents();
+    if (next === undefined) return;
+    this.expiryTimer = setTimeout(
+      () => {
+        this.expiryTimer = undefined;
+        this.armExpiry();
+      },
+      Math.max(0, next - Date.now()),
+    );
+    this.expiryTimer.unref();
   }
 
   introduceDomain(domid: number): void {
@@ -98,6 +118,8 @@ export class XenstoredServer extends EventEmitter {
 
   /** Stops every listener, drops every client and removes the socket files. */
   async close(): Promise<void> {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
     for (const s of this.sockets) s.destroy();
     await Promise.all([...this.servers.keys()].map((p) => this.unlisten(p)));
   }

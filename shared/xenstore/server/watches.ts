@@ -116,7 +116,7 @@ export class WatchIndex<C extends { readonly id: number }> {
     if (event.exact || event.path.charCodeAt(0) === 0x40 /* @ */) {
       collect(event.path);
     } else {
-      for (let p = event.path; ; ) {
+      for (let p = event.path; ;) {
         collect(p);
         if (p === '/') break;
         const i = p.lastIndexOf('/');

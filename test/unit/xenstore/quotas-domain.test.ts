@@ -109,7 +109,10 @@ describe('xenstore engine: quotas count per domain, not per connection (item 8)'
 
 describe('xenstore engine: output queues (item 6) and the outstanding quota', () => {
   /** A domain connection whose transport is full: nothing it is sent leaves the queue. */
-  function stuck(engine: XenstoreEngine, domid: number): { conn: ReturnType<XenstoreEngine['connect']>; drain(): void; got: number } {
+  function stuck(
+    engine: XenstoreEngine,
+    domid: number,
+  ): { conn: ReturnType<XenstoreEngine['connect']>; drain(): void; block(): void; got: number } {
     const state = { got: 0, full: true };
     const conn = engine.connect(
       { domid, privileged: false },
@@ -126,6 +129,9 @@ describe('xenstore engine: output queues (item 6) and the outstanding quota', ()
       drain: () => {
         state.full = false;
         conn.drained();
+      },
+      block: () => {
+        state.full = true;
       },
       get got() {
         return state.got;
@@ -154,6 +160,65 @@ describe('xenstore engine: output queues (item 6) and the outstanding quota', ()
     assert.ok(a.queuedBytes > QUOTA_MEMORY_PER_DOMAIN / 2, 'the queue filled up to near the quota');
     assert.ok(a.droppedEvents > 0);
     assert.equal(engine.usage(1)!.memory, engine.memoryOf(a));
+  });
+
+  it('the memory quota crossing is logged once, and again at most every 10 s (C MEM_WARN_MINTIME_SEC)', () => {
+    let now = 0;
+    const lines: string[] = [];
+    const engine = new XenstoreEngine({ log: (l) => lines.push(l), now: () => now });
+    engine.quotas.set('memory', 20000);
+    const dom0 = new TestConn(engine, { domid: 0, privileged: true });
+    makeDomain(dom0, 1);
+    engine.introduceDomain(1);
+    const w = stuck(engine, 1);
+    const token = 't'.repeat(200);
+    w.conn.receive(encodeMessage({ type: XsType.XS_WATCH, reqId: 1, txId: 0, payload: stringsPayload('/local/domain/1', token) }));
+    // 100 nodes (~7 KB of node memory) and events of ~240 bytes: the queue reaches the quota.
+    const flood = (from: number): void => {
+      for (let i = from; i < from + 1000; i++) dom0.write(`/local/domain/1/n${i % 100}`, '');
+    };
+    const read = (): void =>
+      w.conn.receive(encodeMessage({ type: XsType.XS_READ, reqId: 9, txId: 0, payload: stringsPayload('/local/domain/1') }));
+    flood(0);
+    assert.equal(lines.filter((l) => l.includes('exceeds')).length, 1);
+    w.drain();
+    w.block();
+    now = 1000;
+    read();
+    flood(1000);
+    assert.ok(engine.account(1)!.droppedEvents > 1000, 'the queue filled again');
+    assert.equal(lines.length, 1, 'crossing again within 10 s: nothing more is logged');
+    w.drain();
+    w.block();
+    now = 12000;
+    read();
+    assert.ok(lines[1]!.includes('below hard memory quota again'));
+    flood(2000);
+    assert.equal(lines.filter((l) => l.includes('exceeds')).length, 2);
+  });
+
+  it('events a guest never reads expire after 20 s, releasing the other domain they held at its outstanding quota', () => {
+    let now = 0;
+    const engine = new XenstoreEngine({ now: () => now });
+    const dom0 = new TestConn(engine, { domid: 0, privileged: true });
+    makeDomain(dom0, 1);
+    assert.equal(dom0.setPerms('/local/domain/1', 'n1', 'r2'), 'OK');
+    engine.introduceDomain(1);
+    engine.introduceDomain(2);
+    const reader = stuck(engine, 2);
+    reader.conn.receive(encodeMessage({ type: XsType.XS_WATCH, reqId: 1, txId: 0, payload: stringsPayload('/local/domain/1', 'w') }));
+    const d1 = new TestConn(engine, { domid: 1, privileged: false });
+    for (let i = 0; i < 30; i++) d1.post(XsType.XS_WRITE, writePayload(`n${i}`, 'v'));
+    assert.equal(engine.usage(1)!.outstanding, QUOTA_OUTSTANDING_PER_DOMAIN, "domain 2's unread events hold domain 1's requests");
+    assert.equal(d1.conn.waitingRequests, 30 - QUOTA_OUTSTANDING_PER_DOMAIN);
+    now = 19999;
+    assert.equal(engine.expireEvents(), 20000);
+    assert.equal(d1.conn.waitingRequests, 10);
+    now = 20000;
+    engine.expireEvents();
+    assert.equal(engine.account(2)!.expiredEvents, 1 + QUOTA_OUTSTANDING_PER_DOMAIN, 'its registration event and 20 more');
+    assert.equal(d1.conn.waitingRequests, 0, 'domain 1 runs again');
+    assert.equal(d1.inbox.filter((m) => m.type === XsType.XS_WRITE).length, 30);
   });
 
   it('an event identical to one still queued is dropped (C send_event), @ events are not', () => {

@@ -1,0 +1,101 @@
+/* bench:peers LibVNCServer peer, built against libvncserver (0.9.x) at run time.
+ *
+ * usage: peer-server PORT PICTURE.ppm [DEFER_MS]
+ *
+ * Serves one still picture (binary PPM, P6, maxval 255) on 127.0.0.1:PORT (no IPv6, no
+ * password, shared sessions) with LibVNCServer's threaded event loop: one input and one
+ * output thread per client, so an update request is answered as soon as it arrives.
+ * DEFER_MS is rfbScreenInfo.deferUpdateTime, the wait before each update for more damage
+ * to come (LibVNCServer's default is 5 ms; the bench uses 0: nothing changes on a still
+ * picture and a wait would only cap updates/s). Prints {"event":"ready","port":PORT} on
+ * stdout once it listens, and stops cleanly on SIGTERM or SIGINT. */
+#include <rfb/rfb.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bigger than any picture the bench makes (1920x1080), small enough to refuse a wrong file. */
+#define MAX_SIDE 8192
+
+/* P6 header: "P6" whitespace width whitespace height whitespace 255 one-whitespace, then RGB. */
+static unsigned char *readPpm(const char *path, int *w, int *h) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  int maxval = 0;
+  if (fscanf(f, "P6 %d %d %d", w, h, &maxval) != 3 || maxval != 255 || *w <= 0 || *h <= 0 || *w > MAX_SIDE ||
+      *h > MAX_SIDE || fgetc(f) == EOF) {
+    fclose(f);
+    return NULL;
+  }
+  size_t size = (size_t)*w * (size_t)*h * 3;
+  unsigned char *rgb = malloc(size);
+  if (!rgb || fread(rgb, 1, size, f) != size) {
+    free(rgb);
+    fclose(f);
+    return NULL;
+  }
+  fclose(f);
+  return rgb;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3 && argc != 4) {
+    fprintf(stderr, "usage: %s PORT PICTURE.ppm [DEFER_MS]\n", argv[0]);
+    return 2;
+  }
+  int width, height;
+  unsigned char *rgb = readPpm(argv[2], &width, &height);
+  if (!rgb) {
+    fprintf(stderr, "peer-server: %s is not a binary PPM (P6, maxval 255) of at most %d pixels a side\n", argv[2], MAX_SIDE);
+    return 2;
+  }
+  /* Block the stop signals before any thread starts, so that every thread inherits the mask
+     and only sigwait() below sees them. */
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
+  int noArgc = 1;
+  char *noArgv[] = {argv[0], NULL};
+  rfbScreenInfoPtr screen = rfbGetScreen(&noArgc, noArgv, width, height, 8, 3, 4);
+  if (!screen) return 3;
+  /* 0x00RRGGBB little-endian (B, G, R, X in memory), like an X server at depth 24. */
+  screen->serverFormat.redShift = 16;
+  screen->serverFormat.greenShift = 8;
+  screen->serverFormat.blueShift = 0;
+  unsigned char *fb = malloc((size_t)width * height * 4);
+  for (size_t i = 0; i < (size_t)width * height; i++) {
+    fb[i * 4] = rgb[i * 3 + 2];
+    fb[i * 4 + 1] = rgb[i * 3 + 1];
+    fb[i * 4 + 2] = rgb[i * 3];
+    fb[i * 4 + 3] = 0;
+  }
+  free(rgb);
+  screen->frameBuffer = (char *)fb;
+  screen->desktopName = "bench-peers libvncserver";
+  /* No cursor: LibVNCServer paints its default one into what clients without cursor
+     pseudo-encodings see, which would make the picture differ from the source. */
+  screen->cursor = NULL;
+  screen->port = atoi(argv[1]);
+  screen->ipv6port = 0; /* 0: no IPv6 listener (libvncserver/sockets.c listens only when > 0) */
+  screen->listenInterface = htonl(INADDR_LOOPBACK);
+  screen->alwaysShared = TRUE;
+  screen->deferUpdateTime = argc == 4 ? atoi(argv[3]) : 0;
+  rfbInitServer(screen);
+  if (screen->listenSock == RFB_INVALID_SOCKET) {
+    fprintf(stderr, "peer-server: cannot listen on 127.0.0.1:%s\n", argv[1]);
+    return 3;
+  }
+  rfbRunEventLoop(screen, -1, TRUE); /* threaded: returns at once */
+  printf("{\"event\":\"ready\",\"port\":%d}\n", screen->port);
+  fflush(stdout);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  rfbShutdownServer(screen, TRUE);
+  rfbScreenCleanup(screen);
+  return 0;
+}
