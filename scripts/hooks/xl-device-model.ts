@@ -23,8 +23,10 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { XsClient } from '../../shared/xenstore/client';
+import { XENVFB_BIN } from '../cli/children';
 
-const REPO = path.resolve(__dirname, '..', '..');
+/** The repository (or the tree the command runs from): three levels above scripts/bin/xenvfb.js. */
+const REPO = path.resolve(path.dirname(XENVFB_BIN), '..', '..');
 /** The watch daemon's control socket (scripts/cli/control-paths.ts). */
 const WATCH_SOCKET = path.join(process.env.XENVFB_CONTROL_DIR ?? '/run/xenvfb', 'watch.sock');
 
@@ -114,14 +116,21 @@ function serveQmp(socketPath: string, log: (s: string) => void): net.Server {
 }
 
 function startBackend(domid: number, log: (s: string) => void): number | undefined {
-  const child = spawn(process.execPath, [path.join(REPO, 'scripts/bin/xenvfb.js'), 'backend', '--domid', String(domid)], {
+  // XENVFB_BIN: the command's entry in the repository, also when this runs compiled (dist/ or
+  // the lab's in-place tree, where XENVFB_DIST is set and inherited).
+  const child = spawn(process.execPath, [XENVFB_BIN, 'backend', '--domid', String(domid)], {
     cwd: REPO,
     detached: true,
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, XENVFB_DIST: process.env.XENVFB_DIST ?? REPO },
+    env: { ...process.env },
   });
   child.unref();
-  if (child.pid !== undefined) fs.writeFileSync(`/run/xen/xenvfb-backend-${domid}.pid`, `${child.pid}\n`);
+  try {
+    fs.mkdirSync('/run/xen', { recursive: true });
+    if (child.pid !== undefined) fs.writeFileSync(`/run/xen/xenvfb-backend-${domid}.pid`, `${child.pid}\n`);
+  } catch (e) {
+    log(`could not write /run/xen/xenvfb-backend-${domid}.pid: ${(e as Error).message}`);
+  }
   log(`started xenvfb backend --domid ${domid}: pid ${child.pid}`);
   return child.pid;
 }

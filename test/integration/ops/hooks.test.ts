@@ -191,5 +191,30 @@ describe('toolstack hooks', function () {
         watchSock.close();
       }
     });
+
+    it('device-model without a watch daemon starts `xenvfb backend` for the domain itself', async function () {
+      const ctl = path.join(dir, 'ctl');
+      await xenvfbAsync(['attach-devices', '--domid', '4', '--sim-dir', dir]);
+      const dm = spawn(process.execPath, [XENVFB, 'device-model', '-xen-domid', '4', '-name', 'hooked'], {
+        env: { ...process.env, XENSTORED_PATH: path.join(dir, 'xenstored', 'socket'), XENVFB_CONTROL_DIR: ctl },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let log = '';
+      dm.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+      let backendPid = 0;
+      try {
+        const deadline = Date.now() + 20000;
+        while (!fs.existsSync(path.join(ctl, 'domain-4.sock'))) {
+          assert.ok(Date.now() < deadline, `no backend control socket: ${log}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        backendPid = Number(/started xenvfb backend --domid 4: pid (\d+)/.exec(log)?.[1]);
+        assert.ok(backendPid > 0, log);
+      } finally {
+        dm.kill('SIGTERM');
+        if (backendPid > 0) process.kill(backendPid, 'SIGTERM');
+        fs.rmSync('/run/xen/xenvfb-backend-4.pid', { force: true });
+      }
+    });
   });
 });
