@@ -20,6 +20,8 @@ export interface DisplayClientInfo {
   updates: number;
   /** Output queued in the socket, not yet taken by the kernel. */
   queuedBytes: number;
+  /** When the client connected (Date.now()), for rates over its first interval. */
+  connectedAt?: number;
 }
 
 export interface DisplayServer {

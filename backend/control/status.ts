@@ -51,33 +51,35 @@ export function geometryOf(surface: Surface | null): BackendStatus['geometry'] {
   return { width, height, stride, bitsPerPixel: surface.format.bitsPerPixel, depth: surface.format.depth };
 }
 
-/** Per-client frame and byte rates from counters sampled every `intervalMs`. */
+/**
+ * Per-client frame and byte rates, sampled when someone asks (a status request), never on a
+ * timer: an idle backend must not wake up for them. A rate covers the time since the previous
+ * sample at least MIN_SAMPLE_MS old, or since the client connected for its first.
+ */
 export class RateSampler {
+  static readonly MIN_SAMPLE_MS = 500;
   private prev = new Map<string, { at: number; updates: number; bytes: number }>();
   private rates = new Map<string, { fps: number; bytesPerSecond: number }>();
-  private readonly timer: NodeJS.Timeout;
 
-  constructor(
-    private readonly servers: () => Array<{ server: DisplayServer }>,
-    intervalMs = 1000,
-  ) {
-    this.timer = setInterval(() => this.sample(), intervalMs);
-    this.timer.unref();
-  }
+  constructor(private readonly servers: () => Array<{ server: DisplayServer }>) {}
 
-  private sample(now = Date.now()): void {
+  /** Take a sample now (once per request; rates then read from it). */
+  sample(now = Date.now()): void {
     const seen = new Map<string, { at: number; updates: number; bytes: number }>();
     for (const { server } of this.servers()) {
       for (const c of server.clientInfo()) {
         const key = `${server.protocol}/${c.id}`;
-        const before = this.prev.get(key);
-        seen.set(key, { at: now, updates: c.updates, bytes: c.bytesOut });
-        if (before && now > before.at) {
+        const before = this.prev.get(key) ?? (c.connectedAt !== undefined ? { at: c.connectedAt, updates: 0, bytes: 0 } : undefined);
+        const current = { at: now, updates: c.updates, bytes: c.bytesOut };
+        if (before && now - before.at >= RateSampler.MIN_SAMPLE_MS) {
           const s = (now - before.at) / 1000;
           this.rates.set(key, {
             fps: Math.round(((c.updates - before.updates) / s) * 10) / 10,
             bytesPerSecond: Math.round((c.bytesOut - before.bytes) / s),
           });
+          seen.set(key, current);
+        } else {
+          seen.set(key, before ?? current);
         }
       }
     }
@@ -89,9 +91,8 @@ export class RateSampler {
     return this.rates.get(`${protocol}/${id}`) ?? { fps: 0, bytesPerSecond: 0 };
   }
 
-  stop(): void {
-    clearInterval(this.timer);
-  }
+  /** Nothing to stop: there is no timer. */
+  stop(): void {}
 }
 
 export function formatAddress(a: BoundAddress | undefined | null): string | null {

@@ -54,6 +54,7 @@ export interface VncClientStats {
   /** "address:port" of the peer. */
   peer: string;
   websocket: boolean;
+  connectedAt: number;
   /** Bytes written to the socket and not yet taken by the kernel. */
   queuedBytes: number;
   session: RfbSessionStats;
@@ -63,6 +64,7 @@ interface Connection {
   id: number;
   peer: string;
   websocket: boolean;
+  connectedAt: number;
   /** The raw socket, or the TLS socket over it once VeNCrypt started TLS. */
   socket: net.Socket;
   session: RfbSession;
@@ -110,7 +112,14 @@ export class VncServer implements DisplayServer {
   clients(): VncClientStats[] {
     return [...this.connections]
       .filter((c) => c.session)
-      .map((c) => ({ id: c.id, peer: c.peer, websocket: c.websocket, queuedBytes: c.socket.writableLength, session: c.session.stats() }));
+      .map((c) => ({
+        id: c.id,
+        peer: c.peer,
+        websocket: c.websocket,
+        connectedAt: c.connectedAt,
+        queuedBytes: c.socket.writableLength,
+        session: c.session.stats(),
+      }));
   }
 
   clientInfo(): DisplayClientInfo[] {
@@ -121,6 +130,7 @@ export class VncServer implements DisplayServer {
       bytesOut: c.session.bytesOut,
       updates: c.session.updates,
       queuedBytes: c.queuedBytes,
+      connectedAt: c.connectedAt,
     }));
   }
 
@@ -199,7 +209,7 @@ export class VncServer implements DisplayServer {
     const log = this.log.child({ session: id, peer, websocket: true });
     this.pending.delete(raw);
     const bridge = new WebSocketBridge(ws, socket, { maxBacklog: VNC_MAX_SOCKET_BACKLOG, closeGraceMs: VNC_CLOSE_GRACE_MS, log });
-    const conn = { id, peer, websocket: true, socket: raw } as Connection;
+    const conn = { id, peer, websocket: true, connectedAt: Date.now(), socket: raw } as Connection;
     this.connections.add(conn);
     log.info({ protocol: ws.protocol || null }, 'vnc client connected');
     try {
@@ -242,6 +252,7 @@ export class VncServer implements DisplayServer {
     conn.id = id;
     conn.peer = peer;
     conn.websocket = false;
+    conn.connectedAt = Date.now();
     conn.socket = socket;
     this.connections.add(conn);
     log.info({}, 'vnc client connected');

@@ -53,8 +53,9 @@ export function backendControlHandler(opts: BackendControlOptions): {
     return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.devid - b.devid);
   };
 
-  const clients = (): ClientStatus[] =>
-    backend.servers.flatMap(({ server }) => {
+  const clients = (): ClientStatus[] => {
+    rates.sample();
+    return backend.servers.flatMap(({ server }) => {
       const vncStats = server instanceof VncServer ? new Map(server.clients().map((c) => [c.id, c.session])) : undefined;
       return server.clientInfo().map((c) => ({
         ...c,
@@ -63,6 +64,7 @@ export function backendControlHandler(opts: BackendControlOptions): {
         ...(vncStats?.get(c.id) ? { encodings: vncStats.get(c.id)!.encoders } : {}),
       }));
     });
+  };
 
   const status = async (): Promise<BackendStatus> => ({
     domid,

@@ -10,6 +10,7 @@ import { type XsErrno, type XsMessage, XsType, errorPayload } from '../wire';
 import { DomainAccount, RequestRef } from './accounts';
 import { type ConnectionHost, type ConnectionSink, XsServerConnection } from './connection';
 import type { ControlHost } from './control';
+import type { Delivery, HandlerHost } from './handler-host';
 import { failWith } from './fail';
 import { HANDLERS } from './handlers';
 import type { OpContext } from './operations';
@@ -23,10 +24,7 @@ export type { XsIdentity } from './perms';
 export type { ConnectionSink } from './connection';
 export { XsServerConnection } from './connection';
 
-export type Delivery =
-  | { kind: 'message'; conn: XsServerConnection; message: XsMessage; ref?: RequestRef }
-  | { kind: 'event'; conn: XsServerConnection; path: string; token: string; afterReply?: boolean; cause?: RequestRef }
-  | { kind: 'close'; conn: XsServerConnection };
+export type { Delivery } from './handler-host';
 
 export interface EngineOptions {
   /** Where CONTROL 'print' text (and, with 'log on', request traces) goes. */
@@ -46,7 +44,7 @@ export const WATCH_EVENT_TIMEOUT_MS = 20_000;
 /** Request types whose single path argument C reads with onearg() (see malformedPathErrno). */
 const ONEARG_LOOKUPS = new Set<number>([XsType.XS_READ, XsType.XS_DIRECTORY, XsType.XS_GET_PERMS]);
 
-export class XenstoreEngine implements ControlHost, ConnectionHost {
+export class XenstoreEngine implements ControlHost, ConnectionHost, HandlerHost {
   readonly store = new Store();
   readonly quotas = new Quotas();
   private readonly connections = new Set<XsServerConnection>();

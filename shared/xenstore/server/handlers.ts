@@ -3,7 +3,7 @@
 // the watch events they fire go to `out`. Node operations live in operations.ts.
 
 import { type XsMessage, parseExactStrings, parseTerminatedStrings, stringsPayload, XsType } from '../wire';
-import type { Delivery, XenstoreEngine } from './engine';
+import type { Delivery, HandlerHost } from './handler-host';
 import type { XsServerConnection } from './connection';
 import { runControl } from './control';
 import { failWith } from './fail';
@@ -11,7 +11,7 @@ import * as ops from './operations';
 import { OK, type OpContext } from './operations';
 import { Transaction } from './transactions';
 
-export type Handler = (engine: XenstoreEngine, conn: XsServerConnection, msg: XsMessage, out: Delivery[]) => Buffer;
+export type Handler = (engine: HandlerHost, conn: XsServerConnection, msg: XsMessage, out: Delivery[]) => Buffer;
 
 const DOMID_MAX = 0x7fef; // DOMID_FIRST_RESERVED - 1 (xen/include/public/xen.h)
 
