@@ -140,6 +140,31 @@ describe('demo process hygiene', function () {
     }
   });
 
+  it('kill -9 of `xenvfb sim`: a backend and a guest started by hand end by themselves', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xenvfb-simkill-'));
+    try {
+      const sim = run(['sim', '--dir', dir, '--domain', '4']);
+      runs.push(sim);
+      await sim.waitOut(/xenstored on/);
+      const backend = run(['backend', '--domid', '4', '--sim-dir', dir, '--vnc', '127.0.0.1:0']);
+      const guest = run(['guest', '--domid', '4', '--sim-dir', dir]);
+      runs.push(backend, guest);
+      await guest.waitOut(/"event":"ready"/);
+      sim.child.kill('SIGKILL');
+      const [b, g] = await Promise.all([backend.exited, guest.exited]);
+      assert.deepEqual([b.code, g.code], [1, 1]);
+      // One line saying why (our own, or the device's write that found the connection closed).
+      for (const p of [backend, guest]) {
+        assert.ok(
+          p.err.some((l) => /xenstore connection closed; stopping \(domain 4\)|^xenvfb: XS_\w+ on a closed connection/.test(l)),
+          p.err.join('\n'),
+        );
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the banner shows the address the backend really got (--vnc 127.0.0.1:0)', async function () {
     const r = run(['demo', '--vnc', '127.0.0.1:0', '--web', '127.0.0.1:0']);
     runs.push(r);
