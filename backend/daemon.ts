@@ -43,6 +43,12 @@ export interface BackendOptions {
   log: Logger;
 }
 
+/**
+ * Display protocols whose `/local/domain/N/console/<protocol>-{listen,port}` nodes a backend
+ * of the domain owns (`xl vncviewer` reads vnc-port; a SPICE server publishes spice-*).
+ */
+export const CONSOLE_PROTOCOLS = ['vnc', 'spice'] as const;
+
 /** Sends input to the first connected vkbd device of the domain. */
 class InputRouter implements InputSink {
   readonly devices = new Map<number, VkbdBackend>();
@@ -88,8 +94,11 @@ export class DomainBackend {
   recorder: CaptureRecorder | undefined;
   webAddress: { host: string; port: number } | undefined;
   private readonly watches: { close(): Promise<void> | void }[] = [];
+  private readonly unsubscribers: (() => void)[] = [];
   private xs!: XsClient;
   private scanning = Promise.resolve();
+  /** Console nodes this backend wrote (name -> value), removed again by retire(). */
+  private readonly published = new Map<string, string>();
 
   constructor(
     private readonly platform: Platform,
@@ -106,6 +115,7 @@ export class DomainBackend {
   async start(): Promise<void> {
     const { domid, log } = this.opts;
     this.xs = await this.platform.xenstore();
+    await this.removeConsoleNodes(undefined);
     let input: InputSink = this.input;
     if (this.opts.capture) {
       const { path, maxBytes } = this.opts.capture;
@@ -156,6 +166,30 @@ export class DomainBackend {
     const consolePath = `/local/domain/${domid}/console`;
     await this.xs.write(`${consolePath}/${server.protocol}-listen`, address.host);
     await this.xs.write(`${consolePath}/${server.protocol}-port`, String(address.port));
+    this.published.set(`${server.protocol}-listen`, address.host);
+    this.published.set(`${server.protocol}-port`, String(address.port));
+  }
+
+  /**
+   * The console nodes of CONSOLE_PROTOCOLS: at start every one (a backend that died left
+   * them pointing at a port nobody serves), at retire only those still holding what we wrote
+   * (another backend may have taken over).
+   */
+  private async removeConsoleNodes(ours: Map<string, string> | undefined): Promise<void> {
+    const consolePath = `/local/domain/${this.opts.domid}/console`;
+    await this.xs.transaction(async (tx) => {
+      for (const protocol of CONSOLE_PROTOCOLS) {
+        for (const name of [`${protocol}-listen`, `${protocol}-port`]) {
+          const value = await tx.tryRead(`${consolePath}/${name}`);
+          if (value === undefined || (ours && ours.get(name) !== value)) continue;
+          this.opts.log.info(
+            { node: `${consolePath}/${name}`, value },
+            ours ? 'removing our console node' : 'removing a stale console node',
+          );
+          await tx.rmIfExists(`${consolePath}/${name}`);
+        }
+      }
+    });
   }
 
   /** A web client that cannot bind is fatal like VNC: never leave a URL someone else serves. */
@@ -221,16 +255,44 @@ export class DomainBackend {
       ...(this.opts.refreshPeriodMs ? { refreshPeriodMs: this.opts.refreshPeriodMs } : {}),
     });
     this.vfbs.set(devid, ops);
+    // The recorder keeps the displayed framebuffer's tile scans (TILE_SCAN records).
+    if (display === this.display && this.recorder) {
+      const recorder = this.recorder;
+      this.unsubscribers.push(ops.monitor.subscribe((report) => recorder.recordScan(report)));
+    }
     return ops;
   }
 
+  /**
+   * Stop serving and drop our side of every device, leaving xenstore as it is: a backend
+   * started later re-attaches to the running guest (tests, in-process restarts).
+   */
   async stop(): Promise<void> {
+    await this.shutdown((dev) => dev.stop());
+  }
+
+  /**
+   * Stop for good (SIGTERM, SIGINT): as stop(), and clean what we wrote so that xenstore no
+   * longer advertises a backend: our console nodes go, each device goes back to InitWait
+   * without its connection's nodes (XenbusBackendDevice.retire). A backend started later
+   * connects from there.
+   */
+  async retire(): Promise<void> {
+    await this.shutdown((dev) => dev.retire());
+    if (!this.xs.isClosed) await this.removeConsoleNodes(this.published);
+    this.published.clear();
+  }
+
+  private async shutdown(each: (dev: XenbusBackendDevice) => Promise<void>): Promise<void> {
     for (const w of this.watches.splice(0)) await w.close();
     await this.scanning;
-    for (const dev of this.devices.values()) await dev.stop();
+    for (const dev of this.devices.values()) {
+      await each(dev).catch((e: unknown) => this.opts.log.error({ err: e, dev: dev.ctx.backendPath }, 'device shutdown failed'));
+    }
     this.devices.clear();
     await this.web?.close();
     for (const s of this.servers.splice(0)) await s.server.close();
+    for (const off of this.unsubscribers.splice(0)) off();
     this.recorder?.close();
   }
 }

@@ -5,12 +5,15 @@
 // keyframe interval and after half a frame of damage. A failing disk stops the recording
 // (logged once), never the backend.
 
+import * as fs from 'node:fs';
 import type { CopyHint, CursorState, Display, Surface } from '../display/display';
 import type { InputSink } from '../input/input-sink';
 import type { Rect } from '../../shared/region';
-import type { CaptureRecord, InputEvent } from '../../shared/capture/format';
+import { CAPTURE_MAX_TILE_COLS, CAPTURE_MAX_TILE_ROWS, type CaptureRecord, type InputEvent } from '../../shared/capture/format';
+import type { ScanReport } from '../../shared/dirty-tiles/scan-report';
 import { type Logger, silentLogger } from '../../shared/log';
 import { CaptureWriter } from './capture-writer';
+import { tileScanFromReport } from '../../shared/capture/tile-scans';
 import { DEFAULT_KEYFRAME_INTERVAL_MS } from './convert';
 
 export interface RecorderOptions {
@@ -42,15 +45,22 @@ export class CaptureRecorder {
   private surfaceBpp = 0;
   readonly stats: RecorderStats = { records: 0, bytes: 0, damageRects: 0, keyframes: 0, busyMs: 0 };
 
+  /** The file being written (the path asked for, or FILE.N when that one existed). */
+  readonly path: string;
+
   constructor(
     private readonly display: Display,
-    readonly path: string,
+    path: string,
     private readonly opts: RecorderOptions = {},
   ) {
     this.now = opts.now ?? (() => performance.now());
     this.t0 = this.now();
     this.log = opts.log ?? silentLogger;
-    this.writer = new CaptureWriter(path, { keyframeIntervalMs: opts.keyframeIntervalMs ?? DEFAULT_KEYFRAME_INTERVAL_MS });
+    // Never overwrite an earlier recording (a backend restarted after a crash keeps its file).
+    const free = freeCapturePath(path);
+    if (free !== path) this.log.warn({ capture: path, writingTo: free }, 'capture file exists: recording to a new file beside it');
+    this.path = free;
+    this.writer = new CaptureWriter(free, { keyframeIntervalMs: opts.keyframeIntervalMs ?? DEFAULT_KEYFRAME_INTERVAL_MS });
     this.write({ type: 'meta', timeMs: 0, meta: { source: 'xenvfb recorder', display: display.name, ...opts.meta } });
     this.on('resize', (s: Surface | null) => this.resize(s));
     this.on('damage', (rects: Rect[]) => this.damage(rects));
@@ -73,6 +83,17 @@ export class CaptureRecorder {
       pointerRel: (dx, dy) => (rec({ kind: 'pointerRel', dx, dy }), next.pointerRel(dx, dy)),
       wheel: (vertical, horizontal) => (rec({ kind: 'wheel', vertical, horizontal: horizontal ?? 0 }), next.wheel(vertical, horizontal)),
     };
+  }
+
+  /**
+   * One tile scan of the domain's framebuffer (backend/damage/scan-monitor.ts): written as a
+   * TILE_SCAN record when it found dirty tiles (empty scans are the idle norm and are skipped).
+   */
+  recordScan(r: ScanReport): void {
+    const g = r.geometry;
+    if (r.tiles === 0 && !r.full) return;
+    if (g.cols < 1 || g.cols > CAPTURE_MAX_TILE_COLS || g.rows < 1 || g.rows > CAPTURE_MAX_TILE_ROWS) return;
+    this.write({ type: 'tiles', timeMs: this.time(), scan: tileScanFromReport(r) });
   }
 
   /** Stop listening and close the file (index and END written). */
@@ -183,6 +204,13 @@ export class CaptureRecorder {
       },
     });
   }
+}
+
+/** `path` if it does not exist or is empty, else the first free `path.1`, `path.2`, ... */
+export function freeCapturePath(path: string): string {
+  const taken = (p: string): boolean => fs.existsSync(p) && fs.statSync(p).size > 0;
+  if (!taken(path)) return path;
+  for (let n = 1; ; n++) if (!taken(`${path}.${n}`)) return `${path}.${n}`;
 }
 
 /** The pixels of rects, packed row after row, rect after rect. */

@@ -97,6 +97,7 @@ interface Binding {
 export class VfbBackend implements BackendDeviceOps {
   readonly kind = 'vfb';
   readonly reassertConnected = true;
+  readonly connectionNodes = ['request-update', 'request-dirty-tiles', 'dirty-tiles-paced'] as const;
   readonly stats: VfbStats = { passes: 0, deferred: 0, updates: 0, resizes: 0, clipped: 0, badEvents: 0, overflows: 0 };
   /** The last scans (tile scans or UPDATE batches) while someone watches (`xenvfb inspect`). */
   readonly monitor = new ScanMonitor();
@@ -215,6 +216,10 @@ export class VfbBackend implements BackendDeviceOps {
         await xs.write(`${backendPath}/request-dirty-tiles`, '1');
       }
       this.sendRefreshPeriod(this.opts.refreshPeriodMs ?? VFB_REFRESH_PERIOD_MS);
+      // Events the frontend queued before we bound its port sent notifies nobody heard; a
+      // guest whose ring is full waits for our notify: drain now, as Xen's
+      // RING_FINAL_CHECK_FOR_REQUESTS does after (re)connecting.
+      this.onEvent(false);
       log.info({ ...geometry, abi, port, grantFb, dirtyTiles: tiles !== undefined }, 'framebuffer mapped');
     } catch (e) {
       tiles?.loop.stop();
@@ -322,14 +327,18 @@ export class VfbBackend implements BackendDeviceOps {
     }
   }
 
-  /** The frontend notified us: consume the out ring (QEMU xenfb_handle_events). */
-  private onEvent(): void {
+  /**
+   * The frontend notified us (`notified`), or we just connected: consume the out ring (QEMU
+   * xenfb_handle_events). At connect only a ring that held something is answered.
+   */
+  private onEvent(notified = true): void {
     const b = this.binding;
     if (!b) return;
     this.stats.passes++;
     const damage: { x: number; y: number; width: number; height: number }[] = [];
+    let consumed = 0;
     try {
-      b.out.drain((slot) => {
+      consumed = b.out.drain((slot) => {
         let ev;
         try {
           ev = decodeFbOutEvent(slot);
@@ -366,8 +375,9 @@ export class VfbBackend implements BackendDeviceOps {
       this.monitor.recordUpdates(damage, b.geometry.width, b.geometry.height);
       this.display.damage(damage);
     }
+    if (!notified && consumed === 0 && damage.length === 0) return;
     b.evtchn.notify(b.port);
-    b.tiles?.loop.onNotify();
+    if (notified) b.tiles?.loop.onNotify();
   }
 
   private onResize(ev: { width: number; height: number; stride: number; depth: number; offset: number }): void {

@@ -37,6 +37,11 @@ export interface BackendDeviceOps {
   disconnect(ctx: DeviceContext): Promise<void>;
   /** Re-write state Connected once after the frontend reaches Connected (the vfb quirk). */
   readonly reassertConnected?: boolean;
+  /**
+   * Nodes of our backend directory that answer one connection (request-update...): a backend
+   * that retires removes them with `hotplug-status`, so none outlives it.
+   */
+  readonly connectionNodes?: readonly string[];
 }
 
 /**
@@ -127,11 +132,48 @@ export class XenbusBackendDevice extends EventEmitter {
     this.reconcile();
   }
 
-  /** Tear down our side (mappings, ports) without touching xenstore, and stop watching. */
+  /**
+   * Tear down our side (mappings, ports) without touching xenstore, and stop watching: a
+   * backend started later re-attaches to the running frontend (the lifecycle's attach row).
+   */
   async stop(): Promise<void> {
     this.halt();
     for (const w of this.watches.splice(0)) await w.close();
     await this.unbind('backend stopping');
+  }
+
+  /**
+   * stop(), then leave xenstore saying no backend is connected (SIGTERM): the connection's
+   * nodes and `hotplug-status` removed, and state InitWait (features published, nothing
+   * bound). Not Closed: Linux fbfront/kbdfront close for good on a Closed backend and only
+   * a guest reboot would bring them back, while on InitWait they stay Connected
+   * (xen-fbfront.c xenfb_backend_changed), and a backend started later connects from there
+   * (the table's InitWait rows). Under a toolstack teardown (online=0) or for a domain that
+   * is gone the state becomes Closed, the answer libxl waits for; a device already Closing or
+   * Closed keeps its state; a device the toolstack removed is left alone (writing its state
+   * would create the node again).
+   */
+  async retire(): Promise<void> {
+    await this.stop();
+    const { xs, backendPath, domid } = this.ctx;
+    const alive = await xs.isDomainIntroduced(domid).catch(() => true);
+    const state = await xs.transaction(async (tx) => {
+      const now = await tx.tryRead(`${backendPath}/state`);
+      if (now === undefined) return undefined;
+      for (const node of [...(this.ops.connectionNodes ?? []), 'hotplug-status']) await tx.rmIfExists(`${backendPath}/${node}`);
+      const teardown = !alive || (await tx.tryRead(`${backendPath}/online`)) !== '1';
+      const current = parseXenbusState(now);
+      const next = teardown
+        ? XenbusState.Closed
+        : current === XenbusState.Closing || current === XenbusState.Closed
+          ? current
+          : XenbusState.InitWait;
+      if (next !== current) await tx.write(`${backendPath}/state`, String(next));
+      return next;
+    });
+    if (state === undefined) return;
+    this.state = state;
+    this.ctx.log.info({ state: xenbusStateName(state) }, 'retired: connection nodes removed');
   }
 
   reconcile(): void {

@@ -4,6 +4,7 @@
 // connected, plus the capture's size. No VNC client is connected, so the backend's own work
 // (tile scans, shadow refinement) is the baseline the recorder adds to. On a shared machine
 // single numbers are noisy: compare the medians of the interleaved runs.
+// First, in this process, the recorder's own time per damage event at 1920x1080.
 // Run: npm run bench:capture-cost   (BENCH_ROUNDS=3, BENCH_WINDOW=10)
 
 import { spawn } from 'node:child_process';
@@ -11,6 +12,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { CaptureRecorder } from '../../backend/capture/recorder';
+import { GuestDisplay } from '../../backend/display/guest-display';
+import { PIXEL_FORMAT_XRGB8888 } from '../../backend/display/pixel-format';
 
 const XENVFB = path.join(__dirname, '..', 'bin', 'xenvfb.js');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -57,6 +61,40 @@ async function run(port: number, capture: string | null): Promise<{ cpu: number;
   return { cpu, bytes: capture && fs.existsSync(capture) ? fs.statSync(capture).size : 0 };
 }
 
+/** In-process: the recorder's own time per record at 1920x1080 (pack + deflate level 1 + write). */
+function recorderCost(dir: string): void {
+  const W = 1920;
+  const H = 1080;
+  const display = new GuestDisplay('bench');
+  const guest = { width: W, height: H, stride: W * 4, format: PIXEL_FORMAT_XRGB8888, data: new Uint8Array(W * H * 4) };
+  let seed = 1;
+  for (let i = 0; i < guest.data.length; i += 4) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    guest.data.fill((i >> 12) % 18 < 12 && seed % 3 === 0 ? 20 : 240, i, i + 3); // text-like
+  }
+  display.setSurface(guest);
+  let clock = 0;
+  const rec = new CaptureRecorder(display, path.join(dir, 'cost.xvc'), { now: () => clock, keyframeIntervalMs: 0 });
+  for (const [label, rect, n] of [
+    ['full screen', { x: 0, y: 0, width: W, height: H }, 20],
+    ['one 16-row line', { x: 0, y: 500, width: W, height: 16 }, 200],
+    ['a 64x64 tile', { x: 640, y: 320, width: 64, height: 64 }, 500],
+  ] as const) {
+    const before = rec.stats.busyMs;
+    const keys = rec.stats.keyframes;
+    for (let i = 0; i < n; i++) {
+      clock += 16;
+      guest.data[(rect.y * W + rect.x) * 4] ^= 0xff;
+      display.damage([rect]);
+    }
+    const extra = rec.stats.keyframes - keys;
+    console.log(
+      `recorder, ${label}: ${((rec.stats.busyMs - before) / n).toFixed(2)} ms per damage event (${n} events${extra ? `, ${extra} became keyframes` : ''})`,
+    );
+  }
+  rec.close();
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[s.length >> 1]!;
@@ -68,6 +106,7 @@ async function main(): Promise<void> {
   const without: number[] = [];
   const withCap: number[] = [];
   try {
+    recorderCost(dir);
     for (let i = 0; i < ROUNDS; i++) {
       const a = await run(port, null);
       without.push(a.cpu);

@@ -5,7 +5,7 @@
 import { openPlatform } from './platform';
 import { DomainBackend } from '../../backend/daemon';
 import { createLogger } from '../../shared/log';
-import { isXenvfbError } from '../../shared/errors';
+import { errorCode, isXenvfbError } from '../../shared/errors';
 import { formatHostPort, type HostPort } from './args';
 import { type VncSecurityFlags, vncSecurityFromFlags } from './vnc-security-flags';
 import { isSupervised, reportToSupervisor, stopOnSignals } from './process-life';
@@ -86,7 +86,7 @@ export async function runBackendCommand(opts: BackendCommandOptions): Promise<vo
     await backend.stop().catch(() => undefined);
     await platform.close().catch(() => undefined);
     tell('fatal', `control socket: ${(e as Error).message}`, {
-      code: (e as { code?: string }).code ?? 'NET_E_LISTEN',
+      code: errorCode(e) ?? 'NET_E_LISTEN',
       flag: '--control-dir',
     });
     process.exit(EXIT_CONFIG);
@@ -106,7 +106,9 @@ export async function runBackendCommand(opts: BackendCommandOptions): Promise<vo
     control.stop();
     await controlServer.close().catch(() => undefined);
     await metrics?.close().catch(() => undefined);
-    await backend.stop().catch((e: unknown) => log.error({ err: e }, 'stop failed'));
+    // Clean what we wrote (console nodes; devices back to InitWait, or Closed under a
+    // teardown) so xenstore does not advertise a backend that is gone (docs/security.md).
+    await backend.retire().catch((e: unknown) => log.error({ err: e }, 'stop failed'));
     await platform.close().catch(() => undefined);
     return 0;
   };

@@ -164,14 +164,12 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
       else say(`guest exited (${how})`);
     });
   };
-  let backendStarts = 0;
+  let captureSaid = false;
   const startBackend = () => {
-    // A restarted backend must not overwrite what the killed one recorded: FILE, FILE.1, ...
-    const captureArgs = opts.capture
-      ? ['--capture', path.resolve(backendStarts === 0 ? opts.capture : `${opts.capture}.${backendStarts}`)]
-      : [];
-    if (captureArgs.length) say(`capture   ${captureArgs[1]}`);
-    backendStarts++;
+    // The backend never overwrites a recording: a restarted one writes FILE.1, FILE.2, ...
+    const captureArgs = opts.capture ? ['--capture', path.resolve(opts.capture)] : [];
+    if (captureArgs.length && !captureSaid) say(`capture   ${captureArgs[1]} (FILE.1, FILE.2, ... if it exists: nothing is overwritten)`);
+    captureSaid = true;
     const webArgs = opts.web ? ['--web', formatHostPort(opts.web)] : [];
     const tileArgs = opts.tilePeriod ? ['--tile-period', String(opts.tilePeriod)] : [];
     if (opts.refineDamage === false) tileArgs.push('--no-refine-damage');

@@ -152,3 +152,30 @@ describe('xenvfb inspect (demo, pattern workload)', function () {
     }
   });
 });
+
+describe('xenvfb inspect --capture (a recorded demo)', function () {
+  this.timeout(60000);
+
+  it('reads the tile scans a recorder kept: the pattern band is there, every column of it', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xenvfb-inspect-cap-'));
+    const file = path.join(tmp, 'pattern.xvc');
+    const demo = DemoProcess.start(['--workload', 'pattern', '--vnc', `127.0.0.1:${await freeVncPort()}`, '--no-web', '--capture', file]);
+    try {
+      await demo.waitFor(/is connected/);
+      await new Promise((r) => setTimeout(r, 3000));
+      await demo.stop();
+      const { stdout } = await run(process.execPath, [XENVFB, 'inspect', '--capture', file, '--once', '--json'], { timeout: 30000 });
+      const s = JSON.parse(stdout) as { source: string; scans: number; geometry: TileGeometry; tiles: Array<[number, number]> };
+      assert.equal(s.source, 'tiles');
+      assert.ok(s.scans > 10, `${s.scans} scans`);
+      // The band covers rows 240..359 of the 800x600 guest, the whole width.
+      const row = Math.floor(300 / s.geometry.tileH);
+      const cols = s.tiles.filter(([, r]) => r === row).map(([c]) => c);
+      const want = Array.from({ length: Math.ceil(800 / s.geometry.tileW) }, (_, c) => c);
+      assert.deepEqual(cols, want);
+    } finally {
+      await demo.stop();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import { CaptureFile } from '../../../backend/capture/capture-file';
 import { writePngFrames } from '../../../backend/capture/png-frames';
-import { CaptureRecorder, pack } from '../../../backend/capture/recorder';
+import { CaptureRecorder, freeCapturePath, pack } from '../../../backend/capture/recorder';
 import { ReplayDisplay } from '../../../backend/capture/replay-display';
 import { GuestDisplay } from '../../../backend/display/guest-display';
 import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/pixel-format';
@@ -67,6 +67,24 @@ describe('recorder and replay (Display listener and source)', function () {
       pointerRel: () => undefined,
       wheel: () => undefined,
     };
+    rec.recordScan({
+      seq: 1,
+      t: 0,
+      source: 'tiles',
+      fbWidth: W,
+      fbHeight: H,
+      geometry: { cols: 64, rows: 128, tileW: 30, tileH: 9 },
+      active: 1,
+      generation: 7,
+      switched: true,
+      late: false,
+      idle: false,
+      full: false,
+      garbage: null,
+      words: Array.from({ length: 128 }, (_, r) => (r === 3 ? 0x8000000000000001n : 0n)),
+      tiles: 2,
+      rects: 2,
+    });
     const tap = rec.tapInput(sink);
     tap.key(30, true);
     tap.pointerAbs(5, 6, W, H);
@@ -78,7 +96,12 @@ describe('recorder and replay (Display listener and source)', function () {
     const f = CaptureFile.open(file);
     const kinds = new Set<string>();
     for (const { record } of f.records()) kinds.add(record.type === 'input' ? `input ${record.input.kind}` : record.type);
-    for (const k of ['meta', 'keyframe', 'damage', 'copy', 'input key', 'input pointerAbs']) assert.ok(kinds.has(k), `no ${k} record`);
+    for (const k of ['meta', 'keyframe', 'damage', 'copy', 'tiles', 'input key', 'input pointerAbs'])
+      assert.ok(kinds.has(k), `no ${k} record`);
+    const tiles = [...f.records()].map((r) => r.record).find((r) => r.type === 'tiles');
+    assert.ok(tiles?.type === 'tiles');
+    assert.deepEqual([tiles.scan.cols, tiles.scan.rows, tiles.scan.generation, tiles.scan.active], [64, 128, 7, 1]);
+    assert.deepEqual([...tiles.scan.bitmap.subarray(24, 32)], [1, 0, 0, 0, 0, 0, 0, 0x80]);
 
     // Replay at 100x; a listener that mirrors the surface on every event ends identical.
     const replay = new ReplayDisplay(f, 'replay', { speed: 100 });
@@ -111,5 +134,19 @@ describe('recorder and replay (Display listener and source)', function () {
     for (const i of [0, 12345, W * H - 1])
       assert.deepEqual([last.data[i * 4], last.data[i * 4 + 1], last.data[i * 4 + 2]], [want[i * 4 + 2], want[i * 4 + 1], want[i * 4]]);
     f.close();
+  });
+
+  it('never overwrites an earlier recording: FILE, then FILE.1, FILE.2', () => {
+    const file = path.join(dir, 'keep.xvc');
+    assert.equal(freeCapturePath(file), file);
+    fs.writeFileSync(file, '');
+    assert.equal(freeCapturePath(file), file, 'an empty file may be reused');
+    fs.writeFileSync(file, 'x');
+    fs.writeFileSync(`${file}.1`, 'x');
+    assert.equal(freeCapturePath(file), `${file}.2`);
+    const rec = new CaptureRecorder(new GuestDisplay('t'), file);
+    rec.close();
+    assert.equal(rec.path, `${file}.2`);
+    assert.equal(fs.readFileSync(file, 'utf8'), 'x');
   });
 });
