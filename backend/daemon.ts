@@ -1,7 +1,7 @@
 // One backend per guest domain: finds the domain's vfb and vkbd devices under our backend
 // directory (as QEMU's xen_be_register watches backend/<type>/<domid>), drives each through
-// its lifecycle, and serves the guest's display through a list of display servers (VNC
-// today) and the web console. The composition root: the one place that picks protocols.
+// its lifecycle, and serves the guest's display through a list of display servers (VNC, SPICE)
+// and the web console. The composition root: the one place that picks protocols.
 
 import type { Platform } from '../shared/platform/types';
 import type { XsClient } from '../shared/xenstore/client';
@@ -16,6 +16,8 @@ import { VkbdBackend } from './devices/vkbd';
 import { VncServer } from './vnc/server';
 import type { VncSecurityOptions } from './vnc/security/options';
 import { WebServer } from './web/server';
+import { createSpiceServer, type SpiceBackendOptions } from './spice/backend-spice';
+import { SPICE_WEB_WEBSOCKET_PATH, spiceWebClient } from './spice/web-client';
 import { CaptureRecorder } from './capture/recorder';
 import { listenError } from './listen';
 
@@ -26,6 +28,8 @@ export interface BackendOptions {
   web?: { host: string; port: number } | null;
   /** VNC security types, password, TLS files (default: None only). */
   vncSecurity?: VncSecurityOptions;
+  /** SPICE server (backend/spice/): address, ticket, sharing. */
+  spice?: SpiceBackendOptions | null;
   /** Absolute pointer range advertised to the guest's keyboard frontend. */
   pointerRange?: { width: number; height: number };
   /** Offer and scan dirty-tile pages (default true). */
@@ -133,6 +137,15 @@ export class DomainBackend {
       });
       await this.serve(vnc, this.opts.vnc, ['/websockify', '/']);
     }
+    if (this.opts.spice) {
+      // A SPICE port that cannot bind is logged, not fatal: VNC still serves the guest (the demo
+      // turns SPICE on by default, and demos side by side share its default port).
+      const spice = await createSpiceServer(this.xs, this.display, input, domid, this.opts.spice, log);
+      await this.serve(spice, this.opts.spice, [SPICE_WEB_WEBSOCKET_PATH]).catch((err: unknown) => {
+        log.error({ err, spice: `${this.opts.spice!.host}:${this.opts.spice!.port}` }, 'SPICE server could not listen');
+        return spice.close();
+      });
+    }
     if (this.opts.web) await this.startWeb(this.opts.web);
     for (const kind of ['vfb', 'vkbd'] as const) {
       const w = await this.xs.watch(this.kindPath(kind));
@@ -196,7 +209,12 @@ export class DomainBackend {
   private async startWeb(at: { host: string; port: number }): Promise<void> {
     const { log } = this.opts;
     const routes = this.servers.flatMap((s) => s.webSocketPaths.map((path) => ({ path, handler: s.server })));
-    const web = new WebServer({ webSockets: routes, log: log.child({ web: true }) });
+    const spiceWeb = this.servers.some((s) => s.server.protocol === 'spice') ? spiceWebClient() : null;
+    const web = new WebServer({
+      webSockets: routes,
+      log: log.child({ web: true }),
+      ...(spiceWeb ? { extraMounts: spiceWeb.mounts, redirects: spiceWeb.redirects } : {}),
+    });
     this.webAddress = await web.listen(at.host, at.port).catch((e: Error) => {
       throw listenError(e, 'the web client', '--web', at);
     });

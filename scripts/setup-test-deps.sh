@@ -28,6 +28,11 @@ PACKAGES=(
   spin            # spin: model-checks test/model/dirty-tiles.pml (with gcc)
   systemd         # systemd-analyze verify of the installed units (test/integration/ops/hooks.test.ts)
   chromium        # headless Chromium for noVNC (test/clients/novnc.test.ts, via playwright-core)
+  spice-client-gtk             # spicy-screenshot: SPICE screenshots (test/clients/spice-demo.test.ts)
+  python3-gi                   # PyGObject for the spice-gtk GI client (test/clients/spice-gi.test.ts, spice-demo.test.ts)
+  gir1.2-spiceclientglib-2.0   # SpiceClientGLib typelib for that client
+  spice-html5                  # the browser SPICE client served at /spice (test/clients/spice-html5.test.ts)
+  virt-viewer                  # remote-viewer under Xvfb (test/clients/spice-remote-viewer.test.ts)
   tmux            # the inspector's live view in a real terminal (test/clients/inspect.test.ts)
 )
 

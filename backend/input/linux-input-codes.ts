@@ -117,3 +117,5 @@ export const KEY_COMPOSE = 127;
 export const BTN_LEFT = 0x110;
 export const BTN_RIGHT = 0x111;
 export const BTN_MIDDLE = 0x112;
+export const BTN_SIDE = 0x113;
+export const BTN_EXTRA = 0x114;

@@ -45,7 +45,7 @@ function workerSource(workerModule: string): string {
   if (path.extname(__filename) !== '.ts') return `require(${JSON.stringify(entry)});`;
   const project = path.join(__dirname, '..', '..', 'tsconfig.json');
   return [
-    `require('ts-node').register({ transpileOnly: true, swc: true, project: ${JSON.stringify(project)} });`,
+    `require(${JSON.stringify(require.resolve('ts-node'))}).register({ transpileOnly: true, swc: true, project: ${JSON.stringify(project)} });`,
     `require(${JSON.stringify(entry)});`,
   ].join('\n');
 }

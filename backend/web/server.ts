@@ -33,6 +33,10 @@ export interface WebServerOptions {
   webSockets?: readonly WebSocketRoute[];
   /** The @novnc/novnc package directory (default: resolved from node_modules). */
   noVncDir?: string;
+  /** More files served besides noVNC's (e.g. spice-html5 under /spice/, backend/spice/web-client.ts). */
+  extraMounts?: readonly Mount[];
+  /** Exact paths answered with a 302 to another URL (e.g. "/spice" to the spice-html5 page). */
+  redirects?: Readonly<Record<string, string>>;
   log?: Logger;
 }
 
@@ -67,7 +71,7 @@ export class WebServer {
 
   constructor(private readonly opts: WebServerOptions = {}) {
     this.log = opts.log ?? silentLogger;
-    this.mounts = webMounts(opts.noVncDir ?? noVncPackageDir());
+    this.mounts = [...webMounts(opts.noVncDir ?? noVncPackageDir()), ...(opts.extraMounts ?? [])];
     this.server = http.createServer((req, res) => this.request(req, res));
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.server.on('error', (err) => this.log.error({ err }, 'web listener error'));
@@ -91,8 +95,10 @@ export class WebServer {
     const pathname = requestPath(req);
     if (pathname === null) return this.fail(res, 400);
     if (req.method !== 'GET' && req.method !== 'HEAD') return this.fail(res, 405, { allow: 'GET, HEAD' });
-    if (pathname === '/') {
-      res.writeHead(302, { location: WEB_DEFAULT_PAGE, 'cache-control': 'no-cache' });
+    const redirects = this.opts.redirects ?? {};
+    const redirect = pathname === '/' ? WEB_DEFAULT_PAGE : Object.hasOwn(redirects, pathname) ? redirects[pathname] : undefined;
+    if (redirect !== undefined) {
+      res.writeHead(302, { location: redirect, 'cache-control': 'no-cache' });
       return void res.end();
     }
     const found = resolveStatic(pathname, this.mounts);

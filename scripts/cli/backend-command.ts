@@ -8,6 +8,7 @@ import { createLogger } from '../../shared/log';
 import { errorCode, isXenvfbError } from '../../shared/errors';
 import { formatHostPort, type HostPort } from './args';
 import { type VncSecurityFlags, vncSecurityFromFlags } from './vnc-security-flags';
+import { type SpiceFlags, spiceFromFlags } from './spice-flags';
 import { isSupervised, reportToSupervisor, stopOnSignals } from './process-life';
 import { isLoopback, unauthenticatedWarning } from './unauthenticated-warning';
 import type { startBackendMetrics } from './backend-metrics';
@@ -19,7 +20,7 @@ import { backendSocketPath, controlDir } from './control-paths';
 /** sysexits.h EX_CONFIG: a supervisor must not restart a backend that exits with it. */
 export const EXIT_CONFIG = 78;
 
-export interface BackendCommandOptions extends VncSecurityFlags {
+export interface BackendCommandOptions extends VncSecurityFlags, SpiceFlags {
   domid: number;
   vnc?: HostPort;
   web?: HostPort;
@@ -42,6 +43,7 @@ function tell(event: 'warning' | 'fatal', message: string, fields: Record<string
 export async function runBackendCommand(opts: BackendCommandOptions): Promise<void> {
   const log = createLogger({ name: `backend-${opts.domid}` });
   const vncSecurity = vncSecurityFromFlags(opts); // VncServer logs its own warnings
+  const spice = spiceFromFlags(opts, log);
   const vnc = opts.vnc ?? { host: '127.0.0.1', port: 5900 + opts.domid };
   const warning = unauthenticatedWarning(vncSecurity, [{ flag: '--vnc', at: vnc }, ...(opts.web ? [{ flag: '--web', at: opts.web }] : [])]);
   if (warning) tell('warning', warning);
@@ -56,6 +58,7 @@ export async function runBackendCommand(opts: BackendCommandOptions): Promise<vo
     domid: opts.domid,
     vnc,
     web: opts.web ?? null,
+    spice,
     vncSecurity,
     dirtyTiles: opts.dirtyTiles !== false,
     refineDamage: opts.refineDamage !== false,

@@ -17,6 +17,9 @@ import { spawnXenvfb, stopChild } from './children';
 import { formatHostPort, type HostPort } from './args';
 import type { WorkloadName } from '../../frontend/workloads';
 import { type VncSecurityFlags, vncSecurityArgs, vncSecurityFromFlags } from './vnc-security-flags';
+import { type SpiceFlags, spiceArgs, spiceFromFlags } from './spice-flags';
+import { loadSpicePassword } from '../../backend/spice/ticket';
+import { SPICE_WEB_PAGE, spiceWebClient } from '../../backend/spice/web-client';
 import { REMOVE_ON_ORPHAN_ENV } from './process-life';
 import { restartPolicyFromEnv, type RestartPolicy } from './restart-policy';
 import { EXIT_CONFIG } from './backend-command';
@@ -24,7 +27,7 @@ import { checkListenable } from '../../backend/listen';
 
 const DOMID = 1;
 
-interface DemoOptions extends VncSecurityFlags {
+interface DemoOptions extends VncSecurityFlags, SpiceFlags {
   vnc: HostPort;
   /** false with --no-web */
   web: HostPort | false;
@@ -74,6 +77,10 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
   }
   const log = createLogger({ name: 'demo', level: opts.verbose ? 'info' : 'warn' });
   vncSecurityFromFlags(opts, log); // fail here, not in the backend child
+  // The demo serves SPICE like VNC: without a SPICE password, ticketing is off (a warning
+  // says so when the address is not loopback).
+  if (opts.spice && !opts.spiceDisableTicketing && loadSpicePassword(opts.spicePasswordFile) === null) opts.spiceDisableTicketing = true;
+  spiceFromFlags(opts, log);
   try {
     await checkListenable(opts.vnc, 'VNC', '--vnc');
     if (opts.web) await checkListenable(opts.web, 'the web client', '--web');
@@ -174,7 +181,15 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
     const tileArgs = opts.tilePeriod ? ['--tile-period', String(opts.tilePeriod)] : [];
     if (opts.refineDamage === false) tileArgs.push('--no-refine-damage');
     if (opts.metrics) tileArgs.push('--metrics', formatHostPort(opts.metrics));
-    const backendArgs = ['--vnc', formatHostPort(opts.vnc), ...webArgs, ...tileArgs, ...captureArgs, ...vncSecurityArgs(opts)];
+    const backendArgs = [
+      '--vnc',
+      formatHostPort(opts.vnc),
+      ...webArgs,
+      ...tileArgs,
+      ...captureArgs,
+      ...vncSecurityArgs(opts),
+      ...spiceArgs(opts),
+    ];
     const startedAt = Date.now();
     let fatal: string | undefined;
     backend = spawnXenvfb(['backend', '--domid', String(DOMID), ...backendArgs, '--sim-dir', dir], {
@@ -219,6 +234,14 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
   if (addrs.web) say(`  Web       http://${addrs.web}/  (noVNC in a browser)`);
   if (addrs.metrics) say(`  Metrics   http://${addrs.metrics}/metrics`);
   if (addrs.control) say(`  Control   xenvfb status --sim-dir ${dir}  (socket ${addrs.control})`);
+  const spicePort = await xs.tryRead(`/local/domain/${DOMID}/console/spice-port`);
+  if (opts.spice && spicePort) {
+    const spiceHost = (await xs.tryRead(`/local/domain/${DOMID}/console/spice-listen`)) ?? opts.spice.host;
+    say(
+      `  SPICE     ${formatHostPort({ host: spiceHost, port: Number(spicePort) })}  (e.g. remote-viewer spice://${spiceHost}:${spicePort})`,
+    );
+    if (addrs.web && spiceWebClient()) say(`  SPICE web http://${addrs.web}${SPICE_WEB_PAGE}  (spice-html5 in a browser)`);
+  }
   say(`  xenstore  XENSTORED_PATH=${xsPath} xenstore-ls -fp`);
   say(`  sim dir   ${dir}`);
   say('Press Ctrl-C to stop.');

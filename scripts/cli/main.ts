@@ -9,6 +9,7 @@ import { runDemoCommand } from './demo-command';
 import { runGuestCommand } from './guest-command';
 import { runSimCommand } from './sim-command';
 import { parseSecurityFlag, VNC_SECURITY_HELP } from './vnc-security-flags';
+import { addSpiceOptions } from './spice-flags';
 import { registerXenstoreCommands } from './xenstore-commands';
 import { registerControlCommands } from './control-commands';
 import { registerInspectCommand } from './inspect/inspect-command';
@@ -42,12 +43,19 @@ export function buildProgram(): Command {
     .description('Xen paravirtual framebuffer (vfb) and keyboard (vkbd) backend, frontend and simulator')
     .showHelpAfterError('(run xenvfb help for usage)');
 
-  program
+  const demo = program
     .command('demo')
-    .description('start a simulated host with one demo guest (domain 1) and its backend, served on VNC')
+    .description('start a simulated host with one demo guest (domain 1) and its backend, served on VNC and SPICE')
     .option('--vnc <host:port>', 'VNC listen address', parseHostPort, parseHostPort('127.0.0.1:5900'))
     .option('--web <host:port>', 'noVNC web client address', parseHostPort, parseHostPort('127.0.0.1:6080'))
     .option('--no-web', 'do not serve the noVNC web client')
+    .option(
+      '--spice <host:port>',
+      'SPICE listen address (ticketing off on loopback unless a SPICE password is given)',
+      parseHostPort,
+      parseHostPort('127.0.0.1:5930'),
+    )
+    .option('--no-spice', 'do not serve SPICE')
     .option('--password-file <file>', VNC_SECURITY_HELP.passwordFile)
     .option('--tls-cert <pem>', VNC_SECURITY_HELP.tlsCert)
     .option('--tls-key <pem>', VNC_SECURITY_HELP.tlsKey)
@@ -69,15 +77,20 @@ export function buildProgram(): Command {
     .option('--refine-damage', 'compare damage with a shadow framebuffer, send scrolls as CopyRect (default)', true)
     .option('--no-refine-damage', 'send every damaged pixel as reported')
     .option('--capture <file>', "record the guest's display and client input to a capture file (docs/capture-format.md)")
-    .option('-v, --verbose', 'print the JSON logs of the backend and the guest')
-    .action(runDemoCommand);
+    .option('-v, --verbose', 'print the JSON logs of the backend and the guest');
+  addSpiceOptions(demo).action(runDemoCommand);
 
-  program
+  const backend = program
     .command('backend')
     .description('serve the vfb/vkbd devices of one domain (xenstore from XENSTORED_PATH)')
     .requiredOption('--domid <n>', 'the guest domain id', parseDomid)
     .option('--vnc <host:port>', 'VNC listen address (default 127.0.0.1:5900+domid)', parseHostPort)
     .option('--web <host:port>', 'also serve the noVNC web client here (WebSocket on the same port)', parseHostPort)
+    .option(
+      '--spice <host:port>',
+      'also serve SPICE here (remote-viewer, spice-gtk, spice-html5; needs a SPICE password or --spice-disable-ticketing)',
+      parseHostPort,
+    )
     .option('--password-file <file>', VNC_SECURITY_HELP.passwordFile)
     .option('--tls-cert <pem>', VNC_SECURITY_HELP.tlsCert)
     .option('--tls-key <pem>', VNC_SECURITY_HELP.tlsKey)
@@ -94,8 +107,8 @@ export function buildProgram(): Command {
     .option('--refine-damage', 'compare damage with a shadow framebuffer, send scrolls as CopyRect (default)', true)
     .option('--no-refine-damage', 'send every damaged pixel as reported')
     .option('--capture <file>', 'record the display and client input to a capture file (docs/capture-format.md)')
-    .option('--capture-max-size <MB>', 'stop recording when the capture file reaches this size', parseMegabytes)
-    .action(runBackendCommand);
+    .option('--capture-max-size <MB>', 'stop recording when the capture file reaches this size', parseMegabytes);
+  addSpiceOptions(backend).action(runBackendCommand);
 
   program
     .command('sim')
