@@ -151,6 +151,7 @@ export class WatchDaemon {
     const args = ['backend', '--domid', String(m.domid), '--vnc', formatHostPort(m.ports.vnc)];
     if (m.ports.web) args.push('--web', formatHostPort(m.ports.web));
     if (m.ports.metrics) args.push('--metrics', formatHostPort(m.ports.metrics));
+    if (m.ports.spice) args.push('--spice', formatHostPort(m.ports.spice));
     args.push(...securityArgsFor(config, m.domid));
     if (this.opts.simDir) args.push('--sim-dir', this.opts.simDir);
     if (this.opts.controlDir) args.push('--control-dir', this.opts.controlDir);

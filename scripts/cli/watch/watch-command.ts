@@ -22,6 +22,8 @@ interface WatchFlags {
   portRange?: { from: number; to: number };
   webBase?: number;
   metricsBase?: number;
+  spiceBase?: number;
+  spicePasswordFile?: string;
   passwordFile?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -70,6 +72,19 @@ export function watchConfigFrom(flags: WatchFlags): WatchConfig {
   if (flags.portRange) cfg.ports = { policy: 'range', ...flags.portRange };
   if (flags.webBase !== undefined) cfg.web = { base: flags.webBase };
   if (flags.metricsBase !== undefined) cfg.metrics = { base: flags.metricsBase };
+  if (flags.spiceBase !== undefined) {
+    if (!flags.spicePasswordFile && !cfg.spice?.passwordFile) {
+      throw xerror(
+        'CFG_E_INVALID',
+        '--spice-base needs --spice-password-file (the SPICE ticket), or "disableTicketing" in the config file',
+        {
+          key: 'spice',
+        },
+      );
+    }
+    cfg.spice = { ...(cfg.spice ?? {}), base: flags.spiceBase };
+  }
+  if (flags.spicePasswordFile && cfg.spice) cfg.spice = { ...cfg.spice, passwordFile: path.resolve(flags.spicePasswordFile) };
   for (const k of ['passwordFile', 'tlsCert', 'tlsKey', 'security'] as const)
     if (flags[k]) cfg[k] = k === 'security' ? flags[k] : path.resolve(flags[k]!);
   if (flags.restartLimit !== undefined) cfg.restart = { ...cfg.restart, limit: flags.restartLimit };
@@ -91,6 +106,8 @@ export function registerWatchCommand(program: Command): void {
     .option('--port-range <from-to>', 'VNC port = the lowest free one in this range instead', parseRange)
     .option('--web-base <port>', 'also serve the noVNC page on base + domid', parsePort)
     .option('--metrics-base <port>', 'also serve Prometheus metrics on base + domid', parsePort)
+    .option('--spice-base <port>', 'also serve SPICE on base + domid (with --spice-password-file)', parsePort)
+    .option('--spice-password-file <file>', 'SPICE ticket (password) file for every backend')
     .option('--password-file <file>', 'VNC password file for every backend')
     .option('--tls-cert <pem>', 'certificate for the X509 VeNCrypt types (with --tls-key)')
     .option('--tls-key <pem>', 'private key for --tls-cert')

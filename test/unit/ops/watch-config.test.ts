@@ -62,6 +62,15 @@ describe('watch config', function () {
     assert.equal(DEFAULT_WATCH_CONFIG.domains.size, 0, 'the defaults are not modified');
   });
 
+  it('SPICE at base + domid needs a ticket file or disableTicketing', function () {
+    assert.equal(badKey({ spice: { base: 5930 } }), 'spice');
+    assert.equal(badKey({ spice: { base: 5930, disableTicketing: 'yes' } }), 'spice.disableTicketing');
+    const cfg = parseWatchConfig({ spice: { base: 5930, passwordFile: '/etc/xenvfb/spice' } });
+    assert.deepEqual(portsFor(cfg, 4, new Set()).spice, { host: '127.0.0.1', port: 5934 });
+    assert.deepEqual(securityArgsFor(cfg, 4), ['--spice-password-file', '/etc/xenvfb/spice']);
+    assert.equal(portsFor(parseWatchConfig({}), 4, new Set()).spice, null);
+  });
+
   it('log lines carry sd-daemon priorities only when stdout is the journal', function () {
     assert.equal(logLine('error', 'x', { JOURNAL_STREAM: '8:1' }), '<3>x');
     assert.equal(logLine('info', 'x', { JOURNAL_STREAM: '8:1' }), '<6>x');
