@@ -37,6 +37,7 @@ describe('watch config', function () {
       vnc: { host: '0.0.0.0', port: 5907 },
       web: { host: '0.0.0.0', port: 6087 },
       metrics: { host: '0.0.0.0', port: 9607 },
+      spice: null,
     });
     const high = parseWatchConfig({ ports: { policy: 'base', base: 65000 } });
     assert.throws(
