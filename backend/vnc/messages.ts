@@ -4,6 +4,7 @@
 import type { ByteReader, ByteWriter } from '../../shared/bytes';
 import { xerror } from '../../shared/errors';
 import type { PixelFormat } from '../display/pixel-format';
+import { RfbEncoding } from '../../shared/rfb/encodings';
 
 /** rfbproto §7.1.1 ProtocolVersion: 12 bytes, "RFB xxx.yyy\n". */
 export const RFB_VERSION_SIZE = 12;
@@ -91,39 +92,7 @@ export const QemuLed = {
 } as const;
 
 /** rfbproto §7.7 encodings and §7.8 pseudo-encodings. */
-export const RfbEncoding = {
-  Raw: 0,
-  CopyRect: 1,
-  RRE: 2,
-  CoRRE: 4,
-  Hextile: 5,
-  Zlib: 6,
-  Tight: 7,
-  ZlibHex: 8,
-  TRLE: 15,
-  ZRLE: 16,
-  ZYWRLE: 17,
-  JPEG: 21,
-  OpenH264: 50,
-  TightPNG: -260,
-  DesktopSize: -223,
-  LastRect: -224,
-  Cursor: -239,
-  XCursor: -240,
-  QEMUPointerMotionChange: -257,
-  QEMUExtendedKeyEvent: -258,
-  QEMUAudio: -259,
-  QEMULedState: -261,
-  Gii: -305,
-  DesktopName: -307,
-  ExtendedDesktopSize: -308,
-  Xvp: -309,
-  Fence: -312,
-  ContinuousUpdates: -313,
-  CursorWithAlpha: -314,
-  ExtendedMouseButtons: -316,
-  TightWithoutZlib: -317,
-} as const;
+export { RfbEncoding };
 
 function reverseTable(table: Record<string, number>): Map<number, string> {
   return new Map(Object.entries(table).map(([k, v]) => [v, k]));
