@@ -98,13 +98,26 @@ describe('xenvfb watch (one supervised backend per domain, on the simulator)', f
     hv = await SimHypervisor.start({ dir, log: silentLogger });
     xs = await XsClient.connect({ path: path.join(dir, 'xenstored', 'socket') });
     base = await freeBase();
+    // systemd's side of Type=notify: a recording systemd-notify on PATH and a NOTIFY_SOCKET.
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    fs.writeFileSync(path.join(bin, 'systemd-notify'), `#!/bin/sh\necho "$NOTIFY_SOCKET $*" >> ${path.join(dir, 'notified')}\n`, {
+      mode: 0o755,
+    });
     watch = spawn(process.execPath, [XENVFB, 'watch', '--sim-dir', dir, '--port-base', String(base)], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, XENVFB_RESTART_BASE_MS: '300' },
+      env: { ...process.env, XENVFB_RESTART_BASE_MS: '300', PATH: `${bin}:${process.env.PATH}`, NOTIFY_SOCKET: '/run/test-notify' },
     });
     out = new Lines(watch.stdout!);
     err = new Lines(watch.stderr!);
     await out.wait(/^xenvfb watch: ready: VNC port \d+\+domid on 127\.0\.0\.1; control .*watch\.sock; 0 domain/);
+  });
+
+  it('tells systemd it is ready (Type=notify through systemd-notify)', async function () {
+    const notified = path.join(dir, 'notified');
+    const deadline = Date.now() + 5000;
+    while (!fs.existsSync(notified) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.match(fs.readFileSync(notified, 'utf8'), new RegExp(`^/run/test-notify --ready --pid=${watch.pid} --status=serving 0 domain`));
   });
 
   after(async function () {
