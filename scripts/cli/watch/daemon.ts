@@ -217,6 +217,11 @@ export class WatchDaemon {
     if (this.domains.get(m.domid) === m) this.domains.delete(m.domid);
   }
 
+  /** The domain's name from xenstore (`/local/domain/N/name`), when connected. */
+  async domainName(domid: number): Promise<string | null> {
+    return (await this.xs?.tryRead(`/local/domain/${domid}/name`).catch(() => undefined)) ?? null;
+  }
+
   report(): DomainReport[] {
     return [...this.domains.values()]
       .sort((a, b) => a.domid - b.domid)

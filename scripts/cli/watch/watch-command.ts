@@ -14,6 +14,9 @@ import { DEFAULT_WATCH_CONFIG, parseWatchConfig, type WatchConfig } from './conf
 import { WatchDaemon } from './daemon';
 import { notifyReady, say } from './notify';
 import { EXIT_CONFIG } from '../backend-command';
+import { formatHostPort, type HostPort, parseHostPort } from '../args';
+import { listenError } from '../../../backend/listen';
+import { HostPageServer } from './host-page';
 
 interface WatchFlags {
   config?: string;
@@ -31,6 +34,7 @@ interface WatchFlags {
   restartLimit?: number;
   simDir?: string;
   controlDir?: string;
+  http?: HostPort;
 }
 
 function parsePort(v: string): number {
@@ -116,6 +120,7 @@ export function registerWatchCommand(program: Command): void {
       if (!/^\d{1,4}$/.test(v)) throw new InvalidArgumentError(`expected a count, got "${v}"`);
       return Number(v);
     })
+    .option('--http <host:port>', 'serve a host page listing every domain with a live thumbnail and links to its consoles', parseHostPort)
     .option('--sim-dir <dir>', 'serve the simulator in <dir> instead of this Xen host')
     .option('--control-dir <dir>', 'control sockets: watch.sock and each backend domain-N.sock (default /run/xenvfb)')
     .action(runWatchCommand);
@@ -146,8 +151,22 @@ export async function runWatchCommand(flags: WatchFlags): Promise<void> {
     say('error', `xenvfb watch: ${(e as Error).message}`);
     process.exit(EXIT_CONFIG);
   }
+  let page: HostPageServer | undefined;
+  let pageAddress = '';
+  if (flags.http) {
+    page = new HostPageServer(async () =>
+      Promise.all(daemon.report().map(async (d) => ({ ...d, name: await daemon.domainName(d.domid) }))),
+    );
+    try {
+      pageAddress = formatHostPort(await page.listen(flags.http.host, flags.http.port));
+    } catch (e) {
+      say('error', `xenvfb watch: ${listenError(e as Error, 'the host page', '--http', flags.http).message}`);
+      process.exit(EXIT_CONFIG);
+    }
+  }
   stopOnSignals(async (why) => {
     say('info', `xenvfb watch: ${why}: stopping every backend`);
+    await page?.close();
     await daemon.stop();
     await control.close();
     return 0;
@@ -158,7 +177,8 @@ export async function runWatchCommand(flags: WatchFlags): Promise<void> {
     config.ports.policy === 'base' ? `VNC port ${config.ports.base}+domid` : `VNC ports ${config.ports.from}-${config.ports.to}`;
   say(
     'info',
-    `xenvfb watch: ready: ${ports} on ${config.listen}; control ${path.join(dir, WATCH_SOCKET)}; ${daemon.report().length} domain(s)`,
+    `xenvfb watch: ready: ${ports} on ${config.listen}; control ${path.join(dir, WATCH_SOCKET)}; ${daemon.report().length} domain(s)` +
+      (pageAddress ? `; host page http://${pageAddress}/` : ''),
   );
   notifyReady(`serving ${daemon.report().length} domain(s)`);
 }
