@@ -46,8 +46,13 @@ export function hostPage(domains: Array<DomainReport & { name: string | null }>)
   ].join('\n');
 }
 
+/** A thumbnail is taken at most this often per domain, however many requests come. */
+export const THUMB_MAX_AGE_MS = 2000;
+
 export class HostPageServer {
   private readonly server: http.Server;
+  /** Per domain: the last thumbnail (or the one being taken) and when it was asked for. */
+  private readonly thumbs = new Map<number, { at: number; png: Promise<Buffer> }>();
 
   constructor(private readonly domains: () => Promise<Array<DomainReport & { name: string | null }>>) {
     this.server = http.createServer((req, res) => void this.serve(req, res));
@@ -68,11 +73,23 @@ export class HostPageServer {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('no such running domain\n');
         return;
       }
-      const shot = (await controlRequest(d.control, { op: 'screenshot' }, 10_000)) as { png: string };
-      res.writeHead(200, { 'content-type': 'image/png', 'cache-control': 'no-store' }).end(thumbnail(Buffer.from(shot.png, 'base64')));
+      res.writeHead(200, { 'content-type': 'image/png', 'cache-control': 'no-store' }).end(await this.thumb(d.domid, d.control));
     } catch (e) {
       res.writeHead(502, { 'content-type': 'text/plain' }).end(`${(e as Error).message}\n`);
     }
+  }
+
+  private thumb(domid: number, control: string): Promise<Buffer> {
+    const now = Date.now();
+    const cached = this.thumbs.get(domid);
+    if (cached && now - cached.at < THUMB_MAX_AGE_MS) return cached.png;
+    const png = (controlRequest(control, { op: 'screenshot' }, 10_000) as Promise<{ png: string }>).then((shot) =>
+      thumbnail(Buffer.from(shot.png, 'base64')),
+    );
+    png.catch(() => this.thumbs.delete(domid));
+    this.thumbs.set(domid, { at: now, png });
+    for (const [id, t] of this.thumbs) if (now - t.at > 60_000) this.thumbs.delete(id);
+    return png;
   }
 
   listen(host: string, port: number): Promise<BoundAddress> {
