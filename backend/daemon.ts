@@ -16,6 +16,7 @@ import { VkbdBackend } from './devices/vkbd';
 import { VncServer } from './vnc/server';
 import type { VncSecurityOptions } from './vnc/security/options';
 import { WebServer } from './web/server';
+import type { NetLimitsOptions } from './net/limits';
 import { createSpiceServer, type SpiceBackendOptions } from './spice/backend-spice';
 import { SPICE_WEB_WEBSOCKET_PATH, spiceWebClient } from './spice/web-client';
 import { CaptureRecorder } from './capture/recorder';
@@ -28,6 +29,8 @@ export interface BackendOptions {
   web?: { host: string; port: number } | null;
   /** VNC security types, password, TLS files (default: None only). */
   vncSecurity?: VncSecurityOptions;
+  /** Connection limits, deadlines, auth throttle of the VNC and web servers (default: net/limits.ts). */
+  netLimits?: NetLimitsOptions;
   /** SPICE server (backend/spice/): address, ticket, sharing. */
   spice?: SpiceBackendOptions | null;
   /** Absolute pointer range advertised to the guest's keyboard frontend. */
@@ -134,6 +137,7 @@ export class DomainBackend {
         name: this.display.name,
         log: log.child({ vnc: true }),
         security: this.opts.vncSecurity,
+        limits: this.opts.netLimits,
       });
       await this.serve(vnc, this.opts.vnc, ['/websockify', '/']);
     }
@@ -213,6 +217,7 @@ export class DomainBackend {
     const web = new WebServer({
       webSockets: routes,
       log: log.child({ web: true }),
+      limits: this.opts.netLimits,
       ...(spiceWeb ? { extraMounts: spiceWeb.mounts, redirects: spiceWeb.redirects } : {}),
     });
     this.webAddress = await web.listen(at.host, at.port).catch((e: Error) => {

@@ -1,4 +1,7 @@
 {
+  "variables": {
+    "have_turbojpeg%": "<!(node find-turbojpeg.js have)"
+  },
   "targets": [
     {
       "target_name": "xenvfb_native",
@@ -7,6 +10,7 @@
         "src/args.cc",
         "src/errors.cc",
         "src/fd-poll.cc",
+        "src/jpeg.cc",
         "src/mapping.cc",
         "src/shm.cc",
         "src/xen-addon.cc",
@@ -30,6 +34,11 @@
       "cflags_cc": [ "-std=c++17", "-Wall", "-Wextra" ],
       "conditions": [
         [ "OS=='linux'", { "libraries": [ "-lrt" ] } ],
+        [ "have_turbojpeg==1", {
+          "defines": [ "XENVFB_HAVE_TURBOJPEG" ],
+          "include_dirs": [ "<!@(node find-turbojpeg.js include)" ],
+          "libraries": [ "<!@(node find-turbojpeg.js libs)" ]
+        } ],
         [ "OS=='mac'", {
           "xcode_settings": {
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

@@ -173,6 +173,37 @@ export interface XenLayout {
   readonly checkedAgainstUapi: boolean;
 }
 
+// ---- codecs (src/jpeg.cc) -----------------------------------------------------------------
+// Fast paths with TS twins (STYLE 12): backend/vnc/encoders/jpeg.ts holds the jpeg-js twin and
+// the switch (XENVFB_NO_NATIVE_JPEG=1) that forces it.
+
+/** 4-byte pixels named by their byte order in memory (TurboJPEG TJPF_RGBX, TJPF_BGRX, ...). */
+export type JpegPixelFormat = 'RGBX' | 'BGRX' | 'XRGB' | 'XBGR';
+
+/** TurboJPEG chroma subsampling (TJSAMP_444 = 0, TJSAMP_422 = 1, TJSAMP_420 = 2). */
+export const TJSAMP = { S444: 0, S422: 1, S420: 2 } as const;
+
+/** libjpeg-turbo's TurboJPEG API, present when the addon was built with it (libturbojpeg0-dev). */
+export interface TurboJpeg {
+  /**
+   * tjCompress2 of a width x height image starting at byte `offset` of `pixels`, rows `stride`
+   * bytes apart: a baseline JFIF image. Quality 1..100; fast DCT below 90. Sizes are checked
+   * against the view (RangeError ERR_OUT_OF_RANGE); a libjpeg-turbo failure is an Error with
+   * code TJ_E_COMPRESS.
+   */
+  compress(
+    pixels: Uint8Array,
+    offset: number,
+    width: number,
+    height: number,
+    stride: number,
+    pixelFormat: JpegPixelFormat,
+    quality: number,
+    subsampling: number,
+  ): Buffer;
+  readonly version: string;
+}
+
 interface NativeBinding {
   readonly PAGE_SIZE: number;
   readonly MAX_MAP_PAGES: number;
@@ -187,6 +218,7 @@ interface NativeBinding {
   Evtchn: new (onEvents: EvtchnListener, path?: string) => EvtchnHandle;
   XenbusDev: new (onData: XenbusListener, path?: string) => XenbusDevHandle;
   xenLayout(): XenLayout;
+  readonly turbojpeg?: TurboJpeg;
 }
 
 const BINARY = path.join('build', 'Release', 'xenvfb_native.node');
@@ -287,3 +319,6 @@ export function openXenbusDev(onData: XenbusListener, path?: string): XenbusDevH
 export function xenLayout(): XenLayout {
   return binding.xenLayout();
 }
+
+/** JPEG through libjpeg-turbo, or null when the addon was built without it (then jpeg-js is used). */
+export const turbojpeg: TurboJpeg | null = binding.turbojpeg ?? null;

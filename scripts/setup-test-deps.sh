@@ -20,6 +20,7 @@ PACKAGES=(
   vncsnapshot     # vncsnapshot: VNC screenshots (RFB 3.3, LastRect in its default list)
   xenstore-utils  # xenstore-ls/-read/-write/...: the real xenstore CLI against our xenstored
   libjpeg-turbo-progs  # djpeg: decodes vncsnapshot's JPEG output
+  libturbojpeg0-dev    # TurboJPEG API: the addon's native Tight JPEG (test/unit/vnc/encoders/jpeg-twins.test.ts); npm install must come after it
   libvncserver-dev     # libvncclient + pkg-config file: test/clients/libvncclient.test.ts builds its per-encoding client; also test/integration/capture-replay.test.ts
   pkg-config      # finds libvncclient's flags for that build
   tigervnc-standalone-server  # Xvnc: the TigerVNC peer of test/clients/bench-peers.test.ts (and npm run bench:peers)

@@ -97,6 +97,8 @@ export class ByteWriter {
   private buf: Uint8Array;
   private view: DataView;
   length = 0;
+  /** True while a direct() callback holds the storage: nothing may grow it then. */
+  private lent = false;
 
   constructor(initialCapacity = 64) {
     this.buf = new Uint8Array(Math.max(16, initialCapacity));
@@ -104,6 +106,7 @@ export class ByteWriter {
   }
 
   private ensure(n: number): number {
+    if (this.lent) throw xerror('BYTES_E_REENTRANT', 'ByteWriter written to inside its own direct() callback');
     const at = this.length;
     const needed = at + n;
     if (needed > this.buf.byteLength) {
@@ -209,6 +212,33 @@ export class ByteWriter {
   }
   utf8(s: string): this {
     return this.bytes(Buffer.from(s, 'utf8'));
+  }
+
+  /**
+   * Direct writes into the storage, for encoders that emit many small fields: makes room for
+   * up to `max` bytes, then calls `fill(buf, at)` with the storage as it is after growing and
+   * the offset to start at. `fill` returns the offset just past its last byte (at..at+max),
+   * the new length. The storage cannot move while `fill` runs: any write to this writer from
+   * inside it throws BYTES_E_REENTRANT. This is the one way to reach the storage before
+   * finish(), so no write can land in a buffer that growth has already replaced (the shape
+   * `buf[reserve(1)] = v`, which reads `buf` before reserve() reallocates it: issue 14).
+   */
+  direct(max: number, fill: (buf: Uint8Array, at: number) => number): this {
+    this.checkRange(max, 0, Number.MAX_SAFE_INTEGER, 'direct() size');
+    const at = this.ensure(max);
+    this.length = at;
+    this.lent = true;
+    let end: number;
+    try {
+      end = fill(this.buf, at);
+    } finally {
+      this.lent = false;
+    }
+    if (!Number.isInteger(end) || end < at || end > at + max) {
+      throw xerror('BYTES_E_RANGE', `direct() fill ended at ${end}, outside [${at}, ${at + max}]`, { value: end });
+    }
+    this.length = end;
+    return this;
   }
 
   /** Reserve a u32 slot now and fill it later (e.g. a length known only at the end). */

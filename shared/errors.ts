@@ -5,6 +5,7 @@ export const ErrorCodes = {
   // bytes
   BYTES_E_SHORT: 'a read ran past the end of the input',
   BYTES_E_RANGE: 'a value does not fit the field it is written to',
+  BYTES_E_REENTRANT: 'a ByteWriter was written to from inside its own direct() callback',
   // xenstore wire and client
   XS_E_OVERSIZE: 'a xenstore message payload exceeds XENSTORE_PAYLOAD_MAX',
   XS_E_BAD_TYPE: 'unknown xenstore message type',
@@ -55,13 +56,16 @@ export const ErrorCodes = {
   RFB_E_OVERSIZE: 'a length sent by an RFB client exceeds its named limit',
   RFB_E_NO_RESIZE: 'the display changed size and the client cannot be told (no DesktopSize)',
   RFB_E_AUTH_FAILED: 'the client failed VNC authentication or gave a wrong username/password',
-  RFB_E_AUTH_THROTTLED: 'too many failed authentications from this client address: refused until the backoff ends',
   RFB_E_NO_SECURITY: 'no configured security type can be used with this client (RFB 3.3, or TLS not available)',
   RFB_E_SECURITY_CONFIG: 'the VNC security options are inconsistent (e.g. a VNC-auth type without a password)',
   RFB_E_TLS: 'the TLS layer inside VeNCrypt failed or the client sent data before the TLS handshake',
   RFB_E_ENCODE: "encoding a framebuffer update failed in the session's encode worker (the worker's error is in .details)",
   RFB_E_ENCODE_WORKER: "the session's encode worker could not start, crashed or exited",
   RFB_E_ENCODE_MODE: 'XENVFB_VNC_ENCODE is neither sync nor worker',
+  RFB_E_SLOW_CLIENT: 'a client kept asking for replies it does not read: its queued output passed the bound (OUTPUT_MAX_HELD)',
+  RFB_E_TIMEOUT: 'a client did not finish a handshake stage (version, security, TLS, authentication, ClientInit) before its deadline',
+  RFB_E_NO_SURFACE: 'the guest showed no framebuffer within the wait for a surface: the client cannot be given a size',
+  RFB_E_AUTH_BUSY: 'too many authentications in progress from this client address',
   // spice (shared/spice, backend/spice)
   SPICE_E_BAD_MAGIC: "a SPICE link did not start with the magic 'REDQ'",
   SPICE_E_BAD_VERSION: 'a SPICE client asked for a protocol major version other than 2',

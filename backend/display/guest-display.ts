@@ -8,6 +8,14 @@ import type { CursorState, Display, DisplayEvents, Surface } from './display';
 import { clipRect, isEmptyRect, type Rect, rectArea } from '../../shared/region';
 import { ShadowFramebuffer } from './shadow';
 
+/**
+ * Refresh requests (every client's non-incremental update requests) closer together than this
+ * are served by one refresh: a refresh compares the whole guest frame with the shadow, and
+ * clients must not be able to make the display do that more than ten times a second (it
+ * only catches changes the guest did not report; reported damage flows regardless).
+ */
+export const REFRESH_MIN_INTERVAL_MS = 100;
+
 export interface DisplayStats {
   damageEvents: number;
   damageRects: number;
@@ -17,6 +25,9 @@ export interface DisplayStats {
   refinedPixelsOut: number;
   copies: number;
   refineMs: number;
+  /** Refreshes run, and requests that were folded into one already due. */
+  refreshes: number;
+  refreshesCoalesced: number;
 }
 
 export interface GuestDisplayOptions {
@@ -41,7 +52,11 @@ export class GuestDisplay extends EventEmitter<DisplayEvents> implements Display
     refinedPixelsOut: 0,
     copies: 0,
     refineMs: 0,
+    refreshes: 0,
+    refreshesCoalesced: 0,
   };
+  private lastRefresh = -Infinity;
+  private refreshTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly name: string,
@@ -106,9 +121,32 @@ export class GuestDisplay extends EventEmitter<DisplayEvents> implements Display
 
   onRefreshRequest(hook: (() => void) | undefined): void {
     this.refreshHook = hook;
+    if (!hook && this.refreshTimer) {
+      clearTimeout(this.refreshTimer);
+      this.refreshTimer = null;
+    }
   }
 
+  /** At once if the last refresh is older than REFRESH_MIN_INTERVAL_MS, else once when it is. */
   requestRefresh(): void {
+    if (!this.refreshHook) return;
+    if (this.refreshTimer) {
+      this.stats.refreshesCoalesced++;
+      return;
+    }
+    const wait = this.lastRefresh + REFRESH_MIN_INTERVAL_MS - performance.now();
+    if (wait <= 0) return this.refresh();
+    this.stats.refreshesCoalesced++;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      this.refresh();
+    }, wait);
+    this.refreshTimer.unref();
+  }
+
+  private refresh(): void {
+    this.lastRefresh = performance.now();
+    this.stats.refreshes++;
     this.refreshHook?.();
   }
 }

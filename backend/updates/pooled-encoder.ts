@@ -22,6 +22,12 @@ export class PooledEncoder {
   private inFlight: { id: number; done: (result: unknown, stats: unknown) => void } | null = null;
   private nextId = 1;
   private closed = false;
+  /**
+   * Settings not yet posted: only the latest matters and it goes just before the next job, so
+   * a client flooding settings (VNC SetEncodings) queues at most one message per job, not one
+   * per message it sent.
+   */
+  private config: { value: unknown } | null = null;
 
   constructor(private readonly opts: PooledEncoderOptions) {
     this.link = opts.pool.attach({
@@ -35,7 +41,7 @@ export class PooledEncoder {
   }
 
   configure(config: unknown): void {
-    this.post({ type: 'config', session: this.link.session, config });
+    this.config = { value: config };
   }
 
   /** Run a job over `pixels` (transferred: the caller loses it). */
@@ -43,6 +49,10 @@ export class PooledEncoder {
     if (this.inFlight) throw new Error('encode worker: a job is already in flight');
     const id = this.nextId++;
     this.inFlight = { id, done };
+    if (this.config) {
+      this.post({ type: 'config', session: this.link.session, config: this.config.value });
+      this.config = null;
+    }
     this.post({ type: 'job', session: this.link.session, id, job, pixels }, [pixels]);
   }
 

@@ -20,7 +20,8 @@ import {
 } from './pseudo-encodings';
 
 export interface ExtensionHost {
-  send(bytes: Uint8Array): void;
+  /** `key`: a reply of which only the latest queued one matters (SessionOutput coalesces them). */
+  send(bytes: Uint8Array, key?: string): void;
   /** Did the client's last SetEncodings list this pseudo-encoding? */
   supports(encoding: number): boolean;
   /** The framebuffer size the client holds. */
@@ -66,7 +67,7 @@ export class RfbExtensions {
     // QEMU acks ExtendedKeyEvent on every SetEncodings that lists it; clients take repeats.
     if (h.supports(RfbEncoding.QEMUExtendedKeyEvent)) {
       const { width, height } = h.size();
-      h.send(buildPseudoUpdate([(w) => writeQemuExtendedKeyEventAck(w, width, height)]));
+      h.send(buildPseudoUpdate([(w) => writeQemuExtendedKeyEventAck(w, width, height)]), 'qemu-key-ack');
     }
     if (first(RfbEncoding.DesktopName)) h.send(buildPseudoUpdate([(w) => writeDesktopName(w, h.name)]));
     if (first(RfbEncoding.QEMULedState)) this.sendLeds(this.locks.state);
@@ -74,7 +75,7 @@ export class RfbExtensions {
 
   private sendLeds(state: number): void {
     if (!this.host.supports(RfbEncoding.QEMULedState)) return;
-    this.host.send(buildPseudoUpdate([(w) => writeQemuLedState(w, state)]));
+    this.host.send(buildPseudoUpdate([(w) => writeQemuLedState(w, state)]), 'led-state');
   }
 
   /**
@@ -106,7 +107,10 @@ export class RfbExtensions {
   sendLayout(reason: number, status: number = DesktopSizeStatus.Ok): void {
     const { width, height } = this.host.size();
     const screens = singleScreen(width, height);
-    this.host.send(buildPseudoUpdate([(w) => writeExtendedDesktopSize(w, { reason, status, width, height, screens })]));
+    this.host.send(
+      buildPseudoUpdate([(w) => writeExtendedDesktopSize(w, { reason, status, width, height, screens })]),
+      `layout:${reason}:${status}`,
+    );
   }
 
   /**
@@ -122,7 +126,8 @@ export class RfbExtensions {
     let status: number = DesktopSizeStatus.Prohibited;
     if (!validLayout(width, height, screens)) status = DesktopSizeStatus.InvalidLayout;
     else if (width === current.width && height === current.height && screens.length === 1) status = DesktopSizeStatus.Ok;
-    this.host.log.info({ width, height, screens: screens.length, status }, 'SetDesktopSize');
+    // debug: a client may send these in a flood; the answer says the same to the client.
+    this.host.log.debug({ width, height, screens: screens.length, status }, 'SetDesktopSize');
     this.sendLayout(DesktopSizeReason.ThisClient, status);
   }
 }

@@ -21,6 +21,8 @@ import { WebSocketBridge } from '../web/websocket/bridge';
 import { WebSocketGateway } from '../web/websocket/gateway';
 import { sniffConnection, SNIFF_WAIT_MS } from '../web/websocket/sniff';
 import { listenOn } from '../listen';
+import { budgeted, InputBudget } from '../net/input-budget';
+import { ConnectionCounter, type NetLimits, type NetLimitsOptions, resolveNetLimits } from '../net/limits';
 
 /** No new frame is encoded while a socket holds more unsent bytes than this. */
 export const VNC_MAX_SOCKET_BACKLOG = 4 * 1024 * 1024;
@@ -42,6 +44,8 @@ export interface VncServerOptions {
   allowOrigins?: readonly string[];
   /** Where sessions encode updates (default: XENVFB_VNC_ENCODE, else the worker; encode-frame.ts). */
   encode?: EncodeMode;
+  /** Connection limits, deadlines and the auth throttle (default: backend/net/limits.ts). */
+  limits?: NetLimitsOptions;
 }
 
 export interface VncAddress {
@@ -70,6 +74,8 @@ interface Connection {
   session: RfbSession;
   /** Session output held back while the TLS handshake runs. */
   beforeSecure?: Uint8Array[];
+  /** This client's share of the event loop (input-budget.ts). */
+  budget: InputBudget;
 }
 
 export class VncServer implements DisplayServer {
@@ -83,13 +89,20 @@ export class VncServer implements DisplayServer {
   private nextId = 1;
   private security: SecurityConfig;
   private tlsContexts: TlsContexts;
-  private readonly throttle = new AuthThrottle();
+  private readonly throttle: AuthThrottle;
+  readonly limits: NetLimits;
+  private readonly counter: ConnectionCounter;
+  /** Connections refused for being over a limit, by limit (status, tests). */
+  readonly refused = { total: 0, address: 0 };
   private readonly encodeMode: EncodeMode;
   /** This server holds a warm worker in the encode pool (listen .. close). */
   private warm = false;
 
   constructor(private readonly opts: VncServerOptions) {
     this.log = opts.log ?? silentLogger;
+    this.limits = resolveNetLimits(opts.limits);
+    this.counter = new ConnectionCounter(this.limits);
+    this.throttle = new AuthThrottle(this.limits.auth);
     this.encodeMode = opts.encode ?? encodeModeFromEnv();
     this.security = resolveSecurity(opts.security, this.log);
     this.tlsContexts = createTlsContexts(this.security, opts.security?.tls);
@@ -97,6 +110,7 @@ export class VncServer implements DisplayServer {
       log: this.log,
       allowOrigins: opts.allowOrigins,
       plainHttpText: 'This port speaks VNC (RFB), directly or over WebSocket.\n',
+      headMs: this.limits.httpHeadMs,
       onWebSocket: (ws, socket) => this.acceptWebSocket(ws, socket),
     });
     this.server = net.createServer((socket) => this.incoming(socket));
@@ -185,11 +199,38 @@ export class VncServer implements DisplayServer {
 
   /** An HTTP upgrade request for RFB over WebSocket from another server (the web server). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!this.admit(socket as net.Socket)) return void socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
     this.gateway.handleUpgrade(req, socket, head);
   }
 
+  /**
+   * Count a new connection against the limits (released when its socket closes), or refuse it.
+   * Refusals are counted, and logged at most once a second.
+   */
+  private admit(socket: net.Socket): boolean {
+    const address = socket.remoteAddress ?? '';
+    const verdict = this.counter.admit(address);
+    if (verdict === 'ok') {
+      socket.once('close', () => this.counter.release(address));
+      return true;
+    }
+    this.refused[verdict] += 1;
+    const now = Date.now();
+    if (now - this.lastRefusalLog >= 1000) {
+      this.lastRefusalLog = now;
+      const limit = verdict === 'total' ? this.limits.maxConnections : this.limits.maxConnectionsPerAddress;
+      this.log.warn(
+        { address, limit: verdict, max: limit, refused: { ...this.refused } },
+        'vnc connection refused: over the connection limit',
+      );
+    }
+    return false;
+  }
+  private lastRefusalLog = 0;
+
   /** Plain RFB or an HTTP upgrade? The first bytes tell (websocket/sniff.ts). */
   private incoming(socket: net.Socket): void {
+    if (!this.admit(socket)) return void socket.destroy();
     if (this.opts.websocket === false) return this.accept(socket);
     this.pending.add(socket);
     socket.once('close', () => this.pending.delete(socket));
@@ -208,8 +249,15 @@ export class VncServer implements DisplayServer {
     const peer = `${raw.remoteAddress}:${raw.remotePort}`;
     const log = this.log.child({ session: id, peer, websocket: true });
     this.pending.delete(raw);
-    const bridge = new WebSocketBridge(ws, socket, { maxBacklog: VNC_MAX_SOCKET_BACKLOG, closeGraceMs: VNC_CLOSE_GRACE_MS, log });
-    const conn = { id, peer, websocket: true, connectedAt: Date.now(), socket: raw } as Connection;
+    const budget = new InputBudget();
+    const bridge = new WebSocketBridge(ws, socket, {
+      maxBacklog: VNC_MAX_SOCKET_BACKLOG,
+      closeGraceMs: VNC_CLOSE_GRACE_MS,
+      log,
+      budget,
+      contended: () => this.connections.size > 1,
+    });
+    const conn = { id, peer, websocket: true, connectedAt: Date.now(), socket: raw, budget } as Connection;
     this.connections.add(conn);
     log.info({ protocol: ws.protocol || null }, 'vnc client connected');
     try {
@@ -240,6 +288,7 @@ export class VncServer implements DisplayServer {
       encode: this.encodeMode,
       security: this.security,
       authGate: this.throttle.gate(remoteAddress ?? ''),
+      deadlines: { stageMs: this.limits.handshakeStageMs, authMs: this.limits.authResponseMs, surfaceMs: this.limits.surfaceWaitMs },
     };
   }
 
@@ -254,6 +303,7 @@ export class VncServer implements DisplayServer {
     conn.websocket = false;
     conn.connectedAt = Date.now();
     conn.socket = socket;
+    conn.budget = new InputBudget();
     this.connections.add(conn);
     log.info({}, 'vnc client connected');
     try {
@@ -275,7 +325,7 @@ export class VncServer implements DisplayServer {
       return;
     }
     if (head && head.length > 0) conn.session.receive(head);
-    socket.on('data', (chunk: Buffer) => conn.session.receive(chunk));
+    socket.on('data', this.feed(conn, socket));
     socket.on('drain', () => conn.session.resume());
     socket.on('error', (err) => log.debug({ err: err.message }, 'vnc socket error'));
     socket.on('close', () => {
@@ -299,13 +349,22 @@ export class VncServer implements DisplayServer {
     // Written before the handshake ends, TLS 1.3 application data stalled GnuTLS clients
     // (xtigervncviewer X509Vnc never got an answer to its response): hold it until 'secure'.
     conn.beforeSecure = [];
+    // A TLS handshake stalled halfway: its own deadline, whatever stage the session is in.
+    const stalled = setTimeout(() => {
+      log.warn({ ms: this.limits.handshakeStageMs }, 'TLS handshake not finished in time: closing');
+      conn.session.close('TLS handshake timed out', xerror('RFB_E_TIMEOUT', 'TLS handshake not finished in time', { kind }));
+      secure.destroy();
+    }, this.limits.handshakeStageMs);
+    stalled.unref();
+    secure.once('close', () => clearTimeout(stalled));
     secure.on('secure', () => {
+      clearTimeout(stalled);
       log.info({ tls: secure.getProtocol(), cipher: secure.getCipher()?.name }, 'TLS established');
       const held = conn.beforeSecure ?? [];
       conn.beforeSecure = undefined;
       for (const b of held) secure.write(b);
     });
-    secure.on('data', (chunk: Buffer) => conn.session.receive(chunk));
+    secure.on('data', this.feed(conn, secure));
     secure.on('drain', () => conn.session.resume());
     secure.on('error', (err) => {
       conn.session.close('TLS failed', xerror('RFB_E_TLS', err.message, { kind }));
@@ -316,6 +375,17 @@ export class VncServer implements DisplayServer {
       conn.session.close('client disconnected');
       raw.destroy();
     });
+  }
+
+  /** The session's input, under its share of the event loop while others are connected. */
+  private feed(conn: Connection, source: net.Socket): (chunk: Buffer) => void {
+    return budgeted(
+      conn.budget,
+      source,
+      () => this.connections.size > 1,
+      (chunk: Buffer) => conn.session.receive(chunk),
+      () => conn.session.takeFrameWorkMs(),
+    );
   }
 
   private endSocket(socket: net.Socket): void {

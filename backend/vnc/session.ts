@@ -5,18 +5,16 @@
 import { ByteWriter } from '../../shared/bytes';
 import { isXenvfbError, xerror } from '../../shared/errors';
 import { clipRect, overlapsAny, type Rect, unionRect } from '../../shared/region';
-import type { CopyHint, Display, Surface } from '../display/display';
-import type { InputSink } from '../input/input-sink';
+import type { CopyHint, Surface } from '../display/display';
 import { PIXEL_FORMAT_XRGB8888, type PixelFormat } from '../display/pixel-format';
 import { lockKeysFor, trackingLockKeys } from '../input/lock-keys';
 import { RfbInput } from './rfb-input';
 import { type ClientMessage, parseClientMessage } from './client-messages';
 import { PendingRegion } from '../updates/pending-region';
 import { PendingCopies } from './copies';
-import { EncodeManager, type EncoderStats } from './encode-manager';
-import { type EncodedFrame, type EncodeMode, type FrameEncoder, type FrameJob, SyncFrameEncoder } from './encode-frame';
+import { EncodeManager } from './encode-manager';
+import { type EncodedFrame, type FrameEncoder, type FrameJob, SyncFrameEncoder } from './encode-frame';
 import { WorkerFrameEncoder } from './worker-frame-encoder';
-import type { EncoderFactory } from './encoders/encoder';
 import { buildConnectionFailed, buildServerInit, CLIENT_INIT_SIZE, parseProtocolVersion } from './handshake';
 import { writeFramebufferUpdateHeader } from './server-messages';
 import { type Logger, silentLogger } from '../../shared/log';
@@ -39,74 +37,21 @@ import {
   writeExtendedDesktopSize,
 } from './pseudo-encodings';
 import { SecurityNegotiator } from './security/negotiator';
-import { resolveSecurity, type SecurityConfig, type TlsKind } from './security/options';
-import type { AuthGate } from '../auth/throttle';
-import type { RectClass } from '../updates/classify';
-import { type SchedulerClock, UpdateScheduler } from '../updates/update-scheduler';
+import { SessionOutput } from '../net/session-output';
+import { StageDeadline } from '../net/stage-deadline';
+import { NET_AUTH_RESPONSE_MS, NET_HANDSHAKE_STAGE_MS, NET_SURFACE_WAIT_MS } from '../net/limits';
+import { resolveSecurity } from './security/options';
+import { realClock, UpdateScheduler } from '../updates/update-scheduler';
+import {
+  advertisedFormat,
+  type RfbSessionOptions,
+  type RfbSessionState,
+  type RfbSessionStats,
+  type SessionDeadlines,
+  type UpdateRequest,
+} from './session-options';
 
-export interface RfbSessionOptions {
-  /** Send bytes to the client. */
-  write(bytes: Uint8Array): void;
-  display: Display;
-  input: InputSink;
-  log?: Logger;
-  /** Desktop name in ServerInit (default: display.name). */
-  name?: string;
-  /** True while the transport holds too much unsent output; call resume() when it drains. */
-  backpressured?(): boolean;
-  /** The session ended (after the last write): the adapter closes its transport. */
-  onClose?(reason: string, error?: Error): void;
-  /** The client asked for exclusive access (ClientInit shared-flag 0). */
-  onExclusive?(): void;
-  /** Encoder factories, one instance each per session (default: every encoding, encode-manager.ts). */
-  encoders?: readonly EncoderFactory[];
-  /** Offered security types and secrets (default: None only). */
-  security?: SecurityConfig;
-  /**
-   * The adapter must put TLS under this stream now (VeNCrypt): from here on, bytes from the
-   * client are decrypted before receive() and write() goes through TLS. Absent = no TLS types.
-   */
-  startTls?(kind: TlsKind): void;
-  /** Failed-authentication throttle for this client's address. */
-  authGate?: AuthGate;
-  /** Random bytes for the VNC-auth challenge (tests make it fixed). */
-  random?(n: number): Uint8Array;
-  /** Minimum ms between two updates to this client (default FRAME_INTERVAL_MS; 0 = unpaced). */
-  frameIntervalMs?: number;
-  /** Still time before a lossy (JPEG) area is re-sent losslessly (default LOSSLESS_REFRESH_MS). */
-  losslessRefreshMs?: number;
-  /** Timers for pacing and lossless refresh (tests inject a fake clock). */
-  clock?: SchedulerClock;
-  /**
-   * Where updates are encoded (encode-frame.ts): 'sync' inline (default), 'worker' in the encode
-   * worker this session is pinned to (encode-pool.ts; the server's default). Custom `encoders`
-   * cannot cross to a worker: sync.
-   */
-  encode?: EncodeMode;
-}
-
-export type RfbSessionState = 'version' | 'security' | 'clientInit' | 'waitSurface' | 'normal' | 'closed';
-
-interface UpdateRequest {
-  incremental: boolean;
-  area: Rect;
-}
-
-export interface RfbSessionStats {
-  updates: number;
-  bytesOut: number;
-  encoders: Record<string, EncoderStats>;
-  /** Rects per content class (classify.ts). */
-  classes: Record<RectClass, number>;
-  /** Rects re-sent losslessly after being sent lossy. */
-  losslessRefreshes: number;
-}
-
-/** Native surface formats RFB cannot carry (24 bpp) are offered as XRGB8888. */
-export function advertisedFormat(native: PixelFormat): PixelFormat {
-  const ok = native.bitsPerPixel === 8 || native.bitsPerPixel === 16 || native.bitsPerPixel === 32;
-  return ok ? { ...native } : { ...PIXEL_FORMAT_XRGB8888 };
-}
+export * from './session-options';
 
 export class RfbSession {
   state: RfbSessionState = 'version';
@@ -123,8 +68,12 @@ export class RfbSession {
   private readonly encodes: EncodeManager;
   /** Runs the frames: inline, or in this session's encode worker. */
   private readonly frames: FrameEncoder;
-  /** Output generated while a frame is in the worker goes out after it, as the sync twin orders it. */
-  private held: Uint8Array[] = [];
+  /** The one output path (session-output.ts): backpressure, coalesced replies, the held-output bound. */
+  private readonly output: SessionOutput;
+  /** A display refresh was asked for since the last frame went out (one per frame, however many requests). */
+  private refreshAsked = false;
+  /** A SetEncodings not applied yet: a run of them costs one application (the last counts), before any other message or at the chunk's end. */
+  private encodingsToApply: number[] | null = null;
   /** Frame clock and lossless refresh of lossy areas (update-scheduler.ts). */
   private readonly scheduler: UpdateScheduler;
   private readonly input: RfbInput;
@@ -140,7 +89,12 @@ export class RfbSession {
   private clientWidth = 0;
   private clientHeight = 0;
   private updates = 0;
-  private bytesOut = 0;
+
+  /** The timer of a response waiting for the auth throttle's delay. */
+  private judgeTimer: unknown = null;
+  private readonly deadlines: SessionDeadlines;
+  private readonly deadline: StageDeadline;
+  private frameWorkMs = 0;
 
   private readonly onDamage = (rects: Rect[]): void => this.guard(() => this.damage(rects));
   private readonly onResize = (surface: Surface | null): void => this.guard(() => this.resized(surface));
@@ -150,6 +104,14 @@ export class RfbSession {
 
   constructor(private readonly opts: RfbSessionOptions) {
     this.log = opts.log ?? silentLogger;
+    this.deadlines = { stageMs: NET_HANDSHAKE_STAGE_MS, authMs: NET_AUTH_RESPONSE_MS, surfaceMs: NET_SURFACE_WAIT_MS, ...opts.deadlines };
+    this.deadline = new StageDeadline((stage, ms) => this.guard(() => this.deadlinePassed(stage, ms)), opts.clock);
+    this.output = new SessionOutput({
+      write: (b) => opts.write(b),
+      full: opts.backpressured,
+      overflow: (held) =>
+        this.close('client does not read its replies', xerror('RFB_E_SLOW_CLIENT', `${held} bytes of replies unread`, { held })),
+    });
     this.encodes = new EncodeManager(opts.encoders);
     this.frames =
       opts.encode === 'worker' && !opts.encoders
@@ -170,7 +132,7 @@ export class RfbSession {
     this.input = new RfbInput(trackingLockKeys(opts.input, locks), locks);
     this.ext = new RfbExtensions(
       {
-        send: (b) => this.send(b),
+        send: (b, key) => this.send(b, key),
         supports: (e) => this.encodes.clientSupports(e),
         size: () => ({ width: this.clientWidth, height: this.clientHeight }),
         name: opts.name ?? opts.display.name,
@@ -181,31 +143,48 @@ export class RfbSession {
     this.security = new SecurityNegotiator({
       config: opts.security ?? resolveSecurity(),
       send: (b) => this.send(b),
-      startTls: opts.startTls,
+      // The VeNCrypt ack goes out in the clear before the transport switches to TLS.
+      startTls: opts.startTls
+        ? (kind) => {
+            this.output.writeNow();
+            opts.startTls!(kind);
+          }
+        : undefined,
       gate: opts.authGate,
       random: opts.random,
+      defer: (ms, judge) => this.deferJudgement(ms, judge),
       log: this.log,
     });
     opts.display.on('damage', this.onDamage);
     opts.display.on('resize', this.onResize);
     opts.display.on('copy', this.onCopy);
     this.send(Buffer.from(RFB_VERSION_3_8, 'latin1'));
+    this.armDeadline();
   }
 
   get closed(): boolean {
     return this.state === 'closed';
   }
 
-  /** Feed bytes from the client. Never throws: a bad client closes its own session. */
-  receive(chunk: Uint8Array): void {
+  /** Feed bytes from the client. Never throws: a bad client closes its own session. `first`: a deferred verdict. */
+  receive(chunk: Uint8Array, first?: () => void): void {
     if (this.closed) return;
     this.buffer = this.buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buffer, chunk]);
-    this.guard(() => this.process());
+    // The replies to one chunk's messages leave as one write.
+    this.output.cork();
+    this.guard(() => {
+      first?.();
+      this.process();
+    });
+    this.output.uncork();
   }
 
-  /** The transport drained: an update held back by backpressure can go now. */
+  /** The transport drained: held replies, then an update held back by backpressure, can go now. */
   resume(): void {
-    this.guard(() => this.flush());
+    this.guard(() => {
+      this.output.drained();
+      this.flush();
+    });
   }
 
   close(reason: string, error?: Error): void {
@@ -218,8 +197,11 @@ export class RfbSession {
     this.opts.display.off('copy', this.onCopy);
     this.ext.close();
     this.scheduler.dispose();
+    if (this.judgeTimer !== null) (this.opts.clock ?? realClock).clearTimeout(this.judgeTimer);
+    this.deadline.dispose();
+    this.security.dispose();
     this.frames.close();
-    this.held = [];
+    this.output.finish();
     this.buffer = Buffer.alloc(0);
     try {
       this.input.releaseAll();
@@ -232,10 +214,18 @@ export class RfbSession {
     this.opts.onClose?.(reason, error);
   }
 
+  /** Time spent starting frames (snapshot, or a sync encode) since the last call: paced by the frame clock, not input cost. */
+  takeFrameWorkMs(): number {
+    const ms = this.frameWorkMs;
+    this.frameWorkMs = 0;
+    return ms;
+  }
+
   stats(): RfbSessionStats {
     return {
       updates: this.updates,
-      bytesOut: this.bytesOut,
+      bytesOut: this.output.bytesOut,
+      repliesCoalesced: this.output.coalesced,
       encoders: { ...this.frames.stats().encoders, ...this.copies.stats() },
       classes: this.frames.stats().classes,
       losslessRefreshes: this.scheduler.refreshedRects,
@@ -246,19 +236,35 @@ export class RfbSession {
     if (this.closed) return;
     try {
       fn();
+      if (this.deadline.stage !== 'normal') this.armDeadline();
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       this.close(isXenvfbError(err) ? `${err.code}: ${err.message}` : `internal error: ${err.message}`, err);
     }
   }
 
-  private send(bytes: Uint8Array): void {
-    if (this.frames.busy) {
-      this.held.push(bytes);
-      return;
+  /** Every stage before 'normal' has a deadline (the throttle's own delay has none); a new stage starts its own. */
+  private armDeadline(): void {
+    const stage = this.state === 'security' ? `security:${this.security.phase}` : this.state;
+    const d = this.deadlines;
+    const auth = stage === 'security:vncResponse' || stage === 'security:plainCredentials';
+    const none = stage === 'normal' || stage === 'closed' || stage === 'security:judging';
+    this.deadline.enter(stage, none ? 0 : auth ? d.authMs : stage === 'waitSurface' ? d.surfaceMs : d.stageMs);
+  }
+
+  private deadlinePassed(stage: string, ms: number): never {
+    if (stage === 'waitSurface') {
+      throw xerror('RFB_E_NO_SURFACE', `the guest showed no framebuffer within ${ms} ms (is its vfb frontend connected?)`, {
+        waitedMs: ms,
+      });
     }
-    this.bytesOut += bytes.byteLength;
-    this.opts.write(bytes);
+    throw xerror('RFB_E_TIMEOUT', `handshake stage ${stage} not finished within ${ms} ms`, { stage, ms });
+  }
+
+  /** Every write goes here; `key`: a reply only the latest of which matters (session-output.ts). */
+  private send(bytes: Uint8Array, key?: string): void {
+    if (this.closed) return;
+    this.output.send(bytes, key);
   }
 
   private process(): void {
@@ -271,9 +277,10 @@ export class RfbSession {
         continue;
       }
       const used = this.step();
-      if (used === 0) return;
+      if (used === 0) break;
       this.buffer = this.buffer.subarray(used);
     }
+    this.applyEncodings();
   }
 
   /** Handle one unit of input for the current state; 0 means "need more bytes". */
@@ -309,6 +316,16 @@ export class RfbSession {
     this.security.begin(minor);
     if (this.security.done) this.state = 'clientInit';
     return RFB_VERSION_SIZE;
+  }
+
+  /** The verdict on a response comes later (auth throttle delay): then input handling resumes. */
+  private deferJudgement(ms: number, judge: () => void): void {
+    const verdict = (): void => {
+      this.judgeTimer = null;
+      judge();
+      if (this.security.done) this.state = 'clientInit';
+    };
+    this.judgeTimer = (this.opts.clock ?? realClock).setTimeout(() => this.receive(new Uint8Array(0), verdict), ms);
   }
 
   /** Security types, VeNCrypt, authentication: the negotiator's messages until it is done. */
@@ -350,6 +367,11 @@ export class RfbSession {
   private clientMessage(): number {
     const parsed = parseClientMessage(this.buffer);
     if (!parsed) return 0;
+    if (parsed.message.type === 'SetEncodings') {
+      this.encodingsToApply = parsed.message.encodings;
+      return parsed.size;
+    }
+    this.applyEncodings();
     this.handle(parsed.message);
     if (parsed.message.type !== 'ClientFence') this.ext.messageHandled();
     return parsed.size;
@@ -360,14 +382,9 @@ export class RfbSession {
       case 'SetPixelFormat':
         this.clientFormat = checkClientPixelFormat(m.format);
         return;
-      case 'SetEncodings': {
-        const chosen = this.encodes.setClientEncodings(m.encodings);
-        this.frames.encodingsChanged(m.encodings);
-        this.log.debug({ encodings: m.encodings.map(encodingName), chosen: chosen.name }, 'SetEncodings');
-        this.ext.encodingsChanged();
-        if (!this.encodes.clientSupports(RfbEncoding.CopyRect)) this.copies.dropAll(this.pending);
-        return;
-      }
+      case 'SetEncodings':
+        this.encodingsToApply = m.encodings;
+        return this.applyEncodings();
       case 'FramebufferUpdateRequest':
         return this.updateRequest(m.incremental, { x: m.x, y: m.y, width: m.width, height: m.height });
       case 'KeyEvent':
@@ -393,12 +410,23 @@ export class RfbSession {
     }
   }
 
+  private applyEncodings(): void {
+    const list = this.encodingsToApply;
+    if (!list || this.closed) return;
+    this.encodingsToApply = null;
+    const chosen = this.encodes.setClientEncodings(list);
+    this.frames.encodingsChanged(list);
+    this.log.debug({ encodings: list.map(encodingName), chosen: chosen.name }, 'SetEncodings');
+    this.ext.encodingsChanged();
+    if (!this.encodes.clientSupports(RfbEncoding.CopyRect)) this.copies.dropAll(this.pending);
+  }
+
   /** Enable: updates for the area flow as damage comes. Disable: say so with EndOfContinuousUpdates. */
   private continuousUpdates(enable: boolean, area: Rect): void {
     this.log.debug({ enable, ...area }, 'EnableContinuousUpdates');
     if (!enable) {
       this.continuous = null;
-      this.send(buildEndOfContinuousUpdates());
+      this.send(buildEndOfContinuousUpdates(), 'end-of-continuous-updates');
       return;
     }
     this.continuous = clipRect(area, this.clientWidth, this.clientHeight);
@@ -420,7 +448,11 @@ export class RfbSession {
     }
     if (!incremental) {
       this.pending.add(cropped);
-      this.opts.display.requestRefresh?.();
+      // However many non-incremental requests come, the display is asked once per frame.
+      if (!this.refreshAsked) {
+        this.refreshAsked = true;
+        this.opts.display.requestRefresh?.();
+      }
     }
     const prev = this.request;
     this.request = prev
@@ -478,7 +510,7 @@ export class RfbSession {
     const surface = this.opts.display.surface();
     if (!surface) return;
     if (this.frames.busy) return;
-    if (this.opts.backpressured?.()) return;
+    if (this.output.blocked) return;
     if (!this.scheduler.mayUpdate()) return;
     if (surface.width !== this.clientWidth || surface.height !== this.clientHeight) {
       this.checkResizable(surface);
@@ -538,10 +570,15 @@ export class RfbSession {
       ],
     };
     let inline = true;
+    this.refreshAsked = false;
+    const t0 = performance.now();
     this.frames.encode(surface, job, (frame) =>
       inline ? this.frameEncoded(job, frame) : this.guard(() => this.frameEncoded(job, frame, true)),
     );
+    this.frameWorkMs += performance.now() - t0;
     inline = false;
+    // In the worker: what the session writes meanwhile goes after the frame, as the sync twin orders it.
+    if (this.frames.busy) this.output.hold();
   }
 
   /** The frame is encoded: it goes out, then what was held back while it was in the worker. */
@@ -551,10 +588,8 @@ export class RfbSession {
     this.scheduler.updateSent();
     this.updates += 1;
     this.copies.frameSent();
-    this.send(frame.bytes);
-    const held = this.held;
-    this.held = [];
-    for (const b of held) this.send(b);
+    if (async) this.output.frameDone(frame.bytes);
+    else this.send(frame.bytes);
     // Damage that came while the frame was encoded may go at the next frame time.
     if (async) this.flush();
   }

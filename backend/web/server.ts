@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { type Logger, silentLogger } from '../../shared/log';
 import { type Mount, resolveStatic } from './static';
 import { listenOn } from '../listen';
+import { ConnectionCounter, type NetLimits, type NetLimitsOptions, resolveNetLimits } from '../net/limits';
 
 /** Paths where noVNC's WebSocket is accepted ("websockify" is noVNC's default path). */
 export const WEB_VNC_WEBSOCKET_PATHS: readonly string[] = ['/websockify', '/'];
@@ -38,6 +39,8 @@ export interface WebServerOptions {
   /** Exact paths answered with a 302 to another URL (e.g. "/spice" to the spice-html5 page). */
   redirects?: Readonly<Record<string, string>>;
   log?: Logger;
+  /** Connection limits and the request-head deadline (default: backend/net/limits.ts). */
+  limits?: NetLimitsOptions;
 }
 
 export interface WebAddress {
@@ -68,11 +71,34 @@ export class WebServer {
   private readonly server: http.Server;
   private readonly log: Logger;
   private readonly mounts: Mount[];
+  readonly limits: NetLimits;
+  private readonly counter: ConnectionCounter;
+  /** Connections refused for being over a limit. */
+  refused = 0;
 
   constructor(private readonly opts: WebServerOptions = {}) {
     this.log = opts.log ?? silentLogger;
     this.mounts = [...webMounts(opts.noVncDir ?? noVncPackageDir()), ...(opts.extraMounts ?? [])];
-    this.server = http.createServer((req, res) => this.request(req, res));
+    this.limits = resolveNetLimits(opts.limits);
+    this.counter = new ConnectionCounter(this.limits);
+    // Node enforces headersTimeout on a listening server, checked every connectionsCheckingInterval.
+    const head = this.limits.httpHeadMs;
+    const options: http.ServerOptions = {
+      headersTimeout: head,
+      requestTimeout: 3 * head,
+      connectionsCheckingInterval: Math.min(1000, head),
+    };
+    this.server = http.createServer(options, (req, res) => this.request(req, res));
+    this.server.on('connection', (socket) => {
+      const address = socket.remoteAddress ?? '';
+      if (this.counter.admit(address) !== 'ok') {
+        this.refused += 1;
+        if (this.refused === 1 || this.refused % 100 === 0)
+          this.log.warn({ address, refused: this.refused }, 'web connection refused: over the connection limit');
+        return void socket.destroy();
+      }
+      socket.once('close', () => this.counter.release(address));
+    });
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.server.on('error', (err) => this.log.error({ err }, 'web listener error'));
   }

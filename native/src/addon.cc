@@ -1,14 +1,18 @@
 // xenvfb_native: the few system calls Node lacks (shm_open, mmap with MAP_FIXED) that the
 // simulator needs to share page-granular memory between processes, and the ioctls of the
-// real /dev/xen devices (xen-*.cc). See ../README.md.
+// real /dev/xen devices (xen-*.cc), and JPEG through libjpeg-turbo when the build found it
+// (jpeg.cc). See ../README.md.
 #include <napi.h>
 
 #include "addon.h"
+#include "jpeg.h"
 #include "mapping.h"
 #include "shm.h"
 #include "xen-addon.h"
 
 namespace xenvfb {
+
+AddonData::~AddonData() { DestroyJpegCompressor(jpegCompressor); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
@@ -22,6 +26,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mapFd", Napi::Function::New<MapFd>(env, "mapFd"));
   exports.Set("mapPages", Napi::Function::New<MapPages>(env, "mapPages"));
   InitXen(env, exports);
+  InitJpeg(env, exports);
   return exports;
 }
 

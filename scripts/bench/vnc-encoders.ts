@@ -1,11 +1,13 @@
 // VNC encoders on 1920x1080 XRGB8888 workloads, two ways:
 //  - encode: the workload's damage per frame through an EncodeManager (per-rect classification,
-//    splitting, persistent zlib as in a session): input MB/s (damaged pixels x 4 bytes), ms and
-//    bytes per frame;
+//    splitting, persistent zlib as in a session): input MB/s (damaged pixels x 4 bytes), wall ms,
+//    CPU ms (process.cpuUsage: steadier than wall time on a shared machine) and bytes per frame;
 //  - fps: frames delivered to one local client over loopback through the real VncServer (frame
 //    clock, backpressure), the client parsing rect boundaries only and requesting again at once,
 //    while the workload changes every WORKLOAD_TICK_MS; ROW_MS per row.
-// Run: npm run bench:vnc  (BENCH_ROW_MS, BENCH_FRAMES, BENCH_ONLY=<encoding substring> to shorten)
+// Run: npm run bench:vnc  (BENCH_ROW_MS, BENCH_FRAMES, BENCH_ONLY=<encoding substring>,
+// BENCH_WORKLOADS=<workload substring> to shorten). XENVFB_NO_NATIVE_JPEG=1 measures jpeg-js.
+// Where the time goes, profiled with node --cpu-prof: docs/vnc-encoders.md.
 
 import { ByteWriter } from '../../shared/bytes';
 import type { Rect } from '../../shared/region';
@@ -16,6 +18,8 @@ import { RfbEncoding } from '../../backend/vnc/messages';
 import { VncServer } from '../../backend/vnc/server';
 import { RfbStreamClient } from '../../test/helpers/rfb-stream-client';
 import { RecordingInput, TestDisplay } from '../../test/unit/vnc/helpers';
+import { jpegPath } from '../../backend/vnc/encoders/jpeg';
+import { fullHdPicture, type PictureKind } from '../../test/unit/vnc/encoders/fullhd-pictures';
 
 const W = 1920;
 const H = 1080;
@@ -51,7 +55,17 @@ function textScreen(px: Uint32Array, rnd: () => number, ink: number, bg: number,
 }
 
 const VIDEO = { x: 320, y: 180, width: 1280, height: 720 };
-const WORKLOADS: Record<string, () => Workload> = {
+/** The whole screen of one test picture, sent again every frame (issue 14's full-frame comparison). */
+function fullFrame(kind: PictureKind): () => Workload {
+  const picture = new Uint32Array(fullHdPicture(kind).data.buffer);
+  return () => ({
+    init: (px) => px.set(picture),
+    step: () => [{ x: 0, y: 0, width: W, height: H }],
+  });
+}
+const ALL_WORKLOADS: Record<string, () => Workload> = {
+  'photo full frame': fullFrame('photo'),
+  'text full frame': fullFrame('text'),
   'video 720p': () => {
     const rnd = lcg(1);
     return {
@@ -124,6 +138,10 @@ const WORKLOADS: Record<string, () => Workload> = {
   },
 };
 
+const WORKLOADS = Object.fromEntries(
+  Object.entries(ALL_WORKLOADS).filter(([n]) => !process.env.BENCH_WORKLOADS || n.includes(process.env.BENCH_WORKLOADS)),
+);
+
 const ENCODINGS: Array<[string, number[]]> = [
   ['Raw', [RfbEncoding.Raw]],
   ['RRE', [RfbEncoding.RRE]],
@@ -140,25 +158,29 @@ function newSurface(): { surface: Surface; px: Uint32Array } {
   return { surface: { width: W, height: H, stride: W * 4, format: PIXEL_FORMAT_XRGB8888, data }, px: new Uint32Array(data.buffer) };
 }
 
-function encodeRow(make: () => Workload, list: number[]): { mbps: number; ms: number; bytes: number } {
+function encodeRow(make: () => Workload, list: number[]): { mbps: number; ms: number; cpu: number; bytes: number } {
   const { surface, px } = newSurface();
   const wl = make();
   wl.init(px);
   const m = new EncodeManager();
   m.setClientEncodings(list);
   let ms = 0;
+  let cpu = 0;
   let bytes = 0;
   let pixels = 0;
   for (let f = 0; f < FRAMES; f++) {
     const damage = wl.step(px, f);
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const w = new ByteWriter(1 << 20);
     for (const r of m.split(damage)) m.encodeRect(surface, r, PIXEL_FORMAT_XRGB8888, w);
     ms += performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    cpu += (c.user + c.system) / 1000;
     bytes += w.length;
     pixels += damage.reduce((n, r) => n + r.width * r.height, 0);
   }
-  return { mbps: (pixels * 4) / 1e6 / (ms / 1000), ms: ms / FRAMES, bytes: bytes / FRAMES };
+  return { mbps: (pixels * 4) / 1e6 / (ms / 1000), ms: ms / FRAMES, cpu: cpu / FRAMES, bytes: bytes / FRAMES };
 }
 
 async function fpsRow(make: () => Workload, list: number[]): Promise<{ fps: number; mbit: number }> {
@@ -188,17 +210,27 @@ async function fpsRow(make: () => Workload, list: number[]): Promise<{ fps: numb
 
 async function main(): Promise<void> {
   console.log(
-    `xenvfb VNC encoders, ${W}x${H} XRGB8888, encode: ${FRAMES} frames; fps: ${ROW_MS} ms over loopback per row, node ${process.version}\n`,
+    `xenvfb VNC encoders, ${W}x${H} XRGB8888, encode: ${FRAMES} frames; fps: ${ROW_MS} ms over loopback per row, ` +
+      `node ${process.version}, Tight JPEG by ${jpegPath()}\n`,
   );
-  const cols = ['workload', 'encoding', 'MB/s in', 'ms/frame', 'bytes/frame', 'fps', 'Mbit/s'];
-  const fmt = (row: string[]): string => row.map((s, i) => (i < 2 ? s.padEnd(17) : s.padStart(12))).join('');
+  const cols = ['workload', 'encoding', 'MB/s in', 'ms/frame', 'cpu ms/frame', 'bytes/frame', 'fps', 'Mbit/s'];
+  const fmt = (row: string[]): string => row.map((s, i) => (i < 2 ? s.padEnd(17) : s.padStart(13))).join('');
   console.log(fmt(cols));
   for (const [wname, make] of Object.entries(WORKLOADS)) {
     for (const [ename, list] of ENCODINGS) {
       const e = encodeRow(make, list);
       const d = await fpsRow(make, list);
       console.log(
-        fmt([wname, ename, e.mbps.toFixed(1), e.ms.toFixed(2), String(Math.round(e.bytes)), d.fps.toFixed(1), d.mbit.toFixed(1)]),
+        fmt([
+          wname,
+          ename,
+          e.mbps.toFixed(1),
+          e.ms.toFixed(2),
+          e.cpu.toFixed(2),
+          String(Math.round(e.bytes)),
+          d.fps.toFixed(1),
+          d.mbit.toFixed(1),
+        ]),
       );
     }
   }

@@ -7,7 +7,7 @@ import { DomainBackend } from '../../backend/daemon';
 import { createLogger } from '../../shared/log';
 import { errorCode, isXenvfbError } from '../../shared/errors';
 import { formatHostPort, type HostPort } from './args';
-import { type VncSecurityFlags, vncSecurityFromFlags } from './vnc-security-flags';
+import { netLimitsFromFlags, type VncSecurityFlags, vncSecurityFromFlags } from './vnc-security-flags';
 import { type SpiceFlags, spiceFromFlags } from './spice-flags';
 import { isSupervised, reportToSupervisor, stopOnSignals } from './process-life';
 import { isLoopback, unauthenticatedWarning } from './unauthenticated-warning';
@@ -60,6 +60,7 @@ export async function runBackendCommand(opts: BackendCommandOptions): Promise<vo
     web: opts.web ?? null,
     spice,
     vncSecurity,
+    netLimits: netLimitsFromFlags(opts),
     dirtyTiles: opts.dirtyTiles !== false,
     refineDamage: opts.refineDamage !== false,
     ...(opts.tilePeriod ? { tilePeriodMs: opts.tilePeriod } : {}),

@@ -8,7 +8,7 @@ import { registerReplayCommand } from './replay-command';
 import { runDemoCommand } from './demo-command';
 import { runGuestCommand } from './guest-command';
 import { runSimCommand } from './sim-command';
-import { parseSecurityFlag, VNC_SECURITY_HELP } from './vnc-security-flags';
+import { parseLimitFlag, parseSecurityFlag, VNC_SECURITY_HELP } from './vnc-security-flags';
 import { addSpiceOptions } from './spice-flags';
 import { registerXenstoreCommands } from './xenstore-commands';
 import { registerControlCommands } from './control-commands';
@@ -60,6 +60,11 @@ export function buildProgram(): Command {
     .option('--tls-cert <pem>', VNC_SECURITY_HELP.tlsCert)
     .option('--tls-key <pem>', VNC_SECURITY_HELP.tlsKey)
     .option('--security <list>', VNC_SECURITY_HELP.security, parseSecurityFlag)
+    .option('--max-connections <n>', VNC_SECURITY_HELP.maxConnections, parseLimitFlag)
+    .option('--max-connections-per-address <n>', VNC_SECURITY_HELP.maxConnectionsPerAddress, parseLimitFlag)
+    .option('--handshake-timeout <ms>', VNC_SECURITY_HELP.handshakeTimeout, parseLimitFlag)
+    .option('--surface-wait <ms>', VNC_SECURITY_HELP.surfaceWait, parseLimitFlag)
+    .option('--auth-max-delay <ms>', VNC_SECURITY_HELP.authMaxDelay, parseLimitFlag)
     .addOption(new Option('--workload <name>', 'what the guest draws').choices(WORKLOAD_NAMES).default('pattern'))
     .option('--image <file.png>', 'PNG shown by the still workload (the guest framebuffer takes its size)')
     .option('--sim-dir <dir>', 'simulator directory (default: a new temporary one, removed at exit)')
@@ -95,6 +100,11 @@ export function buildProgram(): Command {
     .option('--tls-cert <pem>', VNC_SECURITY_HELP.tlsCert)
     .option('--tls-key <pem>', VNC_SECURITY_HELP.tlsKey)
     .option('--security <list>', VNC_SECURITY_HELP.security, parseSecurityFlag)
+    .option('--max-connections <n>', VNC_SECURITY_HELP.maxConnections, parseLimitFlag)
+    .option('--max-connections-per-address <n>', VNC_SECURITY_HELP.maxConnectionsPerAddress, parseLimitFlag)
+    .option('--handshake-timeout <ms>', VNC_SECURITY_HELP.handshakeTimeout, parseLimitFlag)
+    .option('--surface-wait <ms>', VNC_SECURITY_HELP.surfaceWait, parseLimitFlag)
+    .option('--auth-max-delay <ms>', VNC_SECURITY_HELP.authMaxDelay, parseLimitFlag)
     .option('--sim-dir <dir>', 'run against the simulator in <dir> (default: from XENVFB_SIM_DIR or XENSTORED_PATH)')
     .option(
       '--control-dir <dir>',

@@ -13,18 +13,36 @@ import {
 } from '../../backend/vnc/security/options';
 import { loadVncPassword, VNC_PASSWORD_ENV } from '../../backend/vnc/security/password-source';
 import type { Logger } from '../../shared/log';
+import {
+  NET_HANDSHAKE_STAGE_MS,
+  NET_MAX_CONNECTIONS,
+  NET_MAX_CONNECTIONS_PER_ADDRESS,
+  NET_SURFACE_WAIT_MS,
+  type NetLimitsOptions,
+} from '../../backend/net/limits';
+import { AUTH_MAX_DELAY_MS } from '../../backend/auth/throttle';
 
 export interface VncSecurityFlags {
   passwordFile?: string;
   tlsCert?: string;
   tlsKey?: string;
   security?: SecurityTypeName[];
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
+  handshakeTimeout?: number;
+  surfaceWait?: number;
+  authMaxDelay?: number;
 }
 
 export const VNC_SECURITY_HELP = {
   passwordFile: `VNC password: first line of <file> (or set ${VNC_PASSWORD_ENV}); only 8 bytes count`,
   tlsCert: 'PEM certificate for the X509 VeNCrypt types (with --tls-key)',
   tlsKey: 'PEM private key for --tls-cert',
+  maxConnections: `clients (VNC and web) connected at once, all addresses (default ${NET_MAX_CONNECTIONS}); more are refused`,
+  maxConnectionsPerAddress: `clients connected at once from one address (default ${NET_MAX_CONNECTIONS_PER_ADDRESS}); on a shared 127.0.0.1 every local user counts`,
+  handshakeTimeout: `ms each stage before serving (version, security, VeNCrypt, TLS, ClientInit, HTTP head) may take (default ${NET_HANDSHAKE_STAGE_MS})`,
+  surfaceWait: `ms a new client waits for the guest's framebuffer before it is closed with a reason (default ${NET_SURFACE_WAIT_MS})`,
+  authMaxDelay: `longest delay, ms, before a password response from an address with recent failures is judged (default ${AUTH_MAX_DELAY_MS}; docs/security.md)`,
   security: `offered security types in order, from ${SECURITY_TYPE_NAMES.join(',')} (default: none; with a password: x509vnc if a certificate is given, tlsvnc, vnc)`,
 };
 
@@ -35,6 +53,25 @@ export function parseSecurityFlag(value: string): SecurityTypeName[] {
   } catch (e) {
     throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
   }
+}
+
+/** commander parser for the limit flags: a whole number of at least 1. */
+export function parseLimitFlag(value: string): number {
+  const n = Number(value);
+  if (!/^\d{1,9}$/.test(value) || n < 1) throw new InvalidArgumentError(`expected a whole number of at least 1, got "${value}"`);
+  return n;
+}
+
+/** The limit flags as VncServer / WebServer limits (unset flags keep the defaults of backend/net/limits.ts). */
+export function netLimitsFromFlags(flags: VncSecurityFlags): NetLimitsOptions {
+  return {
+    maxConnections: flags.maxConnections,
+    maxConnectionsPerAddress: flags.maxConnectionsPerAddress,
+    handshakeStageMs: flags.handshakeTimeout,
+    httpHeadMs: flags.handshakeTimeout,
+    surfaceWaitMs: flags.surfaceWait,
+    auth: { maxDelayMs: flags.authMaxDelay },
+  };
 }
 
 /** The options for VncServer; checked now so a bad combination stops the command at once. */
@@ -61,5 +98,13 @@ export function vncSecurityArgs(flags: VncSecurityFlags): string[] {
   if (flags.tlsCert) args.push('--tls-cert', path.resolve(flags.tlsCert));
   if (flags.tlsKey) args.push('--tls-key', path.resolve(flags.tlsKey));
   if (flags.security) args.push('--security', flags.security.join(','));
+  const limits: [string, number | undefined][] = [
+    ['--max-connections', flags.maxConnections],
+    ['--max-connections-per-address', flags.maxConnectionsPerAddress],
+    ['--handshake-timeout', flags.handshakeTimeout],
+    ['--surface-wait', flags.surfaceWait],
+    ['--auth-max-delay', flags.authMaxDelay],
+  ];
+  for (const [flag, v] of limits) if (v !== undefined) args.push(flag, String(v));
   return args;
 }

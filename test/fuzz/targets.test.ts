@@ -23,6 +23,13 @@ describe('fuzz targets (short run; `npm run fuzz` for the long one)', function (
     }
   });
 
+  it('registers the network-facing parsers', () => {
+    const names = targets.map((t) => t.name);
+    for (const n of ['rfb-client-message', 'rfb-session', 'rfb-handshake', 'websocket-gateway-head']) {
+      assert.ok(names.includes(n), `${n} registered`);
+    }
+  });
+
   for (const target of targets) {
     describe(target.name, () => {
       const corpus = loadCorpus(target);

@@ -18,10 +18,10 @@ export function buildVncSnap(dir: string): { bin: string } | { missing: string }
   return { bin };
 }
 
-/** Run a command to its end (killed after timeoutMs); its exit code and stderr. */
-export function runSnap(args: string[], timeoutMs = 20000): Promise<{ code: number | null; stderr: string }> {
+/** Run a command to its end (killed after timeoutMs), with `env` added to ours; its exit code and stderr. */
+export function runSnap(args: string[], timeoutMs = 20000, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

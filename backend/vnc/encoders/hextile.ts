@@ -10,10 +10,10 @@ import type { ByteWriter } from '../../../shared/bytes';
 import type { Rect } from '../../../shared/region';
 import type { PixelFormat } from '../../display/pixel-format';
 import type { Surface } from '../../display/display';
-import { bytesPerPixel } from '../../display/pixel-format';
 import { RfbEncoding } from '../messages';
 import type { Encoder } from './encoder';
-import { buildPalette, findSubrects, type PixelPacker, pixelPacker, readClientPixels, subPixels } from './pixels';
+import { PaletteBuilder } from './palette';
+import { type PixelPacker, pixelPacker, readClientRect } from './pixels';
 
 export const HextileMask = {
   Raw: 1,
@@ -26,88 +26,150 @@ export const HextileMask = {
 const TILE = 16;
 const HEXTILE_MAX_COLOURS = 48;
 
-interface TileState {
-  bg: number | null;
-  fg: number | null;
-}
-
 export class HextileEncoder implements Encoder {
   readonly id = RfbEncoding.Hextile;
   readonly name = 'Hextile';
+  /** Reused for every tile: no allocation per tile (the profile's top cost: docs/vnc-encoders.md). */
+  private readonly palette = new PaletteBuilder();
+  private readonly covered = new Uint8Array(TILE * TILE);
 
   encode(surface: Surface, rect: Rect, pf: PixelFormat, writer: ByteWriter): boolean {
-    const px = readClientPixels(surface, rect, pf);
-    const packer = pixelPacker(pf);
-    const bpp = bytesPerPixel(pf);
-    // Worst case per tile: mask + 256 raw pixels.
-    const tilesX = Math.ceil(rect.width / TILE);
-    const tilesY = Math.ceil(rect.height / TILE);
-    const out = new Uint8Array(tilesX * tilesY + px.length * bpp);
-    const state: TileState = { bg: null, fg: null };
-    let o = 0;
-    for (let ty = 0; ty < rect.height; ty += TILE) {
-      for (let tx = 0; tx < rect.width; tx += TILE) {
-        const w = Math.min(TILE, rect.width - tx);
-        const h = Math.min(TILE, rect.height - ty);
-        o = encodeTile(subPixels(px, rect.width, tx, ty, w, h), w, h, packer, state, out, o);
+    const { bytes, values } = readClientRect(surface, rect, pf);
+    const t: TileWriter = {
+      px: values,
+      bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      stride: rect.width,
+      packer: pixelPacker(pf),
+      palette: this.palette,
+      covered: this.covered,
+      bg: null,
+      fg: null,
+    };
+    // Worst case: every tile raw, a mask byte + its pixels.
+    const tiles = Math.ceil(rect.width / TILE) * Math.ceil(rect.height / TILE);
+    writer.direct(tiles + bytes.length, (out, o) => {
+      for (let ty = 0; ty < rect.height; ty += TILE) {
+        for (let tx = 0; tx < rect.width; tx += TILE) {
+          o = encodeTile(t, tx, ty, Math.min(TILE, rect.width - tx), Math.min(TILE, rect.height - ty), out, o);
+        }
       }
-    }
-    writer.bytes(out.subarray(0, o));
+      return o;
+    });
     return true;
   }
 }
 
-function encodeTile(tile: Uint32Array, w: number, h: number, packer: PixelPacker, st: TileState, out: Uint8Array, o: number): number {
-  const bpp = packer.size;
-  const rawSize = 1 + tile.length * bpp;
+/** One rect's pixels and the state carried from tile to tile. */
+interface TileWriter {
+  /** Client pixel values of the whole rect, row-major, `stride` per row. */
+  px: Uint32Array;
+  /** The same pixels as client wire bytes (raw tiles are copied from here, Buffer.copy: no views made). */
+  bytes: Buffer;
+  stride: number;
+  packer: PixelPacker;
+  palette: PaletteBuilder;
+  covered: Uint8Array;
+  /** Background and foreground the client holds from the previous tile (null: none). */
+  bg: number | null;
+  fg: number | null;
+}
+
+// u8 mask | [PIXEL bg] | [PIXEL fg] | [u8 n | n x ([PIXEL] | u8 x<<4|y | u8 (w-1)<<4|(h-1))]
+function encodeTile(t: TileWriter, tx: number, ty: number, w: number, h: number, out: Uint8Array, o: number): number {
+  const bpp = t.packer.size;
+  const rawSize = 1 + w * h * bpp;
+  const off = ty * t.stride + tx;
   // Past HEXTILE_MAX_COLOURS a tile is noise-like: subrects would exceed raw, so skip the search.
-  const palette = buildPalette(tile, HEXTILE_MAX_COLOURS);
-  if (!palette) return rawTile(tile, packer, st, out, o);
-  const bg = palette.colours[0]!;
+  if (!t.palette.build(t.px, off, w, h, t.stride, HEXTILE_MAX_COLOURS, 'first')) return rawTile(t, tx, ty, w, h, out, o);
+  const bg = t.palette.colours[0]!;
+  const colours = t.palette.size;
   let mask = 0;
   const start = o;
   o++;
-  if (st.bg !== bg) {
+  if (t.bg !== bg) {
     mask |= HextileMask.BackgroundSpecified;
-    packer.put(out, o, bg);
+    t.packer.put(out, o, bg);
     o += bpp;
   }
-  if (palette.colours.length === 1) {
+  if (colours === 1) {
     out[start] = mask;
-    st.bg = bg;
+    t.bg = bg;
     return o;
   }
-  const two = palette.colours.length === 2;
-  const fg = two ? palette.colours[1]! : 0;
-  if (two && st.fg !== fg) {
+  const two = colours === 2;
+  const fg = two ? t.palette.colours[1]! : 0;
+  if (two && t.fg !== fg) {
     mask |= HextileMask.ForegroundSpecified;
-    packer.put(out, o, fg);
+    t.packer.put(out, o, fg);
     o += bpp;
   }
   const perSub = two ? 2 : 2 + bpp;
-  const budget = Math.floor((rawSize - (o - start) - 1) / perSub);
-  const subs = budget > 0 ? findSubrects(tile, w, h, bg, Math.min(budget, 255)) : null;
-  if (!subs) return rawTile(tile, packer, st, out, start);
-  mask |= HextileMask.AnySubrects | (two ? 0 : HextileMask.SubrectsColoured);
-  out[o++] = subs.length;
-  for (const s of subs) {
-    if (!two) {
-      packer.put(out, o, s.colour);
-      o += bpp;
+  const budget = Math.min(Math.floor((rawSize - (o - start) - 1) / perSub), 255);
+  const end = budget > 0 ? writeSubrects(t, off, w, h, bg, two, budget, out, o + 1) : -1;
+  if (end < 0) return rawTile(t, tx, ty, w, h, out, start);
+  out[o] = (end - o - 1) / perSub;
+  out[start] = mask | HextileMask.AnySubrects | (two ? 0 : HextileMask.SubrectsColoured);
+  t.bg = bg;
+  t.fg = two ? fg : null;
+  return end;
+}
+
+/**
+ * Cover every pixel that differs from `bg` with single-colour rectangles, greedily (the
+ * widest run of one colour from the first uncovered pixel, grown down while rows match), and
+ * write each as it is found; -1 once there would be more than `limit`.
+ */
+function writeSubrects(
+  t: TileWriter,
+  off: number,
+  w: number,
+  h: number,
+  bg: number,
+  two: boolean,
+  limit: number,
+  out: Uint8Array,
+  o: number,
+): number {
+  const { px, stride, covered } = t;
+  const bpp = t.packer.size;
+  covered.fill(0, 0, w * h);
+  let n = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const c = px[off + y * stride + x]!;
+      if (c === bg || covered[y * w + x]) continue;
+      let sw = 1;
+      while (x + sw < w && px[off + y * stride + x + sw] === c && !covered[y * w + x + sw]) sw++;
+      let sh = 1;
+      grow: while (y + sh < h) {
+        const row = off + (y + sh) * stride + x;
+        const crow = (y + sh) * w + x;
+        for (let k = 0; k < sw; k++) if (px[row + k] !== c || covered[crow + k]) break grow;
+        sh++;
+      }
+      for (let r = 0; r < sh; r++) covered.fill(1, (y + r) * w + x, (y + r) * w + x + sw);
+      if (++n > limit) return -1;
+      if (!two) {
+        t.packer.put(out, o, c);
+        o += bpp;
+      }
+      out[o++] = (x << 4) | y;
+      out[o++] = ((sw - 1) << 4) | (sh - 1);
     }
-    out[o++] = (s.x << 4) | s.y;
-    out[o++] = ((s.w - 1) << 4) | (s.h - 1);
   }
-  out[start] = mask;
-  st.bg = bg;
-  st.fg = two ? fg : null;
   return o;
 }
 
-function rawTile(tile: Uint32Array, packer: PixelPacker, st: TileState, out: Uint8Array, o: number): number {
+// u8 mask=Raw | w*h PIXELs, copied row by row from the client bytes
+function rawTile(t: TileWriter, tx: number, ty: number, w: number, h: number, out: Uint8Array, o: number): number {
+  const bpp = t.packer.size;
   out[o++] = HextileMask.Raw;
-  for (let i = 0; i < tile.length; i++, o += packer.size) packer.put(out, o, tile[i]!);
-  st.bg = null;
-  st.fg = null;
+  for (let y = 0; y < h; y++) {
+    const from = ((ty + y) * t.stride + tx) * bpp;
+    t.bytes.copy(out, o, from, from + w * bpp);
+    o += w * bpp;
+  }
+  t.bg = null;
+  t.fg = null;
   return o;
 }

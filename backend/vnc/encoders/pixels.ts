@@ -9,10 +9,24 @@ import type { Surface } from '../../display/display';
 import { bytesPerPixel } from '../../display/pixel-format';
 import { convertRectToNew } from '../../display/pixel-convert';
 
+/** Is this host little-endian? Then 32 bpp little-endian client bytes are already the values. */
+const HOST_LE = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 /** The rect's pixels in the client's format, as values, row-major, tightly packed. */
 export function readClientPixels(surface: Surface, rect: Rect, pf: PixelFormat): Uint32Array {
+  return pixelValues(convertRectToNew(surface, rect, pf), rect.width * rect.height, pf);
+}
+
+/** The rect in the client's format both ways: its wire bytes (PIXELs) and their values. */
+export function readClientRect(surface: Surface, rect: Rect, pf: PixelFormat): { bytes: Uint8Array; values: Uint32Array } {
   const bytes = convertRectToNew(surface, rect, pf);
-  const n = rect.width * rect.height;
+  return { bytes, values: pixelValues(bytes, rect.width * rect.height, pf) };
+}
+
+/** Values of n packed client pixels. */
+function pixelValues(bytes: Uint8Array, n: number, pf: PixelFormat): Uint32Array {
+  // A fresh conversion is 4-byte aligned: view it rather than copy it pixel by pixel.
+  if (bytesPerPixel(pf) === 4 && !pf.bigEndian && HOST_LE) return new Uint32Array(bytes.buffer, bytes.byteOffset, n);
   const out = new Uint32Array(n);
   switch (bytesPerPixel(pf)) {
     case 1:
@@ -36,25 +50,42 @@ export function readClientPixels(surface: Surface, rect: Rect, pf: PixelFormat):
   return out;
 }
 
-/** Writes one pixel value at out[o] in some wire form; `size` bytes. */
+/** Writes one pixel value at out[o] in some wire form: byte k is `v >>> shifts[k]`. */
 export interface PixelPacker {
   readonly size: number;
+  readonly shifts: readonly number[];
   put(out: Uint8Array, o: number, v: number): void;
+}
+
+/** The packer whose byte k is `v >>> shifts[k]` (1 to 4 bytes). */
+function bytePacker(shifts: readonly number[]): PixelPacker {
+  const [s0 = 0, s1 = 0, s2 = 0, s3 = 0] = shifts;
+  const size = shifts.length;
+  switch (size) {
+    case 1:
+      return { size, shifts, put: (out, o, v) => void (out[o] = v >>> s0) };
+    case 2:
+      return { size, shifts, put: (out, o, v) => void ((out[o] = v >>> s0), (out[o + 1] = v >>> s1)) };
+    case 3:
+      return { size, shifts, put: (out, o, v) => void ((out[o] = v >>> s0), (out[o + 1] = v >>> s1), (out[o + 2] = v >>> s2)) };
+    default:
+      return {
+        size,
+        shifts,
+        put: (out, o, v) => void ((out[o] = v >>> s0), (out[o + 1] = v >>> s1), (out[o + 2] = v >>> s2), (out[o + 3] = v >>> s3)),
+      };
+  }
 }
 
 /** Full PIXEL: bitsPerPixel/8 bytes in the client's byte order. */
 export function pixelPacker(pf: PixelFormat): PixelPacker {
   switch (bytesPerPixel(pf)) {
     case 1:
-      return { size: 1, put: (out, o, v) => void (out[o] = v) };
+      return bytePacker([0]);
     case 2:
-      return pf.bigEndian
-        ? { size: 2, put: (out, o, v) => void ((out[o] = v >>> 8), (out[o + 1] = v)) }
-        : { size: 2, put: (out, o, v) => void ((out[o] = v), (out[o + 1] = v >>> 8)) };
+      return bytePacker(pf.bigEndian ? [8, 0] : [0, 8]);
     default:
-      return pf.bigEndian
-        ? { size: 4, put: (out, o, v) => void ((out[o] = v >>> 24), (out[o + 1] = v >>> 16), (out[o + 2] = v >>> 8), (out[o + 3] = v)) }
-        : { size: 4, put: (out, o, v) => void ((out[o] = v), (out[o + 1] = v >>> 8), (out[o + 2] = v >>> 16), (out[o + 3] = v >>> 24)) };
+      return bytePacker(pf.bigEndian ? [24, 16, 8, 0] : [0, 8, 16, 24]);
   }
 }
 
@@ -73,12 +104,8 @@ export function cpixelPacker(pf: PixelFormat): PixelPacker {
   const mask = colourMask(pf);
   const fitsLow = (mask & 0xff000000) === 0;
   const fitsHigh = (mask & 0xff) === 0;
-  const low: PixelPacker = pf.bigEndian
-    ? { size: 3, put: (out, o, v) => void ((out[o] = v >>> 16), (out[o + 1] = v >>> 8), (out[o + 2] = v)) }
-    : { size: 3, put: (out, o, v) => void ((out[o] = v), (out[o + 1] = v >>> 8), (out[o + 2] = v >>> 16)) };
-  const high: PixelPacker = pf.bigEndian
-    ? { size: 3, put: (out, o, v) => void ((out[o] = v >>> 24), (out[o + 1] = v >>> 16), (out[o + 2] = v >>> 8)) }
-    : { size: 3, put: (out, o, v) => void ((out[o] = v >>> 8), (out[o + 1] = v >>> 16), (out[o + 2] = v >>> 24)) };
+  const low = bytePacker(pf.bigEndian ? [16, 8, 0] : [0, 8, 16]);
+  const high = bytePacker(pf.bigEndian ? [24, 16, 8] : [8, 16, 24]);
   if (pf.bigEndian) return fitsHigh ? high : fitsLow ? low : pixelPacker(pf);
   return fitsLow ? low : fitsHigh ? high : pixelPacker(pf);
 }
@@ -90,8 +117,7 @@ export function isTight24(pf: PixelFormat): boolean {
 
 export function tpixelPacker(pf: PixelFormat): PixelPacker {
   if (!isTight24(pf)) return pixelPacker(pf);
-  const { redShift: rs, greenShift: gs, blueShift: bs } = pf;
-  return { size: 3, put: (out, o, v) => void ((out[o] = v >>> rs), (out[o + 1] = v >>> gs), (out[o + 2] = v >>> bs)) };
+  return bytePacker([pf.redShift, pf.greenShift, pf.blueShift]);
 }
 
 /** Pack values[from..to) with `packer`. */
@@ -99,6 +125,36 @@ export function packPixels(values: ArrayLike<number>, packer: PixelPacker): Uint
   const out = new Uint8Array(values.length * packer.size);
   for (let i = 0, o = 0; i < values.length; i++, o += packer.size) packer.put(out, o, values[i]!);
   return out;
+}
+
+/**
+ * Pack values[from..to) into out at o, with the shifts inlined (no call per pixel: the raw
+ * tiles of ZRLE pack 4096 pixels each); returns the offset after them.
+ */
+export function packRange(values: Uint32Array, from: number, to: number, packer: PixelPacker, out: Uint8Array, o: number): number {
+  const [s0 = 0, s1 = 0, s2 = 0, s3 = 0] = packer.shifts;
+  switch (packer.size) {
+    case 3:
+      for (let i = from; i < to; i++, o += 3) {
+        const v = values[i]!;
+        out[o] = v >>> s0;
+        out[o + 1] = v >>> s1;
+        out[o + 2] = v >>> s2;
+      }
+      return o;
+    case 4:
+      for (let i = from; i < to; i++, o += 4) {
+        const v = values[i]!;
+        out[o] = v >>> s0;
+        out[o + 1] = v >>> s1;
+        out[o + 2] = v >>> s2;
+        out[o + 3] = v >>> s3;
+      }
+      return o;
+    default:
+      for (let i = from; i < to; i++, o += packer.size) packer.put(out, o, values[i]!);
+      return o;
+  }
 }
 
 export interface Palette {
@@ -127,13 +183,6 @@ export function buildPalette(px: Uint32Array, max: number): Palette | null {
   if (run > 0) counts.set(prev, (counts.get(prev) ?? 0) + run);
   const colours = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([c]) => c);
   return { colours, index: new Map(colours.map((c, i) => [c, i])) };
-}
-
-/** Pixels of the sub-rect (x, y, w, h) of a row-major `px` of row length `stride`. */
-export function subPixels(px: Uint32Array, stride: number, x: number, y: number, w: number, h: number): Uint32Array {
-  const out = new Uint32Array(w * h);
-  for (let row = 0; row < h; row++) out.set(px.subarray((y + row) * stride + x, (y + row) * stride + x + w), row * w);
-  return out;
 }
 
 /**

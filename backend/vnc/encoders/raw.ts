@@ -15,10 +15,10 @@ export class RawEncoder implements Encoder {
 
   encode(surface: Surface, rect: Rect, clientFormat: PixelFormat, writer: ByteWriter): boolean {
     const size = packedSize(clientFormat, rect.width, rect.height);
-    const at = writer.length;
-    writer.zeros(size);
-    // finish() is a view of the writer's storage; nothing is written until we are done with it.
-    convertRect(surface, rect, clientFormat, writer.finish(), at);
+    writer.direct(size, (out, at) => {
+      convertRect(surface, rect, clientFormat, out, at);
+      return at + size;
+    });
     return true;
   }
 }

@@ -9,7 +9,6 @@
 // The encode manager decides per rect whether JPEG is allowed (settings.qualityLevel) and
 // tracks JPEG areas for a lossless refresh once they stop changing (lossless-refresh.ts).
 
-import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import type { ByteWriter } from '../../../shared/bytes';
 import type { Rect } from '../../../shared/region';
@@ -19,7 +18,10 @@ import { bytesPerPixel } from '../../display/pixel-format';
 import { convertRectToNew } from '../../display/pixel-convert';
 import { RfbEncoding } from '../messages';
 import type { EncodeSettings, Encoder } from './encoder';
-import { buildPalette, type Palette, packPixels, readClientPixels, tpixelPacker } from './pixels';
+import { encodeJpeg } from './jpeg';
+import { PALETTE_MAX_COLOURS, PaletteBuilder } from './palette';
+import { readClientPixels } from './pixels';
+import { gradientResiduals, isSmooth, packTpixels } from './tight-filters';
 import { DeflateStream } from './zstream';
 
 export const TightCtl = { Fill: 0x80, Jpeg: 0x90, Png: 0xa0, ExplicitFilter: 0x40 } as const;
@@ -51,11 +53,6 @@ const ZLIB_LEVELS: ReadonlyArray<readonly [number, number, number]> = [
   [9, 9, 7],
   [9, 9, 9],
 ];
-/** libjpeg quality per JPEG quality level (TigerVNC JpegCompressor). */
-export const JPEG_QUALITY = [15, 29, 41, 42, 62, 77, 79, 86, 92, 100] as const;
-
-/** Mean gradient residual (fraction of the channel max) under which gradient beats copy. */
-const SMOOTH_THRESHOLD = 0.02;
 
 const RGBX: PixelFormat = {
   bitsPerPixel: 32,
@@ -91,19 +88,21 @@ export class TightEncoder implements Encoder {
   private readonly streams: Array<DeflateStream | null> = [null, null, null, null];
   private resets = 0;
   lastLossy = false;
+  /** Reused for every rect (palette.ts). */
+  private readonly pal = new PaletteBuilder();
 
   encode(surface: Surface, rect: Rect, pf: PixelFormat, writer: ByteWriter, settings: EncodeSettings): boolean {
     const px = readClientPixels(surface, rect, pf);
-    const palette = buildPalette(px, 256);
-    const n = palette?.colours.length ?? Infinity;
+    const palette = this.pal.build(px, 0, rect.width, rect.height, rect.width, PALETTE_MAX_COLOURS);
+    const n = palette ? this.pal.size : Infinity;
     const deep = bytesPerPixel(pf) >= 2;
     this.lastLossy = false;
     if (n === 1) this.fill(px[0]!, pf, writer);
-    else if (!this.png && palette && (n === 2 || deep)) this.palette(px, rect, palette, pf, writer, settings);
+    else if (!this.png && palette && (n === 2 || deep)) this.palette(px, rect, this.pal, pf, writer, settings);
     else if (settings.qualityLevel !== null && deep && n > 256) this.jpeg(surface, rect, settings.qualityLevel, writer);
     else if (this.png) this.pngRect(surface, rect, writer);
     else if (deep && isSmooth(px, rect.width, pf)) this.gradient(px, rect, pf, writer, settings);
-    else this.basic(STREAM_FULL, null, packPixels(px, tpixelPacker(pf)), writer, settings);
+    else this.basic(STREAM_FULL, null, packTpixels(px, pf), writer, settings);
     return true;
   }
 
@@ -114,13 +113,13 @@ export class TightEncoder implements Encoder {
 
   private fill(colour: number, pf: PixelFormat, w: ByteWriter): void {
     this.control(TightCtl.Fill, w);
-    w.bytes(packPixels([colour], tpixelPacker(pf)));
+    w.bytes(packTpixels(Uint32Array.of(colour), pf));
   }
 
   // u8 ctl | u8 filter=1 | u8 n-1 | n TPIXEL | data (1 bpp rows for 2 colours, else 1 byte/px)
-  private palette(px: Uint32Array, rect: Rect, p: Palette, pf: PixelFormat, w: ByteWriter, s: EncodeSettings): void {
-    const n = p.colours.length;
-    const header = [TightFilter.Palette, n - 1, ...packPixels(p.colours, tpixelPacker(pf))];
+  private palette(px: Uint32Array, rect: Rect, p: PaletteBuilder, pf: PixelFormat, w: ByteWriter, s: EncodeSettings): void {
+    const n = p.size;
+    const header = [TightFilter.Palette, n - 1, ...packTpixels(p.colours.subarray(0, n), pf)];
     let data: Uint8Array;
     if (n === 2) {
       const rowBytes = (rect.width + 7) >> 3;
@@ -133,14 +132,24 @@ export class TightEncoder implements Encoder {
       }
     } else {
       data = new Uint8Array(px.length);
-      for (let i = 0; i < px.length; i++) data[i] = p.index.get(px[i]!)!;
+      // Runs are common (text, UI): look a colour up once per run.
+      let prev = -1;
+      let idx = 0;
+      for (let i = 0; i < px.length; i++) {
+        const v = px[i]!;
+        if (v !== prev) {
+          idx = p.indexOf(v);
+          prev = v;
+        }
+        data[i] = idx;
+      }
     }
     this.basic(n === 2 ? STREAM_MONO : STREAM_INDEXED, header, data, w, s);
   }
 
   // Per component: P = clamp(left + up - upleft), D = (V - P) & max, zeros outside the rect.
   private gradient(px: Uint32Array, rect: Rect, pf: PixelFormat, w: ByteWriter, s: EncodeSettings): void {
-    this.basic(STREAM_GRADIENT, [TightFilter.Gradient], packPixels(gradientResiduals(px, rect.width, pf), tpixelPacker(pf)), w, s);
+    this.basic(STREAM_GRADIENT, [TightFilter.Gradient], packTpixels(gradientResiduals(px, rect.width, pf), pf), w, s);
   }
 
   /** Basic compression: ctl, optional filter header, then data raw (< 12 bytes) or zlib'd. */
@@ -164,10 +173,10 @@ export class TightEncoder implements Encoder {
   }
 
   private jpeg(surface: Surface, rect: Rect, qualityLevel: number, w: ByteWriter): void {
-    const rgba = opaqueRgba(surface, rect);
-    const image = jpeg.encode({ data: rgba, width: rect.width, height: rect.height }, JPEG_QUALITY[qualityLevel]!);
+    // libjpeg-turbo, or its jpeg-js twin (jpeg.ts).
+    const image = encodeJpeg(surface, rect, qualityLevel);
     this.lastLossy = true;
-    this.image(TightCtl.Jpeg, image.data, w);
+    this.image(TightCtl.Jpeg, image, w);
   }
 
   private pngRect(surface: Surface, rect: Rect, w: ByteWriter): void {
@@ -192,54 +201,6 @@ function opaqueRgba(surface: Surface, rect: Rect): Uint8Array {
   const rgba = convertRectToNew(surface, rect, RGBX);
   for (let i = 3; i < rgba.length; i += 4) rgba[i] = 255;
   return rgba;
-}
-
-interface Channels {
-  shifts: [number, number, number];
-  maxes: [number, number, number];
-}
-
-function channels(pf: PixelFormat): Channels {
-  return { shifts: [pf.redShift, pf.greenShift, pf.blueShift], maxes: [pf.redMax, pf.greenMax, pf.blueMax] };
-}
-
-/** Gradient-filter residual pixels (rfbproto §7.7.5 "Gradient filter"). */
-export function gradientResiduals(px: Uint32Array, width: number, pf: PixelFormat): Uint32Array {
-  const { shifts, maxes } = channels(pf);
-  const out = new Uint32Array(px.length);
-  for (let i = 0; i < px.length; i++) {
-    const x = i % width;
-    let v = 0;
-    for (let c = 0; c < 3; c++) {
-      const sh = shifts[c]!;
-      const mx = maxes[c]!;
-      const comp = (k: number): number => (px[k]! >>> sh) & mx;
-      const left = x > 0 ? comp(i - 1) : 0;
-      const up = i >= width ? comp(i - width) : 0;
-      const upLeft = x > 0 && i >= width ? comp(i - width - 1) : 0;
-      const p = Math.max(0, Math.min(mx, left + up - upLeft));
-      v |= ((comp(i) - p) & mx) << sh;
-    }
-    out[i] = v >>> 0;
-  }
-  return out;
-}
-
-/** Smooth content (gradients): small gradient residuals on average. Sampled every 7th pixel. */
-function isSmooth(px: Uint32Array, width: number, pf: PixelFormat): boolean {
-  if (px.length < 64) return false;
-  const res = gradientResiduals(px, width, pf);
-  const { shifts, maxes } = channels(pf);
-  let sum = 0;
-  let count = 0;
-  for (let i = width + 1; i < res.length; i += 7) {
-    for (let c = 0; c < 3; c++) {
-      const d = (res[i]! >>> shifts[c]!) & maxes[c]!;
-      sum += Math.min(d, maxes[c]! + 1 - d) / maxes[c]!;
-      count++;
-    }
-  }
-  return count > 0 && sum / count < SMOOTH_THRESHOLD;
 }
 
 /** TightPNG (-260): Tight with PNG (ctl 0xA) in place of basic compression (noVNC). */

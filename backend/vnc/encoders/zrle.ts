@@ -5,67 +5,61 @@
 // A run length L is written as L-1 in bytes of 255 and a final byte < 255. The cheapest of
 // the forms is picked per tile from exact sizes, like TigerVNC's ZRLEEncoder.
 
-import type { ByteWriter } from '../../../shared/bytes';
+import { ByteWriter } from '../../../shared/bytes';
 import type { Rect } from '../../../shared/region';
 import type { PixelFormat } from '../../display/pixel-format';
 import type { Surface } from '../../display/display';
 import { RfbEncoding } from '../messages';
 import type { EncodeSettings, Encoder } from './encoder';
-import { buildPalette, cpixelPacker, type Palette, type PixelPacker, readClientPixels, subPixels } from './pixels';
+import { PaletteBuilder } from './palette';
+import { cpixelPacker, packRange, type PixelPacker, readClientPixels } from './pixels';
 import { ZLIB_DEFAULT_LEVEL } from './zlib';
 import { DeflateStream } from './zstream';
 
 export const ZRLE_TILE = 64;
+/** Palette subencodings carry at most 127 colours (128 + n <= 255). */
+const ZRLE_MAX_PALETTE = 127;
 export const ZrleSub = { Raw: 0, Solid: 1, PlainRle: 128, PaletteRleBase: 128 } as const;
 
-/** A growable byte buffer for the uncompressed tile stream. */
-class Bytes {
-  buf = new Uint8Array(1 << 16);
-  length = 0;
-  reserve(n: number): number {
-    if (this.length + n > this.buf.length) {
-      let cap = this.buf.length * 2;
-      while (cap < this.length + n) cap *= 2;
-      const next = new Uint8Array(cap);
-      next.set(this.buf.subarray(0, this.length));
-      this.buf = next;
-    }
-    const at = this.length;
-    this.length += n;
-    return at;
+/** Most bytes one tile can take: the raw form (u8 subencoding + 64x64 CPIXELs of <= 4 bytes) is always a candidate. */
+export const ZRLE_TILE_MAX_BYTES = 1 + ZRLE_TILE * ZRLE_TILE * 4;
+
+/** A run length L as L-1 in bytes of 255 and a final byte < 255; returns the offset after it. */
+function putRunLength(out: Uint8Array, o: number, len: number): number {
+  let rest = len - 1;
+  while (rest >= 255) {
+    out[o++] = 255;
+    rest -= 255;
   }
-  u8(v: number): void {
-    const at = this.reserve(1); // before reading this.buf: reserve() may replace it
-    this.buf[at] = v;
-  }
-  runLength(len: number): void {
-    let rest = len - 1;
-    while (rest >= 255) {
-      this.u8(255);
-      rest -= 255;
-    }
-    this.u8(rest);
-  }
+  out[o++] = rest;
+  return o;
 }
 
 export class ZrleEncoder implements Encoder {
   readonly id = RfbEncoding.ZRLE;
   readonly name = 'ZRLE';
   private stream: DeflateStream | null = null;
+  /** Reused per tile: the tile's pixels and its colour table (no allocation per tile). */
+  private readonly tileBuf = new Uint32Array(ZRLE_TILE * ZRLE_TILE);
+  private readonly palette = new PaletteBuilder();
 
   encode(surface: Surface, rect: Rect, pf: PixelFormat, writer: ByteWriter, settings: EncodeSettings): boolean {
     this.stream ??= new DeflateStream(settings.compressLevel ?? ZLIB_DEFAULT_LEVEL);
     const px = readClientPixels(surface, rect, pf);
     const packer = cpixelPacker(pf);
-    const b = new Bytes();
+    // The uncompressed tile stream; each tile is written straight into the writer's storage
+    // through direct(), which hands out the storage only after making room for the tile.
+    const b = new ByteWriter(1 << 16);
     for (let ty = 0; ty < rect.height; ty += ZRLE_TILE) {
       for (let tx = 0; tx < rect.width; tx += ZRLE_TILE) {
         const w = Math.min(ZRLE_TILE, rect.width - tx);
         const h = Math.min(ZRLE_TILE, rect.height - ty);
-        encodeTile(subPixels(px, rect.width, tx, ty, w, h), w, h, packer, b);
+        const tile = this.tileBuf.subarray(0, w * h);
+        for (let y = 0; y < h; y++) tile.set(px.subarray((ty + y) * rect.width + tx, (ty + y) * rect.width + tx + w), y * w);
+        b.direct(ZRLE_TILE_MAX_BYTES, (out, at) => encodeTile(tile, w, h, packer, this.palette, out, at));
       }
     }
-    const z = this.stream.compress(b.buf.subarray(0, b.length));
+    const z = this.stream.compress(b.finish());
     writer.u32be(z.length).bytes(z);
     return true;
   }
@@ -75,88 +69,96 @@ function runLengthBytes(len: number): number {
   return Math.floor((len - 1) / 255) + 1;
 }
 
-function encodeTile(tile: Uint32Array, w: number, h: number, packer: PixelPacker, b: Bytes): void {
+/** Writes one tile at out[o]; returns the offset after it (at most ZRLE_TILE_MAX_BYTES on). */
+function encodeTile(tile: Uint32Array, w: number, h: number, packer: PixelPacker, pal: PaletteBuilder, out: Uint8Array, o: number): number {
   const cp = packer.size;
-  const palette = buildPalette(tile, 127);
-  if (palette && palette.colours.length === 1) {
-    b.u8(ZrleSub.Solid);
-    const at = b.reserve(cp); // before reading b.buf: reserve() may replace it
-    packer.put(b.buf, at, tile[0]!);
-    return;
+  const palette = pal.build(tile, 0, w, h, w, ZRLE_MAX_PALETTE) ? pal : null;
+  if (palette && palette.size === 1) {
+    out[o] = ZrleSub.Solid;
+    packer.put(out, o + 1, tile[0]!);
+    return o + 1 + cp;
   }
   // Exact sizes of each candidate form.
-
   let plainRle = 0;
   let paletteRle = 0;
   for (let i = 0; i < tile.length;) {
     let j = i + 1;
     while (j < tile.length && tile[j] === tile[i]) j++;
     const len = j - i;
-
     plainRle += cp + runLengthBytes(len);
     paletteRle += len === 1 ? 1 : 1 + runLengthBytes(len);
     i = j;
   }
   const raw = tile.length * cp;
-  const n = palette?.colours.length ?? 0;
+  const n = palette?.size ?? 0;
   const bits = n <= 2 ? 1 : n <= 4 ? 2 : 4;
   const packed = palette && n <= 16 ? n * cp + Math.ceil((w * bits) / 8) * h : Infinity;
   const palRle = palette ? n * cp + paletteRle : Infinity;
   const best = Math.min(raw, plainRle, packed, palRle);
-  if (best === packed) packedPaletteTile(tile, w, h, palette!, bits, packer, b);
-  else if (best === palRle) paletteRleTile(tile, palette!, packer, b);
-  else if (best === plainRle) plainRleTile(tile, packer, b);
-  else {
-    b.u8(ZrleSub.Raw);
-    const at = b.reserve(raw);
-    for (let i = 0; i < tile.length; i++) packer.put(b.buf, at + i * cp, tile[i]!);
-  }
+  if (best === packed) return packedPaletteTile(tile, w, h, palette!, bits, packer, out, o);
+  if (best === palRle) return paletteRleTile(tile, palette!, packer, out, o);
+  if (best === plainRle) return plainRleTile(tile, packer, out, o);
+  out[o++] = ZrleSub.Raw;
+  return packRange(tile, 0, tile.length, packer, out, o);
 }
 
-function writePalette(p: Palette, packer: PixelPacker, b: Bytes): void {
-  const at = b.reserve(p.colours.length * packer.size);
-  p.colours.forEach((c, i) => packer.put(b.buf, at + i * packer.size, c));
+function putPalette(p: PaletteBuilder, packer: PixelPacker, out: Uint8Array, o: number): number {
+  for (let i = 0; i < p.size; i++, o += packer.size) packer.put(out, o, p.colours[i]!);
+  return o;
 }
 
-function packedPaletteTile(tile: Uint32Array, w: number, h: number, p: Palette, bits: number, packer: PixelPacker, b: Bytes): void {
-  b.u8(p.colours.length);
-  writePalette(p, packer, b);
+// u8 n | n CPIXEL | rows of n-colour indices, 1/2/4 bits each, MSB first, each row padded to a byte
+function packedPaletteTile(
+  tile: Uint32Array,
+  w: number,
+  h: number,
+  p: PaletteBuilder,
+  bits: number,
+  packer: PixelPacker,
+  out: Uint8Array,
+  o: number,
+): number {
+  out[o++] = p.size;
+  o = putPalette(p, packer, out, o);
   const rowBytes = Math.ceil((w * bits) / 8);
-  const at = b.reserve(rowBytes * h);
-  b.buf.fill(0, at, at + rowBytes * h);
+  out.fill(0, o, o + rowBytes * h);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const idx = p.index.get(tile[y * w + x]!)!;
+      const idx = p.indexOf(tile[y * w + x]!);
       const bit = x * bits;
-      b.buf[at + y * rowBytes + (bit >> 3)]! |= idx << (8 - bits - (bit & 7));
+      out[o + y * rowBytes + (bit >> 3)]! |= idx << (8 - bits - (bit & 7));
     }
   }
+  return o + rowBytes * h;
 }
 
-function paletteRleTile(tile: Uint32Array, p: Palette, packer: PixelPacker, b: Bytes): void {
-  b.u8(ZrleSub.PaletteRleBase + p.colours.length);
-  writePalette(p, packer, b);
+// u8 128+n | n CPIXEL | (u8 index | u8 index|0x80, run length)*
+function paletteRleTile(tile: Uint32Array, p: PaletteBuilder, packer: PixelPacker, out: Uint8Array, o: number): number {
+  out[o++] = ZrleSub.PaletteRleBase + p.size;
+  o = putPalette(p, packer, out, o);
   for (let i = 0; i < tile.length;) {
     let j = i + 1;
     while (j < tile.length && tile[j] === tile[i]) j++;
-    const idx = p.index.get(tile[i]!)!;
-    if (j - i === 1) b.u8(idx);
+    const idx = p.indexOf(tile[i]!);
+    if (j - i === 1) out[o++] = idx;
     else {
-      b.u8(idx | 0x80);
-      b.runLength(j - i);
+      out[o++] = idx | 0x80;
+      o = putRunLength(out, o, j - i);
     }
     i = j;
   }
+  return o;
 }
 
-function plainRleTile(tile: Uint32Array, packer: PixelPacker, b: Bytes): void {
-  b.u8(ZrleSub.PlainRle);
+// u8 128 | (CPIXEL, run length)*
+function plainRleTile(tile: Uint32Array, packer: PixelPacker, out: Uint8Array, o: number): number {
+  out[o++] = ZrleSub.PlainRle;
   for (let i = 0; i < tile.length;) {
     let j = i + 1;
     while (j < tile.length && tile[j] === tile[i]) j++;
-    const at = b.reserve(packer.size); // before reading b.buf: reserve() may replace it
-    packer.put(b.buf, at, tile[i]!);
-    b.runLength(j - i);
+    packer.put(out, o, tile[i]!);
+    o = putRunLength(out, o + packer.size, j - i);
     i = j;
   }
+  return o;
 }

@@ -31,7 +31,8 @@ import { checkVncAuthResponse, VNC_AUTH_CHALLENGE_SIZE } from './vnc-auth';
 
 /** The reason TigerVNC gives, so clients show the message their users know. */
 export const AUTH_FAILURE_REASON = 'Authentication failure';
-export const AUTH_THROTTLED_REASON = 'Too many authentication failures';
+/** Said when an address already has AUTH_MAX_PENDING_PER_HOST authentications in progress. */
+export const AUTH_BUSY_REASON = 'Too many authentications in progress from this address';
 
 export interface SecurityNegotiatorOptions {
   config: SecurityConfig;
@@ -41,10 +42,25 @@ export interface SecurityNegotiatorOptions {
   gate?: AuthGate;
   /** Random bytes for the VNC-auth challenge (default crypto.randomBytes). */
   random?(n: number): Uint8Array;
+  /**
+   * Run `judge` after `ms` (the throttle's delay before a response is judged); the session
+   * runs it like input (a throw closes it) and carries on with its buffered bytes after.
+   * Absent: judged at once.
+   */
+  defer?(ms: number, judge: () => void): void;
   log: Logger;
 }
 
-export type SecurityPhase = 'begin' | 'choice' | 'vencryptVersion' | 'vencryptSubtype' | 'vncResponse' | 'plainCredentials' | 'done';
+export type SecurityPhase =
+  | 'begin'
+  | 'choice'
+  | 'vencryptVersion'
+  | 'vencryptSubtype'
+  | 'vncResponse'
+  | 'plainCredentials'
+  /** A response is in, its verdict waits for the throttle's delay. */
+  | 'judging'
+  | 'done';
 
 export class SecurityNegotiator {
   phase: SecurityPhase = 'begin';
@@ -63,13 +79,9 @@ export class SecurityNegotiator {
     return this.phase === 'done';
   }
 
-  /** After ProtocolVersion: refuse a throttled address, else offer the types (3.3: pick one). */
+  /** After ProtocolVersion: offer the types (3.3: pick one). */
   begin(version: RfbMinorVersion): void {
     this.version = version;
-    if (this.opts.gate?.blocked()) {
-      this.opts.send(buildConnectionFailed(AUTH_THROTTLED_REASON, version));
-      throw xerror('RFB_E_AUTH_THROTTLED', 'address refused after too many failed authentications');
-    }
     this.offered = this.opts.config.types.filter((t) => SECURITY_TYPES[t].tls === undefined || this.opts.startTls !== undefined);
     if (version === 3) return this.begin33();
     const top = [...new Set(this.offered.map((t) => SECURITY_TYPES[t].rfbType))];
@@ -92,9 +104,34 @@ export class SecurityNegotiator {
       case 'plainCredentials':
         return this.plainCredentials(buf);
       case 'begin':
+      case 'judging':
       case 'done':
         return 0;
     }
+  }
+
+  /** The session ended: an authentication in progress no longer counts against the address. */
+  dispose(): void {
+    this.opts.gate?.end();
+  }
+
+  /**
+   * The gate is consulted here, when a response is judged: the verdict waits for the
+   * address's delay (auth/throttle.ts), so failures from parallel connections count too.
+   */
+  private judgeLater(judge: () => void): void {
+    const ms = this.opts.gate?.judgeDelay() ?? 0;
+    if (ms <= 0 || !this.opts.defer) return judge();
+    this.phase = 'judging';
+    this.opts.log.debug({ delayMs: ms }, 'authentication response judged after the throttle delay');
+    this.opts.defer(ms, judge);
+  }
+
+  /** An authentication starts: refused if this address has too many in progress. */
+  private beginAuth(): void {
+    if (!this.opts.gate || this.opts.gate.begin()) return;
+    this.opts.send(buildSecurityResultFailed(AUTH_BUSY_REASON, this.version === 8));
+    throw xerror('RFB_E_AUTH_BUSY', AUTH_BUSY_REASON);
   }
 
   // 3.3: u32 security-type chosen by the server, None or VNC auth only (rfbproto §7.1.2)
@@ -178,11 +215,13 @@ export class SecurityNegotiator {
         this.succeed();
         return;
       case 'vnc':
+        this.beginAuth();
         this.challenge = (this.opts.random ?? crypto.randomBytes)(VNC_AUTH_CHALLENGE_SIZE);
         this.opts.send(this.challenge);
         this.phase = 'vncResponse';
         return;
       case 'plain':
+        this.beginAuth();
         this.phase = 'plainCredentials';
         return;
     }
@@ -191,10 +230,12 @@ export class SecurityNegotiator {
   // u8 response[16]: DES of the challenge under the password
   private vncResponse(buf: Buffer): number {
     if (buf.length < VNC_AUTH_CHALLENGE_SIZE) return 0;
-    const response = buf.subarray(0, VNC_AUTH_CHALLENGE_SIZE);
+    const response = Buffer.from(buf.subarray(0, VNC_AUTH_CHALLENGE_SIZE));
     const password = this.opts.config.password ?? Buffer.alloc(0);
-    if (!checkVncAuthResponse(password, this.challenge, response)) this.authFailed({ type: this.chosen });
-    this.succeed();
+    this.judgeLater(() => {
+      if (!checkVncAuthResponse(password, this.challenge, response)) this.authFailed({ type: this.chosen });
+      this.succeed();
+    });
     return VNC_AUTH_CHALLENGE_SIZE;
   }
 
@@ -202,15 +243,18 @@ export class SecurityNegotiator {
   private plainCredentials(buf: Buffer): number {
     const creds = parsePlainCredentials(buf);
     if (!creds) return 0;
-    const stored = this.opts.config.users.get(creds.username);
-    if (stored === undefined || !sameSecret(stored, creds.password)) this.authFailed({ type: this.chosen, username: creds.username });
-    this.username = creds.username;
-    this.succeed();
+    this.judgeLater(() => {
+      const stored = this.opts.config.users.get(creds.username);
+      if (stored === undefined || !sameSecret(stored, creds.password)) this.authFailed({ type: this.chosen, username: creds.username });
+      this.username = creds.username;
+      this.succeed();
+    });
     return creds.size;
   }
 
   private succeed(): void {
     this.opts.gate?.success();
+    this.opts.gate?.end();
     this.opts.send(buildSecurityResultOk());
     this.phase = 'done';
     this.opts.log.info({ security: this.chosen, ...(this.username ? { username: this.username } : {}) }, 'vnc client authenticated');
@@ -218,6 +262,7 @@ export class SecurityNegotiator {
 
   private authFailed(details: Record<string, unknown>): never {
     this.opts.gate?.failure();
+    this.opts.gate?.end();
     this.refuse(AUTH_FAILURE_REASON, 'RFB_E_AUTH_FAILED', details);
   }
 

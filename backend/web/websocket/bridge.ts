@@ -5,6 +5,7 @@
 import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData } from 'ws';
 import type { Logger } from '../../../shared/log';
+import { budgeted, type InputBudget } from '../../net/input-budget';
 
 /** RFC 6455 §7.4.1 close codes used here. */
 export const WS_CLOSE_NORMAL = 1000;
@@ -15,6 +16,8 @@ export const WS_MAX_CLOSE_REASON = 123;
 /** What a bridged session is to the bridge. */
 export interface BridgedSession {
   receive(chunk: Uint8Array): void;
+  /** Work done while receiving that the input budget does not count (RfbSession: frame starts). */
+  takeFrameWorkMs?(): number;
   resume(): void;
   close(reason: string): void;
 }
@@ -25,6 +28,10 @@ export interface WebSocketBridgeOptions {
   /** How long a closing WebSocket may take to finish its close handshake. */
   closeGraceMs: number;
   log: Logger;
+  /** The client's share of the event loop (input-budget.ts); none: unbounded. */
+  budget?: InputBudget;
+  /** Others are connected: the budget applies. */
+  contended?: () => boolean;
 }
 
 /** A close reason cut to fit a close frame, on a UTF-8 character boundary. */
@@ -66,13 +73,17 @@ export class WebSocketBridge {
 
   /** Feed the session from the WebSocket; `gone` runs once when the connection is over. */
   attach(session: BridgedSession, gone: () => void): void {
+    const { budget, contended } = this.opts;
+    const receive = (data: RawData): void => session.receive(toBuffer(data));
+    const exempt = session.takeFrameWorkMs ? () => session.takeFrameWorkMs!() : undefined;
+    const feed = budget ? budgeted(budget, this.ws, contended ?? (() => true), receive, exempt) : receive;
     this.ws.on('message', (data, isBinary) => {
       if (!isBinary) {
         this.opts.log.warn({}, 'websocket text message: this protocol over WebSocket is binary');
         this.ws.close(WS_CLOSE_UNSUPPORTED_DATA, 'binary messages only');
         return;
       }
-      session.receive(toBuffer(data));
+      feed(data);
     });
     this.socket.on('drain', () => session.resume());
     this.ws.on('error', (err) => this.opts.log.debug({ err: err.message }, 'websocket error'));

@@ -27,6 +27,8 @@ export interface WebSocketGatewayOptions {
   allowOrigins?: readonly string[];
   /** What a plain HTTP request on this port is told (e.g. "This port speaks VNC (RFB)..."). */
   plainHttpText?: string;
+  /** A sniffed connection's request head must be complete within this, however slowly it trickles (default WS_HANDSHAKE_TIMEOUT_MS). */
+  headMs?: number;
   log?: Logger;
 }
 
@@ -50,6 +52,8 @@ export class WebSocketGateway {
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
   private readonly log: Logger;
+  /** Head deadlines of sniffed connections, cleared when their WebSocket opens. */
+  private readonly headDeadlines = new WeakMap<Duplex, NodeJS.Timeout>();
 
   constructor(private readonly opts: WebSocketGatewayOptions) {
     this.log = opts.log ?? silentLogger;
@@ -77,8 +81,16 @@ export class WebSocketGateway {
 
   /** A connection whose first bytes (`head`, already read) looked like HTTP. */
   acceptSniffed(socket: net.Socket, head: Buffer): void {
-    // An http.Server that never listens does not police slow heads itself; ws clears this.
-    socket.setTimeout(WS_HANDSHAKE_TIMEOUT_MS, () => socket.destroy());
+    // An http.Server that never listens does not police slow heads itself. An idle timeout
+    // is not enough (a byte every few seconds resets it): the head has a hard deadline,
+    // cleared once the WebSocket is open.
+    const deadline = setTimeout(() => {
+      this.log.debug({ ms: this.opts.headMs ?? WS_HANDSHAKE_TIMEOUT_MS }, 'HTTP request head not complete in time: closing');
+      socket.destroy();
+    }, this.opts.headMs ?? WS_HANDSHAKE_TIMEOUT_MS);
+    deadline.unref();
+    this.headDeadlines.set(socket, deadline);
+    socket.once('close', () => clearTimeout(deadline));
     socket.unshift(head);
     this.http.emit('connection', socket);
     socket.resume();
@@ -91,7 +103,10 @@ export class WebSocketGateway {
       return;
     }
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'websocket socket error'));
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.opts.onWebSocket(ws, socket, req));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      clearTimeout(this.headDeadlines.get(socket));
+      this.opts.onWebSocket(ws, socket, req);
+    });
   }
 
   close(): void {

@@ -141,6 +141,36 @@ describe('shared/bytes', () => {
       assert.deepEqual([...w.finish()], [0, 0, 0, 0]);
     });
 
+    it('direct() hands out the storage after growth: byte-at-a-time writes across every doubling survive', () => {
+      // The ZRLE bug of issue 14 lost the byte written at each doubling; 1 MiB crosses 16 of them.
+      const w = new ByteWriter(16);
+      const n = 1 << 20;
+      for (let i = 0; i < n; i++) w.direct(1, (buf, at) => ((buf[at] = (i * 31) & 0xff), at + 1));
+      const out = w.finish();
+      assert.equal(out.length, n);
+      for (let i = 0; i < n; i++) if (out[i] !== ((i * 31) & 0xff)) assert.fail(`byte ${i} is ${out[i]}`);
+    });
+
+    it('direct() keeps only what fill reports, and rejects an end outside its room', () => {
+      const w = new ByteWriter(4).u8(7);
+      w.direct(100, (buf, at) => {
+        buf.fill(9, at, at + 100);
+        return at + 3;
+      });
+      assert.deepEqual([...w.finish()], [7, 9, 9, 9]);
+      throwsCode(() => w.direct(2, (_b, at) => at + 3), 'BYTES_E_RANGE');
+      throwsCode(() => w.direct(2, (_b, at) => at - 1), 'BYTES_E_RANGE');
+      throwsCode(() => w.direct(-1, (_b, at) => at), 'BYTES_E_RANGE');
+      assert.equal(w.length, 4, 'a rejected direct() leaves the length as it was');
+    });
+
+    it('direct() refuses writes to the same writer from inside fill (BYTES_E_REENTRANT)', () => {
+      const w = new ByteWriter(4);
+      throwsCode(() => w.direct(1, (_b, at) => (w.bytes(new Uint8Array(64)), at)), 'BYTES_E_REENTRANT');
+      w.u8(1); // usable again afterwards
+      assert.deepEqual([...w.finish()], [1]);
+    });
+
     const limits: Array<[string, (w: ByteWriter, v: number) => unknown, number, number]> = [
       ['u8', (w, v) => w.u8(v), 0, 0xff],
       ['s8', (w, v) => w.s8(v), -0x80, 0x7f],

@@ -7,6 +7,7 @@ import { SpiceChannel, SpiceMsgcInputs, SpiceMsgcMain, SpiceMsgDisplay, SpiceMsg
 import { SPICE_ACK_WINDOW } from '../../../backend/spice/channel';
 import { BTN_LEFT, BTN_SIDE, KEY_A, KEY_PAUSE, KEY_RIGHT } from '../../../backend/input/linux-input-codes';
 import { clientMsg, linkBytes, linked, readLinkReply, serverMessages, settle, ticketBytes, world } from './helpers';
+import { AUTH_FREE_FAILURES } from '../../../backend/auth/throttle';
 
 describe('SPICE connection engine', function () {
   it('main link: reply with a 162-byte key and caps 0x0B, ticket, OK, then INIT with a non-zero session id', async function () {
@@ -63,9 +64,9 @@ describe('SPICE connection engine', function () {
     }
   });
 
-  it('a wrong ticket gets PERMISSION_DENIED; five of them throttle the address; the right one is then refused too', async function () {
+  it('a wrong ticket gets PERMISSION_DENIED; after AUTH_FREE_FAILURES of them the address cools down (refused while the delay runs)', async function () {
     const w = world({ ticketing: { password: 'sesame' } });
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < AUTH_FREE_FAILURES; i++) {
       const peer = w.connect();
       peer.conn.receive(linkBytes({ type: SpiceChannel.MAIN }));
       await settle();

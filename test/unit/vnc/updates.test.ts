@@ -166,8 +166,9 @@ describe('vnc/session updates', () => {
   });
 
   it('backpressure: no frame while the transport is full, sent on resume()', () => {
-    let full = true;
+    let full = false;
     const h = connected(undefined, { backpressured: () => full });
+    full = true;
     h.session.receive(fur(false, 0, 0, 32, 16));
     assert.equal(h.take().length, 0);
     full = false;

@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { errorCode } from '../../../../shared/errors';
 import { resolveSecurity, type TlsKind, type VncSecurityOptions } from '../../../../backend/vnc/security/options';
-import { AUTH_MAX_FAILURES, AuthThrottle } from '../../../../backend/auth/throttle';
+import { AUTH_FREE_FAILURES, AUTH_MAX_PENDING_PER_HOST, AuthThrottle } from '../../../../backend/auth/throttle';
 import { VENCRYPT_MAX_CREDENTIAL } from '../../../../backend/vnc/security/vencrypt';
 import { vncAuthResponse } from '../../../../backend/vnc/security/vnc-auth';
 import { harness, type Harness, VERSION_33, VERSION_37, VERSION_38 } from '../helpers';
@@ -266,34 +266,47 @@ describe('vnc/security negotiation', () => {
       return h;
     }
 
-    it(`after ${AUTH_MAX_FAILURES - 1} failures a client may still try; after ${AUTH_MAX_FAILURES} it is refused at once`, () => {
+    it(`after ${AUTH_FREE_FAILURES} failures a response is judged later, and a right one is still accepted`, async () => {
+      const throttle = new AuthThrottle({ baseDelayMs: 30 });
+      for (let i = 0; i < AUTH_FREE_FAILURES; i++) assert.equal(code(failOnce(throttle)), 'RFB_E_AUTH_FAILED');
+      const late = secHarness({ password: PASSWORD, types: ['vnc'] }, { throttle });
+      late.session.receive(VERSION_38);
+      assert.deepEqual([...late.take()], [1, 2], 'still offered: no ban');
+      late.session.receive(Uint8Array.of(2));
+      late.take();
+      late.session.receive(response());
+      assert.equal(late.take().length, 0, 'no verdict yet');
+      assert.equal(late.session.state, 'security');
+      await new Promise((r) => setTimeout(r, 60));
+      assert.deepEqual([...late.take()], u32(0), 'SecurityResult OK after the delay');
+      assert.equal(late.session.state, 'clientInit');
+    });
+
+    it(`at most ${AUTH_MAX_PENDING_PER_HOST} challenges in progress per address: the next gets a reason and RFB_E_AUTH_BUSY`, () => {
       const throttle = new AuthThrottle();
-      for (let i = 0; i < AUTH_MAX_FAILURES - 1; i++) assert.equal(code(failOnce(throttle)), 'RFB_E_AUTH_FAILED');
-      const last = secHarness({ password: PASSWORD, types: ['vnc'] }, { throttle });
-      last.session.receive(VERSION_38);
-      assert.deepEqual([...last.take()], [1, 2], 'at the limit: still offered');
-      last.session.receive(Uint8Array.of(2));
-      last.session.receive(response('bad'));
-      const refused = secHarness({ password: PASSWORD, types: ['vnc'] }, { throttle });
-      refused.session.receive(VERSION_38);
-      const reason = 'Too many authentication failures';
-      assert.deepEqual([...refused.take()], [0, ...u32(reason.length), ...Buffer.from(reason)]);
-      assert.equal(code(refused), 'RFB_E_AUTH_THROTTLED');
-      const refused33 = secHarness({ password: PASSWORD, types: ['vnc'] }, { throttle });
-      refused33.session.receive(VERSION_33);
-      assert.deepEqual([...refused33.take().subarray(0, 4)], u32(0));
-      assert.equal(code(refused33), 'RFB_E_AUTH_THROTTLED');
+      const open = Array.from({ length: AUTH_MAX_PENDING_PER_HOST }, () => {
+        const h = secHarness({ password: PASSWORD, types: ['vnc'] }, { throttle });
+        h.session.receive(Buffer.concat([VERSION_38, Buffer.of(2)]));
+        assert.equal(h.take().length, 2 + 16, 'types and a challenge');
+        return h;
+      });
+      const busy = secHarness({ password: PASSWORD, types: ['vnc'] }, { throttle });
+      busy.session.receive(Buffer.concat([VERSION_38, Buffer.of(2)]));
+      const reason = 'Too many authentications in progress from this address';
+      assert.deepEqual([...busy.take().subarray(2)], [...u32(1), ...u32(reason.length), ...Buffer.from(reason)]);
+      assert.equal(code(busy), 'RFB_E_AUTH_BUSY');
+      open[0]!.session.close('gone');
+      const next = secHarness({ password: PASSWORD, types: ['vnc'] }, { throttle });
+      next.session.receive(Buffer.concat([VERSION_38, Buffer.of(2)]));
+      assert.equal(next.take().length, 2 + 16, 'a closed session freed its slot');
     });
 
     it('a right password clears the count', () => {
       const throttle = new AuthThrottle();
-      for (let i = 0; i < AUTH_MAX_FAILURES - 1; i++) failOnce(throttle);
-      const ok = secHarness({ password: PASSWORD, types: ['vnc'] }, { throttle });
-      ok.session.receive(Buffer.concat([VERSION_38, Buffer.of(2)]));
-      ok.session.receive(response());
-      assert.equal(ok.session.state, 'clientInit');
-      failOnce(throttle);
-      assert.equal(throttle.blocked('192.0.2.1'), false);
+      for (let i = 0; i < AUTH_FREE_FAILURES; i++) failOnce(throttle);
+      assert.ok(throttle.delayFor('192.0.2.1') > 0);
+      throttle.gate('192.0.2.1').success();
+      assert.equal(throttle.delayFor('192.0.2.1'), 0);
     });
   });
 });

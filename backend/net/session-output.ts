@@ -1,0 +1,145 @@
+// The one output path of a protocol session (STYLE.md rule 18): every byte a client can make
+// the server write goes through send(), which owns backpressure. Writes made while the
+// session handles one chunk of input are corked and leave as one transport write (a flood of
+// small replies costs one write per chunk, not one per message). While the transport is
+// full, or a frame is in the encode worker and later output must wait for it, output is
+// queued: a reply with a key replaces the queued reply with the same key (only the latest
+// screen layout or key ack matters), and a queue past OUTPUT_MAX_HELD bytes means the client
+// does not read what it asks for: overflow() closes it. Frames are not counted against that
+// bound: the session starts one only while the transport is not full.
+
+/** Queued bytes (replies held while the client does not read) past which the client is dropped. */
+export const OUTPUT_MAX_HELD = 1024 * 1024;
+/** What one queued entry costs besides its bytes (array slot, Buffer object), counted so a flood of tiny replies is bounded too. */
+export const OUTPUT_ENTRY_OVERHEAD = 64;
+
+export interface SessionOutputOptions {
+  /** Hand bytes to the transport. */
+  write(bytes: Uint8Array): void;
+  /** True while the transport holds too much unsent output (the adapter calls drained() when it empties). */
+  full?(): boolean;
+  /** The queue passed maxHeld while blocked: close the client. Called once. */
+  overflow(heldBytes: number): void;
+  /** Default OUTPUT_MAX_HELD. */
+  maxHeld?: number;
+}
+
+interface Entry {
+  bytes: Uint8Array;
+  key?: string;
+}
+
+export class SessionOutput {
+  /** Bytes handed to the transport. */
+  bytesOut = 0;
+  /** Replies replaced by a newer one with the same key. */
+  coalesced = 0;
+  private queue: Entry[] = [];
+  private queued = 0;
+  private corks = 0;
+  /** A frame is being encoded elsewhere: output after it waits. */
+  private held = false;
+  private overflowed = false;
+  private readonly maxHeld: number;
+
+  constructor(private readonly opts: SessionOutputOptions) {
+    this.maxHeld = opts.maxHeld ?? OUTPUT_MAX_HELD;
+  }
+
+  /** The transport is full: no new frame should start. */
+  get blocked(): boolean {
+    return this.opts.full?.() === true;
+  }
+
+  /** Bytes waiting here (not yet handed to the transport). */
+  get pendingBytes(): number {
+    return this.queued;
+  }
+
+  /** Queue bytes for the client; with a key, a queued entry with the same key is replaced. */
+  send(bytes: Uint8Array, key?: string): void {
+    if (this.overflowed) return;
+    if (key !== undefined) {
+      const i = this.queue.findIndex((e) => e.key === key);
+      if (i >= 0) {
+        this.queued -= this.queue[i]!.bytes.byteLength + OUTPUT_ENTRY_OVERHEAD;
+        this.queue.splice(i, 1);
+        this.coalesced += 1;
+      }
+    }
+    this.queue.push({ bytes, key });
+    this.queued += bytes.byteLength + OUTPUT_ENTRY_OVERHEAD;
+    this.pump();
+  }
+
+  /** Writes until uncork() leave together (one input chunk's replies). */
+  cork(): void {
+    this.corks += 1;
+  }
+
+  uncork(): void {
+    if (this.corks > 0) this.corks -= 1;
+    this.pump();
+  }
+
+  /** A frame went to the encode worker: what came before it goes now, later output waits for it (frameDone). */
+  hold(): void {
+    this.writeNow();
+    this.held = true;
+  }
+
+  /** Write what is queued now, corked or not (before the transport changes under it, e.g. TLS starts). */
+  writeNow(): void {
+    if (this.queue.length === 0 || this.overflowed) return;
+    const bytes = Buffer.concat(this.queue.map((e) => e.bytes));
+    this.clear();
+    this.bytesOut += bytes.byteLength;
+    this.opts.write(bytes);
+  }
+
+  /** The frame is encoded: it goes first, then what waited for it. */
+  frameDone(frame: Uint8Array): void {
+    this.held = false;
+    this.queue.unshift({ bytes: frame });
+    this.queued += frame.byteLength + OUTPUT_ENTRY_OVERHEAD;
+    this.pump();
+  }
+
+  /** The transport took its backlog: queued output may go. */
+  drained(): void {
+    this.pump();
+  }
+
+  /** The session ends: what is queued (at most the bound) goes now, whatever blocked it. */
+  finish(): void {
+    this.corks = 0;
+    this.held = false;
+    if (this.overflowed) this.clear();
+    this.writeNow();
+  }
+
+  /** Drop everything. */
+  clear(): void {
+    this.queue = [];
+    this.queued = 0;
+  }
+
+  private pump(): void {
+    if (this.queue.length === 0 || this.corks > 0) return;
+    if (this.held || this.blocked) {
+      if (this.queued > this.maxHeld && !this.overflowed) {
+        this.overflowed = true;
+        const n = this.queued;
+        this.clear();
+        this.opts.overflow(n);
+      }
+      return;
+    }
+    const entries = this.queue;
+    this.queue = [];
+    this.queued = 0;
+    const bytes = entries.length === 1 ? entries[0]!.bytes : Buffer.concat(entries.map((e) => e.bytes));
+    this.bytesOut += bytes.byteLength;
+    this.opts.write(bytes);
+  }
+}

@@ -1,0 +1,75 @@
+// Tight's gradient filter and TPIXEL packing (rfbproto §7.7.5), the per-pixel loops of the
+// Tight encoder. Written without per-pixel closures or intermediate arrays: the profile
+// (docs/vnc-encoders.md) had the closure-per-channel residual loop, computed twice per smooth
+// rect (once to decide, once to send), and the packer call per pixel among Tight's top costs.
+// Same output as the straightforward form they replaced (checked byte for byte).
+
+import type { PixelFormat } from '../../display/pixel-format';
+import { isTight24, packPixels, tpixelPacker } from './pixels';
+
+/** Mean gradient residual (fraction of the channel max) under which gradient beats copy. */
+const SMOOTH_THRESHOLD = 0.02;
+/** isSmooth() looks at every SMOOTH_SAMPLE_STEP-th pixel from the second row on. */
+const SMOOTH_SAMPLE_STEP = 7;
+
+/**
+ * Gradient-filter residual of one channel at pixel i (rfbproto §7.7.5 "Gradient filter"):
+ * P = clamp(left + up - upleft, 0, max), D = (V - P) & max, neighbours outside the rect 0.
+ */
+function residual(px: Uint32Array, i: number, x: number, width: number, sh: number, mx: number): number {
+  const left = x > 0 ? (px[i - 1]! >>> sh) & mx : 0;
+  const up = i >= width ? (px[i - width]! >>> sh) & mx : 0;
+  const upLeft = x > 0 && i >= width ? (px[i - width - 1]! >>> sh) & mx : 0;
+  let p = left + up - upLeft;
+  p = p < 0 ? 0 : p > mx ? mx : p;
+  return (((px[i]! >>> sh) & mx) - p) & mx;
+}
+
+/** Residual pixels of the whole rect, as client pixel values. */
+export function gradientResiduals(px: Uint32Array, width: number, pf: PixelFormat): Uint32Array {
+  const { redShift: rs, greenShift: gs, blueShift: bs, redMax: rm, greenMax: gm, blueMax: bm } = pf;
+  const out = new Uint32Array(px.length);
+  for (let i = 0, x = 0; i < px.length; i++, x = x + 1 === width ? 0 : x + 1) {
+    out[i] =
+      ((residual(px, i, x, width, rs, rm) << rs) |
+        (residual(px, i, x, width, gs, gm) << gs) |
+        (residual(px, i, x, width, bs, bm) << bs)) >>>
+      0;
+  }
+  return out;
+}
+
+/** Smooth content (gradients): small gradient residuals on average, on a sample of the pixels. */
+export function isSmooth(px: Uint32Array, width: number, pf: PixelFormat): boolean {
+  if (px.length < 64) return false;
+  const chans: Array<[number, number]> = [
+    [pf.redShift, pf.redMax],
+    [pf.greenShift, pf.greenMax],
+    [pf.blueShift, pf.blueMax],
+  ];
+  let sum = 0;
+  let count = 0;
+  for (let i = width + 1; i < px.length; i += SMOOTH_SAMPLE_STEP) {
+    const x = i % width;
+    for (const [sh, mx] of chans) {
+      const d = residual(px, i, x, width, sh, mx);
+      sum += Math.min(d, mx + 1 - d) / mx;
+      count++;
+    }
+  }
+  return count > 0 && sum / count < SMOOTH_THRESHOLD;
+}
+
+/** Values as TPIXELs: R, G, B bytes for 24-bit true colour (inlined), else full PIXELs. */
+export function packTpixels(values: Uint32Array, pf: PixelFormat): Uint8Array {
+  if (!isTight24(pf)) return packPixels(values, tpixelPacker(pf));
+  const { redShift: rs, greenShift: gs, blueShift: bs } = pf;
+  const out = new Uint8Array(values.length * 3);
+  for (let i = 0, o = 0; i < values.length; i++, o += 3) {
+    const v = values[i]!;
+    out[o] = v >>> rs;
+    out[o + 1] = v >>> gs;
+    out[o + 2] = v >>> bs;
+  }
+  return out;
+}

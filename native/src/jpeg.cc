@@ -1,0 +1,130 @@
+// turbojpeg.compress(pixels, offset, width, height, stride, pixelFormat, quality, subsampling)
+// -> Buffer holding one baseline JFIF image. `pixels` is any Uint8Array (a surface's memory,
+// shared or not): the image starts at byte `offset`, rows are `stride` bytes apart, 4 bytes
+// per pixel in the byte order `pixelFormat` names (PIXEL_FORMATS below). Every size is
+// checked against the view before libjpeg-turbo reads a byte. One tjhandle per environment
+// (main thread or worker), made on first use and reused: tjInitCompress allocates libjpeg's
+// whole compressor state.
+#include "jpeg.h"
+
+#include "addon.h"
+#include "args.h"
+#include "errors.h"
+
+#ifdef XENVFB_HAVE_TURBOJPEG
+#include <turbojpeg.h>
+
+#include <cstdint>
+#include <string>
+
+namespace xenvfb {
+
+namespace {
+
+// libjpeg-turbo failed (out of memory, or an internal error): Error with code TJ_E_COMPRESS.
+[[noreturn]] void ThrowTurbo(Napi::Env env, const std::string& message) {
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("code", Napi::String::New(env, "TJ_E_COMPRESS"));
+  throw e;
+}
+
+// Widest/tallest image compress() takes: JPEG's own 16-bit limit.
+constexpr int64_t kMaxJpegSide = 65535;
+
+struct PixelFormatName {
+  const char* name;
+  int tjpf;
+};
+
+// 4-byte formats, named by their byte order in memory.
+constexpr PixelFormatName kPixelFormats[] = {
+    {"RGBX", TJPF_RGBX}, {"BGRX", TJPF_BGRX}, {"XRGB", TJPF_XRGB}, {"XBGR", TJPF_XBGR}};
+
+int RequirePixelFormat(Napi::Env env, const Napi::Value& value) {
+  if (!value.IsString()) ThrowArgType(env, "pixelFormat must be a string");
+  const std::string name = value.As<Napi::String>().Utf8Value();
+  for (const auto& f : kPixelFormats) {
+    if (name == f.name) return f.tjpf;
+  }
+  ThrowArgValue(env, "pixelFormat must be RGBX, BGRX, XRGB or XBGR, got " + name);
+}
+
+tjhandle Compressor(Napi::Env env) {
+  auto* data = env.GetInstanceData<AddonData>();
+  if (data->jpegCompressor == nullptr) {
+    data->jpegCompressor = tjInitCompress();
+    if (data->jpegCompressor == nullptr) {
+      ThrowTurbo(env, std::string("tjInitCompress failed: ") + tjGetErrorStr2(nullptr));
+    }
+  }
+  return static_cast<tjhandle>(data->jpegCompressor);
+}
+
+Napi::Value Compress(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 8) ThrowArgType(env, "compress takes 8 arguments");
+  if (!info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    ThrowArgType(env, "pixels must be a Uint8Array");
+  }
+  auto pixels = info[0].As<Napi::Uint8Array>();
+  const int64_t offset = RequireInteger(env, info[1], "offset", 0, kMaxSafeInteger);
+  const int64_t width = RequireInteger(env, info[2], "width", 1, kMaxJpegSide);
+  const int64_t height = RequireInteger(env, info[3], "height", 1, kMaxJpegSide);
+  const int64_t stride = RequireInteger(env, info[4], "stride", width * 4, INT32_MAX);
+  const int pf = RequirePixelFormat(env, info[5]);
+  const int quality = static_cast<int>(RequireInteger(env, info[6], "quality", 1, 100));
+  const int subsamp =
+      static_cast<int>(RequireInteger(env, info[7], "subsampling", TJSAMP_444, TJSAMP_420));
+  // The last row needs only width * 4 bytes, not a whole stride.
+  const int64_t needed = offset + (height - 1) * stride + width * 4;
+  if (needed > static_cast<int64_t>(pixels.ByteLength())) {
+    ThrowOutOfRange(env, "image of " + std::to_string(width) + "x" + std::to_string(height) +
+                             " at offset " + std::to_string(offset) + " with stride " +
+                             std::to_string(stride) + " needs " + std::to_string(needed) +
+                             " bytes, the view has " + std::to_string(pixels.ByteLength()));
+  }
+  tjhandle handle = Compressor(env);
+  unsigned char* out = nullptr;
+  unsigned long outSize = 0;
+  // Fast integer DCT below quality 90, as libjpeg-turbo advises; accurate above, where the
+  // fast one's error starts to show.
+  const int flags = quality < 90 ? TJFLAG_FASTDCT : 0;
+  const int rc = tjCompress2(handle, pixels.Data() + offset, static_cast<int>(width),
+                             static_cast<int>(stride), static_cast<int>(height), pf, &out,
+                             &outSize, subsamp, quality, flags);
+  if (rc != 0) {
+    const std::string why = tjGetErrorStr2(handle);
+    tjFree(out);
+    ThrowTurbo(env, "tjCompress2 failed: " + why);
+  }
+  // The JPEG stays in libjpeg-turbo's buffer; the Buffer frees it when collected.
+  return Napi::Buffer<unsigned char>::New(env, out, outSize,
+                                          [](Napi::Env, unsigned char* p) { tjFree(p); });
+}
+
+}  // namespace
+
+void InitJpeg(Napi::Env env, Napi::Object exports) {
+  Napi::Object tj = Napi::Object::New(env);
+  tj.Set("compress", Napi::Function::New<Compress>(env, "compress"));
+  tj.Set("version", Napi::String::New(env, "libjpeg-turbo TurboJPEG API"));
+  exports.Set("turbojpeg", tj);
+}
+
+void DestroyJpegCompressor(void* handle) {
+  if (handle != nullptr) tjDestroy(static_cast<tjhandle>(handle));
+}
+
+}  // namespace xenvfb
+
+#else  // built without libjpeg-turbo: nothing exported, the TS path is used.
+
+namespace xenvfb {
+
+void InitJpeg(Napi::Env, Napi::Object) {}
+void DestroyJpegCompressor(void*) {}
+
+}  // namespace xenvfb
+
+#endif

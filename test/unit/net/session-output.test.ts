@@ -1,0 +1,102 @@
+// SessionOutput (backend/net/session-output.ts): the one output path of a session.
+
+import { strict as assert } from 'node:assert';
+import { OUTPUT_ENTRY_OVERHEAD, SessionOutput } from '../../../backend/net/session-output';
+
+function rig(maxHeld = 1000): { out: SessionOutput; writes: Buffer[]; full: { v: boolean }; overflows: number[] } {
+  const writes: Buffer[] = [];
+  const full = { v: false };
+  const overflows: number[] = [];
+  const out = new SessionOutput({
+    write: (b) => writes.push(Buffer.from(b)),
+    full: () => full.v,
+    overflow: (n) => overflows.push(n),
+    maxHeld,
+  });
+  return { out, writes, full, overflows };
+}
+
+const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+describe('net/session-output', () => {
+  it('writes at once when free; corked writes leave as one write in order', () => {
+    const r = rig();
+    r.out.send(b('a'));
+    r.out.cork();
+    r.out.send(b('b'));
+    r.out.send(b('c'));
+    assert.equal(r.writes.length, 1);
+    r.out.uncork();
+    assert.deepEqual(r.writes.map(String), ['a', 'bc']);
+    assert.equal(r.out.bytesOut, 3);
+  });
+
+  it('a keyed reply replaces the queued one with the same key; others stay in order', () => {
+    const r = rig();
+    r.out.cork();
+    r.out.send(b('1'), 'ack');
+    r.out.send(b('x'));
+    r.out.send(b('2'), 'ack');
+    r.out.send(b('y'), 'other');
+    r.out.uncork();
+    assert.deepEqual(r.writes.map(String), ['x2y']);
+    assert.equal(r.out.coalesced, 1);
+  });
+
+  it('while the transport is full, replies wait; drained() sends them', () => {
+    const r = rig();
+    r.full.v = true;
+    r.out.send(b('p'));
+    assert.equal(r.writes.length, 0);
+    assert.equal(r.out.blocked, true);
+    r.full.v = false;
+    r.out.drained();
+    assert.deepEqual(r.writes.map(String), ['p']);
+  });
+
+  it('held output past the bound (bytes plus per-entry overhead) is an overflow, reported once; nothing more is written', () => {
+    const r = rig(10 * (4 + OUTPUT_ENTRY_OVERHEAD));
+    r.full.v = true;
+    for (let i = 0; i < 10; i++) r.out.send(b('fenc'));
+    assert.equal(r.overflows.length, 0, 'at the bound: still held');
+    r.out.send(b('fenc'));
+    assert.equal(r.overflows.length, 1, 'one past the bound');
+    r.out.send(b('more'));
+    r.full.v = false;
+    r.out.drained();
+    assert.equal(r.overflows.length, 1);
+    assert.equal(r.writes.length, 0);
+  });
+
+  it('a keyed flood while full never overflows: only the latest is held', () => {
+    const r = rig(200);
+    r.full.v = true;
+    for (let i = 0; i < 100_000; i++) r.out.send(b(`ack${i % 10}`), 'ack');
+    assert.equal(r.overflows.length, 0);
+    assert.equal(r.out.pendingBytes, 4 + OUTPUT_ENTRY_OVERHEAD);
+    r.full.v = false;
+    r.out.drained();
+    assert.deepEqual(r.writes.map(String), ['ack9']);
+  });
+
+  it('hold(): earlier output goes first, output during the frame goes after it', () => {
+    const r = rig();
+    r.out.cork();
+    r.out.send(b('before'));
+    r.out.hold();
+    r.out.send(b('during'));
+    r.out.uncork();
+    assert.deepEqual(r.writes.map(String), ['before']);
+    r.out.frameDone(b('FRAME'));
+    assert.deepEqual(r.writes.map(String), ['before', 'FRAMEduring']);
+  });
+
+  it('finish() writes what is queued even while corked or full', () => {
+    const r = rig();
+    r.out.cork();
+    r.full.v = true;
+    r.out.send(b('bye'));
+    r.out.finish();
+    assert.deepEqual(r.writes.map(String), ['bye']);
+  });
+});

@@ -1,0 +1,34 @@
+// Non-incremental FramebufferUpdateRequests are coalesced per frame (issue 15 item 3): a flood
+// asks the display for one refresh per frame sent, and the layout reply (ExtendedDesktopSize)
+// a client gets per non-incremental request is one queued reply, not one per request.
+
+import { strict as assert } from 'node:assert';
+import { RfbEncoding } from '../../../backend/vnc/messages';
+import { connected, fur, patternSurface, setEncodings, TestDisplay } from './helpers';
+
+describe('vnc/session non-incremental request coalescing', () => {
+  it('10,000 requests in one frame time: one refresh per frame, one update, one layout reply', () => {
+    const display = new TestDisplay(patternSurface(64, 32));
+    // A frozen clock: every request falls in the same frame interval.
+    const clock = { now: () => 0, setTimeout: () => null, clearTimeout: () => undefined };
+    const h = connected(display, { frameIntervalMs: 16, clock });
+    h.session.receive(setEncodings([RfbEncoding.Raw, RfbEncoding.ExtendedDesktopSize]));
+    h.take();
+    const flood = Buffer.concat(Array.from({ length: 10_000 }, () => fur(false, 1, 1, 1, 1)));
+    h.session.receive(flood);
+    // One for the frame the first request got at once, one for the next frame the others wait for.
+    assert.equal(display.refreshes, 2);
+    const out = h.take();
+    // layout pseudo-update (4 + 12 + 4 + 16) and the 1x1 update (4 + 12 + 4), nothing more.
+    assert.equal(out.length, 4 + 12 + 4 + 16 + (4 + 12 + 4), `${out.length} bytes`);
+    assert.equal(h.session.stats().repliesCoalesced, 9_999);
+  });
+
+  it('each frame sent may ask again (unpaced: every request is a frame)', () => {
+    const display = new TestDisplay(patternSurface(64, 32));
+    const h = connected(display);
+    h.session.receive(fur(false, 0, 0, 8, 8));
+    h.session.receive(fur(false, 0, 0, 8, 8));
+    assert.equal(display.refreshes, 2);
+  });
+});
