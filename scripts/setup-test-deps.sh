@@ -27,6 +27,7 @@ PACKAGES=(
   libx11-dev      # Xlib for peer-xroot, which draws the picture in Xvnc (test/clients/bench-peers.test.ts)
   openssl         # self-signed certificates for the X509 VeNCrypt tests
   spin            # spin: model-checks test/model/dirty-tiles.pml (with gcc)
+  systemd         # systemd-analyze verify of the installed units (test/integration/ops/hooks.test.ts)
   chromium        # headless Chromium for noVNC (test/clients/novnc.test.ts, via playwright-core)
   spice-client-gtk             # spicy-screenshot: SPICE screenshots (test/clients/spice-demo.test.ts)
   python3-gi                   # PyGObject for the spice-gtk GI client (test/clients/spice-gi.test.ts, spice-demo.test.ts)

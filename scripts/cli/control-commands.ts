@@ -70,9 +70,17 @@ export function registerControlCommands(program: Command): void {
       else out(`no backend is running (no control socket in ${dir})`);
       return;
     }
-    const all = await Promise.all(domids.map((d) => controlRequest(backendSocketPath(dir, d), { op: 'status' }) as Promise<BackendStatus>));
+    // One stale socket (a backend killed with SIGKILL) must not hide the others.
+    const settled = await Promise.allSettled(
+      domids.map((d) => controlRequest(backendSocketPath(dir, d), { op: 'status' }) as Promise<BackendStatus>),
+    );
+    if (opts.domid !== undefined && settled[0]!.status === 'rejected') throw settled[0]!.reason;
+    const all = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     if (opts.json) out(JSON.stringify(all, null, 2));
     else for (const s of all) for (const l of summary(s)) out(l);
+    settled.forEach((r, i) => {
+      if (r.status === 'rejected') process.stderr.write(`domain ${domids[i]}: ${(r.reason as Error).message}\n`);
+    });
   });
 
   where(

@@ -85,6 +85,7 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
     await checkListenable(opts.vnc, 'VNC', '--vnc');
     if (opts.web) await checkListenable(opts.web, 'the web client', '--web');
     if (opts.metrics) await checkListenable(opts.metrics, 'metrics', '--metrics');
+    if (opts.spice) await checkListenable(opts.spice, 'SPICE', '--spice');
   } catch (e) {
     process.stderr.write(`xenvfb demo: ${(e as Error).message}\n`);
     process.exit(EXIT_CONFIG);

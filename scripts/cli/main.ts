@@ -14,6 +14,9 @@ import { registerXenstoreCommands } from './xenstore-commands';
 import { registerControlCommands } from './control-commands';
 import { registerInspectCommand } from './inspect/inspect-command';
 import { registerWatchCommand } from './watch/watch-command';
+import { runInstallHooks } from './install-hooks';
+import { runAttachDevices } from './attach-devices-command';
+import { runDeviceModel } from '../hooks/xl-device-model';
 import { WORKLOAD_NAMES } from '../../frontend/workloads';
 
 function parseWorkload(v: string): (typeof WORKLOAD_NAMES)[number] {
@@ -143,6 +146,32 @@ export function buildProgram(): Command {
   registerControlCommands(program);
   registerInspectCommand(program);
   registerWatchCommand(program);
+
+  program
+    .command('install-hooks')
+    .description('install the systemd units, the libvirt libxl hook and the xl helpers (xenvfb-dm, xenvfb-xl-create)')
+    .option('--dry-run', 'print what would be written, write nothing')
+    .option('--root <dir>', 'install under this directory instead of / (packaging, tests)')
+    .option('--no-libvirt', 'skip /etc/libvirt/hooks/libxl')
+    .option('--no-systemd', 'skip the systemd units and /etc/default, /etc/xenvfb files')
+    .option('--no-xl', 'skip /usr/local/sbin/xenvfb-dm and xenvfb-xl-create')
+    .action(runInstallHooks);
+
+  program
+    .command('attach-devices')
+    .description('write a vfb and a vkbd device for a domain into xenstore as libxl does (after `xl create -p`)')
+    .requiredOption('--domid <n>', 'the guest domain', parseDomid)
+    .option('--sim-dir <dir>', 'the simulator directory (default: this Xen host)')
+    .action(runAttachDevices);
+
+  program
+    .command('device-model')
+    .description("stand-in for QEMU as libxl's device model (device_model_override): answers QMP, hands the domain to xenvfb")
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[qemu-args...]')
+    .action(async (qemuArgs: string[]) => runDeviceModel(qemuArgs));
   registerCaptureCommands(program);
   registerReplayCommand(program);
   return program;

@@ -293,7 +293,7 @@ function buildDom0(work: string, cache: string, kver: string, domuImage: string,
   fs.mkdirSync(path.join(root, 'usr/sbin'), { recursive: true });
   fs.writeFileSync(
     path.join(root, 'usr/sbin/xenvfb-dm'),
-    '#!/bin/sh\nexport XENVFB_DIST=/opt/xenvfb\nexec /usr/bin/node /opt/xenvfb/scripts/lab/guest/device-model-stub.js "$@"\n',
+    '#!/bin/sh\nexport XENVFB_DIST=/opt/xenvfb\nexec /usr/bin/node /opt/xenvfb/scripts/hooks/xl-device-model.js "$@"\n',
     { mode: 0o755 },
   );
   fs.mkdirSync(path.join(root, 'etc/xen'), { recursive: true });

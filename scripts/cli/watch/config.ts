@@ -8,6 +8,9 @@
 //              | { "policy": "range", "from": 5900, "to": 5999 }   lowest free one
 //     "web": { "base": 6080 },                     noVNC page at base + domid (omit: none)
 //     "metrics": { "base": 9600 },                 Prometheus at base + domid (omit: none)
+//     "spice": { "base": 5930, "passwordFile": "/etc/xenvfb/spice-password" },
+//                                                  SPICE at base + domid (omit: none; without a
+//                                                  password file "disableTicketing": true)
 //     "passwordFile": "/etc/xenvfb/vnc-password",  "tlsCert": "...", "tlsKey": "...",
 //     "security": "x509vnc,vnc",
 //     "restart": { "limit": 5, "baseMs": 1000 },
@@ -31,6 +34,7 @@ export interface WatchConfig {
   ports: { policy: 'base'; base: number } | { policy: 'range'; from: number; to: number };
   web: { base: number } | null;
   metrics: { base: number } | null;
+  spice: { base: number; passwordFile?: string; disableTicketing?: boolean } | null;
   passwordFile?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -44,6 +48,7 @@ export const DEFAULT_WATCH_CONFIG: WatchConfig = {
   ports: { policy: 'base', base: 5900 },
   web: null,
   metrics: null,
+  spice: null,
   restart: { limit: 5, baseMs: 1000 },
   domains: new Map(),
 };
@@ -84,7 +89,7 @@ function hostPort(v: unknown, key: string): HostPort {
 /** Validates a parsed JSON config on top of `base` (the flags). */
 export function parseWatchConfig(json: unknown, base: WatchConfig = DEFAULT_WATCH_CONFIG): WatchConfig {
   const o = obj(json, '(top level)');
-  onlyKeys(o, '', ['listen', 'ports', 'web', 'metrics', 'passwordFile', 'tlsCert', 'tlsKey', 'security', 'restart', 'domains']);
+  onlyKeys(o, '', ['listen', 'ports', 'web', 'metrics', 'spice', 'passwordFile', 'tlsCert', 'tlsKey', 'security', 'restart', 'domains']);
   const cfg: WatchConfig = { ...base, domains: new Map(base.domains) };
   if (o.listen !== undefined) cfg.listen = str(o.listen, 'listen');
   if (o.ports !== undefined) {
@@ -107,6 +112,20 @@ export function parseWatchConfig(json: unknown, base: WatchConfig = DEFAULT_WATC
       const w = obj(o[k], k);
       onlyKeys(w, k, ['base']);
       cfg[k] = { base: port(w.base, `${k}.base`) };
+    }
+  }
+  if (o.spice === null) cfg.spice = null;
+  else if (o.spice !== undefined) {
+    const sp = obj(o.spice, 'spice');
+    onlyKeys(sp, 'spice', ['base', 'passwordFile', 'disableTicketing']);
+    cfg.spice = { base: port(sp.base, 'spice.base') };
+    if (sp.passwordFile !== undefined) cfg.spice.passwordFile = str(sp.passwordFile, 'spice.passwordFile');
+    if (sp.disableTicketing !== undefined) {
+      if (typeof sp.disableTicketing !== 'boolean') bad('spice.disableTicketing', 'expected true or false');
+      cfg.spice.disableTicketing = sp.disableTicketing;
+    }
+    if (!cfg.spice.passwordFile && !cfg.spice.disableTicketing) {
+      bad('spice', 'SPICE needs "passwordFile" (the ticket), or "disableTicketing": true to accept clients without one');
     }
   }
   for (const k of ['passwordFile', 'tlsCert', 'tlsKey', 'security'] as const) if (o[k] !== undefined) cfg[k] = str(o[k], k);
@@ -157,6 +176,7 @@ export interface DomainPorts {
   vnc: HostPort;
   web: HostPort | null;
   metrics: HostPort | null;
+  spice: HostPort | null;
 }
 
 /**
@@ -191,6 +211,7 @@ export function portsFor(cfg: WatchConfig, domid: number, inUse: ReadonlySet<num
     vnc: vnc!,
     web: over?.web ?? (cfg.web ? at(cfg.web.base, 'web') : null),
     metrics: cfg.metrics ? at(cfg.metrics.base, 'metrics') : null,
+    spice: cfg.spice ? at(cfg.spice.base, 'spice') : null,
   };
 }
 
@@ -204,5 +225,7 @@ export function securityArgsFor(cfg: WatchConfig, domid: number): string[] {
     const v = pick(k);
     if (v) args.push(flag[k], v);
   }
+  if (cfg.spice?.passwordFile) args.push('--spice-password-file', cfg.spice.passwordFile);
+  if (cfg.spice?.disableTicketing) args.push('--spice-disable-ticketing');
   return args;
 }

@@ -151,6 +151,7 @@ export class WatchDaemon {
     const args = ['backend', '--domid', String(m.domid), '--vnc', formatHostPort(m.ports.vnc)];
     if (m.ports.web) args.push('--web', formatHostPort(m.ports.web));
     if (m.ports.metrics) args.push('--metrics', formatHostPort(m.ports.metrics));
+    if (m.ports.spice) args.push('--spice', formatHostPort(m.ports.spice));
     args.push(...securityArgsFor(config, m.domid));
     if (this.opts.simDir) args.push('--sim-dir', this.opts.simDir);
     if (this.opts.controlDir) args.push('--control-dir', this.opts.controlDir);
@@ -214,6 +215,11 @@ export class WatchDaemon {
     say('info', `domain ${m.domid}: ${why}; stopping its backend${m.child ? ` (pid ${m.child.pid})` : ''}`);
     await stopChild(m.child);
     if (this.domains.get(m.domid) === m) this.domains.delete(m.domid);
+  }
+
+  /** The domain's name from xenstore (`/local/domain/N/name`), when connected. */
+  async domainName(domid: number): Promise<string | null> {
+    return (await this.xs?.tryRead(`/local/domain/${domid}/name`).catch(() => undefined)) ?? null;
   }
 
   report(): DomainReport[] {

@@ -14,6 +14,9 @@ import { DEFAULT_WATCH_CONFIG, parseWatchConfig, type WatchConfig } from './conf
 import { WatchDaemon } from './daemon';
 import { notifyReady, say } from './notify';
 import { EXIT_CONFIG } from '../backend-command';
+import { formatHostPort, type HostPort, parseHostPort } from '../args';
+import { listenError } from '../../../backend/listen';
+import { HostPageServer } from './host-page';
 
 interface WatchFlags {
   config?: string;
@@ -22,6 +25,8 @@ interface WatchFlags {
   portRange?: { from: number; to: number };
   webBase?: number;
   metricsBase?: number;
+  spiceBase?: number;
+  spicePasswordFile?: string;
   passwordFile?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -29,6 +34,7 @@ interface WatchFlags {
   restartLimit?: number;
   simDir?: string;
   controlDir?: string;
+  http?: HostPort;
 }
 
 function parsePort(v: string): number {
@@ -70,6 +76,19 @@ export function watchConfigFrom(flags: WatchFlags): WatchConfig {
   if (flags.portRange) cfg.ports = { policy: 'range', ...flags.portRange };
   if (flags.webBase !== undefined) cfg.web = { base: flags.webBase };
   if (flags.metricsBase !== undefined) cfg.metrics = { base: flags.metricsBase };
+  if (flags.spiceBase !== undefined) {
+    if (!flags.spicePasswordFile && !cfg.spice?.passwordFile) {
+      throw xerror(
+        'CFG_E_INVALID',
+        '--spice-base needs --spice-password-file (the SPICE ticket), or "disableTicketing" in the config file',
+        {
+          key: 'spice',
+        },
+      );
+    }
+    cfg.spice = { ...(cfg.spice ?? {}), base: flags.spiceBase };
+  }
+  if (flags.spicePasswordFile && cfg.spice) cfg.spice = { ...cfg.spice, passwordFile: path.resolve(flags.spicePasswordFile) };
   for (const k of ['passwordFile', 'tlsCert', 'tlsKey', 'security'] as const)
     if (flags[k]) cfg[k] = k === 'security' ? flags[k] : path.resolve(flags[k]!);
   if (flags.restartLimit !== undefined) cfg.restart = { ...cfg.restart, limit: flags.restartLimit };
@@ -91,6 +110,8 @@ export function registerWatchCommand(program: Command): void {
     .option('--port-range <from-to>', 'VNC port = the lowest free one in this range instead', parseRange)
     .option('--web-base <port>', 'also serve the noVNC page on base + domid', parsePort)
     .option('--metrics-base <port>', 'also serve Prometheus metrics on base + domid', parsePort)
+    .option('--spice-base <port>', 'also serve SPICE on base + domid (with --spice-password-file)', parsePort)
+    .option('--spice-password-file <file>', 'SPICE ticket (password) file for every backend')
     .option('--password-file <file>', 'VNC password file for every backend')
     .option('--tls-cert <pem>', 'certificate for the X509 VeNCrypt types (with --tls-key)')
     .option('--tls-key <pem>', 'private key for --tls-cert')
@@ -99,6 +120,7 @@ export function registerWatchCommand(program: Command): void {
       if (!/^\d{1,4}$/.test(v)) throw new InvalidArgumentError(`expected a count, got "${v}"`);
       return Number(v);
     })
+    .option('--http <host:port>', 'serve a host page listing every domain with a live thumbnail and links to its consoles', parseHostPort)
     .option('--sim-dir <dir>', 'serve the simulator in <dir> instead of this Xen host')
     .option('--control-dir <dir>', 'control sockets: watch.sock and each backend domain-N.sock (default /run/xenvfb)')
     .action(runWatchCommand);
@@ -129,8 +151,22 @@ export async function runWatchCommand(flags: WatchFlags): Promise<void> {
     say('error', `xenvfb watch: ${(e as Error).message}`);
     process.exit(EXIT_CONFIG);
   }
+  let page: HostPageServer | undefined;
+  let pageAddress = '';
+  if (flags.http) {
+    page = new HostPageServer(async () =>
+      Promise.all(daemon.report().map(async (d) => ({ ...d, name: await daemon.domainName(d.domid) }))),
+    );
+    try {
+      pageAddress = formatHostPort(await page.listen(flags.http.host, flags.http.port));
+    } catch (e) {
+      say('error', `xenvfb watch: ${listenError(e as Error, 'the host page', '--http', flags.http).message}`);
+      process.exit(EXIT_CONFIG);
+    }
+  }
   stopOnSignals(async (why) => {
     say('info', `xenvfb watch: ${why}: stopping every backend`);
+    await page?.close();
     await daemon.stop();
     await control.close();
     return 0;
@@ -141,7 +177,8 @@ export async function runWatchCommand(flags: WatchFlags): Promise<void> {
     config.ports.policy === 'base' ? `VNC port ${config.ports.base}+domid` : `VNC ports ${config.ports.from}-${config.ports.to}`;
   say(
     'info',
-    `xenvfb watch: ready: ${ports} on ${config.listen}; control ${path.join(dir, WATCH_SOCKET)}; ${daemon.report().length} domain(s)`,
+    `xenvfb watch: ready: ${ports} on ${config.listen}; control ${path.join(dir, WATCH_SOCKET)}; ${daemon.report().length} domain(s)` +
+      (pageAddress ? `; host page http://${pageAddress}/` : ''),
   );
   notifyReady(`serving ${daemon.report().length} domain(s)`);
 }

@@ -396,7 +396,7 @@ async function checkPoweroff(domid: number, backend: ChildProcess): Promise<void
 
 /**
  * libxl's own vfb path: `vfb = [ 'vnc=0,sdl=0' ]` with our device-model stand-in
- * (device-model-stub.ts as /usr/sbin/xenvfb-dm), which starts `xenvfb backend --domid N`.
+ * (scripts/hooks/xl-device-model.ts as /usr/sbin/xenvfb-dm), which starts `xenvfb backend --domid N`.
  */
 async function checkXlVfb(): Promise<void> {
   const created = await phase('xlvfb-xl-create', () => run('xl', ['create', '-p', XLVFB_CFG], 120_000));

@@ -76,7 +76,7 @@ describe('control socket (xenvfb status / clients / screenshot / disconnect / re
     port = await freeVncPort();
     // `none` stays offered so the test's plain client can connect; `vnc` checks the password.
     demo = DemoProcess.start([
-      ...['--workload', 'still', '--image', imagePath, '--vnc', `127.0.0.1:${port}`, '--no-web'],
+      ...['--workload', 'still', '--image', imagePath, '--vnc', `127.0.0.1:${port}`, '--no-web', '--no-spice'],
       ...['--password-file', passwordFile, '--security', 'none,vnc'],
     ]);
     await demo.waitFor(/is connected/, 40000);

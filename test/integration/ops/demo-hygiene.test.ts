@@ -80,7 +80,7 @@ function holdPort(port: number): Promise<net.Server> {
 /** Starts the demo with its own sim dir in /dev/shm (as `npm start` does) and waits for its banner. */
 async function startDemo(extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ r: Run; pids: number[]; simDir: string }> {
   const port = await freeVncPort();
-  const r = run(['demo', '--vnc', `127.0.0.1:${port}`, '--no-web', ...extra], env);
+  const r = run(['demo', '--vnc', `127.0.0.1:${port}`, '--no-web', '--no-spice', ...extra], env);
   await r.waitOut(/Press Ctrl-C/, 40000);
   const pids = [r.child.pid!, Number((await r.waitOut(/^backend pid (\d+)/))[1]), Number((await r.waitOut(/^guest pid (\d+)/))[1])];
   const simDir = (await r.waitOut(/^ {2}sim dir {3}(\S+)/))[1]!;
@@ -102,7 +102,9 @@ describe('demo process hygiene', function () {
       try {
         const free = await freeVncPort();
         const args =
-          flag === '--vnc' ? ['--vnc', `127.0.0.1:${taken}`, '--no-web'] : ['--vnc', `127.0.0.1:${free}`, '--web', `127.0.0.1:${taken}`];
+          flag === '--vnc'
+            ? ['--vnc', `127.0.0.1:${taken}`, '--no-web', '--no-spice']
+            : ['--vnc', `127.0.0.1:${free}`, '--web', `127.0.0.1:${taken}`, '--no-spice'];
         const r = run(['demo', ...args]);
         runs.push(r);
         const { code } = await r.exited;
@@ -140,8 +142,40 @@ describe('demo process hygiene', function () {
     }
   });
 
+  it('kill -9 of `xenvfb sim`: a backend and a guest started by hand end by themselves', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xenvfb-simkill-'));
+    try {
+      const sim = run(['sim', '--dir', dir, '--domain', '4']);
+      runs.push(sim);
+      await sim.waitOut(/xenstored on/);
+      const backend = run(['backend', '--domid', '4', '--sim-dir', dir, '--vnc', '127.0.0.1:0']);
+      const guest = run(['guest', '--domid', '4', '--sim-dir', dir]);
+      runs.push(backend, guest);
+      await guest.waitOut(/"event":"ready"/);
+      // The backend is connected to xenstored once it has announced its listener.
+      const deadline = Date.now() + 20000;
+      while (!backend.err.some((l) => l.includes('backend started')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(
+        backend.err.some((l) => l.includes('backend started')),
+        backend.err.join('\n'),
+      );
+      sim.child.kill('SIGKILL');
+      const [b, g] = await Promise.all([backend.exited, guest.exited]);
+      assert.deepEqual([b.code, g.code], [1, 1]);
+      // One line saying why (our own, or the device's write that found the connection closed).
+      for (const p of [backend, guest]) {
+        assert.ok(
+          p.err.some((l) => /xenstore connection closed; stopping \(domain 4\)|^xenvfb: XS_\w+ on a closed connection/.test(l)),
+          p.err.join('\n'),
+        );
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the banner shows the address the backend really got (--vnc 127.0.0.1:0)', async function () {
-    const r = run(['demo', '--vnc', '127.0.0.1:0', '--web', '127.0.0.1:0']);
+    const r = run(['demo', '--vnc', '127.0.0.1:0', '--web', '127.0.0.1:0', '--no-spice']);
     runs.push(r);
     const vnc = await r.waitOut(/^ {2}VNC {7}127\.0\.0\.1:(\d+)/, 40000);
     const web = await r.waitOut(/^ {2}Web {7}http:\/\/127\.0\.0\.1:(\d+)\//);
@@ -176,7 +210,7 @@ describe('demo process hygiene', function () {
   it('EPIPE (`xenvfb demo | head -1`): everything ends, nothing left behind', async function () {
     const port = await freeVncPort();
     // A real shell pipeline: head exits after one line, the demo's next write fails with EPIPE.
-    const sh = spawn('sh', ['-c', `"${process.execPath}" "${XENVFB}" demo --no-web --vnc 127.0.0.1:${port} | head -1`], {
+    const sh = spawn('sh', ['-c', `"${process.execPath}" "${XENVFB}" demo --no-web --no-spice --vnc 127.0.0.1:${port} | head -1`], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let first = '';
@@ -204,9 +238,12 @@ describe('demo process hygiene', function () {
     const bad = path.join(tmp, 'bad.png');
     fs.writeFileSync(bad, 'this is not a PNG');
     const port = await freeVncPort();
-    const r = run(['demo', '--vnc', `127.0.0.1:${port}`, '--no-web', '--workload', 'still', '--image', bad, '--restart-limit', '3'], {
-      XENVFB_RESTART_BASE_MS: '200',
-    });
+    const r = run(
+      ['demo', '--vnc', `127.0.0.1:${port}`, '--no-web', '--no-spice', '--workload', 'still', '--image', bad, '--restart-limit', '3'],
+      {
+        XENVFB_RESTART_BASE_MS: '200',
+      },
+    );
     runs.push(r);
     const { code } = await r.exited;
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -224,7 +261,7 @@ describe('demo process hygiene', function () {
 
   it('serving without authentication on a non-loopback address prints a warning (and not on 127.0.0.1)', async function () {
     const port = await freeVncPort();
-    const exposed = run(['demo', '--vnc', `0.0.0.0:${port}`, '--no-web']);
+    const exposed = run(['demo', '--vnc', `0.0.0.0:${port}`, '--no-web', '--no-spice']);
     runs.push(exposed);
     await exposed.waitOut(/Press Ctrl-C/, 40000);
     exposed.child.kill('SIGTERM');
@@ -233,7 +270,7 @@ describe('demo process hygiene', function () {
       exposed.err.some((l) => /warning: serving 0\.0\.0\.0:\d+ \(--vnc\) without authentication.*--password-file/.test(l)),
       exposed.err.join('\n'),
     );
-    const local = run(['demo', '--vnc', `127.0.0.1:${port}`, '--no-web']);
+    const local = run(['demo', '--vnc', `127.0.0.1:${port}`, '--no-web', '--no-spice']);
     runs.push(local);
     await local.waitOut(/Press Ctrl-C/, 40000);
     local.child.kill('SIGTERM');

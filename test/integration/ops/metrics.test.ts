@@ -42,7 +42,7 @@ describe('Prometheus metrics (--metrics)', function () {
 
   before(async function () {
     port = await freeVncPort();
-    demo = DemoProcess.start(['--vnc', `127.0.0.1:${port}`, '--no-web', '--metrics', '127.0.0.1:0']);
+    demo = DemoProcess.start(['--vnc', `127.0.0.1:${port}`, '--no-web', '--no-spice', '--metrics', '127.0.0.1:0']);
     base = (await demo.waitFor(/^ {2}Metrics {3}(http:\/\/[\d.:]+)\/metrics/, 40000))[1]!;
   });
   after(async () => demo?.stop());

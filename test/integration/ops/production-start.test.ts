@@ -62,7 +62,7 @@ describe('production start (compiled dist/, no compiler loaded)', function () {
 
   it('the demo (sim, guest, backend) runs from dist and serves frames without loading typescript/ts-node/swc', async function () {
     const port = await freeVncPort();
-    const demo = DemoProcess.start(['--vnc', `127.0.0.1:${port}`, '--no-web', '--workload', 'pattern'], {
+    const demo = DemoProcess.start(['--vnc', `127.0.0.1:${port}`, '--no-web', '--no-spice', '--workload', 'pattern'], {
       XENVFB_DIST: dist,
       NODE_OPTIONS: `--require ${GUARD}`,
       XENVFB_DEBUG_START: '1',

@@ -8,6 +8,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -29,11 +30,13 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A base such that base+2 and base+3 are free (5900-5999: display numbers for VNC clients). */
+/** A base whose ports for domains 2 and 3 are free (VNC in 5900-5999: display numbers for VNC clients). */
 async function freeBase(): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const base = 5905 + ((process.pid + i * 11) % 85);
-    if ((await portFree(base + 2)) && (await portFree(base + 3))) return base;
+    // VNC on base + domid, the web console on base + 200 + domid, for domains 2 and 3.
+    const ports = [base + 2, base + 3, base + 202, base + 203];
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
   }
   throw new Error('no free port pair');
 }
@@ -54,6 +57,18 @@ class Lines {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+function get(url: string): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(parts) }));
+      })
+      .on('error', reject);
+  });
 }
 
 function alive(pid: number): boolean {
@@ -84,6 +99,7 @@ describe('xenvfb watch (one supervised backend per domain, on the simulator)', f
   let out: Lines;
   let err: Lines;
   let base: number;
+  let page: string;
   const guests = new Map<number, { child: ChildProcess; lines: Lines }>();
   let expected: Uint32Array;
   let imagePath: string;
@@ -98,13 +114,34 @@ describe('xenvfb watch (one supervised backend per domain, on the simulator)', f
     hv = await SimHypervisor.start({ dir, log: silentLogger });
     xs = await XsClient.connect({ path: path.join(dir, 'xenstored', 'socket') });
     base = await freeBase();
-    watch = spawn(process.execPath, [XENVFB, 'watch', '--sim-dir', dir, '--port-base', String(base)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, XENVFB_RESTART_BASE_MS: '300' },
+    // systemd's side of Type=notify: a recording systemd-notify on PATH and a NOTIFY_SOCKET.
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    fs.writeFileSync(path.join(bin, 'systemd-notify'), `#!/bin/sh\necho "$NOTIFY_SOCKET $*" >> ${path.join(dir, 'notified')}\n`, {
+      mode: 0o755,
     });
+    watch = spawn(
+      process.execPath,
+      [XENVFB, 'watch', '--sim-dir', dir, '--port-base', String(base), '--web-base', String(base + 200), '--http', '127.0.0.1:0'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, XENVFB_RESTART_BASE_MS: '300', PATH: `${bin}:${process.env.PATH}`, NOTIFY_SOCKET: '/run/test-notify' },
+      },
+    );
     out = new Lines(watch.stdout!);
     err = new Lines(watch.stderr!);
-    await out.wait(/^xenvfb watch: ready: VNC port \d+\+domid on 127\.0\.0\.1; control .*watch\.sock; 0 domain/);
+    page = (
+      await out.wait(
+        /^xenvfb watch: ready: VNC port \d+\+domid on 127\.0\.0\.1; control .*watch\.sock; 0 domain\(s\); host page (http:\S+)\/$/,
+      )
+    ).m[1]!;
+  });
+
+  it('tells systemd it is ready (Type=notify through systemd-notify)', async function () {
+    const notified = path.join(dir, 'notified');
+    const deadline = Date.now() + 5000;
+    while (!fs.existsSync(notified) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.match(fs.readFileSync(notified, 'utf8'), new RegExp(`^/run/test-notify --ready --pid=${watch.pid} --status=serving 0 domain`));
   });
 
   after(async function () {
@@ -138,7 +175,11 @@ describe('xenvfb watch (one supervised backend per domain, on the simulator)', f
     await createDomain(2);
     await createDomain(3);
     for (const domid of [2, 3]) {
-      await out.wait(new RegExp(`^domain ${domid}: backend pid \\d+ serving VNC 127\\.0\\.0\\.1:${base + domid}$`));
+      await out.wait(
+        new RegExp(
+          `^domain ${domid}: backend pid \\d+ serving VNC 127\\.0\\.0\\.1:${base + domid}, web http:\\/\\/127\\.0\\.0\\.1:${base + 200 + domid}\\/$`,
+        ),
+      );
       await guests.get(domid)!.lines.wait(/"event":"ready"/);
       assert.deepEqual(await frame(base + domid), expected, `domain ${domid} shows the guest's picture`);
     }
@@ -150,6 +191,34 @@ describe('xenvfb watch (one supervised backend per domain, on the simulator)', f
       report.map((r) => `${r.domid} ${r.state}`),
       ['2 running', '3 running'],
     );
+  });
+
+  it('the host page lists both domains with names, web console links and live thumbnails', async function () {
+    const html = (await get(`${page}/`)).body.toString('utf8');
+    for (const domid of [2, 3]) {
+      assert.match(
+        html,
+        new RegExp(
+          `<tr data-domid="${domid}"><td>${domid}</td><td>watch-${domid}</td><td>running</td><td>127\\.0\\.0\\.1:${base + domid}</td>`,
+        ),
+      );
+      assert.match(html, new RegExp(`href="http://127\\.0\\.0\\.1:${base + 200 + domid}/"`));
+      const thumb = await get(`${page}/thumb/${domid}.png`);
+      assert.equal(thumb.status, 200);
+      const png = PNG.sync.read(thumb.body);
+      assert.deepEqual([png.width, png.height], [320, 240], 'the 640x480 guest at half size');
+      // Nearest neighbour at half size: thumbnail pixel (x, y) is guest pixel (2x, 2y).
+      for (const [x, y] of [
+        [0, 0],
+        [100, 50],
+        [319, 239],
+      ] as const) {
+        const i = (y * 320 + x) * 4;
+        const rgb = (png.data[i]! << 16) | (png.data[i + 1]! << 8) | png.data[i + 2]!;
+        assert.equal(rgb, expected[2 * y * 640 + 2 * x], `thumbnail pixel ${x},${y}`);
+      }
+    }
+    assert.equal((await get(`${page}/thumb/9.png`)).status, 404);
   });
 
   it('kill -9 of a backend: restarted, the client reconnects to the same picture, the guest keeps running', async function () {
@@ -180,5 +249,21 @@ describe('xenvfb watch (one supervised backend per domain, on the simulator)', f
     await out.wait(/^domain 3: its devices are gone; stopping its backend/);
     assert.equal(await portFree(base + 3), true, 'its VNC port is free again');
     assert.deepEqual(await frame(base + 2), expected, 'domain 2 is still served');
+  });
+
+  it('survives a xenstored restart: reconnects, forgets the vanished domain, serves a new one', async function () {
+    const from = out.all.length;
+    guests.get(2)!.child.kill('SIGTERM');
+    guests.delete(2);
+    xs.close();
+    await hv.stop(); // xenstored (and the whole simulated host) goes away
+    await err.wait(/^warn: xenstore connection lost; reconnecting/);
+    hv = await SimHypervisor.start({ dir, log: silentLogger });
+    xs = await XsClient.connect({ path: path.join(dir, 'xenstored', 'socket') });
+    await out.wait(/^xenstore connected; watching/, from);
+    await out.wait(/^domain 2: its devices are gone; stopping its backend/, from);
+    await createDomain(3);
+    await out.wait(new RegExp(`^domain 3: backend pid \\d+ serving VNC 127\\.0\\.0\\.1:${base + 3}, web `), from);
+    assert.deepEqual(await frame(base + 3), expected);
   });
 });

@@ -9,7 +9,7 @@ import { backendWrites, connectionLines } from '../../../scripts/lab/guest/xenst
 import { parseServerMessage } from '../../../scripts/lab/guest/rfb-raw-client';
 import { qemuArgs } from '../../../scripts/lab/qemu';
 import { selectedPhases } from '../../../scripts/lab/phases';
-import { JsonObjectSplitter, parseDmArgs, qmpReply } from '../../../scripts/lab/guest/device-model-stub';
+import { JsonObjectSplitter, parseDmArgs, qmpReply } from '../../../scripts/hooks/xl-device-model';
 
 describe('lab: pattern', () => {
   it('lays pixels out as XRGB8888 little-endian rows of `stride` bytes', () => {

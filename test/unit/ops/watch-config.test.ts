@@ -37,6 +37,7 @@ describe('watch config', function () {
       vnc: { host: '0.0.0.0', port: 5907 },
       web: { host: '0.0.0.0', port: 6087 },
       metrics: { host: '0.0.0.0', port: 9607 },
+      spice: null,
     });
     const high = parseWatchConfig({ ports: { policy: 'base', base: 65000 } });
     assert.throws(
@@ -60,6 +61,15 @@ describe('watch config', function () {
     assert.deepEqual(securityArgsFor(cfg, 9), ['--password-file', '/etc/xenvfb/pw9', '--security', 'vnc']);
     assert.deepEqual(securityArgsFor(cfg, 3), ['--password-file', '/etc/xenvfb/pw']);
     assert.equal(DEFAULT_WATCH_CONFIG.domains.size, 0, 'the defaults are not modified');
+  });
+
+  it('SPICE at base + domid needs a ticket file or disableTicketing', function () {
+    assert.equal(badKey({ spice: { base: 5930 } }), 'spice');
+    assert.equal(badKey({ spice: { base: 5930, disableTicketing: 'yes' } }), 'spice.disableTicketing');
+    const cfg = parseWatchConfig({ spice: { base: 5930, passwordFile: '/etc/xenvfb/spice' } });
+    assert.deepEqual(portsFor(cfg, 4, new Set()).spice, { host: '127.0.0.1', port: 5934 });
+    assert.deepEqual(securityArgsFor(cfg, 4), ['--spice-password-file', '/etc/xenvfb/spice']);
+    assert.equal(portsFor(parseWatchConfig({}), 4, new Set()).spice, null);
   });
 
   it('log lines carry sd-daemon priorities only when stdout is the journal', function () {

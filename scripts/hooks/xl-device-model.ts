@@ -1,25 +1,34 @@
-// The lab's stand-in for QEMU as libxl's device model (tools/libs/light/libxl_dm.c), installed as
-// /usr/sbin/xenvfb-dm and named by `device_model_override` in a domain config with
+// xl's path to xenvfb: a stand-in for QEMU as libxl's device model
+// (tools/libs/light/libxl_dm.c), installed as
+// /usr/local/sbin/xenvfb-dm by `xenvfb install-hooks` (the real-Xen lab installs it as
+// /usr/sbin/xenvfb-dm) and named by `device_model_override` in a domain config with
 // `vfb = [ 'vnc=0,sdl=0' ]`. libxl spawns it for the domain's vfb (and the vkbd vfb implies)
 // with QEMU's command line; it:
 //   1. listens on every `-chardev socket,...,path=P,server=on` and answers libxl's QMP
 //      (greeting; `qmp_capabilities` -> {}; `query-chardev` -> []; `query-status` ->
 //      running; anything else -> {}): the only commands libxl sends for a PV guest;
-//   2. hands the devices to xenvfb: starts `xenvfb backend --domid N` (its own process
+//   2. hands the devices to xenvfb: when the `xenvfb watch` daemon runs (its control socket
+//      answers) it does nothing, the daemon already serves the domain; otherwise it starts
+//      `xenvfb backend --domid N` (its own process
 //      group, so it outlives this stand-in when libxl kills it at destroy), pid in
 //      /run/xen/xenvfb-backend-<domid>.pid, output appended to our stdout (libxl's
 //      /var/log/xen/qemu-dm-<name>.log);
 //   3. writes /local/domain/0/device-model/<domid>/state = running, which libxl waits for
 //      (without it: "device model: startup timed out" after 60 s).
-// A real host does the same with a toolstack hook (README, "Real Xen lab").
+// Without device_model_override, `xenvfb watch` or the libvirt hook do the same (README,
+// "On a Xen host").
 
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { XsClient } from '../../../shared/xenstore/client';
+import { XsClient } from '../../shared/xenstore/client';
+import { XENVFB_BIN } from '../cli/children';
 
-const REPO = path.resolve(__dirname, '..', '..', '..');
+/** The repository (or the tree the command runs from): three levels above scripts/bin/xenvfb.js. */
+const REPO = path.resolve(path.dirname(XENVFB_BIN), '..', '..');
+/** The watch daemon's control socket (scripts/cli/control-paths.ts). */
+const WATCH_SOCKET = path.join(process.env.XENVFB_CONTROL_DIR ?? '/run/xenvfb', 'watch.sock');
 
 export interface DmArgs {
   domid: number;
@@ -107,25 +116,46 @@ function serveQmp(socketPath: string, log: (s: string) => void): net.Server {
 }
 
 function startBackend(domid: number, log: (s: string) => void): number | undefined {
-  const child = spawn(process.execPath, [path.join(REPO, 'scripts/bin/xenvfb.js'), 'backend', '--domid', String(domid)], {
+  // XENVFB_BIN: the command's entry in the repository, also when this runs compiled (dist/ or
+  // the lab's in-place tree, where XENVFB_DIST is set and inherited).
+  const child = spawn(process.execPath, [XENVFB_BIN, 'backend', '--domid', String(domid)], {
     cwd: REPO,
     detached: true,
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, XENVFB_DIST: process.env.XENVFB_DIST ?? REPO },
+    env: { ...process.env },
   });
   child.unref();
-  if (child.pid !== undefined) fs.writeFileSync(`/run/xen/xenvfb-backend-${domid}.pid`, `${child.pid}\n`);
+  try {
+    fs.mkdirSync('/run/xen', { recursive: true });
+    if (child.pid !== undefined) fs.writeFileSync(`/run/xen/xenvfb-backend-${domid}.pid`, `${child.pid}\n`);
+  } catch (e) {
+    log(`could not write /run/xen/xenvfb-backend-${domid}.pid: ${(e as Error).message}`);
+  }
   log(`started xenvfb backend --domid ${domid}: pid ${child.pid}`);
   return child.pid;
 }
 
-async function main(): Promise<void> {
+/** True when something accepts connections on the unix socket at `p`. */
+function answers(p: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(p);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** `xenvfb device-model ARGS` and the lab's /usr/sbin/xenvfb-dm: QEMU's command line in `argv`. */
+export async function runDeviceModel(argv: readonly string[]): Promise<void> {
   const t0 = Date.now();
   const log = (s: string) => process.stdout.write(`xenvfb-dm[${((Date.now() - t0) / 1000).toFixed(2)}]: ${s}\n`);
-  const args = parseDmArgs(process.argv.slice(2));
+  const args = parseDmArgs(argv);
   log(`domid ${args.domid} name ${args.name} qmp ${args.qmpSockets.join(' ')}`);
   for (const s of args.qmpSockets) serveQmp(s, log);
-  startBackend(args.domid, log);
+  if (await answers(WATCH_SOCKET)) log(`xenvfb watch answers on ${WATCH_SOCKET}: it serves domain ${args.domid}`);
+  else startBackend(args.domid, log);
   const xs = await XsClient.connect();
   await xs.write(`/local/domain/0/device-model/${args.domid}/state`, 'running');
   xs.close();
@@ -136,7 +166,7 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((e: unknown) => {
+  runDeviceModel(process.argv.slice(2)).catch((e: unknown) => {
     process.stdout.write(`xenvfb-dm: ${e instanceof Error ? e.stack : String(e)}\n`);
     process.exit(1);
   });
