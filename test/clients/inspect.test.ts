@@ -173,6 +173,9 @@ describe('xenvfb inspect --capture (a recorded demo)', function () {
       const cols = s.tiles.filter(([, r]) => r === row).map(([c]) => c);
       const want = Array.from({ length: Math.ceil(800 / s.geometry.tileW) }, (_, c) => c);
       assert.deepEqual(cols, want);
+      const text = (await run(process.execPath, [XENVFB, 'inspect', '--capture', file, '--once'], { timeout: 30000 })).stdout;
+      assert.match(text, /dirty-tile page +\d+x\d+ tiles of \d+x\d+ px on 800x600/);
+      assert.match(text, /^\|.*@.*\|$/m);
     } finally {
       await demo.stop();
       fs.rmSync(tmp, { recursive: true, force: true });

@@ -63,11 +63,16 @@ export class DemoProcess {
     });
   }
 
-  /** `env` is added to this process's environment. */
+  /**
+   * `env` is added to this process's environment. Without a `--spice` or `--no-spice` of its
+   * own the demo gets `--no-spice`: its default SPICE port (5930) is one for the whole
+   * machine, and a test that does not use SPICE must not fail because another demo has it.
+   */
   static start(args: string[], env: NodeJS.ProcessEnv = {}): DemoProcess {
     const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
     const simDir = fs.mkdtempSync(path.join(base, 'xenvfb-test-'));
-    const child = spawn(process.execPath, [XENVFB, 'demo', '--sim-dir', simDir, ...args], {
+    const spice = args.some((a) => a === '--spice' || a === '--no-spice' || a.startsWith('--spice=')) ? [] : ['--no-spice'];
+    const child = spawn(process.execPath, [XENVFB, 'demo', '--sim-dir', simDir, ...spice, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     });

@@ -6,6 +6,7 @@
 // heat map over a screenshot.
 
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { type ScanReport, scanReportToJson } from '../../../shared/dirty-tiles/scan-report';
 import { parseDomid } from '../args';
@@ -76,6 +77,12 @@ export function onceSummary(domid: number | null, windowMs: number, reports: rea
   };
 }
 
+/** --once without --json: the view as plain text (no colour, no keys line). */
+function printSnapshot(name: number | string, heat: HeatMap): void {
+  const lines = renderView({ domid: name, heat, paused: false, bytesPerS: null, clients: null, termCols: 80, termRows: 60, color: false });
+  process.stdout.write(`${lines.slice(0, -1).join('\n')}\n`);
+}
+
 /** --capture: the same outputs as a live domain's, from the file's TILE_SCAN records. */
 function inspectCapture(opts: InspectOptions & { capture: string }): void {
   const windowMs = opts.once || opts.png ? opts.window : Infinity;
@@ -101,17 +108,7 @@ function inspectCapture(opts: InspectOptions & { capture: string }): void {
   if (opts.json && opts.once) process.stdout.write(`${JSON.stringify({ capture: name, ...onceSummary(null, durationMs, reports) })}\n`);
   else if (opts.json) for (const r of reports) process.stdout.write(`${JSON.stringify(scanReportToJson(r))}\n`);
   else if (!opts.png || opts.once) {
-    const lines = renderView({
-      domid: name,
-      heat,
-      paused: false,
-      bytesPerS: null,
-      clients: null,
-      termCols: 80,
-      termRows: 60,
-      color: false,
-    });
-    process.stdout.write(`${lines.slice(0, -1).join('\n')}\n`);
+    printSnapshot(path.basename(name), heat);
   }
 }
 
@@ -135,19 +132,7 @@ export async function runInspect(opts: InspectOptions): Promise<void> {
       process.stderr.write(`${opts.png}: heat map of ${reports.length} scans over ${opts.window} ms\n`);
     }
     if (opts.once && opts.json) process.stdout.write(`${JSON.stringify(onceSummary(domid, opts.window, reports))}\n`);
-    else if (opts.once) {
-      const lines = renderView({
-        domid: domid,
-        heat,
-        paused: false,
-        bytesPerS: null,
-        clients: null,
-        termCols: 80,
-        termRows: 60,
-        color: false,
-      });
-      process.stdout.write(`${lines.slice(0, -1).join('\n')}\n`);
-    }
+    else if (opts.once) printSnapshot(domid, heat);
     return;
   }
   if (opts.json) {

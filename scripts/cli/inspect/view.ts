@@ -44,7 +44,7 @@ export function headerLines(s: ViewState): string[] {
   const page = r.source === 'tiles' ? `active ${r.active ?? '-'}  gen ${r.generation ?? '-'}  ` : '';
   const flags = [r.idle ? 'idle' : '', r.full ? 'full refresh' : '', r.garbage ? `garbage ${r.garbage}` : ''].filter(Boolean).join(' ');
   const out = [
-    `domain ${s.domid}  ${source}  ${g.cols}x${g.rows} tiles of ${g.tileW}x${g.tileH} px on ${r.fbWidth}x${r.fbHeight}`,
+    `${typeof s.domid === 'number' ? `domain ${s.domid}` : `capture ${s.domid}`}  ${source}  ${g.cols}x${g.rows} tiles of ${g.tileW}x${g.tileH} px on ${r.fbWidth}x${r.fbHeight}`,
     `${page}scans ${fmtRate(rates.scansPerS)}/s  switches ${fmtRate(rates.switchesPerS)}/s  tiles/scan ${fmtRate(rates.tilesPerScan)}  rects ${fmtRate(rates.rectsPerS)}/s`,
     [
       s.bytesPerS !== null ? `encoded ${fmtBytes(s.bytesPerS)}` : '',
