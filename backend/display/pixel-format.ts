@@ -30,6 +30,19 @@ export const PIXEL_FORMAT_XRGB8888: PixelFormat = {
   blueShift: 0,
 };
 
+/** Bytes R, G, B, X in memory (what image codecs such as JPEG and PNG take). */
+export const PIXEL_FORMAT_RGBX8888: PixelFormat = {
+  bitsPerPixel: 32,
+  depth: 24,
+  bigEndian: false,
+  redMax: 255,
+  greenMax: 255,
+  blueMax: 255,
+  redShift: 0,
+  greenShift: 8,
+  blueShift: 16,
+};
+
 /** RGB565 little-endian: 16-bit guests (Linux fbdev at depth 16). */
 export const PIXEL_FORMAT_RGB565: PixelFormat = {
   bitsPerPixel: 16,

@@ -13,7 +13,7 @@ import type { Rect } from '../../../shared/region';
 import { createLogger } from '../../../shared/log';
 import { type JpegPixelFormat, TJSAMP, type TurboJpeg, turbojpeg } from '../../../native';
 import type { Surface } from '../../display/display';
-import type { PixelFormat } from '../../display/pixel-format';
+import { PIXEL_FORMAT_RGBX8888, type PixelFormat } from '../../display/pixel-format';
 import { convertRectToNew } from '../../display/pixel-convert';
 
 export const NO_NATIVE_JPEG_ENV = 'XENVFB_NO_NATIVE_JPEG';
@@ -36,18 +36,8 @@ export const JPEG_SUBSAMPLING = [
 
 export type JpegPath = 'libjpeg-turbo' | 'jpeg-js';
 
-/** R, G, B, X bytes: what both twins take when the surface's layout is not a TurboJPEG one. */
-const RGBX: PixelFormat = {
-  bitsPerPixel: 32,
-  depth: 24,
-  bigEndian: false,
-  redMax: 255,
-  greenMax: 255,
-  blueMax: 255,
-  redShift: 0,
-  greenShift: 8,
-  blueShift: 16,
-};
+/** R, G, B, X bytes: what the JPEG and PNG paths take. */
+const RGBX = PIXEL_FORMAT_RGBX8888;
 
 let chosen: { path: JpegPath; native: TurboJpeg | null } | null = null;
 

@@ -12,9 +12,8 @@
 import { PNG } from 'pngjs';
 import type { ByteWriter } from '../../../shared/bytes';
 import type { Rect } from '../../../shared/region';
-import type { PixelFormat } from '../../display/pixel-format';
+import { bytesPerPixel, PIXEL_FORMAT_RGBX8888, type PixelFormat } from '../../display/pixel-format';
 import type { Surface } from '../../display/display';
-import { bytesPerPixel } from '../../display/pixel-format';
 import { convertRectToNew } from '../../display/pixel-convert';
 import { RfbEncoding } from '../messages';
 import type { EncodeSettings, Encoder } from './encoder';
@@ -54,17 +53,8 @@ const ZLIB_LEVELS: ReadonlyArray<readonly [number, number, number]> = [
   [9, 9, 9],
 ];
 
-const RGBX: PixelFormat = {
-  bitsPerPixel: 32,
-  depth: 24,
-  bigEndian: false,
-  redMax: 255,
-  greenMax: 255,
-  blueMax: 255,
-  redShift: 0,
-  greenShift: 8,
-  blueShift: 16,
-};
+/** R, G, B, X bytes: what the JPEG and PNG paths take. */
+const RGBX = PIXEL_FORMAT_RGBX8888;
 
 export function compactLength(n: number): number[] {
   const out = [n & 0x7f];
