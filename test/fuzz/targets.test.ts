@@ -25,7 +25,21 @@ describe('fuzz targets (short run; `npm run fuzz` for the long one)', function (
 
   it('registers the network-facing parsers', () => {
     const names = targets.map((t) => t.name);
-    for (const n of ['rfb-client-message', 'rfb-session', 'rfb-handshake', 'websocket-gateway-head']) {
+    for (const n of [
+      'rfb-client-message',
+      'rfb-session',
+      'rfb-handshake',
+      'websocket-gateway-head',
+      'spice-link',
+      'spice-channel-stream',
+    ]) {
+      assert.ok(names.includes(n), `${n} registered`);
+    }
+  });
+
+  it('registers the xenstore and file parsers', () => {
+    const names = targets.map((t) => t.name);
+    for (const n of ['xenstore-parser', 'xenstore-requests', 'capture-stream', 'capture-payload', 'capture-file', 'rfb-server-stream']) {
       assert.ok(names.includes(n), `${n} registered`);
     }
   });
