@@ -14,6 +14,8 @@ import * as readline from 'node:readline';
 import { DomainBackend } from '../../backend/daemon';
 import { VFB_PASS_BURST, VFB_PASS_RATE } from '../../backend/devices/vfb';
 import { CONNECT_RETRY_MAX_MS, CONNECT_RETRY_MIN_MS, XENBUS_PASS_BURST, XENBUS_PASS_RATE } from '../../backend/devices/xenbus-backend';
+import { EVTCHN_EVENT_BURST, EVTCHN_EVENT_RATE } from '../../shared/platform/event-pacer';
+import type { SimEventChannels } from '../../shared/platform/sim/evtchn-client';
 import { createSimPlatform, type SimPlatform } from '../../shared/platform/sim/platform';
 import { xenstoredSocketPath } from '../../shared/platform/sim/layout';
 import { XsClient } from '../../shared/xenstore/client';
@@ -106,6 +108,11 @@ describe('guest floods: bounded backend work and logs (issue 15 item 10)', funct
       try {
         await until(() => guest.lines.some((l) => l.event === 'connected'), 'guest connected');
         const vfb = backend.vfbs.get(0)!;
+        const channels = (await p0.eventChannels()) as SimEventChannels;
+        let events = 0;
+        const count = (): number => events++;
+        channels.on('event', count);
+        const paced0 = channels.pacedEvents;
         const passes0 = vfb.stats.passes;
         const deliveries0 = damage.length;
         const cpu0 = process.cpuUsage();
@@ -118,6 +125,8 @@ describe('guest floods: bounded backend work and logs (issue 15 item 10)', funct
         const sent = Number(guest.lines.find((l) => l.event === 'done')!.sent);
         // The last UPDATE of the flood reaches the display: coalescing loses nothing.
         await until(() => damage.flat().some((r) => r.x === LAST_RECT.x && r.y === LAST_RECT.y), 'last rect delivered', 5000);
+        channels.off('event', count);
+        const paced = channels.pacedEvents - paced0;
         const passes = vfb.stats.passes - passes0;
         const deliveries = damage.length - deliveries0;
         // The bound covers the whole window the counters ran in, last-rect wait included.
@@ -125,12 +134,16 @@ describe('guest floods: bounded backend work and logs (issue 15 item 10)', funct
         const cpuPct = ((cpu.user + cpu.system) / 1e6 / seconds) * 100;
         console.log(
           `      ${mode}: guest sent ${sent} in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)}/s); backend ` +
+            `${events} events (${Math.round(events / seconds)}/s, ${paced} held for pacing), ` +
             `${passes} ring passes (${Math.round(passes / seconds)}/s), ${deliveries} damage deliveries, ` +
             `${vfb.stats.updates} UPDATEs read, CPU ${cpuPct.toFixed(0)}% of one core (noisy: shared machine)`,
         );
         const bound = VFB_PASS_RATE * window + VFB_PASS_BURST + 2;
         assert.ok(passes <= bound, `${passes} passes > ${bound.toFixed(0)}`);
         assert.ok(deliveries <= bound, `${deliveries} damage deliveries > ${bound.toFixed(0)}`);
+        // Every bound port of the domain (vfb, vkbd) may take its own EVTCHN_EVENT_RATE.
+        const eventBound = 2 * (EVTCHN_EVENT_RATE * window + EVTCHN_EVENT_BURST + 2);
+        assert.ok(events <= eventBound, `${events} event deliveries > ${eventBound.toFixed(0)}`);
         assert.equal(await xs.read('/local/domain/0/backend/vfb/1/0/state'), '4', 'still connected');
       } finally {
         await stop(guest);

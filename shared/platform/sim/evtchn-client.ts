@@ -1,11 +1,14 @@
 // EventChannels for a simulated domain: one unix-socket connection to the relay per
 // process per domain (like one open /dev/xen/evtchn), several ports on it.
 // A fired port is masked in the relay until we unmask it; we unmask before emitting
-// 'event', so a notify that lands while a handler runs is delivered again, never lost.
+// 'event', so a notify that lands while a handler runs is delivered again, never lost. A
+// port that fires faster than EVTCHN_EVENT_RATE stays masked until its next token
+// (EventPacer), as on Xen.
 
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import { xerror } from '../../errors';
+import { EventPacer } from '../event-pacer';
 import type { EventChannels } from '../types';
 import { type EvtchnClientMessage, type EvtchnServerMessage, encodeClientMessage, serverMessageDecoder } from './evtchn-wire';
 import { isValidDomid, DOMID_SELF } from './layout';
@@ -25,6 +28,7 @@ export class SimEventChannels extends EventEmitter implements EventChannels {
   private readonly decoder = serverMessageDecoder();
   private readonly pending = new Map<number, Pending>();
   private readonly bound = new Set<number>();
+  private readonly pacer = new EventPacer((port) => this.deliver(port));
   private nextReqId = 1;
   private closed = false;
   private closing = false;
@@ -119,10 +123,7 @@ export class SimEventChannels extends EventEmitter implements EventChannels {
 
   private handle(m: EvtchnServerMessage): void {
     if (m.type === 'event') {
-      // Unmask even a port we do not know (any more): a port left masked in the relay
-      // would swallow every later notify on it.
-      this.socket.write(encodeClientMessage({ type: 'unmask', port: m.port }));
-      if (this.bound.has(m.port)) this.emit('event', m.port);
+      this.pacer.fired(m.port);
       return;
     }
     const p = this.pending.get(m.reqId);
@@ -136,10 +137,24 @@ export class SimEventChannels extends EventEmitter implements EventChannels {
     else p.reject(xerror(m.code, m.message));
   }
 
+  /** Firings held for pacing so far (see EventPacer). */
+  get pacedEvents(): number {
+    return this.pacer.deferred;
+  }
+
+  private deliver(port: number): void {
+    if (this.closed) return;
+    // Unmask even a port we do not know (any more): a port left masked in the relay
+    // would swallow every later notify on it.
+    this.socket.write(encodeClientMessage({ type: 'unmask', port }));
+    if (this.bound.has(port)) this.emit('event', port);
+  }
+
   private fail(e: Error): void {
     if (this.closed) return;
     this.closed = true;
     this.bound.clear();
+    this.pacer.close();
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(e);

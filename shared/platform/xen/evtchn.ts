@@ -1,17 +1,21 @@
 // EventChannels over /dev/xen/evtchn: one open device per platform (like one
 // xenevtchn_handle), several ports on it. Fired ports come from the addon's libuv poll;
 // each is unmasked before 'event' is emitted, so a notify that lands while a handler runs
-// fires again instead of being lost (the same order as SimEventChannels).
+// fires again instead of being lost (the same order as SimEventChannels). A port that fires
+// faster than EVTCHN_EVENT_RATE stays masked until its next token (EventPacer): a peer's
+// notify storm costs this process a bounded number of wakeups.
 
 import { EventEmitter } from 'node:events';
 import * as native from '../../../native';
 import { xerror } from '../../errors';
+import { EventPacer } from '../event-pacer';
 import type { EventChannels } from '../types';
 import { DOMID_MAX, DOMID_SELF, isNativeError, nativeDetails } from './devices';
 
 export class XenEventChannels extends EventEmitter implements EventChannels {
   private readonly device: native.EvtchnHandle;
   private readonly bound = new Set<number>();
+  private readonly pacer = new EventPacer((port) => this.deliver(port));
   private closed = false;
 
   /** Opens the device (ENOENT off Xen, from the addon). */
@@ -49,6 +53,7 @@ export class XenEventChannels extends EventEmitter implements EventChannels {
   async unbind(port: number): Promise<void> {
     this.checkBound(port);
     this.bound.delete(port);
+    this.pacer.forget(port);
     this.call(() => this.device.unbind(port), { port });
   }
 
@@ -65,17 +70,27 @@ export class XenEventChannels extends EventEmitter implements EventChannels {
     if (this.closed) return;
     this.closed = true;
     this.bound.clear();
+    this.pacer.close();
     this.device.close();
     this.emit('close');
+  }
+
+  /** Firings held for pacing so far (see EventPacer). */
+  get pacedEvents(): number {
+    return this.pacer.deferred;
   }
 
   private onPorts(ports: readonly number[]): void {
     for (const port of ports) {
       if (this.closed) return;
-      if (!this.bound.has(port)) continue;
-      this.device.unmask(port);
-      this.emit('event', port);
+      if (this.bound.has(port)) this.pacer.fired(port);
     }
+  }
+
+  private deliver(port: number): void {
+    if (this.closed || !this.bound.has(port)) return;
+    this.device.unmask(port);
+    this.emit('event', port);
   }
 
   // EFBIG: the kernel's pending ring overflowed and some events are lost. Start over and
