@@ -2,17 +2,24 @@
 // which lossy areas are due for a lossless refresh. Pacing like TigerVNC's frame clock
 // (common/rfb/VNCServerST.cxx, FrameRate = 60): one client never gets two updates within
 // frameIntervalMs; damage arriving meanwhile is merged into the session's pending region, and
-// a wake-up is armed for when the next frame may go. Output is further throttled by the
+// a wake-up is armed for when the next frame may go. A client's explicit request for the whole
+// picture (RFB's non-incremental FramebufferUpdateRequest) is answered at once, as TigerVNC
+// and LibVNCServer answer it, up to EXPLICIT_UPDATE_RATE a second; beyond that (a client
+// flooding requests) it waits for the frame clock like damage does. Output is further throttled by the
 // transport's backlog, checked by the session. Lossy areas (lossless-refresh.ts) still for losslessRefreshMs move to a
 // refresh region the session sends losslessly with its next update.
 // The timers are the only clock the session has; tests inject a fake one.
 
 import { type Rect, subtractAll } from '../../shared/region';
+import { TokenBucket } from '../../shared/token-bucket';
 import { PendingRegion } from './pending-region';
 import { LOSSLESS_REFRESH_MS, LossyRegion } from './lossless-refresh';
 
 /** At most 60 updates a second to one client (TigerVNC FrameRate default). */
 export const FRAME_INTERVAL_MS = 16;
+/** Explicit requests a second answered ahead of the frame clock, and how many back to back. */
+export const EXPLICIT_UPDATE_RATE = 240;
+export const EXPLICIT_UPDATE_BURST = 8;
 /** A lossy area sent lossy again within this window is "busy" (video): lower JPEG quality. */
 export const BUSY_WINDOW_MS = 100;
 
@@ -50,6 +57,7 @@ export class UpdateScheduler {
   private readonly frameMs: number;
   private readonly stillMs: number;
   private lastSent = -Infinity;
+  private readonly explicit: TokenBucket;
   private frameTimer: unknown = null;
   private refreshTimer: unknown = null;
   private refreshAt = Infinity;
@@ -61,17 +69,23 @@ export class UpdateScheduler {
     this.clock = opts.clock ?? realClock;
     this.frameMs = opts.frameIntervalMs ?? FRAME_INTERVAL_MS;
     this.stillMs = opts.losslessRefreshMs ?? LOSSLESS_REFRESH_MS;
+    this.explicit = new TokenBucket(EXPLICIT_UPDATE_RATE, EXPLICIT_UPDATE_BURST, this.clock.now());
   }
 
   now(): number {
     return this.clock.now();
   }
 
-  /** May an update go now? If not, wake() is called once it may. */
-  mayUpdate(): boolean {
+  /**
+   * May an update go now? If not, wake() is called once it may. `explicit`: the client asked
+   * for this picture itself (not damage): it goes at once while the explicit budget lasts.
+   */
+  mayUpdate(explicit = false): boolean {
     if (this.frameMs <= 0) return true;
-    const wait = this.lastSent + this.frameMs - this.clock.now();
+    const now = this.clock.now();
+    const wait = this.lastSent + this.frameMs - now;
     if (wait <= 0) return true;
+    if (explicit && this.explicit.take(now)) return true;
     if (this.frameTimer === null && !this.disposed) {
       this.frameTimer = this.clock.setTimeout(() => {
         this.frameTimer = null;

@@ -511,7 +511,7 @@ export class RfbSession {
     if (!surface) return;
     if (this.frames.busy) return;
     if (this.output.blocked) return;
-    if (!this.scheduler.mayUpdate()) return;
+    if (!this.scheduler.mayUpdate(!request.incremental)) return;
     if (surface.width !== this.clientWidth || surface.height !== this.clientHeight) {
       this.checkResizable(surface);
       this.sendDesktopSize(surface);
