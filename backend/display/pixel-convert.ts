@@ -52,6 +52,12 @@ export function convertRectToNew(src: PixelSource, rect: Rect, dst: PixelFormat)
 function copyRows(src: PixelSource, rect: Rect, out: Uint8Array, outOffset: number): void {
   const bpp = bytesPerPixel(src.format);
   const rowBytes = rect.width * bpp;
+  if (rowBytes === src.stride) {
+    // Whole rows back to back in the source: one copy (a full-width rect, e.g. a 1080p frame).
+    const from = rect.y * src.stride;
+    out.set(src.data.subarray(from, from + rowBytes * rect.height), outOffset);
+    return;
+  }
   for (let row = 0; row < rect.height; row++) {
     const from = (rect.y + row) * src.stride + rect.x * bpp;
     out.set(src.data.subarray(from, from + rowBytes), outOffset + row * rowBytes);

@@ -121,3 +121,23 @@ export class SyncFrameEncoder implements FrameEncoder {
 
   close(): void {}
 }
+
+/**
+ * A session's encoder figures: its frame encoder's, the inline twin's when it has one (Raw
+ * frames in worker mode), and CopyRect's. Counts of the same encoder or class are summed.
+ */
+export function mergeFrameStats(
+  main: EncodeStatsSnapshot,
+  inline: EncodeStatsSnapshot | null,
+  copies: Record<string, EncoderStats>,
+): EncodeStatsSnapshot {
+  if (!inline) return { encoders: { ...main.encoders, ...copies }, classes: main.classes };
+  const encoders: Record<string, EncoderStats> = { ...main.encoders };
+  for (const [name, s] of Object.entries(inline.encoders)) {
+    const m = encoders[name];
+    encoders[name] = m ? { rects: m.rects + s.rects, pixels: m.pixels + s.pixels, bytes: m.bytes + s.bytes, ms: m.ms + s.ms } : { ...s };
+  }
+  const classes = { ...main.classes };
+  for (const k of Object.keys(classes) as RectClass[]) classes[k] += inline.classes[k] ?? 0;
+  return { encoders: { ...encoders, ...copies }, classes };
+}

@@ -42,6 +42,16 @@ export const DEFAULT_ENCODER_FACTORIES: readonly EncoderFactory[] = [
   () => new TightPngEncoder(),
 ];
 
+/**
+ * The encoders that keep no state between rects (no zlib stream): any number of instances
+ * may write to one client, e.g. a session's inline twin beside its encode worker.
+ */
+export const STATELESS_ENCODER_FACTORIES: readonly EncoderFactory[] = [
+  () => new RawEncoder(),
+  () => new RreEncoder(),
+  () => new HextileEncoder(),
+];
+
 /** rfbproto §7.8.5 / §7.8.6 pseudo-encoding ranges. */
 const JPEG_QUALITY_0 = -32;
 const COMPRESS_LEVEL_0 = -256;

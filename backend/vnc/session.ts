@@ -13,8 +13,8 @@ import { type ClientMessage, parseClientMessage } from './client-messages';
 import { PendingRegion } from '../updates/pending-region';
 import { PendingCopies } from './copies';
 import { EncodeManager } from './encode-manager';
-import { type EncodedFrame, type FrameEncoder, type FrameJob, SyncFrameEncoder } from './encode-frame';
-import { WorkerFrameEncoder } from './worker-frame-encoder';
+import type { EncodedFrame, FrameJob } from './encode-frame';
+import { SessionFrames } from './session-frames';
 import { buildConnectionFailed, buildServerInit, CLIENT_INIT_SIZE, parseProtocolVersion } from './handshake';
 import { writeFramebufferUpdateHeader } from './server-messages';
 import { type Logger, silentLogger } from '../../shared/log';
@@ -66,8 +66,8 @@ export class RfbSession {
 
   private readonly log: Logger;
   private readonly encodes: EncodeManager;
-  /** Runs the frames: inline, or in this session's encode worker. */
-  private readonly frames: FrameEncoder;
+  /** Runs the frames: inline, or in this session's encode worker (Raw inline beside it). */
+  private readonly frames: SessionFrames;
   /** The one output path (session-output.ts): backpressure, coalesced replies, the held-output bound. */
   private readonly output: SessionOutput;
   /** A display refresh was asked for since the last frame went out (one per frame, however many requests). */
@@ -113,15 +113,11 @@ export class RfbSession {
         this.close('client does not read its replies', xerror('RFB_E_SLOW_CLIENT', `${held} bytes of replies unread`, { held })),
     });
     this.encodes = new EncodeManager(opts.encoders);
-    this.frames =
-      opts.encode === 'worker' && !opts.encoders
-        ? new WorkerFrameEncoder({
-            onError: (err) =>
-              this.guard(() => {
-                throw err;
-              }),
-          })
-        : new SyncFrameEncoder(this.encodes);
+    this.frames = new SessionFrames(this.encodes, opts.encode === 'worker' && !opts.encoders, (err) =>
+      this.guard(() => {
+        throw err;
+      }),
+    );
     this.scheduler = new UpdateScheduler({
       frameIntervalMs: opts.frameIntervalMs,
       losslessRefreshMs: opts.losslessRefreshMs,
@@ -226,8 +222,7 @@ export class RfbSession {
       updates: this.updates,
       bytesOut: this.output.bytesOut,
       repliesCoalesced: this.output.coalesced,
-      encoders: { ...this.frames.stats().encoders, ...this.copies.stats() },
-      classes: this.frames.stats().classes,
+      ...this.frames.stats(this.copies.stats()),
       losslessRefreshes: this.scheduler.refreshedRects,
     };
   }
@@ -572,13 +567,14 @@ export class RfbSession {
     let inline = true;
     this.refreshAsked = false;
     const t0 = performance.now();
-    this.frames.encode(surface, job, (frame) =>
+    const frames = this.frames.next();
+    frames.encode(surface, job, (frame) =>
       inline ? this.frameEncoded(job, frame) : this.guard(() => this.frameEncoded(job, frame, true)),
     );
     this.frameWorkMs += performance.now() - t0;
     inline = false;
     // In the worker: what the session writes meanwhile goes after the frame, as the sync twin orders it.
-    if (this.frames.busy) this.output.hold();
+    if (frames.busy) this.output.hold();
   }
 
   /** The frame is encoded: it goes out, then what was held back while it was in the worker. */
