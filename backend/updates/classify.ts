@@ -72,29 +72,87 @@ function colourMask(surface: Surface): number {
   return ((f.redMax << f.redShift) | (f.greenMax << f.greenShift) | (f.blueMax << f.blueShift)) >>> 0;
 }
 
+/**
+ * The colour histogram of one rect's samples: an open-addressing table reused from call to
+ * call (a Map per rect cost more than the JPEG it decided on, issue 14). A slot is live when
+ * its stamp is the current generation, so nothing is cleared between rects.
+ */
+class SampleHistogram {
+  private static readonly BITS = 14;
+  /** 16384 slots: four times CLASSIFY_MAX_SAMPLES; the caller adds at most half this many. */
+  static readonly CAPACITY = 1 << SampleHistogram.BITS;
+  private readonly keys = new Uint32Array(SampleHistogram.CAPACITY);
+  private readonly counts = new Uint32Array(SampleHistogram.CAPACITY);
+  private readonly stamps = new Uint32Array(SampleHistogram.CAPACITY);
+  private readonly live = new Uint32Array(SampleHistogram.CAPACITY);
+  private generation = 0;
+  size = 0;
+
+  reset(): void {
+    this.size = 0;
+    this.generation = (this.generation + 1) >>> 0;
+    if (this.generation === 0) {
+      this.stamps.fill(0);
+      this.generation = 1;
+    }
+  }
+
+  add(v: number): void {
+    const mask = SampleHistogram.CAPACITY - 1;
+    let i = Math.imul(v, 0x9e3779b1) >>> (32 - SampleHistogram.BITS);
+    for (;;) {
+      if (this.stamps[i] !== this.generation) {
+        this.stamps[i] = this.generation;
+        this.keys[i] = v;
+        this.counts[i] = 1;
+        this.live[this.size++] = i;
+        return;
+      }
+      if (this.keys[i] === v) {
+        this.counts[i]!++;
+        return;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Shannon entropy in bits of the histogram of n samples: log2(n) - sum(c log2 c) / n. */
+  entropy(n: number): number {
+    let sum = 0;
+    for (let k = 0; k < this.size; k++) sum += cLog2c(this.counts[this.live[k]!]!);
+    return Math.max(0, Math.log2(n) - sum / n);
+  }
+}
+
+/** c * log2(c) for the counts a histogram holds (at most its capacity), computed once. */
+const C_LOG2_C = Float64Array.from({ length: SampleHistogram.CAPACITY + 1 }, (_, c) => (c > 0 ? c * Math.log2(c) : 0));
+function cLog2c(c: number): number {
+  return C_LOG2_C[c]!;
+}
+
+const histogram = new SampleHistogram();
+
 export function analyseRect(surface: Surface, r: Rect): RectAnalysis {
   if (r.width === 0 || r.height === 0 || isSolid(surface, r)) return { kind: 'solid', colours: 1, entropyBits: 0 };
   const bpp = bytesPerPixel(surface.format);
   const read = pixelReader(surface);
   const mask = colourMask(surface);
   const step = Math.max(1, Math.ceil(Math.sqrt((r.width * r.height) / CLASSIFY_MAX_SAMPLES)));
-  const counts = new Map<number, number>();
+  histogram.reset();
   let n = 0;
-  for (let y = r.y; y < r.y + r.height; y += step) {
+  // A thin rect (65535x1) samples more than its area suggests: stop where the table is half full.
+  const limit = SampleHistogram.CAPACITY >> 1;
+  for (let y = r.y; y < r.y + r.height && n < limit; y += step) {
     const row = y * surface.stride;
     // Offset odd rows by half a step so regular patterns (text cells) are not sampled in phase.
     const x0 = r.x + (((y - r.y) / step) & 1 ? step >> 1 : 0);
-    for (let x = x0; x < r.x + r.width; x += step) {
-      const v = read(row + x * bpp) & mask;
-      counts.set(v, (counts.get(v) ?? 0) + 1);
+    for (let x = x0; x < r.x + r.width && n < limit; x += step) {
+      histogram.add((read(row + x * bpp) & mask) >>> 0);
       n++;
     }
   }
-  let entropy = 0;
-  for (const c of counts.values()) {
-    const p = c / n;
-    entropy -= p * Math.log2(p);
-  }
-  const photo = counts.size > PHOTO_MIN_COLOURS && entropy >= PHOTO_MIN_ENTROPY_BITS && r.width * r.height >= PHOTO_MIN_AREA;
-  return { kind: photo ? 'photo' : 'palette', colours: counts.size, entropyBits: entropy };
+  const colours = histogram.size;
+  const entropy = histogram.entropy(n);
+  const photo = colours > PHOTO_MIN_COLOURS && entropy >= PHOTO_MIN_ENTROPY_BITS && r.width * r.height >= PHOTO_MIN_AREA;
+  return { kind: photo ? 'photo' : 'palette', colours, entropyBits: entropy };
 }

@@ -71,7 +71,17 @@ export type PixelSource = (index: number, rect: Rect) => { surface: Surface; rec
 export function encodeFrame(manager: EncodeManager, job: FrameJob, source: PixelSource): EncodedFrame {
   const bpp = bytesPerPixel(job.clientFormat);
   const copyBytes = job.copies.length * (RECT_HEADER_SIZE + COPYRECT_DATA_SIZE);
-  const estimate = 4 + copyBytes + job.rects.reduce((n, f) => n + RECT_HEADER_SIZE + f.rect.width * f.rect.height * bpp, 0);
+  // Raw size plus a byte per 16x16 tile (Hextile's worst case: every tile raw behind its mask
+  // byte) and a little per rect, so no encoder's worst case makes the 1080p buffer grow (a
+  // doubling copies the whole frame: 4 ms of a Hextile frame, issue 14's profile).
+  const estimate =
+    4 +
+    copyBytes +
+    job.rects.reduce(
+      (n, f) =>
+        n + RECT_HEADER_SIZE + 64 + f.rect.width * f.rect.height * bpp + Math.ceil(f.rect.width / 16) * Math.ceil(f.rect.height / 16),
+      0,
+    );
   const w = new ByteWriter(estimate);
   writeFramebufferUpdateHeader(w, job.copies.length + job.rects.length);
   for (const c of job.copies) writeCopyRect(w, c);
