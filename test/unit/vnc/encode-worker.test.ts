@@ -129,15 +129,19 @@ describe('vnc encode worker', function () {
     const rects = [
       { x: 3, y: 5, width: 10, height: 7 },
       { x: 60, y: 31, width: 4, height: 1 },
+      { x: 0, y: 2, width: 64, height: 3 }, // whole rows: copied in one piece
     ];
     const { pixels, offsets } = snapshotRects(s, rects);
-    assert.equal(pixels.byteLength, (10 * 7 + 4) * 4);
+    assert.equal(pixels.byteLength, (10 * 7 + 4 + 64 * 3) * 4);
     rects.forEach((r, i) => {
       const snap = snapshotSurface(s.format, new Uint8Array(pixels), offsets[i]!, r);
       for (let y = 0; y < r.height; y++)
         for (let x = 0; x < r.width * 4; x++)
           assert.equal(snap.surface.data[y * snap.surface.stride + x], s.data[(r.y + y) * s.stride + r.x * 4 + x]);
     });
+    // The snapshot is not zero-filled, so a rect past the surface's memory is refused.
+    const short = { ...s, data: s.data.subarray(0, s.stride * 31 + 8) };
+    assert.throws(() => snapshotRects(short, [{ x: 0, y: 30, width: 4, height: 2 }]), RangeError);
   });
 
   it('sync twin and worker give identical bytes over a sequence of frames (zlib streams evolve the same)', async () => {
