@@ -1,7 +1,7 @@
 // The `xenvfb` command line.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { parseDomid, parseHostPort, parseTilePeriod } from './args';
+import { parseDomid, parseHostPort, parseMegabytes, parseTilePeriod } from './args';
 import { runBackendCommand } from './backend-command';
 import { registerCaptureCommands } from './capture-commands';
 import { registerReplayCommand } from './replay-command';
@@ -26,13 +26,6 @@ function parseWorkload(v: string): (typeof WORKLOAD_NAMES)[number] {
   return v as (typeof WORKLOAD_NAMES)[number];
 }
 
-function parseMegabytes(v: string): number {
-  const n = Number(v);
-  if (!/^\d+(\.\d+)?$/.test(v) || n <= 0 || n > 1e6)
-    throw new InvalidArgumentError(`expected a size in MB from 0.001 to 1000000, got "${v}"`);
-  return n;
-}
-
 function parseCount(v: string): number {
   if (!/^\d{1,4}$/.test(v)) throw new InvalidArgumentError(`expected a count from 0 to 9999, got "${v}"`);
   return Number(v);
@@ -41,7 +34,10 @@ function parseCount(v: string): number {
 export function buildProgram(): Command {
   const program = new Command('xenvfb')
     .description('Xen paravirtual framebuffer (vfb) and keyboard (vkbd) backend, frontend and simulator')
-    .showHelpAfterError('(run xenvfb help for usage)');
+    .showHelpAfterError('(run xenvfb help for usage)')
+    // Options belong to the command they follow (the program has none): `capture` has options
+    // of its own and subcommands with options of the same name (-o).
+    .enablePositionalOptions();
 
   const demo = program
     .command('demo')
