@@ -5,6 +5,7 @@ import { parseDomid, parseHostPort, parseMegabytes, parseTilePeriod } from './ar
 import { runBackendCommand } from './backend-command';
 import { registerCaptureCommands } from './capture-commands';
 import { registerReplayCommand } from './replay-command';
+import { registerReplayControlCommand } from './replay-control-command';
 import { runDemoCommand } from './demo-command';
 import { runGuestCommand } from './guest-command';
 import { runSimCommand } from './sim-command';
@@ -170,6 +171,7 @@ export function buildProgram(): Command {
     .action(async (qemuArgs: string[]) => runDeviceModel(qemuArgs));
   registerCaptureCommands(program);
   registerReplayCommand(program);
+  registerReplayControlCommand(program);
   return program;
 }
 

@@ -1,18 +1,28 @@
-// `xenvfb replay FILE`: serve a capture to VNC and web clients exactly as a live domain is
-// served (same --vnc/--web/security flags as `xenvfb backend`), or write its frames as PNG.
+// `xenvfb replay FILE`: serve a capture to VNC, SPICE and web clients exactly as a live domain
+// is served (same --vnc/--web/--spice/security flags as `xenvfb backend`), or write its frames
+// as PNG. With --control, a JSON-lines control socket (replay-protocol.ts) pauses, plays,
+// seeks and changes the speed while clients watch (`xenvfb replay-control`).
 
+import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { CaptureFile } from '../../backend/capture/capture-file';
 import { writePngFrames } from '../../backend/capture/png-frames';
 import { REPLAY_INPUT, REPLAY_MAX_SPEED, ReplayDisplay } from '../../backend/capture/replay-display';
 import { VncServer } from '../../backend/vnc/server';
+import { SpiceServer } from '../../backend/spice/server';
+import { ControlServer } from '../../backend/control/server';
+import { parseReplayRequest, type ReplayRequest } from '../../backend/control/replay-protocol';
+import { replayControlHandler } from '../../backend/capture/replay-control';
+import type { DisplayServer } from '../../backend/display-server';
+import { addSpiceOptions, type SpiceFlags, spiceFromFlags } from './spice-flags';
+import { replaySocketPath } from './control-paths';
 import { WEB_VNC_WEBSOCKET_PATHS, WebServer } from '../../backend/web/server';
 import { createLogger } from '../../shared/log';
 import { formatHostPort, type HostPort, parseHostPort } from './args';
 import { captureFail, progressBar } from './capture-commands';
 import { parseSecurityFlag, VNC_SECURITY_HELP, type VncSecurityFlags, vncSecurityFromFlags } from './vnc-security-flags';
 
-interface ReplayFlags extends VncSecurityFlags {
+interface ReplayFlags extends VncSecurityFlags, SpiceFlags {
   vnc: HostPort;
   web?: HostPort;
   speed: number;
@@ -21,6 +31,8 @@ interface ReplayFlags extends VncSecurityFlags {
   paused?: boolean;
   toPng?: string;
   every: number;
+  /** true: the default path (control-paths.ts replaySocketPath). */
+  control?: string | true;
 }
 
 function parseSpeed(v: string): number {
@@ -44,12 +56,17 @@ function parseEvery(v: string): number {
 }
 
 export function registerReplayCommand(program: Command): void {
-  program
+  const replay = program
     .command('replay')
     .description('serve a capture file to VNC and web clients like a live domain, or write its frames as PNG')
     .argument('<file>', 'a xenvfb capture (for an FBS recording, run `xenvfb capture import` first)')
     .option('--vnc <host:port>', 'VNC listen address', parseHostPort, parseHostPort('127.0.0.1:5900'))
     .option('--web <host:port>', 'also serve the noVNC web client here', parseHostPort)
+    .option(
+      '--spice <host:port>',
+      'also serve SPICE here (needs a SPICE password or --spice-disable-ticketing, as `xenvfb backend`)',
+      parseHostPort,
+    )
     .option('--password-file <file>', VNC_SECURITY_HELP.passwordFile)
     .option('--tls-cert <pem>', VNC_SECURITY_HELP.tlsCert)
     .option('--tls-key <pem>', VNC_SECURITY_HELP.tlsKey)
@@ -60,7 +77,13 @@ export function registerReplayCommand(program: Command): void {
     .option('--paused', 'show the frame at --start and do not play')
     .option('--to-png <dir>', 'write frames as PNG files into <dir> instead of serving')
     .option('--every <ms>', 'with --to-png: one frame every <ms> ms of capture time', parseEvery, 1000)
-    .action((file: string, o: ReplayFlags) => runReplay(file, o).catch((e: unknown) => captureFail('xenvfb replay', e)));
+    .option(
+      '--control [socket]',
+      'serve a control socket: pause, play, seek, speed, status (`xenvfb replay-control`; default socket: $TMPDIR/xenvfb-replay-UID/replay-VNCPORT.sock)',
+    );
+  addSpiceOptions(replay).action((file: string, o: ReplayFlags) =>
+    runReplay(file, o).catch((e: unknown) => captureFail('xenvfb replay', e)),
+  );
 }
 
 async function runReplay(file: string, o: ReplayFlags): Promise<void> {
@@ -78,6 +101,7 @@ async function runReplay(file: string, o: ReplayFlags): Promise<void> {
   }
   const log = createLogger({ name: 'replay' });
   const security = vncSecurityFromFlags(o, log);
+  const spiceOpts = spiceFromFlags(o, log);
   const display = new ReplayDisplay(f, `xenvfb replay ${file}`, {
     speed: o.speed,
     loop: o.loop === true,
@@ -87,11 +111,39 @@ async function runReplay(file: string, o: ReplayFlags): Promise<void> {
     onEnd: () => process.stdout.write(`replay: end of capture at ${(f.durationMs / 1000).toFixed(3)} s (clients keep the last frame)\n`),
   });
   const vnc = new VncServer({ display, input: REPLAY_INPUT, name: display.name, log: log.child({ vnc: true }), security });
+  const servers: DisplayServer[] = [vnc];
   const at = await vnc.listen(o.vnc.host, o.vnc.port);
   const g = display.surface();
   process.stdout.write(
     `xenvfb replay: ${file} (${(f.durationMs / 1000).toFixed(3)} s${g ? `, ${g.width}x${g.height}` : ''}) from ${(o.start / 1000).toFixed(3)} s at speed ${o.speed}${o.paused ? ', paused' : ''}\n  VNC       ${formatHostPort(at)}\n`,
   );
+  let spice: SpiceServer | undefined;
+  if (spiceOpts) {
+    spice = new SpiceServer({
+      display,
+      input: REPLAY_INPUT,
+      ticketing: spiceOpts.ticketing,
+      log: log.child({ spice: true }),
+      name: display.name,
+      ...(spiceOpts.shared ? { shared: true } : {}),
+      ...(spiceOpts.codec ? { codec: spiceOpts.codec } : {}),
+      ...(spiceOpts.jpegPhotos ? { jpegPhotos: true } : {}),
+    });
+    const sa = await spice.listen(spiceOpts.host, spiceOpts.port);
+    servers.push(spice);
+    process.stdout.write(`  SPICE     ${formatHostPort(sa)}\n`);
+  }
+  let control: ControlServer<ReplayRequest> | undefined;
+  if (o.control) {
+    const socketPath = o.control === true ? replaySocketPath(at.port) : path.resolve(o.control);
+    control = await ControlServer.listen<ReplayRequest>(
+      socketPath,
+      replayControlHandler(display, file, { loop: o.loop === true, servers: () => servers }),
+      log.child({ control: true }),
+      (line) => parseReplayRequest(line, REPLAY_MAX_SPEED),
+    );
+    process.stdout.write(`  Control   xenvfb replay-control --socket ${socketPath} status|pause|play|seek T|speed X\n`);
+  }
   let web: WebServer | undefined;
   if (o.web) {
     web = new WebServer({ webSockets: WEB_VNC_WEBSOCKET_PATHS.map((path) => ({ path, handler: vnc })), log: log.child({ web: true }) });
@@ -100,7 +152,9 @@ async function runReplay(file: string, o: ReplayFlags): Promise<void> {
   }
   const stop = async (): Promise<void> => {
     display.close();
+    await control?.close();
     await web?.close();
+    await spice?.close();
     await vnc.close();
     f.close();
     process.exit(0);
