@@ -16,6 +16,8 @@ import { replayControlHandler } from '../../backend/capture/replay-control';
 import type { DisplayServer } from '../../backend/display-server';
 import { addSpiceOptions, type SpiceFlags, spiceFromFlags } from './spice-flags';
 import { replaySocketPath } from './control-paths';
+import { runDemoCommand } from './demo-command';
+import { xerror } from '../../shared/errors';
 import { WEB_VNC_WEBSOCKET_PATHS, WebServer } from '../../backend/web/server';
 import { createLogger } from '../../shared/log';
 import { formatHostPort, type HostPort, parseHostPort } from './args';
@@ -33,6 +35,8 @@ interface ReplayFlags extends VncSecurityFlags, SpiceFlags {
   every: number;
   /** true: the default path (control-paths.ts replaySocketPath). */
   control?: string | true;
+  intoGuest?: boolean;
+  simDir?: string;
 }
 
 function parseSpeed(v: string): number {
@@ -78,6 +82,11 @@ export function registerReplayCommand(program: Command): void {
     .option('--to-png <dir>', 'write frames as PNG files into <dir> instead of serving')
     .option('--every <ms>', 'with --to-png: one frame every <ms> ms of capture time', parseEvery, 1000)
     .option(
+      '--into-guest',
+      'play the capture inside a simulated guest (a demo with the replay workload): its framebuffer, dirty tiles, the backend and encoders all run on it',
+    )
+    .option('--sim-dir <dir>', 'with --into-guest: the simulator directory (default: a new temporary one)')
+    .option(
       '--control [socket]',
       'serve a control socket: pause, play, seek, speed, status (`xenvfb replay-control`; default socket: $TMPDIR/xenvfb-replay-UID/replay-VNCPORT.sock)',
     );
@@ -87,6 +96,7 @@ export function registerReplayCommand(program: Command): void {
 }
 
 async function runReplay(file: string, o: ReplayFlags): Promise<void> {
+  if (o.intoGuest) return replayIntoGuest(file, o);
   const bar = progressBar('indexing');
   const f = CaptureFile.open(file, bar.update);
   bar.stop();
@@ -161,4 +171,40 @@ async function runReplay(file: string, o: ReplayFlags): Promise<void> {
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
+}
+
+/**
+ * `replay FILE --into-guest`: the demo (simulated host, guest, backend) with the guest's
+ * replay workload drawing FILE at its recorded times. The guest plays from the start at
+ * real speed, once; flags of the player itself do not apply.
+ */
+async function replayIntoGuest(file: string, o: ReplayFlags): Promise<void> {
+  const player = [
+    ['--speed', o.speed !== 1],
+    ['--start', o.start !== 0],
+    ['--paused', o.paused === true],
+    ['--loop', o.loop === true],
+    ['--control', o.control !== undefined],
+    ['--to-png', o.toPng !== undefined],
+  ] as const;
+  const bad = player.filter(([, set]) => set).map(([flag]) => flag);
+  if (bad.length) {
+    throw xerror(
+      'CLI_E_USAGE',
+      `--into-guest plays the capture once from the start at its own pace: drop ${bad.join(', ')} (or replay without --into-guest)`,
+    );
+  }
+  // Read it here: a foreign or empty file is an error now, not a guest that keeps dying.
+  CaptureFile.open(file).close();
+  await runDemoCommand({
+    ...o,
+    vnc: o.vnc,
+    web: o.web ?? false,
+    spice: o.spice ?? false,
+    workload: 'replay',
+    replayFile: path.resolve(file),
+    restartGuest: true,
+    dirtyTiles: true,
+    refineDamage: true,
+  });
 }
