@@ -94,6 +94,9 @@ export class LiveCapture {
     if (!path.isAbsolute(opts.path)) throw xerror('CTL_E_REQUEST', `capture path must be absolute, got ${JSON.stringify(opts.path)}`);
     this.close();
     let rec: CaptureRecorder;
+    if (fs.statSync(opts.path, { throwIfNoEntry: false })?.isDirectory()) {
+      throw xerror('CAP_E_WRITE', `cannot write the capture file ${opts.path}: it is a directory (name a file in it)`, { path: opts.path });
+    }
     try {
       fs.accessSync(path.dirname(opts.path), fs.constants.W_OK);
       rec = new CaptureRecorder(this.display, opts.path, {

@@ -121,11 +121,42 @@ describe('xenvfb capture --domid N (a live backend)', function () {
     const ro = cli(['capture', '--domid', '1', '-o', '/proc/xenvfb-test.xvc', '--sim-dir', demo.simDir]);
     assert.equal(ro.code, 1);
     assert.match(ro.stderr, /CAP_E_WRITE: cannot write the capture file \/proc\/xenvfb-test\.xvc/);
+    const isDir = cli(['capture', '--domid', '1', '-o', tmp, '--sim-dir', demo.simDir]);
+    assert.equal(isDir.code, 1);
+    assert.match(isDir.stderr, /CAP_E_WRITE: .*it is a directory/);
     const stop = cli(['capture', '--domid', '1', '--stop', '--sim-dir', demo.simDir]);
     assert.equal(stop.code, 1);
     assert.match(stop.stderr, /not recording/);
     const usage = cli(['capture']);
     assert.equal(usage.code, 1);
     assert.match(usage.stderr, /--domid N -o FILE, or use a subcommand: info, import, export/);
+  });
+
+  it('the backend killed mid-capture: the command says so, exit 1, and the file reads back', async () => {
+    const file = path.join(tmp, 'killed.xvc');
+    const pid = Number((await demo.waitFor(/^backend pid (\d+)/))[1]);
+    const child = spawn(process.execPath, [XENVFB, 'capture', '--domid', '1', '-o', file, '--sim-dir', demo.simDir], {
+      cwd: CWD,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const deadline = Date.now() + 30_000;
+    while (!/recording to/.test(stdout)) {
+      if (Date.now() > deadline) assert.fail(`capture did not start: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    process.kill(pid, 'SIGKILL');
+    assert.equal(await exited, 1);
+    assert.match(stderr, /stopped answering during the capture; .*killed\.xvc reads back to its last complete record/);
+    const info = cli(['capture', 'info', '--json', file]);
+    assert.equal(info.code, 0, info.stderr);
+    const i = JSON.parse(info.stdout) as { index: string; frames: number };
+    assert.equal(i.index, 'missing');
+    assert.ok(i.frames > 10, info.stdout);
   });
 });
