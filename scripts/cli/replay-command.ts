@@ -62,7 +62,9 @@ function parseEvery(v: string): number {
 export function registerReplayCommand(program: Command): void {
   const replay = program
     .command('replay')
-    .description('serve a capture file to VNC and web clients like a live domain, or write its frames as PNG')
+    .description(
+      'serve a capture file to VNC, SPICE and web clients like a live domain (or play it inside a simulated guest), or write its frames as PNG',
+    )
     .argument('<file>', 'a xenvfb capture (for an FBS recording, run `xenvfb capture import` first)')
     .option('--vnc <host:port>', 'VNC listen address', parseHostPort, parseHostPort('127.0.0.1:5900'))
     .option('--web <host:port>', 'also serve the noVNC web client here', parseHostPort)
