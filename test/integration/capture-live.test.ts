@@ -93,9 +93,10 @@ describe('xenvfb capture --domid N (a live backend)', function () {
       numbers.push(n);
     }
     for (let k = 1; k < numbers.length; k++) assert.ok(numbers[k]! > numbers[k - 1]!, `frames in time order: ${numbers.join(',')}`);
-    // 500 ms apart at 25 fps is about 12 frames: the recording kept the guest's pace.
+    // 500 ms apart at 25 fps is about 12 frames: the recording kept the guest's pace (a loaded
+    // machine slows the guest's timer, never speeds it up).
     const perStep = (numbers[numbers.length - 1]! - numbers[0]!) / (numbers.length - 1);
-    assert.ok(perStep > 8 && perStep < 16, `${perStep} frames per 500 ms`);
+    assert.ok(perStep > 4 && perStep < 14, `${perStep} frames per 500 ms`);
   });
 
   it('--duration stops by itself; an existing file is kept and FILE.1 written', () => {

@@ -255,7 +255,7 @@ describe('capture and replay with real VNC clients', function () {
         `recorded frames at ${times} are pattern frames: ${numbers}`,
       );
       const fps = (numbers[1]! - numbers[0]!) / ((times[1]! - times[0]!) / 1000);
-      assert.ok(fps > 12 && fps < 27, `the guest drew ${fps.toFixed(1)} frames a second between the checked times`);
+      assert.ok(fps > 8 && fps < 27, `the guest drew ${fps.toFixed(1)} frames a second between the checked times`);
       for (const t of times) {
         const r = await replay(file, t);
         children.push(r.child);

