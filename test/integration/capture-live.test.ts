@@ -1,9 +1,10 @@
 // `xenvfb capture --domid N` against a running demo, as a user runs it: the backend records
-// while the command waits, Ctrl-C (SIGINT) stops it and prints the summary; `capture info`
-// reads the file; `replay --to-png` gives pictures that are exactly frames the guest's pattern
-// workload drew (redrawn in-process, test/helpers/pattern-frames.ts), in time order. The
-// errors a user meets say what to do: no backend (the socket path tried), a capture already
-// running, a directory that cannot be written.
+// while the command waits (a VNC client typing meanwhile: its keys are recorded), Ctrl-C
+// (SIGINT) stops it and prints the summary; `capture info` reads the file; `replay --to-png`
+// gives pictures that are exactly frames the guest's pattern workload drew (redrawn
+// in-process, test/helpers/pattern-frames.ts), in time order. The errors a user meets say
+// what to do: no backend (the socket path tried), a capture already running, a directory
+// that cannot be written; a backend killed mid-capture leaves a file that reads back.
 
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,6 +15,8 @@ import * as readline from 'node:readline';
 import { PNG } from 'pngjs';
 import { DemoProcess, freePort, XENVFB } from '../helpers/demo-process';
 import { PatternFrames, rgbOfRgba } from '../helpers/pattern-frames';
+import { TinyRfbClient } from '../helpers/rfb-client';
+import { CaptureFile } from '../../backend/capture/capture-file';
 
 const CWD = path.resolve(__dirname, '../..');
 
@@ -26,9 +29,11 @@ describe('xenvfb capture --domid N (a live backend)', function () {
   this.timeout(180_000);
   let tmp: string;
   let demo: DemoProcess;
+  let vncPort: number;
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xenvfb-capture-live-'));
-    demo = DemoProcess.start(['--vnc', `127.0.0.1:${await freePort()}`, '--no-web', '--workload', 'pattern']);
+    vncPort = await freePort();
+    demo = DemoProcess.start(['--vnc', `127.0.0.1:${vncPort}`, '--no-web', '--workload', 'pattern']);
     await demo.waitFor(/is connected/, 60_000);
   });
   after(async () => {
@@ -64,7 +69,12 @@ describe('xenvfb capture --domid N (a live backend)', function () {
     assert.equal(st.code, 0, st.stderr);
     const cap = (JSON.parse(st.stdout) as Array<{ capture: { path: string; recording: boolean } }>)[0]!.capture;
     assert.deepEqual([cap.path, cap.recording], [file, true]);
+    // A VNC client types while the capture runs: its input is recorded too.
+    const typist = await TinyRfbClient.connect('127.0.0.1', vncPort);
+    typist.key(0x61, true);
+    typist.key(0x61, false);
     await new Promise((r) => setTimeout(r, 4000));
+    typist.close();
     child.kill('SIGINT');
     assert.equal(await exited, 0, stderr);
     const summary = lines.find((l) => l.startsWith(`${file}:`)) ?? '';
@@ -78,6 +88,13 @@ describe('xenvfb capture --domid N (a live backend)', function () {
     const i = JSON.parse(info.stdout) as { index: string; frames: number; durationMs: number; geometry: { width: number; height: number } };
     assert.equal(i.index, 'ok');
     assert.equal(i.frames, frames, 'info counts the frames the summary printed');
+
+    const f = CaptureFile.open(file);
+    const keys: string[] = [];
+    for (const { record } of f.records())
+      if (record.type === 'input' && record.input.kind === 'key') keys.push(`${record.input.code}:${record.input.pressed}`);
+    f.close();
+    assert.deepEqual(keys, ['30:true', '30:false'], 'the client\'s "a" (KEY_A = 30) down and up are in the capture');
 
     const pngDir = path.join(tmp, 'png');
     const r = cli(['replay', file, '--to-png', pngDir, '--every', '500']);
