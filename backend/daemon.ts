@@ -3,6 +3,7 @@
 // its lifecycle, and serves the guest's display through a list of display servers (VNC, SPICE)
 // and the web console. The composition root: the one place that picks protocols.
 
+import * as path from 'node:path';
 import type { Platform } from '../shared/platform/types';
 import type { XsClient } from '../shared/xenstore/client';
 import type { Logger } from '../shared/log';
@@ -19,7 +20,7 @@ import { WebServer } from './web/server';
 import type { NetLimitsOptions } from './net/limits';
 import { createSpiceServer, type SpiceBackendOptions } from './spice/backend-spice';
 import { SPICE_WEB_WEBSOCKET_PATH, spiceWebClient } from './spice/web-client';
-import { CaptureRecorder } from './capture/recorder';
+import { LiveCapture } from './capture/live-capture';
 import { listenError } from './listen';
 
 export interface BackendOptions {
@@ -97,8 +98,8 @@ export class DomainBackend {
   /** Display servers in the order they started (VNC first). */
   readonly servers: ServedProtocol[] = [];
   web: WebServer | undefined;
-  /** The capture recorder, with --capture. */
-  recorder: CaptureRecorder | undefined;
+  /** The display's capture: started by --capture, or later through the control socket. */
+  readonly capture: LiveCapture;
   webAddress: { host: string; port: number } | undefined;
   private readonly watches: { close(): Promise<void> | void }[] = [];
   private readonly unsubscribers: (() => void)[] = [];
@@ -112,6 +113,7 @@ export class DomainBackend {
     private readonly opts: BackendOptions,
   ) {
     this.display = new GuestDisplay(`xenvfb domain ${opts.domid}`, { refineDamage: opts.refineDamage !== false });
+    this.capture = new LiveCapture(this.display, { domid: opts.domid }, opts.log.child({ capture: true }));
   }
 
   /** The backend's xenstore connection (the command ends when it closes). */
@@ -123,13 +125,8 @@ export class DomainBackend {
     const { domid, log } = this.opts;
     this.xs = await this.platform.xenstore();
     await this.removeConsoleNodes(undefined);
-    let input: InputSink = this.input;
-    if (this.opts.capture) {
-      const { path, maxBytes } = this.opts.capture;
-      this.recorder = new CaptureRecorder(this.display, path, { maxBytes, meta: { domid }, log: log.child({ capture: path }) });
-      input = this.recorder.tapInput(this.input);
-      log.info({ capture: path }, 'recording the display to a capture file');
-    }
+    const input: InputSink = this.capture.tapInput(this.input);
+    if (this.opts.capture) this.capture.start({ ...this.opts.capture, path: path.resolve(this.opts.capture.path) });
     if (this.opts.vnc) {
       const vnc = new VncServer({
         display: this.display,
@@ -278,11 +275,8 @@ export class DomainBackend {
       ...(this.opts.refreshPeriodMs ? { refreshPeriodMs: this.opts.refreshPeriodMs } : {}),
     });
     this.vfbs.set(devid, ops);
-    // The recorder keeps the displayed framebuffer's tile scans (TILE_SCAN records).
-    if (display === this.display && this.recorder) {
-      const recorder = this.recorder;
-      this.unsubscribers.push(ops.monitor.subscribe((report) => recorder.recordScan(report)));
-    }
+    // A capture keeps the displayed framebuffer's tile scans (TILE_SCAN records).
+    if (display === this.display) this.capture.watchScans(ops.monitor);
     return ops;
   }
 
@@ -316,6 +310,6 @@ export class DomainBackend {
     await this.web?.close();
     for (const s of this.servers.splice(0)) await s.server.close();
     for (const off of this.unsubscribers.splice(0)) off();
-    this.recorder?.close();
+    this.capture.stop();
   }
 }

@@ -15,6 +15,8 @@ import type { FramebufferTarget } from './workloads/workload';
 export interface DemoGuestOptions {
   workload: WorkloadName;
   image?: string;
+  /** Capture file for the replay workload. */
+  replayFile?: string;
   log: Logger;
   onInput?: (ev: VkbdInput) => void;
   /** Every rect the workload reports as drawn (before the frontend batches or marks it). */
@@ -33,7 +35,10 @@ export class DemoGuest {
   ) {}
 
   static async start(platform: Platform, opts: DemoGuestOptions): Promise<DemoGuest> {
-    const workload = await createWorkload(opts.workload, opts.image ? { image: opts.image } : {});
+    const workload = await createWorkload(opts.workload, {
+      ...(opts.image ? { image: opts.image } : {}),
+      ...(opts.replayFile ? { replayFile: opts.replayFile } : {}),
+    });
     const xs = await platform.xenstore();
     // A sim guest shares GuestMemory frames; a real Xen guest shares gntalloc pages, granted
     // when allocated, so the backend's domain must be known now (the toolstack wrote it).

@@ -89,6 +89,8 @@ export const ErrorCodes = {
   CAP_E_OVERSIZE: 'a capture record or its pixels exceed a named limit of the format',
   CAP_E_NO_GEOMETRY: 'a capture record needs pixels but no geometry record came before it',
   CAP_E_EMPTY: 'the capture file holds no frame (no keyframe or geometry record)',
+  CAP_E_BUSY: 'a capture is already running on this backend (one file at a time): stop it first',
+  CAP_E_WRITE: 'the capture file cannot be created or written (directory missing, not writable, or disk full)',
   FBS_E_BAD_MAGIC: 'the file is not an rfbproxy FBS recording (no "FBS 001.00x" header)',
   FBS_E_TRUNCATED: 'the FBS recording ends inside a block or inside an RFB message',
   FBS_E_BAD_STREAM: 'the RFB stream inside the FBS recording is malformed or uses something we cannot decode',

@@ -82,6 +82,16 @@ export class CaptureWriter {
     return this.records;
   }
 
+  /** Frames so far, counted as the index counts them (shared/capture/frame-counter.ts). */
+  get frameCount(): number {
+    return this.frames.count;
+  }
+
+  /** Time of the last record, ms. */
+  get durationMs(): number {
+    return this.lastTimeMs;
+  }
+
   /** Write the INDEX and END records and close the file. Idempotent. */
   close(): void {
     if (this.fd === null) return;

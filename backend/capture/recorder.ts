@@ -30,6 +30,10 @@ export interface RecorderOptions {
 export interface RecorderStats {
   records: number;
   bytes: number;
+  /** Frames (distinct picture times), as `capture info` counts them. */
+  frames: number;
+  /** Capture time of the last record, ms. */
+  durationMs: number;
   damageRects: number;
   keyframes: number;
   /** Time spent packing, compressing and writing, ms. */
@@ -43,10 +47,12 @@ export class CaptureRecorder {
   private readonly log: Logger;
   private readonly listeners: Array<[string, (...a: never[]) => void]> = [];
   private surfaceBpp = 0;
-  readonly stats: RecorderStats = { records: 0, bytes: 0, damageRects: 0, keyframes: 0, busyMs: 0 };
+  readonly stats: RecorderStats = { records: 0, bytes: 0, frames: 0, durationMs: 0, damageRects: 0, keyframes: 0, busyMs: 0 };
 
   /** The file being written (the path asked for, or FILE.N when that one existed). */
   readonly path: string;
+  /** Why recording stopped: 'closed' (close()), 'size limit' (maxBytes) or 'write error'; null while recording. */
+  stoppedBecause: 'closed' | 'size limit' | 'write error' | null = null;
 
   constructor(
     private readonly display: Display,
@@ -98,6 +104,7 @@ export class CaptureRecorder {
 
   /** Stop listening and close the file (index and END written). */
   close(): void {
+    this.stoppedBecause ??= 'closed';
     for (const [event, fn] of this.listeners.splice(0)) this.display.off(event as 'damage', fn as never);
     try {
       this.writer?.close();
@@ -124,12 +131,16 @@ export class CaptureRecorder {
       w.append(rec);
       this.stats.records++;
       this.stats.bytes = w.size;
+      this.stats.frames = w.frameCount;
+      this.stats.durationMs = w.durationMs;
       if (this.opts.maxBytes && w.size >= this.opts.maxBytes) {
         this.log.warn({ capture: this.path, bytes: w.size }, 'capture reached its size limit: recording stopped');
+        this.stoppedBecause = 'size limit';
         this.close();
       }
     } catch (err) {
       this.log.error({ err, capture: this.path }, 'capture write failed: recording stopped');
+      this.stoppedBecause = 'write error';
       w.abandon();
       this.writer = null;
     } finally {

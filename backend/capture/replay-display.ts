@@ -99,7 +99,29 @@ export class ReplayDisplay extends EventEmitter<DisplayEvents> implements Displa
     this.schedule();
   }
 
+  /** Capture time shown now, ms: between records it runs on with the clock while playing. */
+  currentMs(): number {
+    if (this.paused || this.ended) return this.positionMs;
+    const running = this.baseMs + (performance.now() - this.baseWall) * this.speed;
+    const next = this.nextRecord?.timeMs ?? this.file.durationMs;
+    return Math.round(Math.max(this.positionMs, Math.min(running, next, this.file.durationMs)));
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  get playbackSpeed(): number {
+    return this.speed;
+  }
+
+  get durationMs(): number {
+    return this.file.durationMs;
+  }
+
   pause(): void {
+    if (this.paused) return;
+    this.positionMs = this.currentMs();
     this.paused = true;
     this.stopTimer();
   }
@@ -112,6 +134,7 @@ export class ReplayDisplay extends EventEmitter<DisplayEvents> implements Displa
   }
 
   setSpeed(speed: number): void {
+    this.positionMs = this.currentMs();
     this.speed = clampSpeed(speed);
     this.rebase();
     this.stopTimer();

@@ -4,6 +4,10 @@
 //   request:  {"id": <any JSON>, "op": "status" | "clients" | "screenshot" | "disconnect" | "reload" | "tiles", ...}
 //             disconnect: {"client": <id from clients>}
 //             tiles: {"since": <seq of the last scan report seen, 0 at first>}
+//             capture-start: {"path": <absolute file>, "maxBytes"?: <n>, "maxMs"?: <n>}
+//             capture-stop: {"path"?: <stop only if this is the file being written>}
+//             capture-status: {}
+//             (a replay serves pause, play, seek {"ms"}, speed {"x"} and status: replay-protocol.ts)
 //   reply:    {"id": <same>, "ok": true, "result": {...}}
 //             {"id": <same>, "ok": false, "error": {"code": "CTL_E_...", "message": "..."}}
 //
@@ -16,13 +20,26 @@ export const CTL_MAX_LINE = 64 * 1024;
 /** Longest reply line a client accepts: a PNG screenshot of a 4096x2160 screen in base64. */
 export const CTL_MAX_REPLY = 64 * 1024 * 1024;
 
-export const CONTROL_OPS = ['status', 'clients', 'screenshot', 'disconnect', 'reload', 'tiles'] as const;
+export const CONTROL_OPS = [
+  'status',
+  'clients',
+  'screenshot',
+  'disconnect',
+  'reload',
+  'tiles',
+  'capture-start',
+  'capture-stop',
+  'capture-status',
+] as const;
 export type ControlOp = (typeof CONTROL_OPS)[number];
 
 export type ControlRequest =
   | { id: unknown; op: 'status' | 'clients' | 'screenshot' | 'reload' }
   | { id: unknown; op: 'disconnect'; client: number }
-  | { id: unknown; op: 'tiles'; since: number };
+  | { id: unknown; op: 'tiles'; since: number }
+  | { id: unknown; op: 'capture-start'; path: string; maxBytes?: number; maxMs?: number }
+  | { id: unknown; op: 'capture-stop'; path?: string }
+  | { id: unknown; op: 'capture-status' };
 
 export interface ControlReplyOk {
   id: unknown;
@@ -64,7 +81,32 @@ export function parseRequest(line: string): ControlRequest {
     }
     return { id: id ?? null, op, since };
   }
-  return { id: id ?? null, op: op as 'status' | 'clients' | 'screenshot' | 'reload' };
+  if (op === 'capture-start' || op === 'capture-stop') return parseCaptureRequest(msg as Record<string, unknown>, id ?? null, op);
+  return { id: id ?? null, op: op as 'status' | 'clients' | 'screenshot' | 'reload' | 'capture-status' };
+}
+
+/** Largest maxBytes / maxMs a capture-start takes (1 TB, 1 week). */
+const CAPTURE_MAX_BYTES = 1e12;
+const CAPTURE_MAX_MS = 7 * 24 * 3600 * 1000;
+
+function parseCaptureRequest(msg: Record<string, unknown>, id: unknown, op: 'capture-start' | 'capture-stop'): ControlRequest {
+  const file = msg.path;
+  if (file !== undefined && (typeof file !== 'string' || !file.startsWith('/') || file.length > 4096 || file.includes('\0'))) {
+    throw xerror('CTL_E_REQUEST', `${op} takes "path": an absolute file name (the backend's working directory is not yours)`);
+  }
+  if (op === 'capture-stop') return { id, op, ...(file !== undefined ? { path: file as string } : {}) };
+  if (file === undefined) throw xerror('CTL_E_REQUEST', 'capture-start needs "path": the absolute capture file name');
+  const limit = (name: 'maxBytes' | 'maxMs', max: number): number | undefined => {
+    const v = msg[name];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > max) {
+      throw xerror('CTL_E_REQUEST', `capture-start "${name}" must be a whole number from 1 to ${max}`);
+    }
+    return v;
+  };
+  const maxBytes = limit('maxBytes', CAPTURE_MAX_BYTES);
+  const maxMs = limit('maxMs', CAPTURE_MAX_MS);
+  return { id, op, path: file as string, ...(maxBytes ? { maxBytes } : {}), ...(maxMs ? { maxMs } : {}) };
 }
 
 export function encodeReply(id: unknown, result: unknown): string {

@@ -13,16 +13,20 @@ import { CTL_MAX_LINE, type ControlRequest, encodeError, encodeReply, LineSplitt
 export const CTL_MAX_CONNECTIONS = 8;
 export const CTL_IDLE_MS = 60_000;
 
-export type ControlHandler = (req: ControlRequest) => Promise<unknown> | unknown;
+export type ControlHandler<R = ControlRequest> = (req: R) => Promise<unknown> | unknown;
 
-export class ControlServer {
+/** One request line to a request, or a typed error (the reply says it). */
+export type RequestParser<R> = (line: string) => R;
+
+export class ControlServer<R extends { id: unknown; op: string } = ControlRequest> {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
 
   private constructor(
     readonly path: string,
-    private readonly handle: ControlHandler,
+    private readonly handle: ControlHandler<R>,
     private readonly log: Logger,
+    private readonly parse: RequestParser<R>,
   ) {
     this.server = net.createServer((s) => this.accept(s));
     this.server.maxConnections = CTL_MAX_CONNECTIONS;
@@ -30,9 +34,15 @@ export class ControlServer {
 
   /**
    * Listens on `socketPath` (its directory is created with mode 0700). A socket file left by
-   * a dead process is replaced; one a live process answers on is an error.
+   * a dead process is replaced; one a live process answers on is an error. `parse` reads a
+   * request line (default: a backend's ops, protocol.ts; a replay has its own).
    */
-  static async listen(socketPath: string, handle: ControlHandler, log: Logger = silentLogger): Promise<ControlServer> {
+  static async listen<R extends { id: unknown; op: string } = ControlRequest>(
+    socketPath: string,
+    handle: ControlHandler<R>,
+    log: Logger = silentLogger,
+    parse: RequestParser<R> = parseRequest as unknown as RequestParser<R>,
+  ): Promise<ControlServer<R>> {
     fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o700 });
     if (fs.existsSync(socketPath)) {
       if (await answers(socketPath)) {
@@ -47,7 +57,7 @@ export class ControlServer {
       }
       fs.rmSync(socketPath, { force: true });
     }
-    const srv = new ControlServer(socketPath, handle, log);
+    const srv = new ControlServer<R>(socketPath, handle, log, parse);
     // Created 0600 from the start: the umask covers the window between bind and chmod.
     const umask = process.umask(0o177);
     try {
@@ -92,7 +102,7 @@ export class ControlServer {
   private async answer(socket: net.Socket, line: string): Promise<void> {
     let reply: string;
     try {
-      const req = parseRequest(line);
+      const req = this.parse(line);
       try {
         reply = encodeReply(req.id, await this.handle(req));
       } catch (e) {

@@ -9,6 +9,7 @@ import type { BoundAddress } from '../listen';
 import type { TileLoopStats } from '../damage/tile-scan-loop';
 import type { DisplayStats } from '../display/guest-display';
 import type { VfbStats } from '../devices/vfb';
+import type { CaptureStatus } from '../capture/live-capture';
 
 export interface DeviceStatus {
   kind: string;
@@ -43,6 +44,8 @@ export interface BackendStatus {
   web: string | null;
   clients: ClientStatus[];
   display: DisplayStats;
+  /** The running capture, or the last one (recording false), or null. */
+  capture: CaptureStatus | null;
 }
 
 export function geometryOf(surface: Surface | null): BackendStatus['geometry'] {

@@ -42,13 +42,15 @@ export interface Workload {
   readonly frames: number;
 }
 
-export type WorkloadName = 'still' | 'pattern' | 'terminal';
+export type WorkloadName = 'still' | 'pattern' | 'terminal' | 'replay';
 
-export const WORKLOAD_NAMES: readonly WorkloadName[] = ['still', 'pattern', 'terminal'];
+export const WORKLOAD_NAMES: readonly WorkloadName[] = ['still', 'pattern', 'terminal', 'replay'];
 
 export interface WorkloadOptions {
   /** PNG file for the still workload; without it the still workload draws a test card. */
   image?: string;
+  /** Capture file for the replay workload (docs/capture-format.md). */
+  replayFile?: string;
   width?: number;
   height?: number;
   /** Frames per second for the animated workloads. */

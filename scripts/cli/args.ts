@@ -32,6 +32,14 @@ export function parseTilePeriod(value: string): number {
   return n;
 }
 
+/** A size in MB (decimal), 0.001 to 1000000. */
+export function parseMegabytes(v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || n <= 0 || n > 1e6)
+    throw new InvalidArgumentError(`expected a size in MB from 0.001 to 1000000, got "${v}"`);
+  return n;
+}
+
 export function formatHostPort(a: HostPort): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }

@@ -80,6 +80,7 @@ export function backendControlHandler(opts: BackendControlOptions): {
     web: formatAddress(backend.webAddress),
     clients: clients(),
     display: { ...backend.display.stats },
+    capture: backend.capture.status(),
   });
 
   const handle = async (req: ControlRequest): Promise<unknown> => {
@@ -105,6 +106,18 @@ export function backendControlHandler(opts: BackendControlOptions): {
         if (!vfb) throw xerror('CTL_E_FAILED', `domain ${domid} has no vfb device yet`);
         return { reports: vfb.monitor.since(req.since).map(scanReportToJson) };
       }
+      case 'capture-start':
+        return backend.capture.start({ path: req.path, maxBytes: req.maxBytes, maxMs: req.maxMs });
+      case 'capture-stop': {
+        const now = backend.capture.status();
+        if (!now?.recording) throw xerror('CTL_E_FAILED', `domain ${domid} is not recording (no capture running)`);
+        if (req.path !== undefined && req.path !== now.path) {
+          throw xerror('CTL_E_FAILED', `domain ${domid} records to ${now.path}, not ${req.path}: not stopped`);
+        }
+        return backend.capture.stop();
+      }
+      case 'capture-status':
+        return backend.capture.status();
       case 'reload': {
         const security = opts.reloadSecurity();
         const reloaded: string[] = [];

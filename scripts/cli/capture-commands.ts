@@ -5,6 +5,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { captureInfo, DEFAULT_KEYFRAME_INTERVAL_MS, exportFbsFile, formatCaptureInfo, importFbsFile } from '../../backend/capture/convert';
 import { isXenvfbError, type ErrorCode } from '../../shared/errors';
+import { parseDomid, parseMegabytes } from './args';
+import { type LiveCaptureFlags, runLiveCapture } from './live-capture-command';
 
 const HINTS: Partial<Record<ErrorCode, string>> = {
   CAP_E_BAD_MAGIC: 'is it an FBS recording? convert it with `xenvfb capture import FILE.fbs -o FILE.xvc`',
@@ -63,10 +65,36 @@ function parseSeconds(v: string): number {
   return n;
 }
 
+/**
+ * `capture` is both a command (record a live backend: --domid N -o FILE) and a group
+ * (info, import, export). Its options are positional (before a subcommand only), so that
+ * `capture import X -o Y` gives -o to import; main.ts turns positional options on for the program.
+ */
 export function registerCaptureCommands(program: Command): void {
   const capture = program
     .command('capture')
-    .description('inspect capture files and convert them to and from rfbproxy FBS (docs/capture-format.md)');
+    .usage('--domid N -o FILE [--duration S] [--max-size MB] | --domid N --stop | info|import|export ...')
+    .description(
+      'record a running backend (--domid N -o FILE; the backend writes the file), inspect capture files, and convert them to and from rfbproxy FBS (docs/capture-format.md)',
+    )
+    .enablePositionalOptions()
+    .option('--domid <n>', 'record the display of the backend of this domain', parseDomid)
+    .option('-o, --output <file>', 'the capture file the backend writes (FILE.1, FILE.2... when it exists)')
+    .option('--duration <s>', 'stop after this many seconds (default: at Ctrl-C or SIGTERM)', parseSeconds)
+    .option('--max-size <MB>', 'stop when the file reaches this size', parseMegabytes)
+    .option('--stop', 'stop the capture running on that backend (one whose xenvfb capture was killed)')
+    .option('--status', 'show the capture running on that backend, or its last one')
+    .option('--sim-dir <dir>', 'the simulator directory (its control/ holds the sockets)')
+    .option('--control-dir <dir>', 'directory of the control sockets (default /run/xenvfb, or XENVFB_CONTROL_DIR)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  xenvfb capture --domid 1 -o /tmp/d1.xvc --duration 10 --sim-dir /dev/shm/xenvfb-demo-XXXX
+  xenvfb capture --domid 7 -o /var/tmp/d7.xvc            # until Ctrl-C
+  xenvfb capture info /tmp/d1.xvc`,
+    )
+    .action((o: LiveCaptureFlags) => runLiveCapture(o).catch((e: unknown) => captureFail('xenvfb capture', e)));
 
   capture
     .command('info')

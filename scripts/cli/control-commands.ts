@@ -8,6 +8,7 @@ import type { BackendStatus, ClientStatus } from '../../backend/control/status';
 import { InvalidArgumentError } from 'commander';
 import { parseDomid } from './args';
 import { backendSocketPath, controlDir, domidsOfSockets } from './control-paths';
+import { formatCaptureSummary } from './live-capture-command';
 
 interface Where {
   simDir?: string;
@@ -42,6 +43,7 @@ function summary(s: BackendStatus): string[] {
     else if (d.events) lines.push(`  ${d.kind}/${d.devid} UPDATE events: ${d.events.updates}`);
   }
   for (const c of s.clients) lines.push(`  ${clientLine(c)}`);
+  if (s.capture) lines.push(`  capture ${formatCaptureSummary(s.capture)}`);
   return lines;
 }
 

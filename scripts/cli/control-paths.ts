@@ -2,6 +2,7 @@
 // directory, else /run/xenvfb (root-only, like /run/xenstored). One socket per backend,
 // domain-N.sock, and watch.sock for the watch daemon.
 
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { findSimDir } from './platform';
 
@@ -26,4 +27,12 @@ export function domidsOfSockets(names: string[]): number[] {
     .filter((d): d is string => d !== undefined)
     .map(Number)
     .sort((a, b) => a - b);
+}
+
+/**
+ * The default control socket of `xenvfb replay --control` serving VNC on `vncPort`: in a
+ * directory of this user's own under the temporary directory (a replay needs no root).
+ */
+export function replaySocketPath(vncPort: number, uid = process.getuid?.() ?? 0): string {
+  return path.join(os.tmpdir(), `xenvfb-replay-${uid}`, `replay-${vncPort}.sock`);
 }

@@ -33,6 +33,8 @@ interface DemoOptions extends VncSecurityFlags, SpiceFlags {
   web: HostPort | false;
   workload: WorkloadName;
   image?: string;
+  /** Capture file the replay workload plays into the guest. */
+  replayFile?: string;
   simDir?: string;
   restartGuest: boolean;
   metrics?: HostPort;
@@ -69,6 +71,14 @@ function makeSimDir(explicit?: string): { dir: string; owned: boolean } {
 export async function runDemoCommand(opts: DemoOptions): Promise<void> {
   if (opts.workload === 'still' && !opts.image) {
     process.stderr.write('xenvfb demo: --workload still shows a PNG; give it with --image FILE.png\n');
+    process.exit(2);
+  }
+  if (opts.workload === 'replay' && !opts.replayFile) {
+    process.stderr.write('xenvfb demo: --workload replay plays a capture into the guest; give it with --replay-file FILE\n');
+    process.exit(2);
+  }
+  if (opts.replayFile && !fs.existsSync(opts.replayFile)) {
+    process.stderr.write(`xenvfb demo: capture ${opts.replayFile} does not exist\n`);
     process.exit(2);
   }
   if (opts.image && !fs.existsSync(opts.image)) {
@@ -146,6 +156,7 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
   const startGuest = () => {
     const args = ['guest', '--domid', String(DOMID), '--sim-dir', dir, '--workload', opts.workload];
     if (opts.image) args.push('--image', path.resolve(opts.image));
+    if (opts.replayFile) args.push('--replay-file', path.resolve(opts.replayFile));
     if (opts.dirtyTiles === false) args.push('--no-dirty-tiles');
     if (opts.grantFb === false) args.push('--no-grant-fb');
     const startedAt = Date.now();

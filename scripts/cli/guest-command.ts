@@ -16,6 +16,7 @@ export async function runGuestCommand(opts: {
   simDir?: string;
   workload: WorkloadName;
   image?: string;
+  replayFile?: string;
   dirtyTiles?: boolean;
   grantFb?: boolean;
 }): Promise<void> {
@@ -24,6 +25,7 @@ export async function runGuestCommand(opts: {
   const guest = await DemoGuest.start(platform, {
     workload: opts.workload,
     ...(opts.image ? { image: opts.image } : {}),
+    ...(opts.replayFile ? { replayFile: opts.replayFile } : {}),
     log,
     vfb: { dirtyTiles: opts.dirtyTiles !== false, grantFb: opts.grantFb !== false },
     onInput: (ev) => process.stdout.write(`${JSON.stringify({ event: 'input', ...ev })}\n`),

@@ -1,10 +1,11 @@
 // The `xenvfb` command line.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { parseDomid, parseHostPort, parseTilePeriod } from './args';
+import { parseDomid, parseHostPort, parseMegabytes, parseTilePeriod } from './args';
 import { runBackendCommand } from './backend-command';
 import { registerCaptureCommands } from './capture-commands';
 import { registerReplayCommand } from './replay-command';
+import { registerReplayControlCommand } from './replay-control-command';
 import { runDemoCommand } from './demo-command';
 import { runGuestCommand } from './guest-command';
 import { runSimCommand } from './sim-command';
@@ -26,13 +27,6 @@ function parseWorkload(v: string): (typeof WORKLOAD_NAMES)[number] {
   return v as (typeof WORKLOAD_NAMES)[number];
 }
 
-function parseMegabytes(v: string): number {
-  const n = Number(v);
-  if (!/^\d+(\.\d+)?$/.test(v) || n <= 0 || n > 1e6)
-    throw new InvalidArgumentError(`expected a size in MB from 0.001 to 1000000, got "${v}"`);
-  return n;
-}
-
 function parseCount(v: string): number {
   if (!/^\d{1,4}$/.test(v)) throw new InvalidArgumentError(`expected a count from 0 to 9999, got "${v}"`);
   return Number(v);
@@ -41,7 +35,10 @@ function parseCount(v: string): number {
 export function buildProgram(): Command {
   const program = new Command('xenvfb')
     .description('Xen paravirtual framebuffer (vfb) and keyboard (vkbd) backend, frontend and simulator')
-    .showHelpAfterError('(run xenvfb help for usage)');
+    .showHelpAfterError('(run xenvfb help for usage)')
+    // Options belong to the command they follow (the program has none): `capture` has options
+    // of its own and subcommands with options of the same name (-o).
+    .enablePositionalOptions();
 
   const demo = program
     .command('demo')
@@ -67,6 +64,7 @@ export function buildProgram(): Command {
     .option('--auth-max-delay <ms>', VNC_SECURITY_HELP.authMaxDelay, parseLimitFlag)
     .addOption(new Option('--workload <name>', 'what the guest draws').choices(WORKLOAD_NAMES).default('pattern'))
     .option('--image <file.png>', 'PNG shown by the still workload (the guest framebuffer takes its size)')
+    .option('--replay-file <file>', 'capture played by the replay workload into the guest framebuffer (it takes its size)')
     .option('--sim-dir <dir>', 'simulator directory (default: a new temporary one, removed at exit)')
     .option('--metrics <host:port>', "serve the backend's Prometheus metrics on http://HOST:PORT/metrics", parseHostPort)
     .option('--no-restart-guest', 'do not restart the guest when it dies')
@@ -137,6 +135,7 @@ export function buildProgram(): Command {
     .option('--sim-dir <dir>', 'the simulator directory (omit inside a Xen domU: /dev/xen/{evtchn,gntalloc,xenbus})')
     .option('--workload <name>', `one of ${WORKLOAD_NAMES.join(', ')}`, parseWorkload, 'pattern')
     .option('--image <file.png>', 'PNG for the still workload')
+    .option('--replay-file <file>', 'capture file for the replay workload')
     .option('--dirty-tiles', 'mark damage in a dirty-tile page when the backend offers it (default)', true)
     .option('--no-dirty-tiles', 'always send XENFB_TYPE_UPDATE events')
     .option('--no-grant-fb', 'name pages by frame number (stock fbfront) even if the backend offers feature-grant-fb')
@@ -174,6 +173,7 @@ export function buildProgram(): Command {
     .action(async (qemuArgs: string[]) => runDeviceModel(qemuArgs));
   registerCaptureCommands(program);
   registerReplayCommand(program);
+  registerReplayControlCommand(program);
   return program;
 }
 

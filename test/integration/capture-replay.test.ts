@@ -1,9 +1,13 @@
 // Capture and replay end to end, with real VNC clients nobody here wrote (gvnccapture, and a
-// libvncclient program): the demo's pattern workload recorded with --capture, its backend
-// killed with SIGKILL mid-capture (the file must read back to its last complete record), a
-// live snapshot taken during the recording found among the recorded frames, and `xenvfb
-// replay` serving recorded frames exactly; both FBS fixtures imported and their last frame,
-// grabbed from our replay, equal to what the shared RFB decoder reconstructs.
+// libvncclient program) and a real SPICE client (spice-gtk's SpiceClientGLib): the demo's
+// pattern workload recorded with --capture for 20 s, its backend killed with SIGKILL
+// mid-capture (the file must read back to its last complete record), a live snapshot taken
+// during the recording found among the recorded frames, the recorded frames at the checked
+// times equal to frames the guest's pattern workload draws (redrawn in-process: the pattern
+// is a function of its frame number, test/helpers/pattern-frames.ts) at the guest's pace, and
+// `xenvfb replay` serving those frames exactly over VNC and SPICE; both FBS fixtures imported
+// and their last frame, grabbed from our replay, equal to what the shared RFB decoder
+// reconstructs.
 
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -18,8 +22,11 @@ import type { CaptureRecord } from '../../shared/capture/format';
 import { FrameState } from '../../shared/capture/frame-state';
 import { parseFbs } from '../../shared/capture/fbs';
 import { RfbServerStreamReader } from '../../shared/rfb/server-stream';
-import { DemoProcess, freeVncPort, hasCommand, XENVFB } from '../helpers/demo-process';
+import { DemoProcess, freePort, freeVncPort, hasCommand, XENVFB } from '../helpers/demo-process';
 import { buildVncSnap, readPpm, runSnap } from '../helpers/libvncclient';
+import { PatternFrames } from '../helpers/pattern-frames';
+import { ReplayProcess } from '../helpers/replay-process';
+import { SpiceGiClient, spiceGiMissing } from '../helpers/spice-gi';
 
 const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/fbs');
 const CWD = path.resolve(__dirname, '../..');
@@ -122,6 +129,57 @@ async function grabBoth(
   return checked;
 }
 
+/** Index of the first pixel whose R,G,B differ between a frame and a GI client dump (B,G,R,X), -1 if none, -2 on size. */
+function spiceDiff(state: FrameState, got: { width: number; height: number; stride: number; data: Buffer }): number {
+  const { width, height, rgba } = frameToRgba(state);
+  if (got.width !== width || got.height !== height) return -2;
+  for (let i = 0; i < width * height; i++) {
+    const b = Math.floor(i / width) * got.stride + (i % width) * 4;
+    if (rgba[i * 4] !== got.data[b + 2] || rgba[i * 4 + 1] !== got.data[b + 1] || rgba[i * 4 + 2] !== got.data[b]) return i;
+  }
+  return -1;
+}
+
+/** The recorded frames at `times` over SPICE (SpiceClientGLib), one replay seeked through its control socket. */
+async function replayOverSpice(file: string, times: number[], f: CaptureFile, children: ChildProcess[]): Promise<void> {
+  const why = spiceGiMissing();
+  if (why) {
+    console.log(`      (SPICE not checked: ${why})`);
+    return;
+  }
+  const spicePort = await freePort();
+  const socket = path.join(path.dirname(file), 'replay.sock');
+  const r = ReplayProcess.start([
+    file,
+    ...['--vnc', `127.0.0.1:${await freeVncPort()}`, '--spice', `127.0.0.1:${spicePort}`, '--spice-disable-ticketing'],
+    ...['--paused', '--start', `${times[0]}ms`, '--control', socket],
+  ]);
+  children.push(r.child);
+  await r.waitFor(/^\s+Control\s/);
+  const client = SpiceGiClient.start('127.0.0.1', spicePort);
+  try {
+    for (const t of times) {
+      if (t !== times[0]) {
+        const c = cli(['replay-control', '--socket', socket, 'seek', `${t}ms`]);
+        assert.equal(c.code, 0, c.stderr);
+      }
+      const want = f.frameAt(t).state;
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const got = await client.dump().catch(() => null);
+        const diff = got ? spiceDiff(want, got) : -2;
+        if (diff === -1) break;
+        if (Date.now() > deadline)
+          assert.fail(`SPICE: the replayed frame at ${t} ms never equalled the recording (first difference ${diff})`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    }
+  } finally {
+    await client.stop();
+    await r.stop();
+  }
+}
+
 describe('capture and replay with real VNC clients', function () {
   this.timeout(300_000);
   let tmp: string;
@@ -187,12 +245,24 @@ describe('capture and replay with real VNC clients', function () {
         );
         assert.ok(seen.has(key(shot)), 'the live snapshot is not among the recorded frames');
       }
-      for (const t of [Math.floor(f.durationMs / 2), f.durationMs]) {
+      const times = [Math.floor(f.durationMs / 2), f.durationMs];
+      // What the guest drew: each checked recorded frame is pattern frame N, N at the guest's
+      // pace (25 fps; loose bounds for a loaded machine).
+      const pattern = new PatternFrames(f.frameAt(0).state.geometry!.width, f.frameAt(0).state.geometry!.height);
+      const numbers = times.map((t) => pattern.frameOf(expectedOf(f.frameAt(t).state)));
+      assert.ok(
+        numbers.every((n) => n !== null),
+        `recorded frames at ${times} are pattern frames: ${numbers}`,
+      );
+      const fps = (numbers[1]! - numbers[0]!) / ((times[1]! - times[0]!) / 1000);
+      assert.ok(fps > 8 && fps < 27, `the guest drew ${fps.toFixed(1)} frames a second between the checked times`);
+      for (const t of times) {
         const r = await replay(file, t);
         children.push(r.child);
         await grabBoth(this, r.port, f.frameAt(t).state, tmp, snap);
         r.child.kill('SIGTERM');
       }
+      await replayOverSpice(file, times, f, children);
     } finally {
       f.close();
     }
