@@ -2,6 +2,8 @@
 // directory (as QEMU's xen_be_register watches backend/<type>/<domid>), drives each through
 // its lifecycle, and serves the guest's display through a list of display servers (VNC, SPICE)
 // and the web console. The composition root: the one place that picks protocols.
+// SPICE, the web server and the recorder are loaded only when their option is given: a
+// backend runs per domain, and code it never runs still costs memory in each.
 
 import type { Platform } from '../shared/platform/types';
 import type { XsClient } from '../shared/xenstore/client';
@@ -15,11 +17,10 @@ import { VfbBackend } from './devices/vfb';
 import { VkbdBackend } from './devices/vkbd';
 import { VncServer } from './vnc/server';
 import type { VncSecurityOptions } from './vnc/security/options';
-import { WebServer } from './web/server';
+import type { WebServer } from './web/server';
 import type { NetLimitsOptions } from './net/limits';
-import { createSpiceServer, type SpiceBackendOptions } from './spice/backend-spice';
-import { SPICE_WEB_WEBSOCKET_PATH, spiceWebClient } from './spice/web-client';
-import { CaptureRecorder } from './capture/recorder';
+import type { SpiceBackendOptions } from './spice/backend-spice';
+import type { CaptureRecorder } from './capture/recorder';
 import { listenError } from './listen';
 
 export interface BackendOptions {
@@ -126,6 +127,7 @@ export class DomainBackend {
     let input: InputSink = this.input;
     if (this.opts.capture) {
       const { path, maxBytes } = this.opts.capture;
+      const { CaptureRecorder } = await import('./capture/recorder');
       this.recorder = new CaptureRecorder(this.display, path, { maxBytes, meta: { domid }, log: log.child({ capture: path }) });
       input = this.recorder.tapInput(this.input);
       log.info({ capture: path }, 'recording the display to a capture file');
@@ -144,6 +146,8 @@ export class DomainBackend {
     if (this.opts.spice) {
       // A SPICE port that cannot bind is logged, not fatal: VNC still serves the guest (the demo
       // turns SPICE on by default, and demos side by side share its default port).
+      const { createSpiceServer } = await import('./spice/backend-spice');
+      const { SPICE_WEB_WEBSOCKET_PATH } = await import('./spice/web-client');
       const spice = await createSpiceServer(this.xs, this.display, input, domid, this.opts.spice, log);
       await this.serve(spice, this.opts.spice, [SPICE_WEB_WEBSOCKET_PATH]).catch((err: unknown) => {
         log.error({ err, spice: `${this.opts.spice!.host}:${this.opts.spice!.port}` }, 'SPICE server could not listen');
@@ -213,7 +217,8 @@ export class DomainBackend {
   private async startWeb(at: { host: string; port: number }): Promise<void> {
     const { log } = this.opts;
     const routes = this.servers.flatMap((s) => s.webSocketPaths.map((path) => ({ path, handler: s.server })));
-    const spiceWeb = this.servers.some((s) => s.server.protocol === 'spice') ? spiceWebClient() : null;
+    const spiceWeb = this.servers.some((s) => s.server.protocol === 'spice') ? (await import('./spice/web-client')).spiceWebClient() : null;
+    const { WebServer } = await import('./web/server');
     const web = new WebServer({
       webSockets: routes,
       log: log.child({ web: true }),
