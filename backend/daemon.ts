@@ -2,6 +2,8 @@
 // directory (as QEMU's xen_be_register watches backend/<type>/<domid>), drives each through
 // its lifecycle, and serves the guest's display through a list of display servers (VNC, SPICE)
 // and the web console. The composition root: the one place that picks protocols.
+// SPICE, the web server and the recorder are loaded only when their option is given: a
+// backend runs per domain, and code it never runs still costs memory in each.
 
 import * as path from 'node:path';
 import type { Platform } from '../shared/platform/types';
@@ -16,10 +18,9 @@ import { VfbBackend } from './devices/vfb';
 import { VkbdBackend } from './devices/vkbd';
 import { VncServer } from './vnc/server';
 import type { VncSecurityOptions } from './vnc/security/options';
-import { WebServer } from './web/server';
+import type { WebServer } from './web/server';
 import type { NetLimitsOptions } from './net/limits';
-import { createSpiceServer, type SpiceBackendOptions } from './spice/backend-spice';
-import { SPICE_WEB_WEBSOCKET_PATH, spiceWebClient } from './spice/web-client';
+import type { SpiceBackendOptions } from './spice/backend-spice';
 import { LiveCapture } from './capture/live-capture';
 import { listenError } from './listen';
 
@@ -141,6 +142,8 @@ export class DomainBackend {
     if (this.opts.spice) {
       // A SPICE port that cannot bind is logged, not fatal: VNC still serves the guest (the demo
       // turns SPICE on by default, and demos side by side share its default port).
+      const { createSpiceServer } = await import('./spice/backend-spice');
+      const { SPICE_WEB_WEBSOCKET_PATH } = await import('./spice/web-client');
       const spice = await createSpiceServer(this.xs, this.display, input, domid, this.opts.spice, log);
       await this.serve(spice, this.opts.spice, [SPICE_WEB_WEBSOCKET_PATH]).catch((err: unknown) => {
         log.error({ err, spice: `${this.opts.spice!.host}:${this.opts.spice!.port}` }, 'SPICE server could not listen');
@@ -210,7 +213,8 @@ export class DomainBackend {
   private async startWeb(at: { host: string; port: number }): Promise<void> {
     const { log } = this.opts;
     const routes = this.servers.flatMap((s) => s.webSocketPaths.map((path) => ({ path, handler: s.server })));
-    const spiceWeb = this.servers.some((s) => s.server.protocol === 'spice') ? spiceWebClient() : null;
+    const spiceWeb = this.servers.some((s) => s.server.protocol === 'spice') ? (await import('./spice/web-client')).spiceWebClient() : null;
+    const { WebServer } = await import('./web/server');
     const web = new WebServer({
       webSockets: routes,
       log: log.child({ web: true }),

@@ -11,7 +11,7 @@ import type { InputSink } from '../input/input-sink';
 import type { ScanMonitor } from '../damage/scan-monitor';
 import { xerror } from '../../shared/errors';
 import { type Logger, silentLogger } from '../../shared/log';
-import { CaptureRecorder } from './recorder';
+import type { CaptureRecorder } from './recorder';
 
 export interface CaptureStartOptions {
   /** Absolute path of the capture file (FILE.N beside it when FILE exists). */
@@ -99,6 +99,8 @@ export class LiveCapture {
     }
     try {
       fs.accessSync(path.dirname(opts.path), fs.constants.W_OK);
+      // Loaded at the first capture: an idle backend does not hold the recorder's code.
+      const { CaptureRecorder } = require('./recorder') as typeof import('./recorder');
       rec = new CaptureRecorder(this.display, opts.path, {
         ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}),
         meta: this.meta,

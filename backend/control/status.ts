@@ -48,7 +48,7 @@ export interface BackendStatus {
   capture: CaptureStatus | null;
 }
 
-export function geometryOf(surface: Surface | null): BackendStatus['geometry'] {
+export function geometryOf(surface: Omit<Surface, 'data'> | null): BackendStatus['geometry'] {
   if (!surface) return null;
   const { width, height, stride } = surface;
   return { width, height, stride, bitsPerPixel: surface.format.bitsPerPixel, depth: surface.format.depth };

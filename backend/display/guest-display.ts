@@ -2,6 +2,12 @@
 // framebuffer (null when the guest goes away) and reports damage from UPDATE events or tile
 // scans. Listeners never see guest memory: the surface they get is a shadow copy
 // (shadow.ts) that changes only inside the damage they are told about.
+//
+// The shadow exists only while someone looks: it is made (a copy of guest memory) the first
+// time a listener or a reader asks for the surface, and dropped at a damage report that no
+// one listens to. An idle backend (no client, no recorder) then holds neither the copy nor
+// the guest's pages (8 MB each at 1920x1080); a client that comes gets the copy made when
+// it asks, which is the whole of the guest screen at that moment.
 
 import { EventEmitter } from 'node:events';
 import type { CursorState, Display, DisplayEvents, Surface } from './display';
@@ -41,6 +47,9 @@ export interface GuestDisplayOptions {
 
 export class GuestDisplay extends EventEmitter<DisplayEvents> implements Display {
   private refreshHook: (() => void) | undefined;
+  /** The guest framebuffer (guest memory), or null. */
+  private guest: Surface | null = null;
+  /** Its shadow copy, made on demand (see the top of this file). */
   private shadow: ShadowFramebuffer | null = null;
   private pointer: CursorState = { shape: null, x: 0, y: 0, visible: true };
   readonly refineDamage: boolean;
@@ -70,7 +79,30 @@ export class GuestDisplay extends EventEmitter<DisplayEvents> implements Display
 
   /** The shadow of the guest surface (never guest memory), or null. */
   surface(): Surface | null {
-    return this.shadow?.surface ?? null;
+    return this.shadowNow()?.surface ?? null;
+  }
+
+  /**
+   * The guest surface's size and format without its pixels (`data` left out): what a status
+   * report needs, without making a shadow copy.
+   */
+  geometry(): Omit<Surface, 'data'> | null {
+    const g = this.guest;
+    return g ? { width: g.width, height: g.height, stride: g.stride, format: g.format } : null;
+  }
+
+  /** True while a shadow copy is held (tests, memory accounting). */
+  get hasShadow(): boolean {
+    return this.shadow !== null;
+  }
+
+  private shadowNow(): ShadowFramebuffer | null {
+    if (!this.shadow && this.guest) this.shadow = new ShadowFramebuffer(this.guest);
+    return this.shadow;
+  }
+
+  private get watched(): boolean {
+    return this.listenerCount('damage') + this.listenerCount('copy') + this.listenerCount('resize') > 0;
   }
 
   cursor(): CursorState {
@@ -79,9 +111,11 @@ export class GuestDisplay extends EventEmitter<DisplayEvents> implements Display
 
   /** A new guest surface (guest memory): the shadow starts over as a copy of it. */
   setSurface(guest: Surface | null): void {
-    this.shadow = guest ? new ShadowFramebuffer(guest) : null;
+    this.guest = guest;
+    this.shadow = null;
     this.stats.resizes++;
-    this.emit('resize', this.surface());
+    // Listeners get the new shadow at once; with none, it is made when first asked for.
+    if (this.watched) this.emit('resize', this.surface());
   }
 
   /** The source knows the cursor (shape null: the server's default arrow). */
@@ -92,16 +126,31 @@ export class GuestDisplay extends EventEmitter<DisplayEvents> implements Display
 
   /** Rects in guest coordinates; clipped here so servers never see out-of-range damage. */
   damage(rects: readonly Rect[]): void {
-    const shadow = this.shadow;
-    if (!shadow) return;
-    const s = shadow.surface;
-    const clipped = rects.map((r) => clipRect(r, s.width, s.height)).filter((r) => !isEmptyRect(r));
+    const guest = this.guest;
+    if (!guest) return;
+    const clipped = rects.map((r) => clipRect(r, guest.width, guest.height)).filter((r) => !isEmptyRect(r));
     if (clipped.length === 0) return;
+    if (!this.watched) {
+      // No one to tell: the shadow would only be kept up to date for nobody.
+      this.shadow = null;
+      this.stats.damageEvents++;
+      this.stats.damageRects += clipped.length;
+      return;
+    }
+    // A listener that never asked for the surface gets a shadow made now: the guest's
+    // present pixels, which it has not seen, so the damage is reported as given.
+    const fresh = !this.shadow;
+    const shadow = this.shadowNow()!;
+    if (fresh) return this.reportAsGiven(clipped);
     if (this.refineDamage) return this.refined(shadow, clipped);
     shadow.copyIn(clipped);
+    this.reportAsGiven(clipped);
+  }
+
+  private reportAsGiven(rects: Rect[]): void {
     this.stats.damageEvents++;
-    this.stats.damageRects += clipped.length;
-    this.emit('damage', clipped);
+    this.stats.damageRects += rects.length;
+    this.emit('damage', rects);
   }
 
   /** 'copy' events first (only when someone listens), then what really changed. */

@@ -95,8 +95,10 @@ export class VncServer implements DisplayServer {
   /** Connections refused for being over a limit, by limit (status, tests). */
   readonly refused = { total: 0, address: 0 };
   private readonly encodeMode: EncodeMode;
-  /** This server holds a warm worker in the encode pool (listen .. close). */
+  /** This server holds a warm worker in the encode pool (while any connection is open). */
   private warm = false;
+  /** Connections admitted and not yet closed (TCP and WebSocket upgrades). */
+  private admitted = 0;
 
   constructor(private readonly opts: VncServerOptions) {
     this.log = opts.log ?? silentLogger;
@@ -173,18 +175,33 @@ export class VncServer implements DisplayServer {
 
   /** Bind and listen; port 0 picks a free port. Resolves to the bound address. */
   async listen(host: string, port: number): Promise<VncAddress> {
-    if (this.encodeMode === 'worker' && !this.warm) {
-      // Serving starts with an encode worker up (~0.3 s to start), not at the first client.
-      this.warm = true;
-      await rfbEncodePool.retain();
-    }
     return listenOn(this.server, host, port);
+  }
+
+  /**
+   * The first open connection starts an encode worker (~0.3 s, ~10 MB of RSS) while the
+   * client does its handshake, so its first frame does not wait for it; the last one to
+   * close lets it go (it ends after ENCODE_WORKER_IDLE_MS). An idle backend has no worker.
+   */
+  private connectionOpened(): void {
+    this.admitted += 1;
+    if (this.encodeMode !== 'worker' || this.warm) return;
+    this.warm = true;
+    void rfbEncodePool.retain();
+  }
+
+  private connectionClosed(): void {
+    this.admitted = Math.max(0, this.admitted - 1);
+    if (this.admitted > 0 || !this.warm) return;
+    this.warm = false;
+    rfbEncodePool.release();
   }
 
   /** Stop listening and drop every client. */
   close(): Promise<void> {
     if (this.warm) rfbEncodePool.release();
     this.warm = false;
+    this.admitted = 0;
     this.gateway.close();
     for (const s of [...this.pending]) s.destroy();
     for (const c of [...this.connections]) {
@@ -211,7 +228,11 @@ export class VncServer implements DisplayServer {
     const address = socket.remoteAddress ?? '';
     const verdict = this.counter.admit(address);
     if (verdict === 'ok') {
-      socket.once('close', () => this.counter.release(address));
+      this.connectionOpened();
+      socket.once('close', () => {
+        this.counter.release(address);
+        this.connectionClosed();
+      });
       return true;
     }
     this.refused[verdict] += 1;

@@ -1,8 +1,8 @@
 // Memory of an idle backend (issue 12's target: <= 64 MB RSS), compiled (dist/, what
 // `npm install` builds and production runs) against the TypeScript sources through ts-node,
 // with the guest at 1920x1080: idle with no client, then with one VNC client that took a
-// full frame; and compiled with encoding on the main thread (what the warm encode worker
-// costs). Processes are measured from /proc/PID/status (VmRSS, VmHWM). Run:
+// full frame; and compiled with encoding on the main thread (XENVFB_VNC_ENCODE=sync: no
+// encode worker even with a client). Processes are measured from /proc/PID/status (VmRSS, VmHWM). Run:
 // npm run bench:rss. Numbers on a shared machine are noisy; the modes are interleaved.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,6 +20,8 @@ const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'scripts', 'bin', 'xenvfb.js');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const IDLE_MS = 5000;
+const TS_NODE_MAIN = `require('ts-node').register({ transpileOnly: true, swc: true, project: ${JSON.stringify(path.join(ROOT, 'tsconfig.json'))} });
+require(${JSON.stringify(path.join(ROOT, 'scripts', 'cli', 'main'))}).main([process.argv[0], 'xenvfb', ...process.argv.slice(1)]);`;
 
 function status(pid: number): { rss: number; hwm: number } {
   const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -63,12 +65,15 @@ async function measure(mode: Mode, dist: string): Promise<Record<string, number>
     ...process.env,
     XENVFB_PARENT_FD: '3',
     XENVFB_LOG_LEVEL: 'warn',
-    ...(mode === 'ts-node' ? { XENVFB_DIST: '' } : { XENVFB_DIST: dist }),
-    // dist-sync: encoding on the main thread (no warm encode worker: what a worker costs).
+    ...(mode === 'ts-node' ? {} : { XENVFB_DIST: dist }),
+    // dist-sync: encoding on the main thread (no encode worker: what a worker costs).
     ...(mode === 'dist-sync' ? { XENVFB_VNC_ENCODE: 'sync' } : {}),
   };
   const opts = { env, stdio: ['ignore', 'pipe', 'inherit', 'pipe'] as ('ignore' | 'pipe' | 'inherit')[] };
-  const backend = spawn(process.execPath, [BIN, 'backend', '--domid', '1', '--sim-dir', dir, '--vnc', '127.0.0.1:0'], opts);
+  const args = ['backend', '--domid', '1', '--sim-dir', dir, '--vnc', '127.0.0.1:0'];
+  // The bin picks dist/ whenever it is fresh: the sources run through ts-node as it would otherwise.
+  const viaSources = ['-e', TS_NODE_MAIN, '--', ...args];
+  const backend = spawn(process.execPath, mode === 'ts-node' ? viaSources : [BIN, ...args], opts);
   const listening = JSON.parse(await waitLine(backend, /"event":"listening"/)) as { vnc: string };
   const guest = spawn(process.execPath, [BIN, 'guest', '--domid', '1', '--sim-dir', dir, '--workload', 'still', '--image', image], opts);
   await waitLine(guest, /"event":"ready"/);
@@ -85,6 +90,11 @@ async function measure(mode: Mode, dist: string): Promise<Record<string, number>
   return { idleRss: idle.rss, servedRss: served.rss, peak: served.hwm, guestRss: guestIdle.rss };
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
 async function main(): Promise<void> {
   const dist = fs.mkdtempSync(path.join(ROOT, '.dist-test-'));
   try {
@@ -97,6 +107,11 @@ async function main(): Promise<void> {
     console.log(`backend RSS (MB), guest 1920x1080 XRGB8888, ${IDLE_MS / 1000} s idle; target: idle <= 64 MB compiled`);
     console.log('mode        idle   1 client   peak(HWM)  guest idle');
     for (const [mode, r] of rows) console.log(`${mode.padEnd(9)}${f(r.idleRss!)}${f(r.servedRss!)}  ${f(r.peak!)}  ${f(r.guestRss!)}`);
+    console.log(`median of ${ROUNDS} round(s):`);
+    for (const mode of ['dist', 'dist-sync', 'ts-node'] as const) {
+      const of = (k: string) => median(rows.filter(([m]) => m === mode).map(([, r]) => r[k]!));
+      console.log(`${mode.padEnd(9)}${f(of('idleRss'))}${f(of('servedRss'))}  ${f(of('peak'))}  ${f(of('guestRss'))}`);
+    }
   } finally {
     fs.rmSync(dist, { recursive: true, force: true });
   }

@@ -12,7 +12,6 @@ import {
   geometryOf,
   RateSampler,
 } from '../../backend/control/status';
-import { surfaceToPng } from '../../backend/control/screenshot';
 import { VncServer } from '../../backend/vnc/server';
 import type { VncSecurityOptions } from '../../backend/vnc/security/options';
 import { xerror } from '../../shared/errors';
@@ -70,7 +69,7 @@ export function backendControlHandler(opts: BackendControlOptions): {
     domid,
     pid: process.pid,
     uptimeSeconds: Math.round((Date.now() - started) / 1000),
-    geometry: geometryOf(backend.display.surface()),
+    geometry: geometryOf(backend.display.geometry()),
     devices: await devices(),
     servers: backend.servers.map((s) => ({
       protocol: s.server.protocol,
@@ -92,6 +91,8 @@ export function backendControlHandler(opts: BackendControlOptions): {
       case 'screenshot': {
         const surface = backend.display.surface();
         if (!surface) throw xerror('CTL_E_FAILED', `domain ${domid} has no framebuffer yet (its vfb is not connected)`);
+        // The PNG encoder is loaded at the first screenshot, not by every idle backend.
+        const { surfaceToPng } = await import('../../backend/control/screenshot');
         return { width: surface.width, height: surface.height, png: surfaceToPng(surface).toString('base64') };
       }
       case 'disconnect': {

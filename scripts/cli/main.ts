@@ -2,23 +2,35 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseDomid, parseHostPort, parseMegabytes, parseTilePeriod } from './args';
-import { runBackendCommand } from './backend-command';
-import { registerCaptureCommands } from './capture-commands';
-import { registerReplayCommand } from './replay-command';
-import { registerReplayControlCommand } from './replay-control-command';
-import { runDemoCommand } from './demo-command';
-import { runGuestCommand } from './guest-command';
-import { runSimCommand } from './sim-command';
 import { parseLimitFlag, parseSecurityFlag, VNC_SECURITY_HELP } from './vnc-security-flags';
 import { addSpiceOptions } from './spice-flags';
-import { registerXenstoreCommands } from './xenstore-commands';
-import { registerControlCommands } from './control-commands';
-import { registerInspectCommand } from './inspect/inspect-command';
-import { registerWatchCommand } from './watch/watch-command';
-import { runInstallHooks } from './install-hooks';
-import { runAttachDevices } from './attach-devices-command';
-import { runDeviceModel } from '../hooks/xl-device-model';
-import { WORKLOAD_NAMES } from '../../frontend/workloads';
+import { WORKLOAD_NAMES } from '../../frontend/workloads/workload';
+
+/**
+ * Commands defined in other files, each loaded only when it runs (or for help): a long-running
+ * process (`backend`, one per domain) must not hold the code of every other command in memory.
+ */
+const REGISTRARS: Array<() => Promise<(program: Command) => void>> = [
+  async () => (await import('./xenstore-commands')).registerXenstoreCommands,
+  async () => (await import('./control-commands')).registerControlCommands,
+  async () => (await import('./inspect/inspect-command')).registerInspectCommand,
+  async () => (await import('./watch/watch-command')).registerWatchCommand,
+  async () => (await import('./capture-commands')).registerCaptureCommands,
+  async () => (await import('./replay-command')).registerReplayCommand,
+  async () => (await import('./replay-control-command')).registerReplayControlCommand,
+];
+
+/** An action whose module is loaded when it runs. */
+function lazy<A extends unknown[]>(load: () => Promise<(...args: A) => unknown>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    await (
+      await load()
+    )(...args);
+  };
+}
+
+/** The commands buildProgram defines itself (their code is imported when their action runs). */
+const INLINE_COMMANDS = ['demo', 'backend', 'sim', 'guest', 'install-hooks', 'attach-devices', 'device-model'];
 
 function parseWorkload(v: string): (typeof WORKLOAD_NAMES)[number] {
   if (!(WORKLOAD_NAMES as readonly string[]).includes(v)) {
@@ -32,7 +44,11 @@ function parseCount(v: string): number {
   return Number(v);
 }
 
-export function buildProgram(): Command {
+/**
+ * The command line. With `command` naming one of INLINE_COMMANDS, the commands defined in
+ * other files are left out (not loaded); otherwise every command is there.
+ */
+export async function buildProgram(command?: string): Promise<Command> {
   const program = new Command('xenvfb')
     .description('Xen paravirtual framebuffer (vfb) and keyboard (vkbd) backend, frontend and simulator')
     .showHelpAfterError('(run xenvfb help for usage)')
@@ -81,7 +97,7 @@ export function buildProgram(): Command {
     .option('--no-refine-damage', 'send every damaged pixel as reported')
     .option('--capture <file>', "record the guest's display and client input to a capture file (docs/capture-format.md)")
     .option('-v, --verbose', 'print the JSON logs of the backend and the guest');
-  addSpiceOptions(demo).action(runDemoCommand);
+  addSpiceOptions(demo).action(lazy(async () => (await import('./demo-command')).runDemoCommand));
 
   const backend = program
     .command('backend')
@@ -116,7 +132,7 @@ export function buildProgram(): Command {
     .option('--no-refine-damage', 'send every damaged pixel as reported')
     .option('--capture <file>', 'record the display and client input to a capture file (docs/capture-format.md)')
     .option('--capture-max-size <MB>', 'stop recording when the capture file reaches this size', parseMegabytes);
-  addSpiceOptions(backend).action(runBackendCommand);
+  addSpiceOptions(backend).action(lazy(async () => (await import('./backend-command')).runBackendCommand));
 
   program
     .command('sim')
@@ -126,7 +142,7 @@ export function buildProgram(): Command {
       ...prev,
       parseDomid(v),
     ])
-    .action(runSimCommand);
+    .action(lazy(async () => (await import('./sim-command')).runSimCommand));
 
   program
     .command('guest')
@@ -139,12 +155,7 @@ export function buildProgram(): Command {
     .option('--dirty-tiles', 'mark damage in a dirty-tile page when the backend offers it (default)', true)
     .option('--no-dirty-tiles', 'always send XENFB_TYPE_UPDATE events')
     .option('--no-grant-fb', 'name pages by frame number (stock fbfront) even if the backend offers feature-grant-fb')
-    .action(runGuestCommand);
-
-  registerXenstoreCommands(program);
-  registerControlCommands(program);
-  registerInspectCommand(program);
-  registerWatchCommand(program);
+    .action(lazy(async () => (await import('./guest-command')).runGuestCommand));
 
   program
     .command('install-hooks')
@@ -154,14 +165,14 @@ export function buildProgram(): Command {
     .option('--no-libvirt', 'skip /etc/libvirt/hooks/libxl')
     .option('--no-systemd', 'skip the systemd units and /etc/default, /etc/xenvfb files')
     .option('--no-xl', 'skip /usr/local/sbin/xenvfb-dm and xenvfb-xl-create')
-    .action(runInstallHooks);
+    .action(lazy(async () => (await import('./install-hooks')).runInstallHooks));
 
   program
     .command('attach-devices')
     .description('write a vfb and a vkbd device for a domain into xenstore as libxl does (after `xl create -p`)')
     .requiredOption('--domid <n>', 'the guest domain', parseDomid)
     .option('--sim-dir <dir>', 'the simulator directory (default: this Xen host)')
-    .action(runAttachDevices);
+    .action(lazy(async () => (await import('./attach-devices-command')).runAttachDevices));
 
   program
     .command('device-model')
@@ -170,13 +181,13 @@ export function buildProgram(): Command {
     .allowUnknownOption()
     .allowExcessArguments()
     .argument('[qemu-args...]')
-    .action(async (qemuArgs: string[]) => runDeviceModel(qemuArgs));
-  registerCaptureCommands(program);
-  registerReplayCommand(program);
-  registerReplayControlCommand(program);
+    .action(lazy(async () => (await import('../hooks/xl-device-model')).runDeviceModel));
+  if (command === undefined || !INLINE_COMMANDS.includes(command)) {
+    for (const load of REGISTRARS) (await load())(program);
+  }
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await buildProgram().parseAsync(argv);
+  await (await buildProgram(argv[2])).parseAsync(argv);
 }

@@ -13,7 +13,11 @@
 //      group, so it outlives this stand-in when libxl kills it at destroy), pid in
 //      /run/xen/xenvfb-backend-<domid>.pid, output appended to our stdout (libxl's
 //      /var/log/xen/qemu-dm-<name>.log);
-//   3. writes /local/domain/0/device-model/<domid>/state = running, which libxl waits for
+//   3. waits (at most DM_BACKEND_WAIT_MS) until the backend of the domain's vfb is in
+//      InitWait, as QEMU reports running only with its backends set up: libxl unpauses the
+//      domain next, and a guest that boots before its vfb backend answers has fbfront hold
+//      its boot for 30 s ("xenbus_probe_frontend: Timeout connecting to device");
+//   4. writes /local/domain/0/device-model/<domid>/state = running, which libxl waits for
 //      (without it: "device model: startup timed out" after 60 s).
 // Without device_model_override, `xenvfb watch` or the libvirt hook do the same (README,
 // "On a Xen host").
@@ -35,6 +39,9 @@ export interface DmArgs {
   name: string | undefined;
   qmpSockets: string[];
 }
+
+/** The longest wait for the vfb backend's InitWait before reporting running (libxl allows a device model 60 s). */
+export const DM_BACKEND_WAIT_MS = 45_000;
 
 /** The parts of QEMU's command line (as libxl writes it) the stand-in needs. */
 export function parseDmArgs(argv: readonly string[]): DmArgs {
@@ -147,6 +154,26 @@ function answers(p: string): Promise<boolean> {
   });
 }
 
+/** Step 3: returns when a vfb backend of the domain is in InitWait (or Connected), or after DM_BACKEND_WAIT_MS. */
+async function backendReady(xs: XsClient, domid: number, log: (s: string) => void): Promise<void> {
+  const dir = `/local/domain/0/backend/vfb/${domid}`;
+  const devices = await xs.directory(dir).catch(() => [] as string[]);
+  if (devices.length === 0) return; // no vfb written by libxl: nothing to wait for
+  const deadline = Date.now() + DM_BACKEND_WAIT_MS;
+  for (;;) {
+    for (const dev of devices) {
+      const state = await xs.tryRead(`${dir}/${dev}/state`);
+      if (state === '2' || state === '4') return log(`vfb backend ${dev} in state ${state}: the guest can boot`);
+    }
+    if (Date.now() > deadline) {
+      return log(
+        `no vfb backend in InitWait after ${DM_BACKEND_WAIT_MS / 1000} s; reporting running anyway (the guest may wait 30 s at boot)`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** `xenvfb device-model ARGS` and the lab's /usr/sbin/xenvfb-dm: QEMU's command line in `argv`. */
 export async function runDeviceModel(argv: readonly string[]): Promise<void> {
   const t0 = Date.now();
@@ -157,6 +184,7 @@ export async function runDeviceModel(argv: readonly string[]): Promise<void> {
   if (await answers(WATCH_SOCKET)) log(`xenvfb watch answers on ${WATCH_SOCKET}: it serves domain ${args.domid}`);
   else startBackend(args.domid, log);
   const xs = await XsClient.connect();
+  await backendReady(xs, args.domid, log);
   await xs.write(`/local/domain/0/device-model/${args.domid}/state`, 'running');
   xs.close();
   log('device-model state = running');

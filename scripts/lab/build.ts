@@ -22,8 +22,8 @@ export interface BuildResult {
 const REPO = path.resolve(__dirname, '..', '..');
 const GUEST = path.join(__dirname, 'guest');
 const LIBDIR = 'lib/x86_64-linux-gnu';
-/** Modules for /dev/xen/{privcmd,evtchn,gntdev,gntalloc}, /proc/xen and /dev/input/event*. */
-const DOM0_MODULES = ['xen-privcmd', 'xenfs', 'xen-evtchn', 'xen-gntdev', 'xen-gntalloc', 'evdev'];
+/** Modules for /dev/xen/{privcmd,evtchn,gntdev,gntalloc}, /proc/xen, /dev/input/event* and QEMU's e1000 NIC. */
+const DOM0_MODULES = ['xen-privcmd', 'xenfs', 'xen-evtchn', 'xen-gntdev', 'xen-gntalloc', 'evdev', 'e1000'];
 /** Geometries the domU can draw: fbfront's default mode and the lab's mode change (stride stays 3200). */
 const PATTERNS = [
   { width: 800, height: 600, stride: 3200 },
@@ -213,7 +213,12 @@ function installRepo(root: string): void {
   fs.rmSync(path.join(dest, 'native/build/Release/.deps'), { recursive: true, force: true });
   transpileTree(dest);
   const nm = path.join(dest, 'node_modules');
-  fs.cpSync(path.join(REPO, 'node_modules'), nm, { recursive: true });
+  // The real directory: a worktree's node_modules is often a symlink to another checkout's,
+  // and copying the link would make the pruning below delete packages from that checkout.
+  fs.cpSync(fs.realpathSync(path.join(REPO, 'node_modules')), nm, { recursive: true });
+  if (fs.lstatSync(nm).isSymbolicLink() || fs.realpathSync(nm) !== path.join(fs.realpathSync(dest), 'node_modules')) {
+    throw new Error(`${nm} is not a copy: refusing to prune it`);
+  }
   for (const p of PRUNE) fs.rmSync(path.join(nm, p), { recursive: true, force: true });
   for (const f of fs.existsSync(path.join(nm, 'typescript/lib')) ? fs.readdirSync(path.join(nm, 'typescript/lib')) : []) {
     if (PRUNE_TYPESCRIPT.test(f)) fs.rmSync(path.join(nm, 'typescript/lib', f), { recursive: true, force: true });
@@ -340,6 +345,26 @@ function buildDom0(work: string, cache: string, kver: string, domuImage: string,
       'device_model_version = "qemu-xen"',
       'device_model_override = "/usr/sbin/xenvfb-dm"',
     ]),
+  );
+  // The watch phase (dom0-watch.ts): two stock domUs through the same xl path, served by `xenvfb watch`.
+  for (const [i, name] of ['labw1', 'labw2'].entries()) {
+    fs.writeFileSync(
+      path.join(root, `etc/xen/domu-watch${i + 1}.cfg`),
+      cfg([
+        `name = "${name}"`,
+        'ramdisk = "/boot/domu.cpio.gz"',
+        'memory = 128',
+        'extra = "console=hvc0 rdinit=/init"',
+        "vfb = [ 'vnc=0,sdl=0' ]",
+        'device_model_version = "qemu-xen"',
+        'device_model_override = "/usr/sbin/xenvfb-dm"',
+      ]),
+    );
+  }
+  fs.mkdirSync(path.join(root, 'etc/xenvfb'), { recursive: true });
+  fs.writeFileSync(
+    path.join(root, 'etc/xenvfb/watch.json'),
+    `${JSON.stringify({ listen: '127.0.0.1', ports: { policy: 'base', base: 5900 }, spice: { base: 5930, disableTicketing: true } }, null, 2)}\n`,
   );
   installRepo(root);
   const image = path.join(work, 'dom0.cpio');

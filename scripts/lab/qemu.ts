@@ -19,6 +19,11 @@ export interface BootOptions {
    * `NAME=value` parameters to /init as environment variables (no commas, no dots).
    */
   dom0Env?: Record<string, string>;
+  /**
+   * Host loopback ports QEMU forwards to dom0's TCP ports (user networking, an e1000 NIC that
+   * dom0 brings up as 10.0.2.15; `restrict=on`: dom0 reaches nothing outside). None: no NIC.
+   */
+  hostForwards?: { host: number; guest: number }[];
   /** Called with each complete serial line (progress display). */
   onLine?: (line: string) => void;
 }
@@ -47,6 +52,8 @@ export function qemuArgs(o: BootOptions): string[] {
     return ` ${k}=${v}`;
   });
   const modules = `${o.dom0Kernel} console=hvc0 earlyprintk=xen rdinit=/init${env.join('')},${o.dom0Image}`;
+  const forwards = (o.hostForwards ?? []).map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`).join('');
+  const nic = forwards ? `user,model=e1000,restrict=on${forwards}` : 'none';
   return [
     '-accel',
     'tcg',
@@ -65,7 +72,7 @@ export function qemuArgs(o: BootOptions): string[] {
     '-serial',
     'stdio',
     '-nic',
-    'none',
+    nic,
     '-kernel',
     o.xen,
     '-append',

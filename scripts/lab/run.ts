@@ -14,6 +14,8 @@ import { bootXen, liveQemu } from './qemu';
 import { parseSerialLog } from './serial-log';
 import { selectedPhases } from './phases';
 import { takeLabLock } from './lock';
+import { freeHostPort, hostGrab, parseHostGrabLine, sendResult, type HostGrabPorts } from './host-grab';
+import { HOST_GRAB_PORTS } from './guest/dom0-watch';
 
 const CACHE = process.env.XENVFB_LAB_CACHE ?? path.join(os.homedir(), '.cache/xenvfb/lab');
 const TIMEOUT_S = Number(process.env.XENVFB_LAB_TIMEOUT ?? 600);
@@ -57,6 +59,20 @@ async function main(): Promise<number> {
   for (const [k, v] of Object.entries(built.sizes)) console.log(`lab: size ${k} ${mb(v)}`);
 
   const serialLog = path.join(CACHE, 'serial.log');
+  // The watch phase's SPICE check: dom0 asks (LAB HOST-GRAB), the host grabs through these forwards.
+  const grabPorts: HostGrabPorts | undefined = phases.includes('watch')
+    ? { vnc: await freeHostPort(), spice: await freeHostPort(), result: await freeHostPort() }
+    : undefined;
+  const hostForwards = grabPorts
+    ? (['vnc', 'spice', 'result'] as const).map((k) => ({ host: grabPorts[k], guest: HOST_GRAB_PORTS[k] }))
+    : undefined;
+  const onGrab = (req: { domid: number; width: number; height: number }) => {
+    console.log(`lab: host: grabbing domain ${req.domid} over SPICE and VNC (host ports ${JSON.stringify(grabPorts)})`);
+    void hostGrab(grabPorts!, req.width, req.height).then(async (line) => {
+      console.log(`lab: host: ${line.slice(0, 300)}`);
+      await sendResult(grabPorts!.result, line);
+    });
+  };
   const boot = await phase('boot+checks', () =>
     bootXen({
       xen: path.join(CACHE, 'xen.elf'),
@@ -68,8 +84,11 @@ async function main(): Promise<number> {
       dom0MemMiB: 1024,
       // dom0's own deadline ends the run (with END and a diagnosis) before the host kills QEMU.
       dom0Env: { LAB_PHASES: phases.join('+'), LAB_DOM0_DEADLINE: String(Math.max(60, TIMEOUT_S - 30)) },
+      ...(hostForwards ? { hostForwards } : {}),
       onLine: (l) => {
         if (VERBOSE || /LAB |Kernel panic|\(XEN\) .*(crash|Panic)/.test(l)) console.log(`  | ${l}`);
+        const grab = grabPorts && parseHostGrabLine(l);
+        if (grab) onGrab(grab);
       },
     }),
   );

@@ -177,23 +177,31 @@ describe('vnc encode worker (server, 1080p)', function () {
     }
   });
 
-  it('open and close 12 sessions (under the per-address connection limit): the worker count returns to 0', async () => {
+  it('no worker while idle; open and close 12 sessions (under the per-address connection limit): the worker count returns to 0', async () => {
     const data = new Uint8Array(64 * 48 * 4);
     const display = new TestDisplay({ width: 64, height: 48, stride: 64 * 4, format: PIXEL_FORMAT_XRGB8888, data });
     const server = new VncServer({ display, input: new RecordingInput(), websocket: false, encode: 'worker' });
     const { port } = await server.listen('127.0.0.1', 0);
     try {
+      // An idle server (listening, no connection) starts no worker: each costs ~10 MB of RSS.
+      await waitFor(() => liveEncodeWorkers() === 0, 'workers of earlier tests to exit', ENCODE_WORKER_IDLE_MS + 5000);
+      await sleep(300);
+      assert.equal(liveEncodeWorkers(), 0, 'no worker before the first connection');
       const clients = await Promise.all(Array.from({ length: 12 }, () => RfbStreamClient.connect(port, { encodings: [RfbEncoding.Zlib] })));
       await waitFor(() => clients.every((c) => c.updates > 0), 'first update on every client', 20000);
       // Session affinity on a small pool: 12 sessions share at most rfbEncodePool.maxWorkers threads.
       assert.ok(liveEncodeWorkers() >= 1 && liveEncodeWorkers() <= rfbEncodePool.maxWorkers, `live ${liveEncodeWorkers()}`);
       for (const c of clients) c.close();
       await waitFor(() => server.sessions === 0, 'sessions to close');
-      // The listening server keeps one warm worker; the others end after their idle time.
-      await waitFor(() => liveEncodeWorkers() === 1, 'idle workers to exit', ENCODE_WORKER_IDLE_MS + 5000);
+      // With no connection left, every worker ends after its idle time (the server still listens).
+      await waitFor(() => liveEncodeWorkers() === 0, 'idle workers to exit', ENCODE_WORKER_IDLE_MS + 5000);
+      const again = await RfbStreamClient.connect(port, { encodings: [RfbEncoding.Zlib] });
+      await waitFor(() => again.updates > 0, 'a client after the workers ended is served');
+      assert.equal(liveEncodeWorkers(), 1);
+      again.close();
     } finally {
       await server.close();
     }
-    await waitFor(() => liveEncodeWorkers() === 0, 'the warm worker to exit', ENCODE_WORKER_IDLE_MS + 5000);
+    await waitFor(() => liveEncodeWorkers() === 0, 'the last worker to exit', ENCODE_WORKER_IDLE_MS + 5000);
   });
 });

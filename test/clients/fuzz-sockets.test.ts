@@ -70,6 +70,10 @@ describe('vnc socket fuzz', function () {
     const ticker = setInterval(() => display.emit('damage', [{ x: 0, y: 0, width: 8, height: 8 }]), 5);
     try {
       const good = await RfbStreamClient.connect(port, { encodings: [RfbEncoding.Raw] });
+      // Its first frame waits for the encode worker, started at its connection (an idle server
+      // holds none): served before the fuzz starts, as a client already watching would be.
+      const first = Date.now() + 10000;
+      while (good.updates === 0 && Date.now() < first) await new Promise((r) => setTimeout(r, 20));
       const during: number[] = [];
       for (let batch = 0; batch < CONNECTIONS; batch += 10) {
         const before = good.updates;

@@ -18,11 +18,15 @@ exec </dev/console >/dev/console 2>&1
 T0=$(up)
 say "DOM0 init t=$T0 mem=$(awk '/MemTotal/ {print $2}' /proc/meminfo)kB"
 
-for m in xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc evdev; do
+for m in xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc evdev e1000; do
   insmod /lib/modules/$m.ko || say "insmod $m failed"
 done
 mount -t xenfs xenfs /proc/xen
 ip link set lo up
+# QEMU's user network when the host forwards ports to dom0 (the watch phase's SPICE grab, qemu.ts).
+if ip link show eth0 >/dev/null 2>&1; then
+  ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up || say "eth0 setup failed"
+fi
 
 # -T: every request is traced; the teardown check reads who wrote which backend state.
 xenstored --pid-file /run/xenstored.pid -T /run/xenstored.trace || { say "xenstored failed"; finish 1; }

@@ -6,15 +6,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { RawRfbClient } from './rfb-raw-client';
-import { firstMismatch } from '../pattern';
-import { BTN_LEFT, EV_KEY, KEY_A, deviceNamed, parseDomuLog, type DomuLog } from './domu-console';
+import { BTN_LEFT, EV_KEY, KEY_A, deviceNamed, type DomuLog } from './domu-console';
 import { backendWrites, connectionLines } from './xenstored-trace';
 import { backendPath, frontendPath, run, sleep, waitNode, writeDeviceNodes, xsChmod, xsRead, xsWrite } from './xen-tools';
+import { check, consoleLog, consoleText, domuLogOf, failureCount, phase, screenMatches, waitDomuOf } from './lab-checks';
+import { checkWatch } from './dom0-watch';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const DOMU_CFG = '/etc/xen/domu.cfg';
 const DOMU_NAME = 'labguest';
-const consoleLog = (name: string) => `/var/log/xen/console/guest-${name}.log`;
 const CONSOLE_LOG = consoleLog(DOMU_NAME);
 /** The domU running our TS frontend (domu-node-init.sh), and the stock domU created by xl's own vfb path. */
 const NODE_CFG = '/etc/xen/domu-node.cfg';
@@ -25,40 +25,8 @@ const TRACE = '/run/xenstored.trace';
 const WIDTH = 800;
 const HEIGHT = 600;
 
-let failures = 0;
-function check(name: string, ok: boolean, detail: string): boolean {
-  if (!ok) failures++;
-  console.log(`LAB CHECK ${name} ${ok ? 'PASS' : 'FAIL'} ${detail.replace(/\r/g, '').replace(/\n/g, ' | ')}`);
-  return ok;
-}
-
-async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const t0 = Date.now();
-  try {
-    return await fn();
-  } finally {
-    console.log(`LAB PHASE ${name} ${((Date.now() - t0) / 1000).toFixed(2)}`);
-  }
-}
-
-function consoleText(name: string): string {
-  const file = consoleLog(name);
-  return fs.existsSync(file) ? fs.readFileSync(file, 'latin1') : '';
-}
-
-function domuLog(name = DOMU_NAME): DomuLog {
-  return parseDomuLog(consoleText(name));
-}
-
-async function waitDomu(test: (l: DomuLog) => boolean, timeoutMs: number, name = DOMU_NAME): Promise<DomuLog | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const l = domuLog(name);
-    if (test(l)) return l;
-    if (Date.now() > deadline) return undefined;
-    await sleep(200);
-  }
-}
+const domuLog = (name = DOMU_NAME): DomuLog => domuLogOf(name);
+const waitDomu = (test: (l: DomuLog) => boolean, timeoutMs: number, name = DOMU_NAME) => waitDomuOf(name, test, timeoutMs);
 
 let cmdSeq = 0;
 async function domuCommand(domid: number, cmd: string, timeoutMs: number, name = DOMU_NAME): Promise<boolean> {
@@ -129,30 +97,6 @@ async function bootGuest(
   );
   if (!connected) await diagnose(tag, domid, name);
   return { domid, backend, connected };
-}
-
-/** Full-screen requests until the client's screen equals the pattern for width x height. */
-async function screenMatches(vnc: RawRfbClient, width: number, height: number, timeoutMs: number): Promise<string | null> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no update';
-  while (Date.now() < deadline) {
-    vnc.request(false);
-    try {
-      await vnc.nextUpdate(Math.max(1000, deadline - Date.now()));
-    } catch (e) {
-      last = String(e);
-      continue;
-    }
-    if (vnc.width !== width || vnc.height !== height) {
-      last = `client screen ${vnc.width}x${vnc.height}, want ${width}x${height}`;
-    } else {
-      const m = firstMismatch(vnc.pixels, width, height);
-      if (!m) return null;
-      last = `${m.count} pixels differ; first (${m.x},${m.y}) got ${m.got.toString(16)} want ${m.want.toString(16)}`;
-    }
-    await sleep(300);
-  }
-  return last;
 }
 
 async function checkScreenAndInput(tag: string, domid: number): Promise<RawRfbClient | undefined> {
@@ -263,7 +207,7 @@ async function checkTsFrontend(): Promise<void> {
   const booted = await bootGuest('tsfront', NODE_CFG, NODE_NAME, 180_000);
   if (!booted) return;
   const { domid, backend } = booted;
-  const failuresBefore = failures;
+  const failuresBefore = failureCount();
   if (!booted.connected) {
     for (const c of [
       'tsfront-connected',
@@ -326,7 +270,7 @@ async function checkTsFrontend(): Promise<void> {
   const rc = /MOCHA rc=(\d+)/.exec(m.join('\n'))?.[1];
   check('native-xen-test-domu', ok && rc === '0', `mocha in domU rc=${rc ?? 'none'}`);
   for (const l of guestLines().slice(0, 30)) console.log(`LABT| ${l.slice(2, 400)}`);
-  if (failures > failuresBefore) await diagnose('tsfront', domid, NODE_NAME);
+  if (failureCount() > failuresBefore) await diagnose('tsfront', domid, NODE_NAME);
   await checkPoweroff(domid, backend);
 }
 
@@ -439,7 +383,7 @@ async function checkXlVfb(): Promise<void> {
     await checkInput(vnc, XLVFB_NAME, 'xl-vfb-');
     vnc.close();
   } else check('xl-vfb-screen', false, drawn ? 'VNC connect failed' : 'the domU never drew its pattern');
-  if (failures > 0 && (initWait === undefined || fe.vfb !== '4' || !vnc)) await diagnose('xlvfb', domid, XLVFB_NAME);
+  if (failureCount() > 0 && (initWait === undefined || fe.vfb !== '4' || !vnc)) await diagnose('xlvfb', domid, XLVFB_NAME);
   await phase('xlvfb-destroy', () => run('xl', ['destroy', String(domid)], 60_000));
   const pidFile = `/run/xen/xenvfb-backend-${domid}.pid`;
   if (fs.existsSync(pidFile)) {
@@ -580,10 +524,11 @@ async function main(): Promise<void> {
   }
   if (phases.includes('tsfront')) await checkTsFrontend();
   if (phases.includes('xlvfb')) await checkXlVfb();
+  if (phases.includes('watch')) await checkWatch();
   if (phases.includes('stock') && !first) await runNativeXenTest();
   stopFollowing();
-  console.log(`LAB dom0-lab done failures=${failures}`);
-  process.exit(failures ? 1 : 0);
+  console.log(`LAB dom0-lab done failures=${failureCount()}`);
+  process.exit(failureCount() ? 1 : 0);
 }
 
 main().catch((e: unknown) => {

@@ -79,6 +79,40 @@ for (const refineDamage of [true, false]) {
       display.damage([{ x: 0, y: 0, width: 10, height: 10 }]);
       assert.equal(damaged, 0);
     });
+
+    it('holds no shadow while no one looks; a reader gets the present screen; unwatched damage drops the copy', () => {
+      const guest = guestSurface();
+      const display = new GuestDisplay('test', { refineDamage });
+      display.setSurface(guest);
+      assert.equal(display.hasShadow, false, 'an idle display copies nothing');
+      assert.deepEqual(display.geometry(), { width: WIDTH, height: HEIGHT, stride: WIDTH * 4, format: PIXEL_FORMAT_XRGB8888 });
+      assert.equal(display.hasShadow, false, 'geometry() makes no copy');
+      paint(guest, 1919, 1079, 0x0000ff);
+      display.damage([{ x: 1919, y: 1079, width: 1, height: 1 }]);
+      assert.equal(display.stats.damageEvents, 1, 'unwatched damage is still counted');
+      const shot = display.surface()!;
+      assert.equal(display.hasShadow, true);
+      assert.notEqual(shot.data.buffer, guest.data.buffer, 'a copy, not guest memory');
+      assert.equal(pixel(shot, 1919, 1079), 0x0000ff, 'the copy is the present screen');
+      paint(guest, 0, 0, 0x00ff00);
+      display.damage([{ x: 0, y: 0, width: 1, height: 1 }]);
+      assert.equal(display.hasShadow, false, 'damage no one listens to drops the copy');
+      assert.equal(pixel(shot, 0, 0), 0, 'a surface handed out earlier is never written again');
+    });
+
+    it('a listener that never read the surface is told the damage as given, and the copy it then reads is right', () => {
+      const guest = guestSurface();
+      const display = new GuestDisplay('test', { refineDamage });
+      display.setSurface(guest);
+      const got: number[] = [];
+      display.on('damage', (rects) => got.push(rects.length, pixel(display.surface()!, 7, 7)));
+      paint(guest, 7, 7, 0x777777);
+      display.damage([{ x: 0, y: 0, width: 16, height: 16 }]);
+      assert.deepEqual(got, [1, 0x777777]);
+      paint(guest, 7, 7, 0x111111);
+      display.damage([{ x: 7, y: 7, width: 1, height: 1 }]);
+      assert.deepEqual(got, [1, 0x777777, 1, 0x111111], 'from then on the shadow follows as before');
+    });
   });
 }
 

@@ -9,6 +9,7 @@ import { backendWrites, connectionLines } from '../../../scripts/lab/guest/xenst
 import { parseServerMessage } from '../../../scripts/lab/guest/rfb-raw-client';
 import { qemuArgs } from '../../../scripts/lab/qemu';
 import { selectedPhases } from '../../../scripts/lab/phases';
+import { parseHostGrabLine } from '../../../scripts/lab/host-grab';
 import { JsonObjectSplitter, parseDmArgs, qmpReply } from '../../../scripts/hooks/xl-device-model';
 
 describe('lab: pattern', () => {
@@ -177,6 +178,32 @@ describe('lab: QEMU command line', () => {
     assert.ok(a.includes('-no-reboot'));
     assert.equal(a[a.indexOf('-initrd') + 1], 'k console=hvc0 earlyprintk=xen rdinit=/init,i.cpio');
     assert.match(a[a.indexOf('-append') + 1]!, /dom0_mem=1024M,max:1024M/);
+    assert.equal(a[a.indexOf('-nic') + 1], 'none');
+  });
+
+  it("reads dom0's request for the host's SPICE grab from a serial line, and nothing else", () => {
+    assert.deepEqual(parseHostGrabLine('\r(d0) LAB HOST-GRAB domid=5 width=800 height=600\r'), { domid: 5, width: 800, height: 600 });
+    assert.equal(parseHostGrabLine('LAB CHECK watch-spice-screen PASS ...'), undefined);
+  });
+
+  it('forwards host loopback ports to dom0 through an isolated user network when asked', () => {
+    const a = qemuArgs({
+      xen: 'x.elf',
+      dom0Kernel: 'k',
+      dom0Image: 'i.cpio',
+      serialLog: '',
+      timeoutMs: 1,
+      memoryMiB: 2048,
+      dom0MemMiB: 1024,
+      hostForwards: [
+        { host: 40001, guest: 15900 },
+        { host: 40002, guest: 15930 },
+      ],
+    });
+    assert.equal(
+      a[a.indexOf('-nic') + 1],
+      'user,model=e1000,restrict=on,hostfwd=tcp:127.0.0.1:40001-:15900,hostfwd=tcp:127.0.0.1:40002-:15930',
+    );
   });
 });
 
@@ -222,10 +249,11 @@ describe('lab: device-model stand-in (xl vfb path)', () => {
 
 describe('lab: phase selection', () => {
   it('runs every phase by default, LAB_ONLY picks, LAB_SKIP_* leaves out', () => {
-    assert.deepEqual(selectedPhases({}), ['stock', 'tsfront', 'xlvfb']);
+    assert.deepEqual(selectedPhases({}), ['stock', 'tsfront', 'xlvfb', 'watch']);
+    assert.deepEqual(selectedPhases({ LAB_SKIP_WATCH: '1' }), ['stock', 'tsfront', 'xlvfb']);
     assert.deepEqual(selectedPhases({ LAB_ONLY: 'tsfront' }), ['tsfront']);
     assert.deepEqual(selectedPhases({ LAB_ONLY: 'xlvfb,stock' }), ['stock', 'xlvfb']);
-    assert.deepEqual(selectedPhases({ LAB_SKIP_TSFRONT: '1', LAB_SKIP_XLVFB: '1' }), ['stock']);
+    assert.deepEqual(selectedPhases({ LAB_SKIP_TSFRONT: '1', LAB_SKIP_XLVFB: '1', LAB_SKIP_WATCH: '1' }), ['stock']);
     assert.throws(() => selectedPhases({ LAB_ONLY: 'nope' }), /unknown phase 'nope'/);
   });
 
