@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { xerror } from '../../shared/errors';
 import { type Logger, silentLogger } from '../../shared/log';
-import { SpiceChannel as SpiceChannelType, SPICE_INPUTS_CAP_KEY_SCANCODE, capsWords } from '../../shared/spice/constants';
+import { SpiceChannel as SpiceChannelType, SPICE_INPUTS_CAP_KEY_SCANCODE, SpiceDisplayCap, capsWords } from '../../shared/spice/constants';
 import type { Display } from '../display/display';
 import type { InputSink } from '../input/input-sink';
 import { listenOn } from '../listen';
@@ -45,10 +45,21 @@ export interface SpiceServerOptions {
   jpegPhotos?: boolean;
   /** Still time before JPEG areas are re-sent losslessly (default LOSSLESS_REFRESH_MS; tests). */
   losslessRefreshMs?: number;
+  /** false: no MJPEG video streams (--no-spice-streams); default on for clients that decode MJPEG. */
+  streams?: boolean;
+  /** Still time before a video stream is destroyed (tests). */
+  streamIdleMs?: number;
   /** Also take SPICE over WebSocket on this port (spice-html5), told apart by the first bytes (default true). */
   websocket?: boolean;
   allowOrigins?: readonly string[];
   log?: Logger;
+}
+
+/** Channel caps we advertise: inputs KEY_SCANCODE; display STREAM_REPORT (clients then report on our streams). */
+function serverChannelCaps(type: number): number[] {
+  if (type === SpiceChannelType.INPUTS) return capsWords([SPICE_INPUTS_CAP_KEY_SCANCODE]);
+  if (type === SpiceChannelType.DISPLAY) return capsWords([SpiceDisplayCap.STREAM_REPORT]);
+  return [];
 }
 
 export interface SpiceAddress {
@@ -91,6 +102,8 @@ export class SpiceServer implements DisplayServer {
       ...(opts.codec ? { codec: opts.codec } : {}),
       ...(opts.losslessRefreshMs !== undefined ? { losslessRefreshMs: opts.losslessRefreshMs } : {}),
       ...(opts.jpegPhotos ? { jpegPhotos: true } : {}),
+      ...(opts.streams === false ? { streams: false } : {}),
+      ...(opts.streamIdleMs !== undefined ? { streamIdleMs: opts.streamIdleMs } : {}),
     });
     this.gateway = new WebSocketGateway({
       log: this.log,
@@ -161,7 +174,7 @@ export class SpiceServer implements DisplayServer {
       ticketing: this.opts.ticketing,
       sessions: this.sessions,
       authGate: this.throttle.gate(remoteAddress ?? ''),
-      serverChannelCaps: (type: number) => (type === SpiceChannelType.INPUTS ? capsWords([SPICE_INPUTS_CAP_KEY_SCANCODE]) : []),
+      serverChannelCaps: serverChannelCaps,
     };
   }
 
