@@ -152,6 +152,7 @@ export class DisplayChannel extends SpiceChannel {
     if (!this.size) return;
     for (const r of rects) this.pending.add(clipRect(r, this.size.width, this.size.height));
     this.scheduler.damaged(rects);
+    if (this.marked) this.streams?.observe(rects);
     this.queueFlush();
   }
 

@@ -3,7 +3,7 @@
 // its previous damage counts one more frame in a row, a cell left alone longer starts again.
 // Cells that changed in STREAM_MIN_FRAMES frames in a row are hot; each group of touching hot
 // cells is a candidate, and its stream rect is what this frame's repeating damage (rects damaged
-// in the previous frame too) covered inside the group, not the cell grid, so a 800x120 band
+// in the last STREAM_MAX_GAP_MS too) covered inside the group, not the cell grid, so a 800x120 band
 // streams as 800x120 and a sprite passing by does not widen it. That rect must also stay the
 // same (overlap >= STREAM_STABLE_OVERLAP) for STREAM_STABLE_FRAMES frames: a bouncing sprite
 // heats the cells it crosses, but its rect moves every frame; a clock is too small.
@@ -16,13 +16,15 @@ import { clipRect, intersectRect, isEmptyRect, type Rect, unionRect } from '../.
 export const STREAM_CELL_PX = 32;
 /** Frames in a row before a cell is hot (about 0.4 s at 25 fps). */
 export const STREAM_MIN_FRAMES = 10;
-/** Longest pause between two damaged frames of a cell that still counts as "in a row" (>= ~7 fps). */
-export const STREAM_MAX_GAP_MS = 150;
+/** Longest pause between two damaged frames of a cell that still counts as "in a row" (5 fps; spice-server: RED_STREAM_DETECTION_MAX_DELTA). */
+export const STREAM_MAX_GAP_MS = 200;
 /** Smallest stream, in pixels (spice-server's RED_STREAM_MIN_SIZE is 96 x 96). */
 export const STREAM_MIN_AREA = 96 * 96;
 /** Frames in a row a hot group's rect must keep (intersection over union >= STREAM_STABLE_OVERLAP). */
 export const STREAM_STABLE_FRAMES = 5;
 export const STREAM_STABLE_OVERLAP = 0.9;
+/** Recent damage rects and groups kept for those comparisons (a bound, not a tuning knob). */
+export const STREAM_RECENT_MAX = 256;
 
 export interface StreamDetectorOptions {
   minFrames?: number;
@@ -42,10 +44,10 @@ export class StreamDetector {
   private readonly minFrames: number;
   private readonly maxGapMs: number;
   private readonly minArea: number;
-  /** Last frame's hot group rects and for how many frames each has held. */
-  private groups: { rect: Rect; frames: number }[] = [];
-  /** Last frame's damage. */
-  private prevRects: Rect[] = [];
+  /** Hot group rects seen lately, for how many frames each has held, and when last seen. */
+  private groups: { rect: Rect; frames: number; at: number }[] = [];
+  /** Damage of the last maxGapMs (a guest may report one frame as several calls: band, sprite, clock). */
+  private recent: { rect: Rect; at: number }[] = [];
 
   constructor(opts: StreamDetectorOptions = {}) {
     this.minFrames = opts.minFrames ?? STREAM_MIN_FRAMES;
@@ -62,7 +64,7 @@ export class StreamDetector {
     this.runs = new Uint16Array(this.cols * this.rows);
     this.last = new Float64Array(this.cols * this.rows).fill(-Infinity);
     this.groups = [];
-    this.prevRects = [];
+    this.recent = [];
   }
 
   /**
@@ -74,8 +76,10 @@ export class StreamDetector {
     if (this.cols === 0) return [];
     const touched = new Uint8Array(this.runs.length);
     const clipped = rects.map((r) => clipRect(r, this.width, this.height)).filter((r) => !isEmptyRect(r));
-    const repeating = clipped.filter((r) => this.prevRects.some((p) => overlapRatio(p, r) >= STREAM_STABLE_OVERLAP));
-    this.prevRects = clipped;
+    this.recent = this.recent.filter((p) => now - p.at <= this.maxGapMs);
+    const repeating = clipped.filter((r) => this.recent.some((p) => overlapRatio(p.rect, r) >= STREAM_STABLE_OVERLAP));
+    for (const rect of clipped) this.recent.push({ rect, at: now });
+    if (this.recent.length > STREAM_RECENT_MAX) this.recent.splice(0, this.recent.length - STREAM_RECENT_MAX);
     for (const r of clipped) {
       const [c0, r0c, c1, r1] = this.cellSpan(r);
       for (let row = r0c; row <= r1; row++) for (let col = c0; col <= c1; col++) touched[row * this.cols + col] = 1;
@@ -86,12 +90,15 @@ export class StreamDetector {
         this.last[i] = now;
       } else if (now - this.last[i]! > this.maxGapMs) this.runs[i] = 0;
     }
-    const prev = this.groups;
-    this.groups = this.hotGroups(repeating, touched).map((rect) => {
-      const held = prev.find((p) => overlapRatio(p.rect, rect) >= STREAM_STABLE_OVERLAP);
-      return { rect, frames: held ? held.frames + 1 : 1 };
+    this.groups = this.groups.filter((g) => now - g.at <= this.maxGapMs);
+    const seen = this.hotGroups(repeating, touched).map((rect) => {
+      const held = this.groups.find((p) => overlapRatio(p.rect, rect) >= STREAM_STABLE_OVERLAP);
+      if (held) this.groups.splice(this.groups.indexOf(held), 1);
+      return { rect, frames: held ? held.frames + 1 : 1, at: now };
     });
-    return this.groups
+    this.groups.push(...seen);
+    if (this.groups.length > STREAM_RECENT_MAX) this.groups.splice(0, this.groups.length - STREAM_RECENT_MAX);
+    return seen
       .filter((g) => g.frames >= STREAM_STABLE_FRAMES && g.rect.width * g.rect.height >= this.minArea)
       .map((g) => g.rect)
       .filter((g) => !exclude.some((e) => !isEmptyRect(intersectRect(e, g))));

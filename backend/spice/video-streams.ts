@@ -114,17 +114,21 @@ export class VideoStreams {
   }
 
   /**
-   * One frame's damage: the parts inside streams (old or new) mark them dirty; returns the
-   * rest, for DRAW_COPY.
+   * Damage as the guest reports it (each report one frame, timed as it comes, not as fast as
+   * we manage to send): areas that turn out video-like become streams.
    */
+  observe(rects: readonly Rect[]): void {
+    if (!this.enabled || this.streams.length >= SPICE_MAX_STREAMS) return;
+    const now = this.clock.now();
+    for (const area of this.detector.observe(rects, now, this.rects)) {
+      if (this.streams.length >= SPICE_MAX_STREAMS) break;
+      this.create(area, now);
+    }
+  }
+
+  /** Pending damage about to be drawn: the parts inside streams mark them dirty; returns the rest, for DRAW_COPY. */
   route(rects: readonly Rect[]): Rect[] {
     const now = this.clock.now();
-    if (this.enabled && this.streams.length < SPICE_MAX_STREAMS) {
-      for (const area of this.detector.observe(rects, now, this.rects)) {
-        if (this.streams.length >= SPICE_MAX_STREAMS) break;
-        this.create(area, now);
-      }
-    }
     for (const s of this.streams) {
       if (rects.some((r) => !isEmptyRect(intersectRect(r, s.rect)))) {
         s.dirty = true;
