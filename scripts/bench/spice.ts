@@ -8,9 +8,8 @@
 //  - video: a 1920x1080 video-like workload with and without MJPEG streams (video-streams.ts):
 //    encode ms and KiB per frame (LZ_RGB draws vs one JPEG stream frame), then live over
 //    loopback: frames and MB/s the client gets, and the server's own stream encode time.
-// Xspice (xserver-xspice) side by side is not wired up yet: Debian bookworm's Xspice 0.1.5 aborted at
-// start here ("malloc(): corrupted top size" after "resizing surface0 to 0", with --auto), so
-// the numbers compare our codecs only.
+// Xspice (xserver-xspice) side by side: xspice-probe.ts starts it (the stock config aborts; explicit
+// buffer sizes make it run) and says why there are no figures for it yet (docs/spice.md).
 // Run: npm run bench:spice  (BENCH_ROW_MS, BENCH_FRAMES to shorten; BENCH_ONLY=video for the stream rows alone)
 
 import * as net from 'node:net';
@@ -21,6 +20,7 @@ import { encodeImage, IMAGE_CODECS, type ImageCodecName } from '../../backend/sp
 import { SpiceServer } from '../../backend/spice/server';
 import { encodeSurfaceJpeg, spiceJpegPath } from '../../backend/spice/jpeg';
 import { STREAM_QUALITY_START } from '../../backend/spice/stream-rate';
+import { probeXspice } from './xspice-probe';
 import { SpiceChannel, SpiceMsgDisplay } from '../../shared/spice/constants';
 import { RecordingInput, TestDisplay } from '../../test/unit/vnc/helpers';
 import { clientMsg, linkBytes, ticketBytes } from '../../test/unit/spice/helpers';
@@ -314,6 +314,7 @@ async function main(): Promise<void> {
     }
   }
   await videoRows();
+  console.log(`\n${await probeXspice()}`);
 }
 
 void main();
