@@ -18,6 +18,8 @@ export interface SpiceBackendOptions {
   codec?: ImageCodecName;
   /** Photo-like rects as JPEG (--spice-jpeg). */
   jpegPhotos?: boolean;
+  /** false: no MJPEG video streams (--no-spice-streams). */
+  streams?: boolean;
 }
 
 export async function createSpiceServer(
@@ -43,5 +45,6 @@ export async function createSpiceServer(
     ...(opts.shared ? { shared: true } : {}),
     ...(opts.codec ? { codec: opts.codec } : {}),
     ...(opts.jpegPhotos ? { jpegPhotos: true } : {}),
+    ...(opts.streams === false ? { streams: false } : {}),
   });
 }

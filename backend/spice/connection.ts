@@ -48,6 +48,7 @@ export interface SpiceConnectionOptions {
   sessions: SpiceSessions;
   /** Failed-ticket throttle for this client's address. */
   authGate?: AuthGate;
+  /** The whole link stage must end within this (default SPICE_LINK_TIMEOUT_MS; 0: no deadline). */
   linkTimeoutMs?: number;
   /** Server channel caps per channel type (e.g. inputs KEY_SCANCODE). */
   serverChannelCaps?(channelType: number): number[];
@@ -63,16 +64,15 @@ export class SpiceConnection {
   private key: TicketKey | null = null;
   private reader: SpiceMessageReader | null = null;
   private channel: SpiceChannel | null = null;
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: NodeJS.Timeout | null;
   private log: Logger;
 
   constructor(private readonly opts: SpiceConnectionOptions) {
     this.log = opts.log;
-    this.timer = setTimeout(
-      () => this.fail(xerror('SPICE_E_TIMEOUT', `link not done within ${opts.linkTimeoutMs ?? SPICE_LINK_TIMEOUT_MS} ms`)),
-      opts.linkTimeoutMs ?? SPICE_LINK_TIMEOUT_MS,
-    );
-    this.timer.unref();
+    const ms = opts.linkTimeoutMs ?? SPICE_LINK_TIMEOUT_MS;
+    // 0: no deadline (as NetLimits.handshakeStageMs 0 means for VNC).
+    this.timer = ms > 0 ? setTimeout(() => this.fail(xerror('SPICE_E_TIMEOUT', `link not done within ${ms} ms`)), ms) : null;
+    this.timer?.unref();
   }
 
   /** The channel type once linked (for logs and stats). */
@@ -108,7 +108,7 @@ export class SpiceConnection {
   close(reason: string, error?: Error): void {
     if (this.stage === 'closed') return;
     this.stage = 'closed';
-    clearTimeout(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     if (this.channel) {
       this.channel.closeChannel();
       this.opts.sessions.closed(this.channel);
@@ -198,7 +198,7 @@ export class SpiceConnection {
     };
     const channel = this.opts.sessions.open(link, io);
     this.opts.write(buildLinkResult(SpiceLinkErr.OK));
-    clearTimeout(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.channel = channel;
     this.reader = new SpiceMessageReader(mini, SPICE_MAX_CLIENT_MESSAGE);
     this.stage = 'data';

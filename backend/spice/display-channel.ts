@@ -3,11 +3,12 @@
 // first picture (spice-gtk's widget shows nothing before it: spice-widget.c), and one
 // DRAW_COPY per damaged rectangle, cut into bands of at most SPICE_MAX_DRAW_PIXELS, each as
 // LZ_RGB (or the forced codec), JPEG when photo-like (re-sent losslessly once still), or
-// FROM_CACHE when the client holds the same image. Updates
+// FROM_CACHE when the client holds the same image; areas that change like video go as MJPEG
+// streams instead (video-streams.ts), re-sent losslessly when they stop. Updates
 // are paced by the frame clock, the transport's backpressure and the SET_ACK window, so a
 // client that never reads holds at most 2 * window messages of output.
 
-import { clipRect, intersectRect, isEmptyRect, type Rect } from '../../shared/region';
+import { clipRect, intersectRect, isEmptyRect, type Rect, subtractAll } from '../../shared/region';
 import { hasCap, SPICE_IMAGE_FLAGS_CACHE_ME, SpiceDisplayCap, SpiceImageType, SpiceMsgDisplay } from '../../shared/spice/constants';
 import {
   buildCopyBits,
@@ -27,6 +28,8 @@ import { type SchedulerClock, UpdateScheduler } from '../updates/update-schedule
 import { type ChannelIo, SpiceChannel } from './channel';
 import { imageKey, PixmapCache } from './image-cache';
 import { chooseImageCodec, encodeImage, type ImageCodecName, isLossy } from './image-codecs';
+import { VideoStreams } from './video-streams';
+import type { StreamDetectorOptions } from './stream-detector';
 
 const EMPTY = new Uint8Array(0);
 
@@ -48,6 +51,18 @@ export interface DisplayChannelOptions {
   /** Still time before a JPEG area is re-sent losslessly (default LOSSLESS_REFRESH_MS). */
   losslessRefreshMs?: number;
   clock?: SchedulerClock;
+  /** MJPEG streams for areas that change like video (default true; only for clients that decode MJPEG). */
+  streams?: boolean;
+  /** The session's multimedia clock (stream frame stamps); default: ms since the channel began. */
+  mmTime?: () => number;
+  /** Still time before a stream is destroyed (tests). */
+  streamIdleMs?: number;
+  streamDetector?: StreamDetectorOptions;
+}
+
+/** Does a client with these display caps decode MJPEG streams? (MJPEG is assumed without MULTI_CODEC, like spice-server.) */
+export function clientTakesMjpeg(caps: readonly number[]): boolean {
+  return !hasCap(caps, SpiceDisplayCap.MULTI_CODEC) || hasCap(caps, SpiceDisplayCap.CODEC_MJPEG);
 }
 
 export interface DisplayChannelStats {
@@ -75,6 +90,8 @@ export class DisplayChannel extends SpiceChannel {
   private readonly onCopy = (hint: CopyHint) => this.copy(hint);
   /** COPY_BITS sent for the shadow's copy hints. */
   copies = 0;
+  /** Video streams, for a client that decodes MJPEG (null when off). */
+  readonly streams: VideoStreams | null;
 
   constructor(
     io: ChannelIo,
@@ -89,6 +106,20 @@ export class DisplayChannel extends SpiceChannel {
       ...(opts.clock ? { clock: opts.clock } : {}),
       wake: () => this.flush(),
     });
+    const t0 = performance.now();
+    this.streams =
+      opts.streams !== false && clientTakesMjpeg(io.channelCaps)
+        ? new VideoStreams({
+            send: (type, body) => this.send(type, body),
+            mmTime: opts.mmTime ?? (() => Math.floor(performance.now() - t0) + 1),
+            reports: hasCap(io.channelCaps, SpiceDisplayCap.STREAM_REPORT),
+            wake: () => this.flush(),
+            log: this.log,
+            ...(opts.clock ? { clock: opts.clock } : {}),
+            ...(opts.streamIdleMs !== undefined ? { idleMs: opts.streamIdleMs } : {}),
+            ...(opts.streamDetector ? { detector: opts.streamDetector } : {}),
+          })
+        : null;
   }
 
   start(): void {
@@ -107,6 +138,10 @@ export class DisplayChannel extends SpiceChannel {
       this.log.debug({ pixmapCache: m.pixmapCacheSize, glzWindow: m.glzWindowSize }, 'display init');
       if (!this.cache && m.pixmapCacheSize > 0) this.cache = new PixmapCache(m.pixmapCacheSize);
     } else if (m.kind === 'preferredCompression') this.log.debug({ compression: m.compression }, 'client prefers a compression');
+    else if (m.kind === 'streamReport' && this.streams) {
+      for (const r of this.streams.report(m)) this.pending.add(r);
+      this.queueFlush();
+    }
   }
 
   override resume(): void {
@@ -117,6 +152,7 @@ export class DisplayChannel extends SpiceChannel {
     if (!this.size) return;
     for (const r of rects) this.pending.add(clipRect(r, this.size.width, this.size.height));
     this.scheduler.damaged(rects);
+    if (this.marked) this.streams?.observe(rects);
     this.queueFlush();
   }
 
@@ -132,7 +168,9 @@ export class DisplayChannel extends SpiceChannel {
     const src = clipRect(hint.src, this.size.width, this.size.height);
     const exact = dst.width === src.width && dst.height === src.height && !isEmptyRect(dst);
     const srcPending = this.pending.rects.some((p) => !isEmptyRect(intersectRect(p, src)));
-    if (exact && this.marked && !srcPending && this.maySend) {
+    // Stream frames land at the client later (at their stamp): never copy from or onto a stream.
+    const streamed = !!this.streams && (this.streams.overlaps(src) || this.streams.overlaps(dst));
+    if (exact && this.marked && !srcPending && !streamed && this.maySend) {
       this.send(SpiceMsgDisplay.COPY_BITS, buildCopyBits(dst, src.x, src.y));
       this.copies++;
       return;
@@ -143,6 +181,7 @@ export class DisplayChannel extends SpiceChannel {
 
   /** A new guest mode: the old surface goes, the new one comes with a full picture. */
   private resize(surface: Surface | null): void {
+    this.streams?.destroyAll();
     if (this.size) this.send(SpiceMsgDisplay.SURFACE_DESTROY, buildSurfaceDestroy(0));
     this.size = null;
     this.marked = false;
@@ -150,6 +189,7 @@ export class DisplayChannel extends SpiceChannel {
     this.scheduler.reset();
     if (!surface) return;
     this.size = { width: surface.width, height: surface.height };
+    this.streams?.resize(surface.width, surface.height);
     this.send(SpiceMsgDisplay.SURFACE_CREATE, buildSurfaceCreate(0, surface.width, surface.height));
     if (hasCap(this.io.channelCaps, SpiceDisplayCap.MONITORS_CONFIG)) {
       this.send(SpiceMsgDisplay.MONITORS_CONFIG, buildMonitorsConfig(surface.width, surface.height));
@@ -170,19 +210,43 @@ export class DisplayChannel extends SpiceChannel {
   /** Send what is pending, as far as pacing and flow control allow; the rest stays pending. */
   private flush(): void {
     const surface = this.opts.display.surface();
-    if (!surface || !this.size || (this.pending.isEmpty && !this.scheduler.refreshPending)) return;
+    if (!surface || !this.size || (this.pending.isEmpty && !this.scheduler.refreshPending && !this.streams?.busy)) return;
     if (surface.width !== this.size.width || surface.height !== this.size.height) return; // a resize event is on its way
     if (!this.maySend || !this.scheduler.mayUpdate()) return;
-    const rects = [...this.pending.rects];
+    let rects = [...this.pending.rects];
     this.pending.clear();
+    const lossless: Rect[] = [];
+    let expired: Rect[] = [];
+    if (this.streams && this.marked) {
+      // Streams take what falls in them; streams gone still come back as lossless draws.
+      rects = this.streams.route(rects);
+      expired = this.streams.expire();
+      lossless.push(...expired);
+    }
     // Lossy areas that stayed still go again, losslessly (what is damaged anew goes anyway).
     const whole = { x: 0, y: 0, width: this.size.width, height: this.size.height };
-    for (const r of this.scheduler.takeRefresh(whole, rects)) {
-      if (this.maySend) this.draw(surface, r, LOSSLESS_FALLBACK);
-      else this.pending.add(r);
+    const refresh = this.scheduler.takeRefresh(whole, rects);
+    lossless.push(...(this.streams ? subtractAll(refresh, this.streams.rects) : refresh));
+    if (this.drawRects(surface, lossless, LOSSLESS_FALLBACK)) this.drawRects(surface, rects);
+    else for (const r of rects) this.pending.add(r);
+    // spice-html5 may still be decoding the stream's last JPEG (an <img> onload) and paint it
+    // over our draw: count the area lossy, so it is drawn once more when still (from the cache).
+    for (const r of expired) this.scheduler.rectSent(r, true);
+    if (!this.marked) {
+      this.marked = true;
+      this.send(SpiceMsgDisplay.MARK, new Uint8Array(0));
     }
-    // The first picture of a surface goes whole, like spice-server's dcc_push_surface_image:
-    // spicy-screenshot saves the surface at the first draw it sees.
+    this.streams?.sendFrames(surface, () => this.maySend);
+    this.scheduler.updateSent();
+  }
+
+  /**
+   * Draw rects as DRAW_COPYs in bands of at most SPICE_MAX_DRAW_PIXELS (the first picture of a
+   * surface goes whole, like spice-server's dcc_push_surface_image: spicy-screenshot saves the
+   * surface at the first draw it sees), with `codec` or the one codecFor() picks. Returns false
+   * when flow control stopped it; what was not sent is pending again.
+   */
+  private drawRects(surface: Surface, rects: readonly Rect[], codec?: ImageCodecName): boolean {
     const maxPixels = this.marked ? SPICE_MAX_DRAW_PIXELS : Infinity;
     for (let i = 0; i < rects.length; i++) {
       const r = rects[i]!;
@@ -190,20 +254,15 @@ export class DisplayChannel extends SpiceChannel {
       let y = r.y;
       for (; y < r.y + r.height && this.maySend; y += bandRows) {
         const band = { x: r.x, y, width: r.width, height: Math.min(bandRows, r.y + r.height - y) };
-        this.draw(surface, band, this.codecFor(surface, band));
+        this.draw(surface, band, codec ?? this.codecFor(surface, band));
       }
       if (y < r.y + r.height) {
-        // Flow control stopped us: what was not sent stays pending for resume().
         this.pending.add({ x: r.x, y, width: r.width, height: r.y + r.height - y });
         for (const rest of rects.slice(i + 1)) this.pending.add(rest);
-        break;
+        return false;
       }
     }
-    if (!this.marked) {
-      this.marked = true;
-      this.send(SpiceMsgDisplay.MARK, new Uint8Array(0));
-    }
-    this.scheduler.updateSent();
+    return true;
   }
 
   /**
@@ -254,5 +313,6 @@ export class DisplayChannel extends SpiceChannel {
     this.opts.display.off('resize', this.onResize);
     this.opts.display.off('copy', this.onCopy);
     this.scheduler.dispose();
+    this.streams?.dispose();
   }
 }

@@ -6,10 +6,10 @@ import { hasCap, SpiceDisplayCap, SpiceImageType } from '../../shared/spice/cons
 import { bitmapPayload, sizedPayload, type SpiceImagePayload } from '../../shared/spice/display-messages';
 import { encodeLzRgb32 } from '../../shared/spice/lz-rgb';
 import { encodeLz4Image } from '../../shared/spice/lz4-image';
-import * as jpeg from 'jpeg-js';
+import { encodeBgrxJpeg } from './jpeg';
 
 export const IMAGE_CODECS = ['bitmap', 'lz_rgb', 'lz4', 'jpeg'] as const;
-/** JPEG quality for lossy rects (jpeg-js scale 1..100); still areas are re-sent losslessly. */
+/** JPEG quality for lossy rects (libjpeg scale 1..100; jpeg.ts); still areas are re-sent losslessly. */
 export const SPICE_JPEG_QUALITY = 80;
 
 /** Lossy codecs leave areas the display channel re-sends losslessly once they are still. */
@@ -44,18 +44,6 @@ export function encodeImage(codec: ImageCodecName, width: number, height: number
     case 'lz4':
       return sizedPayload(SpiceImageType.LZ4, encodeLz4Image(width, height, pixels));
     case 'jpeg':
-      return sizedPayload(SpiceImageType.JPEG, encodeJpeg(width, height, pixels));
+      return sizedPayload(SpiceImageType.JPEG, encodeBgrxJpeg(width, height, pixels, SPICE_JPEG_QUALITY));
   }
-}
-
-/** A baseline JFIF of B, G, R, X pixels (both clients decode SPICE_IMAGE_TYPE_JPEG: libjpeg, the browser). */
-function encodeJpeg(width: number, height: number, pixels: Uint8Array): Uint8Array {
-  const rgba = new Uint8Array(width * height * 4);
-  for (let i = 0; i < rgba.length; i += 4) {
-    rgba[i] = pixels[i + 2]!;
-    rgba[i + 1] = pixels[i + 1]!;
-    rgba[i + 2] = pixels[i]!;
-    rgba[i + 3] = 255;
-  }
-  return jpeg.encode({ data: rgba, width, height }, SPICE_JPEG_QUALITY).data;
 }

@@ -1,14 +1,29 @@
 // The inputs channel engine (spice.proto "channel InputsChannel"): set-1 keys to Linux key
 // codes, client-mode (absolute) and server-mode (relative) pointer, buttons including side
 // and extra, the wheel, MOUSE_MOTION_ACK every SPICE_INPUT_MOTION_ACK_BUNCH motion messages
-// (clients stop sending motion after 2 * bunch unacked: channel-inputs.c), and lock-key state.
+// (clients stop sending motion after 2 * bunch unacked: channel-inputs.c), and lock-key state:
+// the guest's Caps/Num/Scroll lock as VNC believes it too (input/lock-keys.ts: a Xen guest never
+// reports its LEDs, so presses are counted), told to the client in INIT and KEY_MODIFIERS
+// whenever it changes; a client's KEY_MODIFIERS (its own lock state) that differs makes us press
+// and release the guest's lock keys until they agree, as spice-server does (inputs-channel.cpp).
+// SpiceKeyboardModifierFlags and the QEMU LED byte use the same bits (1 scroll, 2 num, 4 caps).
 // Keys and buttons still held when the client goes are released.
 
 import { SPICE_INPUT_MOTION_ACK_BUNCH, SpiceMouseButton, SpiceMouseButtonMask, SpiceMsgInputs } from '../../shared/spice/constants';
 import { buildInputsModifiers, parseInputsClientMessage, scancodeBytes } from '../../shared/spice/inputs-messages';
 import type { Display } from '../display/display';
 import type { InputSink } from '../input/input-sink';
-import { BTN_EXTRA, BTN_LEFT, BTN_MIDDLE, BTN_RIGHT, BTN_SIDE } from '../input/linux-input-codes';
+import {
+  BTN_EXTRA,
+  BTN_LEFT,
+  BTN_MIDDLE,
+  BTN_RIGHT,
+  BTN_SIDE,
+  KEY_CAPSLOCK,
+  KEY_NUMLOCK,
+  KEY_SCROLLLOCK,
+} from '../input/linux-input-codes';
+import { LOCK_CAPS, LOCK_NUM, LOCK_SCROLL, type LockKeyTracker, lockKeysFor, trackingLockKeys } from '../input/lock-keys';
 import { type ChannelIo, SpiceChannel } from './channel';
 import { Set1Decoder } from './scancodes';
 
@@ -30,11 +45,16 @@ const BUTTON_MASK: Record<number, number> = {
   [SpiceMouseButton.EXTRA]: SpiceMouseButtonMask.EXTRA,
 };
 
+/** Lock bits (SpiceKeyboardModifierFlags = QEMU LED bits) -> the Linux key that toggles them. */
+const LOCK_KEYS: ReadonlyArray<[number, number]> = [
+  [LOCK_SCROLL, KEY_SCROLLLOCK],
+  [LOCK_NUM, KEY_NUMLOCK],
+  [LOCK_CAPS, KEY_CAPSLOCK],
+];
+
 export interface InputsChannelOptions {
   display: Display;
   input: InputSink;
-  /** Lock-key state for INIT (SpiceKeyboardModifierFlags). */
-  modifiers?(): number;
 }
 
 export class InputsChannel extends SpiceChannel {
@@ -43,16 +63,34 @@ export class InputsChannel extends SpiceChannel {
   private readonly heldButtons = new Set<number>();
   private buttons = 0;
   private motions = 0;
+  /** The guest's lock keys as every client of this guest sees them (shared with VNC). */
+  private readonly locks: LockKeyTracker;
+  /** The guest's input, with lock-key presses counted. */
+  private readonly input: InputSink;
+  private readonly onLocks = (state: number) => this.send(SpiceMsgInputs.KEY_MODIFIERS, buildInputsModifiers(state));
 
   constructor(
     io: ChannelIo,
     private readonly opts: InputsChannelOptions,
   ) {
     super(io);
+    this.locks = lockKeysFor(opts.input);
+    this.input = trackingLockKeys(opts.input, this.locks);
   }
 
   start(): void {
-    this.send(SpiceMsgInputs.INIT, buildInputsModifiers(this.opts.modifiers?.() ?? 0));
+    this.send(SpiceMsgInputs.INIT, buildInputsModifiers(this.locks.state));
+    this.locks.on('change', this.onLocks);
+  }
+
+  /** The client's lock state: tap each guest lock key that differs (its press toggles the tracker, which tells the client). */
+  private syncLocks(client: number): void {
+    for (const [bit, code] of LOCK_KEYS) {
+      if ((client & bit) === (this.locks.state & bit)) continue;
+      if (this.held.has(code)) continue; // the client is holding it: its own release comes
+      this.input.key(code, true);
+      this.input.key(code, false);
+    }
   }
 
   protected onMessage(type: number, body: Uint8Array): void {
@@ -64,7 +102,7 @@ export class InputsChannel extends SpiceChannel {
       case 'keyScancode':
         return this.scancodes(m.bytes);
       case 'keyModifiers':
-        return; // the client's lock state; the guest keeps its own
+        return this.syncLocks(m.modifiers);
       case 'position':
         this.moveTo(m.x, m.y);
         this.setButtons(m.buttons);
@@ -119,7 +157,7 @@ export class InputsChannel extends SpiceChannel {
   private key(code: number, pressed: boolean): void {
     if (pressed) this.held.add(code);
     else if (!this.held.delete(code)) return; // a release of something never pressed here
-    this.opts.input.key(code, pressed);
+    this.input.key(code, pressed);
   }
 
   private pointerButton(code: number, pressed: boolean): void {
@@ -129,6 +167,7 @@ export class InputsChannel extends SpiceChannel {
   }
 
   protected override dispose(): void {
+    this.locks.off('change', this.onLocks);
     for (const code of [...this.held]) this.key(code, false);
     for (const code of [...this.heldButtons]) this.pointerButton(code, false);
     this.buttons = 0;

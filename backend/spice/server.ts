@@ -1,7 +1,10 @@
 // SpiceServer: the thin TCP/WebSocket adapter around SpiceConnection. It owns the sockets,
 // tells WebSocket clients (spice-html5) from plain SPICE by the first bytes (spice-server
 // does the same since 0.14.3: reds.cpp reds_handle_read_magic_done), applies backpressure,
-// and closes a client that stops reading before its output grows without bound.
+// and closes a client that stops reading before its output grows without bound. It shares the
+// VNC server's network limits (backend/net/limits.ts): connections in total and per address
+// (each SPICE channel is one connection: a client uses 3 or 4), the link-stage deadline and the
+// ticket throttle.
 
 import type { IncomingMessage } from 'node:http';
 import * as net from 'node:net';
@@ -9,12 +12,13 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { xerror } from '../../shared/errors';
 import { type Logger, silentLogger } from '../../shared/log';
-import { SpiceChannel as SpiceChannelType, SPICE_INPUTS_CAP_KEY_SCANCODE, capsWords } from '../../shared/spice/constants';
+import { SpiceChannel as SpiceChannelType, SPICE_INPUTS_CAP_KEY_SCANCODE, SpiceDisplayCap, capsWords } from '../../shared/spice/constants';
 import type { Display } from '../display/display';
 import type { InputSink } from '../input/input-sink';
 import { listenOn } from '../listen';
 import type { DisplayClientInfo, DisplayServer } from '../display-server';
 import { AuthThrottle } from '../auth/throttle';
+import { ConnectionCounter, type NetLimits, type NetLimitsOptions, resolveNetLimits } from '../net/limits';
 import { WebSocketBridge } from '../web/websocket/bridge';
 import { WebSocketGateway } from '../web/websocket/gateway';
 import { sniffConnection, SNIFF_WAIT_MS } from '../web/websocket/sniff';
@@ -45,10 +49,23 @@ export interface SpiceServerOptions {
   jpegPhotos?: boolean;
   /** Still time before JPEG areas are re-sent losslessly (default LOSSLESS_REFRESH_MS; tests). */
   losslessRefreshMs?: number;
+  /** false: no MJPEG video streams (--no-spice-streams); default on for clients that decode MJPEG. */
+  streams?: boolean;
+  /** Still time before a video stream is destroyed (tests). */
+  streamIdleMs?: number;
   /** Also take SPICE over WebSocket on this port (spice-html5), told apart by the first bytes (default true). */
   websocket?: boolean;
   allowOrigins?: readonly string[];
+  /** Connection limits, the link deadline (handshakeStageMs) and the ticket throttle (default: backend/net/limits.ts). */
+  limits?: NetLimitsOptions;
   log?: Logger;
+}
+
+/** Channel caps we advertise: inputs KEY_SCANCODE; display STREAM_REPORT (clients then report on our streams). */
+function serverChannelCaps(type: number): number[] {
+  if (type === SpiceChannelType.INPUTS) return capsWords([SPICE_INPUTS_CAP_KEY_SCANCODE]);
+  if (type === SpiceChannelType.DISPLAY) return capsWords([SpiceDisplayCap.STREAM_REPORT]);
+  return [];
 }
 
 export interface SpiceAddress {
@@ -72,7 +89,12 @@ export class SpiceServer implements DisplayServer {
   private readonly server: net.Server;
   private readonly log: Logger;
   private readonly keys = new TicketKeyPool();
-  private readonly throttle = new AuthThrottle();
+  private readonly throttle: AuthThrottle;
+  readonly limits: NetLimits;
+  private readonly counter: ConnectionCounter;
+  /** Connections refused for being over a limit. */
+  readonly refused = { total: 0, address: 0 };
+  private lastRefusalLog = 0;
   readonly sessions: SpiceSessions;
   private readonly connections = new Set<Connection>();
   private readonly pending = new Set<net.Socket>();
@@ -81,6 +103,9 @@ export class SpiceServer implements DisplayServer {
 
   constructor(private readonly opts: SpiceServerOptions) {
     this.log = opts.log ?? silentLogger;
+    this.limits = resolveNetLimits(opts.limits);
+    this.counter = new ConnectionCounter(this.limits);
+    this.throttle = new AuthThrottle(this.limits.auth);
     this.sessions = new SpiceSessions({
       display: opts.display,
       input: opts.input,
@@ -91,6 +116,8 @@ export class SpiceServer implements DisplayServer {
       ...(opts.codec ? { codec: opts.codec } : {}),
       ...(opts.losslessRefreshMs !== undefined ? { losslessRefreshMs: opts.losslessRefreshMs } : {}),
       ...(opts.jpegPhotos ? { jpegPhotos: true } : {}),
+      ...(opts.streams === false ? { streams: false } : {}),
+      ...(opts.streamIdleMs !== undefined ? { streamIdleMs: opts.streamIdleMs } : {}),
     });
     this.gateway = new WebSocketGateway({
       log: this.log,
@@ -139,10 +166,30 @@ export class SpiceServer implements DisplayServer {
 
   /** An HTTP upgrade for SPICE over WebSocket from another server (the web server's /spice page). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!this.admit(socket as net.Socket)) return void socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
     this.gateway.handleUpgrade(req, socket, head);
   }
 
+  /** Count a new connection against the limits (released when its socket closes), or refuse it (logged at most once a second). */
+  private admit(socket: net.Socket): boolean {
+    const address = socket.remoteAddress ?? '';
+    const verdict = this.counter.admit(address);
+    if (verdict === 'ok') {
+      socket.once('close', () => this.counter.release(address));
+      return true;
+    }
+    this.refused[verdict] += 1;
+    const now = Date.now();
+    if (now - this.lastRefusalLog >= 1000) {
+      this.lastRefusalLog = now;
+      const max = verdict === 'total' ? this.limits.maxConnections : this.limits.maxConnectionsPerAddress;
+      this.log.warn({ address, limit: verdict, max, refused: { ...this.refused } }, 'spice connection refused: over the connection limit');
+    }
+    return false;
+  }
+
   private incoming(socket: net.Socket): void {
+    if (!this.admit(socket)) return void socket.destroy();
     if (this.opts.websocket === false) return this.accept(socket);
     this.pending.add(socket);
     socket.once('close', () => this.pending.delete(socket));
@@ -161,7 +208,8 @@ export class SpiceServer implements DisplayServer {
       ticketing: this.opts.ticketing,
       sessions: this.sessions,
       authGate: this.throttle.gate(remoteAddress ?? ''),
-      serverChannelCaps: (type: number) => (type === SpiceChannelType.INPUTS ? capsWords([SPICE_INPUTS_CAP_KEY_SCANCODE]) : []),
+      linkTimeoutMs: this.limits.handshakeStageMs,
+      serverChannelCaps: serverChannelCaps,
     };
   }
 

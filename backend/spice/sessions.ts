@@ -44,6 +44,10 @@ export interface SpiceSessionsOptions {
   jpegPhotos?: boolean;
   /** Still time before JPEG areas are re-sent losslessly (tests). */
   losslessRefreshMs?: number;
+  /** false: no MJPEG video streams. */
+  streams?: boolean;
+  /** Still time before a video stream is destroyed (tests). */
+  streamIdleMs?: number;
   log: Logger;
 }
 
@@ -51,6 +55,8 @@ interface Session {
   id: number;
   mouseMode: number;
   started: number;
+  /** The session's multimedia clock (ms): MAIN_INIT tells it to the client, stream frames are stamped with it. */
+  mmTime(): number;
   main: SpiceChannel | null;
   channels: Map<SpiceChannel, ChannelIo>;
 }
@@ -105,7 +111,7 @@ export class SpiceSessions {
     this.check(link);
     if (link.channelType === SpiceChannelType.MAIN) return this.openMain(io);
     const s = this.sessions.get(link.connectionId)!;
-    const channel = this.makeChannel(link.channelType, io);
+    const channel = this.makeChannel(link.channelType, io, s);
     s.channels.set(channel, io);
     return channel;
   }
@@ -116,11 +122,12 @@ export class SpiceSessions {
     let id = 0;
     while (id === 0 || this.sessions.has(id)) id = crypto.randomBytes(4).readUInt32LE(0);
     const started = performance.now();
-    const session: Session = { id, mouseMode: SpiceMouseMode.CLIENT, started, main: null, channels: new Map() };
+    const mmTime = (): number => Math.floor(performance.now() - started) + 1;
+    const session: Session = { id, mouseMode: SpiceMouseMode.CLIENT, started, mmTime, main: null, channels: new Map() };
     const main = new MainChannel(io, {
       id,
       channels: SPICE_SESSION_CHANNELS,
-      mmTime: () => Math.floor(performance.now() - started) + 1,
+      mmTime,
       get mouseMode() {
         return session.mouseMode;
       },
@@ -137,7 +144,7 @@ export class SpiceSessions {
     return main;
   }
 
-  private makeChannel(type: number, io: ChannelIo): SpiceChannel {
+  private makeChannel(type: number, io: ChannelIo, session: Session): SpiceChannel {
     switch (type) {
       case SpiceChannelType.DISPLAY:
         return new DisplayChannel(io, {
@@ -145,6 +152,9 @@ export class SpiceSessions {
           ...(this.opts.codec ? { codec: this.opts.codec } : {}),
           ...(this.opts.losslessRefreshMs !== undefined ? { losslessRefreshMs: this.opts.losslessRefreshMs } : {}),
           ...(this.opts.jpegPhotos ? { jpegPhotos: true } : {}),
+          ...(this.opts.streams === false ? { streams: false } : {}),
+          ...(this.opts.streamIdleMs !== undefined ? { streamIdleMs: this.opts.streamIdleMs } : {}),
+          mmTime: session.mmTime,
         });
       case SpiceChannelType.INPUTS:
         return new InputsChannel(io, { display: this.opts.display, input: this.opts.input });

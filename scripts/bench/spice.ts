@@ -4,11 +4,13 @@
 //  - fps: frames delivered to one local client over loopback through the real SpiceServer
 //    (frame clock, SET_ACK window, backpressure); the client links main + display, ACKs as
 //    spice-gtk does and counts frames (a frame = the DRAW_COPYs of one workload step, told by
-//    their boxes), while the workload changes every WORKLOAD_TICK_MS.
-// Xspice (xserver-xspice) side by side is not wired up yet: Debian bookworm's Xspice 0.1.5 aborted at
-// start here ("malloc(): corrupted top size" after "resizing surface0 to 0", with --auto), so
-// the numbers compare our codecs only.
-// Run: npm run bench:spice  (BENCH_ROW_MS, BENCH_FRAMES to shorten)
+//    their boxes), while the workload changes every WORKLOAD_TICK_MS;
+//  - video: a 1920x1080 video-like workload with and without MJPEG streams (video-streams.ts):
+//    encode ms and KiB per frame (LZ_RGB draws vs one JPEG stream frame), then live over
+//    loopback: frames and MB/s the client gets, and the server's own stream encode time.
+// Xspice (xserver-xspice) side by side: xspice-probe.ts starts it (the stock config aborts; explicit
+// buffer sizes make it run) and says why there are no figures for it yet (docs/spice.md).
+// Run: npm run bench:spice  (BENCH_ROW_MS, BENCH_FRAMES to shorten; BENCH_ONLY=video for the stream rows alone)
 
 import * as net from 'node:net';
 import type { Rect } from '../../shared/region';
@@ -16,6 +18,9 @@ import { PIXEL_FORMAT_XRGB8888 } from '../../backend/display/pixel-format';
 import type { Surface } from '../../backend/display/display';
 import { encodeImage, IMAGE_CODECS, type ImageCodecName } from '../../backend/spice/image-codecs';
 import { SpiceServer } from '../../backend/spice/server';
+import { encodeSurfaceJpeg, spiceJpegPath } from '../../backend/spice/jpeg';
+import { STREAM_QUALITY_START } from '../../backend/spice/stream-rate';
+import { probeXspice } from './xspice-probe';
 import { SpiceChannel, SpiceMsgDisplay } from '../../shared/spice/constants';
 import { RecordingInput, TestDisplay } from '../../test/unit/vnc/helpers';
 import { clientMsg, linkBytes, ticketBytes } from '../../test/unit/spice/helpers';
@@ -162,7 +167,15 @@ async function fpsRow(w: Workload, codec: ImageCodecName): Promise<{ fps: number
   const px = new Uint32Array(W * H);
   w.init(px);
   const display = new TestDisplay(surfaceOf(px), 'bench');
-  const server = new SpiceServer({ display, input: new RecordingInput(), ticketing: { password: null }, codec, websocket: false });
+  // Codec rows measure draws: no streams (the bands here would become streams).
+  const server = new SpiceServer({
+    display,
+    input: new RecordingInput(),
+    ticketing: { password: null },
+    codec,
+    websocket: false,
+    streams: false,
+  });
   const { port } = await server.listen('127.0.0.1', 0);
   let session = 0;
   const main = await linkChannel(port, SpiceChannel.MAIN, 0, (t, body) => {
@@ -195,12 +208,103 @@ async function fpsRow(w: Workload, codec: ImageCodecName): Promise<{ fps: number
   return { fps: (frames - f0) / secs, mbps: (bytes - b0) / secs / 1e6 };
 }
 
+/** A plasma that moves every frame over the whole screen: smooth colours, like decoded video. */
+const VIDEO: Workload = (() => {
+  const wave = new Uint8Array(4096).map((_, i) => Math.round(127.5 + 127.5 * Math.sin((i / 4096) * 2 * Math.PI)));
+  const draw = (px: Uint32Array, f: number): void => {
+    for (let y = 0; y < H; y++) {
+      const wy = wave[(y * 11 + f * 37) & 4095]!;
+      for (let x = 0; x < W; x++) {
+        const a = wave[(x * 7 + f * 23) & 4095]!;
+        const b = wave[((x + y) * 5 + f * 51) & 4095]!;
+        px[y * W + x] = (a << 16) | (((a + wy) >> 1) << 8) | ((b + wy) >> 1);
+      }
+    }
+  };
+  return {
+    name: 'video-like plasma 1920x1080',
+    init: (px) => draw(px, 0),
+    step: (px, f) => {
+      draw(px, f);
+      return [{ x: 0, y: 0, width: W, height: H }];
+    },
+  };
+})();
+
+/** The video workload live, streams on or off: what one client gets per second. */
+async function videoLive(streams: boolean): Promise<{ fps: number; mbps: number; kibPerFrame: number; encodeMs: number | null }> {
+  const px = new Uint32Array(W * H);
+  VIDEO.init(px);
+  const display = new TestDisplay(surfaceOf(px), 'bench');
+  const server = new SpiceServer({ display, input: new RecordingInput(), ticketing: { password: null }, websocket: false, streams });
+  const { port } = await server.listen('127.0.0.1', 0);
+  let session = 0;
+  const main = await linkChannel(port, SpiceChannel.MAIN, 0, (t, body) => {
+    if (t === 103) session = body.readUInt32LE(0);
+  });
+  while (!session) await new Promise((r) => setTimeout(r, 5));
+  let frames = 0;
+  let bytes = 0;
+  let first = true;
+  const disp = await linkChannel(port, SpiceChannel.DISPLAY, session, (t, body) => {
+    bytes += body.length + 6;
+    if (t === SpiceMsgDisplay.STREAM_DATA) frames++;
+    else if (t === SpiceMsgDisplay.DRAW_COPY && body.readInt32LE(12) === H && body.readInt32LE(16) === W) {
+      if (first) first = false;
+      else frames++; // the last band of a whole-screen update
+    }
+  });
+  let f = 1;
+  // 25 fps like a video, or as fast as the workload draws if slower.
+  const tick = setInterval(() => display.emit('damage', VIDEO.step(px, f++)), 40);
+  const stats = () => server.sessions.displays()[0]?.streams?.stats;
+  // Streams start after about 14 frames; on a loaded machine the LZ_RGB frames before take long.
+  const deadline = performance.now() + 15000;
+  await new Promise((r) => setTimeout(r, 1000));
+  while (streams && !stats()?.created && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const [f0, b0, t0, e0, n0] = [frames, bytes, performance.now(), stats()?.encodeMs ?? 0, stats()?.frames ?? 0];
+  await new Promise((r) => setTimeout(r, ROW_MS));
+  const secs = (performance.now() - t0) / 1000;
+  const s = stats();
+  const encodeMs = s && s.frames > n0 ? (s.encodeMs - e0) / (s.frames - n0) : null;
+  clearInterval(tick);
+  main.destroy();
+  disp.destroy();
+  await server.close();
+  const n = frames - f0;
+  return { fps: n / secs, mbps: (bytes - b0) / secs / 1e6, kibPerFrame: n > 0 ? (bytes - b0) / n / 1024 : 0, encodeMs };
+}
+
+async function videoRows(): Promise<void> {
+  console.log(`\nMJPEG streams on ${VIDEO.name}, 25 fps (JPEG by ${spiceJpegPath()}, stream quality ${STREAM_QUALITY_START}, 4:2:0)`);
+  const px = new Uint32Array(W * H);
+  VIDEO.init(px);
+  const lz = encodeRow(VIDEO, 'lz_rgb');
+  let ms = 0;
+  let kib = 0;
+  for (let f = 1; f <= FRAMES; f++) {
+    VIDEO.step(px, f);
+    const t = performance.now();
+    kib += encodeSurfaceJpeg(surfaceOf(px), { x: 0, y: 0, width: W, height: H }, STREAM_QUALITY_START, true).length / 1024;
+    ms += performance.now() - t;
+  }
+  console.log('path                          encode ms/frame  KiB/frame   frames/s to 1 client  MB/s on the wire  server encode ms/frame');
+  const off = await videoLive(false);
+  const on = await videoLive(true);
+  const row = (name: string, e: { ms: number; kib: number }, d: typeof on) =>
+    console.log(
+      `${name.padEnd(30)}${e.ms.toFixed(1).padStart(15)}${e.kib.toFixed(0).padStart(11)}${d.fps.toFixed(1).padStart(22)}${d.mbps.toFixed(1).padStart(18)}${(d.encodeMs === null ? '-' : d.encodeMs.toFixed(1)).padStart(24)}`,
+    );
+  row('no streams (LZ_RGB draws)', { ms: lz.ms, kib: lz.bytes / 1024 }, off);
+  row('MJPEG stream', { ms: ms / FRAMES, kib: kib / FRAMES }, on);
+}
+
 async function main(): Promise<void> {
   console.log(
     `SPICE codecs at ${W}x${H} (${FRAMES} frames per encode row, ${ROW_MS} ms per fps row; a shared 2-core machine: numbers are noisy)`,
   );
   console.log('workload                          codec    encode ms/frame  KiB/frame   fps to 1 client  MB/s on the wire');
-  for (const w of WORKLOADS) {
+  for (const w of process.env.BENCH_ONLY === 'video' ? [] : WORKLOADS) {
     for (const codec of IMAGE_CODECS) {
       const e = encodeRow(w, codec);
       const d = await fpsRow(w, codec);
@@ -209,6 +313,8 @@ async function main(): Promise<void> {
       );
     }
   }
+  await videoRows();
+  console.log(`\n${await probeXspice()}`);
 }
 
 void main();

@@ -21,6 +21,8 @@ export interface SpiceFlags {
   spiceShared?: boolean;
   spiceCodec?: ImageCodecName;
   spiceJpeg?: boolean;
+  /** false with --no-spice-streams. */
+  spiceStreams?: boolean;
 }
 
 function parseLifetime(v: string): number {
@@ -45,6 +47,7 @@ export function addSpiceOptions(cmd: Command): Command {
     .option('--spice-disable-ticketing', 'accept SPICE clients without a password (warned about unless on loopback)')
     .option('--spice-shared', 'let several SPICE clients watch at once (default: a new client takes over)')
     .option('--spice-jpeg', 'send photo-like areas as JPEG, re-sent losslessly once still (less bandwidth, much more CPU)')
+    .option('--no-spice-streams', 'no MJPEG video streams for areas that change every frame (they are plain draws then)')
     .option(
       '--spice-codec <name>',
       `force one SPICE image codec: ${IMAGE_CODECS.join(', ')} (default: the best each client decodes)`,
@@ -95,6 +98,7 @@ export function spiceFromFlags(
     ...(flags.spiceShared ? { shared: true } : {}),
     ...(flags.spiceCodec ? { codec: flags.spiceCodec } : {}),
     ...(flags.spiceJpeg ? { jpegPhotos: true } : {}),
+    ...(flags.spiceStreams === false ? { streams: false } : {}),
   };
 }
 
@@ -108,5 +112,6 @@ export function spiceArgs(flags: SpiceFlags): string[] {
   if (flags.spiceShared) args.push('--spice-shared');
   if (flags.spiceCodec) args.push('--spice-codec', flags.spiceCodec);
   if (flags.spiceJpeg) args.push('--spice-jpeg');
+  if (flags.spiceStreams === false) args.push('--no-spice-streams');
   return args;
 }

@@ -65,6 +65,11 @@ export const SpiceDisplayCap = {
   GL_SCANOUT: 7,
   MULTI_CODEC: 8,
   CODEC_MJPEG: 9,
+  CODEC_VP8: 10,
+  CODEC_H264: 11,
+  PREF_VIDEO_CODEC_TYPE: 12,
+  CODEC_VP9: 13,
+  CODEC_H265: 14,
 } as const;
 
 /** protocol.h SPICE_INPUTS_CAP_KEY_SCANCODE. */
@@ -146,8 +151,16 @@ export const SpiceMsgDisplay = {
   DRAW_COPY: 304,
   SURFACE_CREATE: 314,
   SURFACE_DESTROY: 315,
+  STREAM_DATA_SIZED: 316,
   MONITORS_CONFIG: 317,
+  STREAM_ACTIVATE_REPORT: 319,
 } as const;
+
+/** enums.h SpiceVideoCodecType (STREAM_CREATE codec_type). */
+export const SpiceVideoCodecType = { MJPEG: 1, VP8: 2, H264: 3, VP9: 4, H265: 5 } as const;
+
+/** enums.h SpiceStreamFlags: rows of each frame go top to bottom. */
+export const SPICE_STREAM_FLAGS_TOP_DOWN = 1;
 
 /** enums.h SPICE_MSGC_DISPLAY_*. */
 export const SpiceMsgcDisplay = {

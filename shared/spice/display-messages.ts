@@ -17,6 +17,7 @@ import {
   SpiceSurfaceFmt,
 } from './constants';
 import { fixedBody } from './common-messages';
+import { parseStreamReport, type StreamReport } from './stream-messages';
 
 /** SURFACE_CREATE: u32 surface_id | u32 width | u32 height | u32 format | u32 flags */
 export function buildSurfaceCreate(surfaceId: number, width: number, height: number): Buffer {
@@ -122,7 +123,7 @@ export const SPICE_MAX_PIXMAP_CACHE_PIXELS = 64 * 1024 * 1024;
 export type DisplayClientMessage =
   | { kind: 'init'; pixmapCacheId: number; pixmapCacheSize: number; glzDictionaryId: number; glzWindowSize: number }
   | { kind: 'preferredCompression'; compression: number }
-  | { kind: 'streamReport' }
+  | ({ kind: 'streamReport' } & StreamReport)
   | { kind: 'glDrawDone' }
   | { kind: 'preferredVideoCodecs' };
 
@@ -142,8 +143,8 @@ export function parseDisplayClientMessage(type: number, body: Uint8Array): Displ
     }
     case SpiceMsgcDisplay.PREFERRED_COMPRESSION: // u8 SpiceImageCompression
       return { kind: 'preferredCompression', compression: fixedBody(type, body, 1).u8() };
-    case SpiceMsgcDisplay.STREAM_REPORT: // 32 bytes; we open no streams yet
-      return { kind: 'streamReport' };
+    case SpiceMsgcDisplay.STREAM_REPORT: // stream-messages.ts parseStreamReport
+      return { kind: 'streamReport', ...parseStreamReport(body) };
     case SpiceMsgcDisplay.GL_DRAW_DONE:
       return { kind: 'glDrawDone' };
     case SpiceMsgcDisplay.PREFERRED_VIDEO_CODEC_TYPE: // u8 n | u8 codecs[n]
