@@ -46,8 +46,16 @@ export class SessionOutput {
     this.maxHeld = opts.maxHeld ?? OUTPUT_MAX_HELD;
   }
 
-  /** The transport is full: no new frame should start. */
+  /**
+   * The transport is full, or a frame's worth of output still waits here (corked while one
+   * input chunk is handled, whose requests could otherwise start frame after frame before the
+   * transport sees any of them): no new frame should start.
+   */
   get blocked(): boolean {
+    return this.queued >= this.maxHeld || this.transportFull;
+  }
+
+  private get transportFull(): boolean {
     return this.opts.full?.() === true;
   }
 
@@ -126,7 +134,7 @@ export class SessionOutput {
 
   private pump(): void {
     if (this.queue.length === 0 || this.corks > 0) return;
-    if (this.held || this.blocked) {
+    if (this.held || this.transportFull) {
       if (this.queued > this.maxHeld && !this.overflowed) {
         this.overflowed = true;
         const n = this.queued;
