@@ -8,93 +8,33 @@
 //  - video: a 1920x1080 video-like workload with and without MJPEG streams (video-streams.ts):
 //    encode ms and KiB per frame (LZ_RGB draws vs one JPEG stream frame), then live over
 //    loopback: frames and MB/s the client gets, and the server's own stream encode time.
-// Xspice (xserver-xspice) side by side: xspice-probe.ts starts it (the stock config aborts; explicit
-// buffer sizes make it run) and says why there are no figures for it yet (docs/spice.md).
-// Run: npm run bench:spice  (BENCH_ROW_MS, BENCH_FRAMES to shorten; BENCH_ONLY=video for the stream rows alone)
+//  - side by side: the same workloads into our server and into Debian's Xspice (spice-server),
+//    watched by one spice-gtk client (side-by-side.ts; docs/spice.md).
+// Run: npm run bench:spice  (BENCH_ROW_MS, BENCH_FRAMES, BENCH_RUNS to shorten; BENCH_ONLY=video
+// for the stream and side-by-side rows, BENCH_ONLY=side for the side-by-side rows alone)
 
 import * as net from 'node:net';
-import type { Rect } from '../../shared/region';
-import { PIXEL_FORMAT_XRGB8888 } from '../../backend/display/pixel-format';
-import type { Surface } from '../../backend/display/display';
-import { encodeImage, IMAGE_CODECS, type ImageCodecName } from '../../backend/spice/image-codecs';
-import { SpiceServer } from '../../backend/spice/server';
-import { encodeSurfaceJpeg, spiceJpegPath } from '../../backend/spice/jpeg';
-import { STREAM_QUALITY_START } from '../../backend/spice/stream-rate';
-import { probeXspice } from './xspice-probe';
-import { SpiceChannel, SpiceMsgDisplay } from '../../shared/spice/constants';
-import { RecordingInput, TestDisplay } from '../../test/unit/vnc/helpers';
-import { clientMsg, linkBytes, ticketBytes } from '../../test/unit/spice/helpers';
+import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/pixel-format';
+import type { Surface } from '../../../backend/display/display';
+import { encodeImage, IMAGE_CODECS, type ImageCodecName } from '../../../backend/spice/image-codecs';
+import { SpiceServer } from '../../../backend/spice/server';
+import { encodeSurfaceJpeg, spiceJpegPath } from '../../../backend/spice/jpeg';
+import { STREAM_QUALITY_START } from '../../../backend/spice/stream-rate';
+import { sideBySide } from './side-by-side';
+import { crop, H, VIDEO, W, WORKLOADS, type Workload } from './workloads';
+import { SpiceChannel, SpiceMsgDisplay } from '../../../shared/spice/constants';
+import { RecordingInput, TestDisplay } from '../../../test/unit/vnc/helpers';
+import { clientMsg, linkBytes, ticketBytes } from '../../../test/unit/spice/helpers';
 
-const W = 1920;
-const H = 1080;
 const FRAMES = Number(process.env.BENCH_FRAMES ?? 6);
 const ROW_MS = Number(process.env.BENCH_ROW_MS ?? 3000);
 const WORKLOAD_TICK_MS = 8;
-
-interface Workload {
-  name: string;
-  init(px: Uint32Array): void;
-  step(px: Uint32Array, f: number): Rect[];
-}
-
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-}
-
-function desktop(px: Uint32Array): void {
-  const rnd = lcg(7);
-  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) px[y * W + x] = y < 32 ? 0x2b3a4f : 0xdfe3e8;
-  for (let w = 0; w < 6; w++) {
-    const wx = Math.floor(rnd() * (W - 700));
-    const wy = 40 + Math.floor(rnd() * (H - 560));
-    for (let y = wy; y < wy + 500; y++) {
-      for (let x = wx; x < wx + 680; x++) {
-        const inText = y > wy + 30 && (y - wy) % 18 < 12 && rnd() < 0.35;
-        px[y * W + x] = y < wy + 24 ? 0x3d6fb6 : inText ? 0x202020 : 0xffffff;
-      }
-    }
-  }
-}
-
-const WORKLOADS: Workload[] = [
-  {
-    name: 'full desktop frame',
-    init: desktop,
-    step: (px, f) => {
-      px[f % (W * H)] ^= 0x010101;
-      return [{ x: 0, y: 0, width: W, height: H }];
-    },
-  },
-  {
-    name: 'scrolling text band 1920x360',
-    init: desktop,
-    step: (px, f) => {
-      const rnd = lcg(f);
-      for (let y = 400; y < 760; y++)
-        for (let x = 0; x < W; x++) px[y * W + x] = (y + f * 3) % 18 < 12 && rnd() < 0.3 ? 0x202020 : 0xffffff;
-      return [{ x: 0, y: 400, width: W, height: 360 }];
-    },
-  },
-  {
-    name: 'video-like noise 640x360',
-    init: desktop,
-    step: (px, f) => {
-      const rnd = lcg(f + 99);
-      for (let y = 300; y < 660; y++) for (let x = 600; x < 1240; x++) px[y * W + x] = Math.floor(rnd() * 0xffffff);
-      return [{ x: 600, y: 300, width: 640, height: 360 }];
-    },
-  },
-];
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** video: the stream rows and the side-by-side rows; side: the side-by-side rows alone. */
+const ONLY = process.env.BENCH_ONLY;
 
 function surfaceOf(px: Uint32Array): Surface {
   return { width: W, height: H, stride: W * 4, format: PIXEL_FORMAT_XRGB8888, data: new Uint8Array(px.buffer) };
-}
-
-function crop(px: Uint32Array, r: Rect): Uint8Array {
-  const out = new Uint32Array(r.width * r.height);
-  for (let y = 0; y < r.height; y++) out.set(px.subarray((r.y + y) * W + r.x, (r.y + y) * W + r.x + r.width), y * r.width);
-  return new Uint8Array(out.buffer);
 }
 
 function encodeRow(w: Workload, codec: ImageCodecName): { ms: number; bytes: number } {
@@ -106,7 +46,7 @@ function encodeRow(w: Workload, codec: ImageCodecName): { ms: number; bytes: num
     const rects = w.step(px, f);
     const t = performance.now();
     for (const r of rects) {
-      const img = encodeImage(codec, r.width, r.height, crop(px, r));
+      const img = encodeImage(codec, r.width, r.height, new Uint8Array(crop(px, r).buffer));
       bytes += img.head.length + img.data.length;
     }
     ms += performance.now() - t;
@@ -208,29 +148,6 @@ async function fpsRow(w: Workload, codec: ImageCodecName): Promise<{ fps: number
   return { fps: (frames - f0) / secs, mbps: (bytes - b0) / secs / 1e6 };
 }
 
-/** A plasma that moves every frame over the whole screen: smooth colours, like decoded video. */
-const VIDEO: Workload = (() => {
-  const wave = new Uint8Array(4096).map((_, i) => Math.round(127.5 + 127.5 * Math.sin((i / 4096) * 2 * Math.PI)));
-  const draw = (px: Uint32Array, f: number): void => {
-    for (let y = 0; y < H; y++) {
-      const wy = wave[(y * 11 + f * 37) & 4095]!;
-      for (let x = 0; x < W; x++) {
-        const a = wave[(x * 7 + f * 23) & 4095]!;
-        const b = wave[((x + y) * 5 + f * 51) & 4095]!;
-        px[y * W + x] = (a << 16) | (((a + wy) >> 1) << 8) | ((b + wy) >> 1);
-      }
-    }
-  };
-  return {
-    name: 'video-like plasma 1920x1080',
-    init: (px) => draw(px, 0),
-    step: (px, f) => {
-      draw(px, f);
-      return [{ x: 0, y: 0, width: W, height: H }];
-    },
-  };
-})();
-
 /** The video workload live, streams on or off: what one client gets per second. */
 async function videoLive(streams: boolean): Promise<{ fps: number; mbps: number; kibPerFrame: number; encodeMs: number | null }> {
   const px = new Uint32Array(W * H);
@@ -304,7 +221,7 @@ async function main(): Promise<void> {
     `SPICE codecs at ${W}x${H} (${FRAMES} frames per encode row, ${ROW_MS} ms per fps row; a shared 2-core machine: numbers are noisy)`,
   );
   console.log('workload                          codec    encode ms/frame  KiB/frame   fps to 1 client  MB/s on the wire');
-  for (const w of process.env.BENCH_ONLY === 'video' ? [] : WORKLOADS) {
+  for (const w of ONLY ? [] : WORKLOADS) {
     for (const codec of IMAGE_CODECS) {
       const e = encodeRow(w, codec);
       const d = await fpsRow(w, codec);
@@ -313,8 +230,12 @@ async function main(): Promise<void> {
       );
     }
   }
-  await videoRows();
-  console.log(`\n${await probeXspice()}`);
+  if (ONLY !== 'side') await videoRows();
+  try {
+    await sideBySide([...WORKLOADS, VIDEO], RUNS, ROW_MS, (l) => console.log(l));
+  } catch (e) {
+    console.log(`\nNo side-by-side rows with Xspice: ${(e as Error).message}`);
+  }
 }
 
 void main();
