@@ -7,6 +7,8 @@
 // from /proc/PID/task/*/schedstat) and wake-ups per second (voluntary context switches of
 // every thread), then totals, against the targets of issue 14 (<= 64 MB, < 0.02% of a core).
 // Every process and the simulator directory go away at the end, on error and on Ctrl-C.
+// BENCH_IDLE_NODE_FLAGS: Node flags for every process it starts (e.g. --no-memory-reducer:
+// the wake-ups left after start are V8's memory reducer; docs/benchmarks.md).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -74,7 +76,10 @@ export function buildCommand(): Command {
 }
 
 function xenvfb(args: string[], env: NodeJS.ProcessEnv, o: Options, say: (l: string) => void, tag: string): ChildProcess {
-  const entry = o.tsNode ? [...TS_NODE_ENTRY, '--'] : [XENVFB_BIN];
+  const entry = [
+    ...(process.env.BENCH_IDLE_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+    ...(o.tsNode ? [...TS_NODE_ENTRY, '--'] : [XENVFB_BIN]),
+  ];
   const child = spawnTracked(process.execPath, [...entry, ...args], { env: { ...process.env, XENVFB_LOG_LEVEL: 'warn', ...env } });
   onLines(child, 'stderr', (l) => o.verbose && say(`[${tag}] ${l}`));
   onLines(child, 'stdout', () => undefined);
