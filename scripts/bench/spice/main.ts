@@ -20,6 +20,7 @@ import { encodeImage, IMAGE_CODECS, type ImageCodecName } from '../../../backend
 import { SpiceServer } from '../../../backend/spice/server';
 import { encodeSurfaceJpeg, spiceJpegPath } from '../../../backend/spice/jpeg';
 import { STREAM_QUALITY_START } from '../../../backend/spice/stream-rate';
+import { installCleanupHandlers } from '../lib/processes';
 import { sideBySide } from './side-by-side';
 import { crop, H, VIDEO, W, WORKLOADS, type Workload } from './workloads';
 import { SpiceChannel, SpiceMsgDisplay } from '../../../shared/spice/constants';
@@ -217,6 +218,8 @@ async function videoRows(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // Xspice, its X client and the spice-gtk clients go away on Ctrl-C and on any exit.
+  installCleanupHandlers((l) => console.log(l));
   console.log(
     `SPICE codecs at ${W}x${H} (${FRAMES} frames per encode row, ${ROW_MS} ms per fps row; a shared 2-core machine: numbers are noisy)`,
   );

@@ -115,6 +115,7 @@ interface ClientReport {
 /** frames-client.py on the server; resolves once it has the display surface. */
 async function startClient(port: number, mx: number, my: number): Promise<{ report(): Promise<ClientReport>; stop(): Promise<void> }> {
   const child = spawnTracked(PYTHON, [CLIENT, '127.0.0.1', String(port), String(mx), String(my)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin!.on('error', () => undefined); // a client gone: its report times out
   const waiting: Array<(r: ClientReport) => void> = [];
   let primary: (() => void) | undefined;
   onLines(child, 'stdout', (line) => {
@@ -134,8 +135,12 @@ async function startClient(port: number, mx: number, my: number): Promise<{ repo
   });
   return {
     report: () =>
-      new Promise<ClientReport>((resolve) => {
-        waiting.push(resolve);
+      new Promise<ClientReport>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the spice-gtk client did not report within 10 s')), 10_000);
+        waiting.push((r) => {
+          clearTimeout(timer);
+          resolve(r);
+        });
         child.stdin!.write('report\n');
       }),
     stop: () => stopTracked(child, 2000),
@@ -169,6 +174,7 @@ export async function sideBySideRow(w: Workload, server: ServerName, rowMs: numb
   });
   const stops: Array<() => Promise<void>> = [fed.stop];
   let died: string | undefined;
+  let running = true;
   fed.feeder.stdin!.on('error', () => undefined); // a feeder that exits: told by 'exit' below
   fed.feeder.once('exit', (code, signal) => {
     died = `the ${server} feeder exited (${signal ?? `code ${code}`}) during the row`;
@@ -189,7 +195,6 @@ export async function sideBySideRow(w: Workload, server: ServerName, rowMs: numb
     const client = await startClient(fed.port, first.x, first.y);
     stops.unshift(client.stop);
     const period = 1000 / w.fps;
-    let running = true;
     let offered = 0;
     const pump = (async () => {
       for (let f = 1; running; f++) {
@@ -219,6 +224,8 @@ export async function sideBySideRow(w: Workload, server: ServerName, rowMs: numb
       cpuMsPerFrame: frames > 0 ? (c1 - c0) / frames : NaN,
     };
   } finally {
+    running = false; // the pump ends at its next turn (a failed report leaves it going otherwise)
+    wake?.();
     for (const stop of stops) await stop();
   }
 }
