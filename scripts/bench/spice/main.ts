@@ -23,7 +23,7 @@ import { STREAM_QUALITY_START } from '../../../backend/spice/stream-rate';
 import { installCleanupHandlers } from '../lib/processes';
 import { sideBySide } from './side-by-side';
 import { crop, H, VIDEO, W, WORKLOADS, type Workload } from './workloads';
-import { SpiceChannel, SpiceMsgDisplay } from '../../../shared/spice/constants';
+import { SpiceChannel, SpiceMsgDisplay, SpiceMsgMain } from '../../../shared/spice/constants';
 import { RecordingInput, TestDisplay } from '../../../test/unit/vnc/helpers';
 import { clientMsg, linkBytes, ticketBytes } from '../../../test/unit/spice/helpers';
 
@@ -104,6 +104,16 @@ function linkChannel(
   });
 }
 
+/** Link main, wait for its INIT (the session id), then link display into that session. */
+async function linkSession(port: number, onDisplay: (type: number, body: Buffer) => void): Promise<{ main: net.Socket; disp: net.Socket }> {
+  let session = 0;
+  const main = await linkChannel(port, SpiceChannel.MAIN, 0, (t, body) => {
+    if (t === SpiceMsgMain.INIT) session = body.readUInt32LE(0);
+  });
+  while (!session) await new Promise((r) => setTimeout(r, 5));
+  return { main, disp: await linkChannel(port, SpiceChannel.DISPLAY, session, onDisplay) };
+}
+
 async function fpsRow(w: Workload, codec: ImageCodecName): Promise<{ fps: number; mbps: number }> {
   const px = new Uint32Array(W * H);
   w.init(px);
@@ -118,16 +128,11 @@ async function fpsRow(w: Workload, codec: ImageCodecName): Promise<{ fps: number
     streams: false,
   });
   const { port } = await server.listen('127.0.0.1', 0);
-  let session = 0;
-  const main = await linkChannel(port, SpiceChannel.MAIN, 0, (t, body) => {
-    if (t === 103) session = body.readUInt32LE(0);
-  });
-  while (!session) await new Promise((r) => setTimeout(r, 5));
   let frames = 0;
   let bytes = 0;
   let first = true;
   const lastRect = w.step(px, 0).at(-1)!;
-  const disp = await linkChannel(port, SpiceChannel.DISPLAY, session, (t, body) => {
+  const { main, disp } = await linkSession(port, (t, body) => {
     bytes += body.length + 6;
     if (t !== SpiceMsgDisplay.DRAW_COPY) return;
     if (first) return void (first = false); // the first full picture
@@ -156,15 +161,10 @@ async function videoLive(streams: boolean): Promise<{ fps: number; mbps: number;
   const display = new TestDisplay(surfaceOf(px), 'bench');
   const server = new SpiceServer({ display, input: new RecordingInput(), ticketing: { password: null }, websocket: false, streams });
   const { port } = await server.listen('127.0.0.1', 0);
-  let session = 0;
-  const main = await linkChannel(port, SpiceChannel.MAIN, 0, (t, body) => {
-    if (t === 103) session = body.readUInt32LE(0);
-  });
-  while (!session) await new Promise((r) => setTimeout(r, 5));
   let frames = 0;
   let bytes = 0;
   let first = true;
-  const disp = await linkChannel(port, SpiceChannel.DISPLAY, session, (t, body) => {
+  const { main, disp } = await linkSession(port, (t, body) => {
     bytes += body.length + 6;
     if (t === SpiceMsgDisplay.STREAM_DATA) frames++;
     else if (t === SpiceMsgDisplay.DRAW_COPY && body.readInt32LE(12) === H && body.readInt32LE(16) === W) {
