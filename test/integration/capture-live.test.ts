@@ -124,7 +124,9 @@ describe('xenvfb capture --domid N (a live backend)', function () {
     assert.match(r.stdout, /live\.xvc\.1: \d+ frames, .* \(stopped: duration\)/);
     const info = JSON.parse(cli(['capture', 'info', '--json', `${file}.1`]).stdout) as { durationMs: number; index: string };
     assert.equal(info.index, 'ok');
-    assert.ok(info.durationMs > 1000 && info.durationMs <= 1500, String(info.durationMs));
+    // The backend's timer fires at 1500 ms or later (a loaded machine makes it late, never
+    // early; one CI run saw 1501): the capture ends then, so allow the lateness, not less.
+    assert.ok(info.durationMs > 1000 && info.durationMs < 1500 + 500, String(info.durationMs));
   });
 
   it('errors say what to do: no backend (socket path), not writable, nothing to stop', () => {
