@@ -20,6 +20,7 @@ import { XENVFB, freePort } from '../helpers/demo-process';
 import { blockImage } from '../helpers/images';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 import { guestKeyEvents, usText } from '../helpers/us-keys';
+import { stopChild } from '../helpers/stop-child';
 
 const WIDTH = 640;
 const HEIGHT = 480;
@@ -141,14 +142,11 @@ describe('host page and web console in headless Chromium (xenvfb watch --http, t
   after(async function () {
     await browser?.close().catch(() => undefined);
     for (const g of guests.values()) g.child.kill('SIGTERM');
-    if (watch && watch.exitCode === null) {
-      const gone = new Promise((r) => watch!.once('exit', r));
-      watch.kill('SIGTERM');
-      await gone;
-    }
+    const watchEnd = watch ? await stopChild(watch, { graceMs: 10000 }) : 'gone';
     xs?.close();
     await hv?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    assert.notEqual(watchEnd, 'killed', 'xenvfb watch did not exit within 10 s of SIGTERM');
   });
 
   it('lists both domains, each with a thumbnail Chromium decodes that shows its own screen', async function () {

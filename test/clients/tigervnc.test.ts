@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { Logger } from '../../shared/log';
 import { VncServer } from '../../backend/vnc/server';
 import { patternRgb, patternSurface, RecordingInput, TestDisplay } from '../unit/vnc/helpers';
+import { stopChild } from '../helpers/stop-child';
 
 const WIDTH = 200;
 const HEIGHT = 120;
@@ -158,20 +159,14 @@ describe('xtigervncviewer: VNC security (VeNCrypt, VNC auth) with screenshots', 
 
   afterEach(async () => {
     for (const v of viewers.splice(0)) {
-      if (v.exitCode === null && v.signalCode === null) {
-        v.kill('SIGTERM');
-        await new Promise((r) => v.once('exit', r));
-      }
+      if ((await stopChild(v)) === 'killed') console.log('      (xtigervncviewer ignored SIGTERM for 3 s; killed)');
     }
     records.length = 0;
   });
 
   after(async () => {
     await server?.close();
-    if (xvfb) {
-      xvfb.proc.kill('SIGTERM');
-      await new Promise((r) => xvfb!.proc.once('exit', r));
-    }
+    if (xvfb) await stopChild(xvfb.proc);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 

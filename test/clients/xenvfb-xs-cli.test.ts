@@ -6,6 +6,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { stopChild } from '../helpers/stop-child';
 
 const BIN = path.resolve(__dirname, '..', '..', 'scripts', 'bin', 'xenvfb.js');
 
@@ -39,11 +40,9 @@ describe('xenvfb xenstored + xenvfb xs (child processes)', function () {
     assert.equal(printed, sock);
   });
   after(async () => {
-    if (daemon.exitCode === null) {
-      daemon.kill('SIGTERM');
-      await new Promise((r) => daemon.once('exit', r));
-    }
+    const outcome = await stopChild(daemon, { graceMs: 10000 });
     fs.rmSync(dir, { recursive: true, force: true });
+    assert.notEqual(outcome, 'killed', 'xenvfb xenstored did not exit within 10 s of SIGTERM');
   });
 
   it('write, read, exists, ls -f -p, chmod, rm; errors exit 1 with the errno and a hint', async () => {

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { XENVFB } from './demo-process';
+import { stopChild } from './stop-child';
 
 const CWD = path.resolve(__dirname, '../..');
 
@@ -42,11 +43,6 @@ export class ReplayProcess {
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    this.child.kill('SIGTERM');
-    const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(t);
+    await stopChild(this.child, { graceMs: 5000 });
   }
 }

@@ -18,6 +18,7 @@ import { createSimPlatform, type SimPlatform } from '../../shared/platform/sim/p
 import { DomainBackend } from '../../backend/daemon';
 import { TinyRfbClient } from '../helpers/rfb-client';
 import { captureLogger } from '../helpers/capture-logger';
+import { stopChild } from '../helpers/stop-child';
 
 const WIDTH = 640;
 const HEIGHT = 480;
@@ -61,13 +62,7 @@ for (const paced of [true, false])
 
     after(async function () {
       client?.close();
-      if (guest && guest.exitCode === null) {
-        const exited = new Promise((r) => guest!.once('exit', r));
-        guest.kill('SIGTERM');
-        const t = setTimeout(() => guest!.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(t);
-      }
+      if (guest) await stopChild(guest, { graceMs: 5000 });
       await backend?.stop();
       await p0?.close();
       await hv?.stop();

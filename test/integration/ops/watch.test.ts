@@ -21,6 +21,7 @@ import { XENVFB } from '../../helpers/demo-process';
 import { TinyRfbClient } from '../../helpers/rfb-client';
 import { blockImage } from '../../helpers/images';
 import { controlRequest } from '../../../backend/control/client';
+import { stopChild } from '../../helpers/stop-child';
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -146,14 +147,11 @@ describe('xenvfb watch (one supervised backend per domain, on the simulator)', f
 
   after(async function () {
     for (const g of guests.values()) g.child.kill('SIGTERM');
-    if (watch && watch.exitCode === null) {
-      const gone = new Promise((r) => watch.once('exit', r));
-      watch.kill('SIGTERM');
-      await gone;
-    }
+    const watchEnd = watch ? await stopChild(watch, { graceMs: 10000 }) : 'gone';
     xs?.close();
     await hv?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
+    assert.notEqual(watchEnd, 'killed', 'xenvfb watch did not exit within 10 s of SIGTERM');
   });
 
   async function createDomain(domid: number): Promise<void> {
