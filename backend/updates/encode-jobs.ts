@@ -2,7 +2,9 @@
 // thread that runs its jobs (encode-worker-host.ts). Generic over the protocol: a job and its
 // result are opaque structured-clone values the protocol's plug-in defines (for VNC: a frame
 // of rects in, a FramebufferUpdate out, vnc/encode-worker.ts); the pixels ride along as one
-// transferred ArrayBuffer (surface-snapshot.ts).
+// transferred ArrayBuffer (surface-snapshot.ts), which the worker hands back with the result so
+// the next job of the session copies into it instead of allocating (and later collecting) a
+// frame's worth of memory: 8 MB per 1080p frame.
 
 /** Main thread -> worker. Every message names the session it is for. */
 export type ToEncodeWorker =
@@ -17,12 +19,17 @@ export type ToEncodeWorker =
 /** Worker -> main thread. */
 export type FromEncodeWorker =
   | { type: 'ready'; session: 0 }
-  | { type: 'result'; session: number; id: number; result: unknown; stats: unknown }
+  /** `pixels`: the job's buffer, handed back for the session's next snapshot. */
+  | { type: 'result'; session: number; id: number; result: unknown; stats: unknown; pixels?: ArrayBuffer }
   | { type: 'error'; session: number; id: number; code: string | null; message: string };
 
 /** What a protocol plugs into a worker: one per session, living as long as the session. */
 export interface EncodeSessionHandler {
   configure(config: unknown): void;
-  /** Run one job; `transfer` lists buffers of the result to move (not copy) to the main thread. */
+  /**
+   * Run one job; `transfer` lists buffers of the result to move (not copy) to the main thread.
+   * A result that keeps a view of `pixels` must list its buffer there: the job's buffer is
+   * otherwise handed back for reuse.
+   */
   run(job: unknown, pixels: Uint8Array): { result: unknown; stats: unknown; transfer?: ArrayBuffer[] };
 }

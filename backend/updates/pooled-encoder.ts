@@ -9,6 +9,9 @@ import { type ErrorCode, ErrorCodes, xerror } from '../../shared/errors';
 import type { FromEncodeWorker, ToEncodeWorker } from './encode-jobs';
 import type { EncodePool } from './encode-pool';
 
+/** How far a spare buffer may exceed twice a job's need and still be reused. */
+const SPARE_SLACK_BYTES = 1 << 20;
+
 export interface PooledEncoderOptions {
   pool: EncodePool;
   /** The worker failed; the session must close. Called at most once, never after close(). */
@@ -28,6 +31,10 @@ export class PooledEncoder {
    * per message it sent.
    */
   private config: { value: unknown } | null = null;
+  /** The last job's pixels, back from the worker: the next snapshot can copy into it. */
+  private spare: ArrayBuffer | null = null;
+  /** Jobs whose pixels went into a buffer an earlier job handed back. */
+  reusedBuffers = 0;
 
   constructor(private readonly opts: PooledEncoderOptions) {
     this.link = opts.pool.attach({
@@ -42,6 +49,20 @@ export class PooledEncoder {
 
   configure(config: unknown): void {
     this.config = { value: config };
+  }
+
+  /**
+   * A buffer of at least `bytes` for the next job's pixels: the one the last job handed back,
+   * or null (allocate). A spare more than twice and 1 MiB over the need is dropped, so one
+   * full-screen frame does not pin its memory under a session that then sends small ones.
+   */
+  takeSpare(bytes: number): ArrayBuffer | null {
+    const spare = this.spare;
+    this.spare = null;
+    if (!spare || spare.byteLength < bytes) return null;
+    if (spare.byteLength > 2 * bytes && spare.byteLength - bytes > SPARE_SLACK_BYTES) return null;
+    this.reusedBuffers += 1;
+    return spare;
   }
 
   /** Run a job over `pixels` (transferred: the caller loses it). */
@@ -66,6 +87,7 @@ export class PooledEncoder {
     if (this.closed) return;
     this.closed = true;
     this.inFlight = null;
+    this.spare = null;
     this.opts.pool.detach(this.link.worker, this.link.session);
   }
 
@@ -81,6 +103,7 @@ export class PooledEncoder {
         if (!pending || pending.id !== m.id)
           return this.fail(this.opts.codes.worker, `encode worker answered job ${m.id}, none of that id in flight`, { id: m.id });
         this.inFlight = null;
+        if (m.pixels) this.spare = m.pixels;
         pending.done(m.result, m.stats);
         return;
       }

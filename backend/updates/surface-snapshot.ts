@@ -8,14 +8,29 @@ import type { Rect } from '../../shared/region';
 import type { Surface } from '../display/display';
 import { bytesPerPixel, type PixelFormat } from '../display/pixel-format';
 
-/** Copy every rect's rows (surface format, tightly packed) into one transferable buffer. */
-export function snapshotRects(surface: Surface, rects: readonly Rect[]): { pixels: ArrayBuffer; offsets: number[] } {
+/** Bytes snapshotRects() needs for these rects. */
+export function snapshotBytes(surface: Surface, rects: readonly Rect[]): number {
   const bpp = bytesPerPixel(surface.format);
-  const total = rects.reduce((n, r) => n + r.width * r.height * bpp, 0);
-  // Not zero-filled: every byte is written below (total is exactly the rects' rows), and
-  // zeroing 8 MB for a 1080p frame cost as much as the copy. allocUnsafeSlow: a buffer of its
-  // own (not the shared pool), so it can be transferred.
-  const out = Buffer.allocUnsafeSlow(total);
+  return rects.reduce((n, r) => n + r.width * r.height * bpp, 0);
+}
+
+/**
+ * Copy every rect's rows (surface format, tightly packed) into one transferable buffer: `into`
+ * when given (at least snapshotBytes() long; a buffer an earlier job handed back), else a new one.
+ */
+export function snapshotRects(
+  surface: Surface,
+  rects: readonly Rect[],
+  into?: ArrayBuffer | null,
+): { pixels: ArrayBuffer; offsets: number[] } {
+  const bpp = bytesPerPixel(surface.format);
+  const total = snapshotBytes(surface, rects);
+  if (into && into.byteLength < total) throw new RangeError(`snapshot needs ${total} bytes, the buffer given has ${into.byteLength}`);
+  // Not zero-filled: every byte up to total is written below, and zeroing 8 MB for a 1080p
+  // frame cost as much as the copy. allocUnsafeSlow: a buffer of its own (not the shared
+  // pool), so it can be transferred. A reused buffer holds an earlier frame of the same
+  // session past total; the worker reads only up to each rect's end.
+  const out = into ? Buffer.from(into, 0, total) : Buffer.allocUnsafeSlow(total);
   const offsets: number[] = [];
   let at = 0;
   for (const r of rects) {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { Surface } from '../display/display';
 import { EncodePool } from '../updates/encode-pool';
 import { PooledEncoder } from '../updates/pooled-encoder';
-import { snapshotRects } from '../updates/surface-snapshot';
+import { snapshotBytes, snapshotRects } from '../updates/surface-snapshot';
 import type { EncodedFrame, EncodeStatsSnapshot, FrameEncoder, FrameJob } from './encode-frame';
 import type { RfbWorkerJob, RfbWorkerResult } from './encode-worker';
 
@@ -42,15 +42,18 @@ export class WorkerFrameEncoder implements FrameEncoder {
     return this.pooled.busy;
   }
 
+  /** Frames snapshotted into the buffer the previous frame's job handed back (no allocation). */
+  get snapshotsReused(): number {
+    return this.pooled.reusedBuffers;
+  }
+
   encodingsChanged(list: readonly number[]): void {
     this.pooled.configure([...list]);
   }
 
   encode(surface: Surface, frame: FrameJob, done: (frame: EncodedFrame) => void): void {
-    const { pixels, offsets } = snapshotRects(
-      surface,
-      frame.rects.map((f) => f.rect),
-    );
+    const rects = frame.rects.map((f) => f.rect);
+    const { pixels, offsets } = snapshotRects(surface, rects, this.pooled.takeSpare(snapshotBytes(surface, rects)));
     const job: RfbWorkerJob = { frame, surfaceFormat: surface.format, offsets };
     this.pooled.run(job, pixels, (result, stats) => {
       const r = result as RfbWorkerResult;

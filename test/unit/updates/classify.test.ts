@@ -16,6 +16,13 @@ function surface(w: number, h: number, px: (x: number, y: number) => number): Su
   return { width: w, height: h, stride: w * 4, format: PIXEL_FORMAT_XRGB8888, data };
 }
 
+/** The same bytes one byte into a buffer: not 4-byte aligned, so classify.ts reads them byte by byte. */
+function unaligned(s: Surface): Surface {
+  const shifted = new Uint8Array(s.data.length + 1);
+  shifted.set(s.data, 1);
+  return { ...s, data: shifted.subarray(1) };
+}
+
 /** The same sample grid as analyseRect, counted with a Map. */
 function reference(s: Surface, r: Rect): { colours: number; entropyBits: number } {
   const step = Math.max(1, Math.ceil(Math.sqrt((r.width * r.height) / CLASSIFY_MAX_SAMPLES)));
@@ -62,6 +69,21 @@ describe('updates/classify', () => {
       assert.equal(got.colours, want.colours, `colours of ${JSON.stringify(r)}`);
       assert.ok(Math.abs(got.entropyBits - want.entropyBits) < 1e-9, `entropy of ${JSON.stringify(r)}`);
     }
+  });
+
+  it('the word path (aligned 4-byte pixels) and the byte path (unaligned) agree', () => {
+    const rnd = prng(17);
+    const palette = Array.from({ length: 120 }, () => Math.floor(rnd() * 0x1000000));
+    const s = surface(320, 200, (x, y) => (x < 160 ? palette[(x + y * 3) % 120]! : Math.floor(rnd() * 0x1000000)) | ((x & 3) << 24));
+    for (let i = 0; i < 100; i++) {
+      const x = Math.floor(rnd() * 300);
+      const y = Math.floor(rnd() * 180);
+      const r = { x, y, width: 1 + Math.floor(rnd() * (320 - x - 1)), height: 1 + Math.floor(rnd() * (200 - y - 1)) };
+      assert.deepEqual(analyseRect(s, r), analyseRect(unaligned(s), r), JSON.stringify(r));
+    }
+    const flat = surface(64, 64, (x) => 0x00123456 | (x << 24));
+    assert.equal(analyseRect(flat, { x: 0, y: 0, width: 64, height: 64 }).kind, 'solid');
+    assert.equal(analyseRect(unaligned(flat), { x: 0, y: 0, width: 64, height: 64 }).kind, 'solid');
   });
 
   it('a 65535x1 rect of noise ends with a bounded sample count', () => {

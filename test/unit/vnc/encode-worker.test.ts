@@ -144,10 +144,28 @@ describe('vnc encode worker', function () {
     assert.throws(() => snapshotRects(short, [{ x: 0, y: 30, width: 4, height: 2 }]), RangeError);
   });
 
+  it('a snapshot into a handed-back buffer uses that buffer, and refuses one too small', () => {
+    const s = surface(64, 32);
+    paint(s, { x: 0, y: 0, width: 64, height: 32 }, 'noise', 2);
+    const rects = [{ x: 1, y: 2, width: 20, height: 10 }];
+    const old = new ArrayBuffer(4096);
+    new Uint8Array(old).fill(0xee);
+    const { pixels, offsets } = snapshotRects(s, rects, old);
+    assert.equal(pixels, old);
+    const snap = snapshotSurface(s.format, new Uint8Array(pixels), offsets[0]!, rects[0]!);
+    for (let y = 0; y < 10; y++)
+      assert.deepEqual(snap.surface.data.subarray(y * 80, y * 80 + 80), s.data.subarray((2 + y) * s.stride + 4, (2 + y) * s.stride + 84));
+    assert.throws(() => snapshotRects(s, rects, new ArrayBuffer(799)), /needs 800 bytes/);
+  });
+
   it('sync twin and worker give identical bytes over a sequence of frames (zlib streams evolve the same)', async () => {
     const sync = await runSteps((m) => new SyncFrameEncoder(m));
-    const worker = await runSteps(() => new WorkerFrameEncoder({ onError: failOnError }));
+    let enc: WorkerFrameEncoder | undefined;
+    const worker = await runSteps(() => (enc = new WorkerFrameEncoder({ onError: failOnError })));
     assert.equal(worker.length, sync.length);
+    // Frames after the first copy their pixels into the buffer the previous job handed back
+    // (stale bytes of a larger earlier frame past the new rects must not matter).
+    assert.ok(enc!.snapshotsReused >= STEPS.length - 2, `${enc!.snapshotsReused} of ${STEPS.length} snapshots reused a buffer`);
     sync.forEach((b, i) => assert.ok(b.equals(worker[i]!), `frame ${i}: ${b.length} vs ${worker[i]!.length} bytes`));
     // The sequence really used lossy and zlib-carrying encodings.
     const encodings = new Set<number>();
