@@ -10,6 +10,7 @@
         "src/args.cc",
         "src/errors.cc",
         "src/fd-poll.cc",
+        "src/hextile.cc",
         "src/jpeg.cc",
         "src/mapping.cc",
         "src/shm.cc",

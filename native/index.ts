@@ -204,6 +204,22 @@ export interface TurboJpeg {
   readonly version: string;
 }
 
+/**
+ * Hextile tiles of one rect, the native twin of backend/vnc/encoders/hextile.ts (same bytes):
+ * `values` are the rect's client pixel values (row-major, `width` per row), `bytes` the same
+ * pixels as client wire bytes (`bpp` 1, 2 or 4 each). Writes at out[outOffset] and returns the
+ * end offset; sizes are checked (RangeError ERR_OUT_OF_RANGE), never written past.
+ */
+export type HextileNative = (
+  values: Uint32Array,
+  bytes: Uint8Array,
+  width: number,
+  height: number,
+  bpp: number,
+  out: Uint8Array,
+  outOffset: number,
+) => number;
+
 interface NativeBinding {
   readonly PAGE_SIZE: number;
   readonly MAX_MAP_PAGES: number;
@@ -219,6 +235,7 @@ interface NativeBinding {
   XenbusDev: new (onData: XenbusListener, path?: string) => XenbusDevHandle;
   xenLayout(): XenLayout;
   readonly turbojpeg?: TurboJpeg;
+  readonly hextile?: HextileNative;
 }
 
 const BINARY = path.join('build', 'Release', 'xenvfb_native.node');
@@ -322,3 +339,6 @@ export function xenLayout(): XenLayout {
 
 /** JPEG through libjpeg-turbo, or null when the addon was built without it (then jpeg-js is used). */
 export const turbojpeg: TurboJpeg | null = binding.turbojpeg ?? null;
+
+/** Hextile tile encoding in C++, or null when the loaded addon predates it (then hextile.ts's TS path runs). */
+export const hextileNative: HextileNative | null = binding.hextile ?? null;

@@ -265,4 +265,19 @@ export class ByteWriter {
   finish(): Buffer {
     return Buffer.from(this.buf.buffer, this.buf.byteOffset, this.length);
   }
+
+  /**
+   * Start over at length 0 with room for at least `capacity` bytes, keeping the storage when it
+   * is big enough (a writer reused frame after frame). Views finish() returned before see
+   * the next writes: copy what must outlive this.
+   */
+  reset(capacity: number): this {
+    if (this.lent) throw xerror('BYTES_E_REENTRANT', 'ByteWriter reset inside its own direct() callback');
+    this.length = 0;
+    if (capacity > this.buf.byteLength) {
+      this.buf = new Uint8Array(capacity);
+      this.view = new DataView(this.buf.buffer);
+    }
+    return this;
+  }
 }

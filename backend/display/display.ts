@@ -21,6 +21,11 @@ export interface Surface {
   readonly format: PixelFormat;
   /** The pixels, starting at (0,0); length >= stride * height. */
   readonly data: Uint8Array;
+  /**
+   * A private copy nothing writes while it is read (an encode worker's snapshot), unlike a
+   * guest's framebuffer: readers may use its memory in place instead of copying it first.
+   */
+  readonly snapshot?: boolean;
 }
 
 /** The pixels now at dst are the ones that were at src just before (same size). */

@@ -61,5 +61,8 @@ export function snapshotRects(
 export function snapshotSurface(format: PixelFormat, pixels: Uint8Array, offset: number, r: Rect): { surface: Surface; rect: Rect } {
   const stride = r.width * bytesPerPixel(format);
   const data = pixels.subarray(offset, offset + stride * r.height);
-  return { surface: { width: r.width, height: r.height, stride, format, data }, rect: { x: 0, y: 0, width: r.width, height: r.height } };
+  return {
+    surface: { width: r.width, height: r.height, stride, format, data, snapshot: true },
+    rect: { x: 0, y: 0, width: r.width, height: r.height },
+  };
 }

@@ -67,8 +67,12 @@ export interface EncodeStatsSnapshot {
 /** Where rect i's pixels are read from: a surface and the rect's place inside it. */
 export type PixelSource = (index: number, rect: Rect) => { surface: Surface; rect: Rect };
 
-/** Exact rect count in the header, never nRects=0xFFFF + LastRect (vncsnapshot 1.2a hangs on that). */
-export function encodeFrame(manager: EncodeManager, job: FrameJob, source: PixelSource): EncodedFrame {
+/**
+ * Exact rect count in the header, never nRects=0xFFFF + LastRect (vncsnapshot 1.2a hangs on that).
+ * `into`: a writer to reuse (reset here); the frame's bytes are then a view of its storage,
+ * valid until its next use.
+ */
+export function encodeFrame(manager: EncodeManager, job: FrameJob, source: PixelSource, into?: ByteWriter): EncodedFrame {
   const bpp = bytesPerPixel(job.clientFormat);
   const copyBytes = job.copies.length * (RECT_HEADER_SIZE + COPYRECT_DATA_SIZE);
   // Raw size plus a byte per 16x16 tile (Hextile's worst case: every tile raw behind its mask
@@ -82,7 +86,7 @@ export function encodeFrame(manager: EncodeManager, job: FrameJob, source: Pixel
         n + RECT_HEADER_SIZE + 64 + f.rect.width * f.rect.height * bpp + Math.ceil(f.rect.width / 16) * Math.ceil(f.rect.height / 16),
       0,
     );
-  const w = new ByteWriter(estimate);
+  const w = into ? into.reset(estimate) : new ByteWriter(estimate);
   writeFramebufferUpdateHeader(w, job.copies.length + job.rects.length);
   for (const c of job.copies) writeCopyRect(w, c);
   const lossy: boolean[] = [];

@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include "addon.h"
+#include "hextile.h"
 #include "jpeg.h"
 #include "mapping.h"
 #include "shm.h"
@@ -27,6 +28,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mapPages", Napi::Function::New<MapPages>(env, "mapPages"));
   InitXen(env, exports);
   InitJpeg(env, exports);
+  InitHextile(env, exports);
   return exports;
 }
 

@@ -5,11 +5,19 @@
 // Background and foreground carry over from the previous tile, but not across a raw tile.
 // After a coloured-subrect tile the foreground is re-sent too: libvncclient reads coloured
 // subrect pixels into its foreground variable.
+//
+// Two twins give the same bytes (test/unit/vnc/encoders/hextile-twins.test.ts): the tile
+// loop below, the reference, and its C++ copy in the addon (native/src/hextile.cc), used when
+// the loaded addon has it. The greedy subrect search was ~28 ms of a 1080p text frame in
+// TypeScript, most of the gap to LibVNCServer (docs/vnc-encoders.md).
+// XENVFB_NO_NATIVE_HEXTILE=1 forces the TypeScript loop.
 
 import type { ByteWriter } from '../../../shared/bytes';
 import type { Rect } from '../../../shared/region';
 import type { PixelFormat } from '../../display/pixel-format';
 import type { Surface } from '../../display/display';
+import { type HextileNative, hextileNative } from '../../../native';
+import { bytesPerPixel } from '../../display/pixel-format';
 import { RfbEncoding } from '../messages';
 import type { Encoder } from './encoder';
 import { PaletteBuilder } from './palette';
@@ -23,6 +31,8 @@ export const HextileMask = {
   SubrectsColoured: 16,
 } as const;
 
+export const NO_NATIVE_HEXTILE_ENV = 'XENVFB_NO_NATIVE_HEXTILE';
+
 const TILE = 16;
 const HEXTILE_MAX_COLOURS = 48;
 
@@ -33,8 +43,19 @@ export class HextileEncoder implements Encoder {
   private readonly palette = new PaletteBuilder();
   private readonly covered = new Uint8Array(TILE * TILE);
 
+  /** `native`: the C++ twin to use, or null for the TypeScript loop (default: the addon's, unless disabled). */
+  constructor(private readonly native: HextileNative | null = process.env[NO_NATIVE_HEXTILE_ENV] === '1' ? null : hextileNative) {}
+
   encode(surface: Surface, rect: Rect, pf: PixelFormat, writer: ByteWriter): boolean {
     const { bytes, values } = readClientRect(surface, rect, pf);
+    // Worst case: every tile raw, a mask byte + its pixels.
+    const tiles = Math.ceil(rect.width / TILE) * Math.ceil(rect.height / TILE);
+    const native = this.native;
+    if (native) {
+      const bpp = bytesPerPixel(pf);
+      writer.direct(tiles + bytes.length, (out, o) => native(values, bytes, rect.width, rect.height, bpp, out, o));
+      return true;
+    }
     const t: TileWriter = {
       px: values,
       bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
@@ -45,8 +66,6 @@ export class HextileEncoder implements Encoder {
       bg: null,
       fg: null,
     };
-    // Worst case: every tile raw, a mask byte + its pixels.
-    const tiles = Math.ceil(rect.width / TILE) * Math.ceil(rect.height / TILE);
     writer.direct(tiles + bytes.length, (out, o) => {
       for (let ty = 0; ty < rect.height; ty += TILE) {
         for (let tx = 0; tx < rect.width; tx += TILE) {

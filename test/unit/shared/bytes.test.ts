@@ -222,5 +222,20 @@ describe('shared/bytes', () => {
       assert.equal(w.finish().length, 1);
       assert.ok(Buffer.isBuffer(w.finish()));
     });
+
+    it('reset() starts over in the same storage when it is big enough, and grows when not', () => {
+      const w = new ByteWriter(64);
+      w.u32be(0xdeadbeef).u8(7);
+      const first = w.finish();
+      w.reset(32).u8(1);
+      assert.equal(w.length, 1);
+      assert.equal(w.finish().buffer, first.buffer, 'storage kept');
+      assert.deepEqual([...w.finish()], [1]);
+      assert.equal(first[0], 1, 'an earlier finish() view sees the next writes (callers copy what must outlive a reset)');
+      w.reset(4096).u16be(0x0102);
+      assert.notEqual(w.finish().buffer, first.buffer, 'storage grown');
+      assert.deepEqual([...w.finish()], [1, 2]);
+      throwsCode(() => w.direct(4, () => (w.reset(8), 0)), 'BYTES_E_REENTRANT');
+    });
   });
 });

@@ -1,0 +1,250 @@
+// hextile(values, bytes, width, height, bpp, out, outOffset) -> end offset
+//
+// Encodes one width x height rect as Hextile tiles into out[outOffset...], exactly as
+// HextileEncoder in backend/vnc/encoders/hextile.ts does (that file is the reference and says
+// why each rule is there):
+//   values: Uint32Array, the rect's client pixel values, row-major, `width` per row;
+//   bytes:  Uint8Array, the same pixels as client wire bytes (`bpp` = 1, 2 or 4 per pixel).
+// A colour is written by copying the wire bytes of a pixel that has it, so no pixel format
+// knowledge is needed here. Every size is checked before a byte is read or written; a tile
+// that would not fit in `out` is a RangeError, never a write past it.
+#include "hextile.h"
+
+#include "args.h"
+#include "errors.h"
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace xenvfb {
+
+namespace {
+
+constexpr int kTile = 16;
+// Past this many colours a tile goes raw (HEXTILE_MAX_COLOURS in hextile.ts).
+constexpr int kMaxColours = 48;
+constexpr uint8_t kRaw = 1, kBackground = 2, kForeground = 4, kAnySubrects = 8, kColoured = 16;
+// Largest rect side RFB can express.
+constexpr int64_t kMaxSide = 65535;
+
+struct Rect {
+  const uint32_t* px;     // values
+  const uint8_t* bytes;   // wire bytes
+  int stride;             // pixels per row
+  int bpp;
+};
+
+// Colours of one tile in order of first appearance, with counts and where each first appears.
+struct TilePalette {
+  uint32_t colour[kMaxColours];
+  uint32_t count[kMaxColours];
+  int first[kMaxColours];  // pixel index (in the rect) of the colour's first appearance
+  int size = 0;
+  // Open addressing over 128 slots (plenty for 48 colours); a slot is live when its stamp
+  // equals the current one, so nothing is cleared between tiles.
+  uint32_t slotKey[128];
+  uint32_t slotStamp[128] = {};
+  uint8_t slotIndex[128];
+  uint32_t stamp = 0;
+
+  // Counts the tile's colours; false once there are more than kMaxColours. Then puts the most
+  // frequent colour first (ties: the first to appear), as PaletteBuilder 'first' does.
+  bool Build(const Rect& r, int off, int w, int h) {
+    if (++stamp == 0) {
+      std::memset(slotStamp, 0, sizeof slotStamp);
+      stamp = 1;
+    }
+    size = 0;
+    uint32_t prev = 0;
+    int prevIdx = -1;
+    for (int y = 0; y < h; y++) {
+      const int row = off + y * r.stride;
+      for (int i = row; i < row + w; i++) {
+        const uint32_t v = r.px[i];
+        if (prevIdx >= 0 && v == prev) {
+          count[prevIdx]++;
+          continue;
+        }
+        unsigned slot = (v * 0x9e3779b1u) >> 25;
+        while (slotStamp[slot] == stamp && slotKey[slot] != v) slot = (slot + 1) & 127;
+        int idx;
+        if (slotStamp[slot] == stamp) {
+          idx = slotIndex[slot];
+        } else {
+          if (size >= kMaxColours) return false;
+          slotStamp[slot] = stamp;
+          slotKey[slot] = v;
+          slotIndex[slot] = static_cast<uint8_t>(size);
+          colour[size] = v;
+          count[size] = 0;
+          first[size] = i;
+          idx = size++;
+        }
+        count[idx]++;
+        prev = v;
+        prevIdx = idx;
+      }
+    }
+    int best = 0;
+    for (int k = 1; k < size; k++)
+      if (count[k] > count[best]) best = k;
+    if (best != 0) {
+      std::swap(colour[0], colour[best]);
+      std::swap(count[0], count[best]);
+      std::swap(first[0], first[best]);
+    }
+    return true;
+  }
+};
+
+struct Encoder {
+  Rect r;
+  uint8_t* out;
+  size_t outLen;
+  bool hasBg = false, hasFg = false;
+  uint32_t bg = 0, fg = 0;
+  TilePalette palette;
+  uint8_t covered[kTile * kTile];
+
+  void PutPixel(size_t o, int pixelIndex) {
+    std::memcpy(out + o, r.bytes + static_cast<size_t>(pixelIndex) * r.bpp, r.bpp);
+  }
+
+  size_t RawTile(int tx, int ty, int w, int h, size_t o) {
+    out[o++] = kRaw;
+    for (int y = 0; y < h; y++) {
+      const size_t from = (static_cast<size_t>(ty + y) * r.stride + tx) * r.bpp;
+      std::memcpy(out + o, r.bytes + from, static_cast<size_t>(w) * r.bpp);
+      o += static_cast<size_t>(w) * r.bpp;
+    }
+    hasBg = hasFg = false;
+    return o;
+  }
+
+  // Greedy cover of every non-background pixel (widest run from the first uncovered pixel,
+  // grown down while rows match); returns the end offset, or 0 once over `limit` subrects.
+  size_t Subrects(int off, int w, int h, uint32_t background, bool two, int limit, size_t o) {
+    std::memset(covered, 0, sizeof covered);
+    int n = 0;
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        const int at = off + y * r.stride + x;
+        const uint32_t c = r.px[at];
+        if (c == background || covered[y * w + x]) continue;
+        int sw = 1;
+        while (x + sw < w && r.px[at + sw] == c && !covered[y * w + x + sw]) sw++;
+        int sh = 1;
+        for (; y + sh < h; sh++) {
+          const int row = off + (y + sh) * r.stride + x;
+          const int crow = (y + sh) * w + x;
+          int k = 0;
+          while (k < sw && r.px[row + k] == c && !covered[crow + k]) k++;
+          if (k < sw) break;
+        }
+        for (int q = 0; q < sh; q++) std::memset(covered + (y + q) * w + x, 1, sw);
+        if (++n > limit) return 0;
+        if (!two) {
+          PutPixel(o, at);
+          o += r.bpp;
+        }
+        out[o++] = static_cast<uint8_t>((x << 4) | y);
+        out[o++] = static_cast<uint8_t>(((sw - 1) << 4) | (sh - 1));
+      }
+    }
+    return o;
+  }
+
+  size_t Tile(int tx, int ty, int w, int h, size_t o) {
+    const size_t rawSize = 1 + static_cast<size_t>(w) * h * r.bpp;
+    // Every tile is at most its raw size (the subrect budget below keeps it so).
+    if (o + rawSize > outLen) return SIZE_MAX;
+    const int off = ty * r.stride + tx;
+    if (!palette.Build(r, off, w, h)) return RawTile(tx, ty, w, h, o);
+    const uint32_t background = palette.colour[0];
+    const int colours = palette.size;
+    uint8_t mask = 0;
+    const size_t start = o++;
+    if (!hasBg || bg != background) {
+      mask |= kBackground;
+      PutPixel(o, palette.first[0]);
+      o += r.bpp;
+    }
+    if (colours == 1) {
+      out[start] = mask;
+      hasBg = true;
+      bg = background;
+      return o;
+    }
+    const bool two = colours == 2;
+    const uint32_t foreground = two ? palette.colour[1] : 0;
+    if (two && (!hasFg || fg != foreground)) {
+      mask |= kForeground;
+      PutPixel(o, palette.first[1]);
+      o += r.bpp;
+    }
+    const int perSub = two ? 2 : 2 + r.bpp;
+    const int64_t room = static_cast<int64_t>(rawSize) - static_cast<int64_t>(o - start) - 1;
+    const int budget = static_cast<int>(std::min<int64_t>(room / perSub, 255));
+    const size_t end = budget > 0 ? Subrects(off, w, h, background, two, budget, o + 1) : 0;
+    if (end == 0) return RawTile(tx, ty, w, h, start);
+    out[o] = static_cast<uint8_t>((end - o - 1) / perSub);
+    out[start] = mask | kAnySubrects | (two ? 0 : kColoured);
+    hasBg = true;
+    bg = background;
+    hasFg = two;
+    fg = foreground;
+    return end;
+  }
+};
+
+Napi::Value Hextile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 7) ThrowArgType(env, "hextile takes 7 arguments");
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
+    ThrowArgType(env, "values must be a Uint32Array");
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    ThrowArgType(env, "bytes must be a Uint8Array");
+  if (!info[5].IsTypedArray() || info[5].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    ThrowArgType(env, "out must be a Uint8Array");
+  auto values = info[0].As<Napi::Uint32Array>();
+  auto bytes = info[1].As<Napi::Uint8Array>();
+  const int64_t width = RequireInteger(env, info[2], "width", 1, kMaxSide);
+  const int64_t height = RequireInteger(env, info[3], "height", 1, kMaxSide);
+  const int64_t bpp = RequireInteger(env, info[4], "bpp", 1, 4);
+  auto out = info[5].As<Napi::Uint8Array>();
+  const int64_t outOffset = RequireInteger(env, info[6], "outOffset", 0, static_cast<int64_t>(out.ByteLength()));
+  if (bpp == 3) ThrowOutOfRange(env, "bpp must be 1, 2 or 4");
+  const int64_t pixels = width * height;
+  if (static_cast<int64_t>(values.ElementLength()) < pixels || static_cast<int64_t>(bytes.ByteLength()) < pixels * bpp) {
+    ThrowOutOfRange(env, "a " + std::to_string(width) + "x" + std::to_string(height) + " rect needs " +
+                             std::to_string(pixels) + " values and " + std::to_string(pixels * bpp) +
+                             " bytes; got " + std::to_string(values.ElementLength()) + " and " +
+                             std::to_string(bytes.ByteLength()));
+  }
+  Encoder e;
+  e.r = Rect{values.Data(), bytes.Data(), static_cast<int>(width), static_cast<int>(bpp)};
+  e.out = out.Data();
+  e.outLen = out.ByteLength();
+  size_t o = static_cast<size_t>(outOffset);
+  for (int ty = 0; ty < height; ty += kTile) {
+    for (int tx = 0; tx < width; tx += kTile) {
+      const int w = std::min<int>(kTile, static_cast<int>(width) - tx);
+      const int h = std::min<int>(kTile, static_cast<int>(height) - ty);
+      o = e.Tile(tx, ty, w, h, o);
+      if (o == SIZE_MAX) {
+        ThrowOutOfRange(env, "out has " + std::to_string(out.ByteLength()) + " bytes: too few for the tile at " +
+                                 std::to_string(tx) + "," + std::to_string(ty));
+      }
+    }
+  }
+  return Napi::Number::New(env, static_cast<double>(o));
+}
+
+}  // namespace
+
+void InitHextile(Napi::Env env, Napi::Object exports) {
+  exports.Set("hextile", Napi::Function::New<Hextile>(env, "hextile"));
+}
+
+}  // namespace xenvfb

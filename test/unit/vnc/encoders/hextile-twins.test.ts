@@ -1,0 +1,113 @@
+// Hextile's two twins (STYLE 12): the C++ tile loop in the addon (native/src/hextile.cc) and
+// the TypeScript one in hextile.ts, the reference, give the same bytes: on the full-HD photo,
+// text and noise pictures in the pixel formats clients ask for, and on random small pictures
+// built to hit every tile kind (solid, two colours, coloured subrects, over 48 colours, subrect
+// budgets overflowing into raw, edge tiles). The native call checks its sizes and never
+// writes past its output.
+
+import { strict as assert } from 'node:assert';
+import fc from 'fast-check';
+import { hextileNative } from '../../../../native';
+import { ByteWriter } from '../../../../shared/bytes';
+import type { Surface } from '../../../../backend/display/display';
+import {
+  PIXEL_FORMAT_RGB332,
+  PIXEL_FORMAT_RGB565,
+  PIXEL_FORMAT_XRGB8888,
+  type PixelFormat,
+} from '../../../../backend/display/pixel-format';
+import { HextileEncoder } from '../../../../backend/vnc/encoders/hextile';
+import { FULL_HD, fullHdPicture, PICTURE_KINDS } from './fullhd-pictures';
+
+const FORMATS: Array<[string, PixelFormat]> = [
+  ['XRGB8888', PIXEL_FORMAT_XRGB8888],
+  ['XRGB8888 big-endian', { ...PIXEL_FORMAT_XRGB8888, bigEndian: true }],
+  ['RGB565 big-endian', { ...PIXEL_FORMAT_RGB565, bigEndian: true }],
+  ['RGB332', PIXEL_FORMAT_RGB332],
+];
+
+function encodeWith(enc: HextileEncoder, s: Surface, pf: PixelFormat, rect = { x: 0, y: 0, width: s.width, height: s.height }): Buffer {
+  const w = new ByteWriter(64);
+  assert.ok(enc.encode(s, rect, pf, w));
+  return w.finish();
+}
+
+function surfaceOf(width: number, height: number, px: (x: number, y: number) => number): Surface {
+  const data = new Uint8Array(width * height * 4);
+  const dv = new DataView(data.buffer);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) dv.setUint32((y * width + x) * 4, px(x, y) >>> 0, true);
+  return { width, height, stride: width * 4, format: PIXEL_FORMAT_XRGB8888, data };
+}
+
+describe('vnc/encoders: Hextile native and TypeScript twins', function () {
+  this.timeout(60000);
+  const native = hextileNative;
+  before(function () {
+    if (!native) assert.fail('the loaded addon has no hextile(): rebuild it (npm run install)');
+  });
+  const ts = () => new HextileEncoder(null);
+  const cxx = () => new HextileEncoder(native);
+
+  for (const kind of PICTURE_KINDS) {
+    it(`full-HD ${kind}: the same bytes in ${FORMATS.map(([n]) => n).join(', ')}`, () => {
+      const s = fullHdPicture(kind);
+      for (const [name, pf] of FORMATS) {
+        const a = encodeWith(ts(), s, pf);
+        const b = encodeWith(cxx(), s, pf);
+        assert.equal(b.length, a.length, `${name}: ${b.length} vs ${a.length} bytes`);
+        assert.ok(b.equals(a), `${name}: first difference at byte ${a.findIndex((v, i) => v !== b[i])}`);
+      }
+      assert.equal(s.width * s.height, FULL_HD.width * FULL_HD.height);
+    });
+  }
+
+  it('random pictures (few to many colours, runs, blocks, odd sizes): the same bytes', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 0, max: FORMATS.length - 1 }),
+        fc.integer(),
+        (width, height, colours, blockSize, f, seed) => {
+          let s0 = seed >>> 0;
+          const rnd = () => (s0 = (Math.imul(s0, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+          const palette = Array.from({ length: colours }, () => Math.floor(rnd() * 0x1000000));
+          // Blocks of one colour, so tiles have runs and rectangles as well as scattered pixels.
+          const blocks = new Map<number, number>();
+          const s = surfaceOf(width, height, (x, y) => {
+            const key = Math.floor(x / blockSize) * 1000 + Math.floor(y / blockSize);
+            if (!blocks.has(key)) blocks.set(key, palette[Math.floor(rnd() * colours)]!);
+            return rnd() < 0.15 ? palette[Math.floor(rnd() * colours)]! : blocks.get(key)!;
+          });
+          const pf = FORMATS[f]![1];
+          return encodeWith(ts(), s, pf).equals(encodeWith(cxx(), s, pf));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('checks its arguments and never writes past its output', () => {
+    const values = new Uint32Array(16 * 16).fill(7);
+    const bytes = new Uint8Array(16 * 16 * 4);
+    const out = new Uint8Array(64).fill(0xaa);
+    assert.throws(() => native!(values, bytes, 16, 16, 4, out.subarray(0, 8), 0), RangeError);
+    assert.throws(() => native!(values, bytes, 17, 16, 4, out, 0), /needs 272 values/);
+    assert.throws(() => native!(values, bytes, 16, 16, 3, out, 0), RangeError);
+    assert.throws(() => native!(new Uint8Array(256) as unknown as Uint32Array, bytes, 16, 16, 4, out, 0), TypeError);
+    assert.throws(() => native!(values, bytes, 16, 16, 4, out, 65), RangeError);
+    // Noise that goes raw: 1 + 1024 bytes do not fit in 64, and nothing past them is touched.
+    const noisy = Uint32Array.from({ length: 256 }, (_, i) => i * 2654435761);
+    const big = new Uint8Array(2048).fill(0xaa);
+    assert.throws(() => native!(noisy, bytes, 16, 16, 4, big.subarray(0, 1024), 0), RangeError);
+    assert.ok(big.subarray(1024).every((v) => v === 0xaa));
+    // Room for the tile's raw size is required, even for a tile that comes out smaller.
+    assert.throws(() => native!(values, bytes, 16, 16, 4, out, 3), /too few for the tile at 0,0/);
+    // A solid tile: mask, then the background pixel's wire bytes.
+    const wire = Uint8Array.from({ length: 1024 }, (_, i) => i % 4);
+    assert.equal(native!(values, wire, 16, 16, 4, big, 3), 3 + 5);
+    assert.deepEqual([...big.subarray(3, 8)], [2, 0, 1, 2, 3]);
+  });
+});
