@@ -55,7 +55,8 @@ function pixelReader(surface: Surface): (o: number) => number {
 /**
  * The surface as 32-bit words when its pixels are 4-byte little-endian and aligned (XRGB8888
  * and kin, every guest framebuffer we see): one typed-array load per pixel instead of four
- * byte loads through a closure, about 3x faster on a 1080p frame's samples.
+ * byte loads through a closure (analyseRect 2.8 -> 2.1 ms per 1080p Tight frame; the rest is
+ * the histogram).
  */
 function words(surface: Surface): Uint32Array | null {
   const d = surface.data;
