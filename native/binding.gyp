@@ -13,6 +13,7 @@
         "src/hextile.cc",
         "src/jpeg.cc",
         "src/mapping.cc",
+        "src/palette.cc",
         "src/shm.cc",
         "src/xen-addon.cc",
         "src/xen-device.cc",

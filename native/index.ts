@@ -220,6 +220,13 @@ export type HextileNative = (
   outOffset: number,
 ) => number;
 
+/**
+ * The colours of px[0..n) into `colours`, most frequent first (ties: first appearance), and
+ * each pixel's index in them into `indices` (or null): the native twin of PaletteBuilder.build
+ * 'all' plus Tight's index pass. Returns the colour count, or 0 past `max` (1..256).
+ */
+export type PaletteIndexNative = (px: Uint32Array, n: number, max: number, colours: Uint32Array, indices: Uint8Array | null) => number;
+
 interface NativeBinding {
   readonly PAGE_SIZE: number;
   readonly MAX_MAP_PAGES: number;
@@ -236,6 +243,7 @@ interface NativeBinding {
   xenLayout(): XenLayout;
   readonly turbojpeg?: TurboJpeg;
   readonly hextile?: HextileNative;
+  readonly paletteIndex?: PaletteIndexNative;
 }
 
 const BINARY = path.join('build', 'Release', 'xenvfb_native.node');
@@ -342,3 +350,6 @@ export const turbojpeg: TurboJpeg | null = binding.turbojpeg ?? null;
 
 /** Hextile tile encoding in C++, or null when the loaded addon predates it (then hextile.ts's TS path runs). */
 export const hextileNative: HextileNative | null = binding.hextile ?? null;
+
+/** Colour counting with per-pixel indices in C++ (Tight's palette), or null with an older addon. */
+export const paletteIndexNative: PaletteIndexNative | null = binding.paletteIndex ?? null;

@@ -8,6 +8,7 @@
 #include "hextile.h"
 #include "jpeg.h"
 #include "mapping.h"
+#include "palette.h"
 #include "shm.h"
 #include "xen-addon.h"
 
@@ -29,6 +30,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitXen(env, exports);
   InitJpeg(env, exports);
   InitHextile(env, exports);
+  InitPalette(env, exports);
   return exports;
 }
 

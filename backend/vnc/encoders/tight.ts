@@ -8,8 +8,14 @@
 // smooth 16/32 bpp content, else copy. TightPNG replaces every basic form by PNG.
 // The encode manager decides per rect whether JPEG is allowed (settings.qualityLevel) and
 // tracks JPEG areas for a lossless refresh once they stop changing (lossless-refresh.ts).
+// The palette (colour count, then each pixel's index) has two twins giving the same bytes
+// (test/unit/vnc/encoders/tight-palette-twins.test.ts): PaletteBuilder plus an index pass in
+// TypeScript, the reference, and paletteIndex() in the addon (native/src/palette.cc), used
+// when the loaded addon has it; on 1080p text the TS pair was ~23 ms of a ~57 ms frame.
+// XENVFB_NO_NATIVE_PALETTE=1 forces the TypeScript pair.
 
 import { PNG } from 'pngjs';
+import { type PaletteIndexNative, paletteIndexNative } from '../../../native';
 import type { ByteWriter } from '../../../shared/bytes';
 import type { Rect } from '../../../shared/region';
 import { bytesPerPixel, PIXEL_FORMAT_RGBX8888, type PixelFormat } from '../../display/pixel-format';
@@ -32,6 +38,17 @@ export const TIGHT_MAX_RECT = { width: 2048, area: 65536 } as const;
 /** Compact length is at most 22 bits. */
 export const TIGHT_MAX_COMPACT_LENGTH = 4194303;
 export const TIGHT_DEFAULT_COMPRESS_LEVEL = 2;
+export const NO_NATIVE_PALETTE_ENV = 'XENVFB_NO_NATIVE_PALETTE';
+
+/** A rect's palette: its colours, most frequent first, and each pixel's index (or a lookup). */
+interface RectPalette {
+  size: number;
+  colours: Uint32Array;
+  /** indices[i]: the index of pixel i in colours (the native twin fills it). */
+  indices: Uint8Array | null;
+  /** The TS twin looks indices up instead. */
+  indexOf: (v: number) => number;
+}
 
 /** Stream ids by convention (TigerVNC TightEncoder; QEMU uses 3 for gradient). */
 const STREAM_FULL = 0;
@@ -80,20 +97,42 @@ export class TightEncoder implements Encoder {
   lastLossy = false;
   /** Reused for every rect (palette.ts). */
   private readonly pal = new PaletteBuilder();
+  /** The native twin's outputs, reused while rects fit. */
+  private readonly nativeColours = new Uint32Array(PALETTE_MAX_COLOURS);
+  private nativeIndices = new Uint8Array(0);
+
+  /** `native`: the C++ palette to use, or null for the TypeScript one (default: the addon's, unless disabled). */
+  constructor(
+    private readonly native: PaletteIndexNative | null = process.env[NO_NATIVE_PALETTE_ENV] === '1' ? null : paletteIndexNative,
+  ) {}
 
   encode(surface: Surface, rect: Rect, pf: PixelFormat, writer: ByteWriter, settings: EncodeSettings): boolean {
     const px = readClientPixels(surface, rect, pf);
-    const palette = this.pal.build(px, 0, rect.width, rect.height, rect.width, PALETTE_MAX_COLOURS);
-    const n = palette ? this.pal.size : Infinity;
+    const palette = this.countColours(px, rect);
+    const n = palette ? palette.size : Infinity;
     const deep = bytesPerPixel(pf) >= 2;
     this.lastLossy = false;
     if (n === 1) this.fill(px[0]!, pf, writer);
-    else if (!this.png && palette && (n === 2 || deep)) this.palette(px, rect, this.pal, pf, writer, settings);
+    else if (!this.png && palette && (n === 2 || deep)) this.palette(px, rect, palette, pf, writer, settings);
     else if (settings.qualityLevel !== null && deep && n > 256) this.jpeg(surface, rect, settings.qualityLevel, writer);
     else if (this.png) this.pngRect(surface, rect, writer);
     else if (deep && isSmooth(px, rect.width, pf)) this.gradient(px, rect, pf, writer, settings);
     else this.basic(STREAM_FULL, null, packTpixels(px, pf), writer, settings);
     return true;
+  }
+
+  /** The rect's palette, or null past PALETTE_MAX_COLOURS colours; by the native twin when there is one. */
+  private countColours(px: Uint32Array, rect: Rect): RectPalette | null {
+    const native = this.native;
+    if (native && px.length > 0) {
+      if (this.nativeIndices.length < px.length) this.nativeIndices = new Uint8Array(px.length);
+      const size = native(px, px.length, PALETTE_MAX_COLOURS, this.nativeColours, this.nativeIndices);
+      if (size === 0) return null;
+      return { size, colours: this.nativeColours, indices: this.nativeIndices, indexOf: () => -1 };
+    }
+    const pal = this.pal;
+    if (!pal.build(px, 0, rect.width, rect.height, rect.width, PALETTE_MAX_COLOURS)) return null;
+    return { size: pal.size, colours: pal.colours, indices: null, indexOf: (v) => pal.indexOf(v) };
   }
 
   private control(ctl: number, w: ByteWriter): void {
@@ -107,7 +146,7 @@ export class TightEncoder implements Encoder {
   }
 
   // u8 ctl | u8 filter=1 | u8 n-1 | n TPIXEL | data (1 bpp rows for 2 colours, else 1 byte/px)
-  private palette(px: Uint32Array, rect: Rect, p: PaletteBuilder, pf: PixelFormat, w: ByteWriter, s: EncodeSettings): void {
+  private palette(px: Uint32Array, rect: Rect, p: RectPalette, pf: PixelFormat, w: ByteWriter, s: EncodeSettings): void {
     const n = p.size;
     const header = [TightFilter.Palette, n - 1, ...packTpixels(p.colours.subarray(0, n), pf)];
     let data: Uint8Array;
@@ -120,6 +159,9 @@ export class TightEncoder implements Encoder {
           if (px[y * rect.width + x] === one) data[y * rowBytes + (x >> 3)]! |= 0x80 >> (x & 7);
         }
       }
+    } else if (p.indices) {
+      // Compressed (copied) by basic() before the next rect reuses it.
+      data = p.indices.subarray(0, px.length);
     } else {
       data = new Uint8Array(px.length);
       // Runs are common (text, UI): look a colour up once per run.
