@@ -20,7 +20,8 @@
         "src/xen-evtchn.cc",
         "src/xen-grants.cc",
         "src/xen-privcmd.cc",
-        "src/xen-xenbus.cc"
+        "src/xen-xenbus.cc",
+        "src/zrle.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

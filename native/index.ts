@@ -227,6 +227,20 @@ export type HextileNative = (
  */
 export type PaletteIndexNative = (px: Uint32Array, n: number, max: number, colours: Uint32Array, indices: Uint8Array | null) => number;
 
+/**
+ * The uncompressed ZRLE tile stream of one rect, the native twin of zrle.ts's tile loop (same
+ * bytes): `values` row-major, `width` per row; CPIXEL byte k is value >>> shifts[k]. Writes at
+ * out[outOffset] and returns the end offset; sizes checked, never written past.
+ */
+export type ZrleTilesNative = (
+  values: Uint32Array,
+  width: number,
+  height: number,
+  shifts: Uint8Array,
+  out: Uint8Array,
+  outOffset: number,
+) => number;
+
 interface NativeBinding {
   readonly PAGE_SIZE: number;
   readonly MAX_MAP_PAGES: number;
@@ -244,6 +258,7 @@ interface NativeBinding {
   readonly turbojpeg?: TurboJpeg;
   readonly hextile?: HextileNative;
   readonly paletteIndex?: PaletteIndexNative;
+  readonly zrleTiles?: ZrleTilesNative;
 }
 
 const BINARY = path.join('build', 'Release', 'xenvfb_native.node');
@@ -353,3 +368,6 @@ export const hextileNative: HextileNative | null = binding.hextile ?? null;
 
 /** Colour counting with per-pixel indices in C++ (Tight's palette), or null with an older addon. */
 export const paletteIndexNative: PaletteIndexNative | null = binding.paletteIndex ?? null;
+
+/** ZRLE's tile loop in C++, or null with an older addon (then zrle.ts's TS loop runs). */
+export const zrleTilesNative: ZrleTilesNative | null = binding.zrleTiles ?? null;

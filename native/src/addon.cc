@@ -11,6 +11,7 @@
 #include "palette.h"
 #include "shm.h"
 #include "xen-addon.h"
+#include "zrle.h"
 
 namespace xenvfb {
 
@@ -31,6 +32,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitJpeg(env, exports);
   InitHextile(env, exports);
   InitPalette(env, exports);
+  InitZrle(env, exports);
   return exports;
 }
 
