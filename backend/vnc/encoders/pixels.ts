@@ -17,12 +17,12 @@ const HOST_LE = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
  * it may be a view of the surface's memory.
  */
 export function readClientPixels(surface: Surface, rect: Rect, pf: PixelFormat): Uint32Array {
-  return pixelValues(clientBytes(surface, rect, pf), rect.width * rect.height, pf);
+  return pixelValues(readClientBytes(surface, rect, pf), rect.width * rect.height, pf);
 }
 
 /** The rect in the client's format both ways: its wire bytes (PIXELs) and their values. Read only, as above. */
 export function readClientRect(surface: Surface, rect: Rect, pf: PixelFormat): { bytes: Uint8Array; values: Uint32Array } {
-  const bytes = clientBytes(surface, rect, pf);
+  const bytes = readClientBytes(surface, rect, pf);
   return { bytes, values: pixelValues(bytes, rect.width * rect.height, pf) };
 }
 
@@ -32,7 +32,7 @@ export function readClientRect(surface: Surface, rect: Rect, pf: PixelFormat): {
  * format: the common case), else a converted copy. The view saves a frame-sized allocation and
  * copy per rect (8 MB per 1080p frame, and the worker's GC of it).
  */
-function clientBytes(surface: Surface, rect: Rect, pf: PixelFormat): Uint8Array {
+export function readClientBytes(surface: Surface, rect: Rect, pf: PixelFormat): Uint8Array {
   const rowBytes = rect.width * bytesPerPixel(pf);
   if (surface.snapshot && rowBytes === surface.stride && pixelFormatsEqual(surface.format, pf)) {
     const from = rect.y * surface.stride;

@@ -5,9 +5,9 @@ import type { ByteWriter } from '../../../shared/bytes';
 import type { Rect } from '../../../shared/region';
 import type { PixelFormat } from '../../display/pixel-format';
 import type { Surface } from '../../display/display';
-import { convertRectToNew } from '../../display/pixel-convert';
 import { RfbEncoding } from '../messages';
 import type { EncodeSettings, Encoder } from './encoder';
+import { readClientBytes } from './pixels';
 import { DeflateStream } from './zstream';
 
 /** zlib level when the client sent no compress level (TigerVNC's default is 2 as well). */
@@ -21,7 +21,8 @@ export class ZlibEncoder implements Encoder {
   encode(surface: Surface, rect: Rect, pf: PixelFormat, writer: ByteWriter, settings: EncodeSettings): boolean {
     // The level is fixed by the first rect: a zlib stream cannot signal a restart here.
     this.stream ??= new DeflateStream(settings.compressLevel ?? ZLIB_DEFAULT_LEVEL);
-    const z = this.stream.compress(convertRectToNew(surface, rect, pf));
+    // A view of a worker's snapshot when it is in the client's format (deflate only reads it).
+    const z = this.stream.compress(readClientBytes(surface, rect, pf));
     writer.u32be(z.length).bytes(z);
     return true;
   }
