@@ -105,7 +105,19 @@ export class SessionOutput {
     this.opts.write(bytes);
   }
 
-  /** The frame is encoded: it goes first, then what waited for it. */
+  /**
+   * A leading part of the frame being encoded (held): it goes to the transport at once, ahead
+   * of the output waiting for the frame, so the client decodes while the rest is encoded.
+   * Not bounded by `full`: a frame starts only while the transport is not full, and its parts
+   * are bytes that would be queued here anyway.
+   */
+  framePart(part: Uint8Array): void {
+    if (this.overflowed || part.byteLength === 0) return;
+    this.bytesOut += part.byteLength;
+    this.opts.write(part);
+  }
+
+  /** The frame is encoded: it (or what is left of it after framePart) goes first, then what waited for it. */
   frameDone(frame: Uint8Array): void {
     this.held = false;
     this.queue.unshift({ bytes: frame });

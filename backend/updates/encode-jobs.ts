@@ -21,7 +21,12 @@ export type FromEncodeWorker =
   | { type: 'ready'; session: 0 }
   /** `pixels`: the job's buffer, handed back for the session's next snapshot. */
   | { type: 'result'; session: number; id: number; result: unknown; stats: unknown; pixels?: ArrayBuffer }
+  /** A leading piece of the job's output, sent before its result so it can go out early. */
+  | { type: 'part'; session: number; id: number; part: unknown }
   | { type: 'error'; session: number; id: number; code: string | null; message: string };
+
+/** Sends a leading piece of a job's output ahead of its result (`transfer`: buffers to move). */
+export type PartSink = (part: unknown, transfer?: ArrayBuffer[]) => void;
 
 /** What a protocol plugs into a worker: one per session, living as long as the session. */
 export interface EncodeSessionHandler {
@@ -31,5 +36,5 @@ export interface EncodeSessionHandler {
    * A result that keeps a view of `pixels` must list its buffer there: the job's buffer is
    * otherwise handed back for reuse.
    */
-  run(job: unknown, pixels: Uint8Array): { result: unknown; stats: unknown; transfer?: ArrayBuffer[] };
+  run(job: unknown, pixels: Uint8Array, emit: PartSink): { result: unknown; stats: unknown; transfer?: ArrayBuffer[] };
 }

@@ -7,7 +7,7 @@
 
 import { parentPort } from 'node:worker_threads';
 import { isXenvfbError } from '../../shared/errors';
-import type { EncodeSessionHandler, FromEncodeWorker, ToEncodeWorker } from './encode-jobs';
+import type { EncodeSessionHandler, FromEncodeWorker, PartSink, ToEncodeWorker } from './encode-jobs';
 
 interface SessionState {
   handler: EncodeSessionHandler;
@@ -36,17 +36,20 @@ export function serveEncodeJobs(makeSession: () => EncodeSessionHandler): void {
         if (m.kind === 'exit') process.exit(3);
         stateOf(m.session).throwNext = true;
         return;
-      case 'job':
-        return port.postMessage(...runJob(stateOf(m.session), m));
+      case 'job': {
+        const emit: PartSink = (part, transfer = []) =>
+          port.postMessage({ type: 'part', session: m.session, id: m.id, part } satisfies FromEncodeWorker, transfer);
+        return port.postMessage(...runJob(stateOf(m.session), m, emit));
+      }
     }
   });
   port.postMessage({ type: 'ready', session: 0 } satisfies FromEncodeWorker);
 }
 
-function runJob(st: SessionState, m: Extract<ToEncodeWorker, { type: 'job' }>): [FromEncodeWorker, ArrayBuffer[]] {
+function runJob(st: SessionState, m: Extract<ToEncodeWorker, { type: 'job' }>, emit: PartSink): [FromEncodeWorker, ArrayBuffer[]] {
   try {
     if (st.throwNext) throw new Error('encode fault injected by a test');
-    const { result, stats, transfer = [] } = st.handler.run(m.job, new Uint8Array(m.pixels));
+    const { result, stats, transfer = [] } = st.handler.run(m.job, new Uint8Array(m.pixels), emit);
     // The pixels go back for the next snapshot unless the result holds on to them.
     if (transfer.includes(m.pixels)) return [{ type: 'result', session: m.session, id: m.id, result, stats }, transfer];
     return [{ type: 'result', session: m.session, id: m.id, result, stats, pixels: m.pixels }, [...transfer, m.pixels]];

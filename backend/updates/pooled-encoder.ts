@@ -22,7 +22,7 @@ export interface PooledEncoderOptions {
 
 export class PooledEncoder {
   private readonly link: ReturnType<EncodePool['attach']>;
-  private inFlight: { id: number; done: (result: unknown, stats: unknown) => void } | null = null;
+  private inFlight: { id: number; done: (result: unknown, stats: unknown) => void; part?: (part: unknown) => void } | null = null;
   private nextId = 1;
   private closed = false;
   /**
@@ -65,11 +65,11 @@ export class PooledEncoder {
     return spare;
   }
 
-  /** Run a job over `pixels` (transferred: the caller loses it). */
-  run(job: unknown, pixels: ArrayBuffer, done: (result: unknown, stats: unknown) => void): void {
+  /** Run a job over `pixels` (transferred: the caller loses it); `part` gets the pieces the worker sends ahead of the result. */
+  run(job: unknown, pixels: ArrayBuffer, done: (result: unknown, stats: unknown) => void, part?: (part: unknown) => void): void {
     if (this.inFlight) throw new Error('encode worker: a job is already in flight');
     const id = this.nextId++;
-    this.inFlight = { id, done };
+    this.inFlight = { id, done, part };
     if (this.config) {
       this.post({ type: 'config', session: this.link.session, config: this.config.value });
       this.config = null;
@@ -105,6 +105,13 @@ export class PooledEncoder {
         this.inFlight = null;
         if (m.pixels) this.spare = m.pixels;
         pending.done(m.result, m.stats);
+        return;
+      }
+      case 'part': {
+        const pending = this.inFlight;
+        if (!pending || pending.id !== m.id)
+          return this.fail(this.opts.codes.worker, `encode worker sent a part of job ${m.id}, none of that id in flight`, { id: m.id });
+        pending.part?.(m.part);
         return;
       }
       case 'error': {

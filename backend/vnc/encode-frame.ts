@@ -67,12 +67,31 @@ export interface EncodeStatsSnapshot {
 /** Where rect i's pixels are read from: a surface and the rect's place inside it. */
 export type PixelSource = (index: number, rect: Rect) => { surface: Surface; rect: Rect };
 
+/** Bytes of a frame an encode worker gathers before it sends them ahead of the rest (FramePartSink). */
+export const FRAME_PART_BYTES = 32 * 1024;
+
+/**
+ * Takes the leading bytes of a frame while later rects are still being encoded, so they reach
+ * the client (which decodes rect by rect) while the encoder works on: for one outstanding
+ * full-screen request the encoder and the client's decoder then overlap, as they do with
+ * LibVNCServer and TigerVNC, which write each rect as they encode it. The bytes are a view the
+ * encoder reuses: copy them before returning.
+ */
+export type FramePartSink = (bytes: Uint8Array) => void;
+
 /**
  * Exact rect count in the header, never nRects=0xFFFF + LastRect (vncsnapshot 1.2a hangs on that).
  * `into`: a writer to reuse (reset here); the frame's bytes are then a view of its storage,
- * valid until its next use.
+ * valid until its next use. `onPart`: the frame's leading bytes go there once FRAME_PART_BYTES
+ * have gathered after a rect, and the returned bytes are only what follows the last part.
  */
-export function encodeFrame(manager: EncodeManager, job: FrameJob, source: PixelSource, into?: ByteWriter): EncodedFrame {
+export function encodeFrame(
+  manager: EncodeManager,
+  job: FrameJob,
+  source: PixelSource,
+  into?: ByteWriter,
+  onPart?: FramePartSink,
+): EncodedFrame {
   const bpp = bytesPerPixel(job.clientFormat);
   const copyBytes = job.copies.length * (RECT_HEADER_SIZE + COPYRECT_DATA_SIZE);
   // Raw size plus a byte per 16x16 tile (Hextile's worst case: every tile raw behind its mask
@@ -95,6 +114,11 @@ export function encodeFrame(manager: EncodeManager, job: FrameJob, source: Pixel
     const opts = f.lossless ? { lossless: true } : { busy: f.busy === true };
     const res = manager.encodeRect(src.surface, src.rect, job.clientFormat, w, { ...opts, at: f.rect });
     lossy.push(res.lossy);
+    if (onPart && w.length >= FRAME_PART_BYTES && i < job.rects.length - 1) {
+      onPart(w.finish());
+      // Same storage, from its start: the capacity already covers the rest of the frame.
+      w.reset(0);
+    }
   });
   return { bytes: w.finish(), lossy };
 }
@@ -109,7 +133,12 @@ export interface FrameEncoder {
   readonly busy: boolean;
   /** The client sent SetEncodings (applied to frames encoded after this call). */
   encodingsChanged(list: readonly number[]): void;
-  encode(surface: Surface, job: FrameJob, done: (frame: EncodedFrame) => void): void;
+  /**
+   * `onPart`: an encoder working off the session's thread may deliver the frame's leading
+   * bytes there first (in order, before done(), whose bytes are then the rest); the inline
+   * twin never does.
+   */
+  encode(surface: Surface, job: FrameJob, done: (frame: EncodedFrame) => void, onPart?: FramePartSink): void;
   stats(): EncodeStatsSnapshot;
   close(): void;
 }

@@ -4,7 +4,8 @@
 
 import { ByteWriter } from '../../shared/bytes';
 import type { PixelFormat } from '../display/pixel-format';
-import type { EncodeSessionHandler } from '../updates/encode-jobs';
+import type { Rect } from '../../shared/region';
+import type { EncodeSessionHandler, PartSink } from '../updates/encode-jobs';
 import { serveEncodeJobs } from '../updates/encode-worker-host';
 import { snapshotSurface } from '../updates/surface-snapshot';
 import { EncodeManager } from './encode-manager';
@@ -25,6 +26,23 @@ export interface RfbWorkerResult {
   lossy: boolean[];
 }
 
+/** A leading piece of a frame (FramePartSink), transferred like the result. */
+export interface RfbWorkerPart {
+  bytes: ArrayBuffer;
+  offset: number;
+  length: number;
+}
+
+/**
+ * A copy in a buffer of its own (allocUnsafeSlow: not the shared pool, so it can be
+ * transferred; not zero-filled: every byte is copied in).
+ */
+function ownBuffer(bytes: Uint8Array): Buffer {
+  const b = Buffer.allocUnsafeSlow(bytes.length);
+  b.set(bytes);
+  return b;
+}
+
 class RfbEncodeSession implements EncodeSessionHandler {
   private readonly manager = new EncodeManager();
   /**
@@ -41,13 +59,16 @@ class RfbEncodeSession implements EncodeSessionHandler {
     this.manager.setClientEncodings(config as number[]);
   }
 
-  run(job: unknown, pixels: Uint8Array): { result: RfbWorkerResult; stats: EncodeStatsSnapshot; transfer: ArrayBuffer[] } {
+  run(job: unknown, pixels: Uint8Array, emit: PartSink): { result: RfbWorkerResult; stats: EncodeStatsSnapshot; transfer: ArrayBuffer[] } {
     const { frame, surfaceFormat, offsets } = job as RfbWorkerJob;
-    const encoded = encodeFrame(this.manager, frame, (i, r) => snapshotSurface(surfaceFormat, pixels, offsets[i]!, r), this.writer);
-    // A buffer of its own (allocUnsafeSlow: not the shared pool, so it can be transferred;
-    // not zero-filled: every byte is copied in).
-    const b = Buffer.allocUnsafeSlow(encoded.bytes.length);
-    b.set(encoded.bytes);
+    const source = (i: number, r: Rect) => snapshotSurface(surfaceFormat, pixels, offsets[i]!, r);
+    // Leading parts of the frame go out while later rects are encoded (encode-frame.ts).
+    const onPart = (bytes: Uint8Array): void => {
+      const own = ownBuffer(bytes).buffer as ArrayBuffer;
+      emit({ bytes: own, offset: 0, length: own.byteLength } satisfies RfbWorkerPart, [own]);
+    };
+    const encoded = encodeFrame(this.manager, frame, source, this.writer, onPart);
+    const b = ownBuffer(encoded.bytes);
     const result = { bytes: b.buffer as ArrayBuffer, offset: b.byteOffset, length: b.byteLength, lossy: encoded.lossy };
     const stats = { encoders: this.manager.snapshot(), classes: this.manager.classCounts() };
     return { result, stats, transfer: [b.buffer as ArrayBuffer] };

@@ -568,8 +568,11 @@ export class RfbSession {
     this.refreshAsked = false;
     const t0 = performance.now();
     const frames = this.frames.next();
-    frames.encode(surface, job, (frame) =>
-      inline ? this.frameEncoded(job, frame) : this.guard(() => this.frameEncoded(job, frame, true)),
+    frames.encode(
+      surface,
+      job,
+      (frame) => (inline ? this.frameEncoded(job, frame) : this.guard(() => this.frameEncoded(job, frame, true))),
+      (part) => this.guard(() => this.output.framePart(part)),
     );
     this.frameWorkMs += performance.now() - t0;
     inline = false;

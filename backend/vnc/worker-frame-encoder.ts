@@ -8,8 +8,8 @@ import type { Surface } from '../display/display';
 import { EncodePool } from '../updates/encode-pool';
 import { PooledEncoder } from '../updates/pooled-encoder';
 import { snapshotBytes, snapshotRects } from '../updates/surface-snapshot';
-import type { EncodedFrame, EncodeStatsSnapshot, FrameEncoder, FrameJob } from './encode-frame';
-import type { RfbWorkerJob, RfbWorkerResult } from './encode-worker';
+import type { EncodedFrame, EncodeStatsSnapshot, FrameEncoder, FrameJob, FramePartSink } from './encode-frame';
+import type { RfbWorkerJob, RfbWorkerPart, RfbWorkerResult } from './encode-worker';
 
 /** The process-wide pool of VNC encode workers. */
 export const rfbEncodePool = new EncodePool({ workerModule: path.join(__dirname, 'encode-worker') });
@@ -51,15 +51,23 @@ export class WorkerFrameEncoder implements FrameEncoder {
     this.pooled.configure([...list]);
   }
 
-  encode(surface: Surface, frame: FrameJob, done: (frame: EncodedFrame) => void): void {
+  encode(surface: Surface, frame: FrameJob, done: (frame: EncodedFrame) => void, onPart?: FramePartSink): void {
     const rects = frame.rects.map((f) => f.rect);
     const { pixels, offsets } = snapshotRects(surface, rects, this.pooled.takeSpare(snapshotBytes(surface, rects)));
     const job: RfbWorkerJob = { frame, surfaceFormat: surface.format, offsets };
-    this.pooled.run(job, pixels, (result, stats) => {
-      const r = result as RfbWorkerResult;
-      this.last = stats as EncodeStatsSnapshot;
-      done({ bytes: new Uint8Array(r.bytes, r.offset, r.length), lossy: r.lossy });
-    });
+    this.pooled.run(
+      job,
+      pixels,
+      (result, stats) => {
+        const r = result as RfbWorkerResult;
+        this.last = stats as EncodeStatsSnapshot;
+        done({ bytes: new Uint8Array(r.bytes, r.offset, r.length), lossy: r.lossy });
+      },
+      (part) => {
+        const p = part as RfbWorkerPart;
+        onPart?.(new Uint8Array(p.bytes, p.offset, p.length));
+      },
+    );
   }
 
   stats(): EncodeStatsSnapshot {

@@ -91,6 +91,20 @@ describe('net/session-output', () => {
     assert.deepEqual(r.writes.map(String), ['before', 'FRAMEduring']);
   });
 
+  it('framePart(): the leading parts of a frame go out at once, ahead of what waits for the frame, then its rest', () => {
+    const r = rig();
+    r.out.send(b('before'));
+    r.out.hold();
+    r.out.send(b('reply'));
+    r.out.framePart(b('F1'));
+    r.out.framePart(new Uint8Array(0));
+    r.out.framePart(b('F2'));
+    assert.deepEqual(r.writes.map(String), ['before', 'F1', 'F2']);
+    r.out.frameDone(b('F3'));
+    assert.deepEqual(r.writes.map(String), ['before', 'F1', 'F2', 'F3reply']);
+    assert.equal(r.out.bytesOut, 6 + 2 + 2 + 7);
+  });
+
   it('finish() writes what is queued even while corked or full', () => {
     const r = rig();
     r.out.cork();

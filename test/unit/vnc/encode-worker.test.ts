@@ -48,8 +48,20 @@ function surface(width: number, height: number): Surface {
   return { width, height, stride: width * 4, format: PIXEL_FORMAT_XRGB8888, data: new Uint8Array(width * height * 4) };
 }
 
-function encodeWith(enc: FrameEncoder, s: Surface, job: FrameJob): Promise<EncodedFrame> {
-  return new Promise((resolve) => enc.encode(s, job, resolve));
+/** The whole frame: the parts an encoder sent ahead (copied as they come), then the rest. */
+function encodeWith(enc: FrameEncoder, s: Surface, job: FrameJob, partsSeen?: { n: number }): Promise<EncodedFrame> {
+  const parts: Buffer[] = [];
+  return new Promise((resolve) =>
+    enc.encode(
+      s,
+      job,
+      (frame) => resolve({ ...frame, bytes: Buffer.concat([...parts, frame.bytes]) }),
+      (part) => {
+        parts.push(Buffer.from(part));
+        if (partsSeen) partsSeen.n += 1;
+      },
+    ),
+  );
 }
 
 interface Step {
@@ -84,7 +96,7 @@ const STEPS: Step[] = [
 ];
 
 /** Run STEPS through an encoder; the surface is repainted the same way for each run. */
-async function runSteps(make: (m: EncodeManager) => FrameEncoder): Promise<Buffer[]> {
+async function runSteps(make: (m: EncodeManager) => FrameEncoder, partsSeen?: { n: number }): Promise<Buffer[]> {
   const s = surface(W, H);
   const manager = new EncodeManager();
   const enc = make(manager);
@@ -107,7 +119,7 @@ async function runSteps(make: (m: EncodeManager) => FrameEncoder): Promise<Buffe
           ...manager.split(step.refresh ?? []).map((rect) => ({ rect, lossless: true })),
         ],
       };
-      const frame = await encodeWith(enc, s, job);
+      const frame = await encodeWith(enc, s, job, partsSeen);
       out.push(Buffer.from(frame.bytes));
     }
   } finally {
@@ -159,9 +171,14 @@ describe('vnc encode worker', function () {
   });
 
   it('sync twin and worker give identical bytes over a sequence of frames (zlib streams evolve the same)', async () => {
-    const sync = await runSteps((m) => new SyncFrameEncoder(m));
+    const syncParts = { n: 0 };
+    const workerParts = { n: 0 };
+    const sync = await runSteps((m) => new SyncFrameEncoder(m), syncParts);
     let enc: WorkerFrameEncoder | undefined;
-    const worker = await runSteps(() => (enc = new WorkerFrameEncoder({ onError: failOnError })));
+    const worker = await runSteps(() => (enc = new WorkerFrameEncoder({ onError: failOnError })), workerParts);
+    // The worker sent the leading parts of large frames ahead of the rest; the inline twin never does.
+    assert.equal(syncParts.n, 0);
+    assert.ok(workerParts.n > 0, 'the worker sent no frame parts ahead');
     assert.equal(worker.length, sync.length);
     // Frames after the first copy their pixels into the buffer the previous job handed back
     // (stale bytes of a larger earlier frame past the new rects must not matter).
