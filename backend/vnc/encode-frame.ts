@@ -143,6 +143,17 @@ export interface FrameEncoder {
   close(): void;
 }
 
+/** One frame through `enc`, handed back whole (the parts it sent ahead joined to the rest): for callers that want the update at once. */
+export function encodeWholeFrame(enc: FrameEncoder, surface: Surface, job: FrameJob, done: (frame: EncodedFrame) => void): void {
+  const parts: Uint8Array[] = [];
+  enc.encode(
+    surface,
+    job,
+    (frame) => done(parts.length === 0 ? frame : { ...frame, bytes: Buffer.concat([...parts, frame.bytes]) }),
+    (part) => parts.push(Uint8Array.from(part)),
+  );
+}
+
 /** The twin: encodes inline from the live surface with the session's own EncodeManager. */
 export class SyncFrameEncoder implements FrameEncoder {
   readonly mode = 'sync';

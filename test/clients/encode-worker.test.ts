@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { PIXEL_FORMAT_XRGB8888 } from '../../backend/display/pixel-format';
 import type { Surface } from '../../backend/display/display';
-import { type EncodedFrame, type FrameEncoder, type FrameJob, SyncFrameEncoder } from '../../backend/vnc/encode-frame';
+import { type EncodedFrame, encodeWholeFrame, type FrameEncoder, type FrameJob, SyncFrameEncoder } from '../../backend/vnc/encode-frame';
 import { EncodeManager } from '../../backend/vnc/encode-manager';
 import { RfbEncoding } from '../../backend/vnc/messages';
 import { VncServer } from '../../backend/vnc/server';
@@ -70,7 +70,7 @@ async function blockingRun(
     const job: FrameJob = { clientFormat: PIXEL_FORMAT_XRGB8888, copies: [], rects };
     // A macrotask boundary per frame, as a session's damage / request handler would be.
     await sleep(0);
-    out.push(await new Promise<EncodedFrame>((r) => enc.encode(s, job, r)));
+    out.push(await new Promise<EncodedFrame>((r) => encodeWholeFrame(enc, s, job, r)));
   }
   await sleep(5);
   h.disable();
