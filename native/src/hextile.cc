@@ -23,7 +23,7 @@ namespace {
 
 constexpr int kTile = 16;
 // Past this many colours a tile goes raw (HEXTILE_MAX_COLOURS in hextile.ts).
-constexpr int kMaxColours = 48;
+constexpr int kMaxColours = 96;
 constexpr uint8_t kRaw = 1, kBackground = 2, kForeground = 4, kAnySubrects = 8, kColoured = 16;
 // Largest rect side RFB can express.
 constexpr int64_t kMaxSide = 65535;
@@ -41,11 +41,11 @@ struct TilePalette {
   uint32_t count[kMaxColours];
   int first[kMaxColours];  // pixel index (in the rect) of the colour's first appearance
   int size = 0;
-  // Open addressing over 128 slots (plenty for 48 colours); a slot is live when its stamp
+  // Open addressing over 256 slots (plenty for 96 colours); a slot is live when its stamp
   // equals the current one, so nothing is cleared between tiles.
-  uint32_t slotKey[128];
-  uint32_t slotStamp[128] = {};
-  uint8_t slotIndex[128];
+  uint32_t slotKey[256];
+  uint32_t slotStamp[256] = {};
+  uint8_t slotIndex[256];
   uint32_t stamp = 0;
 
   // Counts the tile's colours; false once there are more than kMaxColours. Then puts the most
@@ -66,8 +66,8 @@ struct TilePalette {
           count[prevIdx]++;
           continue;
         }
-        unsigned slot = (v * 0x9e3779b1u) >> 25;
-        while (slotStamp[slot] == stamp && slotKey[slot] != v) slot = (slot + 1) & 127;
+        unsigned slot = (v * 0x9e3779b1u) >> 24;
+        while (slotStamp[slot] == stamp && slotKey[slot] != v) slot = (slot + 1) & 255;
         int idx;
         if (slotStamp[slot] == stamp) {
           idx = slotIndex[slot];
