@@ -140,12 +140,23 @@ export class CaptureFile {
     }
   }
 
-  /** §6: the END record at the tail points at an INDEX record; both must check out. */
+  /**
+   * §6: the END record at the tail points at an INDEX record; both must check out. No valid
+   * END record at the tail (a file cut by a crash, whose last bytes may even parse as a record
+   * header that fails its checksum) means the index is missing; a valid END whose INDEX does
+   * not check out means it is bad.
+   */
   private loadIndex(): boolean {
     if (this.size < CAPTURE_HEADER_SIZE + END_RECORD_SIZE) return false;
+    let end: DecodedRecord;
     try {
-      const end = decodeRecordAt(this.read(this.size - END_RECORD_SIZE, END_RECORD_SIZE), 0).record;
-      if (end.type !== 'end') return false;
+      end = decodeRecordAt(this.read(this.size - END_RECORD_SIZE, END_RECORD_SIZE), 0).record;
+    } catch (e) {
+      if (!isXenvfbError(e)) throw e;
+      return false;
+    }
+    if (end.type !== 'end') return false;
+    try {
       const { record, size } = this.recordAt(end.indexOffset);
       if (record.type !== 'index' || end.indexOffset + size + END_RECORD_SIZE !== this.size) {
         this.indexHealth = 'bad';
@@ -165,7 +176,7 @@ export class CaptureFile {
       return true;
     } catch (e) {
       if (!isXenvfbError(e)) throw e;
-      this.indexHealth = this.indexHealth === 'missing' && e.code === 'CAP_E_BAD_CRC' ? 'bad' : this.indexHealth;
+      this.indexHealth = 'bad';
       return false;
     }
   }

@@ -130,6 +130,26 @@ describe('capture file: writer, reader, index', function () {
     f.close();
   });
 
+  it('a crash-cut file whose last bytes parse as a record header failing its checksum: index missing, not bad', () => {
+    const recs = session(4, 1);
+    const whole = fs.readFileSync(write(recs, 'cut-src.xvc'));
+    const src = CaptureFile.open(path.join(dir, 'cut-src.xvc'));
+    const dataEnd = src.dataEnd;
+    src.close();
+    // The data records, then 24 bytes a kill -9 could leave: type DAMAGE, length 8 (fits the
+    // END-sized window), a checksum that does not match.
+    const tail = Buffer.alloc(24);
+    tail[0] = 3;
+    tail.writeUInt32LE(8, 4);
+    tail.writeUInt32LE(0xdeadbeef, 12);
+    const file = path.join(dir, 'cut-header.xvc');
+    fs.writeFileSync(file, Buffer.concat([whole.subarray(0, dataEnd), tail]));
+    const f = CaptureFile.open(file);
+    assert.equal(f.indexHealth, 'missing');
+    assert.equal(f.index.records, recs.length, 'rebuilt by a scan up to the cut');
+    f.close();
+  });
+
   it('fuzz: random truncation and bit flips never crash the reader', () => {
     const recs = session(5, 2);
     const good = fs.readFileSync(write(recs, 'fuzz-src.xvc'));
