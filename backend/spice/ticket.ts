@@ -38,16 +38,38 @@ export function newTicketKey(): TicketKey {
   return { publicDer, privateKey };
 }
 
-/** Decrypt an encrypted ticket to the password bytes before the first NUL; SPICE_E_AUTH_FAILED if it does not decrypt. */
+/** Most leading zero bytes of the ciphertext a client may have dropped (see decryptTicket). */
+const MAX_DROPPED_ZERO_BYTES = 2;
+
+/**
+ * Decrypt an encrypted ticket to the password bytes before the first NUL; SPICE_E_AUTH_FAILED
+ * if it does not decrypt.
+ *
+ * spice-html5 (ticket.js rsa_encrypt) writes the ciphertext through BigInteger.toString(16),
+ * which drops its leading zero bytes, and left-aligns what is left in the 128-byte field with
+ * zeros after it: one link in 256 sends a ticket that no server decrypts as it is (spice-server
+ * refuses it too, and the page reports "Permission denied."). When the ticket does not decrypt
+ * and ends in zero bytes, the same bytes moved right by one or two are tried: OAEP's own check
+ * rejects a wrong guess, so nothing that would not decrypt is accepted.
+ */
 export function decryptTicket(key: TicketKey, encrypted: Uint8Array): Buffer {
-  let plain: Buffer;
-  try {
-    plain = crypto.privateDecrypt({ key: key.privateKey, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, encrypted);
-  } catch {
-    throw xerror('SPICE_E_AUTH_FAILED', 'the SPICE ticket does not decrypt with this link key');
+  let plain = oaepDecrypt(key, encrypted);
+  for (let k = 1; plain === null && k <= MAX_DROPPED_ZERO_BYTES && encrypted[encrypted.length - k] === 0; k++) {
+    const shifted = new Uint8Array(encrypted.length);
+    shifted.set(encrypted.subarray(0, encrypted.length - k), k);
+    plain = oaepDecrypt(key, shifted);
   }
+  if (plain === null) throw xerror('SPICE_E_AUTH_FAILED', 'the SPICE ticket does not decrypt with this link key');
   const nul = plain.indexOf(0);
   return nul >= 0 ? plain.subarray(0, nul) : plain;
+}
+
+function oaepDecrypt(key: TicketKey, encrypted: Uint8Array): Buffer | null {
+  try {
+    return crypto.privateDecrypt({ key: key.privateKey, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, encrypted);
+  } catch {
+    return null;
+  }
 }
 
 /** Constant-time equality of a decrypted ticket and the password (length leaks, content does not). */
