@@ -77,4 +77,8 @@ std::string RequireShmName(Napi::Env env, const Napi::Value& value) {
   return name;
 }
 
+bool IsTypedArrayOf(const Napi::Value& value, napi_typedarray_type type) {
+  return value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == type;
+}
+
 }  // namespace xenvfb

@@ -17,6 +17,9 @@ int64_t RequireInteger(Napi::Env env, const Napi::Value& value, const char* what
 
 int RequireFd(Napi::Env env, const Napi::Value& value);
 
+// A typed array of exactly this element type (napi_uint8_array, napi_uint32_array, ...).
+bool IsTypedArrayOf(const Napi::Value& value, napi_typedarray_type type);
+
 bool RequireBoolean(Napi::Env env, const Napi::Value& value, const char* what);
 
 // undefined -> fallback; otherwise must be a boolean.

@@ -201,11 +201,11 @@ struct Encoder {
 Napi::Value Hextile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 7) ThrowArgType(env, "hextile takes 7 arguments");
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
+  if (!IsTypedArrayOf(info[0], napi_uint32_array))
     ThrowArgType(env, "values must be a Uint32Array");
-  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+  if (!IsTypedArrayOf(info[1], napi_uint8_array))
     ThrowArgType(env, "bytes must be a Uint8Array");
-  if (!info[5].IsTypedArray() || info[5].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+  if (!IsTypedArrayOf(info[5], napi_uint8_array))
     ThrowArgType(env, "out must be a Uint8Array");
   auto values = info[0].As<Napi::Uint32Array>();
   auto bytes = info[1].As<Napi::Uint8Array>();

@@ -63,8 +63,7 @@ tjhandle Compressor(Napi::Env env) {
 Napi::Value Compress(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 8) ThrowArgType(env, "compress takes 8 arguments");
-  if (!info[0].IsTypedArray() ||
-      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+  if (!IsTypedArrayOf(info[0], napi_uint8_array)) {
     ThrowArgType(env, "pixels must be a Uint8Array");
   }
   auto pixels = info[0].As<Napi::Uint8Array>();

@@ -26,17 +26,13 @@ constexpr int kMaxColours = 256;
 // Open addressing: four times the colours, so probes stay short.
 constexpr unsigned kSlots = 1024;
 
-bool IsTyped(const Napi::Value& v, napi_typedarray_type type) {
-  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == type;
-}
-
 Napi::Value PaletteIndex(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 5) ThrowArgType(env, "paletteIndex takes 5 arguments");
-  if (!IsTyped(info[0], napi_uint32_array)) ThrowArgType(env, "px must be a Uint32Array");
-  if (!IsTyped(info[3], napi_uint32_array)) ThrowArgType(env, "colours must be a Uint32Array");
+  if (!IsTypedArrayOf(info[0], napi_uint32_array)) ThrowArgType(env, "px must be a Uint32Array");
+  if (!IsTypedArrayOf(info[3], napi_uint32_array)) ThrowArgType(env, "colours must be a Uint32Array");
   const bool withIndices = !info[4].IsNull();
-  if (withIndices && !IsTyped(info[4], napi_uint8_array)) ThrowArgType(env, "indices must be a Uint8Array or null");
+  if (withIndices && !IsTypedArrayOf(info[4], napi_uint8_array)) ThrowArgType(env, "indices must be a Uint8Array or null");
   auto pxArray = info[0].As<Napi::Uint32Array>();
   const int64_t n = RequireInteger(env, info[1], "n", 1, static_cast<int64_t>(pxArray.ElementLength()));
   const int max = static_cast<int>(RequireInteger(env, info[2], "max", 1, kMaxColours));

@@ -194,16 +194,12 @@ struct Encoder {
   }
 };
 
-bool IsTyped(const Napi::Value& v, napi_typedarray_type type) {
-  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == type;
-}
-
 Napi::Value ZrleTiles(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 6) ThrowArgType(env, "zrleTiles takes 6 arguments");
-  if (!IsTyped(info[0], napi_uint32_array)) ThrowArgType(env, "values must be a Uint32Array");
-  if (!IsTyped(info[3], napi_uint8_array)) ThrowArgType(env, "shifts must be a Uint8Array");
-  if (!IsTyped(info[4], napi_uint8_array)) ThrowArgType(env, "out must be a Uint8Array");
+  if (!IsTypedArrayOf(info[0], napi_uint32_array)) ThrowArgType(env, "values must be a Uint32Array");
+  if (!IsTypedArrayOf(info[3], napi_uint8_array)) ThrowArgType(env, "shifts must be a Uint8Array");
+  if (!IsTypedArrayOf(info[4], napi_uint8_array)) ThrowArgType(env, "out must be a Uint8Array");
   auto values = info[0].As<Napi::Uint32Array>();
   const int64_t width = RequireInteger(env, info[1], "width", 1, kMaxSide);
   const int64_t height = RequireInteger(env, info[2], "height", 1, kMaxSide);

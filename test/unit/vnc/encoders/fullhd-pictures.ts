@@ -131,3 +131,26 @@ export function psnr(s: Surface, pixels: Uint8Array, channels: 3 | 4): number {
   const mse = se / (s.width * s.height * 3);
   return mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse);
 }
+
+/**
+ * A random XRGB8888 picture for the encoder twin tests: blocks of `blockSize` pixels of one
+ * colour from a palette of `colours` (runs and rectangles), with a `scatter` share of pixels
+ * of any palette colour. Same seed, same picture.
+ */
+export function blockPicture(width: number, height: number, colours: number, blockSize: number, scatter: number, seed: number): Surface {
+  let s0 = seed >>> 0;
+  const rnd = (): number => (s0 = (Math.imul(s0, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const palette = Array.from({ length: colours }, () => Math.floor(rnd() * 0x1000000));
+  const blocks = new Map<number, number>();
+  const data = new Uint8Array(width * height * 4);
+  const dv = new DataView(data.buffer);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const key = Math.floor(x / blockSize) * 1000 + Math.floor(y / blockSize);
+      if (!blocks.has(key)) blocks.set(key, palette[Math.floor(rnd() * colours)]!);
+      const v = rnd() < scatter ? palette[Math.floor(rnd() * colours)]! : blocks.get(key)!;
+      dv.setUint32((y * width + x) * 4, v, true);
+    }
+  }
+  return { width, height, stride: width * 4, format: PIXEL_FORMAT_XRGB8888, data };
+}

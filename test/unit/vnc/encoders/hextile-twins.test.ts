@@ -17,7 +17,7 @@ import {
   type PixelFormat,
 } from '../../../../backend/display/pixel-format';
 import { HextileEncoder } from '../../../../backend/vnc/encoders/hextile';
-import { FULL_HD, fullHdPicture, PICTURE_KINDS } from './fullhd-pictures';
+import { blockPicture, FULL_HD, fullHdPicture, PICTURE_KINDS } from './fullhd-pictures';
 
 const FORMATS: Array<[string, PixelFormat]> = [
   ['XRGB8888', PIXEL_FORMAT_XRGB8888],
@@ -30,13 +30,6 @@ function encodeWith(enc: HextileEncoder, s: Surface, pf: PixelFormat, rect = { x
   const w = new ByteWriter(64);
   assert.ok(enc.encode(s, rect, pf, w));
   return w.finish();
-}
-
-function surfaceOf(width: number, height: number, px: (x: number, y: number) => number): Surface {
-  const data = new Uint8Array(width * height * 4);
-  const dv = new DataView(data.buffer);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) dv.setUint32((y * width + x) * 4, px(x, y) >>> 0, true);
-  return { width, height, stride: width * 4, format: PIXEL_FORMAT_XRGB8888, data };
 }
 
 describe('vnc/encoders: Hextile native and TypeScript twins', function () {
@@ -71,16 +64,7 @@ describe('vnc/encoders: Hextile native and TypeScript twins', function () {
         fc.integer({ min: 0, max: FORMATS.length - 1 }),
         fc.integer(),
         (width, height, colours, blockSize, f, seed) => {
-          let s0 = seed >>> 0;
-          const rnd = () => (s0 = (Math.imul(s0, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-          const palette = Array.from({ length: colours }, () => Math.floor(rnd() * 0x1000000));
-          // Blocks of one colour, so tiles have runs and rectangles as well as scattered pixels.
-          const blocks = new Map<number, number>();
-          const s = surfaceOf(width, height, (x, y) => {
-            const key = Math.floor(x / blockSize) * 1000 + Math.floor(y / blockSize);
-            if (!blocks.has(key)) blocks.set(key, palette[Math.floor(rnd() * colours)]!);
-            return rnd() < 0.15 ? palette[Math.floor(rnd() * colours)]! : blocks.get(key)!;
-          });
+          const s = blockPicture(width, height, colours, blockSize, 0.15, seed);
           const pf = FORMATS[f]![1];
           return encodeWith(ts(), s, pf).equals(encodeWith(cxx(), s, pf));
         },

@@ -18,7 +18,7 @@ import {
   type PixelFormat,
 } from '../../../../backend/display/pixel-format';
 import { ZrleEncoder } from '../../../../backend/vnc/encoders/zrle';
-import { fullHdPicture, PICTURE_KINDS } from './fullhd-pictures';
+import { blockPicture, fullHdPicture, PICTURE_KINDS } from './fullhd-pictures';
 
 const FORMATS: Array<[string, PixelFormat]> = [
   ['XRGB8888', PIXEL_FORMAT_XRGB8888],
@@ -28,13 +28,6 @@ const FORMATS: Array<[string, PixelFormat]> = [
   ['RGB332', PIXEL_FORMAT_RGB332],
 ];
 const LOSSLESS = { qualityLevel: null, compressLevel: null };
-
-function surfaceOf(width: number, height: number, px: (x: number, y: number) => number): Surface {
-  const data = new Uint8Array(width * height * 4);
-  const dv = new DataView(data.buffer);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) dv.setUint32((y * width + x) * 4, px(x, y) >>> 0, true);
-  return { width, height, stride: width * 4, format: PIXEL_FORMAT_XRGB8888, data };
-}
 
 /** Encode the rects in order with one encoder (its zlib stream carries over). */
 function encodeAll(
@@ -82,15 +75,7 @@ describe('vnc/encoders: ZRLE native and TypeScript twins', function () {
         fc.integer({ min: 0, max: FORMATS.length - 1 }),
         fc.integer(),
         (width, height, colours, blockSize, scatter, f, seed) => {
-          let s0 = seed >>> 0;
-          const rnd = () => (s0 = (Math.imul(s0, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-          const palette = Array.from({ length: colours }, () => Math.floor(rnd() * 0x1000000));
-          const blocks = new Map<number, number>();
-          const s = surfaceOf(width, height, (x, y) => {
-            const key = Math.floor(x / blockSize) * 1000 + Math.floor(y / blockSize);
-            if (!blocks.has(key)) blocks.set(key, palette[Math.floor(rnd() * colours)]!);
-            return rnd() < scatter ? palette[Math.floor(rnd() * colours)]! : blocks.get(key)!;
-          });
+          const s = blockPicture(width, height, colours, blockSize, scatter, seed);
           const pf = FORMATS[f]![1];
           const rects = [{ x: 0, y: 0, width, height }];
           return encodeAll(new ZrleEncoder(null), s, pf, rects).equals(encodeAll(new ZrleEncoder(native), s, pf, rects));
