@@ -35,6 +35,16 @@ export async function runGuestCommand(opts: {
       ? { onDamage: (r: Rect) => process.stdout.write(`${JSON.stringify({ event: 'damage', t: Date.now(), ...r })}\n`) }
       : {}),
   });
+  // A connection of our own only to notice the host going away (the simulator stopped),
+  // open before 'ready': a host gone right after 'ready' must find it listening.
+  const lifeline = await platform.xenstore();
+  lifeline.once('close', () => {
+    process.stderr.write(`xenvfb guest: the xenstore connection closed; stopping (domain ${platform.domid})\n`);
+    void guest
+      .stop()
+      .catch(() => undefined)
+      .then(() => process.exit(1));
+  });
   process.stdout.write(`${JSON.stringify({ event: 'ready', domid: platform.domid, width: guest.vfb.width, height: guest.vfb.height })}\n`);
   // SIGUSR1: the next mode of the cycle, like a user running xrandr / fbset in the guest.
   const modes = resizeCycle(guest.vfb.width, guest.vfb.height);
@@ -50,15 +60,6 @@ export async function runGuestCommand(opts: {
         `${JSON.stringify({ event: 'resize-failed', ...next, code: errorCode(e), reason: e instanceof Error ? e.message : String(e) })}\n`,
       );
     }
-  });
-  // A connection of our own only to notice the host going away (the simulator stopped).
-  const lifeline = await platform.xenstore();
-  lifeline.once('close', () => {
-    process.stderr.write(`xenvfb guest: the xenstore connection closed; stopping (domain ${platform.domid})\n`);
-    void guest
-      .stop()
-      .catch(() => undefined)
-      .then(() => process.exit(1));
   });
   stopOnSignals(async () => {
     lifeline.removeAllListeners('close');
