@@ -241,6 +241,17 @@ export type ZrleTilesNative = (
   outOffset: number,
 ) => number;
 
+/**
+ * One persistent zlib deflate stream (Node's own zlib): each compress() output ends on a
+ * Z_SYNC_FLUSH boundary, the first one starting with the zlib header. The native twin of
+ * DeflateStream in backend/vnc/encoders/zstream.ts (same inflated bytes). end() frees the
+ * state at once; otherwise the collector does.
+ */
+export interface DeflaterHandle {
+  compress(data: Uint8Array): Buffer;
+  end(): void;
+}
+
 interface NativeBinding {
   readonly PAGE_SIZE: number;
   readonly MAX_MAP_PAGES: number;
@@ -259,6 +270,7 @@ interface NativeBinding {
   readonly hextile?: HextileNative;
   readonly paletteIndex?: PaletteIndexNative;
   readonly zrleTiles?: ZrleTilesNative;
+  readonly Deflater?: new (level: number) => DeflaterHandle;
 }
 
 const BINARY = path.join('build', 'Release', 'xenvfb_native.node');
@@ -371,3 +383,6 @@ export const paletteIndexNative: PaletteIndexNative | null = binding.paletteInde
 
 /** ZRLE's tile loop in C++, or null with an older addon (then zrle.ts's TS loop runs). */
 export const zrleTilesNative: ZrleTilesNative | null = binding.zrleTiles ?? null;
+
+/** A persistent zlib stream in C++ (level 0..9), or null with an older addon (then zstream.ts's dictionary twin runs). */
+export const DeflaterNative: (new (level: number) => DeflaterHandle) | null = binding.Deflater ?? null;

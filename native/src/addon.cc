@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include "addon.h"
+#include "deflate.h"
 #include "hextile.h"
 #include "jpeg.h"
 #include "mapping.h"
@@ -33,6 +34,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitHextile(env, exports);
   InitPalette(env, exports);
   InitZrle(env, exports);
+  InitDeflate(env, exports);
   return exports;
 }
 

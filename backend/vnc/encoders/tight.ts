@@ -27,7 +27,7 @@ import { encodeJpeg } from './jpeg';
 import { PALETTE_MAX_COLOURS, PaletteBuilder } from './palette';
 import { readClientPixels } from './pixels';
 import { gradientResiduals, isSmooth, packTpixels } from './tight-filters';
-import { DeflateStream } from './zstream';
+import { type ZStream, openDeflateStream } from './zstream';
 
 export const TightCtl = { Fill: 0x80, Jpeg: 0x90, Png: 0xa0, ExplicitFilter: 0x40 } as const;
 export const TightFilter = { Copy: 0, Palette: 1, Gradient: 2 } as const;
@@ -92,7 +92,7 @@ export class TightEncoder implements Encoder {
   readonly maxRect = TIGHT_MAX_RECT;
   /** TightPNG: PNG instead of basic compression. */
   protected readonly png: boolean = false;
-  private readonly streams: Array<DeflateStream | null> = [null, null, null, null];
+  private readonly streams: Array<ZStream | null> = [null, null, null, null];
   private resets = 0;
   lastLossy = false;
   /** Reused for every rect (palette.ts). */
@@ -191,9 +191,10 @@ export class TightEncoder implements Encoder {
     if (z && z.level !== level) {
       // A new level needs a new stream; the client is told to reset its inflater too.
       this.resets |= 1 << stream;
+      z.end();
       z = null;
     }
-    if (!z) z = this.streams[stream] = new DeflateStream(level);
+    if (!z) z = this.streams[stream] = openDeflateStream(level);
     this.control((stream << 4) | (header ? TightCtl.ExplicitFilter : 0), w);
     if (header) w.bytes(Uint8Array.from(header));
     if (data.length < TIGHT_MIN_TO_COMPRESS) {

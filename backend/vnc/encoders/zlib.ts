@@ -8,7 +8,7 @@ import type { Surface } from '../../display/display';
 import { RfbEncoding } from '../messages';
 import type { EncodeSettings, Encoder } from './encoder';
 import { readClientBytes } from './pixels';
-import { DeflateStream } from './zstream';
+import { type ZStream, openDeflateStream } from './zstream';
 
 /** zlib level when the client sent no compress level (TigerVNC's default is 2 as well). */
 export const ZLIB_DEFAULT_LEVEL = 2;
@@ -16,11 +16,11 @@ export const ZLIB_DEFAULT_LEVEL = 2;
 export class ZlibEncoder implements Encoder {
   readonly id = RfbEncoding.Zlib;
   readonly name = 'Zlib';
-  private stream: DeflateStream | null = null;
+  private stream: ZStream | null = null;
 
   encode(surface: Surface, rect: Rect, pf: PixelFormat, writer: ByteWriter, settings: EncodeSettings): boolean {
     // The level is fixed by the first rect: a zlib stream cannot signal a restart here.
-    this.stream ??= new DeflateStream(settings.compressLevel ?? ZLIB_DEFAULT_LEVEL);
+    this.stream ??= openDeflateStream(settings.compressLevel ?? ZLIB_DEFAULT_LEVEL);
     // A view of a worker's snapshot when it is in the client's format (deflate only reads it).
     const z = this.stream.compress(readClientBytes(surface, rect, pf));
     writer.u32be(z.length).bytes(z);

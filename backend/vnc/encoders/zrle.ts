@@ -20,7 +20,7 @@ import type { EncodeSettings, Encoder } from './encoder';
 import { PaletteBuilder } from './palette';
 import { cpixelPacker, packRange, type PixelPacker, readClientPixels } from './pixels';
 import { ZLIB_DEFAULT_LEVEL } from './zlib';
-import { DeflateStream } from './zstream';
+import { type ZStream, openDeflateStream } from './zstream';
 
 export const NO_NATIVE_ZRLE_ENV = 'XENVFB_NO_NATIVE_ZRLE';
 export const ZRLE_TILE = 64;
@@ -45,7 +45,7 @@ function putRunLength(out: Uint8Array, o: number, len: number): number {
 export class ZrleEncoder implements Encoder {
   readonly id = RfbEncoding.ZRLE;
   readonly name = 'ZRLE';
-  private stream: DeflateStream | null = null;
+  private stream: ZStream | null = null;
   /** Reused per tile: the tile's pixels and its colour table (no allocation per tile). */
   private readonly tileBuf = new Uint32Array(ZRLE_TILE * ZRLE_TILE);
   private readonly palette = new PaletteBuilder();
@@ -56,7 +56,7 @@ export class ZrleEncoder implements Encoder {
   constructor(private readonly native: ZrleTilesNative | null = process.env[NO_NATIVE_ZRLE_ENV] === '1' ? null : zrleTilesNative) {}
 
   encode(surface: Surface, rect: Rect, pf: PixelFormat, writer: ByteWriter, settings: EncodeSettings): boolean {
-    this.stream ??= new DeflateStream(settings.compressLevel ?? ZLIB_DEFAULT_LEVEL);
+    this.stream ??= openDeflateStream(settings.compressLevel ?? ZLIB_DEFAULT_LEVEL);
     const px = readClientPixels(surface, rect, pf);
     const packer = cpixelPacker(pf);
     const native = this.native;
