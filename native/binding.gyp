@@ -11,6 +11,7 @@
         "src/deflate.cc",
         "src/errors.cc",
         "src/fd-poll.cc",
+        "src/gradient.cc",
         "src/hextile.cc",
         "src/jpeg.cc",
         "src/mapping.cc",

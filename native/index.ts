@@ -252,6 +252,19 @@ export interface DeflaterHandle {
   end(): void;
 }
 
+/**
+ * Tight's gradient filter and 24-bit TPIXEL packing, the native twins of tight-filters.ts.
+ * `channels` is [redShift, redMax, greenShift, greenMax, blueShift, blueMax].
+ */
+export interface TightFiltersNative {
+  /** Mean folded residual over every step-th pixel from index width + 1 (isSmooth's score), or -1 when none. */
+  smoothScore(px: Uint32Array, width: number, channels: Uint32Array, step: number): number;
+  /** Residuals as pixel values (Uint32Array out) or as R, G, B bytes (Uint8Array out, 8-bit channels). */
+  gradient(px: Uint32Array, width: number, channels: Uint32Array, out: Uint32Array | Uint8Array): void;
+  /** Pixels as R, G, B bytes (24-bit TPIXELs). */
+  pack24(px: Uint32Array, channels: Uint32Array, out: Uint8Array): void;
+}
+
 interface NativeBinding {
   readonly PAGE_SIZE: number;
   readonly MAX_MAP_PAGES: number;
@@ -271,6 +284,7 @@ interface NativeBinding {
   readonly paletteIndex?: PaletteIndexNative;
   readonly zrleTiles?: ZrleTilesNative;
   readonly Deflater?: new (level: number) => DeflaterHandle;
+  readonly tightFilters?: TightFiltersNative;
 }
 
 const BINARY = path.join('build', 'Release', 'xenvfb_native.node');
@@ -386,3 +400,6 @@ export const zrleTilesNative: ZrleTilesNative | null = binding.zrleTiles ?? null
 
 /** A persistent zlib stream in C++ (level 0..9), or null with an older addon (then zstream.ts's dictionary twin runs). */
 export const DeflaterNative: (new (level: number) => DeflaterHandle) | null = binding.Deflater ?? null;
+
+/** Tight's gradient filter and TPIXEL packing in C++, or null with an older addon (then tight-filters.ts's loops run). */
+export const tightFiltersNative: TightFiltersNative | null = binding.tightFilters ?? null;

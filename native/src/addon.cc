@@ -6,6 +6,7 @@
 
 #include "addon.h"
 #include "deflate.h"
+#include "gradient.h"
 #include "hextile.h"
 #include "jpeg.h"
 #include "mapping.h"
@@ -35,6 +36,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPalette(env, exports);
   InitZrle(env, exports);
   InitDeflate(env, exports);
+  InitGradient(env, exports);
   return exports;
 }
 

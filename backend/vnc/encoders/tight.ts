@@ -26,7 +26,7 @@ import type { EncodeSettings, Encoder } from './encoder';
 import { encodeJpeg } from './jpeg';
 import { PALETTE_MAX_COLOURS, PaletteBuilder } from './palette';
 import { readClientPixels } from './pixels';
-import { gradientResiduals, isSmooth, packTpixels } from './tight-filters';
+import { defaultTightFilters, packTpixels, type TightFilters } from './tight-filters';
 import { type ZStream, openDeflateStream } from './zstream';
 
 export const TightCtl = { Fill: 0x80, Jpeg: 0x90, Png: 0xa0, ExplicitFilter: 0x40 } as const;
@@ -102,8 +102,10 @@ export class TightEncoder implements Encoder {
   private nativeIndices = new Uint8Array(0);
 
   /** `native`: the C++ palette to use, or null for the TypeScript one (default: the addon's, unless disabled). */
+  /** `filters`: the gradient filter and TPIXEL packing twin (default: the addon's, unless disabled). */
   constructor(
     private readonly native: PaletteIndexNative | null = process.env[NO_NATIVE_PALETTE_ENV] === '1' ? null : paletteIndexNative,
+    private readonly filters: TightFilters = defaultTightFilters(),
   ) {}
 
   encode(surface: Surface, rect: Rect, pf: PixelFormat, writer: ByteWriter, settings: EncodeSettings): boolean {
@@ -116,8 +118,8 @@ export class TightEncoder implements Encoder {
     else if (!this.png && palette && (n === 2 || deep)) this.palette(px, rect, palette, pf, writer, settings);
     else if (settings.qualityLevel !== null && deep && n > 256) this.jpeg(surface, rect, settings.qualityLevel, writer);
     else if (this.png) this.pngRect(surface, rect, writer);
-    else if (deep && isSmooth(px, rect.width, pf)) this.gradient(px, rect, pf, writer, settings);
-    else this.basic(STREAM_FULL, null, packTpixels(px, pf), writer, settings);
+    else if (deep && this.filters.isSmooth(px, rect.width, pf)) this.gradient(px, rect, pf, writer, settings);
+    else this.basic(STREAM_FULL, null, this.filters.packTpixels(px, pf), writer, settings);
     return true;
   }
 
@@ -181,7 +183,7 @@ export class TightEncoder implements Encoder {
 
   // Per component: P = clamp(left + up - upleft), D = (V - P) & max, zeros outside the rect.
   private gradient(px: Uint32Array, rect: Rect, pf: PixelFormat, w: ByteWriter, s: EncodeSettings): void {
-    this.basic(STREAM_GRADIENT, [TightFilter.Gradient], packTpixels(gradientResiduals(px, rect.width, pf), pf), w, s);
+    this.basic(STREAM_GRADIENT, [TightFilter.Gradient], this.filters.gradientTpixels(px, rect.width, pf), w, s);
   }
 
   /** Basic compression: ctl, optional filter header, then data raw (< 12 bytes) or zlib'd. */
