@@ -323,6 +323,20 @@ describe('vnc/encode-manager', () => {
     assert.equal(m.split([{ x: 0, y: 0, width: 3000, height: 40 }]).length, 1);
   });
 
+  it('with a JPEG quality level, 1080p Tight strips are a whole number of 16-row MCUs (32 rows, not 34)', () => {
+    const m = new EncodeManager();
+    const frame = { x: 0, y: 0, width: 1920, height: 1080 };
+    m.setClientEncodings([RfbEncoding.Tight]);
+    assert.deepEqual(new Set(m.split([frame]).map((r) => r.height)), new Set([34, 26]), 'lossless: as many rows as fit');
+    m.setClientEncodings([RfbEncoding.Tight, -32 + 7]);
+    const parts = m.split([frame]);
+    assert.equal(parts.length, 34);
+    assert.ok(parts.slice(0, -1).every((r) => r.height === 32 && r.width === 1920));
+    assert.deepEqual(parts.at(-1), { x: 0, y: 1056, width: 1920, height: 24 });
+    // A rect that fits whole is not cut for the sake of MCUs.
+    assert.equal(m.split([{ x: 5, y: 7, width: 1920, height: 34 }]).length, 1);
+  });
+
   it('an RRE rect larger than Raw goes out as Raw; stats per encoder', () => {
     const m = new EncodeManager();
     m.setClientEncodings([RfbEncoding.RRE]);
