@@ -8,6 +8,7 @@
       "sources": [
         "src/addon.cc",
         "src/args.cc",
+        "src/classify.cc",
         "src/deflate.cc",
         "src/errors.cc",
         "src/fd-poll.cc",

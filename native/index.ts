@@ -265,6 +265,26 @@ export interface TightFiltersNative {
   pack24(px: Uint32Array, channels: Uint32Array, out: Uint8Array): void;
 }
 
+/** The classifier's sampling over 32-bit little-endian pixels, the native twin of classify.ts's word paths. */
+export interface ClassifyNative {
+  /** Every pixel of the rect equal under `mask`? */
+  solidWords(words: Uint32Array, stride: number, x: number, y: number, width: number, height: number, mask: number): boolean;
+  /** The sampled histogram: out <- [samples, distinct colours, sum of cLog2c[count] in order of first appearance]. */
+  sampleWords(
+    words: Uint32Array,
+    stride: number,
+    x: number,
+    y: number,
+    width: number,
+    height: number,
+    mask: number,
+    step: number,
+    limit: number,
+    cLog2c: Float64Array,
+    out: Float64Array,
+  ): void;
+}
+
 interface NativeBinding {
   readonly PAGE_SIZE: number;
   readonly MAX_MAP_PAGES: number;
@@ -285,6 +305,7 @@ interface NativeBinding {
   readonly zrleTiles?: ZrleTilesNative;
   readonly Deflater?: new (level: number) => DeflaterHandle;
   readonly tightFilters?: TightFiltersNative;
+  readonly classify?: ClassifyNative;
 }
 
 const BINARY = path.join('build', 'Release', 'xenvfb_native.node');
@@ -403,3 +424,6 @@ export const DeflaterNative: (new (level: number) => DeflaterHandle) | null = bi
 
 /** Tight's gradient filter and TPIXEL packing in C++, or null with an older addon (then tight-filters.ts's loops run). */
 export const tightFiltersNative: TightFiltersNative | null = binding.tightFilters ?? null;
+
+/** The classifier's solid test and sampling in C++, or null with an older addon (then classify.ts's loops run). */
+export const classifyNative: ClassifyNative | null = binding.classify ?? null;

@@ -6,11 +6,21 @@
 // grid of at most CLASSIFY_MAX_SAMPLES pixels, so the cost per rect is bounded; only the
 // solid test reads every pixel (and stops at the first that differs).
 
+import { type ClassifyNative, classifyNative } from '../../native';
 import type { Rect } from '../../shared/region';
 import type { Surface } from '../display/display';
 import { bytesPerPixel } from '../display/pixel-format';
 
 export type RectClass = 'solid' | 'palette' | 'photo';
+
+/**
+ * The solid test and the sampling over 32-bit pixels have a native twin (native/src/classify.cc:
+ * the same answers and the same histogram sums, test/unit/updates/classify-twins.test.ts): on
+ * the 1080p photo in 1920x32 JPEG strips the TS sampling was ~2.5 ms of a frame.
+ * XENVFB_NO_NATIVE_CLASSIFY=1 forces the TypeScript loops.
+ */
+export const NO_NATIVE_CLASSIFY_ENV = 'XENVFB_NO_NATIVE_CLASSIFY';
+const DEFAULT_NATIVE: ClassifyNative | null = process.env[NO_NATIVE_CLASSIFY_ENV] === '1' ? null : classifyNative;
 
 /** Pixels sampled per rect for colour counting and entropy. */
 export const CLASSIFY_MAX_SAMPLES = 4096;
@@ -68,8 +78,9 @@ function words(surface: Surface): Uint32Array | null {
 const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Every pixel of the rect has one colour? Padding bits (X of XRGB) are ignored. */
-export function isSolid(surface: Surface, r: Rect): boolean {
+export function isSolid(surface: Surface, r: Rect, native: ClassifyNative | null = DEFAULT_NATIVE): boolean {
   const w32 = words(surface);
+  if (w32 && native) return native.solidWords(w32, surface.stride >>> 2, r.x, r.y, r.width, r.height, colourMask(surface));
   if (w32) return isSolidWords(w32, surface.stride >>> 2, r, colourMask(surface));
   const bpp = bytesPerPixel(surface.format);
   const read = pixelReader(surface);
@@ -145,11 +156,16 @@ class SampleHistogram {
   entropy(n: number): number {
     let sum = 0;
     for (let k = 0; k < this.size; k++) sum += cLog2c(this.counts[this.live[k]!]!);
-    return Math.max(0, Math.log2(n) - sum / n);
+    return entropyOf(sum, n);
   }
 }
 
 /** c * log2(c) for the counts a histogram holds (at most its capacity), computed once. */
+/** Shannon entropy in bits of n samples whose counts c give sum(c log2 c). */
+function entropyOf(sum: number, n: number): number {
+  return Math.max(0, Math.log2(n) - sum / n);
+}
+
 const C_LOG2_C = Float64Array.from({ length: SampleHistogram.CAPACITY + 1 }, (_, c) => (c > 0 ? c * Math.log2(c) : 0));
 function cLog2c(c: number): number {
   return C_LOG2_C[c]!;
@@ -157,17 +173,24 @@ function cLog2c(c: number): number {
 
 const histogram = new SampleHistogram();
 
-export function analyseRect(surface: Surface, r: Rect): RectAnalysis {
-  if (r.width === 0 || r.height === 0 || isSolid(surface, r)) return { kind: 'solid', colours: 1, entropyBits: 0 };
+const nativeOut = new Float64Array(3);
+
+/** `native`: the twin to use for 32-bit surfaces (default: the addon's, unless disabled); null for the TypeScript loops. */
+export function analyseRect(surface: Surface, r: Rect, native: ClassifyNative | null = DEFAULT_NATIVE): RectAnalysis {
+  if (r.width === 0 || r.height === 0 || isSolid(surface, r, native)) return { kind: 'solid', colours: 1, entropyBits: 0 };
   const bpp = bytesPerPixel(surface.format);
   const read = pixelReader(surface);
   const w32 = words(surface);
   const mask = colourMask(surface);
   const step = Math.max(1, Math.ceil(Math.sqrt((r.width * r.height) / CLASSIFY_MAX_SAMPLES)));
-  histogram.reset();
-  let n = 0;
   // A thin rect (65535x1) samples more than its area suggests: stop where the table is half full.
   const limit = SampleHistogram.CAPACITY >> 1;
+  if (w32 && native) {
+    native.sampleWords(w32, surface.stride >>> 2, r.x, r.y, r.width, r.height, mask, step, limit, C_LOG2_C, nativeOut);
+    return classOf(r, nativeOut[1]!, entropyOf(nativeOut[2]!, nativeOut[0]!));
+  }
+  histogram.reset();
+  let n = 0;
   for (let y = r.y; y < r.y + r.height && n < limit; y += step) {
     // Offset odd rows by half a step so regular patterns (text cells) are not sampled in phase.
     const x0 = r.x + (((y - r.y) / step) & 1 ? step >> 1 : 0);
@@ -180,8 +203,10 @@ export function analyseRect(surface: Surface, r: Rect): RectAnalysis {
     const row = y * surface.stride;
     for (let x = x0; x < end && n < limit; x += step, n++) histogram.add((read(row + x * bpp) & mask) >>> 0);
   }
-  const colours = histogram.size;
-  const entropy = histogram.entropy(n);
+  return classOf(r, histogram.size, histogram.entropy(n));
+}
+
+function classOf(r: Rect, colours: number, entropy: number): RectAnalysis {
   const photo = colours > PHOTO_MIN_COLOURS && entropy >= PHOTO_MIN_ENTROPY_BITS && r.width * r.height >= PHOTO_MIN_AREA;
   return { kind: photo ? 'photo' : 'palette', colours, entropyBits: entropy };
 }

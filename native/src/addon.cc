@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include "addon.h"
+#include "classify.h"
 #include "deflate.h"
 #include "gradient.h"
 #include "hextile.h"
@@ -37,6 +38,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitZrle(env, exports);
   InitDeflate(env, exports);
   InitGradient(env, exports);
+  InitClassify(env, exports);
   return exports;
 }
 
