@@ -27,8 +27,12 @@ export const SCROLL_MIN_ROWS = 16;
 export const SCROLL_SAMPLES = 8;
 /** Candidate offsets verified per rect. */
 export const SCROLL_MAX_CANDIDATES = 3;
-/** A sample row matching more old rows than this (blank lines) gives no candidate. */
-const SCROLL_MAX_MATCHES = 4;
+/**
+ * A sample row matching more old rows than this (blank lines) gives no candidate. A glyph row
+ * often repeats within its text line (bench:latency's scroll: 10 identical rows per line), so
+ * 4 missed whole-screen scrolls; 16 still drops blank and background rows.
+ */
+const SCROLL_MAX_MATCHES = 16;
 
 /** Copies first, in order, then the changed rects: together they turn the old shadow into the new one. */
 export interface RefineResult {

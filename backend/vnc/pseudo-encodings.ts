@@ -5,7 +5,7 @@
 import { ByteWriter } from '../../shared/bytes';
 import type { RfbScreen } from './client-messages';
 import { RECT_HEADER_SIZE, writeFramebufferUpdateHeader, writeRectHeader } from './server-messages';
-import { RfbEncoding, ServerMessageType } from './messages';
+import { DesktopSizeReason, DesktopSizeStatus, RfbEncoding, ServerMessageType } from './messages';
 
 /**
  * The one screen we report. Its id is 1, not 0 as QEMU uses: libvncclient 0.9.14
@@ -43,6 +43,19 @@ export function writeExtendedDesktopSize(w: ByteWriter, e: ExtendedDesktopSize):
 // header(0, 0, w, h, -223), no data
 export function writeDesktopSize(w: ByteWriter, width: number, height: number): void {
   writeRectHeader(w, { x: 0, y: 0, width, height }, RfbEncoding.DesktopSize);
+}
+
+/** A FramebufferUpdate holding only a server-side size change: ExtendedDesktopSize when the client has it, else DesktopSize. */
+export function buildDesktopSizeUpdate(extended: boolean, width: number, height: number): Uint8Array {
+  const w = new ByteWriter(4 + extendedDesktopSizeLength(1));
+  writeFramebufferUpdateHeader(w, 1);
+  if (extended) {
+    const e = { reason: DesktopSizeReason.Server, status: DesktopSizeStatus.Ok, width, height, screens: singleScreen(width, height) };
+    writeExtendedDesktopSize(w, e);
+  } else {
+    writeDesktopSize(w, width, height);
+  }
+  return w.finish();
 }
 
 // header(0, 0, 0, 0, -307) | u32 length | u8 name[length] (UTF-8)

@@ -2,7 +2,6 @@
 // framebuffer updates (§7.6.1). A protocol engine: bytes in through receive(), bytes out
 // through options.write; it never owns a socket, so tests drive it with byte arrays.
 
-import { ByteWriter } from '../../shared/bytes';
 import { isXenvfbError, xerror } from '../../shared/errors';
 import { clipRect, overlapsAny, type Rect, unionRect } from '../../shared/region';
 import type { CopyHint, Surface } from '../display/display';
@@ -16,7 +15,6 @@ import { EncodeManager } from './encode-manager';
 import type { EncodedFrame, FrameJob } from './encode-frame';
 import { SessionFrames } from './session-frames';
 import { buildConnectionFailed, buildServerInit, CLIENT_INIT_SIZE, parseProtocolVersion } from './handshake';
-import { writeFramebufferUpdateHeader } from './server-messages';
 import { type Logger, silentLogger } from '../../shared/log';
 import { RfbExtensions } from './extensions';
 import {
@@ -29,13 +27,7 @@ import {
   RfbEncoding,
   type RfbMinorVersion,
 } from './messages';
-import {
-  buildEndOfContinuousUpdates,
-  extendedDesktopSizeLength,
-  singleScreen,
-  writeDesktopSize,
-  writeExtendedDesktopSize,
-} from './pseudo-encodings';
+import { buildDesktopSizeUpdate, buildEndOfContinuousUpdates } from './pseudo-encodings';
 import { SecurityNegotiator } from './security/negotiator';
 import { SessionOutput } from '../net/session-output';
 import { StageDeadline } from '../net/stage-deadline';
@@ -101,6 +93,8 @@ export class RfbSession {
   private readonly onCopy = (c: CopyHint): void => this.guard(() => this.copied(c));
   /** Display copies not yet sent as CopyRect (copies.ts). */
   private readonly copies = new PendingCopies();
+  /** copied() queued a flush for the end of the display's event burst. */
+  private flushQueued = false;
 
   constructor(private readonly opts: RfbSessionOptions) {
     this.log = opts.log ?? silentLogger;
@@ -456,12 +450,21 @@ export class RfbSession {
     this.flush();
   }
 
-  /** The display moved pixels: CopyRect if the client can take it exactly, else damage. */
+  /**
+   * The display moved pixels: CopyRect if the client can take it exactly, else damage. Flushed
+   * after the display's event burst: the damage of the same refine follows at once and belongs
+   * in the same update (alone, the copy took the request and the damage waited: +9 ms p50).
+   */
   private copied(c: CopyHint): void {
     if (this.state !== 'normal') return;
     const lossy = this.scheduler.refreshPending || overlapsAny(c.src, this.scheduler.lossy.rects);
     this.copies.copied(c, this.pending, this.encodes.clientSupports(RfbEncoding.CopyRect) && !lossy);
-    this.flush();
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.guard(() => this.flush());
+    });
   }
 
   private damage(rects: Rect[]): void {
@@ -529,14 +532,7 @@ export class RfbSession {
    */
   private sendDesktopSize(surface: Surface): void {
     const { width, height } = surface;
-    const w = new ByteWriter(4 + extendedDesktopSizeLength(1));
-    writeFramebufferUpdateHeader(w, 1);
-    if (this.encodes.clientSupports(RfbEncoding.ExtendedDesktopSize)) {
-      const reason = DesktopSizeReason.Server;
-      writeExtendedDesktopSize(w, { reason, status: DesktopSizeStatus.Ok, width, height, screens: singleScreen(width, height) });
-    } else {
-      writeDesktopSize(w, width, height);
-    }
+    const update = buildDesktopSizeUpdate(this.encodes.clientSupports(RfbEncoding.ExtendedDesktopSize), width, height);
     if (this.continuous) {
       const c = this.continuous;
       const wasWhole = c.x === 0 && c.y === 0 && c.width === this.clientWidth && c.height === this.clientHeight;
@@ -550,7 +546,7 @@ export class RfbSession {
     this.pending.add({ x: 0, y: 0, width: surface.width, height: surface.height });
     this.scheduler.reset();
     this.updates += 1;
-    this.send(w.finish());
+    this.send(update);
     this.log.debug({ width: surface.width, height: surface.height }, 'sent DesktopSize');
   }
 

@@ -157,6 +157,36 @@ describe('shadow scroll detection', () => {
     assert.deepEqual(pixels(s, shadow.surface.data), pixels(s));
   });
 
+  it('a 1080p terminal of blocky glyphs (each glyph row repeated 10 times) scrolled 32 rows is found', () => {
+    // bench:latency's scroll: 16-row text lines, white but for random dark blocks on rows
+    // 3..12, so every sampled row matches 10 identical old rows of its line (found missing
+    // when up to 4 were allowed: the whole screen went out as pixels).
+    const g: Geometry = { width: 1920, height: 1080, depth: 32, pad: 0, offset: 0 };
+    let st = 7;
+    const rnd = (): number => (st = (Math.imul(st, 1664525) + 1013904223) >>> 0);
+    const line = (): Uint8Array => {
+      const row = new Uint8Array(g.width * 4).fill(0xff);
+      for (let x = 8; x < g.width - 16; x += 9) if (rnd() & 0x100) row.fill(0x30, x * 4, (x + 6) * 4);
+      return row;
+    };
+    const s = makeSurface(g, () => 0xff);
+    const drawLine = (y0: number): void => {
+      const row = line();
+      for (let y = y0 + 3; y < y0 + 13; y++) s.data.set(row, y * s.stride);
+    };
+    for (let y0 = 0; y0 + 16 <= g.height; y0 += 16) drawLine(y0);
+    const shadow = new ShadowFramebuffer(s);
+    s.data.copyWithin(0, 32 * s.stride, g.height * s.stride);
+    s.data.fill(0xff, (g.height - 32) * s.stride);
+    drawLine(g.height - 40);
+    drawLine(g.height - 24);
+    const res = shadow.refine([{ x: 0, y: 0, width: g.width, height: g.height }], { detectCopies: true });
+    assert.equal(res.copies.length, 1);
+    assert.equal(res.copies[0]!.src.y - res.copies[0]!.dst.y, 32);
+    assert.ok(res.rects.reduce((n, r) => n + r.height, 0) <= 48, JSON.stringify(res.rects));
+    assert.deepEqual(pixels(s, shadow.surface.data), pixels(s));
+  });
+
   it('a block moved down inside the damaged rect (16 bpp, odd offset, padded stride)', () => {
     const g: Geometry = { width: 50, height: 80, depth: 16, pad: 6, offset: 2 };
     const s = rowsSurface(g, 11);

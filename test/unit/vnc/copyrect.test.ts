@@ -60,6 +60,9 @@ describe('CopyRect wire', () => {
 class ReferenceClient {
   fb: Buffer;
   copyRects = 0;
+  /** FramebufferUpdate messages applied, and the rects of the last one. */
+  updates = 0;
+  lastRects = 0;
   private pending = Buffer.alloc(0);
   constructor(
     readonly width: number,
@@ -77,6 +80,8 @@ class ReferenceClient {
     while (o < b.length) {
       assert.equal(b[o], 0, 'FramebufferUpdate');
       const n = b.readUInt16BE(o + 2);
+      this.updates++;
+      this.lastRects = n;
       o += 4;
       for (let i = 0; i < n; i++) {
         const [x, y, w, h] = [0, 2, 4, 6].map((k) => b.readUInt16BE(o + k)) as [number, number, number, number];
@@ -183,6 +188,38 @@ function run(ops: readonly Op[], encodings: number[]): { client: ReferenceClient
 }
 
 describe('session CopyRect with pending damage', () => {
+  it('a scroll while a request waits: its copy and its new rows go in one update', async () => {
+    const guest = guestSurface();
+    const display = new GuestDisplay('copy test', { refineDamage: true });
+    display.setSurface(guest);
+    const client = new ReferenceClient(W, H);
+    let handshake = true;
+    const session = new RfbSession({
+      write: (b) => (handshake ? undefined : client.receive(b)),
+      display,
+      input: new RecordingInput(),
+      frameIntervalMs: 0,
+    });
+    session.receive(VERSION_38);
+    session.receive(Uint8Array.of(1));
+    session.receive(Uint8Array.of(1));
+    handshake = false;
+    session.receive(setEncodings([COPYRECT, RAW]));
+    session.receive(fur(false, 0, 0, W, H));
+    client.drain();
+    session.receive(fur(true, 0, 0, W, H));
+    // The display reports the copy, then the new bottom rows, in one burst.
+    guest.data.copyWithin(0, 16 * guest.stride);
+    guest.data.fill(7, (H - 16) * guest.stride);
+    display.damage([{ x: 0, y: 0, width: W, height: H }]);
+    await Promise.resolve();
+    client.drain();
+    assert.equal(client.updates, 2, 'the initial picture, then one update');
+    assert.equal(client.copyRects, 1);
+    assert.equal(client.lastRects, 2, 'CopyRect + the new rows');
+    assert.deepEqual(client.fb, Buffer.from(guest.data));
+  });
+
   it('scrolls between requests: copies go first, the client ends exact, CopyRects counted', () => {
     const ops: Op[] = [];
     for (let i = 0; i < 20; i++) ops.push({ kind: 'scroll', dy: -16 }, { kind: 'request' });
