@@ -250,6 +250,8 @@ export type ZrleTilesNative = (
 export interface DeflaterHandle {
   compress(data: Uint8Array): Buffer;
   end(): void;
+  /** Rects of 64 KiB or more whose sampled bytes looked random, sent at level 0 (stored) through the same stream. */
+  readonly storedRects: number;
 }
 
 /**

@@ -1,4 +1,4 @@
-// Deflater: new Deflater(level), compress(data) -> Buffer, end().
+// Deflater: new Deflater(level), compress(data) -> Buffer, end(), storedRects.
 //
 // A zlib stream (2-byte header in the first output, then deflate blocks) whose every
 // compress() output ends with a sync flush (an empty stored block, 00 00 ff ff) and never a
@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -23,6 +24,28 @@
 namespace xenvfb {
 
 namespace {
+
+// Rects from this size on are checked for incompressible data (noise, video: deflate would
+// spend ~17 ms on a 640x360 area to save nothing); such a rect goes through the same stream at
+// level 0 (stored blocks), switched with deflateParams so the stream and its window stay one.
+constexpr size_t kProbeMin = 64 * 1024;
+// Bytes sampled, evenly spread, for the byte entropy.
+constexpr size_t kProbeSamples = 4096;
+// Sampled byte entropy (bits) from which a rect is stored: random bytes give ~7.95 on 4096
+// samples; raw photos (a constant padding byte), gradient residuals and tile streams are lower.
+constexpr double kStoredEntropyBits = 7.85;
+
+bool LooksIncompressible(const uint8_t* data, size_t n) {
+  uint32_t counts[256] = {};
+  const size_t step = n / kProbeSamples;
+  for (size_t i = 0; i < kProbeSamples; i++) counts[data[i * step]]++;
+  double sum = 0;
+  for (uint32_t c : counts) {
+    if (c) sum += c * std::log2(static_cast<double>(c));
+  }
+  const double entropy = std::log2(static_cast<double>(kProbeSamples)) - sum / kProbeSamples;
+  return entropy >= kStoredEntropyBits;
+}
 
 // deflateInit2's own estimate of its allocations at windowBits 15, memLevel 8, plus slack.
 constexpr size_t kFirstOut = 256 * 1024;
@@ -34,7 +57,8 @@ class Deflater : public Napi::ObjectWrap<Deflater> {
   static Napi::Function DefineClass(Napi::Env env) {
     return ObjectWrap<Deflater>::DefineClass(env, "Deflater",
                                              {InstanceMethod<&Deflater::Compress>("compress"),
-                                              InstanceMethod<&Deflater::End>("end")});
+                                              InstanceMethod<&Deflater::End>("end"),
+                                              InstanceAccessor<&Deflater::StoredRects>("storedRects")});
   }
 
   explicit Deflater(const Napi::CallbackInfo& info) : ObjectWrap<Deflater>(info) {
@@ -46,6 +70,7 @@ class Deflater : public Napi::ObjectWrap<Deflater> {
       throw Napi::Error::New(env, std::string("deflateInit2 failed: ") + (stream_.msg ? stream_.msg : std::to_string(rc)));
     }
     open_ = true;
+    level_ = current_ = level;
     Napi::MemoryManagement::AdjustExternalMemory(env, kStateBytes);
   }
 
@@ -75,9 +100,22 @@ class Deflater : public Napi::ObjectWrap<Deflater> {
     // zlib asks for more (with Z_SYNC_FLUSH, avail_out == 0 means "call again").
     const size_t bound = deflateBound(&stream_, static_cast<uLong>(n)) + 64;
     out_.resize(std::max(out_.size(), std::min(bound, kFirstOut)));
+    size_t written = 0;
+    const int want = level_ > 0 && n >= kProbeMin && LooksIncompressible(data.Data(), n) ? 0 : level_;
+    if (want != current_) {
+      // Nothing is pending after the last sync flush, so this writes at most an empty block.
+      stream_.next_in = nullptr;
+      stream_.avail_in = 0;
+      stream_.next_out = out_.data();
+      stream_.avail_out = static_cast<uInt>(out_.size());
+      const int rc = deflateParams(&stream_, want, Z_DEFAULT_STRATEGY);
+      if (rc != Z_OK) throw Napi::Error::New(env, "deflateParams failed: " + std::to_string(rc));
+      written = out_.size() - stream_.avail_out;
+      current_ = want;
+      if (want == 0) stored_++;
+    }
     stream_.next_in = const_cast<Bytef*>(data.Data());
     stream_.avail_in = static_cast<uInt>(n);
-    size_t written = 0;
     for (;;) {
       stream_.next_out = out_.data() + written;
       stream_.avail_out = static_cast<uInt>(out_.size() - written);
@@ -106,8 +144,16 @@ class Deflater : public Napi::ObjectWrap<Deflater> {
     return info.Env().Undefined();
   }
 
+  Napi::Value StoredRects(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(stored_));
+  }
+
   z_stream stream_;
   bool open_ = false;
+  // The level asked for, and the one the stream is at now (0 for a rect that looked incompressible).
+  int level_ = 0;
+  int current_ = 0;
+  uint64_t stored_ = 0;
   std::vector<uint8_t> out_;
 };
 

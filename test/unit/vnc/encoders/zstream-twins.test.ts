@@ -127,6 +127,19 @@ describe('vnc/encoders: the zlib stream, native and TypeScript twins', function 
     });
   }
 
+  it('native: an incompressible rect goes stored through the same stream, and compressible ones still deflate', () => {
+    const d = new DeflaterNative!(6);
+    const z = new NativeDeflateStream(6, d);
+    // What ZRLE and Tight deflate for a noise area: 3-byte pixels, every byte random.
+    const noise = makeRect({ kind: 'random', length: 640 * 360 * 3, seed: 5 });
+    const text = fullHdPicture('text').data.subarray(0, 640 * 360 * 4);
+    const photo = fullHdPicture('photo').data.subarray(0, 640 * 360 * 4);
+    roundTrip(z, [text, noise, text, photo, noise.subarray(0, 60000), noise]);
+    assert.equal(d.storedRects, 2, 'the two noise rects of 64 KiB or more');
+    const sizes = [text, noise, photo].map((r) => new NativeDeflateStream(6, new DeflaterNative!(6)).compress(r).length / r.length);
+    assert.ok(sizes[0]! < 0.2 && sizes[1]! > 1 && sizes[2]! < 0.9, sizes.join(' '));
+  });
+
   it('native: the level and the data are checked', () => {
     assert.throws(() => new DeflaterNative!(10), { name: 'RangeError' });
     assert.throws(() => new DeflaterNative!(-1), { name: 'RangeError' });
