@@ -15,6 +15,7 @@
         "src/gradient.cc",
         "src/hextile.cc",
         "src/jpeg.cc",
+        "src/jpeg-pool.cc",
         "src/mapping.cc",
         "src/palette.cc",
         "src/shm.cc",

@@ -201,6 +201,23 @@ export interface TurboJpeg {
     quality: number,
     subsampling: number,
   ): Buffer;
+  /**
+   * compress() on one of this thread's pool threads (jpeg-pool.cc), the same checks and bytes;
+   * take() waits and returns the image. `pixels` must not be transferred before take(). Absent
+   * from an older addon.
+   */
+  submit?(
+    pixels: Uint8Array,
+    offset: number,
+    width: number,
+    height: number,
+    stride: number,
+    pixelFormat: JpegPixelFormat,
+    quality: number,
+    subsampling: number,
+  ): { take(): Buffer };
+  /** Pool threads submit() uses (the CPUs, 2..4). */
+  readonly threads?: number;
   readonly version: string;
 }
 

@@ -15,7 +15,7 @@ import type { Rect } from '../../shared/region';
 import type { CopyHint, Surface } from '../display/display';
 import { bytesPerPixel, type PixelFormat } from '../display/pixel-format';
 import type { RectClass } from '../updates/classify';
-import type { EncodeManager, EncoderStats } from './encode-manager';
+import type { EncodeManager, EncoderStats, RectOptions } from './encode-manager';
 import { COPYRECT_DATA_SIZE, RECT_HEADER_SIZE, writeCopyRect, writeFramebufferUpdateHeader } from './server-messages';
 
 /** XENVFB_VNC_ENCODE: where a session encodes its updates. */
@@ -109,17 +109,34 @@ export function encodeFrame(
   writeFramebufferUpdateHeader(w, job.copies.length + job.rects.length);
   for (const c of job.copies) writeCopyRect(w, c);
   const lossy: boolean[] = [];
-  job.rects.forEach((f, i) => {
-    const src = source(i, f.rect);
-    const opts = f.lossless ? { lossless: true } : { busy: f.busy === true };
-    const res = manager.encodeRect(src.surface, src.rect, job.clientFormat, w, { ...opts, at: f.rect });
-    lossy.push(res.lossy);
-    if (onPart && w.length >= FRAME_PART_BYTES && i < job.rects.length - 1) {
-      onPart(w.finish());
-      // Same storage, from its start: the capacity already covers the rest of the frame.
-      w.reset(0);
-    }
-  });
+  const optsOf = (f: FrameRect): RectOptions => (f.lossless ? { lossless: true } : { busy: f.busy === true });
+  // With JPEG possible, every rect is classified first and its JPEG started on the addon's pool
+  // threads, so they compress in parallel while the rects before them are written (and sent
+  // ahead). Every job is released before returning: the pixels may be handed back after.
+  const plans = manager.plansJpeg
+    ? job.rects.map((f, i) => {
+        const src = source(i, f.rect);
+        return manager.planRect(src.surface, src.rect, job.clientFormat, optsOf(f));
+      })
+    : null;
+  try {
+    job.rects.forEach((f, i) => {
+      const src = source(i, f.rect);
+      const res = manager.encodeRect(src.surface, src.rect, job.clientFormat, w, {
+        ...optsOf(f),
+        at: f.rect,
+        ...(plans ? { plan: plans[i]! } : {}),
+      });
+      lossy.push(res.lossy);
+      if (onPart && w.length >= FRAME_PART_BYTES && i < job.rects.length - 1) {
+        onPart(w.finish());
+        // Same storage, from its start: the capacity already covers the rest of the frame.
+        w.reset(0);
+      }
+    });
+  } finally {
+    for (const p of plans ?? []) p.jpeg?.release();
+  }
   return { bytes: w.finish(), lossy };
 }
 

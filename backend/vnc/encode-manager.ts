@@ -23,6 +23,7 @@ import { bytesPerPixel } from '../display/pixel-format';
 import { analyseRect, type RectClass } from '../updates/classify';
 import type { EncodeSettings, Encoder, EncoderFactory } from './encoders/encoder';
 import { HextileEncoder } from './encoders/hextile';
+import { type JpegJob, submitJpeg } from './encoders/jpeg';
 import { RawEncoder } from './encoders/raw';
 import { RreEncoder } from './encoders/rre';
 import { TightEncoder, TightPngEncoder } from './encoders/tight';
@@ -65,9 +66,18 @@ export const JPEG_BUSY_QUALITY_DROP = 2;
 /** Solid rects go to the first of these the client supports when its preferred one has no solid form. */
 const SOLID_CAPABLE: readonly number[] = [RfbEncoding.Tight, RfbEncoding.RRE, RfbEncoding.Hextile, RfbEncoding.ZRLE, RfbEncoding.TightPNG];
 
+/** What planRect() found for a rect before the frame's rects are written. */
+export interface RectPlan {
+  kind: RectClass;
+  /** Its JPEG, started on a pool thread, if it will be one. */
+  jpeg: JpegJob | null;
+}
+
 export interface RectOptions {
   /** Never lossy (a lossless refresh of an area sent lossy). */
   lossless?: boolean;
+  /** planRect()'s result for this rect (its class is not computed again). */
+  plan?: RectPlan;
   /** The area changes fast (was sent lossy moments ago): a lower JPEG quality is fine. */
   busy?: boolean;
   /** Where the rect goes on the client's framebuffer, when `rect` addresses a snapshot (encode-frame.ts). */
@@ -156,14 +166,31 @@ export class EncodeManager {
     });
   }
 
+  /** A frame may start its JPEGs ahead (planRect): the client sent a quality level and takes Tight. */
+  get plansJpeg(): boolean {
+    return this.settings.qualityLevel !== null && (this.chosen.id === RfbEncoding.Tight || this.chosen.id === RfbEncoding.TightPNG);
+  }
+
+  /**
+   * Classify a rect of a frame before any is written, and start its JPEG on the addon's pool
+   * threads when encodeRect() will send it as one (the same choice): the frame's JPEGs then
+   * compress in parallel while the rects before them are written. Pass the plan to
+   * encodeRect(), and release its job once the frame is done.
+   */
+  planRect(surface: Surface, rect: Rect, clientFormat: PixelFormat, opts: RectOptions = {}): RectPlan {
+    const kind = analyseRect(surface, rect).kind;
+    const settings = this.settingsFor(kind, this.pick(kind, rect), clientFormat, opts);
+    return { kind, jpeg: settings.qualityLevel !== null ? submitJpeg(surface, rect, settings.qualityLevel) : null };
+  }
+
   /** Write one pixel rect (already split): header, then the data of the encoder picked for its content, or Raw. */
   encodeRect(surface: Surface, rect: Rect, clientFormat: PixelFormat, w: ByteWriter, opts: RectOptions = {}): RectResult {
     const started = process.hrtime.bigint();
     const before = w.length;
-    const kind = analyseRect(surface, rect).kind;
+    const kind = opts.plan?.kind ?? analyseRect(surface, rect).kind;
     this.classes[kind] += 1;
     let used = this.pick(kind, rect);
-    const settings = this.settingsFor(kind, used, clientFormat, opts);
+    const settings = { ...this.settingsFor(kind, used, clientFormat, opts), jpeg: opts.plan?.jpeg ?? null };
     writeRectHeader(w, opts.at ?? rect, used.id);
     if (!used.encode(surface, rect, clientFormat, w, settings)) {
       w.length = before;

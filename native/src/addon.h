@@ -3,12 +3,17 @@
 
 #include <napi.h>
 
+#include <memory>
+
 namespace xenvfb {
 
 struct AddonData {
   Napi::FunctionReference mappingConstructor;
   // This environment's TurboJPEG compressor (a tjhandle), made on first use (jpeg.cc).
   void* jpegCompressor = nullptr;
+  // The JPEG pool (jpeg-pool.cc), shared with the jobs still holding it; made on first use.
+  std::shared_ptr<void> jpegPool;
+  Napi::FunctionReference jpegJobConstructor;
   AddonData() = default;
   AddonData(const AddonData&) = delete;
   AddonData& operator=(const AddonData&) = delete;

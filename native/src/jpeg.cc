@@ -10,6 +10,7 @@
 #include "addon.h"
 #include "args.h"
 #include "errors.h"
+#include "jpeg-pool.h"
 
 #ifdef XENVFB_HAVE_TURBOJPEG
 #include <turbojpeg.h>
@@ -19,14 +20,14 @@
 
 namespace xenvfb {
 
-namespace {
-
 // libjpeg-turbo failed (out of memory, or an internal error): Error with code TJ_E_COMPRESS.
-[[noreturn]] void ThrowTurbo(Napi::Env env, const std::string& message) {
+void ThrowTurboError(Napi::Env env, const std::string& message) {
   Napi::Error e = Napi::Error::New(env, message);
   e.Set("code", Napi::String::New(env, "TJ_E_COMPRESS"));
   throw e;
 }
+
+namespace {
 
 // Widest/tallest image compress() takes: JPEG's own 16-bit limit.
 constexpr int64_t kMaxJpegSide = 65535;
@@ -54,7 +55,7 @@ tjhandle Compressor(Napi::Env env) {
   if (data->jpegCompressor == nullptr) {
     data->jpegCompressor = tjInitCompress();
     if (data->jpegCompressor == nullptr) {
-      ThrowTurbo(env, std::string("tjInitCompress failed: ") + tjGetErrorStr2(nullptr));
+      ThrowTurboError(env, std::string("tjInitCompress failed: ") + tjGetErrorStr2(nullptr));
     }
   }
   return static_cast<tjhandle>(data->jpegCompressor);
@@ -62,40 +63,19 @@ tjhandle Compressor(Napi::Env env) {
 
 Napi::Value Compress(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 8) ThrowArgType(env, "compress takes 8 arguments");
-  if (!IsTypedArrayOf(info[0], napi_uint8_array)) {
-    ThrowArgType(env, "pixels must be a Uint8Array");
-  }
-  auto pixels = info[0].As<Napi::Uint8Array>();
-  const int64_t offset = RequireInteger(env, info[1], "offset", 0, kMaxSafeInteger);
-  const int64_t width = RequireInteger(env, info[2], "width", 1, kMaxJpegSide);
-  const int64_t height = RequireInteger(env, info[3], "height", 1, kMaxJpegSide);
-  const int64_t stride = RequireInteger(env, info[4], "stride", width * 4, INT32_MAX);
-  const int pf = RequirePixelFormat(env, info[5]);
-  const int quality = static_cast<int>(RequireInteger(env, info[6], "quality", 1, 100));
-  const int subsamp =
-      static_cast<int>(RequireInteger(env, info[7], "subsampling", TJSAMP_444, TJSAMP_420));
-  // The last row needs only width * 4 bytes, not a whole stride.
-  const int64_t needed = offset + (height - 1) * stride + width * 4;
-  if (needed > static_cast<int64_t>(pixels.ByteLength())) {
-    ThrowOutOfRange(env, "image of " + std::to_string(width) + "x" + std::to_string(height) +
-                             " at offset " + std::to_string(offset) + " with stride " +
-                             std::to_string(stride) + " needs " + std::to_string(needed) +
-                             " bytes, the view has " + std::to_string(pixels.ByteLength()));
-  }
+  const JpegArgs a = RequireJpegArgs(info);
   tjhandle handle = Compressor(env);
   unsigned char* out = nullptr;
   unsigned long outSize = 0;
   // Fast integer DCT below quality 90, as libjpeg-turbo advises; accurate above, where the
   // fast one's error starts to show.
-  const int flags = quality < 90 ? TJFLAG_FASTDCT : 0;
-  const int rc = tjCompress2(handle, pixels.Data() + offset, static_cast<int>(width),
-                             static_cast<int>(stride), static_cast<int>(height), pf, &out,
-                             &outSize, subsamp, quality, flags);
+  const int flags = a.quality < 90 ? TJFLAG_FASTDCT : 0;
+  const int rc = tjCompress2(handle, a.pixels.Data() + a.offset, a.width, a.stride, a.height, a.pf, &out,
+                             &outSize, a.subsamp, a.quality, flags);
   if (rc != 0) {
     const std::string why = tjGetErrorStr2(handle);
     tjFree(out);
-    ThrowTurbo(env, "tjCompress2 failed: " + why);
+    ThrowTurboError(env, "tjCompress2 failed: " + why);
   }
   // The JPEG stays in libjpeg-turbo's buffer; the Buffer frees it when collected.
   return Napi::Buffer<unsigned char>::New(env, out, outSize,
@@ -104,10 +84,37 @@ Napi::Value Compress(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+JpegArgs RequireJpegArgs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 8) ThrowArgType(env, "compress takes 8 arguments");
+  if (!IsTypedArrayOf(info[0], napi_uint8_array)) ThrowArgType(env, "pixels must be a Uint8Array");
+  JpegArgs a{info[0].As<Napi::Uint8Array>()};
+  const int64_t offset = RequireInteger(env, info[1], "offset", 0, kMaxSafeInteger);
+  const int64_t width = RequireInteger(env, info[2], "width", 1, kMaxJpegSide);
+  const int64_t height = RequireInteger(env, info[3], "height", 1, kMaxJpegSide);
+  const int64_t stride = RequireInteger(env, info[4], "stride", width * 4, INT32_MAX);
+  a.pf = RequirePixelFormat(env, info[5]);
+  a.quality = static_cast<int>(RequireInteger(env, info[6], "quality", 1, 100));
+  a.subsamp = static_cast<int>(RequireInteger(env, info[7], "subsampling", TJSAMP_444, TJSAMP_420));
+  // The last row needs only width * 4 bytes, not a whole stride.
+  const int64_t needed = offset + (height - 1) * stride + width * 4;
+  if (needed > static_cast<int64_t>(a.pixels.ByteLength())) {
+    ThrowOutOfRange(env, "image of " + std::to_string(width) + "x" + std::to_string(height) + " at offset " +
+                             std::to_string(offset) + " with stride " + std::to_string(stride) + " needs " +
+                             std::to_string(needed) + " bytes, the view has " + std::to_string(a.pixels.ByteLength()));
+  }
+  a.offset = static_cast<size_t>(offset);
+  a.width = static_cast<int>(width);
+  a.height = static_cast<int>(height);
+  a.stride = static_cast<int>(stride);
+  return a;
+}
+
 void InitJpeg(Napi::Env env, Napi::Object exports) {
   Napi::Object tj = Napi::Object::New(env);
   tj.Set("compress", Napi::Function::New<Compress>(env, "compress"));
   tj.Set("version", Napi::String::New(env, "libjpeg-turbo TurboJPEG API"));
+  InitJpegPool(env, tj);
   exports.Set("turbojpeg", tj);
 }
 

@@ -4,6 +4,7 @@
 // Encoders with zlib streams hold per-connection state, so every session gets its own
 // instances from an EncoderFactory.
 
+import type { JpegJob } from './jpeg';
 import type { ByteWriter } from '../../../shared/bytes';
 import type { Rect } from '../../../shared/region';
 import type { PixelFormat } from '../../display/pixel-format';
@@ -15,6 +16,8 @@ export interface EncodeSettings {
   qualityLevel: number | null;
   /** Compress level 0..9 (pseudo-encodings -256..-247), null if none. */
   compressLevel: number | null;
+  /** This rect's JPEG, already started on a pool thread at `qualityLevel` (encode-frame.ts). */
+  jpeg?: JpegJob | null;
 }
 
 export const DEFAULT_ENCODE_SETTINGS: EncodeSettings = { qualityLevel: null, compressLevel: null };

@@ -66,6 +66,56 @@ export function encodeJpeg(surface: Surface, rect: Rect, qualityLevel: number): 
   return native ? encodeJpegNative(native, surface, rect, qualityLevel) : encodeJpegTs(surface, rect, qualityLevel);
 }
 
+/**
+ * XENVFB_NO_JPEG_THREADS=1: no JPEG on the addon's pool threads (jpeg-pool.cc); each rect is
+ * compressed when the encoder reaches it, as before.
+ */
+export const NO_JPEG_THREADS_ENV = 'XENVFB_NO_JPEG_THREADS';
+
+/** A JPEG started on a pool thread: take() waits for the image; release() waits and drops it if nobody took it. */
+export interface JpegJob {
+  readonly qualityLevel: number;
+  take(): Uint8Array;
+  release(): void;
+}
+
+/**
+ * Starts the JPEG of `rect` on the addon's pool threads, or null when there is no pool (jpeg-js,
+ * an older addon, XENVFB_NO_JPEG_THREADS=1) or the surface needs converting first. The bytes are
+ * those encodeJpeg() gives. The surface's memory must stay put until take().
+ */
+export function submitJpeg(surface: Surface, rect: Rect, qualityLevel: number): JpegJob | null {
+  const { native } = choose();
+  if (!native?.submit || process.env[NO_JPEG_THREADS_ENV] === '1') return null;
+  const layout = turboLayout(surface.format);
+  if (!layout) return null;
+  const offset = rect.y * surface.stride + rect.x * 4;
+  const job = native.submit(
+    surface.data,
+    offset,
+    rect.width,
+    rect.height,
+    surface.stride,
+    layout,
+    JPEG_QUALITY[qualityLevel]!,
+    JPEG_SUBSAMPLING[qualityLevel]!,
+  );
+  let taken = false;
+  return {
+    qualityLevel,
+    take: () => {
+      taken = true;
+      return job.take();
+    },
+    release: () => {
+      if (!taken) {
+        taken = true;
+        job.take();
+      }
+    },
+  };
+}
+
 /** The TS twin: jpeg-js at JPEG_QUALITY[level], always 4:4:4 (jpeg-js cannot subsample). */
 export function encodeJpegTs(surface: Surface, rect: Rect, qualityLevel: number): Uint8Array {
   const rgba = convertRectToNew(surface, rect, RGBX);

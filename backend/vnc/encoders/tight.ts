@@ -23,7 +23,7 @@ import type { Surface } from '../../display/display';
 import { convertRectToNew } from '../../display/pixel-convert';
 import { RfbEncoding } from '../messages';
 import type { EncodeSettings, Encoder } from './encoder';
-import { encodeJpeg } from './jpeg';
+import { encodeJpeg, type JpegJob } from './jpeg';
 import { PALETTE_MAX_COLOURS, PaletteBuilder } from './palette';
 import { readClientPixels } from './pixels';
 import { defaultTightFilters, packTpixels, type TightFilters } from './tight-filters';
@@ -116,7 +116,7 @@ export class TightEncoder implements Encoder {
     this.lastLossy = false;
     if (n === 1) this.fill(px[0]!, pf, writer);
     else if (!this.png && palette && (n === 2 || deep)) this.palette(px, rect, palette, pf, writer, settings);
-    else if (settings.qualityLevel !== null && deep && n > 256) this.jpeg(surface, rect, settings.qualityLevel, writer);
+    else if (settings.qualityLevel !== null && deep && n > 256) this.jpeg(surface, rect, settings.qualityLevel, writer, settings.jpeg);
     else if (this.png) this.pngRect(surface, rect, writer);
     else if (deep && this.filters.isSmooth(px, rect.width, pf)) this.gradient(px, rect, pf, writer, settings);
     else this.basic(STREAM_FULL, null, this.filters.packTpixels(px, pf), writer, settings);
@@ -207,9 +207,10 @@ export class TightEncoder implements Encoder {
     w.bytes(Uint8Array.from(compactLength(zipped.length))).bytes(zipped);
   }
 
-  private jpeg(surface: Surface, rect: Rect, qualityLevel: number, w: ByteWriter): void {
-    // libjpeg-turbo, or its jpeg-js twin (jpeg.ts).
-    const image = encodeJpeg(surface, rect, qualityLevel);
+  private jpeg(surface: Surface, rect: Rect, qualityLevel: number, w: ByteWriter, started?: JpegJob | null): void {
+    // Started on a pool thread by the frame (encode-frame.ts), else libjpeg-turbo here, or its
+    // jpeg-js twin (jpeg.ts).
+    const image = started?.qualityLevel === qualityLevel ? started.take() : encodeJpeg(surface, rect, qualityLevel);
     this.lastLossy = true;
     this.image(TightCtl.Jpeg, image, w);
   }

@@ -1,0 +1,92 @@
+// JPEG on the addon's pool threads (native/src/jpeg-pool.cc, backend/vnc/encoders/jpeg.ts
+// submitJpeg): the same bytes as compress() on the calling thread; a whole 1080p Tight+JPEG
+// frame written with its JPEGs started ahead (encode-frame.ts) is the same frame, byte for
+// byte, as one written rect by rect (XENVFB_NO_JPEG_THREADS=1), busy rects and lossless
+// refreshes included; a job taken twice or started past its view fails cleanly; and a frame
+// leaves no job behind (each is released, taken or not).
+
+import { strict as assert } from 'node:assert';
+import { turbojpeg } from '../../../../native';
+import { PIXEL_FORMAT_XRGB8888 } from '../../../../backend/display/pixel-format';
+import { encodeFrame, type FrameRect } from '../../../../backend/vnc/encode-frame';
+import { EncodeManager } from '../../../../backend/vnc/encode-manager';
+import { encodeJpeg, NO_JPEG_THREADS_ENV, submitJpeg } from '../../../../backend/vnc/encoders/jpeg';
+import { RfbEncoding } from '../../../../backend/vnc/messages';
+import { splitIntoTiles } from '../../../../shared/region';
+import { fullHdPicture } from './fullhd-pictures';
+
+function withEnv<T>(value: string | undefined, fn: () => T): T {
+  const saved = process.env[NO_JPEG_THREADS_ENV];
+  if (value === undefined) delete process.env[NO_JPEG_THREADS_ENV];
+  else process.env[NO_JPEG_THREADS_ENV] = value;
+  try {
+    return fn();
+  } finally {
+    if (saved === undefined) delete process.env[NO_JPEG_THREADS_ENV];
+    else process.env[NO_JPEG_THREADS_ENV] = saved;
+  }
+}
+
+describe('vnc/encoders: JPEG on pool threads', function () {
+  this.timeout(60000);
+  before(function () {
+    if (!turbojpeg?.submit) this.skip();
+  });
+  if (!turbojpeg?.submit) {
+    it('pending: the addon was built without libjpeg-turbo or predates submit() (apt-get install libturbojpeg0-dev, then npm run install)');
+    return;
+  }
+
+  it('submit() gives the bytes compress() gives, for 34 strips in flight at once', () => {
+    const s = fullHdPicture('photo');
+    const rects = splitIntoTiles({ x: 0, y: 0, width: 1920, height: 1080 }, 1920, 32);
+    const jobs = withEnv(undefined, () => rects.map((r) => submitJpeg(s, r, 7)!));
+    rects.forEach((r, i) => assert.ok(Buffer.from(jobs[i]!.take()).equals(Buffer.from(encodeJpeg(s, r, 7))), `strip ${i}`));
+  });
+
+  it('a whole 1080p Tight+JPEG frame is the same with its JPEGs started ahead as without', () => {
+    const s = fullHdPicture('photo');
+    const text = fullHdPicture('text');
+    // The photo's top half with the text page below: JPEG and lossless rects in one frame.
+    const mixed = new Uint8Array(s.data);
+    mixed.set(text.data.subarray(540 * s.stride), 540 * s.stride);
+    const surface = { ...s, data: mixed };
+    const frame = (): Buffer => {
+      const m = new EncodeManager();
+      m.setClientEncodings([RfbEncoding.Tight, -32 + 7]);
+      const rects: FrameRect[] = m.split([{ x: 0, y: 0, width: 1920, height: 1080 }]).map((rect, i) => ({
+        rect,
+        ...(i % 5 === 1 ? { busy: true } : {}),
+        ...(i % 7 === 3 ? { lossless: true } : {}),
+      }));
+      const out = encodeFrame(m, { copies: [], rects, clientFormat: PIXEL_FORMAT_XRGB8888 }, (_i, rect) => ({ surface, rect }));
+      const stats = m.snapshot();
+      assert.ok((stats['Tight JPEG']?.rects ?? 0) >= 5 && (stats['Tight']?.rects ?? 0) >= 10, JSON.stringify(stats));
+      return Buffer.from(out.bytes);
+    };
+    const ahead = withEnv(undefined, frame);
+    const inline = withEnv('1', frame);
+    assert.ok(ahead.equals(inline), `${ahead.length} vs ${inline.length} bytes`);
+  });
+
+  it('take() twice and an image past its view fail with clear errors', () => {
+    const s = fullHdPicture('photo');
+    const job = turbojpeg!.submit!(s.data, 0, 1920, 32, s.stride, 'BGRX', 86, 0);
+    job.take();
+    assert.throws(() => job.take(), /take\(\) called twice/);
+    assert.throws(() => turbojpeg!.submit!(s.data, 0, 1920, 1081, s.stride, 'BGRX', 86, 0), { name: 'RangeError' });
+  });
+
+  it('release() waits for a job nobody took; the pool keeps working after', () => {
+    const s = fullHdPicture('photo');
+    const jobs = withEnv(undefined, () => [0, 1, 2, 3].map((k) => submitJpeg(s, { x: 0, y: k * 32, width: 1920, height: 32 }, 5)!));
+    for (const j of jobs) j.release();
+    const again = withEnv(undefined, () => submitJpeg(s, { x: 0, y: 0, width: 1920, height: 32 }, 5)!);
+    assert.ok(Buffer.from(again.take()).equals(Buffer.from(encodeJpeg(s, { x: 0, y: 0, width: 1920, height: 32 }, 5))));
+    assert.equal(
+      withEnv('1', () => submitJpeg(s, { x: 0, y: 0, width: 8, height: 8 }, 5)),
+      null,
+      `${NO_JPEG_THREADS_ENV}=1: none`,
+    );
+  });
+});
