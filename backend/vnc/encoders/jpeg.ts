@@ -108,9 +108,12 @@ export function submitJpeg(surface: Surface, rect: Rect, qualityLevel: number): 
       return job.take();
     },
     release: () => {
-      if (!taken) {
-        taken = true;
+      if (taken) return;
+      taken = true;
+      try {
         job.take();
+      } catch {
+        // An image nobody wanted: its failure does not matter either.
       }
     },
   };
