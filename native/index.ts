@@ -183,6 +183,18 @@ export type JpegPixelFormat = 'RGBX' | 'BGRX' | 'XRGB' | 'XBGR';
 /** TurboJPEG chroma subsampling (TJSAMP_444 = 0, TJSAMP_422 = 1, TJSAMP_420 = 2). */
 export const TJSAMP = { S444: 0, S422: 1, S420: 2 } as const;
 
+/** The image compress() and submit() take: `width` x `height` pixels from byte `offset` of `pixels`, rows `stride` apart. */
+export type JpegCompressArgs = [
+  pixels: Uint8Array,
+  offset: number,
+  width: number,
+  height: number,
+  stride: number,
+  pixelFormat: JpegPixelFormat,
+  quality: number,
+  subsampling: number,
+];
+
 /** libjpeg-turbo's TurboJPEG API, present when the addon was built with it (libturbojpeg0-dev). */
 export interface TurboJpeg {
   /**
@@ -191,31 +203,13 @@ export interface TurboJpeg {
    * against the view (RangeError ERR_OUT_OF_RANGE); a libjpeg-turbo failure is an Error with
    * code TJ_E_COMPRESS.
    */
-  compress(
-    pixels: Uint8Array,
-    offset: number,
-    width: number,
-    height: number,
-    stride: number,
-    pixelFormat: JpegPixelFormat,
-    quality: number,
-    subsampling: number,
-  ): Buffer;
+  compress(...args: JpegCompressArgs): Buffer;
   /**
    * compress() on one of this thread's pool threads (jpeg-pool.cc), the same checks and bytes;
    * take() waits and returns the image. `pixels` must not be transferred before take(). Absent
    * from an older addon.
    */
-  submit?(
-    pixels: Uint8Array,
-    offset: number,
-    width: number,
-    height: number,
-    stride: number,
-    pixelFormat: JpegPixelFormat,
-    quality: number,
-    subsampling: number,
-  ): { take(): Buffer };
+  submit?(...args: JpegCompressArgs): { take(): Buffer };
   /** Pool threads submit() uses (the CPUs, 2..4). */
   readonly threads?: number;
   readonly version: string;

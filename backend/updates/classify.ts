@@ -160,12 +160,12 @@ class SampleHistogram {
   }
 }
 
-/** c * log2(c) for the counts a histogram holds (at most its capacity), computed once. */
 /** Shannon entropy in bits of n samples whose counts c give sum(c log2 c). */
 function entropyOf(sum: number, n: number): number {
   return Math.max(0, Math.log2(n) - sum / n);
 }
 
+/** c * log2(c) for the counts a histogram holds (at most its capacity), computed once. */
 const C_LOG2_C = Float64Array.from({ length: SampleHistogram.CAPACITY + 1 }, (_, c) => (c > 0 ? c * Math.log2(c) : 0));
 function cLog2c(c: number): number {
   return C_LOG2_C[c]!;

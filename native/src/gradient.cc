@@ -51,16 +51,27 @@ inline uint32_t Residual(const uint32_t* px, size_t i, size_t x, size_t width, u
   return static_cast<uint32_t>((static_cast<int64_t>((px[i] >> sh) & mx) - p)) & mx;
 }
 
-Napi::Value SmoothScore(const Napi::CallbackInfo& info) {
+// The (px, width, channels) that smoothScore and gradient start with, checked.
+struct Pixels {
+  const uint32_t* px;
+  size_t n;
+  size_t width;
+  Channels c;
+};
+
+Pixels RequirePixels(const Napi::CallbackInfo& info, const char* call) {
   Napi::Env env = info.Env();
-  if (info.Length() != 4) ThrowArgType(env, "smoothScore takes 4 arguments");
+  if (info.Length() != 4) ThrowArgType(env, std::string(call) + " takes 4 arguments");
   if (!IsTypedArrayOf(info[0], napi_uint32_array)) ThrowArgType(env, "px must be a Uint32Array");
   auto pxArray = info[0].As<Napi::Uint32Array>();
-  const size_t n = pxArray.ElementLength();
   const size_t width = static_cast<size_t>(RequireInteger(env, info[1], "width", 1, 65535));
-  const Channels c = RequireChannels(env, info[2]);
+  return Pixels{pxArray.Data(), pxArray.ElementLength(), width, RequireChannels(env, info[2])};
+}
+
+Napi::Value SmoothScore(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto [px, n, width, c] = RequirePixels(info, "smoothScore");
   const size_t step = static_cast<size_t>(RequireInteger(env, info[3], "step", 1, 65535));
-  const uint32_t* px = pxArray.Data();
   double sum = 0;
   size_t count = 0;
   for (size_t i = width + 1; i < n; i += step) {
@@ -77,13 +88,7 @@ Napi::Value SmoothScore(const Napi::CallbackInfo& info) {
 
 Napi::Value Gradient(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 4) ThrowArgType(env, "gradient takes 4 arguments");
-  if (!IsTypedArrayOf(info[0], napi_uint32_array)) ThrowArgType(env, "px must be a Uint32Array");
-  auto pxArray = info[0].As<Napi::Uint32Array>();
-  const size_t n = pxArray.ElementLength();
-  const size_t width = static_cast<size_t>(RequireInteger(env, info[1], "width", 1, 65535));
-  const Channels c = RequireChannels(env, info[2]);
-  const uint32_t* px = pxArray.Data();
+  const auto [px, n, width, c] = RequirePixels(info, "gradient");
   if (IsTypedArrayOf(info[3], napi_uint32_array)) {
     auto outArray = info[3].As<Napi::Uint32Array>();
     if (outArray.ElementLength() < n) ThrowOutOfRange(env, "out holds fewer values than px");

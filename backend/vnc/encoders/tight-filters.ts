@@ -116,8 +116,16 @@ export function nativeTightFilters(native: TightFiltersNative): TightFilters {
     if (scratch.length < n) scratch = new Uint8Array(Math.max(n, scratch.length * 2));
     return scratch.subarray(0, n);
   };
-  const channels = (pf: PixelFormat): Uint32Array =>
-    Uint32Array.of(pf.redShift, pf.redMax, pf.greenShift, pf.greenMax, pf.blueShift, pf.blueMax);
+  // A session keeps one client format: remember the last one's channel array.
+  let lastPf: PixelFormat | null = null;
+  let lastChannels = new Uint32Array(6);
+  const channels = (pf: PixelFormat): Uint32Array => {
+    if (pf !== lastPf) {
+      lastChannels = Uint32Array.of(pf.redShift, pf.redMax, pf.greenShift, pf.greenMax, pf.blueShift, pf.blueMax);
+      lastPf = pf;
+    }
+    return lastChannels;
+  };
   return {
     isSmooth(px, width, pf) {
       if (px.length < 64) return false;

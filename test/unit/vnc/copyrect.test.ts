@@ -134,8 +134,11 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.constant({ kind: 'request' as const }),
 );
 
-/** Run ops against a session; returns the client after a final full sync. */
-function run(ops: readonly Op[], encodings: number[]): { client: ReferenceClient; guest: Surface; stats: ReturnType<RfbSession['stats']> } {
+/**
+ * A session over a refining GuestDisplay of a fresh guest picture, past the handshake (its
+ * bytes dropped), with `encodings` set and the first full picture applied by the client.
+ */
+function connect(encodings: number[]): { guest: Surface; display: GuestDisplay; client: ReferenceClient; session: RfbSession } {
   const guest = guestSurface();
   const display = new GuestDisplay('copy test', { refineDamage: true });
   display.setSurface(guest);
@@ -163,6 +166,12 @@ function run(ops: readonly Op[], encodings: number[]): { client: ReferenceClient
   session.receive(setEncodings(encodings));
   session.receive(fur(false, 0, 0, W, H));
   client.drain();
+  return { guest, display, client, session };
+}
+
+/** Run ops against a session; returns the client after a final full sync. */
+function run(ops: readonly Op[], encodings: number[]): { client: ReferenceClient; guest: Surface; stats: ReturnType<RfbSession['stats']> } {
+  const { guest, display, client, session } = connect(encodings);
   let noise = 777;
   for (const o of ops) {
     if (o.kind === 'request') {
@@ -189,24 +198,7 @@ function run(ops: readonly Op[], encodings: number[]): { client: ReferenceClient
 
 describe('session CopyRect with pending damage', () => {
   it('a scroll while a request waits: its copy and its new rows go in one update', async () => {
-    const guest = guestSurface();
-    const display = new GuestDisplay('copy test', { refineDamage: true });
-    display.setSurface(guest);
-    const client = new ReferenceClient(W, H);
-    let handshake = true;
-    const session = new RfbSession({
-      write: (b) => (handshake ? undefined : client.receive(b)),
-      display,
-      input: new RecordingInput(),
-      frameIntervalMs: 0,
-    });
-    session.receive(VERSION_38);
-    session.receive(Uint8Array.of(1));
-    session.receive(Uint8Array.of(1));
-    handshake = false;
-    session.receive(setEncodings([COPYRECT, RAW]));
-    session.receive(fur(false, 0, 0, W, H));
-    client.drain();
+    const { guest, display, client, session } = connect([COPYRECT, RAW]);
     session.receive(fur(true, 0, 0, W, H));
     // The display reports the copy, then the new bottom rows, in one burst.
     guest.data.copyWithin(0, 16 * guest.stride);
