@@ -113,15 +113,13 @@ export function encodeFrame(
   // With JPEG possible, every rect is classified first and its JPEG started on the addon's pool
   // threads, so they compress in parallel while the rects before them are written (and sent
   // ahead). Every job is released before returning: the pixels may be handed back after.
-  const plans = manager.plansJpeg
-    ? job.rects.map((f, i) => {
-        const src = source(i, f.rect);
-        return manager.planRect(src.surface, src.rect, job.clientFormat, optsOf(f));
-      })
+  const sources = manager.plansJpeg ? job.rects.map((f, i) => source(i, f.rect)) : null;
+  const plans = sources
+    ? job.rects.map((f, i) => manager.planRect(sources[i]!.surface, sources[i]!.rect, job.clientFormat, optsOf(f)))
     : null;
   try {
     job.rects.forEach((f, i) => {
-      const src = source(i, f.rect);
+      const src = sources ? sources[i]! : source(i, f.rect);
       const res = manager.encodeRect(src.surface, src.rect, job.clientFormat, w, {
         ...optsOf(f),
         at: f.rect,
