@@ -23,6 +23,7 @@ import type { NetLimitsOptions } from './net/limits';
 import type { SpiceBackendOptions } from './spice/backend-spice';
 import { LiveCapture } from './capture/live-capture';
 import { listenError } from './listen';
+import { IdleMemory } from './idle-memory';
 
 export interface BackendOptions {
   domid: number;
@@ -108,12 +109,18 @@ export class DomainBackend {
   private scanning = Promise.resolve();
   /** Console nodes this backend wrote (name -> value), removed again by retire(). */
   private readonly published = new Map<string, string>();
+  /** Gives the heap back when the backend goes idle (with the launchers' --no-memory-reducer). */
+  readonly idleMemory: IdleMemory;
 
   constructor(
     private readonly platform: Platform,
     private readonly opts: BackendOptions,
   ) {
-    this.display = new GuestDisplay(`xenvfb domain ${opts.domid}`, { refineDamage: opts.refineDamage !== false });
+    this.display = new GuestDisplay(`xenvfb domain ${opts.domid}`, {
+      refineDamage: opts.refineDamage !== false,
+      onUnwatched: () => this.idleMemory.poke(),
+    });
+    this.idleMemory = new IdleMemory(this.display, { log: opts.log });
     this.capture = new LiveCapture(this.display, { domid: opts.domid }, opts.log.child({ capture: true }));
   }
 
@@ -157,6 +164,7 @@ export class DomainBackend {
       this.watches.push(w);
     }
     this.scan();
+    this.idleMemory.poke();
     log.info({ domid }, 'backend started');
   }
 
@@ -255,6 +263,7 @@ export class DomainBackend {
           this.opts.log,
         );
         this.devices.set(key, dev);
+        dev.on('connected', () => this.idleMemory.poke());
         dev.on('removed', () => {
           this.devices.delete(key);
           if (kind === 'vkbd') this.input.devices.delete(devid);
@@ -315,5 +324,6 @@ export class DomainBackend {
     for (const s of this.servers.splice(0)) await s.server.close();
     for (const off of this.unsubscribers.splice(0)) off();
     this.capture.stop();
+    this.idleMemory.close();
   }
 }

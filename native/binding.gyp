@@ -13,6 +13,7 @@
         "src/errors.cc",
         "src/fd-poll.cc",
         "src/gradient.cc",
+        "src/heap.cc",
         "src/hextile.cc",
         "src/jpeg.cc",
         "src/jpeg-pool.cc",

@@ -319,6 +319,7 @@ interface NativeBinding {
   readonly Deflater?: new (level: number) => DeflaterHandle;
   readonly tightFilters?: TightFiltersNative;
   readonly classify?: ClassifyNative;
+  readonly lowMemoryNotification?: () => void;
 }
 
 const BINARY = path.join('build', 'Release', 'xenvfb_native.node');
@@ -440,3 +441,10 @@ export const tightFiltersNative: TightFiltersNative | null = binding.tightFilter
 
 /** The classifier's solid test and sampling in C++, or null with an older addon (then classify.ts's loops run). */
 export const classifyNative: ClassifyNative | null = binding.classify ?? null;
+
+/**
+ * V8's LowMemoryNotification on this thread: collect all garbage, compacting, and return unused
+ * heap pages to the system (synchronous, ~10-30 ms). Null with an older addon. What an idle
+ * backend calls once when no one is looking (backend/idle-memory.ts); no TS twin can exist.
+ */
+export const lowMemoryNotification: (() => void) | null = binding.lowMemoryNotification ?? null;

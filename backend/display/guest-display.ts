@@ -4,8 +4,8 @@
 // (shadow.ts) that changes only inside the damage they are told about.
 //
 // The shadow exists only while someone looks: it is made (a copy of guest memory) the first
-// time a listener or a reader asks for the surface, and dropped at a damage report that no
-// one listens to. An idle backend (no client, no recorder) then holds neither the copy nor
+// time a listener or a reader asks for the surface, and dropped when the last listener goes or
+// at a damage report that no one listens to. An idle backend (no client, no recorder) then holds neither the copy nor
 // the guest's pages (8 MB each at 1920x1080); a client that comes gets the copy made when
 // it asks, which is the whole of the guest screen at that moment.
 
@@ -43,6 +43,8 @@ export interface GuestDisplayOptions {
    * and reported as the guest gave it.
    */
   refineDamage?: boolean;
+  /** Called when the last listener has gone (backend/idle-memory.ts gives the heap back). */
+  onUnwatched?: () => void;
 }
 
 export class GuestDisplay extends EventEmitter<DisplayEvents> implements Display {
@@ -64,6 +66,7 @@ export class GuestDisplay extends EventEmitter<DisplayEvents> implements Display
     refreshes: 0,
     refreshesCoalesced: 0,
   };
+  private readonly onUnwatched: (() => void) | undefined;
   private lastRefresh = -Infinity;
   private refreshTimer: NodeJS.Timeout | null = null;
 
@@ -75,6 +78,13 @@ export class GuestDisplay extends EventEmitter<DisplayEvents> implements Display
     this.refineDamage = opts.refineDamage === true;
     // One listener per client and protocol: a busy console is not a leak.
     this.setMaxListeners(0);
+    this.onUnwatched = opts.onUnwatched;
+    // The last viewer gone: its shadow (a framebuffer's worth) goes now, not at the next damage.
+    EventEmitter.prototype.on.call(this, 'removeListener', () => {
+      if (this.watched) return;
+      this.shadow = null;
+      this.onUnwatched?.();
+    });
   }
 
   /** The shadow of the guest surface (never guest memory), or null. */
@@ -101,7 +111,8 @@ export class GuestDisplay extends EventEmitter<DisplayEvents> implements Display
     return this.shadow;
   }
 
-  private get watched(): boolean {
+  /** Someone listens for the display's changes (a viewer, a recorder). */
+  get watched(): boolean {
     return this.listenerCount('damage') + this.listenerCount('copy') + this.listenerCount('resize') > 0;
   }
 

@@ -8,6 +8,7 @@
 #include "classify.h"
 #include "deflate.h"
 #include "gradient.h"
+#include "heap.h"
 #include "hextile.h"
 #include "jpeg.h"
 #include "mapping.h"
@@ -39,6 +40,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitDeflate(env, exports);
   InitGradient(env, exports);
   InitClassify(env, exports);
+  InitHeap(env, exports);
   return exports;
 }
 

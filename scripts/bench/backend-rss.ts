@@ -1,9 +1,12 @@
 // Memory of an idle backend (issue 12's target: <= 64 MB RSS), compiled (dist/, what
 // `npm install` builds and production runs) against the TypeScript sources through ts-node,
 // with the guest at 1920x1080: idle with no client, then with one VNC client that took a
-// full frame; and compiled with encoding on the main thread (XENVFB_VNC_ENCODE=sync: no
-// encode worker even with a client). Processes are measured from /proc/PID/status (VmRSS, VmHWM). Run:
-// npm run bench:rss. Numbers on a shared machine are noisy; the modes are interleaved.
+// full frame, and again after that client left (once the backend gave its heap back:
+// backend/idle-memory.ts); compiled with encoding on the main thread (XENVFB_VNC_ENCODE=sync:
+// no encode worker even with a client); and compiled under V8's default flags (dist-v8: the
+// memory reducer on, not the launchers' --no-memory-reducer, shared/node-flags.ts).
+// Processes are measured from /proc/PID/status (VmRSS, VmHWM). Run: npm run bench:rss.
+// Numbers on a shared machine are noisy; the modes are interleaved.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -15,6 +18,8 @@ import { SimHypervisor } from '../../shared/platform/sim/hypervisor';
 import { addDevice } from '../../shared/platform/sim/toolstack';
 import { XsClient } from '../../shared/xenstore/client';
 import { silentLogger } from '../../shared/log';
+import { XENVFB_NODE_FLAGS } from '../../shared/node-flags';
+import { IDLE_GIVE_BACK_MS } from '../../backend/idle-memory';
 
 const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'scripts', 'bin', 'xenvfb.js');
@@ -50,7 +55,10 @@ async function fullFrame(port: number): Promise<void> {
   c.close();
 }
 
-type Mode = 'dist' | 'dist-sync' | 'ts-node';
+const MODES = ['dist', 'dist-sync', 'dist-v8', 'ts-node'] as const;
+type Mode = (typeof MODES)[number];
+/** After the client left: the encode worker's idle end and the heap give-back, with margin. */
+const LEFT_MS = IDLE_GIVE_BACK_MS + 3000;
 
 async function measure(mode: Mode, dist: string): Promise<Record<string, number>> {
   const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'xenvfb-rss-'));
@@ -73,7 +81,8 @@ async function measure(mode: Mode, dist: string): Promise<Record<string, number>
   const args = ['backend', '--domid', '1', '--sim-dir', dir, '--vnc', '127.0.0.1:0'];
   // The bin picks dist/ whenever it is fresh: the sources run through ts-node as it would otherwise.
   const viaSources = ['-e', TS_NODE_MAIN, '--', ...args];
-  const backend = spawn(process.execPath, mode === 'ts-node' ? viaSources : [BIN, ...args], opts);
+  const flags = mode === 'dist-v8' ? [] : XENVFB_NODE_FLAGS;
+  const backend = spawn(process.execPath, [...flags, ...(mode === 'ts-node' ? viaSources : [BIN, ...args])], opts);
   const listening = JSON.parse(await waitLine(backend, /"event":"listening"/)) as { vnc: string };
   const guest = spawn(process.execPath, [BIN, 'guest', '--domid', '1', '--sim-dir', dir, '--workload', 'still', '--image', image], opts);
   await waitLine(guest, /"event":"ready"/);
@@ -82,12 +91,14 @@ async function measure(mode: Mode, dist: string): Promise<Record<string, number>
   const guestIdle = status(guest.pid!);
   await fullFrame(Number(listening.vnc.split(':').pop()));
   const served = status(backend.pid!);
+  await new Promise((r) => setTimeout(r, LEFT_MS));
+  const left = status(backend.pid!);
   for (const c of [guest, backend]) c.kill('SIGTERM');
   await Promise.all([guest, backend].map((c) => new Promise((r) => c.once('exit', r))));
   xs.close();
   await hv.stop();
   fs.rmSync(dir, { recursive: true, force: true });
-  return { idleRss: idle.rss, servedRss: served.rss, peak: served.hwm, guestRss: guestIdle.rss };
+  return { idleRss: idle.rss, servedRss: served.rss, leftRss: left.rss, peak: served.hwm, guestRss: guestIdle.rss };
 }
 
 function median(xs: number[]): number {
@@ -101,17 +112,19 @@ async function main(): Promise<void> {
     require(path.join(ROOT, 'scripts', 'build', 'build-dist.js')).build(dist);
     const rows: Array<[string, Record<string, number>]> = [];
     for (let round = 0; round < ROUNDS; round++) {
-      for (const mode of ['dist', 'dist-sync', 'ts-node'] as const) rows.push([mode, await measure(mode, dist)]);
+      for (const mode of MODES) rows.push([mode, await measure(mode, dist)]);
     }
     const f = (n: number) => n.toFixed(1).padStart(8);
-    console.log(`backend RSS (MB), guest 1920x1080 XRGB8888, ${IDLE_MS / 1000} s idle; target: idle <= 64 MB compiled`);
-    console.log('mode        idle   1 client   peak(HWM)  guest idle');
-    for (const [mode, r] of rows) console.log(`${mode.padEnd(9)}${f(r.idleRss!)}${f(r.servedRss!)}  ${f(r.peak!)}  ${f(r.guestRss!)}`);
+    console.log(
+      `backend RSS (MB), guest 1920x1080 XRGB8888, ${IDLE_MS / 1000} s idle, client gone ${LEFT_MS / 1000} s; target: idle <= 64 MB compiled`,
+    );
+    const header = 'mode        idle  1 client      left  peak(HWM)  guest idle';
+    const line = (mode: string, of: (k: string) => number) =>
+      `${mode.padEnd(9)}${f(of('idleRss'))}${f(of('servedRss'))}  ${f(of('leftRss'))}  ${f(of('peak'))}  ${f(of('guestRss'))}`;
+    console.log(header);
+    for (const [mode, r] of rows) console.log(line(mode, (k) => r[k]!));
     console.log(`median of ${ROUNDS} round(s):`);
-    for (const mode of ['dist', 'dist-sync', 'ts-node'] as const) {
-      const of = (k: string) => median(rows.filter(([m]) => m === mode).map(([, r]) => r[k]!));
-      console.log(`${mode.padEnd(9)}${f(of('idleRss'))}${f(of('servedRss'))}  ${f(of('peak'))}  ${f(of('guestRss'))}`);
-    }
+    for (const mode of MODES) console.log(line(mode, (k) => median(rows.filter(([m]) => m === mode).map(([, r]) => r[k]!))));
   } finally {
     fs.rmSync(dist, { recursive: true, force: true });
   }

@@ -1,5 +1,5 @@
 // Child processes of the demo and the watch daemon: `xenvfb <args>` run with this same
-// Node, their output relayed line by line, stopped with SIGTERM and then SIGKILL, and
+// Node and the flags of shared/node-flags.ts, their output relayed line by line, stopped with SIGTERM and then SIGKILL, and
 // ending by themselves when this process is gone (process-life.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as net from 'node:net';
 import * as readline from 'node:readline';
 import { PARENT_FD, PARENT_FD_ENV } from './process-life';
+import { XENVFB_NODE_FLAGS } from '../../shared/node-flags';
 
 /**
  * The command's entry script: beside this file in the repository (and in the lab's in-place
@@ -23,7 +24,7 @@ export function spawnXenvfb(
   opts: { env?: NodeJS.ProcessEnv; onStdoutLine?: (line: string) => void; onStderrLine?: (line: string) => void },
 ): ChildProcess {
   // fd 3: the child's lifeline (process-life.ts); it sees EOF when this process is gone.
-  const child = spawn(process.execPath, [XENVFB_BIN, ...args], {
+  const child = spawn(process.execPath, [...XENVFB_NODE_FLAGS, XENVFB_BIN, ...args], {
     env: { ...process.env, ...opts.env, [PARENT_FD_ENV]: String(PARENT_FD) },
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });

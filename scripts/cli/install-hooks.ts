@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { XENVFB_BIN } from './children';
+import { XENVFB_NODE_FLAGS } from '../../shared/node-flags';
 
 const SOURCES = path.join(path.dirname(XENVFB_BIN), '..');
 
@@ -33,6 +34,7 @@ function template(rel: string): string {
   return fs
     .readFileSync(path.join(SOURCES, rel), 'utf8')
     .replaceAll('@NODE@', process.execPath)
+    .replaceAll('@NODE_FLAGS@', XENVFB_NODE_FLAGS.join(' '))
     .replaceAll('@XENVFB_BIN@', XENVFB_BIN)
     .replaceAll('@XENVFB_ROOT@', root);
 }

@@ -3,4 +3,4 @@
 # `device_model_override = "/usr/local/sbin/xenvfb-dm"` and `vfb = [ "vnc=0,sdl=0" ]`
 # (scripts/hooks/xl-device-model.ts says what it does). Installed by `xenvfb install-hooks`,
 # which fills in the paths below.
-exec @NODE@ @XENVFB_BIN@ device-model "$@"
+exec @NODE@ @NODE_FLAGS@ @XENVFB_BIN@ device-model "$@"

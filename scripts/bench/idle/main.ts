@@ -7,8 +7,8 @@
 // from /proc/PID/task/*/schedstat) and wake-ups per second (voluntary context switches of
 // every thread), then totals, against the targets of issue 14 (<= 64 MB, < 0.02% of a core).
 // Every process and the simulator directory go away at the end, on error and on Ctrl-C.
-// BENCH_IDLE_NODE_FLAGS: Node flags for every process it starts (e.g. --no-memory-reducer:
-// the wake-ups left after start are V8's memory reducer; docs/benchmarks.md).
+// Every process runs with the launchers' Node flags (shared/node-flags.ts: --no-memory-reducer).
+// BENCH_IDLE_NODE_FLAGS replaces them (BENCH_IDLE_NODE_FLAGS= for V8's defaults; docs/benchmarks.md).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,6 +18,7 @@ import { XsClient } from '../../../shared/xenstore/client';
 import { cpuNs, rssKb, voluntarySwitches } from '../lib/proc';
 import { cleanupAll, installCleanupHandlers, onLines, spawnTracked, stopTracked, trackDir } from '../lib/processes';
 import { formatIdleTable, type DomainSample } from './table';
+import { XENVFB_NODE_FLAGS } from '../../../shared/node-flags';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const XENVFB_BIN = path.join(REPO_ROOT, 'scripts', 'bin', 'xenvfb.js');
@@ -75,9 +76,15 @@ export function buildCommand(): Command {
     .option('-v, --verbose', "print the processes' stderr", false);
 }
 
+/** The launchers' flags, or BENCH_IDLE_NODE_FLAGS when set (empty: V8's defaults). */
+function nodeFlags(): string[] {
+  const own = process.env.BENCH_IDLE_NODE_FLAGS;
+  return own === undefined ? [...XENVFB_NODE_FLAGS] : own.split(' ').filter(Boolean);
+}
+
 function xenvfb(args: string[], env: NodeJS.ProcessEnv, o: Options, say: (l: string) => void, tag: string): ChildProcess {
   const entry = [
-    ...(process.env.BENCH_IDLE_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+    ...nodeFlags(),
     ...(o.tsNode ? [...TS_NODE_ENTRY, '--'] : [XENVFB_BIN]),
   ];
   const child = spawnTracked(process.execPath, [...entry, ...args], { env: { ...process.env, XENVFB_LOG_LEVEL: 'warn', ...env } });
@@ -198,7 +205,7 @@ export async function main(argv: string[]): Promise<void> {
     'the simulator to create the domains',
   );
   const { backends, guests } = await startDomains(domids, dir, xs, env, o, say);
-  say(`bench:idle: settling ${o.settle} s, then measuring ${o.seconds} s`);
+  say(`bench:idle: settling ${o.settle} s, then measuring ${o.seconds} s; node flags: ${nodeFlags().join(' ') || "(none: V8's defaults)"}`);
   await new Promise((r) => setTimeout(r, o.settle * 1000));
   const straced = o.strace ? startStrace(backends.get(o.domains)!.pid!, dir) : undefined;
   const { samples, simShare, windowS } = await measureWindow(domids, backends, guests, sim.pid!, o.seconds);

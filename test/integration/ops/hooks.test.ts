@@ -52,7 +52,9 @@ describe('toolstack hooks', function () {
     ]) {
       assert.match(r.stdout, new RegExp(`would write ${path.join(tmp, f).replace(/[.@]/g, '\\$&')} `));
     }
-    assert.match(r.stdout, new RegExp(`ExecStart=${process.execPath} \\S+/scripts/bin/xenvfb\\.js watch`));
+    // The units run node with the flags of shared/node-flags.ts (no memory reducer's timer).
+    assert.match(r.stdout, new RegExp(`ExecStart=${process.execPath} --no-memory-reducer \\S+/scripts/bin/xenvfb\\.js watch`));
+    assert.match(r.stdout, new RegExp(`ExecStart=${process.execPath} --no-memory-reducer \\S+/scripts/bin/xenvfb\\.js backend --domid %i`));
     assert.deepEqual(fs.readdirSync(tmp), []);
   });
 
@@ -71,7 +73,7 @@ describe('toolstack hooks', function () {
     assert.match(unit, /^Type=notify$/m);
     const dm = path.join(tmp, 'usr/local/sbin/xenvfb-dm');
     assert.equal(fs.statSync(dm).mode & 0o777, 0o755);
-    assert.match(fs.readFileSync(dm, 'utf8'), new RegExp(`exec ${process.execPath} \\S+xenvfb\\.js device-model "\\$@"`));
+    assert.match(fs.readFileSync(dm, 'utf8'), new RegExp(`exec ${process.execPath} --no-memory-reducer \\S+xenvfb\\.js device-model "\\$@"`));
     // Ours is replaced on the next run.
     fs.rmSync(path.join(tmp, 'etc/libvirt/hooks/libxl'));
     assert.equal(xenvfb(['install-hooks', '--root', tmp]).status, 0);

@@ -100,6 +100,29 @@ for (const refineDamage of [true, false]) {
       assert.equal(pixel(shot, 0, 0), 0, 'a surface handed out earlier is never written again');
     });
 
+    it('the last listener leaving drops the copy and says so once; a cursor listener is not a viewer', () => {
+      let unwatched = 0;
+      const display = new GuestDisplay('test', { refineDamage, onUnwatched: () => unwatched++ });
+      display.setSurface(guestSurface());
+      const onDamage = () => undefined;
+      const onResize = () => undefined;
+      const onCursor = () => undefined;
+      display.on('cursor', onCursor);
+      display.on('damage', onDamage);
+      display.on('resize', onResize);
+      assert.equal(display.watched, true);
+      display.surface();
+      assert.equal(display.hasShadow, true);
+      display.off('cursor', onCursor);
+      display.off('damage', onDamage);
+      assert.equal(display.hasShadow, true, 'one viewer left: the copy stays');
+      assert.equal(unwatched, 0);
+      display.off('resize', onResize);
+      assert.equal(display.watched, false);
+      assert.equal(display.hasShadow, false, 'no viewer left: the copy goes at once');
+      assert.equal(unwatched, 1);
+    });
+
     it('a listener that never read the surface is told the damage as given, and the copy it then reads is right', () => {
       const guest = guestSurface();
       const display = new GuestDisplay('test', { refineDamage });
