@@ -83,10 +83,7 @@ function nodeFlags(): string[] {
 }
 
 function xenvfb(args: string[], env: NodeJS.ProcessEnv, o: Options, say: (l: string) => void, tag: string): ChildProcess {
-  const entry = [
-    ...nodeFlags(),
-    ...(o.tsNode ? [...TS_NODE_ENTRY, '--'] : [XENVFB_BIN]),
-  ];
+  const entry = [...nodeFlags(), ...(o.tsNode ? [...TS_NODE_ENTRY, '--'] : [XENVFB_BIN])];
   const child = spawnTracked(process.execPath, [...entry, ...args], { env: { ...process.env, XENVFB_LOG_LEVEL: 'warn', ...env } });
   onLines(child, 'stderr', (l) => o.verbose && say(`[${tag}] ${l}`));
   onLines(child, 'stdout', () => undefined);

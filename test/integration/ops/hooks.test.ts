@@ -73,7 +73,10 @@ describe('toolstack hooks', function () {
     assert.match(unit, /^Type=notify$/m);
     const dm = path.join(tmp, 'usr/local/sbin/xenvfb-dm');
     assert.equal(fs.statSync(dm).mode & 0o777, 0o755);
-    assert.match(fs.readFileSync(dm, 'utf8'), new RegExp(`exec ${process.execPath} --no-memory-reducer \\S+xenvfb\\.js device-model "\\$@"`));
+    assert.match(
+      fs.readFileSync(dm, 'utf8'),
+      new RegExp(`exec ${process.execPath} --no-memory-reducer \\S+xenvfb\\.js device-model "\\$@"`),
+    );
     // Ours is replaced on the next run.
     fs.rmSync(path.join(tmp, 'etc/libvirt/hooks/libxl'));
     assert.equal(xenvfb(['install-hooks', '--root', tmp]).status, 0);
