@@ -13,9 +13,12 @@ export const OUTPUT_MAX_HELD = 1024 * 1024;
 /** What one queued entry costs besides its bytes (array slot, Buffer object), counted so a flood of tiny replies is bounded too. */
 export const OUTPUT_ENTRY_OVERHEAD = 64;
 
+/** Called once the transport no longer needs some bytes (their buffer may be reused); never called is allowed. */
+export type Release = () => void;
+
 export interface SessionOutputOptions {
-  /** Hand bytes to the transport. */
-  write(bytes: Uint8Array): void;
+  /** Hand bytes to the transport; it calls `release` (when given) once it is done with them. */
+  write(bytes: Uint8Array, release?: Release): void;
   /** True while the transport holds too much unsent output (the adapter calls drained() when it empties). */
   full?(): boolean;
   /** The queue passed maxHeld while blocked: close the client. Called once. */
@@ -27,6 +30,19 @@ export interface SessionOutputOptions {
 interface Entry {
   bytes: Uint8Array;
   key?: string;
+  /** The bytes' owner wants them back (an encoder's reusable frame buffer). */
+  release?: Release;
+}
+
+/** Join queued entries into one buffer (a copy): every entry's bytes are then free. */
+function joinEntries(entries: Entry[]): Buffer {
+  const bytes = Buffer.concat(entries.map((e) => e.bytes));
+  releaseAll(entries);
+  return bytes;
+}
+
+function releaseAll(entries: Entry[]): void {
+  for (const e of entries) e.release?.();
 }
 
 export class SessionOutput {
@@ -64,18 +80,24 @@ export class SessionOutput {
     return this.queued;
   }
 
-  /** Queue bytes for the client; with a key, a queued entry with the same key is replaced. */
-  send(bytes: Uint8Array, key?: string): void {
-    if (this.overflowed) return;
+  /**
+   * Queue bytes for the client; with a key, a queued entry with the same key is replaced.
+   * `release`: called once the bytes are no longer needed (written, copied or dropped).
+   */
+  send(bytes: Uint8Array, key?: string, release?: Release): void {
+    if (this.overflowed) {
+      release?.();
+      return;
+    }
     if (key !== undefined) {
       const i = this.queue.findIndex((e) => e.key === key);
       if (i >= 0) {
         this.queued -= this.queue[i]!.bytes.byteLength + OUTPUT_ENTRY_OVERHEAD;
-        this.queue.splice(i, 1);
+        releaseAll(this.queue.splice(i, 1));
         this.coalesced += 1;
       }
     }
-    this.queue.push({ bytes, key });
+    this.queue.push({ bytes, key, release });
     this.queued += bytes.byteLength + OUTPUT_ENTRY_OVERHEAD;
     this.pump();
   }
@@ -99,8 +121,10 @@ export class SessionOutput {
   /** Write what is queued now, corked or not (before the transport changes under it, e.g. TLS starts). */
   writeNow(): void {
     if (this.queue.length === 0 || this.overflowed) return;
-    const bytes = Buffer.concat(this.queue.map((e) => e.bytes));
-    this.clear();
+    const entries = this.queue;
+    this.queue = [];
+    this.queued = 0;
+    const bytes = joinEntries(entries);
     this.bytesOut += bytes.byteLength;
     this.opts.write(bytes);
   }
@@ -118,9 +142,13 @@ export class SessionOutput {
   }
 
   /** The frame is encoded: it (or what is left of it after framePart) goes first, then what waited for it. */
-  frameDone(frame: Uint8Array): void {
+  frameDone(frame: Uint8Array, release?: Release): void {
     this.held = false;
-    this.queue.unshift({ bytes: frame });
+    if (this.overflowed) {
+      release?.();
+      return;
+    }
+    this.queue.unshift({ bytes: frame, release });
     this.queued += frame.byteLength + OUTPUT_ENTRY_OVERHEAD;
     this.pump();
   }
@@ -140,8 +168,10 @@ export class SessionOutput {
 
   /** Drop everything. */
   clear(): void {
+    const dropped = this.queue;
     this.queue = [];
     this.queued = 0;
+    releaseAll(dropped);
   }
 
   private pump(): void {
@@ -158,8 +188,9 @@ export class SessionOutput {
     const entries = this.queue;
     this.queue = [];
     this.queued = 0;
-    const bytes = entries.length === 1 ? entries[0]!.bytes : Buffer.concat(entries.map((e) => e.bytes));
+    const only = entries.length === 1 ? entries[0]! : null;
+    const bytes = only ? only.bytes : joinEntries(entries);
     this.bytesOut += bytes.byteLength;
-    this.opts.write(bytes);
+    this.opts.write(bytes, only?.release);
   }
 }

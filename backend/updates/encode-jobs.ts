@@ -10,7 +10,8 @@
 export type ToEncodeWorker =
   /** Per-session settings (VNC: a SetEncodings list), applied to jobs after it. */
   | { type: 'config'; session: number; config: unknown }
-  | { type: 'job'; session: number; id: number; job: unknown; pixels: ArrayBuffer }
+  /** `outputs`: buffers of earlier results the session's socket is done with, for the worker to reuse (output-buffers.ts). */
+  | { type: 'job'; session: number; id: number; job: unknown; pixels: ArrayBuffer; outputs?: ArrayBuffer[] }
   /** The session ended: drop its state. */
   | { type: 'close'; session: number }
   /** Test hook: throw while running the session's next job / exit the thread. */
@@ -34,7 +35,13 @@ export interface EncodeSessionHandler {
   /**
    * Run one job; `transfer` lists buffers of the result to move (not copy) to the main thread.
    * A result that keeps a view of `pixels` must list its buffer there: the job's buffer is
-   * otherwise handed back for reuse.
+   * otherwise handed back for reuse. `outputs`: buffers of the session's earlier results, back
+   * from the main thread, to write results into instead of allocating.
    */
-  run(job: unknown, pixels: Uint8Array, emit: PartSink): { result: unknown; stats: unknown; transfer?: ArrayBuffer[] };
+  run(
+    job: unknown,
+    pixels: Uint8Array,
+    emit: PartSink,
+    outputs: ArrayBuffer[],
+  ): { result: unknown; stats: unknown; transfer?: ArrayBuffer[] };
 }

@@ -8,6 +8,7 @@
 import { type ErrorCode, ErrorCodes, xerror } from '../../shared/errors';
 import type { FromEncodeWorker, ToEncodeWorker } from './encode-jobs';
 import type { EncodePool } from './encode-pool';
+import { SpareBuffers } from './output-buffers';
 
 /** How far a spare buffer may exceed twice a job's need and still be reused. */
 const SPARE_SLACK_BYTES = 1 << 20;
@@ -35,6 +36,8 @@ export class PooledEncoder {
   private spare: ArrayBuffer | null = null;
   /** Jobs whose pixels went into a buffer an earlier job handed back. */
   reusedBuffers = 0;
+  /** Result buffers the session is done with, going back to the worker with the next job. */
+  private readonly outputs = new SpareBuffers();
 
   constructor(private readonly opts: PooledEncoderOptions) {
     this.link = opts.pool.attach({
@@ -65,6 +68,11 @@ export class PooledEncoder {
     return spare;
   }
 
+  /** A result's buffer the session no longer needs (written to the client): the worker may reuse it. */
+  giveBack(buf: ArrayBuffer): void {
+    if (!this.closed) this.outputs.give(buf);
+  }
+
   /** Run a job over `pixels` (transferred: the caller loses it); `part` gets the pieces the worker sends ahead of the result. */
   run(job: unknown, pixels: ArrayBuffer, done: (result: unknown, stats: unknown) => void, part?: (part: unknown) => void): void {
     if (this.inFlight) throw new Error('encode worker: a job is already in flight');
@@ -74,7 +82,8 @@ export class PooledEncoder {
       this.post({ type: 'config', session: this.link.session, config: this.config.value });
       this.config = null;
     }
-    this.post({ type: 'job', session: this.link.session, id, job, pixels }, [pixels]);
+    const outputs = this.outputs.takeAll();
+    this.post({ type: 'job', session: this.link.session, id, job, pixels, outputs }, [pixels, ...outputs]);
   }
 
   /** Test hook: make the worker throw on this session's next job, or exit (every session on it fails). */
@@ -88,6 +97,7 @@ export class PooledEncoder {
     this.closed = true;
     this.inFlight = null;
     this.spare = null;
+    this.outputs.takeAll();
     this.opts.pool.detach(this.link.worker, this.link.session);
   }
 

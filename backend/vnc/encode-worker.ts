@@ -7,6 +7,7 @@ import type { PixelFormat } from '../display/pixel-format';
 import type { Rect } from '../../shared/region';
 import type { EncodeSessionHandler, PartSink } from '../updates/encode-jobs';
 import { serveEncodeJobs } from '../updates/encode-worker-host';
+import { SpareBuffers } from '../updates/output-buffers';
 import { snapshotSurface } from '../updates/surface-snapshot';
 import { EncodeManager } from './encode-manager';
 import { encodeFrame, type EncodeStatsSnapshot, type FrameJob } from './encode-frame';
@@ -53,14 +54,22 @@ class RfbEncodeSession implements EncodeSessionHandler {
    * (main-thread GC was 7.7 ms of a 1080p Hextile text frame).
    */
   private readonly writer = new ByteWriter(64);
+  /** Result buffers back from the main thread (output-buffers.ts). */
+  private readonly outputs = new SpareBuffers();
 
   /** config: a SetEncodings list. */
   configure(config: unknown): void {
     this.manager.setClientEncodings(config as number[]);
   }
 
-  run(job: unknown, pixels: Uint8Array, emit: PartSink): { result: RfbWorkerResult; stats: EncodeStatsSnapshot; transfer: ArrayBuffer[] } {
+  run(
+    job: unknown,
+    pixels: Uint8Array,
+    emit: PartSink,
+    outputs: ArrayBuffer[],
+  ): { result: RfbWorkerResult; stats: EncodeStatsSnapshot; transfer: ArrayBuffer[] } {
     const { frame, surfaceFormat, offsets } = job as RfbWorkerJob;
+    for (const b of outputs) this.outputs.give(b);
     const source = (i: number, r: Rect) => snapshotSurface(surfaceFormat, pixels, offsets[i]!, r);
     // Leading parts of the frame go out while later rects are encoded (encode-frame.ts).
     const onPart = (bytes: Uint8Array): void => {
@@ -68,7 +77,7 @@ class RfbEncodeSession implements EncodeSessionHandler {
       emit({ bytes: own, offset: 0, length: own.byteLength } satisfies RfbWorkerPart, [own]);
     };
     const encoded = encodeFrame(this.manager, frame, source, this.writer, onPart);
-    const b = ownBuffer(encoded.bytes);
+    const b = this.outputs.copy(encoded.bytes);
     const result = { bytes: b.buffer as ArrayBuffer, offset: b.byteOffset, length: b.byteLength, lossy: encoded.lossy };
     const stats = { encoders: this.manager.snapshot(), classes: this.manager.classCounts() };
     return { result, stats, transfer: [b.buffer as ArrayBuffer] };

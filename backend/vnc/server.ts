@@ -331,9 +331,12 @@ export class VncServer implements DisplayServer {
       conn.session = new RfbSession({
         ...this.sessionBase(log, socket.remoteAddress),
         startTls: (kind) => this.startTls(conn, kind, log),
-        write: (bytes) => {
-          if (conn.beforeSecure) conn.beforeSecure.push(Buffer.from(bytes));
-          else if (!conn.socket.destroyed && conn.socket.writable) conn.socket.write(bytes);
+        write: (bytes, release) => {
+          // Node's write callback runs once the socket (or TLS) is done with the bytes, error or not.
+          if (!conn.beforeSecure && !conn.socket.destroyed && conn.socket.writable)
+            return void conn.socket.write(bytes, release && (() => release()));
+          conn.beforeSecure?.push(Buffer.from(bytes));
+          release?.();
         },
         backpressured: () => conn.socket.writableLength > VNC_MAX_SOCKET_BACKLOG,
         onClose: () => this.endSocket(conn.socket),

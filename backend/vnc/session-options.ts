@@ -13,10 +13,15 @@ import type { AuthGate } from '../auth/throttle';
 import type { RectClass } from '../updates/classify';
 import type { SchedulerClock } from '../updates/update-scheduler';
 import type { Rect } from '../../shared/region';
+import type { Release } from '../net/session-output';
 
 export interface RfbSessionOptions {
-  /** Send bytes to the client. */
-  write(bytes: Uint8Array): void;
+  /**
+   * Send bytes to the client. `release` (when given): call it once the transport is done with
+   * the bytes (written, copied or dropped), so their buffer can be reused; not calling it only
+   * costs a new buffer.
+   */
+  write(bytes: Uint8Array, release?: Release): void;
   display: Display;
   input: InputSink;
   log?: Logger;

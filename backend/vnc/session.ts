@@ -29,7 +29,7 @@ import {
 } from './messages';
 import { buildDesktopSizeUpdate, buildEndOfContinuousUpdates } from './pseudo-encodings';
 import { SecurityNegotiator } from './security/negotiator';
-import { SessionOutput } from '../net/session-output';
+import { type Release, SessionOutput } from '../net/session-output';
 import { StageDeadline } from '../net/stage-deadline';
 import { NET_AUTH_RESPONSE_MS, NET_HANDSHAKE_STAGE_MS, NET_SURFACE_WAIT_MS } from '../net/limits';
 import { resolveSecurity } from './security/options';
@@ -101,7 +101,7 @@ export class RfbSession {
     this.deadlines = { stageMs: NET_HANDSHAKE_STAGE_MS, authMs: NET_AUTH_RESPONSE_MS, surfaceMs: NET_SURFACE_WAIT_MS, ...opts.deadlines };
     this.deadline = new StageDeadline((stage, ms) => this.guard(() => this.deadlinePassed(stage, ms)), opts.clock);
     this.output = new SessionOutput({
-      write: (b) => opts.write(b),
+      write: (b, release) => opts.write(b, release),
       full: opts.backpressured,
       overflow: (held) =>
         this.close('client does not read its replies', xerror('RFB_E_SLOW_CLIENT', `${held} bytes of replies unread`, { held })),
@@ -251,9 +251,9 @@ export class RfbSession {
   }
 
   /** Every write goes here; `key`: a reply only the latest of which matters (session-output.ts). */
-  private send(bytes: Uint8Array, key?: string): void {
-    if (this.closed) return;
-    this.output.send(bytes, key);
+  private send(bytes: Uint8Array, key?: string, release?: Release): void {
+    if (this.closed) return release?.();
+    this.output.send(bytes, key, release);
   }
 
   private process(): void {
@@ -583,8 +583,8 @@ export class RfbSession {
     this.scheduler.updateSent();
     this.updates += 1;
     this.copies.frameSent();
-    if (async) this.output.frameDone(frame.bytes);
-    else this.send(frame.bytes);
+    if (async) this.output.frameDone(frame.bytes, frame.release);
+    else this.send(frame.bytes, undefined, frame.release);
     // Damage that came while the frame was encoded may go at the next frame time.
     if (async) this.flush();
   }

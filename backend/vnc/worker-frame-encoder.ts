@@ -61,7 +61,12 @@ export class WorkerFrameEncoder implements FrameEncoder {
       (result, stats) => {
         const r = result as RfbWorkerResult;
         this.last = stats as EncodeStatsSnapshot;
-        done({ bytes: new Uint8Array(r.bytes, r.offset, r.length), lossy: r.lossy });
+        let given = false;
+        const release = (): void => {
+          if (!given) this.pooled.giveBack(r.bytes);
+          given = true;
+        };
+        done({ bytes: new Uint8Array(r.bytes, r.offset, r.length), lossy: r.lossy, release });
       },
       (part) => {
         const p = part as RfbWorkerPart;

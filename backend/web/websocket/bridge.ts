@@ -58,8 +58,10 @@ export class WebSocketBridge {
   ) {}
 
   /** RfbSessionOptions.write */
-  readonly write = (bytes: Uint8Array): void => {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(bytes, { binary: true });
+  readonly write = (bytes: Uint8Array, release?: () => void): void => {
+    // ws calls back once the frame is written (or failed): the bytes are free then.
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(bytes, { binary: true }, release && (() => release()));
+    else release?.();
   };
 
   /** RfbSessionOptions.backpressured: ws counts bytes queued in it and in the socket. */

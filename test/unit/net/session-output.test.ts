@@ -105,6 +105,44 @@ describe('net/session-output', () => {
     assert.equal(r.out.bytesOut, 6 + 2 + 2 + 7);
   });
 
+  it('release: bytes written alone hand their release to the transport; joined, coalesced or dropped bytes are released at once', () => {
+    const released: string[] = [];
+    const transport: Array<[string, (() => void) | undefined]> = [];
+    const full = { v: false };
+    const out = new SessionOutput({
+      write: (bytes, release) => transport.push([String(Buffer.from(bytes)), release]),
+      full: () => full.v,
+      overflow: () => undefined,
+      maxHeld: 100,
+    });
+    const rel = (name: string) => () => released.push(name);
+    // Alone: the transport holds the bytes, so it gets the release and nothing is released yet.
+    out.send(b('A'), undefined, rel('A'));
+    assert.deepEqual(released, []);
+    assert.equal(transport[0]![0], 'A');
+    transport[0]![1]!();
+    assert.deepEqual(released, ['A']);
+    // Joined into one write: a copy was made, so each is released before the write.
+    out.cork();
+    out.send(b('B'), undefined, rel('B'));
+    out.send(b('C'), undefined, rel('C'));
+    out.uncork();
+    assert.equal(transport[1]![0], 'BC');
+    assert.equal(transport[1]![1], undefined);
+    assert.deepEqual(released, ['A', 'B', 'C']);
+    // Replaced by a newer reply with its key, and dropped on overflow: released, never written.
+    full.v = true;
+    out.send(b('k1'), 'k', rel('k1'));
+    out.send(b('k2'), 'k', rel('k2'));
+    assert.deepEqual(released.slice(3), ['k1']);
+    out.send(Buffer.alloc(200), undefined, rel('big'));
+    assert.deepEqual(released.slice(3), ['k1', 'k2', 'big']);
+    out.send(b('late'), undefined, rel('late'));
+    out.frameDone(b('frame'), rel('frame'));
+    assert.deepEqual(released.slice(3), ['k1', 'k2', 'big', 'late', 'frame']);
+    assert.equal(transport.length, 2);
+  });
+
   it('finish() writes what is queued even while corked or full', () => {
     const r = rig();
     r.out.cork();

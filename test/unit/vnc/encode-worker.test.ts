@@ -48,14 +48,14 @@ function surface(width: number, height: number): Surface {
   return { width, height, stride: width * 4, format: PIXEL_FORMAT_XRGB8888, data: new Uint8Array(width * height * 4) };
 }
 
-/** The whole frame: the parts an encoder sent ahead (copied as they come), then the rest. */
-function encodeWith(enc: FrameEncoder, s: Surface, job: FrameJob, partsSeen?: { n: number }): Promise<EncodedFrame> {
+/** The whole frame: the parts an encoder sent ahead (copied as they come), then the rest (`rest`: as the encoder gave it). */
+function encodeWith(enc: FrameEncoder, s: Surface, job: FrameJob, partsSeen?: { n: number }): Promise<EncodedFrame & { rest: Uint8Array }> {
   const parts: Buffer[] = [];
   return new Promise((resolve) =>
     enc.encode(
       s,
       job,
-      (frame) => resolve({ ...frame, bytes: Buffer.concat([...parts, frame.bytes]) }),
+      (frame) => resolve({ ...frame, bytes: Buffer.concat([...parts, frame.bytes]), rest: frame.bytes }),
       (part) => {
         parts.push(Buffer.from(part));
         if (partsSeen) partsSeen.n += 1;
@@ -96,7 +96,7 @@ const STEPS: Step[] = [
 ];
 
 /** Run STEPS through an encoder; the surface is repainted the same way for each run. */
-async function runSteps(make: (m: EncodeManager) => FrameEncoder, partsSeen?: { n: number }): Promise<Buffer[]> {
+async function runSteps(make: (m: EncodeManager) => FrameEncoder, partsSeen?: { n: number }, given?: ArrayBufferLike[]): Promise<Buffer[]> {
   const s = surface(W, H);
   const manager = new EncodeManager();
   const enc = make(manager);
@@ -121,6 +121,11 @@ async function runSteps(make: (m: EncodeManager) => FrameEncoder, partsSeen?: { 
       };
       const frame = await encodeWith(enc, s, job, partsSeen);
       out.push(Buffer.from(frame.bytes));
+      // Written: the encoder may reuse the frame's buffer for a later frame.
+      if (frame.release) {
+        given?.push(frame.rest.buffer);
+        frame.release();
+      }
     }
   } finally {
     enc.close();
@@ -173,9 +178,11 @@ describe('vnc encode worker', function () {
   it('sync twin and worker give identical bytes over a sequence of frames (zlib streams evolve the same)', async () => {
     const syncParts = { n: 0 };
     const workerParts = { n: 0 };
-    const sync = await runSteps((m) => new SyncFrameEncoder(m), syncParts);
+    let syncEnc: SyncFrameEncoder | undefined;
+    const sync = await runSteps((m) => (syncEnc = new SyncFrameEncoder(m)), syncParts);
     let enc: WorkerFrameEncoder | undefined;
-    const worker = await runSteps(() => (enc = new WorkerFrameEncoder({ onError: failOnError })), workerParts);
+    const given: ArrayBufferLike[] = [];
+    const worker = await runSteps(() => (enc = new WorkerFrameEncoder({ onError: failOnError })), workerParts, given);
     // The worker sent the leading parts of large frames ahead of the rest; the inline twin never does.
     assert.equal(syncParts.n, 0);
     assert.ok(workerParts.n > 0, 'the worker sent no frame parts ahead');
@@ -183,6 +190,16 @@ describe('vnc encode worker', function () {
     // Frames after the first copy their pixels into the buffer the previous job handed back
     // (stale bytes of a larger earlier frame past the new rects must not matter).
     assert.ok(enc!.snapshotsReused >= STEPS.length - 2, `${enc!.snapshotsReused} of ${STEPS.length} snapshots reused a buffer`);
+    // Each frame was released once written: the inline twin encoded every later frame into a
+    // writer an earlier one gave back, and every worker result but the last went back to the
+    // worker with the next job (transferred: detached here) for it to write results into.
+    assert.equal(syncEnc!.reusedWriters, STEPS.length - 1);
+    assert.equal(given.length, STEPS.length);
+    assert.deepEqual(
+      given.slice(0, -1).map((b) => b.byteLength),
+      given.slice(0, -1).map(() => 0),
+    );
+    assert.ok(given.at(-1)!.byteLength > 0);
     sync.forEach((b, i) => assert.ok(b.equals(worker[i]!), `frame ${i}: ${b.length} vs ${worker[i]!.length} bytes`));
     // The sequence really used lossy and zlib-carrying encodings.
     const encodings = new Set<number>();
