@@ -50,9 +50,7 @@ function runJob(st: SessionState, m: Extract<ToEncodeWorker, { type: 'job' }>, e
   try {
     if (st.throwNext) throw new Error('encode fault injected by a test');
     const { result, stats, transfer = [] } = st.handler.run(m.job, new Uint8Array(m.pixels), emit, m.outputs ?? []);
-    // The pixels go back for the next snapshot unless the result holds on to them.
-    if (transfer.includes(m.pixels)) return [{ type: 'result', session: m.session, id: m.id, result, stats }, transfer];
-    return [{ type: 'result', session: m.session, id: m.id, result, stats, pixels: m.pixels }, [...transfer, m.pixels]];
+    return [{ type: 'result', session: m.session, id: m.id, result, stats }, transfer];
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     const code = isXenvfbError(err) ? err.code : null;

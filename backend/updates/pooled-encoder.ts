@@ -32,9 +32,9 @@ export class PooledEncoder {
    * per message it sent.
    */
   private config: { value: unknown } | null = null;
-  /** The last job's pixels, back from the worker: the next snapshot can copy into it. */
-  private spare: ArrayBuffer | null = null;
-  /** Jobs whose pixels went into a buffer an earlier job handed back. */
+  /** The session's snapshot memory, shared with the worker (encode-jobs.ts). */
+  private snapshot: SharedArrayBuffer | null = null;
+  /** Jobs whose pixels went into the memory an earlier job used. */
   reusedBuffers = 0;
   /** Result buffers the session is done with, going back to the worker with the next job. */
   private readonly outputs = new SpareBuffers();
@@ -55,26 +55,28 @@ export class PooledEncoder {
   }
 
   /**
-   * A buffer of at least `bytes` for the next job's pixels: the one the last job handed back,
-   * or null (allocate). A spare more than twice and 1 MiB over the need is dropped, so one
-   * full-screen frame does not pin its memory under a session that then sends small ones.
+   * Shared memory of at least `bytes` for the next job's pixels, written by the caller before
+   * run() (never while busy): the session's, or a new one when that is too small, or more than
+   * twice and 1 MiB over the need, so one full-screen frame does not pin its memory under a
+   * session that then sends small ones.
    */
-  takeSpare(bytes: number): ArrayBuffer | null {
-    const spare = this.spare;
-    this.spare = null;
-    if (!spare || spare.byteLength < bytes) return null;
-    if (spare.byteLength > 2 * bytes && spare.byteLength - bytes > SPARE_SLACK_BYTES) return null;
-    this.reusedBuffers += 1;
-    return spare;
+  snapshotMemory(bytes: number): SharedArrayBuffer {
+    const s = this.snapshot;
+    if (s && s.byteLength >= bytes && !(s.byteLength > 2 * bytes && s.byteLength - bytes > SPARE_SLACK_BYTES)) {
+      this.reusedBuffers += 1;
+      return s;
+    }
+    this.snapshot = new SharedArrayBuffer(Math.max(bytes, 1));
+    return this.snapshot;
   }
 
   /** A result's buffer the session no longer needs (written to the client): the worker may reuse it. */
-  giveBack(buf: ArrayBuffer): void {
+  giveBack(buf: ArrayBufferLike): void {
     if (!this.closed) this.outputs.give(buf);
   }
 
-  /** Run a job over `pixels` (transferred: the caller loses it); `part` gets the pieces the worker sends ahead of the result. */
-  run(job: unknown, pixels: ArrayBuffer, done: (result: unknown, stats: unknown) => void, part?: (part: unknown) => void): void {
+  /** Run a job over `pixels` (the memory snapshotMemory() gave); `part` gets the pieces the worker sends ahead of the result. */
+  run(job: unknown, pixels: SharedArrayBuffer, done: (result: unknown, stats: unknown) => void, part?: (part: unknown) => void): void {
     if (this.inFlight) throw new Error('encode worker: a job is already in flight');
     const id = this.nextId++;
     this.inFlight = { id, done, part };
@@ -82,8 +84,7 @@ export class PooledEncoder {
       this.post({ type: 'config', session: this.link.session, config: this.config.value });
       this.config = null;
     }
-    const outputs = this.outputs.takeAll();
-    this.post({ type: 'job', session: this.link.session, id, job, pixels, outputs }, [pixels, ...outputs]);
+    this.post({ type: 'job', session: this.link.session, id, job, pixels, outputs: this.outputs.takeAll() });
   }
 
   /** Test hook: make the worker throw on this session's next job, or exit (every session on it fails). */
@@ -96,7 +97,7 @@ export class PooledEncoder {
     if (this.closed) return;
     this.closed = true;
     this.inFlight = null;
-    this.spare = null;
+    this.snapshot = null;
     this.outputs.takeAll();
     this.opts.pool.detach(this.link.worker, this.link.session);
   }
@@ -113,7 +114,6 @@ export class PooledEncoder {
         if (!pending || pending.id !== m.id)
           return this.fail(this.opts.codes.worker, `encode worker answered job ${m.id}, none of that id in flight`, { id: m.id });
         this.inFlight = null;
-        if (m.pixels) this.spare = m.pixels;
         pending.done(m.result, m.stats);
         return;
       }

@@ -1,8 +1,8 @@
 // Copies of a surface's damaged pixels that can leave the main thread. Surfaces may be backed
 // by memory that cannot be transferred (an mmap'd external ArrayBuffer) or that changes under
-// a reader, so a job copies each rect's rows, in the surface's own format, into one
-// ArrayBuffer (snapshotRects) that is transferred to an encode worker; there each rect reads
-// from a small surface of its own size (snapshotSurface).
+// a reader, so a job copies each rect's rows, in the surface's own format, into one buffer
+// (snapshotRects: the session's SharedArrayBuffer, encode-jobs.ts) that an encode worker reads;
+// there each rect reads from a small surface of its own size (snapshotSurface).
 
 import type { Rect } from '../../shared/region';
 import type { Surface } from '../display/display';
@@ -15,14 +15,14 @@ export function snapshotBytes(surface: Surface, rects: readonly Rect[]): number 
 }
 
 /**
- * Copy every rect's rows (surface format, tightly packed) into one transferable buffer: `into`
- * when given (at least snapshotBytes() long; a buffer an earlier job handed back), else a new one.
+ * Copy every rect's rows (surface format, tightly packed) into one buffer: `into`
+ * when given (at least snapshotBytes() long: the session's snapshot memory), else a new one.
  */
 export function snapshotRects(
   surface: Surface,
   rects: readonly Rect[],
-  into?: ArrayBuffer | null,
-): { pixels: ArrayBuffer; offsets: number[] } {
+  into?: ArrayBufferLike | null,
+): { pixels: ArrayBufferLike; offsets: number[] } {
   const bpp = bytesPerPixel(surface.format);
   const total = snapshotBytes(surface, rects);
   if (into && into.byteLength < total) throw new RangeError(`snapshot needs ${total} bytes, the buffer given has ${into.byteLength}`);
@@ -54,7 +54,7 @@ export function snapshotRects(
       at += rowBytes;
     }
   }
-  return { pixels: out.buffer as ArrayBuffer, offsets };
+  return { pixels: out.buffer, offsets };
 }
 
 /** A surface holding just one snapshotted rect; the rect is at (0, 0) in it. */

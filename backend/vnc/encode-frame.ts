@@ -117,7 +117,7 @@ export function encodeFrame(
   const optsOf = (f: FrameRect): RectOptions => (f.lossless ? { lossless: true } : { busy: f.busy === true });
   // With JPEG possible, every rect is classified first and its JPEG started on the addon's pool
   // threads, so they compress in parallel while the rects before them are written (and sent
-  // ahead). Every job is released before returning: the pixels may be handed back after.
+  // ahead). Every job is released before returning: the pixels may be overwritten after.
   const sources = manager.plansJpeg ? job.rects.map((f, i) => source(i, f.rect)) : null;
   const plans = sources
     ? job.rects.map((f, i) => manager.planRect(sources[i]!.surface, sources[i]!.rect, job.clientFormat, optsOf(f)))

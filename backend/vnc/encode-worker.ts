@@ -1,6 +1,6 @@
 // VNC's plug-in for the encode pool (backend/updates/encode-pool.ts), the entry module of its
 // worker threads: one EncodeManager per session (its zlib / Tight streams live here, in
-// order), FramebufferUpdate jobs in, encoded updates out (transferred, not copied).
+// order), FramebufferUpdate jobs in, encoded updates out (in shared memory, not copied).
 
 import { ByteWriter } from '../../shared/bytes';
 import type { PixelFormat } from '../display/pixel-format';
@@ -19,15 +19,17 @@ export interface RfbWorkerJob {
   offsets: number[];
 }
 
-/** What comes back: the FramebufferUpdate bytes (a transferred buffer) and per-rect lossy flags. */
+/** What comes back: the FramebufferUpdate bytes (shared memory, output-buffers.ts) and per-rect lossy flags. */
 export interface RfbWorkerResult {
-  bytes: ArrayBuffer;
+  bytes: SharedArrayBuffer;
   offset: number;
   length: number;
   lossy: boolean[];
+  /** The bytes went into a buffer the main thread gave back (not a new one). */
+  reusedOutput: boolean;
 }
 
-/** A leading piece of a frame (FramePartSink), transferred like the result. */
+/** A leading piece of a frame (FramePartSink), in a transferred buffer of its own. */
 export interface RfbWorkerPart {
   bytes: ArrayBuffer;
   offset: number;
@@ -66,7 +68,7 @@ class RfbEncodeSession implements EncodeSessionHandler {
     job: unknown,
     pixels: Uint8Array,
     emit: PartSink,
-    outputs: ArrayBuffer[],
+    outputs: SharedArrayBuffer[],
   ): { result: RfbWorkerResult; stats: EncodeStatsSnapshot; transfer: ArrayBuffer[] } {
     const { frame, surfaceFormat, offsets } = job as RfbWorkerJob;
     for (const b of outputs) this.outputs.give(b);
@@ -77,10 +79,18 @@ class RfbEncodeSession implements EncodeSessionHandler {
       emit({ bytes: own, offset: 0, length: own.byteLength } satisfies RfbWorkerPart, [own]);
     };
     const encoded = encodeFrame(this.manager, frame, source, this.writer, onPart);
+    const reusedBefore = this.outputs.reused;
     const b = this.outputs.copy(encoded.bytes);
-    const result = { bytes: b.buffer as ArrayBuffer, offset: b.byteOffset, length: b.byteLength, lossy: encoded.lossy };
+    const result: RfbWorkerResult = {
+      bytes: b.buffer as SharedArrayBuffer,
+      offset: b.byteOffset,
+      length: b.byteLength,
+      lossy: encoded.lossy,
+      reusedOutput: this.outputs.reused > reusedBefore,
+    };
     const stats = { encoders: this.manager.snapshot(), classes: this.manager.classCounts() };
-    return { result, stats, transfer: [b.buffer as ArrayBuffer] };
+    // Shared memory: posted, not transferred (output-buffers.ts).
+    return { result, stats, transfer: [] };
   }
 }
 

@@ -42,10 +42,13 @@ export class WorkerFrameEncoder implements FrameEncoder {
     return this.pooled.busy;
   }
 
-  /** Frames snapshotted into the buffer the previous frame's job handed back (no allocation). */
+  /** Frames snapshotted into the memory an earlier frame used (no allocation). */
   get snapshotsReused(): number {
     return this.pooled.reusedBuffers;
   }
+
+  /** Frames the worker wrote into a result buffer an earlier frame gave back (EncodedFrame.release). */
+  outputsReused = 0;
 
   encodingsChanged(list: readonly number[]): void {
     this.pooled.configure([...list]);
@@ -53,14 +56,16 @@ export class WorkerFrameEncoder implements FrameEncoder {
 
   encode(surface: Surface, frame: FrameJob, done: (frame: EncodedFrame) => void, onPart?: FramePartSink): void {
     const rects = frame.rects.map((f) => f.rect);
-    const { pixels, offsets } = snapshotRects(surface, rects, this.pooled.takeSpare(snapshotBytes(surface, rects)));
+    const memory = this.pooled.snapshotMemory(snapshotBytes(surface, rects));
+    const { offsets } = snapshotRects(surface, rects, memory);
     const job: RfbWorkerJob = { frame, surfaceFormat: surface.format, offsets };
     this.pooled.run(
       job,
-      pixels,
+      memory,
       (result, stats) => {
         const r = result as RfbWorkerResult;
         this.last = stats as EncodeStatsSnapshot;
+        if (r.reusedOutput) this.outputsReused += 1;
         let given = false;
         const release = (): void => {
           if (!given) this.pooled.giveBack(r.bytes);

@@ -191,15 +191,16 @@ describe('vnc encode worker', function () {
     // (stale bytes of a larger earlier frame past the new rects must not matter).
     assert.ok(enc!.snapshotsReused >= STEPS.length - 2, `${enc!.snapshotsReused} of ${STEPS.length} snapshots reused a buffer`);
     // Each frame was released once written: the inline twin encoded every later frame into a
-    // writer an earlier one gave back, and every worker result but the last went back to the
-    // worker with the next job (transferred: detached here) for it to write results into.
+    // writer an earlier one gave back, and the worker wrote results into shared buffers that
+    // went back to it with the next job (a buffer is taken for a need of half its size or more,
+    // so not every frame of these mixed sizes finds one).
     assert.equal(syncEnc!.reusedWriters, STEPS.length - 1);
     assert.equal(given.length, STEPS.length);
-    assert.deepEqual(
-      given.slice(0, -1).map((b) => b.byteLength),
-      given.slice(0, -1).map(() => 0),
+    assert.ok(
+      given.every((b) => b instanceof SharedArrayBuffer),
+      'worker results are in shared memory',
     );
-    assert.ok(given.at(-1)!.byteLength > 0);
+    assert.ok(enc!.outputsReused >= 3, `${enc!.outputsReused} of ${STEPS.length} results reused a buffer`);
     sync.forEach((b, i) => assert.ok(b.equals(worker[i]!), `frame ${i}: ${b.length} vs ${worker[i]!.length} bytes`));
     // The sequence really used lossy and zlib-carrying encodings.
     const encodings = new Set<number>();
