@@ -13,6 +13,7 @@
 #include "args.h"
 #include "errors.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -36,7 +37,11 @@ struct Rect {
 };
 
 // Colours of one tile in order of first appearance, with counts and where each first appears.
+// Build() also copies the tile's pixels into `px`, row after row, so the subrect search reads
+// one small contiguous array and marks what it covers by overwriting it (no stride arithmetic
+// and no separate covered map: the search was a quarter of a text frame's Hextile time).
 struct TilePalette {
+  uint32_t px[kTile * kTile];
   uint32_t colour[kMaxColours];
   uint32_t count[kMaxColours];
   int first[kMaxColours];  // pixel index (in the rect) of the colour's first appearance
@@ -58,14 +63,21 @@ struct TilePalette {
     size = 0;
     uint32_t prev = 0;
     int prevIdx = -1;
+    // Pixels of the current run of `prev`, added to its count when the run ends: one add per
+    // run, not a read-modify-write of count[] per pixel (a dependency chain through memory).
+    uint32_t run = 0;
+    uint32_t* __restrict to = px;
     for (int y = 0; y < h; y++) {
       const int row = off + y * r.stride;
-      for (int i = row; i < row + w; i++) {
-        const uint32_t v = r.px[i];
-        if (prevIdx >= 0 && v == prev) {
-          count[prevIdx]++;
+      const uint32_t* __restrict from = r.px + row;
+      for (int x = 0; x < w; x++) {
+        const uint32_t v = from[x];
+        *to++ = v;
+        if (v == prev && prevIdx >= 0) {
+          run++;
           continue;
         }
+        if (prevIdx >= 0) count[prevIdx] += run;
         unsigned slot = (v * 0x9e3779b1u) >> 24;
         while (slotStamp[slot] == stamp && slotKey[slot] != v) slot = (slot + 1) & 255;
         int idx;
@@ -78,14 +90,15 @@ struct TilePalette {
           slotIndex[slot] = static_cast<uint8_t>(size);
           colour[size] = v;
           count[size] = 0;
-          first[size] = i;
+          first[size] = row + x;
           idx = size++;
         }
-        count[idx]++;
+        run = 1;
         prev = v;
         prevIdx = idx;
       }
     }
+    if (prevIdx >= 0) count[prevIdx] += run;
     int best = 0;
     for (int k = 1; k < size; k++)
       if (count[k] > count[best]) best = k;
@@ -105,7 +118,6 @@ struct Encoder {
   bool hasBg = false, hasFg = false;
   uint32_t bg = 0, fg = 0;
   TilePalette palette;
-  uint8_t covered[kTile * kTile];
 
   void PutPixel(size_t o, int pixelIndex) {
     std::memcpy(out + o, r.bytes + static_cast<size_t>(pixelIndex) * r.bpp, r.bpp);
@@ -124,32 +136,40 @@ struct Encoder {
 
   // Greedy cover of every non-background pixel (widest run from the first uncovered pixel,
   // grown down while rows match); returns the end offset, or 0 once over `limit` subrects.
+  // Works on the tile copy Build() made (w pixels a row); a covered pixel is overwritten with
+  // the background, which no subrect's colour equals, so "background or covered" is one test.
   size_t Subrects(int off, int w, int h, uint32_t background, bool two, int limit, size_t o) {
-    std::memset(covered, 0, sizeof covered);
+    uint32_t* __restrict t = palette.px;
+    uint8_t* __restrict dst = out;
+    const int bpp = r.bpp;
     int n = 0;
     for (int y = 0; y < h; y++) {
-      for (int x = 0; x < w; x++) {
-        const int at = off + y * r.stride + x;
-        const uint32_t c = r.px[at];
-        if (c == background || covered[y * w + x]) continue;
+      const uint32_t* const rowStart = t + y * w;
+      for (int x = 0;; x++) {
+        // Skip background (and covered) pixels in a loop of its own: few live values, so the
+        // compiler keeps them in registers.
+        while (x < w && rowStart[x] == background) x++;
+        if (x >= w) break;
+        uint32_t* const at = t + y * w + x;
+        const uint32_t c = *at;
         int sw = 1;
-        while (x + sw < w && r.px[at + sw] == c && !covered[y * w + x + sw]) sw++;
+        while (x + sw < w && at[sw] == c) sw++;
         int sh = 1;
         for (; y + sh < h; sh++) {
-          const int row = off + (y + sh) * r.stride + x;
-          const int crow = (y + sh) * w + x;
+          const uint32_t* const row = at + sh * w;
           int k = 0;
-          while (k < sw && r.px[row + k] == c && !covered[crow + k]) k++;
+          while (k < sw && row[k] == c) k++;
           if (k < sw) break;
         }
-        for (int q = 0; q < sh; q++) std::memset(covered + (y + q) * w + x, 1, sw);
+        for (int q = 0; q < sh; q++) std::fill_n(at + q * w, sw, background);
         if (++n > limit) return 0;
         if (!two) {
-          PutPixel(o, at);
-          o += r.bpp;
+          std::memcpy(dst + o, r.bytes + static_cast<size_t>(off + y * r.stride + x) * bpp, bpp);
+          o += bpp;
         }
-        out[o++] = static_cast<uint8_t>((x << 4) | y);
-        out[o++] = static_cast<uint8_t>(((sw - 1) << 4) | (sh - 1));
+        dst[o++] = static_cast<uint8_t>((x << 4) | y);
+        dst[o++] = static_cast<uint8_t>(((sw - 1) << 4) | (sh - 1));
+        x += sw - 1;  // now covered
       }
     }
     return o;
