@@ -138,10 +138,13 @@ struct Encoder {
   // grown down while rows match); returns the end offset, or 0 once over `limit` subrects.
   // Works on the tile copy Build() made (w pixels a row); a covered pixel is overwritten with
   // the background, which no subrect's colour equals, so "background or covered" is one test.
+  // BPP is the client's bytes per pixel as a constant, so a subrect's colour is one fixed-size
+  // copy, not a call to memcpy (a text tile writes dozens of subrects).
+  template <int BPP>
   size_t Subrects(int off, int w, int h, uint32_t background, bool two, int limit, size_t o) {
     uint32_t* __restrict t = palette.px;
     uint8_t* __restrict dst = out;
-    const int bpp = r.bpp;
+    constexpr int bpp = BPP;
     int n = 0;
     for (int y = 0; y < h; y++) {
       const uint32_t* const rowStart = t + y * w;
@@ -206,7 +209,15 @@ struct Encoder {
     const int perSub = two ? 2 : 2 + r.bpp;
     const int64_t room = static_cast<int64_t>(rawSize) - static_cast<int64_t>(o - start) - 1;
     const int budget = static_cast<int>(std::min<int64_t>(room / perSub, 255));
-    const size_t end = budget > 0 ? Subrects(off, w, h, background, two, budget, o + 1) : 0;
+    size_t end = 0;
+    if (budget > 0) {
+      if (r.bpp == 4)
+        end = Subrects<4>(off, w, h, background, two, budget, o + 1);
+      else if (r.bpp == 2)
+        end = Subrects<2>(off, w, h, background, two, budget, o + 1);
+      else
+        end = Subrects<1>(off, w, h, background, two, budget, o + 1);
+    }
     if (end == 0) return RawTile(tx, ty, w, h, start);
     out[o] = static_cast<uint8_t>((end - o - 1) / perSub);
     out[start] = mask | kAnySubrects | (two ? 0 : kColoured);
