@@ -45,7 +45,10 @@ export function runLiveView(o: LiveViewOptions): Promise<void> {
       color: true,
     });
     if (error) lines[2] = `error: ${error}`.slice(0, out.columns ?? 80);
-    out.write(`\x1b[H\x1b[2J${lines.join('\r\n')}`);
+    // Overwrite in place, each line erased just before it is written (not after: a line as wide
+    // as the terminal leaves the cursor on its last character) and the screen below the last
+    // erased: a frame the terminal takes in several reads never shows a blank screen.
+    out.write(`\x1b[H${lines.map((l) => `\x1b[2K${l}`).join('\r\n')}\x1b[J`);
   };
 
   const status = async () => {
