@@ -163,16 +163,17 @@ export class CaptureRecorder {
       return;
     }
     this.surfaceBpp = s.format.bitsPerPixel >> 3;
-    this.keyframe(s);
+    this.keyframe(s, steadyPack(s));
   }
 
-  private keyframe(s: Surface): void {
+  /** `pixels`: the whole surface, read steadily (steadyPack) unless a scan just read it. */
+  private keyframe(s: Surface, pixels: Uint8Array): void {
     this.stats.keyframes++;
     this.write({
       type: 'keyframe',
       timeMs: this.time(),
       geometry: { width: s.width, height: s.height, format: s.format },
-      pixels: pack(s, [{ x: 0, y: 0, width: s.width, height: s.height }]),
+      pixels,
     });
   }
 
@@ -180,7 +181,9 @@ export class CaptureRecorder {
     const s = this.display.surface();
     if (!s || !this.surfaceBpp) return;
     const t = this.time();
-    if (this.writer?.keyframeDue(t)) return this.keyframe(s);
+    // Right after a scan the guest has just answered the bitmap switch, between two draws: one
+    // read, as for the damage records.
+    if (this.writer?.keyframeDue(t)) return this.keyframe(s, pack(s, [{ x: 0, y: 0, width: s.width, height: s.height }]));
     this.stats.damageRects += rects.length;
     for (let i = 0; i < rects.length; i += 0xffff) {
       const part = rects.slice(i, i + 0xffff);
@@ -222,6 +225,28 @@ export function freeCapturePath(path: string): string {
   const taken = (p: string): boolean => fs.existsSync(p) && fs.statSync(p).size > 0;
   if (!taken(path)) return path;
   for (let n = 1; ; n++) if (!taken(`${path}.${n}`)) return `${path}.${n}`;
+}
+
+/**
+ * Reads of a whole guest frame for the keyframe that starts a capture or follows a resize, at
+ * most: the frame is read again until two reads agree. Those keyframes are taken at any moment,
+ * not just after a scan, and they are the widest reads; a guest drawing meanwhile would leave a
+ * half-drawn frame in one, which every seek to that point replays. A guest that never stops
+ * drawing gets its last read after this many.
+ */
+export const KEYFRAME_READS = 3;
+
+/** The whole surface packed; a guest's memory is read again until two reads agree (KEYFRAME_READS). */
+export function steadyPack(s: Surface): Uint8Array {
+  const whole = [{ x: 0, y: 0, width: s.width, height: s.height }];
+  let pixels = pack(s, whole);
+  if (s.snapshot) return pixels;
+  for (let reads = 1; reads < KEYFRAME_READS; reads++) {
+    const again = pack(s, whole);
+    if (Buffer.from(again.buffer, again.byteOffset, again.byteLength).equals(pixels)) break;
+    pixels = again;
+  }
+  return pixels;
 }
 
 /** The pixels of rects, packed row after row, rect after rect. */

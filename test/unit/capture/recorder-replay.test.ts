@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import { CaptureFile } from '../../../backend/capture/capture-file';
 import { writePngFrames } from '../../../backend/capture/png-frames';
-import { CaptureRecorder, freeCapturePath, pack } from '../../../backend/capture/recorder';
+import { CaptureRecorder, freeCapturePath, KEYFRAME_READS, pack, steadyPack } from '../../../backend/capture/recorder';
 import { ReplayDisplay } from '../../../backend/capture/replay-display';
 import { GuestDisplay } from '../../../backend/display/guest-display';
 import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/pixel-format';
@@ -148,5 +148,51 @@ describe('recorder and replay (Display listener and source)', function () {
     rec.close();
     assert.equal(rec.path, `${file}.2`);
     assert.equal(fs.readFileSync(file, 'utf8'), 'x');
+  });
+
+  it('a keyframe is read again while the guest draws: the half-drawn read is not kept, and reads stay bounded', () => {
+    // A surface whose memory the "guest" draws into between the recorder's reads: the first read
+    // sees the top half of frame 1 over frame 0 (as a draw racing the copy would leave it).
+    const done = new Uint8Array(W * 4 * H).fill(1);
+    const torn = new Uint8Array(W * 4 * H).fill(0).fill(1, 0, (W * 4 * H) / 2);
+    let reads = 0;
+    const racing: Surface = {
+      width: W,
+      height: H,
+      stride: W * 4,
+      format: PIXEL_FORMAT_XRGB8888,
+      get data() {
+        return reads++ === 0 ? torn : done;
+      },
+    };
+    assert.equal(digest(steadyPack(racing)), digest(done), 'the keyframe holds the whole frame');
+    assert.equal(reads, 3, 'torn, whole, whole again: two reads agreed');
+    // A guest that never stops drawing: every read differs; the last one is kept after KEYFRAME_READS.
+    let n = 0;
+    const busy: Surface = {
+      width: 64,
+      height: 4,
+      stride: 256,
+      format: PIXEL_FORMAT_XRGB8888,
+      get data() {
+        return new Uint8Array(1024).fill(++n);
+      },
+    };
+    assert.equal(steadyPack(busy)[0], KEYFRAME_READS);
+    // A private snapshot (nothing writes it) is read once.
+    let snapReads = 0;
+    const snap: Surface = {
+      width: 64,
+      height: 4,
+      stride: 256,
+      format: PIXEL_FORMAT_XRGB8888,
+      snapshot: true,
+      get data() {
+        snapReads++;
+        return done.subarray(0, 1024);
+      },
+    };
+    steadyPack(snap);
+    assert.equal(snapReads, 1);
   });
 });
