@@ -133,12 +133,15 @@ export class SessionOutput {
    * A leading part of the frame being encoded (held): it goes to the transport at once, ahead
    * of the output waiting for the frame, so the client decodes while the rest is encoded.
    * Not bounded by `full`: a frame starts only while the transport is not full, and its parts
-   * are bytes that would be queued here anyway.
+   * are bytes that would be queued here anyway. `release` as for send().
    */
-  framePart(part: Uint8Array): void {
-    if (this.overflowed || part.byteLength === 0) return;
+  framePart(part: Uint8Array, release?: Release): void {
+    if (this.overflowed || part.byteLength === 0) {
+      release?.();
+      return;
+    }
     this.bytesOut += part.byteLength;
-    this.opts.write(part);
+    this.opts.write(part, release);
   }
 
   /** The frame is encoded: it (or what is left of it after framePart) goes first, then what waited for it. */

@@ -79,16 +79,30 @@ export const FRAME_PART_BYTES = 32 * 1024;
  * Takes the leading bytes of a frame while later rects are still being encoded, so they reach
  * the client (which decodes rect by rect) while the encoder works on: for one outstanding
  * full-screen request the encoder and the client's decoder then overlap, as they do with
- * LibVNCServer and TigerVNC, which write each rect as they encode it. The bytes are a view the
- * encoder reuses: copy them before returning.
+ * LibVNCServer and TigerVNC, which write each rect as they encode it. From encodeFrame the
+ * bytes are a view the writer reuses (copy them before returning) unless its parts are
+ * `inPlace`; FrameEncoder.encode says what its parts are.
  */
-export type FramePartSink = (bytes: Uint8Array) => void;
+export type FramePartSink = (bytes: Uint8Array, release?: () => void) => void;
+
+/** How encodeFrame hands out a frame's leading parts. */
+export interface FramePartOptions {
+  /** Bytes gathered after a rect before they go out as a part (default FRAME_PART_BYTES). */
+  minBytes?: number;
+  /**
+   * Each part is a view of the writer's storage, which keeps growing (no reuse within the
+   * frame): valid until the writer is reused, like the frame's bytes. Otherwise the writer
+   * starts over after each part, and the part must be copied before onPart returns.
+   */
+  inPlace?: boolean;
+}
 
 /**
  * Exact rect count in the header, never nRects=0xFFFF + LastRect (vncsnapshot 1.2a hangs on that).
  * `into`: a writer to reuse (reset here); the frame's bytes are then a view of its storage,
- * valid until its next use. `onPart`: the frame's leading bytes go there once FRAME_PART_BYTES
- * have gathered after a rect, and the returned bytes are only what follows the last part.
+ * valid until its next use. `onPart`: the frame's leading bytes go there once `minBytes` have
+ * gathered after a rect (never after the last one), and the returned bytes are only what
+ * follows the last part.
  */
 export function encodeFrame(
   manager: EncodeManager,
@@ -96,6 +110,7 @@ export function encodeFrame(
   source: PixelSource,
   into?: ByteWriter,
   onPart?: FramePartSink,
+  parts: FramePartOptions = {},
 ): EncodedFrame {
   const bpp = bytesPerPixel(job.clientFormat);
   const copyBytes = job.copies.length * (RECT_HEADER_SIZE + COPYRECT_DATA_SIZE);
@@ -122,6 +137,18 @@ export function encodeFrame(
   const plans = sources
     ? job.rects.map((f, i) => manager.planRect(sources[i]!.surface, sources[i]!.rect, job.clientFormat, optsOf(f)))
     : null;
+  const minPart = parts.minBytes ?? FRAME_PART_BYTES;
+  /** In place: where the bytes not yet handed out start. */
+  let sent = 0;
+  // In place, a large rect may also go out in pieces (Raw: EncodeSettings.progress).
+  const progress =
+    onPart && parts.inPlace
+      ? (): void => {
+          if (w.length - sent < minPart) return;
+          onPart(w.finish().subarray(sent));
+          sent = w.length;
+        }
+      : undefined;
   try {
     job.rects.forEach((f, i) => {
       const src = sources ? sources[i]! : source(i, f.rect);
@@ -129,18 +156,19 @@ export function encodeFrame(
         ...optsOf(f),
         at: f.rect,
         ...(plans ? { plan: plans[i]! } : {}),
+        ...(progress ? { progress } : {}),
       });
       lossy.push(res.lossy);
-      if (onPart && w.length >= FRAME_PART_BYTES && i < job.rects.length - 1) {
-        onPart(w.finish());
-        // Same storage, from its start: the capacity already covers the rest of the frame.
-        w.reset(0);
-      }
+      if (!onPart || w.length - sent < minPart || i === job.rects.length - 1) return;
+      if (progress) return progress();
+      onPart(w.finish());
+      // Same storage, from its start: the capacity already covers the rest of the frame.
+      w.reset(0);
     });
   } finally {
     for (const p of plans ?? []) p.jpeg?.release();
   }
-  return { bytes: w.finish(), lossy };
+  return { bytes: w.finish().subarray(sent), lossy };
 }
 
 /**
@@ -154,9 +182,9 @@ export interface FrameEncoder {
   /** The client sent SetEncodings (applied to frames encoded after this call). */
   encodingsChanged(list: readonly number[]): void;
   /**
-   * `onPart`: an encoder working off the session's thread may deliver the frame's leading
-   * bytes there first (in order, before done(), whose bytes are then the rest); the inline
-   * twin never does.
+   * `onPart`: the encoder may deliver the frame's leading bytes there first (in order, before
+   * done(), whose bytes are then the rest). The worker's parts are copies the session may keep;
+   * the inline twin's are views of the frame's buffer and come with a release, like the frame.
    */
   encode(surface: Surface, job: FrameJob, done: (frame: EncodedFrame) => void, onPart?: FramePartSink): void;
   stats(): EncodeStatsSnapshot;
@@ -182,7 +210,18 @@ export function encodeWholeFrame(enc: FrameEncoder, surface: Surface, job: Frame
  */
 export const FRAME_WRITERS_KEPT = 2;
 
-/** The twin: encodes inline from the live surface with the session's own EncodeManager. */
+/**
+ * Bytes an inline frame gathers before they go to the transport ahead of the rest (when the
+ * session takes parts): a 1080p Raw frame (8 MB, one rect copied in RAW_PIECE_BYTES pieces)
+ * then leaves in 1 MB writes while the rest is still being copied, instead of one write after
+ * the whole copy.
+ */
+export const INLINE_PART_BYTES = 256 * 1024;
+
+/**
+ * The twin: encodes inline from the live surface with the session's own EncodeManager. Given
+ * `onPart`, a large frame's leading bytes go there as it is written (INLINE_PART_BYTES).
+ */
 export class SyncFrameEncoder implements FrameEncoder {
   readonly mode = 'sync';
   readonly busy = false;
@@ -196,17 +235,30 @@ export class SyncFrameEncoder implements FrameEncoder {
     // The session already applied the list to this manager.
   }
 
-  encode(surface: Surface, job: FrameJob, done: (frame: EncodedFrame) => void): void {
+  encode(surface: Surface, job: FrameJob, done: (frame: EncodedFrame) => void, onPart?: FramePartSink): void {
     const reused = this.spare.pop();
     if (reused) this.reusedWriters += 1;
     const writer = reused ?? new ByteWriter(64);
-    const frame = encodeFrame(this.manager, job, (_i, rect) => ({ surface, rect }), writer);
-    let given = false;
-    const release = (): void => {
-      if (given) return;
-      given = true;
-      if (this.spare.length < FRAME_WRITERS_KEPT) this.spare.push(writer);
+    // Parts are views of the writer: it goes back once the rest and every part are released
+    // (the output may release the rest early, when it copies it, while a part is still queued
+    // in the transport).
+    let holders = 0;
+    const hold = (): (() => void) => {
+      holders += 1;
+      let given = false;
+      return () => {
+        if (given) return;
+        given = true;
+        holders -= 1;
+        if (holders === 0 && this.spare.length < FRAME_WRITERS_KEPT) this.spare.push(writer);
+      };
     };
+    const release = hold();
+    const parts = onPart ? (bytes: Uint8Array) => onPart(bytes, hold()) : undefined;
+    const frame = encodeFrame(this.manager, job, (_i, rect) => ({ surface, rect }), writer, parts, {
+      minBytes: INLINE_PART_BYTES,
+      inPlace: true,
+    });
     done({ ...frame, release });
   }
 

@@ -82,6 +82,8 @@ export interface RectOptions {
   busy?: boolean;
   /** Where the rect goes on the client's framebuffer, when `rect` addresses a snapshot (encode-frame.ts). */
   at?: Rect;
+  /** EncodeSettings.progress for this rect. */
+  progress?: () => void;
 }
 
 export interface RectResult {
@@ -190,7 +192,7 @@ export class EncodeManager {
     const kind = opts.plan?.kind ?? analyseRect(surface, rect).kind;
     this.classes[kind] += 1;
     let used = this.pick(kind, rect);
-    const settings = { ...this.settingsFor(kind, used, clientFormat, opts), jpeg: opts.plan?.jpeg ?? null };
+    const settings = { ...this.settingsFor(kind, used, clientFormat, opts), jpeg: opts.plan?.jpeg ?? null, progress: opts.progress };
     writeRectHeader(w, opts.at ?? rect, used.id);
     if (!used.encode(surface, rect, clientFormat, w, settings)) {
       w.length = before;

@@ -564,11 +564,20 @@ export class RfbSession {
     this.refreshAsked = false;
     const t0 = performance.now();
     const frames = this.frames.next();
+    let held = false;
     frames.encode(
       surface,
       job,
-      (frame) => (inline ? this.frameEncoded(job, frame) : this.guard(() => this.frameEncoded(job, frame, true))),
-      (part) => this.guard(() => this.output.framePart(part)),
+      (frame) => (inline ? this.frameEncoded(job, frame, false, held) : this.guard(() => this.frameEncoded(job, frame, true))),
+      (part, release) =>
+        this.guard(() => {
+          // An inline frame's first part: what was queued before the frame goes first.
+          if (inline && !held) {
+            held = true;
+            this.output.hold();
+          }
+          this.output.framePart(part, release);
+        }),
     );
     this.frameWorkMs += performance.now() - t0;
     inline = false;
@@ -577,13 +586,13 @@ export class RfbSession {
   }
 
   /** The frame is encoded: it goes out, then what was held back while it was in the worker. */
-  private frameEncoded(job: FrameJob, frame: EncodedFrame, async = false): void {
+  private frameEncoded(job: FrameJob, frame: EncodedFrame, async = false, held = async): void {
     job.rects.forEach((f, i) => this.scheduler.rectSent(f.rect, frame.lossy[i] === true));
     this.scheduler.refreshedRects += job.rects.filter((f) => f.lossless).length;
     this.scheduler.updateSent();
     this.updates += 1;
     this.copies.frameSent();
-    if (async) this.output.frameDone(frame.bytes, frame.release);
+    if (held) this.output.frameDone(frame.bytes, frame.release);
     else this.send(frame.bytes, undefined, frame.release);
     // Damage that came while the frame was encoded may go at the next frame time.
     if (async) this.flush();

@@ -18,6 +18,12 @@ export interface EncodeSettings {
   compressLevel: number | null;
   /** This rect's JPEG, already started on a pool thread at `qualityLevel` (encode-frame.ts). */
   jpeg?: JpegJob | null;
+  /**
+   * An encoder writing a large rect in pieces (Raw) calls this between them, never from inside
+   * a ByteWriter.direct() callback: the frame may send the bytes written so far ahead of the
+   * rest (encode-frame.ts). Only an encoder that never rolls back may call it.
+   */
+  progress?: () => void;
 }
 
 export const DEFAULT_ENCODE_SETTINGS: EncodeSettings = { qualityLevel: null, compressLevel: null };
