@@ -40,6 +40,20 @@ function draw(g: Surface, n: number, rnd: () => number): { x: number; y: number;
   return [r];
 }
 
+/** An XRGB surface whose every read of `data` calls `read` (the guest's memory as a reader sees it). */
+function readSurface(width: number, height: number, read: () => Uint8Array, snapshot = false): Surface {
+  return {
+    width,
+    height,
+    stride: width * 4,
+    format: PIXEL_FORMAT_XRGB8888,
+    snapshot,
+    get data() {
+      return read();
+    },
+  };
+}
+
 describe('recorder and replay (Display listener and source)', function () {
   this.timeout(60_000);
   let dir: string;
@@ -156,43 +170,15 @@ describe('recorder and replay (Display listener and source)', function () {
     const done = new Uint8Array(W * 4 * H).fill(1);
     const torn = new Uint8Array(W * 4 * H).fill(0).fill(1, 0, (W * 4 * H) / 2);
     let reads = 0;
-    const racing: Surface = {
-      width: W,
-      height: H,
-      stride: W * 4,
-      format: PIXEL_FORMAT_XRGB8888,
-      get data() {
-        return reads++ === 0 ? torn : done;
-      },
-    };
+    const racing = readSurface(W, H, () => (reads++ === 0 ? torn : done));
     assert.equal(digest(steadyPack(racing)), digest(done), 'the keyframe holds the whole frame');
     assert.equal(reads, 3, 'torn, whole, whole again: two reads agreed');
     // A guest that never stops drawing: every read differs; the last one is kept after KEYFRAME_READS.
     let n = 0;
-    const busy: Surface = {
-      width: 64,
-      height: 4,
-      stride: 256,
-      format: PIXEL_FORMAT_XRGB8888,
-      get data() {
-        return new Uint8Array(1024).fill(++n);
-      },
-    };
-    assert.equal(steadyPack(busy)[0], KEYFRAME_READS);
+    assert.equal(steadyPack(readSurface(64, 4, () => new Uint8Array(1024).fill(++n)))[0], KEYFRAME_READS);
     // A private snapshot (nothing writes it) is read once.
     let snapReads = 0;
-    const snap: Surface = {
-      width: 64,
-      height: 4,
-      stride: 256,
-      format: PIXEL_FORMAT_XRGB8888,
-      snapshot: true,
-      get data() {
-        snapReads++;
-        return done.subarray(0, 1024);
-      },
-    };
-    steadyPack(snap);
+    steadyPack(readSurface(64, 4, () => (snapReads++, done.subarray(0, 1024)), true));
     assert.equal(snapReads, 1);
   });
 });
