@@ -33,6 +33,8 @@ export interface EncodePoolOptions {
   workerModule: string;
   /** Most threads (default: ENCODE_MAX_WORKERS, never more than the CPUs, at least 2). */
   maxWorkers?: number;
+  /** How long a worker with no session lives (default ENCODE_WORKER_IDLE_MS). */
+  idleMs?: number;
 }
 
 /**
@@ -96,9 +98,11 @@ export class EncodePool {
   private nextSession = 1;
   readonly maxWorkers: number;
   readonly workerModule: string;
+  private readonly idleMs: number;
 
   constructor(opts: EncodePoolOptions) {
     this.workerModule = opts.workerModule;
+    this.idleMs = opts.idleMs ?? ENCODE_WORKER_IDLE_MS;
     this.maxWorkers = opts.maxWorkers ?? Math.max(2, Math.min(ENCODE_MAX_WORKERS, availableParallelism()));
   }
 
@@ -150,8 +154,12 @@ export class EncodePool {
     if (worker.clients.size > 0 || worker.idleTimer || worker.dead) return;
     worker.idleTimer = setTimeout(() => {
       worker.idleTimer = null;
-      if (worker.clients.size === 0 && !this.keeps(worker)) void worker.thread.terminate();
-    }, ENCODE_WORKER_IDLE_MS);
+      if (worker.clients.size > 0 || this.keeps(worker)) return;
+      // Out of the pool before terminate(): the thread takes a while to exit, and a session
+      // attached to it meanwhile would lose its jobs and then fail with the exit.
+      this.forget(worker);
+      void worker.thread.terminate();
+    }, this.idleMs);
     worker.idleTimer.unref();
   }
 

@@ -1,0 +1,60 @@
+// The encode pool's worker lifetime: a worker whose idle time ran out is going away, and a
+// session that comes while its thread exits must get another worker, not lose its jobs.
+
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import type { FromEncodeWorker } from '../../../backend/updates/encode-jobs';
+import { EncodePool, type PoolClient } from '../../../backend/updates/encode-pool';
+
+const IDLE_MS = 50;
+
+function recordingClient(): PoolClient & { messages: FromEncodeWorker[]; failures: string[] } {
+  const messages: FromEncodeWorker[] = [];
+  const failures: string[] = [];
+  return { messages, failures, message: (m) => messages.push(m), workerFailed: (why) => failures.push(why) };
+}
+
+async function until(cond: () => boolean, what: string, ms = 10000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('encode pool: worker lifetime', function () {
+  this.timeout(30000);
+  let pool: EncodePool;
+  beforeEach(() => {
+    pool = new EncodePool({ workerModule: path.join(__dirname, '..', '..', 'helpers', 'echo-encode-worker'), idleMs: IDLE_MS });
+  });
+  afterEach(() => pool.shutdown());
+
+  it('a session attached just as an idle worker is terminated goes to a fresh worker and is served', async () => {
+    const first = pool.attach(recordingClient());
+    await first.worker.ready;
+    pool.detach(first.worker, first.session);
+    // A timer of the same length set after detach's idle timer runs right after it: the old
+    // thread has been told to terminate and has not exited yet.
+    const late = recordingClient();
+    const second = await new Promise<ReturnType<EncodePool['attach']>>((r) => setTimeout(() => r(pool.attach(late)), IDLE_MS));
+    assert.notEqual(second.worker, first.worker, 'the terminating worker took a new session');
+    second.post({ type: 'job', session: second.session, id: 1, job: 'hello', pixels: new SharedArrayBuffer(8) });
+    await until(() => late.messages.length > 0 || late.failures.length > 0, 'the job result');
+    assert.deepEqual(late.failures, []);
+    assert.deepEqual(late.messages, [{ type: 'result', session: second.session, id: 1, result: 'hello', stats: null }]);
+    await until(() => pool.liveWorkers === 1, 'the old thread to exit');
+  });
+
+  it('a worker with no session ends after its idle time; one with a session does not', async () => {
+    const a = pool.attach(recordingClient());
+    const b = pool.attach(recordingClient());
+    await Promise.all([a.worker.ready, b.worker.ready]);
+    assert.notEqual(a.worker, b.worker, 'two sessions on an idle pool get a worker each');
+    pool.detach(a.worker, a.session);
+    await until(() => pool.liveWorkers === 1, 'the empty worker to exit');
+    await new Promise((r) => setTimeout(r, IDLE_MS * 4));
+    assert.equal(pool.liveWorkers, 1);
+    assert.equal(b.worker.dead, false);
+  });
+});
