@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <numeric>
 #include <string>
 
 namespace xenvfb {
@@ -52,7 +51,8 @@ struct Encoder {
   size_t outLen;
   uint32_t tile[kTile * kTile];
   uint8_t index[kTile * kTile];  // each tile pixel's palette index
-  // Palette of the current tile, most frequent first, ties by first appearance.
+  // Palette of the current tile: the most frequent colour (the first to appear among equals)
+  // at 0, the others in order of appearance, the one first seen moved to where it was.
   uint32_t colour[kMaxPalette];
   int size = 0;
   uint32_t slotKey[kSlots];
@@ -65,7 +65,8 @@ struct Encoder {
     return o + cp;
   }
 
-  // Colours of tile[0..n), sorted; each pixel's index in index[]. False past kMaxPalette.
+  // Colours of tile[0..n) in PaletteBuilder's 'first' order; each pixel's index in index[].
+  // False past kMaxPalette.
   bool Palette(int n) {
     if (++stamp == 0) {
       std::memset(slotStamp, 0, sizeof slotStamp);
@@ -102,18 +103,17 @@ struct Encoder {
       prev = v;
       prevIdx = idx;
     }
-    int order[kMaxPalette];
-    std::iota(order, order + m, 0);
-    std::stable_sort(order, order + m, [&](int a, int b) { return count[a] > count[b]; });
-    uint8_t moved[kMaxPalette];
-    bool anyMoved = false;
-    for (int k = 0; k < m; k++) {
-      colour[k] = found[order[k]];
-      moved[order[k]] = static_cast<uint8_t>(k);
-      anyMoved = anyMoved || order[k] != k;
+    int best = 0;
+    for (int k = 1; k < m; k++)
+      if (count[k] > count[best]) best = k;
+    std::memcpy(colour, found, sizeof(uint32_t) * m);
+    if (best != 0) {
+      std::swap(colour[0], colour[best]);
+      for (int i = 0; i < n; i++) {
+        if (index[i] == 0) index[i] = static_cast<uint8_t>(best);
+        else if (index[i] == best) index[i] = 0;
+      }
     }
-    if (anyMoved)
-      for (int i = 0; i < n; i++) index[i] = moved[index[i]];
     size = m;
     return true;
   }

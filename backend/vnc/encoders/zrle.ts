@@ -3,7 +3,12 @@
 //   0 raw CPIXELs | 1 one CPIXEL | 2..16 palette CPIXELs + packed indices (1/2/4 bits, rows
 //   padded to a byte) | 128 (CPIXEL, run)* | 130..255 palette + (index | index|0x80, run)*.
 // A run length L is written as L-1 in bytes of 255 and a final byte < 255. The cheapest of
-// the forms is picked per tile from exact sizes, like TigerVNC's ZRLEEncoder.
+// the forms is picked per tile from exact sizes, like TigerVNC's ZRLEEncoder. A palette lists
+// the tile's most frequent colour first and the others in order of appearance (the first one
+// moved to where the most frequent was): the same glyph on the same background then gets the
+// same indices in every tile, which deflate finds again. Sorting every colour by count instead
+// made the bench:peers text page's stream 2.8% larger at level 2 (230,071 against 223,607
+// bytes), 3.5% at level 6.
 //
 // Two twins write the same tile stream (test/unit/vnc/encoders/zrle-twins.test.ts): the tile
 // loop below, the reference, and its C++ copy in the addon (native/src/zrle.cc), used when the
@@ -94,7 +99,7 @@ function runLengthBytes(len: number): number {
 /** Writes one tile at out[o]; returns the offset after it (at most ZRLE_TILE_MAX_BYTES on). */
 function encodeTile(tile: Uint32Array, w: number, h: number, packer: PixelPacker, pal: PaletteBuilder, out: Uint8Array, o: number): number {
   const cp = packer.size;
-  const palette = pal.build(tile, 0, w, h, w, ZRLE_MAX_PALETTE) ? pal : null;
+  const palette = pal.build(tile, 0, w, h, w, ZRLE_MAX_PALETTE, 'first') ? pal : null;
   if (palette && palette.size === 1) {
     out[o] = ZrleSub.Solid;
     packer.put(out, o + 1, tile[0]!);
