@@ -12,8 +12,10 @@
 // compare, so the guest reports it again: its marks follow its writes, docs/dirty-tiles.md
 // r4). Invariant: every change to the shadow is inside the damage reported with it. Clients
 // are encoded from the shadow, never from live guest memory, so outside its pending damage
-// a client holds exactly the shadow. Scroll detection works on a private snapshot of the
-// rect, so the copy it reports is exactly true of the shadow.
+// a client holds exactly the shadow. A copy hint is what was done to the shadow (its rows
+// moved), so it is true of the shadow whatever the guest did meanwhile; scroll detection only
+// chooses it, comparing the guest's rows with the shadow's. The rows it found equal are not
+// compared again: a guest write after that compare is newer and reported again, like any other.
 
 import { isEmptyRect, type Rect, rectsOverlap } from '../../shared/region';
 import type { CopyHint, Surface } from './display';
@@ -45,13 +47,6 @@ export interface RefineOptions {
   detectCopies?: boolean;
 }
 
-/** Bytes laid out like the guest surface, with word and Buffer views. */
-interface Snapshot {
-  u8: Uint8Array;
-  u32: Uint32Array;
-  buf: Buffer;
-}
-
 interface Span {
   /** First and last changed byte offset in the row span, -1 if none. */
   first: number;
@@ -76,7 +71,6 @@ export class ShadowFramebuffer {
   private readonly shBuf: Buffer;
   private readonly g32: Uint32Array;
   private readonly gBuf: Buffer;
-  private scratch: Snapshot | null = null;
   private readonly span: Span = { first: -1, last: -1 };
 
   constructor(guest: Surface) {
@@ -103,20 +97,20 @@ export class ShadowFramebuffer {
     const out: RefineResult = { copies: [], rects: [] };
     for (const r of rects) {
       if (isEmptyRect(r)) continue;
-      let source: Snapshot = { u8: this.guest.data, u32: this.g32, buf: this.gBuf };
       const candidates =
         opts.detectCopies && r.height >= SCROLL_MIN_ROWS && r.width * this.bpp >= 16 && this.samplesChanged(r)
           ? this.scrollCandidates(r)
           : [];
+      let moved: CopyHint | null = null;
       if (candidates.length > 0) {
-        source = this.snapshot(r);
-        const copy = this.verifyScroll(r, candidates, source.buf);
+        const copy = this.verifyScroll(r, candidates);
         if (copy && !out.rects.some((d) => rectsOverlap(d, copy.src))) {
           this.applyCopy(copy);
           out.copies.push(copy);
+          moved = copy;
         }
       }
-      this.syncRect(r, source.u8, source.u32, source.buf, out.rects);
+      this.syncRect(r, moved, out.rects);
     }
     return out;
   }
@@ -142,27 +136,6 @@ export class ShadowFramebuffer {
       if (this.gBuf.compare(this.shBuf, a, b, a, b) !== 0) return true;
     }
     return false;
-  }
-
-  /** Copy the guest's pixels of `r` into the scratch buffer (same layout as the guest). */
-  private snapshot(r: Rect): Snapshot {
-    if (!this.scratch) {
-      const backing = new ArrayBuffer((this.mis + this.len + 3) & ~3);
-      const u8 = new Uint8Array(backing, this.mis, this.len);
-      this.scratch = { u8, u32: words(u8, this.mis), buf: Buffer.from(backing, this.mis, this.len) };
-    }
-    const g = this.guest.data;
-    if (this.wholeRows(r)) {
-      // Whole rows are one span: one copy instead of one per row (1080p: 1.4 -> 0.7 ms).
-      const a = r.y * this.guest.stride;
-      this.scratch.u8.set(g.subarray(a, a + r.height * this.guest.stride), a);
-      return this.scratch;
-    }
-    for (let y = r.y; y < r.y + r.height; y++) {
-      const [a, b] = this.rowSpan(r, y);
-      this.scratch.u8.set(g.subarray(a, b), a);
-    }
-    return this.scratch;
   }
 
   /**
@@ -193,11 +166,11 @@ export class ShadowFramebuffer {
       .map(([dy]) => dy);
   }
 
-  /** The candidate whose longest run of exactly moved rows (in the snapshot `fresh`) is longest, if long enough. */
-  private verifyScroll(r: Rect, candidates: readonly number[], fresh: Buffer): CopyHint | null {
+  /** The candidate whose longest run of exactly moved rows is longest, if long enough. */
+  private verifyScroll(r: Rect, candidates: readonly number[]): CopyHint | null {
     let best: { dy: number; from: number; to: number } | null = null;
     for (const dy of candidates) {
-      const run = this.longestRun(r, dy, fresh);
+      const run = this.longestRun(r, dy);
       if (run && (!best || run.to - run.from > best.to - best.from)) best = { dy, ...run };
       // Candidates come most voted first: one whose run covers 3/4 of the rows it could is taken.
       if (best && best.to - best.from >= 0.75 * (r.height - Math.abs(best.dy))) break;
@@ -210,8 +183,8 @@ export class ShadowFramebuffer {
     };
   }
 
-  /** Longest run of rows y (inside r, y - dy inside r) where fresh row y equals old row y - dy. */
-  private longestRun(r: Rect, dy: number, fresh: Buffer): { from: number; to: number } | null {
+  /** Longest run of rows y (inside r, y - dy inside r) where the guest's row y equals the shadow's row y - dy. */
+  private longestRun(r: Rect, dy: number): { from: number; to: number } | null {
     const y0 = r.y + Math.max(0, dy);
     const y1 = r.y + r.height + Math.min(0, dy);
     let best: { from: number; to: number } | null = null;
@@ -221,7 +194,7 @@ export class ShadowFramebuffer {
       if (y < y1) {
         const [a, b] = this.rowSpan(r, y);
         const s = a - dy * this.guest.stride;
-        same = fresh.compare(this.shBuf, s, s + (b - a), a, b) === 0;
+        same = this.gBuf.compare(this.shBuf, s, s + (b - a), a, b) === 0;
       }
       if (same && start < 0) start = y;
       if (!same && start >= 0) {
@@ -250,9 +223,15 @@ export class ShadowFramebuffer {
     }
   }
 
-  /** Compare-and-copy `r` from `src`; append the changed boxes per band (merging neighbours). */
-  private syncRect(r: Rect, src8: Uint8Array, src32: Uint32Array, srcBuf: Buffer, out: Rect[]): void {
+  /**
+   * Compare-and-copy `r` from the guest; append the changed boxes per band (merging
+   * neighbours). The rows of `moved` (a copy just applied to the shadow) were found equal to
+   * the guest's by verifyScroll and are not compared again.
+   */
+  private syncRect(r: Rect, moved: CopyHint | null, out: Rect[]): void {
     const stride = this.guest.stride;
+    const skipFrom = moved ? moved.dst.y : 0;
+    const skipTo = moved ? moved.dst.y + moved.dst.height : 0;
     let lastBand: Rect | null = null;
     for (let band = r.y; band < r.y + r.height; band += SHADOW_BAND_ROWS) {
       const end = Math.min(band + SHADOW_BAND_ROWS, r.y + r.height);
@@ -261,9 +240,10 @@ export class ShadowFramebuffer {
       let y0 = -1;
       let y1 = -1;
       for (let y = band; y < end; y++) {
+        if (y >= skipFrom && y < skipTo) continue;
         const [a, b] = this.rowSpan(r, y);
-        if (srcBuf.compare(this.shBuf, a, b, a, b) === 0) continue;
-        this.syncSpan(src8, src32, a, b);
+        if (this.gBuf.compare(this.shBuf, a, b, a, b) === 0) continue;
+        this.syncSpan(a, b);
         if (this.span.first < 0) continue;
         const rowStart = y * stride;
         x0 = Math.min(x0, Math.floor((this.span.first - rowStart) / this.bpp));
@@ -294,7 +274,9 @@ export class ShadowFramebuffer {
    * the reported range (and then in the shadow clients are encoded from) or outside it (still
    * newer than our compare: the guest reports it). Every change to the shadow is reported.
    */
-  private syncSpan(src8: Uint8Array, src32: Uint32Array, a: number, b: number): void {
+  private syncSpan(a: number, b: number): void {
+    const src8 = this.guest.data;
+    const src32 = this.g32;
     const sh8 = this.sh8;
     const sh32 = this.sh32;
     const mis = this.mis;
