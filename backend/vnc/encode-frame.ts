@@ -80,28 +80,23 @@ export const FRAME_PART_BYTES = 32 * 1024;
  * the client (which decodes rect by rect) while the encoder works on: for one outstanding
  * full-screen request the encoder and the client's decoder then overlap, as they do with
  * LibVNCServer and TigerVNC, which write each rect as they encode it. From encodeFrame the
- * bytes are a view the writer reuses (copy them before returning) unless its parts are
- * `inPlace`; FrameEncoder.encode says what its parts are.
+ * bytes are a view of the writer's storage, which keeps growing within the frame: valid until
+ * the writer is reused, like the frame's bytes. FrameEncoder.encode says what its parts are.
  */
 export type FramePartSink = (bytes: Uint8Array, release?: () => void) => void;
 
 /** How encodeFrame hands out a frame's leading parts. */
 export interface FramePartOptions {
-  /** Bytes gathered after a rect before they go out as a part (default FRAME_PART_BYTES). */
+  /** Bytes gathered after a rect (or a piece of one) before they go out as a part (default FRAME_PART_BYTES). */
   minBytes?: number;
-  /**
-   * Each part is a view of the writer's storage, which keeps growing (no reuse within the
-   * frame): valid until the writer is reused, like the frame's bytes. Otherwise the writer
-   * starts over after each part, and the part must be copied before onPart returns.
-   */
-  inPlace?: boolean;
 }
 
 /**
  * Exact rect count in the header, never nRects=0xFFFF + LastRect (vncsnapshot 1.2a hangs on that).
  * `into`: a writer to reuse (reset here); the frame's bytes are then a view of its storage,
  * valid until its next use. `onPart`: the frame's leading bytes go there once `minBytes` have
- * gathered after a rect (never after the last one), and the returned bytes are only what
+ * gathered after a rect (never after the last one) or after a piece of a rect its encoder
+ * reports (EncodeSettings.progress: Raw, Hextile), and the returned bytes are only what
  * follows the last part.
  */
 export function encodeFrame(
@@ -138,17 +133,16 @@ export function encodeFrame(
     ? job.rects.map((f, i) => manager.planRect(sources[i]!.surface, sources[i]!.rect, job.clientFormat, optsOf(f)))
     : null;
   const minPart = parts.minBytes ?? FRAME_PART_BYTES;
-  /** In place: where the bytes not yet handed out start. */
+  /** Where the bytes not yet handed out start. */
   let sent = 0;
-  // In place, a large rect may also go out in pieces (Raw: EncodeSettings.progress).
-  const progress =
-    onPart && parts.inPlace
-      ? (): void => {
-          if (w.length - sent < minPart) return;
-          onPart(w.finish().subarray(sent));
-          sent = w.length;
-        }
-      : undefined;
+  // Between rects, and between the pieces of a large rect (EncodeSettings.progress).
+  const progress = onPart
+    ? (): void => {
+        if (w.length - sent < minPart) return;
+        onPart(w.finish().subarray(sent));
+        sent = w.length;
+      }
+    : undefined;
   try {
     job.rects.forEach((f, i) => {
       const src = sources ? sources[i]! : source(i, f.rect);
@@ -159,11 +153,7 @@ export function encodeFrame(
         ...(progress ? { progress } : {}),
       });
       lossy.push(res.lossy);
-      if (!onPart || w.length - sent < minPart || i === job.rects.length - 1) return;
-      if (progress) return progress();
-      onPart(w.finish());
-      // Same storage, from its start: the capacity already covers the rest of the frame.
-      w.reset(0);
+      if (i < job.rects.length - 1) progress?.();
     });
   } finally {
     for (const p of plans ?? []) p.jpeg?.release();
@@ -255,10 +245,7 @@ export class SyncFrameEncoder implements FrameEncoder {
     };
     const release = hold();
     const parts = onPart ? (bytes: Uint8Array) => onPart(bytes, hold()) : undefined;
-    const frame = encodeFrame(this.manager, job, (_i, rect) => ({ surface, rect }), writer, parts, {
-      minBytes: INLINE_PART_BYTES,
-      inPlace: true,
-    });
+    const frame = encodeFrame(this.manager, job, (_i, rect) => ({ surface, rect }), writer, parts, { minBytes: INLINE_PART_BYTES });
     done({ ...frame, release });
   }
 

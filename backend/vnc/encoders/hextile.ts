@@ -19,7 +19,7 @@ import type { Surface } from '../../display/display';
 import { type HextileNative, hextileNative } from '../../../native';
 import { bytesPerPixel } from '../../display/pixel-format';
 import { RfbEncoding } from '../messages';
-import type { Encoder } from './encoder';
+import type { EncodeSettings, Encoder } from './encoder';
 import { PaletteBuilder } from './palette';
 import { type PixelPacker, pixelPacker, readClientRect } from './pixels';
 
@@ -41,6 +41,15 @@ const TILE = 16;
  * Above 96 nothing more was saved and photo tiles cost more search time.
  */
 const HEXTILE_MAX_COLOURS = 96;
+/**
+ * Rows per band of a rect in a frame that sends parts ahead (EncodeSettings.progress). A band
+ * that compressed to half its raw size or less goes out before the next is encoded: the client
+ * decodes 1080p text while the rest is encoded, as LibVNCServer's and TigerVNC's clients do
+ * (they write as they encode). A photo band (mostly raw tiles) does not: its bytes would cross
+ * from the encode worker as a copy of nearly raw size. Each band starts without the
+ * background and foreground of the tile before it: a few bytes a band.
+ */
+export const HEXTILE_PART_ROWS = 128;
 
 export class HextileEncoder implements Encoder {
   readonly id = RfbEncoding.Hextile;
@@ -52,20 +61,37 @@ export class HextileEncoder implements Encoder {
   /** `native`: the C++ twin to use, or null for the TypeScript loop (default: the addon's, unless disabled). */
   constructor(private readonly native: HextileNative | null = process.env[NO_NATIVE_HEXTILE_ENV] === '1' ? null : hextileNative) {}
 
-  encode(surface: Surface, rect: Rect, pf: PixelFormat, writer: ByteWriter): boolean {
+  encode(surface: Surface, rect: Rect, pf: PixelFormat, writer: ByteWriter, settings?: EncodeSettings): boolean {
     const { bytes, values } = readClientRect(surface, rect, pf);
+    const bpp = bytesPerPixel(pf);
+    // With a frame that sends parts ahead, the rect goes in bands of tile rows; a band that
+    // came out at most half its raw size is handed out before the next one is encoded.
+    const progress = settings?.progress;
+    const band = progress ? HEXTILE_PART_ROWS : rect.height;
+    for (let y = 0; y < rect.height; y += band) {
+      const h = Math.min(band, rect.height - y);
+      const before = writer.length;
+      const from = y * rect.width;
+      this.encodeBand(values.subarray(from, from + h * rect.width), bytes.subarray(from * bpp, (from + h * rect.width) * bpp), rect.width, h, pf, writer);
+      if (progress && y + h < rect.height && (writer.length - before) * 2 <= h * rect.width * bpp) progress();
+    }
+    return true;
+  }
+
+  /** Tiles of a width x h block, the first one carrying no background or foreground over. */
+  private encodeBand(values: Uint32Array, bytes: Uint8Array, width: number, h: number, pf: PixelFormat, writer: ByteWriter): void {
     // Worst case: every tile raw, a mask byte + its pixels.
-    const tiles = Math.ceil(rect.width / TILE) * Math.ceil(rect.height / TILE);
+    const tiles = Math.ceil(width / TILE) * Math.ceil(h / TILE);
     const native = this.native;
     if (native) {
       const bpp = bytesPerPixel(pf);
-      writer.direct(tiles + bytes.length, (out, o) => native(values, bytes, rect.width, rect.height, bpp, out, o));
-      return true;
+      writer.direct(tiles + bytes.length, (out, o) => native(values, bytes, width, h, bpp, out, o));
+      return;
     }
     const t: TileWriter = {
       px: values,
       bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      stride: rect.width,
+      stride: width,
       packer: pixelPacker(pf),
       palette: this.palette,
       covered: this.covered,
@@ -73,14 +99,13 @@ export class HextileEncoder implements Encoder {
       fg: null,
     };
     writer.direct(tiles + bytes.length, (out, o) => {
-      for (let ty = 0; ty < rect.height; ty += TILE) {
-        for (let tx = 0; tx < rect.width; tx += TILE) {
-          o = encodeTile(t, tx, ty, Math.min(TILE, rect.width - tx), Math.min(TILE, rect.height - ty), out, o);
+      for (let ty = 0; ty < h; ty += TILE) {
+        for (let tx = 0; tx < width; tx += TILE) {
+          o = encodeTile(t, tx, ty, Math.min(TILE, width - tx), Math.min(TILE, h - ty), out, o);
         }
       }
       return o;
     });
-    return true;
   }
 }
 

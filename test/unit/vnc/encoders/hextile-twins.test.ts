@@ -3,7 +3,9 @@
 // text and noise pictures in the pixel formats clients ask for, and on random small pictures
 // built to hit every tile kind (solid, two colours, coloured subrects, over 48 colours, subrect
 // budgets overflowing into raw, edge tiles). The native call checks its sizes and never
-// writes past its output.
+// writes past its output. In a frame that sends parts ahead (EncodeSettings.progress) both
+// cut a rect in the same bands, hand out only bands that compressed well, and the bytes
+// still decode to the picture.
 
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
@@ -16,7 +18,8 @@ import {
   PIXEL_FORMAT_XRGB8888,
   type PixelFormat,
 } from '../../../../backend/display/pixel-format';
-import { HextileEncoder } from '../../../../backend/vnc/encoders/hextile';
+import { HEXTILE_PART_ROWS, HextileEncoder } from '../../../../backend/vnc/encoders/hextile';
+import { decodeHextile } from './reference-decoders';
 import { blockPicture, FULL_HD, fullHdPicture, PICTURE_KINDS } from './fullhd-pictures';
 
 const FORMATS: Array<[string, PixelFormat]> = [
@@ -30,6 +33,15 @@ function encodeWith(enc: HextileEncoder, s: Surface, pf: PixelFormat, rect = { x
   const w = new ByteWriter(64);
   assert.ok(enc.encode(s, rect, pf, w));
   return w.finish();
+}
+
+/** The rect encoded with a progress callback: the bytes, and the writer's length at each call. */
+function encodeInParts(enc: HextileEncoder, s: Surface, pf: PixelFormat): { bytes: Buffer; cuts: number[] } {
+  const w = new ByteWriter(64);
+  const cuts: number[] = [];
+  const rect = { x: 0, y: 0, width: s.width, height: s.height };
+  assert.ok(enc.encode(s, rect, pf, w, { qualityLevel: null, compressLevel: null, progress: () => cuts.push(w.length) }));
+  return { bytes: w.finish(), cuts };
 }
 
 describe('vnc/encoders: Hextile native and TypeScript twins', function () {
@@ -53,6 +65,29 @@ describe('vnc/encoders: Hextile native and TypeScript twins', function () {
       assert.equal(s.width * s.height, FULL_HD.width * FULL_HD.height);
     });
   }
+
+  it('in a frame sent in parts: the same bands both ways, a part after each band of text, none after noise bands (raw-sized)', () => {
+    const bands = Math.ceil(FULL_HD.height / HEXTILE_PART_ROWS);
+    for (const kind of PICTURE_KINDS) {
+      const s = fullHdPicture(kind);
+      const a = encodeInParts(ts(), s, PIXEL_FORMAT_XRGB8888);
+      const b = encodeInParts(cxx(), s, PIXEL_FORMAT_XRGB8888);
+      assert.ok(b.bytes.equals(a.bytes), `${kind}: the twins differ at byte ${a.bytes.findIndex((v, i) => v !== b.bytes[i])}`);
+      assert.deepEqual(b.cuts, a.cuts, `${kind}: the twins report the same pieces`);
+      const d = decodeHextile(a.bytes, s.width, s.height, PIXEL_FORMAT_XRGB8888);
+      assert.equal(d.used, a.bytes.length, `${kind}: every byte is tiles`);
+      const px = new Uint32Array(s.data.buffer, s.data.byteOffset, s.width * s.height);
+      const wrong = d.pixels.findIndex((v, i) => v !== (px[i]! & 0xffffff));
+      assert.equal(wrong, -1, `${kind}: pixel ${wrong} decodes wrong`);
+      // Bands restart the background: a few bytes more than the rect in one go.
+      const whole = encodeWith(cxx(), s, PIXEL_FORMAT_XRGB8888).length;
+      assert.ok(a.bytes.length >= whole && a.bytes.length <= whole + bands * 16, `${kind}: ${a.bytes.length} against ${whole} bytes`);
+    }
+    const text = encodeInParts(cxx(), fullHdPicture('text'), PIXEL_FORMAT_XRGB8888);
+    assert.equal(text.cuts.length, bands - 1, 'text: a piece after every band but the last');
+    const noise = encodeInParts(cxx(), fullHdPicture('noise'), PIXEL_FORMAT_XRGB8888);
+    assert.deepEqual(noise.cuts, [], 'noise: its bands are raw-sized, none is handed out early');
+  });
 
   it('random pictures (few to many colours, runs, blocks, odd sizes): the same bytes', () => {
     fc.assert(
