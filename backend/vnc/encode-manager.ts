@@ -59,6 +59,10 @@ const COMPRESS_LEVEL_0 = -256;
 
 /** Tallest JPEG MCU (4:2:0 and 4:2:2 are 16 rows, 4:4:4 is 8): split rows are a multiple of it. */
 export const JPEG_MCU_ROWS = 16;
+/** Widest rect a strip can be (a u16 in the rect header). */
+const MAX_RECT_SIDE = 0xffff;
+/** Strips (Encoder.stripArea) are whole rows of ZRLE's 64x64 tiles, so the tile grid stays the rect's. */
+const STRIP_ROWS_MULTIPLE = 64;
 
 /** JPEG quality levels taken off for an area that was sent lossy moments ago. */
 export const JPEG_BUSY_QUALITY_DROP = 2;
@@ -151,19 +155,22 @@ export class EncodeManager {
   }
 
   /**
-   * The rects as they will go out: split where the chosen encoding has a size limit. When JPEG
+   * The rects as they will go out: split where the chosen encoding has a size limit, or into
+   * strips where it prefers them (Encoder.stripArea: Zlib, ZRLE). When JPEG
    * may be used (a quality level), the rows per rect are a multiple of JPEG_MCU_ROWS: a JPEG
    * pads its last MCU row, so 1080p Tight's 34-row strips (2 rows past 32) cost libjpeg-turbo
    * 13.2 ms and 409 KB per frame against 11.6 ms and 379 KB in 32-row strips.
    */
   split(rects: readonly Rect[]): Rect[] {
-    const max = this.chosen.maxRect;
+    const strips = this.chosen.maxRect ? undefined : this.chosen.stripArea;
+    const max = this.chosen.maxRect ?? (strips ? { width: MAX_RECT_SIDE, area: strips } : null);
     if (!max) return [...rects];
     const jpeg = this.settings.qualityLevel !== null;
     return rects.flatMap((r) => {
       const w = Math.min(r.width, max.width);
       let rows = Math.max(1, Math.floor(max.area / w));
       if (jpeg && rows > JPEG_MCU_ROWS && rows < r.height) rows -= rows % JPEG_MCU_ROWS;
+      if (strips && rows > STRIP_ROWS_MULTIPLE && rows < r.height) rows -= rows % STRIP_ROWS_MULTIPLE;
       return splitIntoTiles(r, w, rows);
     });
   }

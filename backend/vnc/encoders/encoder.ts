@@ -34,6 +34,13 @@ export interface Encoder {
   readonly name: string;
   /** Largest rect this encoding carries (Tight: 2048 wide, TigerVNC's 65536 px area); none if absent. */
   readonly maxRect?: { width: number; area: number };
+  /**
+   * For a one-stream encoding whose rect must be whole before it is sent (a length prefix):
+   * rects over this many pixels go as full-width strips of about this area, so the client
+   * decodes a strip while the next one is encoded (EncodeManager.split). The encoding itself
+   * has no limit.
+   */
+  readonly stripArea?: number;
   /** True when the last encode() wrote lossy data (Tight JPEG); absent for lossless-only encodings. */
   readonly lastLossy?: boolean;
   /**

@@ -24,7 +24,7 @@ import { RfbEncoding } from '../messages';
 import type { EncodeSettings, Encoder } from './encoder';
 import { PaletteBuilder } from './palette';
 import { cpixelPacker, packRange, type PixelPacker, readClientPixels } from './pixels';
-import { ZLIB_DEFAULT_LEVEL } from './zlib';
+import { ZLIB_DEFAULT_LEVEL, ZLIB_STRIP_AREA } from './zlib';
 import { type ZStream, openDeflateStream } from './zstream';
 
 export const NO_NATIVE_ZRLE_ENV = 'XENVFB_NO_NATIVE_ZRLE';
@@ -50,6 +50,7 @@ function putRunLength(out: Uint8Array, o: number, len: number): number {
 export class ZrleEncoder implements Encoder {
   readonly id = RfbEncoding.ZRLE;
   readonly name = 'ZRLE';
+  readonly stripArea = ZLIB_STRIP_AREA;
   private stream: ZStream | null = null;
   /** Reused per tile: the tile's pixels and its colour table (no allocation per tile). */
   private readonly tileBuf = new Uint32Array(ZRLE_TILE * ZRLE_TILE);

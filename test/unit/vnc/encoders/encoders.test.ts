@@ -321,6 +321,29 @@ describe('vnc/encode-manager', () => {
     );
     m.setClientEncodings([RfbEncoding.ZRLE]);
     assert.equal(m.split([{ x: 0, y: 0, width: 3000, height: 40 }]).length, 1);
+    m.setClientEncodings([RfbEncoding.Hextile]);
+    assert.equal(m.split([{ x: 0, y: 0, width: 1920, height: 1080 }]).length, 1);
+  });
+
+  it('a full-screen Zlib or ZRLE rect goes as full-width strips of whole 64-row tile rows, a small one whole', () => {
+    const m = new EncodeManager();
+    for (const enc of [RfbEncoding.Zlib, RfbEncoding.ZRLE]) {
+      m.setClientEncodings([enc]);
+      const hd = m.split([{ x: 0, y: 0, width: 1920, height: 1080 }]);
+      assert.deepEqual(
+        hd.map((r) => [r.x, r.y, r.width, r.height]),
+        [...Array.from({ length: 8 }, (_, i) => [0, i * 128, 1920, 128]), [0, 1024, 1920, 56]],
+        `encoding ${enc}: 1080p in 128-row strips`,
+      );
+      // 1366 wide: 179 rows would fit the area; strips stay on the 64-row tile grid.
+      const odd = m.split([{ x: 3, y: 5, width: 1366, height: 768 }]);
+      assert.ok(odd.slice(0, -1).every((r) => r.height === 128 && r.width === 1366 && (r.y - 5) % 64 === 0));
+      assert.equal(
+        odd.reduce((n, r) => n + r.width * r.height, 0),
+        1366 * 768,
+      );
+      assert.equal(m.split([{ x: 0, y: 0, width: 640, height: 360 }]).length, 1, 'a 640x360 rect fits one strip');
+    }
   });
 
   it('with a JPEG quality level, 1080p Tight strips are a whole number of 16-row MCUs (32 rows, not 34)', () => {
