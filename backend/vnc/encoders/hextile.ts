@@ -72,7 +72,14 @@ export class HextileEncoder implements Encoder {
       const h = Math.min(band, rect.height - y);
       const before = writer.length;
       const from = y * rect.width;
-      this.encodeBand(values.subarray(from, from + h * rect.width), bytes.subarray(from * bpp, (from + h * rect.width) * bpp), rect.width, h, pf, writer);
+      this.encodeBand(
+        values.subarray(from, from + h * rect.width),
+        bytes.subarray(from * bpp, (from + h * rect.width) * bpp),
+        rect.width,
+        h,
+        pf,
+        writer,
+      );
       if (progress && y + h < rect.height && (writer.length - before) * 2 <= h * rect.width * bpp) progress();
     }
     return true;
