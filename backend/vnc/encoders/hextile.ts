@@ -44,7 +44,7 @@ const HEXTILE_MAX_COLOURS = 96;
 /**
  * Rows per band of a rect in a frame that sends parts ahead (EncodeSettings.progress). A band
  * that compressed to half its raw size or less goes out before the next is encoded: the client
- * decodes 1080p text while the rest is encoded, as LibVNCServer's and TigerVNC's clients do
+ * decodes 1080p text while the rest is encoded, as it does with LibVNCServer and TigerVNC
  * (they write as they encode). A photo band (mostly raw tiles) does not: its bytes would cross
  * from the encode worker as a copy of nearly raw size. Each band starts without the
  * background and foreground of the tile before it: a few bytes a band.
