@@ -21,6 +21,8 @@ import { isEmptyRect, type Rect, rectsOverlap } from '../../shared/region';
 import type { CopyHint, Surface } from './display';
 import { bytesPerPixel } from './pixel-format';
 
+/** Copies of the guest's memory at most, until one equals it, when a shadow is made (a guest that never stops drawing keeps the last). */
+export const SHADOW_FIRST_READS = 3;
 /** Rows per band: changes in one band are one bounding box. */
 export const SHADOW_BAND_ROWS = 16;
 /** A damaged rect is tested for a vertical scroll only from this many rows. */
@@ -73,7 +75,8 @@ export class ShadowFramebuffer {
   private readonly gBuf: Buffer;
   private readonly span: Span = { first: -1, last: -1 };
 
-  constructor(guest: Surface) {
+  /** `copy`: how the guest's memory is read into the shadow (tests stand in a guest drawing meanwhile). */
+  constructor(guest: Surface, copy: (into: Uint8Array, from: Uint8Array) => void = (into, from) => into.set(from)) {
     this.guest = guest;
     this.len = guest.stride * guest.height;
     this.bpp = bytesPerPixel(guest.format);
@@ -85,7 +88,11 @@ export class ShadowFramebuffer {
     this.sh8 = new Uint8Array(backing, this.mis, this.len);
     this.sh32 = words(this.sh8, this.mis);
     this.shBuf = Buffer.from(backing, this.mis, this.len);
-    this.sh8.set(g);
+    // The first copy is taken at any moment, not after a scan: a guest drawing meanwhile would
+    // leave a half-drawn frame in it, which a recorder's first keyframe keeps (the damage that
+    // follows fixes it for viewers). Read again until the copy equals the guest's memory.
+    copy(this.sh8, g);
+    for (let reads = 1; reads < SHADOW_FIRST_READS && !this.shBuf.equals(this.gBuf); reads++) copy(this.sh8, g);
     this.surface = { width: guest.width, height: guest.height, stride: guest.stride, format: guest.format, data: this.sh8 };
   }
 

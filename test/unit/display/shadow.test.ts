@@ -8,7 +8,7 @@ import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/pixel-format';
 import type { Surface } from '../../../backend/display/display';
 import { pixelFormatForDepth } from '../../../backend/display/pixel-format';
 import type { CopyHint } from '../../../backend/display/display';
-import { ShadowFramebuffer } from '../../../backend/display/shadow';
+import { SHADOW_FIRST_READS, ShadowFramebuffer } from '../../../backend/display/shadow';
 import type { Rect } from '../../../shared/region';
 
 interface Geometry {
@@ -145,6 +145,39 @@ function scrollUp(s: Surface, dy: number, fresh: number): void {
   s.data.copyWithin(0, dy * s.stride, s.height * s.stride);
   for (let i = (s.height - dy) * s.stride; i < s.height * s.stride; i++) s.data[i] = (i * 31 + fresh) & 255;
 }
+
+describe('shadow framebuffer: the first copy', () => {
+  it('is read again while the guest drew during it, until it equals guest memory (at most SHADOW_FIRST_READS reads)', () => {
+    const guest = makeSurface({ width: 64, height: 48, depth: 32, pad: 0, offset: 0 }, () => 0x11);
+    const px = new Uint32Array(guest.data.buffer, guest.data.byteOffset, 64 * 48);
+    // The guest finishes a frame just after the first read: the copy holds the old frame.
+    let reads = 0;
+    const racing = new ShadowFramebuffer(guest, (into, from) => {
+      into.set(from);
+      if (++reads === 1) px.fill(0x445566);
+    });
+    assert.equal(reads, 2);
+    assert.ok(Buffer.from(racing.surface.data).equals(Buffer.from(guest.data)), 'the shadow holds the finished frame');
+    // A guest that never stops drawing: the last read is kept.
+    reads = 0;
+    const busy = new ShadowFramebuffer(guest, (into, from) => {
+      into.set(from);
+      px[reads++] ^= 1;
+    });
+    assert.equal(reads, SHADOW_FIRST_READS);
+    assert.equal(
+      new Uint32Array(busy.surface.data.buffer, busy.surface.data.byteOffset, 4)[SHADOW_FIRST_READS - 1],
+      px[SHADOW_FIRST_READS - 1]! ^ 1,
+    );
+    // A still guest: one read.
+    reads = 0;
+    new ShadowFramebuffer(guest, (into, from) => {
+      into.set(from);
+      reads++;
+    });
+    assert.equal(reads, 1);
+  });
+});
 
 describe('shadow scroll detection', () => {
   it('a terminal scroll up by 16 rows is one exact copy hint plus the new bottom rows', () => {
