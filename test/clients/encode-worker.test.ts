@@ -15,6 +15,7 @@ import { liveEncodeWorkers, rfbEncodePool, WorkerFrameEncoder } from '../../back
 import { RfbStreamClient } from '../helpers/rfb-stream-client';
 import { decodeTight, Inflater } from '../unit/vnc/encoders/reference-decoders';
 import { RecordingInput, TestDisplay } from '../unit/vnc/helpers';
+import { waitFor } from '../helpers/wait-for';
 
 const W = 1920;
 const H = 1080;
@@ -36,14 +37,6 @@ function noiseSurface(seed: number): Surface {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(cond: () => boolean, what: string, ms = 15000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** Encode `frames` full-screen frames one after another while a 1 ms timer probes the loop. */
 async function blockingRun(

@@ -13,6 +13,7 @@ import type { Surface } from '../../backend/display/display';
 import { BTN_LEFT, KEY_A } from '../../backend/input/linux-input-codes';
 import { VncServer } from '../../backend/vnc/server';
 import { RecordingInput, TestDisplay } from '../unit/vnc/helpers';
+import { waitFor } from '../helpers/wait-for';
 
 const WIDTH = 320;
 const HEIGHT = 200;
@@ -140,14 +141,6 @@ async function rawClient(port: number, shared = true): Promise<{ sock: net.Socke
   const init = await reader.read(2 + 2 + 16 + 4);
   await reader.read(init.readUInt32BE(20));
   return { sock, reader, width: init.readUInt16BE(0), height: init.readUInt16BE(2) };
-}
-
-async function waitFor(cond: () => boolean, what: string, ms = 2000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('vnc clients (real binaries against VncServer)', function () {

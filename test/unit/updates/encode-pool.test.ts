@@ -5,6 +5,7 @@ import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import type { FromEncodeWorker } from '../../../backend/updates/encode-jobs';
 import { EncodePool, type PoolClient } from '../../../backend/updates/encode-pool';
+import { waitFor } from '../../helpers/wait-for';
 
 const IDLE_MS = 50;
 
@@ -12,14 +13,6 @@ function recordingClient(): PoolClient & { messages: FromEncodeWorker[]; failure
   const messages: FromEncodeWorker[] = [];
   const failures: string[] = [];
   return { messages, failures, message: (m) => messages.push(m), workerFailed: (why) => failures.push(why) };
-}
-
-async function until(cond: () => boolean, what: string, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('encode pool: worker lifetime', function () {
@@ -40,10 +33,10 @@ describe('encode pool: worker lifetime', function () {
     const second = await new Promise<ReturnType<EncodePool['attach']>>((r) => setTimeout(() => r(pool.attach(late)), IDLE_MS));
     assert.notEqual(second.worker, first.worker, 'the terminating worker took a new session');
     second.post({ type: 'job', session: second.session, id: 1, job: 'hello', pixels: new SharedArrayBuffer(8) });
-    await until(() => late.messages.length > 0 || late.failures.length > 0, 'the job result');
+    await waitFor(() => late.messages.length > 0 || late.failures.length > 0, 'the job result');
     assert.deepEqual(late.failures, []);
     assert.deepEqual(late.messages, [{ type: 'result', session: second.session, id: 1, result: 'hello', stats: null }]);
-    await until(() => pool.liveWorkers === 1, 'the old thread to exit');
+    await waitFor(() => pool.liveWorkers === 1, 'the old thread to exit');
   });
 
   it('a worker with no session ends after its idle time; one with a session does not', async () => {
@@ -52,7 +45,7 @@ describe('encode pool: worker lifetime', function () {
     await Promise.all([a.worker.ready, b.worker.ready]);
     assert.notEqual(a.worker, b.worker, 'two sessions on an idle pool get a worker each');
     pool.detach(a.worker, a.session);
-    await until(() => pool.liveWorkers === 1, 'the empty worker to exit');
+    await waitFor(() => pool.liveWorkers === 1, 'the empty worker to exit');
     await new Promise((r) => setTimeout(r, IDLE_MS * 4));
     assert.equal(pool.liveWorkers, 1);
     assert.equal(b.worker.dead, false);
