@@ -78,6 +78,7 @@ export class HextileEncoder implements Encoder {
         rect.width,
         h,
         pf,
+        bpp,
         writer,
       );
       if (progress && y + h < rect.height && (writer.length - before) * 2 <= h * rect.width * bpp) progress();
@@ -86,12 +87,19 @@ export class HextileEncoder implements Encoder {
   }
 
   /** Tiles of a width x h block, the first one carrying no background or foreground over. */
-  private encodeBand(values: Uint32Array, bytes: Uint8Array, width: number, h: number, pf: PixelFormat, writer: ByteWriter): void {
+  private encodeBand(
+    values: Uint32Array,
+    bytes: Uint8Array,
+    width: number,
+    h: number,
+    pf: PixelFormat,
+    bpp: number,
+    writer: ByteWriter,
+  ): void {
     // Worst case: every tile raw, a mask byte + its pixels.
     const tiles = Math.ceil(width / TILE) * Math.ceil(h / TILE);
     const native = this.native;
     if (native) {
-      const bpp = bytesPerPixel(pf);
       writer.direct(tiles + bytes.length, (out, o) => native(values, bytes, width, h, bpp, out, o));
       return;
     }
