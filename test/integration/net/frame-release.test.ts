@@ -1,7 +1,8 @@
 // A frame's buffer is reused only once the socket is done with it: the VNC server's TCP adapter
 // passes EncodedFrame.release to net.Socket's write callback, and the encoder writes a later
 // frame into that buffer only after the callback ran (Raw on the session's thread, whose
-// parts are views of the same buffer, the worker's shared result buffers for Hextile). Here
+// parts are views of the same buffer, the worker's shared result buffers for Hextile and for
+// ZRLE, whose 640x480 frame goes as two strips, the first sent ahead as a part). Here
 // every server-side socket write completes 40 ms late (the callback is held), while a client
 // asks for frames of content that changes every few ms: a buffer handed back before its write
 // completed would have been rewritten with a later frame by then. The loopback kernel buffers
@@ -34,6 +35,7 @@ describe('vnc frame buffers over TCP', function () {
   for (const [mode, encoding, name] of [
     ['sync', 0, 'Raw, encoded on the session thread'],
     ['worker', 5, 'Hextile, encoded in the worker'],
+    ['worker', 16, 'ZRLE, encoded in the worker in strips'],
   ] as const)
     it(`a frame buffer is not written again before the socket has finished writing it (${name})`, async () => {
       await run(mode, encoding);
