@@ -15,7 +15,7 @@ import type { Rect } from '../../shared/region';
 import type { CopyHint, Surface } from '../display/display';
 import { bytesPerPixel, type PixelFormat } from '../display/pixel-format';
 import type { RectClass } from '../updates/classify';
-import type { EncodeManager, EncoderStats, RectOptions } from './encode-manager';
+import type { EncodeManager, EncoderStats, RectOptions, RectPlan } from './encode-manager';
 import { COPYRECT_DATA_SIZE, RECT_HEADER_SIZE, writeCopyRect, writeFramebufferUpdateHeader } from './server-messages';
 
 /** XENVFB_VNC_ENCODE: where a session encodes its updates. */
@@ -74,6 +74,20 @@ export type PixelSource = (index: number, rect: Rect) => { surface: Surface; rec
 
 /** Bytes of a frame an encode worker gathers before it sends them ahead of the rest (FramePartSink). */
 export const FRAME_PART_BYTES = 32 * 1024;
+/**
+ * The first part goes once this much is there: the client decodes rect by rect, so for one
+ * outstanding request every millisecond before its first byte is added to the cycle (one 1080p
+ * Tight JPEG strip is ~11 KB; at 32 KB the first part waited for three). Frames smaller than
+ * this still go as one message.
+ */
+export const FRAME_FIRST_PART_BYTES = 8 * 1024;
+/**
+ * Rects classified (and their JPEGs started on the pool threads) ahead of the one being
+ * written: enough to keep every pool thread busy while the writer waits for the next image,
+ * few enough that the first rect goes out before the whole frame is classified (~40 us a
+ * 1080p strip, 1.3 ms a frame).
+ */
+export const JPEG_PLAN_AHEAD = 8;
 
 /**
  * Takes the leading bytes of a frame while later rects are still being encoded, so they reach
@@ -89,6 +103,8 @@ export type FramePartSink = (bytes: Uint8Array, release?: () => void) => void;
 export interface FramePartOptions {
   /** Bytes gathered after a rect (or a piece of one) before they go out as a part (default FRAME_PART_BYTES). */
   minBytes?: number;
+  /** The same for the first part (default FRAME_FIRST_PART_BYTES, at most minBytes). */
+  firstBytes?: number;
 }
 
 /**
@@ -125,38 +141,45 @@ export function encodeFrame(
   for (const c of job.copies) writeCopyRect(w, c);
   const lossy: boolean[] = [];
   const optsOf = (f: FrameRect): RectOptions => (f.lossless ? { lossless: true } : { busy: f.busy === true });
-  // With JPEG possible, every rect is classified first and its JPEG started on the addon's pool
-  // threads, so they compress in parallel while the rects before them are written (and sent
-  // ahead). Every job is released before returning: the pixels may be overwritten after.
-  const sources = manager.plansJpeg ? job.rects.map((f, i) => source(i, f.rect)) : null;
-  const plans = sources
-    ? job.rects.map((f, i) => manager.planRect(sources[i]!.surface, sources[i]!.rect, job.clientFormat, optsOf(f)))
-    : null;
+  // With JPEG possible, rects are classified JPEG_PLAN_AHEAD ahead of the writer and their JPEGs
+  // started on the addon's pool threads, so they compress in parallel while the rects before
+  // them are written (and sent ahead). Every job is released before returning: the pixels may
+  // be overwritten after.
+  const planning = manager.plansJpeg;
+  const sources = planning ? job.rects.map((f, i) => source(i, f.rect)) : null;
+  const plans: RectPlan[] = [];
+  const planUpTo = (end: number): void => {
+    for (let i = plans.length; sources && i < Math.min(end, job.rects.length); i++) {
+      plans.push(manager.planRect(sources[i]!.surface, sources[i]!.rect, job.clientFormat, optsOf(job.rects[i]!)));
+    }
+  };
   const minPart = parts.minBytes ?? FRAME_PART_BYTES;
+  const firstPart = Math.min(minPart, parts.firstBytes ?? FRAME_FIRST_PART_BYTES);
   /** Where the bytes not yet handed out start. */
   let sent = 0;
   // Between rects, and between the pieces of a large rect (EncodeSettings.progress).
   const progress = onPart
     ? (): void => {
-        if (w.length - sent < minPart) return;
+        if (w.length - sent < (sent === 0 ? firstPart : minPart)) return;
         onPart(w.finish().subarray(sent));
         sent = w.length;
       }
     : undefined;
   try {
     job.rects.forEach((f, i) => {
+      planUpTo(i + 1 + JPEG_PLAN_AHEAD);
       const src = sources ? sources[i]! : source(i, f.rect);
       const res = manager.encodeRect(src.surface, src.rect, job.clientFormat, w, {
         ...optsOf(f),
         at: f.rect,
-        ...(plans ? { plan: plans[i]! } : {}),
+        ...(planning ? { plan: plans[i]! } : {}),
         ...(progress ? { progress } : {}),
       });
       lossy.push(res.lossy);
       if (i < job.rects.length - 1) progress?.();
     });
   } finally {
-    for (const p of plans ?? []) p.jpeg?.release();
+    for (const p of plans) p.jpeg?.release();
   }
   return { bytes: w.finish().subarray(sent), lossy };
 }
@@ -245,7 +268,10 @@ export class SyncFrameEncoder implements FrameEncoder {
     };
     const release = hold();
     const parts = onPart ? (bytes: Uint8Array) => onPart(bytes, hold()) : undefined;
-    const frame = encodeFrame(this.manager, job, (_i, rect) => ({ surface, rect }), writer, parts, { minBytes: INLINE_PART_BYTES });
+    const frame = encodeFrame(this.manager, job, (_i, rect) => ({ surface, rect }), writer, parts, {
+      minBytes: INLINE_PART_BYTES,
+      firstBytes: INLINE_PART_BYTES,
+    });
     done({ ...frame, release });
   }
 

@@ -3,12 +3,19 @@
 // frame written with its JPEGs started ahead (encode-frame.ts) is the same frame, byte for
 // byte, as one written rect by rect (XENVFB_NO_JPEG_THREADS=1), busy rects and lossless
 // refreshes included; a job taken twice or started past its view fails cleanly; and a frame
-// leaves no job behind (each is released, taken or not).
+// leaves no job behind (each is released, taken or not); rects are planned a few ahead of the
+// writer, so the first strip goes out before the whole frame is classified.
 
 import { strict as assert } from 'node:assert';
 import { turbojpeg } from '../../../../native';
 import { PIXEL_FORMAT_XRGB8888 } from '../../../../backend/display/pixel-format';
-import { encodeFrame, type FrameRect } from '../../../../backend/vnc/encode-frame';
+import {
+  encodeFrame,
+  FRAME_FIRST_PART_BYTES,
+  FRAME_PART_BYTES,
+  type FrameRect,
+  JPEG_PLAN_AHEAD,
+} from '../../../../backend/vnc/encode-frame';
 import { EncodeManager } from '../../../../backend/vnc/encode-manager';
 import { encodeJpeg, NO_JPEG_THREADS_ENV, submitJpeg } from '../../../../backend/vnc/encoders/jpeg';
 import { RfbEncoding } from '../../../../backend/vnc/messages';
@@ -67,6 +74,46 @@ describe('vnc/encoders: JPEG on pool threads', function () {
     const ahead = withEnv(undefined, frame);
     const inline = withEnv('1', frame);
     assert.ok(ahead.equals(inline), `${ahead.length} vs ${inline.length} bytes`);
+  });
+
+  it('rects are planned JPEG_PLAN_AHEAD ahead of the writer, and the first part leaves at FRAME_FIRST_PART_BYTES', () => {
+    const surface = fullHdPicture('photo');
+    const m = new EncodeManager();
+    m.setClientEncodings([RfbEncoding.Tight, -32 + 7]);
+    const rects: FrameRect[] = m.split([{ x: 0, y: 0, width: 1920, height: 1080 }]).map((rect) => ({ rect }));
+    assert.ok(rects.length > JPEG_PLAN_AHEAD + 2);
+    const events: string[] = [];
+    const plan = m.planRect.bind(m);
+    const write = m.encodeRect.bind(m);
+    m.planRect = (...args) => (events.push('plan'), plan(...args));
+    m.encodeRect = (...args) => (events.push('write'), write(...args));
+    const parts: Buffer[] = [];
+    const job = { copies: [], rects, clientFormat: PIXEL_FORMAT_XRGB8888 };
+    const out = withEnv(undefined, () =>
+      encodeFrame(
+        m,
+        job,
+        (_i, rect) => ({ surface, rect }),
+        undefined,
+        (p) => {
+          parts.push(Buffer.from(p));
+          events.push('part');
+        },
+      ),
+    );
+    // The first rect is written once it and the JPEG_PLAN_AHEAD after it are planned, not all.
+    assert.equal(events.indexOf('write'), 1 + JPEG_PLAN_AHEAD);
+    assert.equal(events.filter((e) => e === 'plan').length, rects.length);
+    // The first part goes once FRAME_FIRST_PART_BYTES are there (one photo strip is ~11 KB; the
+    // sky's first strips are far smaller), later ones gather FRAME_PART_BYTES.
+    assert.ok(parts[0]!.length >= FRAME_FIRST_PART_BYTES && parts[0]!.length < FRAME_PART_BYTES, `first part ${parts[0]!.length} bytes`);
+    assert.ok(parts.slice(1).every((p) => p.length >= FRAME_PART_BYTES));
+    const whole = withEnv(undefined, () => {
+      const again = new EncodeManager();
+      again.setClientEncodings([RfbEncoding.Tight, -32 + 7]);
+      return Buffer.from(encodeFrame(again, job, (_i, rect) => ({ surface, rect })).bytes);
+    });
+    assert.ok(Buffer.concat([...parts, out.bytes]).equals(whole));
   });
 
   it('take() twice and an image past its view fail with clear errors', () => {
