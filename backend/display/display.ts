@@ -26,6 +26,12 @@ export interface Surface {
    * guest's framebuffer: readers may use its memory in place instead of copying it first.
    */
   readonly snapshot?: boolean;
+  /**
+   * Grows whenever the pixels change (a shadow copy counts its own writes); absent where memory
+   * changes unseen (a guest's framebuffer). Equal counts of one surface mean equal pixels, so a
+   * copy taken at the first is still good at the second.
+   */
+  readonly changes?: number;
 }
 
 /** The pixels now at dst are the ones that were at src just before (same size). */

@@ -74,6 +74,8 @@ export class ShadowFramebuffer {
   private readonly g32: Uint32Array;
   private readonly gBuf: Buffer;
   private readonly span: Span = { first: -1, last: -1 };
+  /** Writes to the shadow since it was made (Surface.changes). */
+  private readonly counted = { writes: 0 };
 
   /** `copy`: how the guest's memory is read into the shadow (tests stand in a guest drawing meanwhile). */
   constructor(guest: Surface, copy: (into: Uint8Array, from: Uint8Array) => void = (into, from) => into.set(from)) {
@@ -93,7 +95,17 @@ export class ShadowFramebuffer {
     // follows fixes it for viewers). Read again until the copy equals the guest's memory.
     copy(this.sh8, g);
     for (let reads = 1; reads < SHADOW_FIRST_READS && !this.shBuf.equals(this.gBuf); reads++) copy(this.sh8, g);
-    this.surface = { width: guest.width, height: guest.height, stride: guest.stride, format: guest.format, data: this.sh8 };
+    const counted = this.counted;
+    this.surface = {
+      width: guest.width,
+      height: guest.height,
+      stride: guest.stride,
+      format: guest.format,
+      data: this.sh8,
+      get changes() {
+        return counted.writes;
+      },
+    };
   }
 
   /**
@@ -127,6 +139,7 @@ export class ShadowFramebuffer {
    * rects are what changed, and the shadow stays the surface servers read.
    */
   copyIn(rects: readonly Rect[]): void {
+    this.counted.writes++;
     for (const r of rects) {
       for (let y = r.y; y < r.y + r.height; y++) {
         const [a, b] = this.rowSpan(r, y);
@@ -214,6 +227,7 @@ export class ShadowFramebuffer {
 
   /** Move old rows in the shadow, in an order that reads each source row before it is overwritten. */
   private applyCopy(c: CopyHint): void {
+    this.counted.writes++;
     const stride = this.guest.stride;
     if (this.wholeRows(c.dst)) {
       // memmove copes with the overlap of a scroll.
@@ -325,6 +339,7 @@ export class ShadowFramebuffer {
       while (last > first && src8[last] === sh8[last]) last--;
       if (last < first) last = first;
       sh8.set(src8.subarray(first, last + 1), first);
+      this.counted.writes++;
     }
     this.span.first = first;
     this.span.last = last;

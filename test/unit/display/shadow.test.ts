@@ -180,6 +180,31 @@ describe('shadow framebuffer: the first copy', () => {
 });
 
 describe('shadow scroll detection', () => {
+  it('counts its own writes (Surface.changes): equal counts mean the shadow did not change', () => {
+    const s = rowsSurface({ width: 80, height: 96, depth: 32, pad: 0, offset: 0 }, 5);
+    const shadow = new ShadowFramebuffer(s);
+    const whole = { x: 0, y: 0, width: 80, height: 96 };
+    const count = (): number => shadow.surface.changes!;
+    const start = count();
+    // Damage with nothing changed (a guest rewriting the same pixels): no write, same count.
+    assert.deepEqual(shadow.refine([whole], { detectCopies: true }).rects, []);
+    assert.equal(count(), start);
+    // The guest changes after the last refine: the shadow has not, and says so.
+    s.data[5 * s.stride + 9] ^= 0xff;
+    assert.equal(count(), start);
+    assert.equal(shadow.refine([whole]).rects.length, 1);
+    const afterEdit = count();
+    assert.ok(afterEdit > start);
+    scrollUp(s, 16, 3);
+    assert.equal(shadow.refine([whole], { detectCopies: true }).copies.length, 1);
+    const afterScroll = count();
+    assert.ok(afterScroll > afterEdit);
+    shadow.copyIn([{ x: 0, y: 0, width: 1, height: 1 }]);
+    assert.ok(count() > afterScroll);
+    // Guest surfaces have no count: nothing there says their memory did not change.
+    assert.equal(s.changes, undefined);
+  });
+
   it('a terminal scroll up by 16 rows is one exact copy hint plus the new bottom rows', () => {
     const s = rowsSurface({ width: 80, height: 96, depth: 32, pad: 0, offset: 0 }, 5);
     const shadow = new ShadowFramebuffer(s);

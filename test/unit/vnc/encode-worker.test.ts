@@ -17,6 +17,7 @@ import {
 } from '../../../backend/vnc/encode-frame';
 import { snapshotRects, snapshotSurface } from '../../../backend/updates/surface-snapshot';
 import { EncodeManager } from '../../../backend/vnc/encode-manager';
+import { ShadowFramebuffer } from '../../../backend/display/shadow';
 import { RfbEncoding } from '../../../backend/vnc/messages';
 import { liveEncodeWorkers, WorkerFrameEncoder } from '../../../backend/vnc/worker-frame-encoder';
 import { connected, fur, setEncodings, setPixelFormat, TestDisplay } from './helpers';
@@ -206,6 +207,49 @@ describe('vnc encode worker', function () {
     const encodings = new Set<number>();
     for (const b of sync) encodings.add(b.readInt32BE(4 + 8));
     assert.ok(encodings.has(RfbEncoding.Tight) && encodings.has(RfbEncoding.ZRLE) && encodings.has(RfbEncoding.Zlib));
+  });
+
+  it('keeps the snapshot of a surface that counted no change, and copies again after one', async () => {
+    const guest = surface(W, H);
+    paint(guest, { x: 0, y: 0, width: W, height: H }, 'noise', 7);
+    const shadow = new ShadowFramebuffer(guest);
+    const s = shadow.surface;
+    const raw = [RfbEncoding.Raw];
+    const job: FrameJob = { clientFormat: PIXEL_FORMAT_XRGB8888, copies: [], rects: [{ rect: { x: 0, y: 0, width: W, height: H } }] };
+    const expected = async (): Promise<Buffer> => {
+      const manager = new EncodeManager();
+      manager.setClientEncodings(raw);
+      return Buffer.from((await encodeWith(new SyncFrameEncoder(manager), s, job)).bytes);
+    };
+    const enc = new WorkerFrameEncoder({ onError: failOnError });
+    enc.encodingsChanged(raw);
+    try {
+      const first = Buffer.from((await encodeWith(enc, s, job)).bytes);
+      assert.ok(first.equals(await expected()));
+      assert.equal(enc.snapshotsKept, 0);
+      // Asked again, nothing changed: the pixels are already in the snapshot memory.
+      assert.ok(Buffer.from((await encodeWith(enc, s, job)).bytes).equals(first));
+      assert.equal(enc.snapshotsKept, 1);
+      // Other rects of the same surface are copied.
+      const half: FrameJob = { ...job, rects: [{ rect: { x: 0, y: 0, width: W, height: H / 2 } }] };
+      await encodeWith(enc, s, half);
+      assert.equal(enc.snapshotsKept, 1);
+      await encodeWith(enc, s, half);
+      assert.equal(enc.snapshotsKept, 2);
+      // The guest draws and the shadow takes it in: the next frame has the new pixels.
+      paint(guest, { x: 50, y: 40, width: 30, height: 20 }, 'text', 8);
+      assert.equal(shadow.refine([{ x: 0, y: 0, width: W, height: H }]).rects.length, 1);
+      const after = Buffer.from((await encodeWith(enc, s, job)).bytes);
+      assert.equal(enc.snapshotsKept, 2);
+      assert.ok(!after.equals(first));
+      assert.ok(after.equals(await expected()));
+      // A surface with no change count (guest memory) is copied every time.
+      await encodeWith(enc, guest, job);
+      await encodeWith(enc, guest, job);
+      assert.equal(enc.snapshotsKept, 2);
+    } finally {
+      enc.close();
+    }
   });
 
   it('a session in worker mode writes the same byte stream as one in sync mode', async () => {
