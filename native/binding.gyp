@@ -19,6 +19,7 @@
         "src/jpeg-pool.cc",
         "src/mapping.cc",
         "src/palette.cc",
+        "src/sched.cc",
         "src/shm.cc",
         "src/xen-addon.cc",
         "src/xen-device.cc",

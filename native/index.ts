@@ -320,6 +320,7 @@ interface NativeBinding {
   readonly tightFilters?: TightFiltersNative;
   readonly classify?: ClassifyNative;
   readonly lowMemoryNotification?: () => void;
+  readonly schedBatch?: () => number;
 }
 
 const BINARY = path.join('build', 'Release', 'xenvfb_native.node');
@@ -441,6 +442,12 @@ export const tightFiltersNative: TightFiltersNative | null = binding.tightFilter
 
 /** The classifier's solid test and sampling in C++, or null with an older addon (then classify.ts's loops run). */
 export const classifyNative: ClassifyNative | null = binding.classify ?? null;
+
+/**
+ * Puts the calling thread under SCHED_BATCH (native/src/sched.cc: why the encode threads are):
+ * 0, or the errno of the failure (ENOSYS off Linux). Null with an older addon.
+ */
+export const schedBatch: (() => number) | null = binding.schedBatch ?? null;
 
 /**
  * V8's LowMemoryNotification on this thread: collect all garbage, compacting, and return unused

@@ -6,6 +6,7 @@
 // shared output buffer: the main thread writes the bytes.
 
 import { parentPort } from 'node:worker_threads';
+import { schedBatch } from '../../native';
 import { isXenvfbError } from '../../shared/errors';
 import type { EncodeSessionHandler, FromEncodeWorker, PartSink, ToEncodeWorker } from './encode-jobs';
 
@@ -14,10 +15,18 @@ interface SessionState {
   throwNext: boolean;
 }
 
+/**
+ * XENVFB_NO_SCHED_BATCH=1: encode threads stay SCHED_OTHER. By default they are SCHED_BATCH, so
+ * waking one never preempts the main thread that woke it (native/src/sched.cc).
+ */
+export const NO_SCHED_BATCH_ENV = 'XENVFB_NO_SCHED_BATCH';
+
 /** Serve the pool from this worker thread (does nothing on the main thread). */
 export function serveEncodeJobs(makeSession: () => EncodeSessionHandler): void {
   const port = parentPort;
   if (!port) return;
+  // Best effort: a host that refuses leaves the thread as it was.
+  if (process.env[NO_SCHED_BATCH_ENV] !== '1') schedBatch?.();
   const sessions = new Map<number, SessionState>();
   const stateOf = (session: number): SessionState => {
     let st = sessions.get(session);

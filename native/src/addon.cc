@@ -13,6 +13,7 @@
 #include "jpeg.h"
 #include "mapping.h"
 #include "palette.h"
+#include "sched.h"
 #include "shm.h"
 #include "xen-addon.h"
 #include "zrle.h"
@@ -41,6 +42,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitGradient(env, exports);
   InitClassify(env, exports);
   InitHeap(env, exports);
+  InitSched(env, exports);
   return exports;
 }
 

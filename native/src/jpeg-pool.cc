@@ -14,6 +14,7 @@
 #include "args.h"
 #include "errors.h"
 #include "jpeg.h"
+#include "sched.h"
 
 #ifdef XENVFB_HAVE_TURBOJPEG
 #include <turbojpeg.h>
@@ -75,6 +76,7 @@ class Pool {
 
  private:
   void Run() {
+    if (BatchWanted()) SetThreadBatch();  // best effort: see sched.cc
     tjhandle tj = tjInitCompress();
     for (;;) {
       std::shared_ptr<Job> job;
