@@ -88,6 +88,8 @@ export interface RectOptions {
   at?: Rect;
   /** EncodeSettings.progress for this rect. */
   progress?: () => void;
+  /** The class of the rect's pixels, known from an earlier frame of the same pixels: not analysed again. */
+  kind?: RectClass;
 }
 
 export interface RectResult {
@@ -187,7 +189,7 @@ export class EncodeManager {
    * encodeRect(), and release its job once the frame is done.
    */
   planRect(surface: Surface, rect: Rect, clientFormat: PixelFormat, opts: RectOptions = {}): RectPlan {
-    const kind = analyseRect(surface, rect).kind;
+    const kind = opts.kind ?? analyseRect(surface, rect).kind;
     const settings = this.settingsFor(kind, this.pick(kind, rect), clientFormat, opts);
     return { kind, jpeg: settings.qualityLevel !== null ? submitJpeg(surface, rect, settings.qualityLevel) : null };
   }
@@ -196,7 +198,7 @@ export class EncodeManager {
   encodeRect(surface: Surface, rect: Rect, clientFormat: PixelFormat, w: ByteWriter, opts: RectOptions = {}): RectResult {
     const started = process.hrtime.bigint();
     const before = w.length;
-    const kind = opts.plan?.kind ?? analyseRect(surface, rect).kind;
+    const kind = opts.plan?.kind ?? opts.kind ?? analyseRect(surface, rect).kind;
     this.classes[kind] += 1;
     let used = this.pick(kind, rect);
     const settings = { ...this.settingsFor(kind, used, clientFormat, opts), jpeg: opts.plan?.jpeg ?? null, progress: opts.progress };

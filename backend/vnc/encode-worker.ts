@@ -8,15 +8,18 @@ import type { Rect } from '../../shared/region';
 import type { EncodeSessionHandler, PartSink } from '../updates/encode-jobs';
 import { serveEncodeJobs } from '../updates/encode-worker-host';
 import { SpareBuffers } from '../updates/output-buffers';
+import type { RectClass } from '../updates/classify';
 import { snapshotSurface } from '../updates/surface-snapshot';
 import { EncodeManager } from './encode-manager';
-import { encodeFrame, type EncodeStatsSnapshot, type FrameJob } from './encode-frame';
+import { encodeFrame, type EncodeStatsSnapshot, type FrameClasses, type FrameJob } from './encode-frame';
 
 /** A frame job as it crosses to the worker: the FrameJob, the surface format, each rect's offset in the pixels. */
 export interface RfbWorkerJob {
   frame: FrameJob;
   surfaceFormat: PixelFormat;
   offsets: number[];
+  /** The snapshot holds the pixels of the job before, same rects: its rects' classes still hold. */
+  kept?: boolean;
 }
 
 /** What comes back: the FramebufferUpdate bytes (shared memory, output-buffers.ts) and per-rect lossy flags. */
@@ -25,6 +28,8 @@ export interface RfbWorkerResult {
   offset: number;
   length: number;
   lossy: boolean[];
+  /** Rects whose class came from the frame before (RfbWorkerJob.kept), not analysed again. */
+  classesKnown: number;
   /** The bytes went into a buffer the main thread gave back (not a new one). */
   reusedOutput: boolean;
 }
@@ -58,6 +63,8 @@ class RfbEncodeSession implements EncodeSessionHandler {
   private readonly writer = new ByteWriter(64);
   /** Result buffers back from the main thread (output-buffers.ts). */
   private readonly outputs = new SpareBuffers();
+  /** The classes of the last frame's rects (FrameClasses). */
+  private classes: RectClass[] = [];
 
   /** config: a SetEncodings list. */
   configure(config: unknown): void {
@@ -70,7 +77,7 @@ class RfbEncodeSession implements EncodeSessionHandler {
     emit: PartSink,
     outputs: SharedArrayBuffer[],
   ): { result: RfbWorkerResult; stats: EncodeStatsSnapshot; transfer: ArrayBuffer[] } {
-    const { frame, surfaceFormat, offsets } = job as RfbWorkerJob;
+    const { frame, surfaceFormat, offsets, kept } = job as RfbWorkerJob;
     for (const b of outputs) this.outputs.give(b);
     const source = (i: number, r: Rect) => snapshotSurface(surfaceFormat, pixels, offsets[i]!, r);
     // Leading parts of the frame go out while later rects are encoded (encode-frame.ts).
@@ -78,7 +85,11 @@ class RfbEncodeSession implements EncodeSessionHandler {
       const own = ownBuffer(bytes).buffer as ArrayBuffer;
       emit({ bytes: own, offset: 0, length: own.byteLength } satisfies RfbWorkerPart, [own]);
     };
-    const encoded = encodeFrame(this.manager, frame, source, this.writer, onPart);
+    const known = kept ? this.classes : null;
+    const classes: FrameClasses = { known, found: [] };
+    this.classes = [];
+    const encoded = encodeFrame(this.manager, frame, source, this.writer, onPart, {}, classes);
+    this.classes = classes.found;
     const reusedBefore = this.outputs.reused;
     const b = this.outputs.copy(encoded.bytes);
     const result: RfbWorkerResult = {
@@ -86,6 +97,7 @@ class RfbEncodeSession implements EncodeSessionHandler {
       offset: b.byteOffset,
       length: b.byteLength,
       lossy: encoded.lossy,
+      classesKnown: known ? frame.rects.filter((_, i) => known[i] !== undefined).length : 0,
       reusedOutput: this.outputs.reused > reusedBefore,
     };
     const stats = { encoders: this.manager.snapshot(), classes: this.manager.classCounts() };

@@ -46,6 +46,8 @@ export class WorkerFrameEncoder implements FrameEncoder {
    * Copying 1080p took ~1.1 ms before the worker could start, on the path to the first byte.
    */
   snapshotsKept = 0;
+  /** Rects the worker did not classify again: their frame's snapshot was kept (RfbWorkerJob.kept). */
+  classesReused = 0;
 
   constructor(opts: WorkerFrameEncoderOptions) {
     this.pooled = new PooledEncoder({
@@ -74,8 +76,9 @@ export class WorkerFrameEncoder implements FrameEncoder {
   encode(surface: Surface, frame: FrameJob, done: (frame: EncodedFrame) => void, onPart?: FramePartSink): void {
     const rects = frame.rects.map((f) => f.rect);
     const memory = this.pooled.snapshotMemory(snapshotBytes(surface, rects));
+    const kept = this.snapshotsKept;
     const offsets = this.snapshot(surface, rects, memory);
-    const job: RfbWorkerJob = { frame, surfaceFormat: surface.format, offsets };
+    const job: RfbWorkerJob = { frame, surfaceFormat: surface.format, offsets, kept: this.snapshotsKept > kept };
     this.pooled.run(
       job,
       memory,
@@ -83,6 +86,7 @@ export class WorkerFrameEncoder implements FrameEncoder {
         const r = result as RfbWorkerResult;
         this.last = stats as EncodeStatsSnapshot;
         if (r.reusedOutput) this.outputsReused += 1;
+        this.classesReused += r.classesKnown;
         let given = false;
         const release = (): void => {
           if (!given) this.pooled.giveBack(r.bytes);

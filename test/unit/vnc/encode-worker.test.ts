@@ -209,7 +209,7 @@ describe('vnc encode worker', function () {
     assert.ok(encodings.has(RfbEncoding.Tight) && encodings.has(RfbEncoding.ZRLE) && encodings.has(RfbEncoding.Zlib));
   });
 
-  it('keeps the snapshot of a surface that counted no change, and copies again after one', async () => {
+  it("keeps the snapshot (and its rects' classes) of a surface that counted no change, and copies again after one", async () => {
     const guest = surface(W, H);
     paint(guest, { x: 0, y: 0, width: W, height: H }, 'noise', 7);
     const shadow = new ShadowFramebuffer(guest);
@@ -230,12 +230,15 @@ describe('vnc encode worker', function () {
       // Asked again, nothing changed: the pixels are already in the snapshot memory.
       assert.ok(Buffer.from((await encodeWith(enc, s, job)).bytes).equals(first));
       assert.equal(enc.snapshotsKept, 1);
+      // ... and the worker took the rect's class from the frame before instead of sampling again.
+      assert.equal(enc.classesReused, 1);
       // Other rects of the same surface are copied.
       const half: FrameJob = { ...job, rects: [{ rect: { x: 0, y: 0, width: W, height: H / 2 } }] };
       await encodeWith(enc, s, half);
       assert.equal(enc.snapshotsKept, 1);
       await encodeWith(enc, s, half);
       assert.equal(enc.snapshotsKept, 2);
+      assert.equal(enc.classesReused, 2);
       // The guest draws and the shadow takes it in: the next frame has the new pixels.
       paint(guest, { x: 50, y: 40, width: 30, height: 20 }, 'text', 8);
       assert.equal(shadow.refine([{ x: 0, y: 0, width: W, height: H }]).rects.length, 1);
@@ -247,9 +250,41 @@ describe('vnc encode worker', function () {
       await encodeWith(enc, guest, job);
       await encodeWith(enc, guest, job);
       assert.equal(enc.snapshotsKept, 2);
+      assert.equal(enc.classesReused, 2);
     } finally {
       enc.close();
     }
+  });
+
+  it('frames whose rects keep their classes are the bytes the sync twin writes (Tight, JPEG and zlib rects)', async () => {
+    const guest = surface(W, H);
+    paint(guest, { x: 0, y: 0, width: W, height: H / 2 }, 'noise', 9);
+    paint(guest, { x: 0, y: H / 2, width: W, height: H / 2 }, 'text', 10);
+    const s = new ShadowFramebuffer(guest).surface;
+    const encodings = [RfbEncoding.Tight, QUALITY(7), COMPRESS(2)];
+    const frames = async (make: (m: EncodeManager) => FrameEncoder): Promise<Buffer[]> => {
+      const manager = new EncodeManager();
+      manager.setClientEncodings(encodings);
+      const enc = make(manager);
+      enc.encodingsChanged(encodings);
+      const job: FrameJob = {
+        clientFormat: PIXEL_FORMAT_XRGB8888,
+        copies: [],
+        rects: manager.split([{ x: 0, y: 0, width: W, height: H }]).map((rect) => ({ rect })),
+      };
+      try {
+        const out: Buffer[] = [];
+        for (let k = 0; k < 3; k++) out.push(Buffer.from((await encodeWith(enc, s, job)).bytes));
+        return out;
+      } finally {
+        enc.close();
+      }
+    };
+    let worker: WorkerFrameEncoder | undefined;
+    const viaWorker = await frames(() => (worker = new WorkerFrameEncoder({ onError: failOnError })));
+    const inline = await frames((m) => new SyncFrameEncoder(m));
+    assert.ok(worker!.classesReused > 0 && worker!.classesReused % 2 === 0, `${worker!.classesReused} classes reused`);
+    viaWorker.forEach((b, i) => assert.ok(b.equals(inline[i]!), `frame ${i}: ${b.length} vs ${inline[i]!.length} bytes`));
   });
 
   it('a session in worker mode writes the same byte stream as one in sync mode', async () => {
