@@ -76,9 +76,8 @@ export class WorkerFrameEncoder implements FrameEncoder {
   encode(surface: Surface, frame: FrameJob, done: (frame: EncodedFrame) => void, onPart?: FramePartSink): void {
     const rects = frame.rects.map((f) => f.rect);
     const memory = this.pooled.snapshotMemory(snapshotBytes(surface, rects));
-    const kept = this.snapshotsKept;
-    const offsets = this.snapshot(surface, rects, memory);
-    const job: RfbWorkerJob = { frame, surfaceFormat: surface.format, offsets, kept: this.snapshotsKept > kept };
+    const { offsets, kept } = this.snapshot(surface, rects, memory);
+    const job: RfbWorkerJob = { frame, surfaceFormat: surface.format, offsets, kept };
     this.pooled.run(
       job,
       memory,
@@ -101,8 +100,8 @@ export class WorkerFrameEncoder implements FrameEncoder {
     );
   }
 
-  /** The rects' pixels into `memory` (nothing to do when they are there already); their offsets. */
-  private snapshot(surface: Surface, rects: Rect[], memory: SharedArrayBuffer): number[] {
+  /** The rects' pixels into `memory` (kept: they are there already); their offsets. */
+  private snapshot(surface: Surface, rects: Rect[], memory: SharedArrayBuffer): { offsets: number[]; kept: boolean } {
     const changes = surface.changes;
     const t = this.taken;
     if (
@@ -114,11 +113,11 @@ export class WorkerFrameEncoder implements FrameEncoder {
       t.rects.every((r, i) => rectsEqual(r, rects[i]!))
     ) {
       this.snapshotsKept += 1;
-      return t.offsets;
+      return { offsets: t.offsets, kept: true };
     }
     const { offsets } = snapshotRects(surface, rects, memory);
     this.taken = changes === undefined ? null : { surface, changes, memory, rects, offsets };
-    return offsets;
+    return { offsets, kept: false };
   }
 
   stats(): EncodeStatsSnapshot {
