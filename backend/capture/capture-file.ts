@@ -34,6 +34,12 @@ export interface ScanProgress {
   (offset: number, size: number): void;
 }
 
+/** Bytes of the file read ahead, from offset `pos`. */
+interface Chunk {
+  bytes: Uint8Array;
+  pos: number;
+}
+
 export class CaptureFile {
   readonly header: CaptureHeader;
   readonly size: number;
@@ -95,21 +101,31 @@ export class CaptureFile {
 
   /** Records from `from` to dataEnd, with their offsets. Reads in chunks. */
   *records(from = CAPTURE_HEADER_SIZE, to = this.dataEnd): Generator<{ record: DecodedRecord; offset: number; size: number }> {
-    let chunk: Uint8Array = new Uint8Array(0);
-    let chunkPos = from;
+    const c: Chunk = { bytes: new Uint8Array(0), pos: from };
     let pos = from;
     while (pos < to) {
-      let rel = pos - chunkPos;
-      if (chunk.length - rel < RECORD_HEADER_SIZE || chunk.length - rel < RECORD_HEADER_SIZE + decodeRecordHeader(chunk, rel).length) {
-        const need = RECORD_HEADER_SIZE + (chunk.length - rel >= RECORD_HEADER_SIZE ? decodeRecordHeader(chunk, rel).length : 0);
-        chunk = this.read(pos, Math.max(READ_CHUNK, need));
-        chunkPos = pos;
-        rel = 0;
-      }
-      const { record, size } = decodeRecordAt(chunk, rel);
+      const rel = this.chunkAt(c, pos);
+      const { record, size } = decodeRecordAt(c.bytes, rel);
       yield { record, offset: pos, size };
       pos += size;
     }
+  }
+
+  /**
+   * Where the record at `pos` starts in `c`, re-reading `c` from `pos` when it does not hold
+   * the whole record (its header first when the chunk does not even hold that: a record may be
+   * larger than READ_CHUNK, as an uncompressed 1080p keyframe is). A file cut inside the
+   * record leaves the chunk short, for the decoder to report.
+   */
+  private chunkAt(c: Chunk, pos: number): number {
+    const rel = pos - c.pos;
+    const left = c.bytes.length - rel;
+    if (left >= RECORD_HEADER_SIZE && left >= RECORD_HEADER_SIZE + decodeRecordHeader(c.bytes, rel).length) return rel;
+    const head = left >= RECORD_HEADER_SIZE ? c.bytes.subarray(rel) : this.read(pos, RECORD_HEADER_SIZE);
+    const need = RECORD_HEADER_SIZE + (head.length >= RECORD_HEADER_SIZE ? decodeRecordHeader(head, 0).length : 0);
+    c.bytes = this.read(pos, Math.max(READ_CHUNK, need));
+    c.pos = pos;
+    return 0;
   }
 
   /**
@@ -117,17 +133,12 @@ export class CaptureFile {
    * rebuild needs). Stops with a typed error at the first cut or corrupt record.
    */
   *checkedHeaders(from: number): Generator<{ type: number; timeMs: number; offset: number; size: number }> {
-    let chunk: Uint8Array = new Uint8Array(0);
-    let chunkPos = from;
+    const c: Chunk = { bytes: new Uint8Array(0), pos: from };
     let pos = from;
     while (pos < this.size) {
-      let rel = pos - chunkPos;
-      if (chunk.length - rel < RECORD_HEADER_SIZE || chunk.length - rel < RECORD_HEADER_SIZE + decodeRecordHeader(chunk, rel).length) {
-        const need = RECORD_HEADER_SIZE + (chunk.length - rel >= RECORD_HEADER_SIZE ? decodeRecordHeader(chunk, rel).length : 0);
-        chunk = this.read(pos, Math.max(READ_CHUNK, need));
-        chunkPos = pos;
-        rel = 0;
-      }
+      const rel = this.chunkAt(c, pos);
+      const chunk = c.bytes;
+      if (chunk.length - rel < RECORD_HEADER_SIZE) throw xerror('CAP_E_TRUNCATED', `record at ${pos} has a cut header`, { offset: pos });
       const h = decodeRecordHeader(chunk, rel);
       const size = RECORD_HEADER_SIZE + h.length;
       if (chunk.length - rel < size)

@@ -85,6 +85,43 @@ describe('capture file: writer, reader, index', function () {
     }
   });
 
+  it('records larger than a read chunk (1080p keyframes, not compressed) seek, play and scan', () => {
+    const geometry = { width: 1920, height: 1080, format: PIXEL_FORMAT_XRGB8888 };
+    const rnd = prng(7);
+    const key = (t: number): CaptureRecord => ({
+      type: 'keyframe',
+      timeMs: t,
+      geometry,
+      pixels: new Uint8Array(1920 * 1080 * 4).map(() => (rnd() * 256) | 0),
+    });
+    const dot = (t: number): CaptureRecord => ({
+      type: 'damage',
+      timeMs: t,
+      bytesPerPixel: 4,
+      rects: [{ x: t % 1920, y: 5, width: 1, height: 1 }],
+      pixels: new Uint8Array([t & 255, 1, 2, 0]),
+    });
+    const recs = [key(0), dot(10), key(20), dot(30), dot(40)];
+    for (const close of [true, false]) {
+      const file = path.join(dir, `big-${close}.xvc`);
+      const w = new CaptureWriter(file, { startUnixMs: 1_000, compress: false });
+      for (const r of recs) w.append(r);
+      if (close) w.close();
+      else w.abandon();
+      const f = CaptureFile.open(file);
+      try {
+        assert.equal(f.indexHealth, close ? 'ok' : 'missing');
+        assert.equal(f.index.keyframes.length, 2);
+        for (const t of [0, 10, 20, 35, 40]) {
+          assert.ok(Buffer.from(f.frameAt(t).state.pixels).equals(Buffer.from(expectedAt(recs, t))), `t=${t}, index ${f.indexHealth}`);
+        }
+        assert.equal([...f.records()].length, recs.length);
+      } finally {
+        f.close();
+      }
+    }
+  });
+
   it('a file without its index (killed writer) is scanned and reads the same', () => {
     const recs = session(2);
     const f = CaptureFile.open(write(recs, 'abandoned.xvc', false));
