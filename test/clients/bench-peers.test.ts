@@ -14,6 +14,9 @@ import { startServer, type PeerName, type RunningServer } from '../../scripts/be
 import { buildProgram, type ProgramName } from '../../scripts/bench/peers/setup';
 import { cleanupAll } from '../../scripts/bench/lib/processes';
 import { scenarioRun } from '../../scripts/bench/latency/main';
+import { measureSessionRun, startSessionServer } from '../../scripts/bench/peers/session-run';
+import { bgrxToRgb, loadSession, prepareSession } from '../../scripts/bench/peers/sessions';
+import { FIXTURE_DIR } from '../../scripts/bench/peers/session-bench';
 
 const LOSSLESS: EncodingName[] = ['raw', 'hextile', 'zlib', 'zrle', 'tight'];
 
@@ -108,6 +111,42 @@ describe('bench:peers tools against LibVNCServer and TigerVNC', function () {
       const zlib = await measureRun(server, { clientBin: bins.client!, encoding: 'zlib', quality: 7, seconds: 0.2, minUpdates: 2 });
       assert.equal(zlib.sentEncoding, RFB_ENCODING.raw);
     });
+  });
+
+  it('sessions: LibVNCServer, Xvnc and xenvfb replay play the xclock recording to its exact last picture, copies as CopyRect', async function () {
+    this.timeout(240_000);
+    const fbs = path.join(FIXTURE_DIR, 'xclock2.fbs');
+    const bins = tryBuild(['session', 'server', 'xroot'], path.join(dir, 'bin'));
+    const missing = !fs.existsSync(fbs) ? `${fbs} not found` : spawnSync('Xvnc', ['-version']).error ? 'Xvnc not found' : undefined;
+    if (missing || typeof bins === 'string') {
+      console.log(`      pending: ${missing ?? bins} (../shared beside the checkout; npm run setup:test-deps installs the peers)`);
+      this.skip();
+    }
+    const session = prepareSession(fbs, dir);
+    const lastRgb = bgrxToRgb(loadSession(fbs).last);
+    for (const peer of ['libvncserver', 'tigervnc', 'xenvfb'] as const) {
+      const server = await startSessionServer(peer, session, 20, { bins, say, verbose: false });
+      try {
+        // Twice: the second run checks the rewind between runs.
+        for (const encoding of ['raw', 'zrle'] as const) {
+          const r = await measureSessionRun(server, {
+            clientBin: bins.session!,
+            encoding,
+            quality: -1,
+            lastRgb,
+            ppmPath: path.join(dir, `${peer}.ppm`),
+            timeoutMs: 60_000,
+          });
+          assert.equal(r.check.wrongPixels, 0, `${peer} ${encoding}: ${r.check.wrongPixels} pixels differ from the session's last picture`);
+          assert.ok(r.updates >= 10, `${peer} ${encoding}: ${r.updates} updates for 71 steps`);
+          assert.ok(r.copyRects > 0, `${peer} ${encoding}: no CopyRect for the recording's 59 copies`);
+          // 20.2 s recorded at 20x: about a second of playback.
+          assert.ok(r.bytes > 0 && r.cpuMs > 0 && r.doneMs >= 900, JSON.stringify(r));
+        }
+      } finally {
+        await server.stop();
+      }
+    }
   });
 
   it('bench:latency: latency-client reads the frame numbers the latency guest stamps, through xenvfb', async function () {

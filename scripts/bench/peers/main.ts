@@ -16,6 +16,7 @@ import { cleanupAll, installCleanupHandlers, isInterrupted, trackDir } from '../
 import { PEER_NAMES, startServer, type PeerName, type RunningServer, type ServerContext } from './servers';
 import { buildProgram, cacheDir, ensurePackages } from './setup';
 import { formatPictureTable, type Cell } from './table';
+import { benchSessions, DEFAULT_SESSIONS } from './session-bench';
 
 interface Options {
   seconds: number;
@@ -26,6 +27,8 @@ interface Options {
   encodings: EncodingName[];
   quality: number;
   size: { width: number; height: number };
+  sessions: string[];
+  sessionSpeed: number;
   json?: string;
   install: boolean;
   verbose: boolean;
@@ -75,7 +78,12 @@ export function buildCommand(): Command {
     .option('--runs <n>', 'interleaved runs per server and encoding (the table shows medians)', positive('--runs', 99, true), 3)
     .option('--min-updates <n>', 'full updates each run waits for, however long they take', positive('--min-updates', 1000, true), 3)
     .option('--peers <list>', `servers to run, of ${PEER_NAMES.join(', ')}`, listOf(PEER_NAMES, '--peers'), [...PEER_NAMES])
-    .option('--pictures <list>', `pictures, of ${PICTURE_NAMES.join(', ')}`, listOf(PICTURE_NAMES, '--pictures'), ['photo', 'text'])
+    .option(
+      '--pictures <list>',
+      `pictures, of ${PICTURE_NAMES.join(', ')}, or "none"`,
+      (v: string) => (v === 'none' ? [] : listOf(PICTURE_NAMES, '--pictures')(v)),
+      ['photo', 'text'],
+    )
     .option(
       '--encodings <list>',
       `encodings, of ${ENCODING_NAMES.join(', ')} (jpeg = tight + quality)`,
@@ -92,6 +100,25 @@ export function buildCommand(): Command {
       7,
     )
     .option('--size <WxH>', 'picture size', parseSize, { width: 1920, height: 1080 })
+    .option(
+      '--sessions <list>',
+      'recorded sessions to play to each server: names of the FBS recordings in ../shared/fixtures/fbs, paths to FBS files or ' +
+        'xenvfb captures, or "none"',
+      (v: string) =>
+        v === 'none'
+          ? []
+          : v
+              .split(',')
+              .map((x) => x.trim())
+              .filter(Boolean),
+      DEFAULT_SESSIONS,
+    )
+    .option(
+      '--session-speed <x>',
+      'playback speed of the sessions (10 = ten times as fast as recorded)',
+      positive('--session-speed', 1000, false),
+      10,
+    )
     .option('--json <file>', 'also write every run as JSON here')
     .option('--no-install', 'do not apt-get missing packages; fail naming them instead')
     .option('-v, --verbose', "print the servers' logs", false);
@@ -240,6 +267,7 @@ export async function main(argv: string[]): Promise<void> {
   const bin = path.join(cacheDir(), 'bin');
   const bins = {
     client: buildProgram('client', bin),
+    session: buildProgram('session', bin),
     ...(o.peers.includes('libvncserver') ? { server: buildProgram('server', bin) } : {}),
     ...(o.peers.includes('tigervnc') ? { xroot: buildProgram('xroot', bin) } : {}),
   };
@@ -255,12 +283,26 @@ export async function main(argv: string[]): Promise<void> {
     out.push(table);
     process.stdout.write(`\n${table}`);
   }
+  const sessions = await benchSessions(
+    {
+      sessions: o.sessions,
+      speed: o.sessionSpeed,
+      runs: o.runs,
+      peers: o.peers,
+      encodings: o.encodings,
+      quality: o.quality,
+      verbose: o.verbose,
+    },
+    bins,
+    say,
+  );
   const note =
     `medians of ${o.runs} interleaved runs of ${o.seconds} s (>= ${o.minUpdates} updates), one non-incremental full-screen ` +
-    `request outstanding, jpeg = tight + quality ${o.quality}; ${versions(o.peers)}; ${((Date.now() - started) / 1000).toFixed(0)} s. ` +
+    `request outstanding, jpeg = tight + quality ${o.quality}; sessions: one incremental request outstanding, CopyRect ` +
+    `offered, played at ${o.sessionSpeed}x; ${versions(o.peers)}; ${((Date.now() - started) / 1000).toFixed(0)} s. ` +
     'Timing on a shared box is noisy: compare ratios, not absolute numbers.';
   process.stdout.write(`\n${note}\n`);
-  if (o.json) fs.writeFileSync(o.json, JSON.stringify({ options: o, note, cells: all }, null, 2));
+  if (o.json) fs.writeFileSync(o.json, JSON.stringify({ options: o, note, cells: all, sessions: sessions.cells }, null, 2));
   await cleanupAll();
 }
 

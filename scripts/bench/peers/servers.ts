@@ -30,10 +30,10 @@ export interface ServerContext {
   verbose: boolean;
 }
 
-const XENVFB_BIN = path.join(__dirname, '..', '..', 'bin', 'xenvfb.js');
+export const XENVFB_BIN = path.join(__dirname, '..', '..', 'bin', 'xenvfb.js');
 /** The xenvfb demo loads the TypeScript sources at start: slow on a busy 2-core box. */
-const XENVFB_START_TIMEOUT_MS = 120_000;
-const PEER_START_TIMEOUT_MS = 20_000;
+export const XENVFB_START_TIMEOUT_MS = 120_000;
+export const PEER_START_TIMEOUT_MS = 20_000;
 
 /** A TCP port free right now on 127.0.0.1 (the kernel's pick; a race with others is unlikely). */
 export function freePort(): Promise<number> {
@@ -48,7 +48,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Resolves with the first line `match` accepts; rejects on exit or timeout, with the last stderr lines. */
-function waitForLine<T>(child: ChildProcess, what: string, timeoutMs: number, match: (line: string) => T | undefined): Promise<T> {
+export function waitForLine<T>(child: ChildProcess, what: string, timeoutMs: number, match: (line: string) => T | undefined): Promise<T> {
   const tail: string[] = [];
   onLines(child, 'stderr', (l) => {
     tail.push(l);
@@ -106,11 +106,15 @@ async function startLibvncserver(picture: Picture, ctx: ServerContext): Promise<
   return { name: 'libvncserver', port, pid: child.pid!, stop: () => stopTracked(child) };
 }
 
-async function startTigervnc(picture: Picture, ctx: ServerContext): Promise<RunningServer> {
-  if (!ctx.bins.xroot) throw new Error('peer-xroot was not built');
+/** Xvnc (TigerVNC, default settings) at WxH on a free port; the display number it picked. */
+export async function startXvnc(
+  width: number,
+  height: number,
+  ctx: ServerContext,
+): Promise<{ child: ChildProcess; display: number; port: number }> {
   const port = await freePort();
   // -displayfd: Xvnc picks a free display number and writes it on fd 3 once it accepts clients.
-  const args = ['-displayfd', '3', '-geometry', `${picture.width}x${picture.height}`, '-depth', '24', '-rfbport', String(port)];
+  const args = ['-displayfd', '3', '-geometry', `${width}x${height}`, '-depth', '24', '-rfbport', String(port)];
   args.push('-localhost', '-SecurityTypes', 'None', '-AlwaysShared', '-nolisten', 'tcp', '-desktop', 'bench-peers');
   const child = spawnTracked('Xvnc', args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
   // Always read its log (one line per connection): a full pipe would stall it.
@@ -128,6 +132,12 @@ async function startTigervnc(picture: Picture, ctx: ServerContext): Promise<Runn
       }
     });
   });
+  return { child, display, port };
+}
+
+async function startTigervnc(picture: Picture, ctx: ServerContext): Promise<RunningServer> {
+  if (!ctx.bins.xroot) throw new Error('peer-xroot was not built');
+  const { child, display, port } = await startXvnc(picture.width, picture.height, ctx);
   const drawer = spawnTracked(ctx.bins.xroot, [picture.ppm], { env: { ...process.env, DISPLAY: `:${display}` } });
   await waitForLine(drawer, 'peer-xroot', PEER_START_TIMEOUT_MS, (l) => (l.includes('"drawn"') ? true : undefined));
   return { name: 'tigervnc', port, pid: child.pid!, stop: () => stopTracked(child) };

@@ -104,6 +104,7 @@ export const PROGRAMS = {
   server: { source: 'peer-server.c', pkg: 'libvncserver' },
   xroot: { source: 'peer-xroot.c', pkg: 'x11' },
   latency: { source: 'latency-client.c', pkg: 'libvncclient' },
+  session: { source: 'session-client.c', pkg: 'libvncclient' },
 } as const;
 export type ProgramName = keyof typeof PROGRAMS;
 

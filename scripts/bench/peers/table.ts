@@ -54,18 +54,18 @@ export function summarize(runs: RunResult[], lossy: boolean): Summary {
   };
 }
 
-function fmt(v: number, digits = 1): string {
+export function fmt(v: number, digits = 1): string {
   if (!Number.isFinite(v)) return '-';
   if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
   return v.toFixed(v >= 100 ? 0 : digits);
 }
 
-function ratio(ours: number, peer: number): string {
+export function ratio(ours: number, peer: number): string {
   if (!Number.isFinite(ours) || !Number.isFinite(peer) || peer === 0) return '-';
   return `${(ours / peer).toFixed(2)}x`;
 }
 
-function pad(cells: string[][]): string {
+export function pad(cells: string[][]): string {
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
   return cells.map((r) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
 }
