@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { PIXEL_FORMAT_XRGB8888 } from '../../../backend/display/pixel-format';
 import type { Surface } from '../../../backend/display/display';
 import { GuestDisplay } from '../../../backend/display/guest-display';
-import { PendingCopies } from '../../../backend/vnc/copies';
+import { MAX_PENDING_COPIES, PendingCopies } from '../../../backend/vnc/copies';
 import { PendingRegion } from '../../../backend/updates/pending-region';
 import { encodeFrame } from '../../../backend/vnc/encode-frame';
 import { EncodeManager } from '../../../backend/vnc/encode-manager';
@@ -45,6 +45,18 @@ describe('CopyRect wire', () => {
       { x: 0, y: 4, width: 10, height: 2 },
     ]);
     assert.equal(copies.isEmpty, false);
+  });
+
+  it('a scroll in many rects (an X server scrolling a partly covered window) stays copies; past MAX_PENDING_COPIES all are damage', () => {
+    const pending = new PendingRegion();
+    const copies = new PendingCopies();
+    const band = (i: number) => ({ src: { x: 0, y: 16 + i * 4, width: 40, height: 4 }, dst: { x: 0, y: i * 4, width: 40, height: 4 } });
+    for (let i = 0; i < 11; i++) copies.copied(band(i), pending, true);
+    assert.equal(copies.startFrame().length, 11);
+    assert.equal(pending.isEmpty, true);
+    for (let i = 0; i <= MAX_PENDING_COPIES; i++) copies.copied(band(i % 11), pending, true);
+    assert.equal(copies.isEmpty, true);
+    assert.equal(pending.isEmpty, false);
   });
 
   it('an unusable copy is damage at its destination', () => {
