@@ -1,10 +1,22 @@
-// A client's pending damage, whatever its protocol: a short list of rects that degrades to its
-// bounding box past MAX_PENDING_RECTS (a bigger update, never a lost one).
+// A client's pending damage, whatever its protocol: a short list of disjoint rects. Past
+// MAX_PENDING_RECTS the two rects whose bounding box adds the fewest pixels are merged, until
+// the list fits again: a bigger update, never a lost one, and as few unchanged pixels sent as
+// that allows (one bounding box of everything sent 1.6x LibVNCServer's bytes on a recorded
+// desktop session, whose updates hold tens of small rects).
 
 import { boundingRect, clipRect, containsRect, intersectRect, isEmptyRect, type Rect, subtractRect } from '../../shared/region';
 
-/** Past this many rects the pending region collapses to one bounding box. */
+/** Past this many rects the cheapest pairs are merged (see above). */
 export const MAX_PENDING_RECTS = 16;
+
+/** A rect cut into more pieces than this by the pending ones is kept whole (overlapping them). */
+const MAX_PIECES = 4 * MAX_PENDING_RECTS;
+
+const area = (r: Rect): number => r.width * r.height;
+
+function overlaps(a: Rect, b: Rect): boolean {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
 
 export class PendingRegion {
   private list: Rect[] = [];
@@ -25,10 +37,36 @@ export class PendingRegion {
     if (isEmptyRect(r)) return;
     if (this.list.some((p) => containsRect(p, r))) return;
     this.list = this.list.filter((p) => !containsRect(r, p));
-    this.list.push({ x: r.x, y: r.y, width: r.width, height: r.height });
-    if (this.list.length > MAX_PENDING_RECTS) {
-      this.list = [boundingRect(this.list)!];
+    // Only what is not pending yet: the list stays disjoint, so no pixel goes out twice.
+    let pieces: Rect[] = [{ x: r.x, y: r.y, width: r.width, height: r.height }];
+    for (const p of this.list) {
+      pieces = pieces.flatMap((q) => (overlaps(q, p) ? subtractRect(q, p) : [q]));
+      if (pieces.length > MAX_PIECES) {
+        pieces = [{ x: r.x, y: r.y, width: r.width, height: r.height }];
+        break;
+      }
     }
+    this.list.push(...pieces);
+    while (this.list.length > MAX_PENDING_RECTS) this.mergeCheapest();
+  }
+
+  /** Replace the pair whose bounding box adds the fewest pixels by that box (and drop what it contains). */
+  private mergeCheapest(): void {
+    const l = this.list;
+    let best = [0, 1];
+    let bestWaste = Infinity;
+    for (let i = 0; i < l.length; i++) {
+      for (let j = i + 1; j < l.length; j++) {
+        const waste = area(boundingRect([l[i]!, l[j]!])!) - area(l[i]!) - area(l[j]!);
+        if (waste < bestWaste) {
+          bestWaste = waste;
+          best = [i, j];
+        }
+      }
+    }
+    const box = boundingRect([l[best[0]!]!, l[best[1]!]!])!;
+    this.list = l.filter((p) => !containsRect(box, p));
+    this.list.push(box);
   }
 
   /** Keep only what lies inside a width x height surface. */

@@ -18,10 +18,34 @@ describe('vnc/damage', () => {
     assert.deepEqual(p.rects, [{ x: 0, y: 0, width: 10, height: 10 }]);
   });
 
-  it(`collapses to a bounding box past ${MAX_PENDING_RECTS} rects`, () => {
+  it(`past ${MAX_PENDING_RECTS} rects merges the pair whose bounding box adds the fewest pixels`, () => {
     const p = new PendingRegion();
-    for (let i = 0; i <= MAX_PENDING_RECTS; i++) p.add({ x: i * 2, y: i, width: 1, height: 1 });
-    assert.deepEqual(p.rects, [{ x: 0, y: 0, width: MAX_PENDING_RECTS * 2 + 1, height: MAX_PENDING_RECTS + 1 }]);
+    // A diagonal of single pixels 2 apart, then one far away: the far one is never merged.
+    for (let i = 0; i < MAX_PENDING_RECTS; i++) p.add({ x: i * 2, y: i, width: 1, height: 1 });
+    p.add({ x: 500, y: 500, width: 1, height: 1 });
+    assert.equal(p.rects.length, MAX_PENDING_RECTS);
+    assert.deepEqual(p.rects[p.rects.length - 1], { x: 0, y: 0, width: 3, height: 2 });
+    assert.ok(p.rects.some((r) => r.x === 500));
+    // A row of touching pixels merges at no cost: one rect per row run.
+    const q = new PendingRegion();
+    for (let i = 0; i <= MAX_PENDING_RECTS; i++) q.add({ x: i, y: 7, width: 1, height: 1 });
+    assert.equal(
+      q.rects.reduce((n, r) => n + r.width * r.height, 0),
+      MAX_PENDING_RECTS + 1,
+    );
+  });
+
+  it('keeps its rects disjoint: an overlapping rect adds only its new part', () => {
+    const p = new PendingRegion();
+    p.add({ x: 0, y: 0, width: 10, height: 10 });
+    p.add({ x: 5, y: 5, width: 10, height: 10 });
+    assert.equal(
+      p.rects.reduce((n, r) => n + r.width * r.height, 0),
+      100 + 100 - 25,
+    );
+    for (let i = 0; i < p.rects.length; i++)
+      for (let j = i + 1; j < p.rects.length; j++)
+        assert.equal(intersectRect(p.rects[i]!, p.rects[j]!).width * intersectRect(p.rects[i]!, p.rects[j]!).height, 0);
   });
 
   it('subtract and takeInside never lose a pixel (property)', () => {
@@ -36,6 +60,10 @@ describe('vnc/damage', () => {
         const p = new PendingRegion();
         for (const r of rects) p.add(r);
         const before = [...p.rects];
+        assert.ok(before.length <= MAX_PENDING_RECTS);
+        for (const r of rects)
+          for (let y = r.y; y < r.y + r.height; y++)
+            for (let x = r.x; x < r.x + r.width; x++) assert.ok(covers(before, x, y), `lost (${x},${y}) on add`);
         const inside = p.takeInside(area);
         for (let y = 0; y < 34; y++) {
           for (let x = 0; x < 34; x++) {
