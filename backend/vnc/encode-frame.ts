@@ -115,7 +115,7 @@ export interface FramePartOptions {
  */
 export interface FrameClasses {
   known: ReadonlyArray<RectClass | undefined> | null;
-  found: RectClass[];
+  found: Array<RectClass | undefined>;
 }
 
 /**

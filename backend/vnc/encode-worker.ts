@@ -64,7 +64,7 @@ class RfbEncodeSession implements EncodeSessionHandler {
   /** Result buffers back from the main thread (output-buffers.ts). */
   private readonly outputs = new SpareBuffers();
   /** The classes of the last frame's rects (FrameClasses). */
-  private classes: RectClass[] = [];
+  private classes: Array<RectClass | undefined> = [];
 
   /** config: a SetEncodings list. */
   configure(config: unknown): void {

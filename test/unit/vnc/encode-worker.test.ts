@@ -214,7 +214,8 @@ describe('vnc encode worker', function () {
     paint(guest, { x: 0, y: 0, width: W, height: H }, 'noise', 7);
     const shadow = new ShadowFramebuffer(guest);
     const s = shadow.surface;
-    const raw = [RfbEncoding.Raw];
+    // Raw with Hextile for solid rects: the rects are classified (EncodeManager.classifies).
+    const raw = [RfbEncoding.Raw, RfbEncoding.Hextile];
     const job: FrameJob = { clientFormat: PIXEL_FORMAT_XRGB8888, copies: [], rects: [{ rect: { x: 0, y: 0, width: W, height: H } }] };
     const expected = async (): Promise<Buffer> => {
       const manager = new EncodeManager();

@@ -112,7 +112,10 @@ describe('vnc/encode-manager per-rect choice', () => {
     assert.equal(encodeOne(noQuality, surface(128, 128, 'noise')).lossy, false);
     const zrle = new EncodeManager();
     zrle.setClientEncodings([RfbEncoding.ZRLE, RfbEncoding.Tight, -32 + 5]);
-    assert.deepEqual(encodeOne(zrle, surface(128, 128, 'noise')), { encoding: RfbEncoding.ZRLE, kind: 'photo', lossy: false });
+    // ZRLE: the class cannot change the bytes, so the rect is not classified.
+    assert.deepEqual(encodeOne(zrle, surface(128, 128, 'noise')), { encoding: RfbEncoding.ZRLE, kind: undefined, lossy: false });
+    assert.equal(zrle.classifies, false);
+    assert.deepEqual(zrle.classCounts(), { solid: 0, palette: 0, photo: 0 });
     assert.deepEqual(Object.keys(m.snapshot()).sort(), ['Tight', 'Tight JPEG']);
     assert.deepEqual(m.classCounts(), { solid: 0, palette: 1, photo: 2 });
   });
@@ -120,11 +123,13 @@ describe('vnc/encode-manager per-rect choice', () => {
   it('solid rects leave Raw / Zlib for a solid-capable encoding the client has', () => {
     const m = new EncodeManager();
     m.setClientEncodings([RfbEncoding.Raw, RfbEncoding.Hextile, RfbEncoding.RRE]);
+    assert.equal(m.classifies, true);
     const r = encodeOne(m, surface(300, 300, 'solid'));
     assert.equal(r.encoding, RfbEncoding.RRE, 'first of Tight / RRE / Hextile / ZRLE the client supports');
     assert.equal(encodeOne(m, surface(64, 64, 'stripes')).encoding, RfbEncoding.Raw);
     const rawOnly = new EncodeManager();
     rawOnly.setClientEncodings([RfbEncoding.Raw]);
+    assert.equal(rawOnly.classifies, false);
     assert.equal(encodeOne(rawOnly, surface(64, 64, 'solid')).encoding, RfbEncoding.Raw);
   });
 });
