@@ -1,8 +1,12 @@
 // A Display fed from a capture file: every server (VNC, web, SPICE) serves a recording
 // exactly as it serves a live guest. It seeks to the start time through the keyframe index,
 // then plays the records on timers at the chosen speed, emitting 'resize', 'damage', 'copy'
-// and 'cursor' as a GuestDisplay would. The surface is its own picture (FrameState), changed
-// only inside the damage it reports. Client input goes nowhere: a recording cannot react.
+// and 'cursor' as a GuestDisplay would. Like a GuestDisplay with refinement on, it serves a
+// shadow copy of the picture (shadow.ts) and reports only what really changed: a recording's
+// damage often repeats pixels (an RFB server sends what was drawn, not what differs; rfbproxy's
+// windows recording re-sends about half of its 13 MB unchanged), and a scroll recorded as
+// pixels goes out as CopyRect. Copies in the recording go out as copies. Client input goes
+// nowhere: a recording cannot react.
 
 import { EventEmitter } from 'node:events';
 import type { CaptureRecord, Geometry } from '../../shared/capture/format';
@@ -12,6 +16,8 @@ import { type Logger, silentLogger } from '../../shared/log';
 import type { CursorState, Display, DisplayEvents, Surface } from '../display/display';
 import type { InputSink } from '../input/input-sink';
 import type { CaptureFile } from './capture-file';
+import type { Rect } from '../../shared/region';
+import { ShadowFramebuffer } from '../display/shadow';
 
 export interface ReplayOptions {
   /** Playback speed: 1 real time, 2 twice as fast (> 0). */
@@ -41,6 +47,8 @@ export const REPLAY_INPUT: InputSink = {
 
 export class ReplayDisplay extends EventEmitter<DisplayEvents> implements Display {
   private state = new FrameState();
+  /** What clients are served: the shadow of the state's pixels (null without a picture). */
+  private shadow: ShadowFramebuffer | null = null;
   private view: Surface | null = null;
   private pointer: CursorState = { shape: null, x: 0, y: 0, visible: true };
   private iter: Iterator<{ record: unknown; offset: number }> | null = null;
@@ -84,9 +92,9 @@ export class ReplayDisplay extends EventEmitter<DisplayEvents> implements Displa
     const { state, next } = this.file.frameAt(t);
     const g = this.state.geometry;
     if (g && state.geometry && sameGeometry(g, state.geometry) && this.view) {
-      // Same surface: listeners keep the Surface they have; its pixels change, all damaged.
+      // Same surface: listeners keep the Surface they have; what changed is reported.
       this.state.pixels.set(state.pixels);
-      this.emit('damage', [{ x: 0, y: 0, width: g.width, height: g.height }]);
+      this.report([{ x: 0, y: 0, width: g.width, height: g.height }]);
     } else {
       this.state = state;
       this.publishSurface();
@@ -158,16 +166,25 @@ export class ReplayDisplay extends EventEmitter<DisplayEvents> implements Displa
 
   private publishSurface(): void {
     const g = this.state.geometry;
-    this.view = g
-      ? {
+    this.shadow = g
+      ? new ShadowFramebuffer({
           width: g.width,
           height: g.height,
           stride: g.width * (g.format.bitsPerPixel >> 3),
           format: servedFormat(g.format),
           data: this.state.pixels,
-        }
+        })
       : null;
+    this.view = this.shadow?.surface ?? null;
     this.emit('resize', this.view);
+  }
+
+  /** Bring the shadow up to date inside `rects`: copies found (when someone takes them), then what changed. */
+  private report(rects: Rect[]): void {
+    if (!this.shadow) return;
+    const { copies, rects: changed } = this.shadow.refine(rects, { detectCopies: this.listenerCount('copy') > 0 });
+    for (const c of copies) this.emit('copy', c);
+    if (changed.length) this.emit('damage', changed);
   }
 
   /** The next picture or cursor record, or null at the end (a cut or corrupt tail ends it too). */
@@ -220,10 +237,13 @@ export class ReplayDisplay extends EventEmitter<DisplayEvents> implements Displa
       this.emit('cursor', this.cursor());
       return;
     }
+    const guestPixels = this.state.pixels;
     const change = this.state.apply(rec);
     if (!change) return;
-    if ('resize' in change || this.state.pixels !== this.view?.data) return this.publishSurface();
+    if ('resize' in change || this.state.pixels !== guestPixels || !this.shadow) return this.publishSurface();
     if (change.copies && this.listenerCount('copy') > 0) {
+      // The shadow makes the same copy (its destination from the state, which has it).
+      this.shadow.copyIn(change.rects);
       for (const c of change.copies) {
         this.emit('copy', {
           src: { x: c.srcX, y: c.srcY, width: c.width, height: c.height },
@@ -232,7 +252,7 @@ export class ReplayDisplay extends EventEmitter<DisplayEvents> implements Displa
       }
       return;
     }
-    if (change.rects.length) this.emit('damage', change.rects);
+    if (change.rects.length) this.report(change.rects);
   }
 
   private atEnd(): void {

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import { CaptureFile } from '../../../backend/capture/capture-file';
+import { CaptureWriter } from '../../../backend/capture/capture-writer';
 import { writePngFrames } from '../../../backend/capture/png-frames';
 import { CaptureRecorder, freeCapturePath, KEYFRAME_READS, pack, steadyPack } from '../../../backend/capture/recorder';
 import { ReplayDisplay } from '../../../backend/capture/replay-display';
@@ -133,6 +134,53 @@ describe('recorder and replay (Display listener and source)', function () {
     });
     assert.equal(digest(mirror), final, 'the replay ends on another picture');
     assert.ok(events > 30, `${events} events`);
+    replay.close();
+    f.close();
+  });
+
+  it('replay reports what really changed: repeated pixels are not damage, a scroll recorded as pixels is a copy', async () => {
+    const w = 320;
+    const h = 240;
+    const geometry = { width: w, height: h, format: PIXEL_FORMAT_XRGB8888 };
+    const rnd = prng(11);
+    const first = new Uint8Array(w * h * 4).map(() => (rnd() * 256) | 0);
+    const whole = { x: 0, y: 0, width: w, height: h };
+    // t=10: the whole screen again, unchanged but for one pixel; t=20: everything moves up 16 rows.
+    const again = first.slice();
+    again[(100 * w + 50) * 4] ^= 0xff;
+    const scrolled = again.slice();
+    scrolled.copyWithin(0, 16 * w * 4);
+    const file = path.join(dir, 'repeats.xvc');
+    const wr = new CaptureWriter(file, { startUnixMs: 0 });
+    wr.append({ type: 'keyframe', timeMs: 0, geometry, pixels: first });
+    wr.append({ type: 'damage', timeMs: 10, bytesPerPixel: 4, rects: [whole], pixels: again });
+    wr.append({ type: 'damage', timeMs: 20, bytesPerPixel: 4, rects: [whole], pixels: scrolled });
+    wr.close();
+    const f = CaptureFile.open(file);
+    const replay = new ReplayDisplay(f, 'replay', { speed: 100 });
+    // A client that applies copies itself and takes damaged pixels from the served surface.
+    const client = Buffer.from(replay.surface()!.data);
+    const damaged: Array<{ x: number; y: number; width: number; height: number }> = [];
+    let copies = 0;
+    replay.on('copy', (c) => {
+      copies++;
+      for (let y = 0; y < c.src.height; y++) client.copyWithin((c.dst.y + y) * w * 4, (c.src.y + y) * w * 4, (c.src.y + y + 1) * w * 4);
+    });
+    replay.on('damage', (rects) => {
+      const s = replay.surface()!.data;
+      for (const r of rects) {
+        damaged.push(r);
+        for (let y = r.y; y < r.y + r.height; y++)
+          client.set(s.subarray((y * w + r.x) * 4, (y * w + r.x + r.width) * 4), (y * w + r.x) * 4);
+      }
+    });
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => replay.ended && (clearInterval(t), resolve()), 10);
+    });
+    assert.deepEqual(damaged[0], { x: 50, y: 100, width: 1, height: 1 }, 'the unchanged rest of the repeat was reported');
+    assert.equal(copies, 1, 'the scroll went out as pixels');
+    assert.ok(damaged.reduce((n, r) => n + r.width * r.height, 0) <= 1 + 16 * w, JSON.stringify(damaged));
+    assert.ok(client.equals(Buffer.from(scrolled)), 'the client does not end on the picture');
     replay.close();
     f.close();
   });
