@@ -4,19 +4,23 @@
 // that allows (one bounding box of everything sent 1.6x LibVNCServer's bytes on a recorded
 // desktop session, whose updates hold tens of small rects).
 
-import { boundingRect, clipRect, containsRect, intersectRect, isEmptyRect, type Rect, subtractRect } from '../../shared/region';
+import {
+  boundingRect,
+  clipRect,
+  containsRect,
+  intersectRect,
+  isEmptyRect,
+  type Rect,
+  rectArea,
+  rectsOverlap,
+  subtractRect,
+} from '../../shared/region';
 
 /** Past this many rects the cheapest pairs are merged (see above). */
 export const MAX_PENDING_RECTS = 16;
 
 /** A rect cut into more pieces than this by the pending ones is kept whole (overlapping them). */
 const MAX_PIECES = 4 * MAX_PENDING_RECTS;
-
-const area = (r: Rect): number => r.width * r.height;
-
-function overlaps(a: Rect, b: Rect): boolean {
-  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
-}
 
 export class PendingRegion {
   private list: Rect[] = [];
@@ -40,7 +44,7 @@ export class PendingRegion {
     // Only what is not pending yet: the list stays disjoint, so no pixel goes out twice.
     let pieces: Rect[] = [{ x: r.x, y: r.y, width: r.width, height: r.height }];
     for (const p of this.list) {
-      pieces = pieces.flatMap((q) => (overlaps(q, p) ? subtractRect(q, p) : [q]));
+      pieces = pieces.flatMap((q) => (rectsOverlap(q, p) ? subtractRect(q, p) : [q]));
       if (pieces.length > MAX_PIECES) {
         pieces = [{ x: r.x, y: r.y, width: r.width, height: r.height }];
         break;
@@ -57,7 +61,7 @@ export class PendingRegion {
     let bestWaste = Infinity;
     for (let i = 0; i < l.length; i++) {
       for (let j = i + 1; j < l.length; j++) {
-        const waste = area(boundingRect([l[i]!, l[j]!])!) - area(l[i]!) - area(l[j]!);
+        const waste = rectArea(boundingRect([l[i]!, l[j]!])!) - rectArea(l[i]!) - rectArea(l[j]!);
         if (waste < bestWaste) {
           bestWaste = waste;
           best = [i, j];
