@@ -90,9 +90,9 @@ async function startXenvfbSession(s: PreparedSession, speed: number, ctx: Server
   const dir = trackDir(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-session-')));
   const control = path.join(dir, 'replay.sock');
   const args = ['replay', s.capture, '--vnc', `127.0.0.1:${port}`, '--paused', '--speed', String(speed), '--control', control];
-  const child = spawnTracked(process.execPath, [...(process.env.TMPFLAGS ? process.env.TMPFLAGS.split(' ') : []), XENVFB_BIN, ...args], {
-    env: { ...process.env, XENVFB_LOG_LEVEL: 'warn' },
-  });
+  // XENVFB_BENCH_NODE_FLAGS: node flags for the xenvfb server, e.g. '--cpu-prof --cpu-prof-dir=DIR' to profile it.
+  const nodeFlags = (process.env.XENVFB_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawnTracked(process.execPath, [...nodeFlags, XENVFB_BIN, ...args], { env: { ...process.env, XENVFB_LOG_LEVEL: 'warn' } });
   if (ctx.verbose) onLines(child, 'stderr', (l) => ctx.say(`  [xenvfb] ${l}`));
   const nextEnd = endWatcher(child, /^replay: end of capture/);
   await waitForLine(child, 'xenvfb replay', XENVFB_START_TIMEOUT_MS, (l) => (/^\s+VNC\s/.test(l) ? true : undefined));
