@@ -20,6 +20,27 @@ export const NO_NATIVE_GRADIENT_ENV = 'XENVFB_NO_NATIVE_GRADIENT';
 const SMOOTH_THRESHOLD = 0.02;
 /** isSmooth() looks at every SMOOTH_SAMPLE_STEP-th pixel from the second row on. */
 export const SMOOTH_SAMPLE_STEP = 7;
+/**
+ * Content where at least this fraction of pixels equal their left neighbour is flat (a user
+ * interface, a dithered desktop, a banded ramp): whether the gradient beats copy there depends
+ * on the pattern, so the encoder tries both on a band of rows (tight.ts). Photos (a flat
+ * fraction near 0) skip the trial.
+ */
+export const FLAT_MAX = 0.5;
+/** flatFraction() looks at every FLAT_SAMPLE_STEP-th pixel. */
+const FLAT_SAMPLE_STEP = 13;
+
+/** The fraction of sampled pixels (not first in their row) equal to their left neighbour. */
+export function flatFraction(px: Uint32Array, width: number): number {
+  let n = 0;
+  let same = 0;
+  for (let i = 1, x = 1 % width; i < px.length; i += FLAT_SAMPLE_STEP, x = (x + FLAT_SAMPLE_STEP) % width) {
+    if (x === 0) continue;
+    n++;
+    if (px[i] === px[i - 1]) same++;
+  }
+  return n > 0 ? same / n : 0;
+}
 
 /**
  * Gradient-filter residual of one channel at pixel i (rfbproto §7.7.5 "Gradient filter"):

@@ -14,6 +14,7 @@
 // when the loaded addon has it; on 1080p text the TS pair was ~23 ms of a ~57 ms frame.
 // XENVFB_NO_NATIVE_PALETTE=1 forces the TypeScript pair.
 
+import { deflateRawSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { type PaletteIndexNative, paletteIndexNative } from '../../../native';
 import type { ByteWriter } from '../../../shared/bytes';
@@ -26,7 +27,7 @@ import type { EncodeSettings, Encoder } from './encoder';
 import { encodeJpeg, type JpegJob } from './jpeg';
 import { PALETTE_MAX_COLOURS, PaletteBuilder } from './palette';
 import { readClientPixels } from './pixels';
-import { defaultTightFilters, packTpixels, type TightFilters } from './tight-filters';
+import { defaultTightFilters, FLAT_MAX, flatFraction, packTpixels, type TightFilters } from './tight-filters';
 import { type ZStream, openDeflateStream } from './zstream';
 
 export const TightCtl = { Fill: 0x80, Jpeg: 0x90, Png: 0xa0, ExplicitFilter: 0x40 } as const;
@@ -39,6 +40,8 @@ export const TIGHT_MAX_RECT = { width: 2048, area: 65536 } as const;
 export const TIGHT_MAX_COMPACT_LENGTH = 4194303;
 export const TIGHT_DEFAULT_COMPRESS_LEVEL = 2;
 export const NO_NATIVE_PALETTE_ENV = 'XENVFB_NO_NATIVE_PALETTE';
+/** Rows of a flat smooth rect compressed both ways to choose between gradient and copy. */
+export const GRADIENT_TRIAL_ROWS = 8;
 
 /** A rect's palette: its colours, most frequent first, and each pixel's index (or a lookup). */
 interface RectPalette {
@@ -118,7 +121,8 @@ export class TightEncoder implements Encoder {
     else if (!this.png && palette && (n === 2 || deep)) this.palette(px, rect, palette, pf, writer, settings);
     else if (settings.qualityLevel !== null && deep && n > 256) this.jpeg(surface, rect, settings.qualityLevel, writer, settings.jpeg);
     else if (this.png) this.pngRect(surface, rect, writer);
-    else if (deep && this.filters.isSmooth(px, rect.width, pf)) this.gradient(px, rect, pf, writer, settings);
+    else if (deep && this.filters.isSmooth(px, rect.width, pf) && this.gradientPays(px, rect.width, pf))
+      this.gradient(px, rect, pf, writer, settings);
     else this.basic(STREAM_FULL, null, this.filters.packTpixels(px, pf), writer, settings);
     return true;
   }
@@ -179,6 +183,24 @@ export class TightEncoder implements Encoder {
       }
     }
     this.basic(n === 2 ? STREAM_MONO : STREAM_INDEXED, header, data, w, s);
+  }
+
+  /**
+   * Smooth by the mean residual, but is the gradient smaller than copy? Yes for a photo (few
+   * pixels equal their neighbour). For flat content (FLAT_MAX) it depends on the pattern: a
+   * banded ramp compresses far better as residuals, a dithered desktop far worse (rfbproxy's
+   * windows recording, bench:peers sessions: 253 KB through the gradient where copy takes
+   * 199 KB). Both are tried on GRADIENT_TRIAL_ROWS rows from the middle of the rect, deflated
+   * at level 1.
+   */
+  private gradientPays(px: Uint32Array, width: number, pf: PixelFormat): boolean {
+    if (flatFraction(px, width) < FLAT_MAX) return true;
+    const rows = px.length / width;
+    const from = Math.max(0, Math.floor(rows / 2) - (GRADIENT_TRIAL_ROWS >> 1)) * width;
+    const band = px.subarray(from, Math.min(px.length, from + GRADIENT_TRIAL_ROWS * width));
+    const asGradient = deflateRawSync(this.filters.gradientTpixels(band, width, pf), { level: 1 }).length;
+    const asCopy = deflateRawSync(this.filters.packTpixels(band, pf), { level: 1 }).length;
+    return asGradient < asCopy;
   }
 
   // Per component: P = clamp(left + up - upleft), D = (V - P) & max, zeros outside the rect.
