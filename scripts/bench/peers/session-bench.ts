@@ -18,7 +18,7 @@ export const FIXTURE_DIR = path.join(__dirname, '..', '..', '..', '..', 'shared'
 
 /** A session name (a recording in FIXTURE_DIR) or a path to an FBS file or a xenvfb capture. */
 export function sessionPath(nameOrPath: string): string {
-  if (nameOrPath.includes('/') || /\.(fbs|xvfbcap|cap)$/.test(nameOrPath)) return nameOrPath;
+  if (nameOrPath.includes('/') || /\.(fbs|xvc|xvfbcap|cap)$/.test(nameOrPath)) return nameOrPath;
   return path.join(FIXTURE_DIR, `${nameOrPath}.fbs`);
 }
 

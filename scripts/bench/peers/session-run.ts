@@ -55,7 +55,7 @@ export interface SessionRunResult {
   check: { wrongPixels: number; psnr: number };
 }
 
-/** Calls `fn` for every line of the child's stdout that matches `re`; `nextEnd` waits for the next one. */
+/** A wait for the next line of the child's stdout that matches `re` (each call waits for a new one). */
 function endWatcher(child: ChildProcess, re: RegExp): () => Promise<void> {
   let waiting: Array<() => void> = [];
   onLines(child, 'stdout', (l) => {
@@ -228,6 +228,7 @@ export async function measureSessionRun(server: SessionServer, o: SessionRunOpti
     client.stdin!.end();
     await within(exited, o.timeoutMs, 'session-client did not exit');
     if (cpu0 === undefined || cpu1 === undefined) throw new Error(`${server.name} (pid ${server.pid}) is gone`);
+    if (!line) throw new Error(`session-client exited without a report: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
     const r = JSON.parse(line) as ClientReport;
     const got = parsePpm(fs.readFileSync(o.ppmPath));
     return {

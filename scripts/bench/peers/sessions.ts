@@ -4,7 +4,8 @@
 // all in 32-bit 0x00RRGGBB so that no server converts pixels. Written twice from the same
 // steps: a capture file without compression (for `xenvfb replay`) and a session file of our
 // own (c/bench-session.h) for the LibVNCServer peer and the TigerVNC painter. Keyframes after
-// the first change nothing and are left out, as are cursor, input and timing records.
+// the first are left out when they change nothing (else they are a full-screen step), as are
+// cursor, input and timing records.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -108,21 +109,22 @@ export function loadSession(file: string, name = path.basename(file).replace(/\.
   const steps: SessionStep[] = [];
   for (; i < records.length; i++) {
     const rec = records[i]!;
-    if (rec.type === 'keyframe' || rec.type === 'geometry') {
-      const before = state.pixels.slice();
-      state.apply(rec);
-      if (!state.geometry || state.geometry.width !== g.width || state.geometry.height !== g.height)
-        throw new Error(`${file} changes size at ${rec.timeMs} ms: a session keeps one size`);
-      if (Buffer.compare(before, state.pixels) !== 0) throw new Error(`${file}: the keyframe at ${rec.timeMs} ms changes pixels`);
-      continue;
-    }
-    if (rec.type !== 'damage' && rec.type !== 'copy') continue;
+    if (rec.type !== 'keyframe' && rec.type !== 'geometry' && rec.type !== 'damage' && rec.type !== 'copy') continue;
+    const before = rec.type === 'keyframe' ? state.pixels.slice() : null;
     state.apply(rec);
+    if (!state.geometry || state.geometry.width !== g.width || state.geometry.height !== g.height)
+      throw new Error(`${file} changes size at ${rec.timeMs} ms: a session keeps one size`);
     const timeMs = rec.timeMs - t0;
     let step = steps[steps.length - 1];
-    if (!step || step.timeMs !== timeMs) steps.push((step = { timeMs, ops: [] }));
-    if (rec.type === 'copy') for (const copy of rec.copies) step.ops.push({ kind: 'copy', copy });
-    else for (const rect of rec.rects) step.ops.push({ kind: 'pixels', rect, bgrx: toBgrx(state.readRect(rect), g.format) });
+    const op = (o: SessionOp) => {
+      if (!step || step.timeMs !== timeMs) steps.push((step = { timeMs, ops: [] }));
+      step.ops.push(o);
+    };
+    const pixels = (rect: Rect) => op({ kind: 'pixels', rect, bgrx: toBgrx(state.readRect(rect), g.format) });
+    if (rec.type === 'copy') for (const copy of rec.copies) op({ kind: 'copy', copy });
+    else if (rec.type === 'damage') rec.rects.forEach(pixels);
+    // A later keyframe is the picture as it is (nothing to play) unless a live capture's differs.
+    else if (before && Buffer.compare(before, state.pixels) !== 0) pixels({ x: 0, y: 0, width: g.width, height: g.height });
   }
   return {
     name,

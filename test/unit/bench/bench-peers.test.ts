@@ -11,7 +11,8 @@ import { drawScenario, SCENARIOS } from '../../../scripts/bench/latency/guest';
 import { percentile } from '../../../scripts/bench/latency/main';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { encodeSessionStream, loadSession, toBgrx, XRGB8888, type Session } from '../../../scripts/bench/peers/sessions';
+import { encodeSessionStream, loadSession, prepareSession, toBgrx, XRGB8888, type Session } from '../../../scripts/bench/peers/sessions';
+import * as os from 'node:os';
 import { formatSessionTable, type SessionCell } from '../../../scripts/bench/peers/session-table';
 import type { SessionRunResult } from '../../../scripts/bench/peers/session-run';
 import { FIXTURE_DIR, sessionPath } from '../../../scripts/bench/peers/session-bench';
@@ -232,6 +233,17 @@ describe('bench/peers sessions', () => {
     // step: time, count; op: kind, x, y, w, h, then pixels or srcX, srcY
     for (const st of s.steps) size += 8 + st.ops.reduce((n, op) => n + 20 + (op.kind === 'pixels' ? op.bgrx.length : 8), 0);
     assert.equal(b.length, size);
+    // The same session read back from the capture written for `xenvfb replay`.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-session-'));
+    try {
+      const p = prepareSession(xclock, dir);
+      const again = loadSession(p.capture);
+      assert.equal(again.steps.length, s.steps.length);
+      assert.ok(Buffer.from(again.last).equals(Buffer.from(s.last)));
+      assert.ok(Buffer.from(again.first).equals(Buffer.from(s.first)));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
