@@ -140,6 +140,7 @@ describe('bench:peers tools against LibVNCServer and TigerVNC', function () {
           assert.equal(r.check.wrongPixels, 0, `${peer} ${encoding}: ${r.check.wrongPixels} pixels differ from the session's last picture`);
           assert.ok(r.updates >= 10, `${peer} ${encoding}: ${r.updates} updates for 71 steps`);
           assert.ok(r.copyRects > 0, `${peer} ${encoding}: no CopyRect for the recording's 59 copies`);
+          assert.deepEqual(r.encodings, [RFB_ENCODING[encoding]], `${peer} ${encoding}: sent ${r.encodings.join(', ')}`);
           // 20.2 s recorded at 20x: about a second of playback.
           assert.ok(r.bytes > 0 && r.cpuMs > 0 && r.doneMs >= 900, JSON.stringify(r));
         }

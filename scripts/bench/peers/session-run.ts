@@ -52,6 +52,8 @@ export interface SessionRunResult {
   cpuMs: number;
   /** From the start of playback to the client's last update. */
   doneMs: number;
+  /** Encodings of the first rect of each update (CopyRect left out): what the server really sent. */
+  encodings: number[];
   check: { wrongPixels: number; psnr: number };
 }
 
@@ -183,6 +185,7 @@ interface ClientReport {
   bytes: number;
   firstEndMs: number;
   lastEndMs: number;
+  encodings: number[];
 }
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -238,6 +241,7 @@ export async function measureSessionRun(server: SessionServer, o: SessionRunOpti
       bytes: r.bytes,
       cpuMs: (cpu1 - cpu0) / 1e6,
       doneMs: r.lastEndMs - Number(start) / 1e6,
+      encodings: r.encodings ?? [],
       check: comparePixels(o.lastRgb, got.rgb),
     };
   } finally {

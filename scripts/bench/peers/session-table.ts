@@ -1,7 +1,7 @@
 // The session table of bench:peers: medians of the interleaved runs of one recorded session,
 // per encoding and server, with xenvfb's bytes and CPU as ratios to each peer's. Pure.
 
-import type { EncodingName } from './measure';
+import { RFB_ENCODING, rfbEncodingName, type EncodingName } from './measure';
 import type { PeerName } from './servers';
 import type { SessionRunResult } from './session-run';
 import { fmt, median, pad, ratio } from './table';
@@ -18,6 +18,13 @@ function check(runs: SessionRunResult[], lossy: boolean): string {
   const worst = runs.reduce((a, r) => (r.check.wrongPixels > a.check.wrongPixels ? r : a), runs[0]!);
   if (worst.check.wrongPixels === 0) return 'exact';
   return lossy ? `PSNR ${worst.check.psnr.toFixed(1)} dB` : `${worst.check.wrongPixels} px wrong`;
+}
+
+/** The encodings a server sent instead of the one asked for (Xvnc has no Zlib), or undefined. */
+export function sessionFallback(runs: SessionRunResult[], encoding: EncodingName): string | undefined {
+  const sent = new Set(runs.flatMap((r) => r.encodings));
+  if (sent.size === 0 || sent.has(RFB_ENCODING[encoding])) return undefined;
+  return [...sent].map(rfbEncodingName).join(', ');
 }
 
 const HEADER = ['encoding', 'server', 'updates', 'copies', 'KB', 'CPU ms', 'done ms', 'last picture', 'ours/peer: bytes', 'CPU'];
@@ -51,7 +58,8 @@ export function formatSessionTable(cells: SessionCell[], encodings: readonly Enc
       const m = (f: (r: SessionRunResult) => number) => median(cell.runs.map(f));
       const bytes = m((r) => r.bytes);
       const cpu = m((r) => r.cpuMs);
-      const cmp = peer !== 'xenvfb' && oursOk;
+      const sent = sessionFallback(cell.runs, enc);
+      const cmp = peer !== 'xenvfb' && oursOk && !sent;
       if (cmp) {
         compared++;
         allMet &&= median(ours.runs.map((r) => r.bytes)) <= bytes && median(ours.runs.map((r) => r.cpuMs)) < cpu;
@@ -73,7 +81,7 @@ export function formatSessionTable(cells: SessionCell[], encodings: readonly Enc
           m((r) => r.doneMs),
           0,
         ),
-        check(cell.runs, enc === 'jpeg'),
+        sent ? `sent ${sent}: n/a` : check(cell.runs, enc === 'jpeg'),
         cmp ? ratio(median(ours.runs.map((r) => r.bytes)), bytes) : '',
         cmp ? ratio(median(ours.runs.map((r) => r.cpuMs)), cpu) : '',
       ]);

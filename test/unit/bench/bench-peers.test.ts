@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeSessionStream, loadSession, prepareSession, toBgrx, XRGB8888, type Session } from '../../../scripts/bench/peers/sessions';
 import * as os from 'node:os';
-import { formatSessionTable, type SessionCell } from '../../../scripts/bench/peers/session-table';
+import { formatSessionTable, sessionFallback, type SessionCell } from '../../../scripts/bench/peers/session-table';
 import type { SessionRunResult } from '../../../scripts/bench/peers/session-run';
 import { FIXTURE_DIR, sessionPath } from '../../../scripts/bench/peers/session-bench';
 
@@ -256,8 +256,9 @@ function sessionRun(over: Partial<SessionRunResult> = {}): SessionRunResult {
     cpuMs: 40,
     doneMs: 2000,
     check: { wrongPixels: 0, psnr: Infinity },
+    encodings: [16],
     ...over,
-  };
+  } as SessionRunResult;
 }
 
 describe('bench/peers session table', () => {
@@ -271,10 +272,14 @@ describe('bench/peers session table', () => {
       },
       { session: 'x', encoding: 'zrle', peer: 'libvncserver', runs: [sessionRun()] },
       { session: 'x', encoding: 'zrle', peer: 'tigervnc', runs: [], error: 'Xvnc did not start' },
-      { session: 'x', encoding: 'raw', peer: 'xenvfb', runs: [sessionRun({ check: { wrongPixels: 4, psnr: 50 } })] },
-      { session: 'x', encoding: 'raw', peer: 'libvncserver', runs: [sessionRun({ bytes: 200_000 })] },
+      { session: 'x', encoding: 'raw', peer: 'xenvfb', runs: [sessionRun({ check: { wrongPixels: 4, psnr: 50 }, encodings: [0] })] },
+      { session: 'x', encoding: 'raw', peer: 'libvncserver', runs: [sessionRun({ bytes: 200_000, encodings: [0] })] },
+      { session: 'x', encoding: 'zlib', peer: 'xenvfb', runs: [sessionRun({ encodings: [6] })] },
+      { session: 'x', encoding: 'zlib', peer: 'tigervnc', runs: [sessionRun({ bytes: 9_000_000, encodings: [0] })] },
     ];
-    const text = formatSessionTable(cells, ['zrle', 'raw'], ['xenvfb', 'libvncserver', 'tigervnc']);
+    const text = formatSessionTable(cells, ['zrle', 'raw', 'zlib'], ['xenvfb', 'libvncserver', 'tigervnc']);
+    assert.match(text, /zlib\s+tigervnc .*sent raw: n\/a\s*$/m);
+    assert.equal(sessionFallback([sessionRun({ encodings: [] })], 'zlib'), undefined);
     const peerRow = text.split('\n').find((l) => l.startsWith('zrle') && l.includes('libvncserver'))!;
     assert.match(peerRow, /0\.85x\s+0\.63x$/);
     assert.match(text, /zrle\s+tigervnc .*failed \[1\]/);

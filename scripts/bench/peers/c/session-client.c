@@ -12,6 +12,8 @@
  *   bytes (received after the first update: TCP_INFO tcpi_bytes_received),
  *   firstEndMs, lastEndMs (CLOCK_MONOTONIC, ms: when the first and the last update were
  *   complete; the clock of Node's process.hrtime()),
+ *   encodings (of the first rectangle of each update after the first, CopyRect left out: a
+ *   server that falls back to another encoding, as Xvnc does for Zlib, shows here),
  * after writing its framebuffer to OUT.ppm (P6). It then keeps the connection open until its
  * stdin ends, so that the bench reads the server's CPU time while the server's threads for
  * this client still exist. Exit 0 on success. */
@@ -28,6 +30,17 @@
 static volatile sig_atomic_t ending = 0;
 static int finished = 0;
 static long rects = 0, copyRects = 0;
+
+/* Encodings seen first in an update (not CopyRect), a short set. */
+static int32_t seen[8];
+static int seenCount = 0;
+
+static void sawEncoding(int32_t e) {
+  if (e == ENC_COPY_RECT) return;
+  for (int i = 0; i < seenCount; i++)
+    if (seen[i] == e) return;
+  if (seenCount < 8) seen[seenCount++] = e;
+}
 
 static void onEnd(int sig) { (void)sig; ending = 1; }
 static void gotUpdate(rfbClient *client) { (void)client; finished = 1; }
@@ -106,6 +119,11 @@ int main(int argc, char **argv) {
       if (t - lastMessage > UPDATE_TIMEOUT_S * 1e3) { fprintf(stderr, "session-client: no update for %d s\n", UPDATE_TIMEOUT_S); return 4; }
       continue;
     }
+    /* u8 type=0 | u8 pad | u16 count | u16 x, y, w, h | s32 encoding (RFC 6143 7.6.1), peeked
+       before libvncclient reads it; nothing is buffered between messages with one request out. */
+    unsigned char head[16];
+    if (updates >= 0 && client->buffered == 0 && recv(client->sock, head, sizeof head, MSG_PEEK) == (ssize_t)sizeof head && head[0] == 0)
+      sawEncoding((int32_t)((uint32_t)head[12] << 24 | (uint32_t)head[13] << 16 | (uint32_t)head[14] << 8 | head[15]));
     if (!HandleRFBServerMessage(client)) { fprintf(stderr, "session-client: bad server message\n"); return 5; }
     lastMessage = nowMs();
     if (!finished) continue;
@@ -122,8 +140,10 @@ int main(int argc, char **argv) {
     if (!requestUpdate(client, 1)) return 4;
   }
   if (!writePpm(client, argv[6])) { fprintf(stderr, "session-client: cannot write %s\n", argv[6]); return 6; }
-  printf("{\"updates\":%d,\"rects\":%ld,\"copyRects\":%ld,\"bytes\":%llu,\"firstEndMs\":%.3f,\"lastEndMs\":%.3f}\n", updates, rects,
-         copyRects, (unsigned long long)(bytesAtLast - bytesAtFirst), firstEnd, lastEnd);
+  char list[8 * 12 + 1] = "";
+  for (int i = 0; i < seenCount; i++) snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", i ? "," : "", seen[i]);
+  printf("{\"updates\":%d,\"rects\":%ld,\"copyRects\":%ld,\"bytes\":%llu,\"firstEndMs\":%.3f,\"lastEndMs\":%.3f,\"encodings\":[%s]}\n",
+         updates, rects, copyRects, (unsigned long long)(bytesAtLast - bytesAtFirst), firstEnd, lastEnd, list);
   fflush(stdout);
   char drain[256];
   while (fread(drain, 1, sizeof drain, stdin) > 0) {
