@@ -19,8 +19,12 @@ import {
 /** Past this many rects the cheapest pairs are merged (see above). */
 export const MAX_PENDING_RECTS = 16;
 
-/** A rect cut into more pieces than this by the pending ones is kept whole (overlapping them). */
-const MAX_PIECES = 4 * MAX_PENDING_RECTS;
+/**
+ * A rect cut into more pieces than this by the pending ones is kept whole (overlapping them):
+ * with at most 2 x MAX_PENDING_RECTS rects to merge back, an add costs a few thousand compares
+ * whatever a guest's damage looks like.
+ */
+const MAX_PIECES = MAX_PENDING_RECTS;
 
 export class PendingRegion {
   private list: Rect[] = [];
@@ -60,8 +64,12 @@ export class PendingRegion {
     let best = [0, 1];
     let bestWaste = Infinity;
     for (let i = 0; i < l.length; i++) {
+      const a = l[i]!;
       for (let j = i + 1; j < l.length; j++) {
-        const waste = rectArea(boundingRect([l[i]!, l[j]!])!) - rectArea(l[i]!) - rectArea(l[j]!);
+        const b = l[j]!;
+        const w = Math.max(a.x + a.width, b.x + b.width) - Math.min(a.x, b.x);
+        const h = Math.max(a.y + a.height, b.y + b.height) - Math.min(a.y, b.y);
+        const waste = w * h - rectArea(a) - rectArea(b);
         if (waste < bestWaste) {
           bestWaste = waste;
           best = [i, j];

@@ -35,6 +35,19 @@ describe('vnc/damage', () => {
     );
   });
 
+  it('a rect crossing every pending one: bounded rects, every pixel still pending', () => {
+    const p = new PendingRegion();
+    // 16 tall thin rects, then wide ones crossing all of them (each cut into 17 pieces or kept whole).
+    for (let i = 0; i < MAX_PENDING_RECTS; i++) p.add({ x: i * 10, y: 0, width: 2, height: 100 });
+    for (let y = 0; y < 100; y += 20) p.add({ x: 0, y, width: 200, height: 10 });
+    assert.ok(p.rects.length <= MAX_PENDING_RECTS);
+    for (let y = 0; y < 100; y++)
+      for (let x = 0; x < 200; x++) {
+        const thin = x % 10 < 2 && x < 10 * MAX_PENDING_RECTS;
+        if (thin || y % 20 < 10) assert.ok(covers(p.rects, x, y), `lost (${x},${y})`);
+      }
+  });
+
   it('keeps its rects disjoint: an overlapping rect adds only its new part', () => {
     const p = new PendingRegion();
     p.add({ x: 0, y: 0, width: 10, height: 10 });
