@@ -38,6 +38,17 @@ export interface ScanProgress {
 interface Chunk {
   bytes: Uint8Array;
   pos: number;
+  /** The memory a transient read reuses for every chunk (records(), `transient`). */
+  store?: Uint8Array;
+}
+
+export interface RecordsOptions {
+  /**
+   * Read every chunk into the same memory: a record (its pixels, a cursor's rgba) is valid only
+   * until the generator steps on, so a reader that keeps one copies it. Saves a fresh chunk per
+   * 1 MB read, whose pages the kernel would zero on first touch (a replay's largest kernel cost).
+   */
+  transient?: boolean;
 }
 
 export class CaptureFile {
@@ -81,8 +92,16 @@ export class CaptureFile {
 
   /** Bytes at [pos, pos + len), fewer at the end of the file. */
   read(pos: number, len: number): Uint8Array {
+    return this.readInto(Buffer.allocUnsafe(this.clamp(pos, len)), pos);
+  }
+
+  private clamp(pos: number, len: number): number {
+    return Math.max(0, Math.min(len, this.size - pos));
+  }
+
+  /** Fill `out` from pos; returns the part read (shorter at the end of the file). */
+  private readInto(out: Uint8Array, pos: number): Uint8Array {
     if (this.fd === null) throw new Error('capture file is closed');
-    const out = Buffer.allocUnsafe(Math.max(0, Math.min(len, this.size - pos)));
     let done = 0;
     while (done < out.length) {
       const n = fs.readSync(this.fd, out, done, out.length - done, pos + done);
@@ -100,8 +119,12 @@ export class CaptureFile {
   }
 
   /** Records from `from` to dataEnd, with their offsets. Reads in chunks. */
-  *records(from = CAPTURE_HEADER_SIZE, to = this.dataEnd): Generator<{ record: DecodedRecord; offset: number; size: number }> {
-    const c: Chunk = { bytes: new Uint8Array(0), pos: from };
+  *records(
+    from = CAPTURE_HEADER_SIZE,
+    to = this.dataEnd,
+    opts: RecordsOptions = {},
+  ): Generator<{ record: DecodedRecord; offset: number; size: number }> {
+    const c: Chunk = { bytes: new Uint8Array(0), pos: from, store: opts.transient ? new Uint8Array(0) : undefined };
     let pos = from;
     while (pos < to) {
       const rel = this.chunkAt(c, pos);
@@ -123,7 +146,12 @@ export class CaptureFile {
     if (left >= RECORD_HEADER_SIZE && left >= RECORD_HEADER_SIZE + decodeRecordHeader(c.bytes, rel).length) return rel;
     const head = left >= RECORD_HEADER_SIZE ? c.bytes.subarray(rel) : this.read(pos, RECORD_HEADER_SIZE);
     const need = RECORD_HEADER_SIZE + (head.length >= RECORD_HEADER_SIZE ? decodeRecordHeader(head, 0).length : 0);
-    c.bytes = this.read(pos, Math.max(READ_CHUNK, need));
+    const len = this.clamp(pos, Math.max(READ_CHUNK, need));
+    if (!c.store) c.bytes = this.read(pos, len);
+    else {
+      if (c.store.length < len) c.store = Buffer.allocUnsafe(len);
+      c.bytes = this.readInto(c.store.subarray(0, len), pos);
+    }
     c.pos = pos;
     return 0;
   }

@@ -101,7 +101,8 @@ export class ReplayDisplay extends EventEmitter<DisplayEvents> implements Displa
     }
     this.positionMs = t;
     this.ended = false;
-    this.iter = this.file.records(next)[Symbol.iterator]();
+    // Transient: every record is played (its pixels copied into the state) before the next is read.
+    this.iter = this.file.records(next, undefined, { transient: true })[Symbol.iterator]();
     this.nextRecord = null;
     this.rebase();
     this.schedule();
@@ -228,8 +229,9 @@ export class ReplayDisplay extends EventEmitter<DisplayEvents> implements Displa
   private play(rec: CaptureRecord): void {
     if (rec.type === 'cursor') {
       const c = rec.cursor;
+      // The shape's pixels are copied: the record's memory is read over (Buffer#slice would not copy).
       this.pointer = {
-        shape: c.width ? { width: c.width, height: c.height, hotX: c.hotX, hotY: c.hotY, rgba: c.rgba } : null,
+        shape: c.width ? { width: c.width, height: c.height, hotX: c.hotX, hotY: c.hotY, rgba: new Uint8Array(c.rgba) } : null,
         x: c.x,
         y: c.y,
         visible: c.visible,

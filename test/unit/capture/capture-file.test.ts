@@ -116,6 +116,16 @@ describe('capture file: writer, reader, index', function () {
           assert.ok(Buffer.from(f.frameAt(t).state.pixels).equals(Buffer.from(expectedAt(recs, t))), `t=${t}, index ${f.indexHealth}`);
         }
         assert.equal([...f.records()].length, recs.length);
+        // Transient: the same records, each read into the one chunk memory (copied here before the next step).
+        const kept = [...f.records()].map((r) => r.record);
+        const buffers = new Set<ArrayBufferLike>();
+        let i = 0;
+        for (const { record } of f.records(undefined, undefined, { transient: true })) {
+          assert.deepEqual(structuredClone(record), structuredClone(kept[i++]));
+          if (record.type === 'keyframe') buffers.add(record.pixels.buffer);
+        }
+        assert.equal(i, recs.length);
+        assert.equal(buffers.size, 1, 'both 8 MB keyframes were read into the same memory');
       } finally {
         f.close();
       }

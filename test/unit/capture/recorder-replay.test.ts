@@ -185,6 +185,32 @@ describe('recorder and replay (Display listener and source)', function () {
     f.close();
   });
 
+  it('a cursor shape outlives the records read after it (replay reads every chunk into the same memory)', async () => {
+    const w = 640;
+    const h = 480;
+    const geometry = { width: w, height: h, format: PIXEL_FORMAT_XRGB8888 };
+    const rgba = new Uint8Array(32 * 32 * 4).map((_, i) => (i * 7) & 255);
+    const file = path.join(dir, 'cursor.xvc');
+    const wr = new CaptureWriter(file, { startUnixMs: 0, compress: false });
+    wr.append({ type: 'keyframe', timeMs: 0, geometry, pixels: new Uint8Array(w * h * 4) });
+    wr.append({ type: 'cursor', timeMs: 5, cursor: { x: 1, y: 2, hotX: 3, hotY: 4, width: 32, height: 32, visible: true, rgba } });
+    // 400 KB each, not compressed: 2.4 MB after the cursor, read in 1 MB chunks into the cursor's memory.
+    const band = { x: 0, y: 160, width: w, height: 160 };
+    for (let t = 10; t <= 60; t += 10)
+      wr.append({ type: 'damage', timeMs: t, bytesPerPixel: 4, rects: [band], pixels: new Uint8Array(w * 160 * 4).fill(t) });
+    wr.close();
+    const f = CaptureFile.open(file);
+    const replay = new ReplayDisplay(f, 'replay', { speed: 100 });
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => replay.ended && (clearInterval(t), resolve()), 10);
+    });
+    const shape = replay.cursor().shape;
+    assert.ok(shape && Buffer.from(shape.rgba).equals(Buffer.from(rgba)), 'the cursor took the pixels of a later record');
+    assert.ok(Buffer.from(replay.surface()!.data.subarray(160 * w * 4, 320 * w * 4)).equals(Buffer.alloc(160 * w * 4, 60)));
+    replay.close();
+    f.close();
+  });
+
   it('--to-png writes one PNG per interval with the recorded pixels', () => {
     const file = path.join(dir, 'rec.xvc');
     const f = CaptureFile.open(file);
