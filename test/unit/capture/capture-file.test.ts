@@ -212,6 +212,7 @@ describe('capture file: writer, reader, index', function () {
         const f = CaptureFile.open(file);
         try {
           for (const _ of f.records()) void _;
+          for (const _ of f.records(undefined, undefined, { transient: true })) void _;
           f.frameAt((rnd() * 3000) | 0);
         } finally {
           f.close();
