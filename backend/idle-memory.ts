@@ -8,7 +8,8 @@
 // backends with `--no-memory-reducer` (XENVFB_NODE_FLAGS, shared/node-flags.ts), and this
 // does the reducer's work at the moments the backend knows about: IDLE_GIVE_BACK_MS after it
 // started, after a device connected, and after the last viewer of the display left (the
-// encode worker has ended by then: ENCODE_WORKER_IDLE_MS). One synchronous
+// encode worker has ended by then: ENCODE_WORKER_IDLE_MS; one kept longer by
+// XENVFB_ENCODE_WORKER_IDLE_MS takes its own heap with it when it ends). One synchronous
 // LowMemoryNotification, then no timer until the next such moment.
 // With the reducer on (node started without the flag) this does nothing: V8 does the work,
 // and a full GC of ours would only start the reducer's timer again.

@@ -5,11 +5,11 @@
 // stay in order. QEMU runs one vnc-jobs thread for all clients (ui/vnc-jobs.c); we run up to
 // ENCODE_MAX_WORKERS so two busy clients encode in parallel. A session goes to a worker with
 // no session if there is one, else a new worker while under the limit, else the least-loaded
-// one. A worker with no session left is terminated after ENCODE_WORKER_IDLE_MS, so churning
-// connections (fuzzers, port scanners) do not pay a worker start-up (~0.3 s of CPU: ts-node,
-// swc, the encoders in a fresh isolate) each. A worker that crashes or exits fails every
-// session on it (pooled-encoder.ts reports it as a typed error); the next session gets a
-// fresh worker.
+// one. A worker with no session left is terminated after ENCODE_WORKER_IDLE_MS (or
+// XENVFB_ENCODE_WORKER_IDLE_MS), so churning connections (fuzzers, port scanners) do not pay
+// a worker start-up (~0.3 s of CPU through ts-node and swc, ~0.1 s compiled: the encoders in
+// a fresh isolate) each. A worker that crashes or exits fails every session on it
+// (pooled-encoder.ts reports it as a typed error); the next session gets a fresh worker.
 
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
@@ -20,6 +20,29 @@ import type { FromEncodeWorker, ToEncodeWorker } from './encode-jobs';
 export const ENCODE_MAX_WORKERS = 4;
 /** An encode worker with no session left lives this long for the next one. */
 export const ENCODE_WORKER_IDLE_MS = 2000;
+/**
+ * Environment: how long a worker with no session lives, in ms (0 to 3,600,000). A longer time
+ * keeps a warm worker for viewers that reconnect often, at ~10 MB of RSS until it ends;
+ * bench:peers' sessions use it so the runs of one server, interleaved with the peers', share
+ * one warm worker.
+ */
+export const ENCODE_WORKER_IDLE_ENV = 'XENVFB_ENCODE_WORKER_IDLE_MS';
+const MAX_IDLE_MS = 3_600_000;
+
+/** The idle time from the environment; ENCODE_WORKER_IDLE_MS, with a warning, when it is not a valid one. */
+export function encodeWorkerIdleMs(
+  env: NodeJS.ProcessEnv = process.env,
+  warn = (message: string): void => process.emitWarning(message),
+): number {
+  const v = env[ENCODE_WORKER_IDLE_ENV];
+  if (v === undefined || v === '') return ENCODE_WORKER_IDLE_MS;
+  const n = Number(v);
+  if (/^\d+$/.test(v.trim()) && n <= MAX_IDLE_MS) return n;
+  warn(
+    `${ENCODE_WORKER_IDLE_ENV}=${JSON.stringify(v)} is not a whole number of ms from 0 to ${MAX_IDLE_MS}: using ${ENCODE_WORKER_IDLE_MS}`,
+  );
+  return ENCODE_WORKER_IDLE_MS;
+}
 
 /** One session's end of the pool. */
 export interface PoolClient {
@@ -33,7 +56,7 @@ export interface EncodePoolOptions {
   workerModule: string;
   /** Most threads (default: ENCODE_MAX_WORKERS, never more than the CPUs, at least 2). */
   maxWorkers?: number;
-  /** How long a worker with no session lives (default ENCODE_WORKER_IDLE_MS). */
+  /** How long a worker with no session lives (default: encodeWorkerIdleMs()). */
   idleMs?: number;
 }
 
@@ -102,7 +125,7 @@ export class EncodePool {
 
   constructor(opts: EncodePoolOptions) {
     this.workerModule = opts.workerModule;
-    this.idleMs = opts.idleMs ?? ENCODE_WORKER_IDLE_MS;
+    this.idleMs = opts.idleMs ?? encodeWorkerIdleMs();
     this.maxWorkers = opts.maxWorkers ?? Math.max(2, Math.min(ENCODE_MAX_WORKERS, availableParallelism()));
   }
 

@@ -17,6 +17,8 @@ import { PEER_NAMES, startServer, type PeerName, type RunningServer, type Server
 import { buildProgram, cacheDir, ensurePackages } from './setup';
 import { formatPictureTable, type Cell } from './table';
 import { benchSessions, DEFAULT_SESSIONS } from './session-bench';
+import { SESSION_WORKER_IDLE_MS } from './session-run';
+import { ENCODE_WORKER_IDLE_ENV } from '../../../backend/updates/encode-pool';
 
 interface Options {
   seconds: number;
@@ -299,7 +301,9 @@ export async function main(argv: string[]): Promise<void> {
   const note =
     `medians of ${o.runs} interleaved runs of ${o.seconds} s (>= ${o.minUpdates} updates), one non-incremental full-screen ` +
     `request outstanding, jpeg = tight + quality ${o.quality}; sessions: one incremental request outstanding, CopyRect ` +
-    `offered, played at ${o.sessionSpeed}x; ${versions(o.peers)}; ${((Date.now() - started) / 1000).toFixed(0)} s. ` +
+    `offered, played at ${o.sessionSpeed}x, xenvfb's encode worker living ` +
+    `${process.env[ENCODE_WORKER_IDLE_ENV] || SESSION_WORKER_IDLE_MS} ms without a viewer (${ENCODE_WORKER_IDLE_ENV}); ` +
+    `${versions(o.peers)}; ${((Date.now() - started) / 1000).toFixed(0)} s. ` +
     'Timing on a shared box is noisy: compare ratios, not absolute numbers.';
   process.stdout.write(`\n${note}\n`);
   if (o.json) fs.writeFileSync(o.json, JSON.stringify({ options: o, note, cells: all, sessions: sessions.cells }, null, 2));

@@ -4,7 +4,13 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import type { FromEncodeWorker } from '../../../backend/updates/encode-jobs';
-import { EncodePool, type PoolClient } from '../../../backend/updates/encode-pool';
+import {
+  ENCODE_WORKER_IDLE_ENV,
+  ENCODE_WORKER_IDLE_MS,
+  EncodePool,
+  encodeWorkerIdleMs,
+  type PoolClient,
+} from '../../../backend/updates/encode-pool';
 import { waitFor } from '../../helpers/wait-for';
 
 const IDLE_MS = 50;
@@ -49,5 +55,38 @@ describe('encode pool: worker lifetime', function () {
     await new Promise((r) => setTimeout(r, IDLE_MS * 4));
     assert.equal(pool.liveWorkers, 1);
     assert.equal(b.worker.dead, false);
+  });
+
+  it(`${ENCODE_WORKER_IDLE_ENV} sets how long a worker with no session lives; a bad value warns and keeps the default`, async () => {
+    const env = (v: string): NodeJS.ProcessEnv => ({ [ENCODE_WORKER_IDLE_ENV]: v });
+    assert.equal(encodeWorkerIdleMs({}), ENCODE_WORKER_IDLE_MS);
+    assert.equal(encodeWorkerIdleMs(env('')), ENCODE_WORKER_IDLE_MS);
+    assert.equal(encodeWorkerIdleMs(env('0')), 0);
+    assert.equal(encodeWorkerIdleMs(env('60000')), 60000);
+    const warnings: string[] = [];
+    for (const bad of ['-1', '1.5', '1e3', 'soon', '3600001'])
+      assert.equal(
+        encodeWorkerIdleMs(env(bad), (m) => warnings.push(m)),
+        ENCODE_WORKER_IDLE_MS,
+        bad,
+      );
+    assert.equal(warnings.length, 5);
+    assert.match(warnings[0]!, /XENVFB_ENCODE_WORKER_IDLE_MS="-1" is not a whole number of ms from 0 to 3600000: using 2000/);
+    // A pool made without idleMs reads the environment: its worker ends after 80 ms, not 2 s.
+    const saved = process.env[ENCODE_WORKER_IDLE_ENV];
+    process.env[ENCODE_WORKER_IDLE_ENV] = '80';
+    const envPool = new EncodePool({ workerModule: path.join(__dirname, '..', '..', 'helpers', 'echo-encode-worker') });
+    if (saved === undefined) delete process.env[ENCODE_WORKER_IDLE_ENV];
+    else process.env[ENCODE_WORKER_IDLE_ENV] = saved;
+    try {
+      const s = envPool.attach(recordingClient());
+      await s.worker.ready;
+      envPool.detach(s.worker, s.session);
+      const t0 = Date.now();
+      await waitFor(() => envPool.liveWorkers === 0, 'the idle worker to end');
+      assert.ok(Date.now() - t0 < ENCODE_WORKER_IDLE_MS, `it lived ${Date.now() - t0} ms`);
+    } finally {
+      envPool.shutdown();
+    }
   });
 });
