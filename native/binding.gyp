@@ -21,6 +21,7 @@
         "src/palette.cc",
         "src/sched.cc",
         "src/shm.cc",
+        "src/unix-socket.cc",
         "src/xen-addon.cc",
         "src/xen-device.cc",
         "src/xen-evtchn.cc",

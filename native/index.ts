@@ -298,6 +298,39 @@ export interface ClassifyNative {
   ): void;
 }
 
+// ---- unix stream sockets (src/unix-socket.cc) ---------------------------------------------
+// The embedded xenstored's sockets without net.Socket's stream pipeline; the TS twin is
+// net.Socket itself (shared/xenstore/server/socket-io.ts).
+
+/** An accepted connection's fd (non-blocking, close-on-exec), or why accepting paused. */
+export type UnixConnectionListener = (error: NativeError | null, fd: number | null) => void;
+
+/** A listening unix stream socket (`listenUnix`). */
+export interface UnixListenerHandle {
+  /** Accepts again after an error paused it (EMFILE, ENFILE, ENOMEM). */
+  resume(): void;
+  /** Stops accepting and closes the socket; the path is the caller's to unlink. Idempotent. */
+  close(): void;
+}
+
+/** What a UnixStream reports through its listener's `kind`. */
+export const UNIX_STREAM_EVENT = { data: 0, end: 1, error: 2, writable: 3 } as const;
+
+/** kind data: `value` bytes were read into the start of the read buffer (valid during the call only); end: the peer closed; error: `value` is the errno; writable: room to write again. */
+export type UnixStreamListener = (kind: number, value: number) => void;
+
+/** A connected unix stream socket (`openUnixStream`). */
+export interface UnixStreamHandle {
+  /** send(2) of bytes[offset, offset + length): bytes the kernel took (0 when full), or -errno (EPIPE, ECONNRESET). */
+  write(bytes: Uint8Array, offset: number, length: number): number;
+  /** Read (the default) or stop reading. */
+  setReading(on: boolean): void;
+  /** Report writability while on (for output the kernel refused). */
+  setWritable(on: boolean): void;
+  /** Stops polling and closes the fd. Idempotent. */
+  close(): void;
+}
+
 interface NativeBinding {
   readonly PAGE_SIZE: number;
   readonly MAX_MAP_PAGES: number;
@@ -321,6 +354,8 @@ interface NativeBinding {
   readonly classify?: ClassifyNative;
   readonly lowMemoryNotification?: () => void;
   readonly schedBatch?: () => number;
+  UnixListener: new (path: string, backlog: number, onConnection: UnixConnectionListener) => UnixListenerHandle;
+  UnixStream: new (fd: number, readBuffer: Buffer, onEvent: UnixStreamListener) => UnixStreamHandle;
 }
 
 const BINARY = path.join('build', 'Release', 'xenvfb_native.node');
@@ -415,6 +450,23 @@ export function openEvtchn(onEvents: EvtchnListener, path?: string): EvtchnHandl
 /** Opens /dev/xen/xenbus (or `path`) non-blocking and polls it; `onData` gets the reply stream. */
 export function openXenbusDev(onData: XenbusListener, path?: string): XenbusDevHandle {
   return new binding.XenbusDev(onData, path);
+}
+
+/**
+ * socket + bind + listen on `path` (which must not exist), polled on the loop: each accepted
+ * connection comes to `onConnection` as an fd for openUnixStream. Errors carry errno/code and
+ * syscall 'socket', 'bind' or 'listen'.
+ */
+export function listenUnix(path: string, backlog: number, onConnection: UnixConnectionListener): UnixListenerHandle {
+  return new binding.UnixListener(path, backlog, onConnection);
+}
+
+/**
+ * Polls the connected socket `fd`, which it owns from then on (close() closes it; if this
+ * throws, the fd is still the caller's). Each readable turn is one read(2) into `readBuffer`.
+ */
+export function openUnixStream(fd: number, readBuffer: Buffer, onEvent: UnixStreamListener): UnixStreamHandle {
+  return new binding.UnixStream(fd, readBuffer, onEvent);
 }
 
 /** Sizes, field offsets and ioctl numbers of the Xen ABI structs as compiled. */

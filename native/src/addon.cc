@@ -15,6 +15,7 @@
 #include "palette.h"
 #include "sched.h"
 #include "shm.h"
+#include "unix-socket.h"
 #include "xen-addon.h"
 #include "zrle.h"
 
@@ -43,6 +44,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitClassify(env, exports);
   InitHeap(env, exports);
   InitSched(env, exports);
+  InitUnixSocket(env, exports);
   return exports;
 }
 

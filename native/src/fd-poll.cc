@@ -6,7 +6,7 @@
 
 namespace xenvfb {
 
-void FdPoll::Start(Napi::Env env, int fd, const char* path, FdPollOwner* owner) {
+void FdPoll::Start(Napi::Env env, int fd, const char* path, FdPollOwner* owner, int events) {
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) throw Napi::Error::New(env, "napi_get_uv_event_loop failed");
   auto block = std::make_unique<Block>();
@@ -15,7 +15,8 @@ void FdPoll::Start(Napi::Env env, int fd, const char* path, FdPollOwner* owner) 
   block->owner = owner;
   block->handle.data = block.get();
   block_ = block.release();
-  rc = uv_poll_start(&block_->handle, UV_READABLE, OnPoll);
+  events_ = events;
+  rc = uv_poll_start(&block_->handle, events_, OnPoll);
   if (rc != 0) {
     Close();
     ThrowErrno(env, "uv_poll_start", -rc, path, path);
@@ -46,9 +47,21 @@ void FdPoll::Pause() {
 
 void FdPoll::Resume(Napi::Env env, const char* path) {
   if (block_ == nullptr || polling_) return;
-  const int rc = uv_poll_start(&block_->handle, UV_READABLE, OnPoll);
+  const int rc = uv_poll_start(&block_->handle, events_, OnPoll);
   if (rc != 0) ThrowErrno(env, "uv_poll_start", -rc, "", path);
   polling_ = true;
+}
+
+void FdPoll::SetEvents(Napi::Env env, int events, const char* path) {
+  if (block_ == nullptr) return;
+  if (events == 0) {
+    Pause();
+    return;
+  }
+  if (polling_ && events == events_) return;
+  events_ = events;
+  polling_ = false;
+  Resume(env, path);  // uv_poll_start on a started handle just changes its events
 }
 
 void FdPoll::Ref() {
@@ -59,11 +72,11 @@ void FdPoll::Unref() {
   if (block_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&block_->handle));
 }
 
-void FdPoll::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
+void FdPoll::OnPoll(uv_poll_t* handle, int status, int events) {
   auto* block = static_cast<Block*>(handle->data);
   if (block->owner == nullptr) return;
   try {
-    block->owner->OnReadable(status);
+    block->owner->OnEvents(status, events);
   } catch (const Napi::Error&) {
     // No JS frame to throw into: an N-API call failed, which happens when a worker's env is
     // terminating (it can no longer run JS). Listener exceptions never get here (owners

@@ -1,12 +1,13 @@
 // The thin unix-socket adapter around XenstoreEngine. Each listening socket has its own
 // identity: `<dir>/xenstored/socket` is dom0 (privileged) like the real daemon's; a
 // simulated guest's `<dir>/domains/<id>/xenbus` stands in for its ring and is domain <id>.
+// The sockets are the addon's (socket-io.ts) unless XENVFB_NO_NATIVE_XENSTORED_IO=1.
 
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { type EngineOptions, XenstoreEngine, type XsIdentity } from './engine';
+import { type XsListener, type XsSocket, listenXs, nativeIoFromEnv } from './socket-io';
 
 /**
  * Emits 'connection' (identity) and 'connection-closed' (identity) for every client,
@@ -14,30 +15,25 @@ import { type EngineOptions, XenstoreEngine, type XsIdentity } from './engine';
  */
 export class XenstoredServer extends EventEmitter {
   readonly engine: XenstoreEngine;
-  private readonly servers = new Map<string, net.Server>();
-  private readonly sockets = new Set<net.Socket>();
+  private readonly servers = new Map<string, XsListener>();
+  private readonly sockets = new Set<XsSocket>();
+  /** The addon's sockets (true) or net.Socket. */
+  readonly nativeIo: boolean;
   /** Connections with output to write at the end of this loop turn (one setImmediate for all). */
   private readonly flushes: Array<() => void> = [];
   private expiryTimer: NodeJS.Timeout | undefined;
 
-  constructor(opts: { engine?: XenstoreEngine } & EngineOptions = {}) {
+  constructor(opts: { engine?: XenstoreEngine; nativeIo?: boolean } & EngineOptions = {}) {
     super();
     this.engine = opts.engine ?? new XenstoreEngine(opts);
+    this.nativeIo = opts.nativeIo ?? nativeIoFromEnv();
   }
 
   /** Listens on `socketPath` (its directory is created; a stale socket file is removed). */
   async listen(socketPath: string, identity: XsIdentity): Promise<void> {
     fs.mkdirSync(path.dirname(socketPath), { recursive: true });
     removeStaleSocket(socketPath);
-    const server = net.createServer((socket) => this.accept(socket, identity));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', () => undefined); // accept errors must not crash the host process
+    const server = await listenXs(socketPath, this.nativeIo, (socket) => this.accept(socket, identity));
     this.servers.set(socketPath, server);
   }
 
@@ -46,18 +42,20 @@ export class XenstoredServer extends EventEmitter {
     const server = this.servers.get(socketPath);
     if (!server) return;
     this.servers.delete(socketPath);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
   }
 
   get listening(): string[] {
     return [...this.servers.keys()];
   }
 
-  private accept(socket: net.Socket, identity: XsIdentity): void {
+  private accept(socket: XsSocket, identity: XsIdentity): void {
     this.sockets.add(socket);
     // Output leaves once per loop turn (setImmediate), like C's poll loop writes, so a
-    // client's pipelined requests meet the duplicate-event check and go out in one write;
-    // a full socket keeps the rest in the connection's accounted queue until 'drain'.
+    // client's pipelined requests meet the duplicate-event check and go out in one write
+    // (a connection whose queue holds no event writes its replies at the end of its chunk:
+    // the same bytes, see XsServerConnection.receive); a full socket keeps the rest in the
+    // connection's accounted queue until 'drain'.
     const conn = this.engine.connect(identity, {
       write: (bytes) => !socket.destroyed && socket.write(bytes),
       close: () => socket.destroy(),
