@@ -147,19 +147,19 @@ export class XsParser {
   push(chunk: Uint8Array): XsMessage[] {
     if (this.failed) throw this.failed;
     const out: XsMessage[] = [];
-    let data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     // Whole messages while nothing is buffered: one copy of the payload, nothing else.
-    while (!this.header && this.buffered === 0 && data.length >= XS_HEADER_SIZE) {
-      const len = data.readUInt32LE(12);
-      if (len > XENSTORE_PAYLOAD_MAX || data.length < XS_HEADER_SIZE + len) break;
-      out.push({
-        type: data.readUInt32LE(0),
-        reqId: data.readUInt32LE(4),
-        txId: data.readUInt32LE(8),
-        payload: Buffer.from(data.subarray(XS_HEADER_SIZE, XS_HEADER_SIZE + len)), // callers may reuse chunk memory
-      });
-      data = data.subarray(XS_HEADER_SIZE + len);
+    let at = 0;
+    while (!this.header && this.buffered === 0 && data.length - at >= XS_HEADER_SIZE) {
+      const len = data.readUInt32LE(at + 12);
+      if (len > XENSTORE_PAYLOAD_MAX || data.length - at < XS_HEADER_SIZE + len) break;
+      const payload = Buffer.allocUnsafe(len); // a copy: callers may reuse chunk memory
+      data.copy(payload, 0, at + XS_HEADER_SIZE, at + XS_HEADER_SIZE + len);
+      out.push({ type: data.readUInt32LE(at), reqId: data.readUInt32LE(at + 4), txId: data.readUInt32LE(at + 8), payload });
+      at += XS_HEADER_SIZE + len;
     }
+    if (at === data.length) return out;
+    if (at > 0) data = data.subarray(at);
     while (data.length > 0 || (this.header && this.needed === 0)) {
       const take = Math.min(this.needed, data.length);
       if (take > 0) {

@@ -63,20 +63,21 @@ export interface ConnectionHost {
 /**
  * A queued message. Events stay text until they are written: thousands of small Buffers
  * alive for long would each pin a slab of Node's Buffer pool, far more than they count.
+ * Every field is always set (one object shape on the per-request path).
  */
 interface OutItem {
   /** An encoded reply. */
-  bytes?: Buffer;
+  bytes: Buffer | undefined;
   /** An event's payload, `path \0 token \0`; also its duplicate-check key on normal paths. */
-  event?: string;
+  event: string | undefined;
   /** Bytes on the wire, header included: what the domain's memory is charged. */
   size: number;
   /** For a reply: its request; for an event: the request that caused it. */
-  ref?: RequestRef;
+  ref: RequestRef | undefined;
   /** The event is in queuedEvents. */
-  keyed?: boolean;
+  keyed: boolean;
   /** Unprivileged receivers: when the event is dropped if still queued (ms). */
-  expires?: number;
+  expires: number | undefined;
 }
 
 /** At most this many bytes go to the transport in one write. */
@@ -92,6 +93,9 @@ export class XsServerConnection {
   private outHead = 0;
   private readonly queuedEvents = new Set<string>();
   private flushScheduled = false;
+  /** receive() is running this connection's requests: it writes their output when done. */
+  private receiving = false;
+  private readonly flushLater = (): void => this.flush();
   /** The transport said it is full: nothing more is written until drained(). */
   private blocked = false;
   private paused = false;
@@ -116,7 +120,19 @@ export class XsServerConnection {
       this.host.disconnect(this);
       return;
     }
-    this.host.wake(this);
+    this.receiving = true;
+    try {
+      this.host.wake(this);
+    } finally {
+      this.receiving = false;
+    }
+    if (this.outHead === this.out.length || this.flushScheduled || !this.sink.schedule) return;
+    // With no event queued, nothing a later request of this loop turn does can merge with
+    // this output (only an event identical to a queued one is dropped), so writing it now
+    // puts the same bytes on the wire, in the same order, as the batch at the end of the
+    // turn would, a turn's machinery sooner. Queued events wait for the batch, as in C.
+    if (this.queuedEvents.size === 0) this.flush();
+    else this.scheduleFlush();
   }
 
   /** Handles queued requests while the domain may be read; pauses the client otherwise. */
@@ -156,7 +172,7 @@ export class XsServerConnection {
 
   queueReply(message: XsMessage, ref: RequestRef | undefined): void {
     const bytes = encodeMessage(message);
-    this.push({ bytes, size: bytes.length, ...(ref ? { ref } : {}) });
+    this.push({ bytes, event: undefined, size: bytes.length, ref, keyed: false, expires: undefined });
   }
 
   /**
@@ -175,7 +191,7 @@ export class XsServerConnection {
         return;
       }
     }
-    const payload = `${path}\0${token}\0`;
+    const { payload, size } = eventPayload(path, token);
     const keyed = path.charCodeAt(0) !== 0x40; // `@` events are never merged
     if (keyed && this.queuedEvents.has(payload)) {
       if (account) account.duplicateEvents++;
@@ -183,15 +199,8 @@ export class XsServerConnection {
     }
     if (keyed) this.queuedEvents.add(payload);
     if (cause) cause.events++;
-    const size = XS_HEADER_SIZE + Buffer.byteLength(payload);
     const expires = account ? this.host.eventDeadline() : undefined;
-    this.push({
-      event: payload,
-      size,
-      ...(cause ? { ref: cause } : {}),
-      ...(keyed ? { keyed } : {}),
-      ...(expires !== undefined ? { expires } : {}),
-    });
+    this.push({ bytes: undefined, event: payload, size, ref: cause, keyed, expires });
   }
 
   private push(item: OutItem): void {
@@ -203,10 +212,14 @@ export class XsServerConnection {
     if (this.account) this.account.queuedBytes += item.size;
     if (!this.sink.schedule) {
       this.flush();
-    } else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      this.sink.schedule(() => this.flush());
+    } else if (!this.flushScheduled && !this.receiving) {
+      this.scheduleFlush();
     }
+  }
+
+  private scheduleFlush(): void {
+    this.flushScheduled = true;
+    this.sink.schedule!(this.flushLater);
   }
 
   /** The transport has room again. */
@@ -231,9 +244,11 @@ export class XsServerConnection {
         end++;
       }
       const first = this.out[this.outHead]!;
-      const chunk = end === this.outHead + 1 && first.bytes ? first.bytes : this.encode(end, total);
-      for (let i = this.outHead; i < end; i++) this.release(this.out[i]!);
-      this.out.fill(undefined as unknown as OutItem, this.outHead, end);
+      const chunk = end === this.outHead + 1 ? (first.bytes ?? eventMessage(first.event!, first.size)) : this.encode(end, total);
+      for (let i = this.outHead; i < end; i++) {
+        this.release(this.out[i]!);
+        this.out[i] = undefined as unknown as OutItem; // (Array#fill is a runtime call: slower for the usual one item)
+      }
       this.outHead = end;
       freed = true;
       if (this.sink.write(chunk) === false) {
@@ -255,16 +270,8 @@ export class XsServerConnection {
     let off = 0;
     for (let i = this.outHead; i < end; i++) {
       const item = this.out[i]!;
-      if (item.bytes) {
-        item.bytes.copy(buf, off);
-      } else {
-        // u32 type | u32 req_id | u32 tx_id | u32 len, then path \0 token \0
-        buf.writeUInt32LE(XsType.XS_WATCH_EVENT, off);
-        buf.writeUInt32LE(0, off + 4);
-        buf.writeUInt32LE(0, off + 8);
-        buf.writeUInt32LE(item.size - XS_HEADER_SIZE, off + 12);
-        buf.write(item.event!, off + XS_HEADER_SIZE, 'utf8');
-      }
+      if (item.bytes) item.bytes.copy(buf, off);
+      else writeEvent(buf, off, item.event!, item.size);
       off += item.size;
     }
     return buf;
@@ -365,6 +372,43 @@ export class XsServerConnection {
     this.inboxHead = 0;
     this.sink.close();
   }
+}
+
+/**
+ * The last event payload built: one change fires the same path and token to every watcher
+ * of it, so they share one string (built, measured and hashed for the duplicate check once).
+ */
+let lastPayload = { path: '', token: '', payload: '', size: 0 };
+
+function eventPayload(path: string, token: string): { payload: string; size: number } {
+  if (lastPayload.path !== path || lastPayload.token !== token) {
+    const payload = `${path}\0${token}\0`;
+    lastPayload = { path, token, payload, size: XS_HEADER_SIZE + Buffer.byteLength(payload) };
+  }
+  return lastPayload;
+}
+
+/**
+ * The last event written alone, encoded: a change watched by many connections sends them
+ * all the same bytes, so they are encoded once (the transports never modify what they write).
+ */
+let lastEvent: { payload: string; bytes: Buffer } | undefined;
+
+function eventMessage(payload: string, size: number): Buffer {
+  if (lastEvent?.payload === payload) return lastEvent.bytes;
+  const bytes = Buffer.allocUnsafe(size);
+  writeEvent(bytes, 0, payload, size);
+  lastEvent = { payload, bytes };
+  return bytes;
+}
+
+// u32 type | u32 req_id | u32 tx_id | u32 len, then path \0 token \0
+function writeEvent(buf: Buffer, off: number, payload: string, size: number): void {
+  buf.writeUInt32LE(XsType.XS_WATCH_EVENT, off);
+  buf.writeUInt32LE(0, off + 4);
+  buf.writeUInt32LE(0, off + 8);
+  buf.writeUInt32LE(size - XS_HEADER_SIZE, off + 12);
+  buf.write(payload, off + XS_HEADER_SIZE, 'utf8');
 }
 
 /** C charges strlen(path) + strlen(token) of each watch to the domain's memory. */

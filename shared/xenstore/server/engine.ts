@@ -138,6 +138,7 @@ export class XenstoreEngine implements ControlHost, ConnectionHost, HandlerHost 
    * the next deadline (the adapter arms one timer for it), or undefined when none waits.
    */
   expireEvents(): number | undefined {
+    if (this.backlog.size === 0) return undefined; // the usual case, after every loop turn
     const now = this.now();
     let next: number | undefined;
     for (const c of [...this.backlog]) {
@@ -234,9 +235,12 @@ export class XenstoreEngine implements ControlHost, ConnectionHost, HandlerHost 
       this.cause = undefined;
     }
     if (this.logging) this.log(`conn ${conn.id} dom${conn.identity.domid}: type ${msg.type} -> type ${reply.type}`);
+    // Objects of one shape whatever the request (no spreads): this runs for every request.
+    const message: Delivery = { kind: 'message', conn, message: reply, ref };
+    if (out.length === 0) return [message];
     const result: Delivery[] = [];
     for (const d of out) if (!(d.kind === 'event' && d.afterReply)) result.push(d);
-    result.push({ kind: 'message', conn, message: reply, ...(ref ? { ref } : {}) });
+    result.push(message);
     for (const d of out) if (d.kind === 'event' && d.afterReply) result.push(d);
     return result;
   }
@@ -364,7 +368,7 @@ export class XenstoreEngine implements ControlHost, ConnectionHost, HandlerHost 
           last = conn;
           allowed = this.mayReceive(conn, ev);
         }
-        if (allowed) out.push({ kind: 'event', conn, path, token: entry.watch.token, ...(cause ? { cause } : {}) });
+        if (allowed) out.push({ kind: 'event', conn, path, token: entry.watch.token, cause });
       }
     }
   }

@@ -254,6 +254,30 @@ describe('xenstore engine: output queues (item 6) and the outstanding quota', ()
     assert.deepEqual(a.events(), ['w tok2', 'w tok1']);
   });
 
+  it('replies leave at the end of their chunk while no event is queued; with one queued, output waits for the batch', () => {
+    const { dom0, connect } = setup();
+    makeDomain(dom0, 1);
+    const a = connect(1, { deferred: true });
+    const b = connect(1);
+    a.post(XsType.XS_WRITE, writePayload('w', 'x'));
+    a.post(XsType.XS_READ, stringsPayload('w'));
+    assert.deepEqual(
+      a.inbox.map((m) => m.type),
+      [XsType.XS_WRITE, XsType.XS_READ],
+      'written before the end of the turn: nothing later could merge with them',
+    );
+    a.inbox.length = 0;
+    a.post(XsType.XS_WATCH, stringsPayload('w', 'tok'));
+    assert.equal(a.inbox.length, 0, 'the WATCH reply and its queued event wait for the batch');
+    assert.equal(b.write('w', 'y'), 'OK');
+    a.flush();
+    assert.deepEqual(
+      a.inbox.map((m) => m.type),
+      [XsType.XS_WATCH, XsType.XS_WATCH_EVENT],
+      "b's change merged with the event still queued, as in C",
+    );
+  });
+
   it(`outstanding: a domain whose replies are not taken stops being read after ${QUOTA_OUTSTANDING_PER_DOMAIN} requests`, () => {
     const { engine, dom0, connect } = setup();
     makeDomain(dom0, 1);
