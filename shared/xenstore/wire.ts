@@ -194,7 +194,8 @@ export class XsParser {
 
 /** `s\0` for each string: the shape of most request and reply payloads. */
 export function stringsPayload(...strings: string[]): Buffer {
-  return Buffer.concat(strings.map((s) => Buffer.from(`${s}\0`, 'utf8')));
+  // One string, one Buffer (a Buffer per string and a concat cost more than the request).
+  return Buffer.from(strings.length === 1 ? `${strings[0]}\0` : strings.map((s) => `${s}\0`).join(''), 'utf8');
 }
 
 /** Splits `a\0b\0` into ['a', 'b']; a final string without NUL is kept too. */
@@ -222,14 +223,11 @@ export function parseTerminatedStrings(payload: Uint8Array): string[] {
  * else raises XS_E_BAD_PAYLOAD.
  */
 export function parseExactStrings(payload: Uint8Array, count: number): string[] {
-  const b = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const b = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   if (b.length === 0 || b[b.length - 1] !== 0) {
     throw xerror('XS_E_BAD_PAYLOAD', 'payload is not NUL-terminated', { count });
   }
-  const parts = b
-    .subarray(0, b.length - 1)
-    .toString('utf8')
-    .split('\0');
+  const parts = b.toString('utf8', 0, b.length - 1).split('\0');
   if (parts.length !== count) {
     throw xerror('XS_E_BAD_PAYLOAD', `expected ${count} strings, got ${parts.length}`, { count });
   }
@@ -242,11 +240,12 @@ export function writePayload(path: string, value: string | Uint8Array): Buffer {
   return Buffer.concat([Buffer.from(`${path}\0`, 'utf8'), v]);
 }
 
+/** `value` is a view of `payload`: copy it to keep it beyond the payload's life. */
 export function parseWritePayload(payload: Uint8Array): { path: string; value: Buffer } {
-  const b = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const b = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   const nul = b.indexOf(0);
   if (nul < 0) throw xerror('XS_E_BAD_PAYLOAD', 'WRITE payload has no NUL after the path');
-  return { path: b.subarray(0, nul).toString('utf8'), value: Buffer.from(b.subarray(nul + 1)) };
+  return { path: b.toString('utf8', 0, nul), value: b.subarray(nul + 1) };
 }
 
 /** An XS_ERROR payload: errno name + NUL. */

@@ -462,8 +462,9 @@ export function canonicalPath(domid: number, path: string, allowSpecial = false,
   if (abs.startsWith('@') && !allowSpecial) throw failWith('EINVAL', 'special path not allowed here');
   if (abs.endsWith('/') && abs !== '/') throw failWith('EINVAL', 'trailing /');
   if (abs.includes('//')) throw failWith('EINVAL', 'empty path component');
-  const local = DOMAIN_PREFIX.exec(abs)?.[0].length ?? 0;
-  if (Buffer.byteLength(abs) - local > pathMax) throw failWith('EINVAL', 'path too long');
   if (!PATH_CHARS.test(abs)) throw failWith('EINVAL', 'character outside [A-Za-z0-9-/_@]');
+  // Both EINVAL, so the order of the checks does not show; ASCII only now, so length = bytes.
+  const local = abs.startsWith('/local/domain/') ? (DOMAIN_PREFIX.exec(abs)?.[0].length ?? 0) : 0;
+  if (abs.length - local > pathMax) throw failWith('EINVAL', 'path too long');
   return abs;
 }
