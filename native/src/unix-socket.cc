@@ -62,6 +62,7 @@ UnixListener::UnixListener(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Un
     const int err = errno;
     CloseFd(fd_);
     fd_ = -1;
+    if (bound) unlink(path_.c_str());  // the socket file bind() made
     ThrowErrno(env, bound ? "listen" : "bind", err, "", path_.c_str());
   }
   try {
