@@ -25,13 +25,16 @@ function digest(rgb: Buffer): string {
 /**
  * The pattern's frames 1, 2, 3... drawn on demand. frameOf(rgb) finds the number of the frame
  * a picture is, searching forward from the last one found (pictures come in time order), up
- * to `limit` frames; null when it is none of them.
+ * to `limit` frames; null when it is none of them. frameOrTearOf(rgb) also names a picture
+ * torn between two consecutive frames.
  */
 export class PatternFrames {
   private readonly workload: PatternWorkload;
   private readonly fb: ReturnType<typeof createSurface> & { damage: () => void };
   private readonly seen = new Map<string, number>();
   private drawn = 0;
+  /** RGB of the last RECENT_FRAMES frames drawn, oldest first. */
+  private readonly recent: Array<{ n: number; rgb: Buffer }> = [];
 
   constructor(
     readonly width: number,
@@ -60,17 +63,54 @@ export class PatternFrames {
 
   private remember(): void {
     this.drawn = this.workload.frames;
-    this.seen.set(digest(this.currentRgb()), this.drawn);
+    const rgb = this.currentRgb();
+    this.seen.set(digest(rgb), this.drawn);
+    this.recent.push({ n: this.drawn, rgb });
+    if (this.recent.length > RECENT_FRAMES) this.recent.shift();
   }
 
   frameOf(rgb: Buffer): number | null {
+    return this.find(rgb, false);
+  }
+
+  /**
+   * frameOf, or n + 0.5 for a picture caught while the guest drew frame n + 1 over frame n
+   * (every pixel is one of the two frames'): a live capture, like any viewer, holds such a
+   * picture when the guest was preempted mid-draw at the backend's scan.
+   */
+  frameOrTearOf(rgb: Buffer): number | null {
+    return this.find(rgb, true);
+  }
+
+  private find(rgb: Buffer, torn: boolean): number | null {
     const key = digest(rgb);
+    // Every pair of recent frames first; after each new frame only the newest pair.
+    let pairsFrom = 1;
     for (;;) {
       const n = this.seen.get(key);
       if (n !== undefined) return n;
+      for (let i = pairsFrom; torn && i < this.recent.length; i++) {
+        const a = this.recent[i - 1]!;
+        const b = this.recent[i]!;
+        if (b.n === a.n + 1 && isMix(rgb, a.rgb, b.rgb)) return a.n + 0.5;
+      }
       if (this.drawn >= this.limit) return null;
       this.workload.tick();
       this.remember();
+      pairsFrom = this.recent.length - 1;
     }
   }
+}
+
+/** Frames kept for torn pictures (a picture is searched for from the last one found). */
+const RECENT_FRAMES = 32;
+
+/** Is every RGB pixel of `rgb` the one of `a` or the one of `b`? */
+function isMix(rgb: Buffer, a: Buffer, b: Buffer): boolean {
+  for (let i = 0; i < rgb.length; i += 3) {
+    if (rgb[i] === a[i] && rgb[i + 1] === a[i + 1] && rgb[i + 2] === a[i + 2]) continue;
+    if (rgb[i] === b[i] && rgb[i + 1] === b[i + 1] && rgb[i + 2] === b[i + 2]) continue;
+    return false;
+  }
+  return true;
 }
