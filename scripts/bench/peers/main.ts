@@ -13,11 +13,10 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ENCODING_NAMES, measureRun, type EncodingName, type RunResult } from './measure';
 import { makePicture, PICTURE_NAMES, type Picture, type PictureName } from './pictures';
 import { cleanupAll, installCleanupHandlers, isInterrupted, trackDir } from '../lib/processes';
-import { PEER_NAMES, startServer, type PeerName, type RunningServer, type ServerContext } from './servers';
+import { BENCH_WORKER_IDLE_MS, PEER_NAMES, startServer, type PeerName, type RunningServer, type ServerContext } from './servers';
 import { buildProgram, cacheDir, ensurePackages } from './setup';
 import { formatPictureTable, type Cell } from './table';
 import { benchSessions, DEFAULT_SESSIONS } from './session-bench';
-import { SESSION_WORKER_IDLE_MS } from './session-run';
 import { ENCODE_WORKER_IDLE_ENV } from '../../../backend/updates/encode-pool';
 
 interface Options {
@@ -301,8 +300,9 @@ export async function main(argv: string[]): Promise<void> {
   const note =
     `medians of ${o.runs} interleaved runs of ${o.seconds} s (>= ${o.minUpdates} updates), one non-incremental full-screen ` +
     `request outstanding, jpeg = tight + quality ${o.quality}; sessions: one incremental request outstanding, CopyRect ` +
-    `offered, played at ${o.sessionSpeed}x, xenvfb's encode worker living ` +
-    `${process.env[ENCODE_WORKER_IDLE_ENV] || SESSION_WORKER_IDLE_MS} ms without a viewer (${ENCODE_WORKER_IDLE_ENV}); ` +
+    `offered, played at ${o.sessionSpeed}x; xenvfb's encode worker living ` +
+    `${process.env[ENCODE_WORKER_IDLE_ENV] || BENCH_WORKER_IDLE_MS} ms without a viewer (${ENCODE_WORKER_IDLE_ENV}), so our ` +
+    `runs meet a warm worker (first ms too; a viewer of an idle backend waits ~0.1-0.2 s more); ` +
     `${versions(o.peers)}; ${((Date.now() - started) / 1000).toFixed(0)} s. ` +
     'Timing on a shared box is noisy: compare ratios, not absolute numbers.';
   process.stdout.write(`\n${note}\n`);

@@ -16,7 +16,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { cpuNs } from '../lib/proc';
-import { ENCODE_WORKER_IDLE_ENV } from '../../../backend/updates/encode-pool';
 import { onLines, spawnTracked, stopTracked, trackDir } from '../lib/processes';
 import { comparePixels, type EncodingName } from './measure';
 import { parsePpm } from './pictures';
@@ -27,6 +26,7 @@ import {
   waitForLine,
   XENVFB_BIN,
   XENVFB_START_TIMEOUT_MS,
+  xenvfbBenchEnv,
   type PeerName,
   type ServerContext,
 } from './servers';
@@ -88,9 +88,6 @@ function controlRequest(socketPath: string, op: Record<string, unknown>): Promis
   });
 }
 
-/** How long the replay's encode worker lives without a session: longer than a round of the other servers' runs. */
-export const SESSION_WORKER_IDLE_MS = '600000';
-
 async function startXenvfbSession(s: PreparedSession, speed: number, ctx: ServerContext): Promise<SessionServer> {
   const port = await freePort();
   const dir = trackDir(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-session-')));
@@ -98,15 +95,8 @@ async function startXenvfbSession(s: PreparedSession, speed: number, ctx: Server
   const args = ['replay', s.capture, '--vnc', `127.0.0.1:${port}`, '--paused', '--speed', String(speed), '--control', control];
   // XENVFB_BENCH_NODE_FLAGS: node flags for the xenvfb server, e.g. '--cpu-prof --cpu-prof-dir=DIR' to profile it.
   const nodeFlags = (process.env.XENVFB_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  // The encode worker outlives the gaps between our runs (the peers' runs come in between), so
-  // the runs measure a warm worker as the warm-up meant; XENVFB_ENCODE_WORKER_IDLE_MS set by
-  // the caller wins (2000, the backend's default, measures a cold worker per run).
-  const env = {
-    ...process.env,
-    XENVFB_LOG_LEVEL: 'warn',
-    [ENCODE_WORKER_IDLE_ENV]: process.env[ENCODE_WORKER_IDLE_ENV] || SESSION_WORKER_IDLE_MS,
-  };
-  const child = spawnTracked(process.execPath, [...nodeFlags, XENVFB_BIN, ...args], { env });
+  // A warm encode worker across our runs, as for the pictures (xenvfbBenchEnv).
+  const child = spawnTracked(process.execPath, [...nodeFlags, XENVFB_BIN, ...args], { env: xenvfbBenchEnv() });
   if (ctx.verbose) onLines(child, 'stderr', (l) => ctx.say(`  [xenvfb] ${l}`));
   const nextEnd = endWatcher(child, /^replay: end of capture/);
   await waitForLine(child, 'xenvfb replay', XENVFB_START_TIMEOUT_MS, (l) => (/^\s+VNC\s/.test(l) ? true : undefined));
