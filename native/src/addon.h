@@ -9,7 +9,7 @@ namespace xenvfb {
 
 struct AddonData {
   Napi::FunctionReference mappingConstructor;
-  // This environment's TurboJPEG compressor (a tjhandle), made on first use (jpeg.cc).
+  // This environment's JpegCompressor (jpeg.h), made on first use (jpeg.cc).
   void* jpegCompressor = nullptr;
   // The JPEG pool (jpeg-pool.cc), shared with the jobs still holding it; made on first use.
   std::shared_ptr<void> jpegPool;

@@ -6,8 +6,9 @@
 //
 // The job keeps a reference to `pixels`, so the memory stays alive until take(); the caller
 // must not transfer or detach it before then (encode-frame.ts takes every job of a frame
-// before the frame's snapshot goes back). Each pool thread has its own tjhandle. A job
-// collected without take() waits for its thread first, so no thread writes freed memory.
+// before the frame's snapshot goes back). Each pool thread has its own JpegCompressor
+// (jpeg.h). A job collected without take() waits for its thread first, so no thread writes
+// freed memory.
 #include "jpeg-pool.h"
 
 #include "addon.h"
@@ -36,8 +37,7 @@ namespace {
 struct Job {
   const unsigned char* src = nullptr;
   int width = 0, height = 0, stride = 0, pf = 0, quality = 0, subsamp = 0;
-  unsigned char* out = nullptr;
-  unsigned long outSize = 0;
+  std::vector<unsigned char> out;
   std::string error;
   bool done = false;
 };
@@ -77,7 +77,7 @@ class Pool {
  private:
   void Run() {
     if (BatchWanted()) SetThreadBatch();  // best effort: see sched.cc
-    tjhandle tj = tjInitCompress();
+    JpegCompressor compressor;
     for (;;) {
       std::shared_ptr<Job> job;
       {
@@ -87,17 +87,11 @@ class Pool {
         job = std::move(queue_.front());
         queue_.pop_front();
       }
-      if (tj == nullptr) {
-        job->error = std::string("tjInitCompress failed: ") + tjGetErrorStr2(nullptr);
-      } else {
-        // Fast integer DCT below quality 90, as compress() does.
-        const int flags = job->quality < 90 ? TJFLAG_FASTDCT : 0;
-        if (tjCompress2(tj, job->src, job->width, job->stride, job->height, job->pf, &job->out, &job->outSize,
-                        job->subsamp, job->quality, flags) != 0) {
-          job->error = std::string("tjCompress2 failed: ") + tjGetErrorStr2(tj);
-          tjFree(job->out);
-          job->out = nullptr;
-        }
+      const unsigned char* out = nullptr;
+      unsigned long size = 0;
+      if (compressor.Compress(job->src, job->width, job->height, job->stride, job->pf, job->quality, job->subsamp,
+                              &out, &size, &job->error)) {
+        job->out.assign(out, out + size);
       }
       {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -105,7 +99,6 @@ class Pool {
       }
       done_.notify_all();
     }
-    if (tj != nullptr) tjDestroy(tj);
   }
 
   std::mutex mutex_;
@@ -133,10 +126,7 @@ class JpegJob : public Napi::ObjectWrap<JpegJob> {
   explicit JpegJob(const Napi::CallbackInfo& info) : ObjectWrap<JpegJob>(info) {}
 
   ~JpegJob() override {
-    if (job_ && pool_) {
-      pool_->Wait(job_);
-      tjFree(job_->out);
-    }
+    if (job_ && pool_) pool_->Wait(job_);
   }
 
   void Start(std::shared_ptr<Pool> pool, std::shared_ptr<Job> job, Napi::Object pixels) {
@@ -155,9 +145,7 @@ class JpegJob : public Napi::ObjectWrap<JpegJob> {
     job_.reset();
     pixels_.Reset();
     if (!job->error.empty()) ThrowTurboError(env, job->error);
-    unsigned char* out = job->out;
-    job->out = nullptr;
-    return Napi::Buffer<unsigned char>::New(env, out, job->outSize, [](Napi::Env, unsigned char* p) { tjFree(p); });
+    return Napi::Buffer<unsigned char>::Copy(env, job->out.data(), job->out.size());
   }
 
   std::shared_ptr<Pool> pool_;

@@ -50,36 +50,24 @@ int RequirePixelFormat(Napi::Env env, const Napi::Value& value) {
   ThrowArgValue(env, "pixelFormat must be RGBX, BGRX, XRGB or XBGR, got " + name);
 }
 
-tjhandle Compressor(Napi::Env env) {
+JpegCompressor& Compressor(Napi::Env env) {
   auto* data = env.GetInstanceData<AddonData>();
-  if (data->jpegCompressor == nullptr) {
-    data->jpegCompressor = tjInitCompress();
-    if (data->jpegCompressor == nullptr) {
-      ThrowTurboError(env, std::string("tjInitCompress failed: ") + tjGetErrorStr2(nullptr));
-    }
-  }
-  return static_cast<tjhandle>(data->jpegCompressor);
+  if (data->jpegCompressor == nullptr) data->jpegCompressor = new JpegCompressor();
+  return *static_cast<JpegCompressor*>(data->jpegCompressor);
 }
 
 Napi::Value Compress(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const JpegArgs a = RequireJpegArgs(info);
-  tjhandle handle = Compressor(env);
-  unsigned char* out = nullptr;
-  unsigned long outSize = 0;
-  // Fast integer DCT below quality 90, as libjpeg-turbo advises; accurate above, where the
-  // fast one's error starts to show.
-  const int flags = a.quality < 90 ? TJFLAG_FASTDCT : 0;
-  const int rc = tjCompress2(handle, a.pixels.Data() + a.offset, a.width, a.stride, a.height, a.pf, &out,
-                             &outSize, a.subsamp, a.quality, flags);
-  if (rc != 0) {
-    const std::string why = tjGetErrorStr2(handle);
-    tjFree(out);
-    ThrowTurboError(env, "tjCompress2 failed: " + why);
+  const unsigned char* out = nullptr;
+  unsigned long size = 0;
+  std::string error;
+  if (!Compressor(env).Compress(a.pixels.Data() + a.offset, a.width, a.height, a.stride, a.pf, a.quality, a.subsamp,
+                                &out, &size, &error)) {
+    ThrowTurboError(env, error);
   }
-  // The JPEG stays in libjpeg-turbo's buffer; the Buffer frees it when collected.
-  return Napi::Buffer<unsigned char>::New(env, out, outSize,
-                                          [](Napi::Env, unsigned char* p) { tjFree(p); });
+  // A copy the size of the image: the compressor's buffer is reused by the next call.
+  return Napi::Buffer<unsigned char>::Copy(env, out, size);
 }
 
 }  // namespace
@@ -118,9 +106,51 @@ void InitJpeg(Napi::Env env, Napi::Object exports) {
   exports.Set("turbojpeg", tj);
 }
 
-void DestroyJpegCompressor(void* handle) {
-  if (handle != nullptr) tjDestroy(static_cast<tjhandle>(handle));
+JpegCompressor::~JpegCompressor() {
+  if (handle_ != nullptr) tjDestroy(static_cast<tjhandle>(handle_));
+  tjFree(buffer_);
 }
+
+bool JpegCompressor::Compress(const unsigned char* src, int width, int height, int stride, int pf, int quality,
+                              int subsamp, const unsigned char** out, unsigned long* size, std::string* error) {
+  if (handle_ == nullptr) {
+    handle_ = tjInitCompress();
+    if (handle_ == nullptr) {
+      *error = std::string("tjInitCompress failed: ") + tjGetErrorStr2(nullptr);
+      return false;
+    }
+  }
+  // The most a JPEG of this size and subsampling can take, so NOREALLOC never runs short.
+  const unsigned long need = tjBufSize(width, height, subsamp);
+  if (need == static_cast<unsigned long>(-1) || need > static_cast<unsigned long>(INT32_MAX)) {
+    *error = "no JPEG buffer for a " + std::to_string(width) + "x" + std::to_string(height) + " image";
+    return false;
+  }
+  if (need > capacity_) {
+    tjFree(buffer_);
+    buffer_ = tjAlloc(static_cast<int>(need));
+    capacity_ = buffer_ == nullptr ? 0 : need;
+    if (buffer_ == nullptr) {
+      *error = "tjAlloc of " + std::to_string(need) + " bytes failed";
+      return false;
+    }
+  }
+  tjhandle tj = static_cast<tjhandle>(handle_);
+  unsigned char* dst = buffer_;
+  unsigned long dstSize = capacity_;
+  // Fast integer DCT below quality 90, as libjpeg-turbo advises; accurate above, where the
+  // fast one's error starts to show.
+  const int flags = TJFLAG_NOREALLOC | (quality < 90 ? TJFLAG_FASTDCT : 0);
+  if (tjCompress2(tj, src, width, stride, height, pf, &dst, &dstSize, subsamp, quality, flags) != 0) {
+    *error = std::string("tjCompress2 failed: ") + tjGetErrorStr2(tj);
+    return false;
+  }
+  *out = dst;
+  *size = dstSize;
+  return true;
+}
+
+void DestroyJpegCompressor(void* compressor) { delete static_cast<JpegCompressor*>(compressor); }
 
 }  // namespace xenvfb
 

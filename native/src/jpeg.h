@@ -17,6 +17,32 @@ void InitJpeg(Napi::Env env, Napi::Object exports);
 void DestroyJpegCompressor(void* handle);
 
 #ifdef XENVFB_HAVE_TURBOJPEG
+// One tjhandle and the output buffer it compresses into, reused image after image: one per
+// environment (compress()) and one per pool thread (jpeg-pool.cc). libjpeg-turbo writes into
+// the buffer (TJFLAG_NOREALLOC, grown to tjBufSize when an image could need more), and the
+// caller copies the bytes out. Letting libjpeg-turbo allocate a fresh buffer per image (the
+// ~370 KB tjBufSize of a 1920x32 strip: fresh pages each time) cost 8-25% of the JPEG time of
+// a 1080p frame here (native/README.md).
+class JpegCompressor {
+ public:
+  JpegCompressor() = default;
+  ~JpegCompressor();
+  JpegCompressor(const JpegCompressor&) = delete;
+  JpegCompressor& operator=(const JpegCompressor&) = delete;
+
+  // Compresses one image. True with out/size set to bytes valid until the next call, or
+  // false with *error set (never throws: pool threads call it).
+  bool Compress(const unsigned char* src, int width, int height, int stride, int pf, int quality, int subsamp,
+                const unsigned char** out, unsigned long* size, std::string* error);
+
+ private:
+  void* handle_ = nullptr;
+  unsigned char* buffer_ = nullptr;
+  unsigned long capacity_ = 0;
+};
+#endif
+
+#ifdef XENVFB_HAVE_TURBOJPEG
 // compress()'s 8 arguments, checked: the image lies inside `pixels`.
 struct JpegArgs {
   Napi::Uint8Array pixels;

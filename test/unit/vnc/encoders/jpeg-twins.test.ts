@@ -196,4 +196,30 @@ describe('Tight JPEG twins: libjpeg-turbo and jpeg-js show the same picture', fu
       'not a Uint8Array',
     );
   });
+
+  it('each image is its own copy: the compressor reuses its buffer, images given out keep their bytes', function () {
+    needNative.call(this);
+    // jpeg.cc compresses into one buffer per compressor and copies each image out. An image
+    // handed out as a view of that buffer would change under the next call; a buffer grown for
+    // a larger image must not cut a smaller one's bytes either.
+    const tj = turbojpeg!;
+    const s = fullHdPicture('photo');
+    const strip = (y: number) => tj.compress(s.data, y * s.stride, 1920, 32, s.stride, 'BGRX', 86, 0);
+    const first = strip(0);
+    const kept = Buffer.from(first);
+    const whole = tj.compress(s.data, 0, 1920, 1080, s.stride, 'BGRX', 86, 0);
+    const tiny = tj.compress(s.data, 0, 8, 8, s.stride, 'BGRX', 86, 0);
+    const second = strip(512);
+    assert.ok(first.equals(kept), 'the first strip changed after three more images');
+    assert.ok(strip(0).equals(kept), 'the same strip compresses to the same bytes');
+    assert.ok(whole.length > 100 * 1024 && tiny.length < 2048, `sizes ${whole.length}, ${tiny.length}`);
+    for (const [name, img, w, h] of [
+      ['whole', whole, 1920, 1080],
+      ['tiny', tiny, 8, 8],
+      ['second', second, 1920, 32],
+    ] as const) {
+      const d = jpegJs.decode(img, { useTArray: true });
+      assert.deepEqual([d.width, d.height], [w, h], name);
+    }
+  });
 });
