@@ -8,6 +8,7 @@
 // libraries give different bytes; test/unit/vnc/encoders/jpeg-twins.test.ts checks both
 // decode to the same picture within a PSNR bound.
 
+import * as os from 'node:os';
 import * as jpegJs from 'jpeg-js';
 import type { Rect } from '../../../shared/region';
 import { createLogger } from '../../../shared/log';
@@ -67,10 +68,30 @@ export function encodeJpeg(surface: Surface, rect: Rect, qualityLevel: number): 
 }
 
 /**
- * XENVFB_NO_JPEG_THREADS=1: no JPEG on the addon's pool threads (jpeg-pool.cc); each rect is
- * compressed when the encoder reaches it, as before.
+ * Whether a frame's JPEGs are started ahead on the addon's pool threads (jpeg-pool.cc) or each
+ * is compressed when the encoder reaches its rect: XENVFB_NO_JPEG_THREADS=1 never, =0 always,
+ * unset (or anything else) when the host has JPEG_POOL_MIN_CPUS or more.
  */
 export const NO_JPEG_THREADS_ENV = 'XENVFB_NO_JPEG_THREADS';
+
+/**
+ * CPUs a host needs before the pool is used by default. On two, the pool's threads share them
+ * with the session's main thread and encode worker (and, in bench:peers, the viewer), and the
+ * hand-offs cost more than the overlap gives: 1080p Tight JPEG photo, 6 interleaved pairs,
+ * 77-81 updates/s with the pool against 88-95 without, at 11.4-12.3 against 10.7-11.8 ms of
+ * backend CPU per update (docs/vnc-encoders.md).
+ */
+export const JPEG_POOL_MIN_CPUS = 3;
+
+const CPUS = os.availableParallelism();
+
+/** The choice above, for `cpus` CPUs and the environment `env`. */
+export function jpegThreadsWanted(env: NodeJS.ProcessEnv = process.env, cpus: number = CPUS): boolean {
+  const v = env[NO_JPEG_THREADS_ENV];
+  if (v === '1') return false;
+  if (v === '0') return true;
+  return cpus >= JPEG_POOL_MIN_CPUS;
+}
 
 /** A JPEG started on a pool thread: take() waits for the image; release() waits and drops it if nobody took it. */
 export interface JpegJob {
@@ -81,12 +102,12 @@ export interface JpegJob {
 
 /**
  * Starts the JPEG of `rect` on the addon's pool threads, or null when there is no pool (jpeg-js,
- * an older addon, XENVFB_NO_JPEG_THREADS=1) or the surface needs converting first. The bytes are
+ * an older addon, not wanted: jpegThreadsWanted) or the surface needs converting first. The bytes are
  * those encodeJpeg() gives. The surface's memory must stay put until take().
  */
 export function submitJpeg(surface: Surface, rect: Rect, qualityLevel: number): JpegJob | null {
   const { native } = choose();
-  if (!native?.submit || process.env[NO_JPEG_THREADS_ENV] === '1') return null;
+  if (!native?.submit || !jpegThreadsWanted()) return null;
   const layout = turboLayout(surface.format);
   if (!layout) return null;
   const offset = rect.y * surface.stride + rect.x * 4;
