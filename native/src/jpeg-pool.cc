@@ -93,6 +93,7 @@ class Pool {
                               &out, &size, &job->error)) {
         job->out.assign(out, out + size);
       }
+      compressor.ReleaseLarge();
       {
         std::lock_guard<std::mutex> lock(mutex_);
         job->done = true;

@@ -67,7 +67,9 @@ Napi::Value Compress(const Napi::CallbackInfo& info) {
     ThrowTurboError(env, error);
   }
   // A copy the size of the image: the compressor's buffer is reused by the next call.
-  return Napi::Buffer<unsigned char>::Copy(env, out, size);
+  Napi::Buffer<unsigned char> image = Napi::Buffer<unsigned char>::Copy(env, out, size);
+  Compressor(env).ReleaseLarge();
+  return image;
 }
 
 }  // namespace
@@ -148,6 +150,13 @@ bool JpegCompressor::Compress(const unsigned char* src, int width, int height, i
   *out = dst;
   *size = dstSize;
   return true;
+}
+
+void JpegCompressor::ReleaseLarge() {
+  if (capacity_ <= kKeptBufferBytes) return;
+  tjFree(buffer_);
+  buffer_ = nullptr;
+  capacity_ = 0;
 }
 
 void DestroyJpegCompressor(void* compressor) { delete static_cast<JpegCompressor*>(compressor); }

@@ -35,6 +35,12 @@ class JpegCompressor {
   bool Compress(const unsigned char* src, int width, int height, int stride, int pf, int quality, int subsamp,
                 const unsigned char** out, unsigned long* size, std::string* error);
 
+  // Frees the buffer if it is larger than kKeptBufferBytes (call once the image is copied):
+  // a one-off large image (a SPICE full-screen JPEG's tjBufSize is ~12 MB at 1080p) is not
+  // kept for the life of the thread; Tight's strips (~370 KB) keep theirs.
+  void ReleaseLarge();
+  static constexpr unsigned long kKeptBufferBytes = 4ul << 20;
+
  private:
   void* handle_ = nullptr;
   unsigned char* buffer_ = nullptr;
