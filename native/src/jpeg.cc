@@ -2,9 +2,9 @@
 // -> Buffer holding one baseline JFIF image. `pixels` is any Uint8Array (a surface's memory,
 // shared or not): the image starts at byte `offset`, rows are `stride` bytes apart, 4 bytes
 // per pixel in the byte order `pixelFormat` names (PIXEL_FORMATS below). Every size is
-// checked against the view before libjpeg-turbo reads a byte. One tjhandle per environment
-// (main thread or worker), made on first use and reused: tjInitCompress allocates libjpeg's
-// whole compressor state.
+// checked against the view before libjpeg-turbo reads a byte. One JpegCompressor (jpeg.h:
+// a tjhandle and its output buffer) per environment (main thread or worker), made on first
+// use and reused: tjInitCompress allocates libjpeg's whole compressor state.
 #include "jpeg.h"
 
 #include "addon.h"
