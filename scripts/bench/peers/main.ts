@@ -18,6 +18,7 @@ import { buildProgram, cacheDir, ensurePackages } from './setup';
 import { formatPictureTable, type Cell } from './table';
 import { benchSessions, DEFAULT_SESSIONS } from './session-bench';
 import { ENCODE_WORKER_IDLE_ENV } from '../../../backend/updates/encode-pool';
+import { jpegThreadsWanted, NO_JPEG_THREADS_ENV } from '../../../backend/vnc/encoders/jpeg';
 
 interface Options {
   seconds: number;
@@ -303,7 +304,8 @@ export async function main(argv: string[]): Promise<void> {
     `offered, played at ${o.sessionSpeed}x; xenvfb's encode worker living ` +
     `${process.env[ENCODE_WORKER_IDLE_ENV] || BENCH_WORKER_IDLE_MS} ms without a viewer (${ENCODE_WORKER_IDLE_ENV}), so our ` +
     `runs meet a warm worker (first ms too; a viewer of an idle backend waits ~0.1-0.2 s more); ` +
-    `${versions(o.peers)}; ${((Date.now() - started) / 1000).toFixed(0)} s. ` +
+    `our Tight JPEG ${jpegThreadsWanted() ? "on the addon's pool threads" : 'in the encode worker, not on the pool threads'} ` +
+    `(${os.availableParallelism()} CPUs, ${NO_JPEG_THREADS_ENV}); ${versions(o.peers)}; ${((Date.now() - started) / 1000).toFixed(0)} s. ` +
     'Timing on a shared box is noisy: compare ratios, not absolute numbers.';
   process.stdout.write(`\n${note}\n`);
   if (o.json) fs.writeFileSync(o.json, JSON.stringify({ options: o, note, cells: all, sessions: sessions.cells }, null, 2));
