@@ -62,13 +62,14 @@ Napi::Value Compress(const Napi::CallbackInfo& info) {
   const unsigned char* out = nullptr;
   unsigned long size = 0;
   std::string error;
-  if (!Compressor(env).Compress(a.pixels.Data() + a.offset, a.width, a.height, a.stride, a.pf, a.quality, a.subsamp,
-                                &out, &size, &error)) {
-    ThrowTurboError(env, error);
-  }
+  JpegCompressor& compressor = Compressor(env);
+  const bool ok = compressor.Compress(a.pixels.Data() + a.offset, a.width, a.height, a.stride, a.pf, a.quality,
+                                      a.subsamp, &out, &size, &error);
   // A copy the size of the image: the compressor's buffer is reused by the next call.
-  Napi::Buffer<unsigned char> image = Napi::Buffer<unsigned char>::Copy(env, out, size);
-  Compressor(env).ReleaseLarge();
+  Napi::Buffer<unsigned char> image;
+  if (ok) image = Napi::Buffer<unsigned char>::Copy(env, out, size);
+  compressor.ReleaseLarge();  // after a failure too, as the pool threads do
+  if (!ok) ThrowTurboError(env, error);
   return image;
 }
 
