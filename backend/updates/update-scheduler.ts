@@ -28,6 +28,15 @@ export const EXPLICIT_UPDATE_BURST = 8;
 /** A lossy area sent lossy again within this window is "busy" (video): lower JPEG quality. */
 export const BUSY_WINDOW_MS = 100;
 
+/**
+ * A wait as a timer's delay: whole milliseconds, rounded up. Node runs a timer after the
+ * whole milliseconds of its delay (13.5 fires after 13), so a frame timer rounded down woke
+ * before the frame could go, found mayUpdate() false and armed a second timer.
+ */
+export function timerMs(wait: number): number {
+  return Math.max(0, Math.ceil(wait));
+}
+
 export interface SchedulerClock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
@@ -95,7 +104,7 @@ export class UpdateScheduler {
       this.frameTimer = this.clock.setTimeout(() => {
         this.frameTimer = null;
         this.opts.wake();
-      }, wait);
+      }, timerMs(wait));
     }
     return false;
   }
@@ -155,7 +164,7 @@ export class UpdateScheduler {
       this.clock.clearTimeout(this.refreshTimer);
     }
     this.refreshAt = due;
-    this.refreshTimer = this.clock.setTimeout(() => this.refreshDue(), Math.max(0, due - this.clock.now()));
+    this.refreshTimer = this.clock.setTimeout(() => this.refreshDue(), timerMs(due - this.clock.now()));
   }
 
   private refreshDue(): void {

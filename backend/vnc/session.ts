@@ -494,10 +494,7 @@ export class RfbSession {
     throw xerror(
       'RFB_E_NO_RESIZE',
       `display resized to ${surface.width}x${surface.height} and the client has neither DesktopSize nor ExtendedDesktopSize`,
-      {
-        width: surface.width,
-        height: surface.height,
-      },
+      { width: surface.width, height: surface.height },
     );
   }
 
@@ -509,8 +506,11 @@ export class RfbSession {
     if (!surface) return;
     if (this.frames.busy) return;
     if (this.output.blocked) return;
+    // Nothing to send (a viewer's next request, just after an update): wait for damage, arm no timer.
+    const sameSize = surface.width === this.clientWidth && surface.height === this.clientHeight;
+    if (request.incremental && sameSize && this.pending.isEmpty && this.copies.isEmpty && !this.scheduler.refreshPending) return;
     if (!this.scheduler.mayUpdate(!request.incremental)) return;
-    if (surface.width !== this.clientWidth || surface.height !== this.clientHeight) {
+    if (!sameSize) {
       this.checkResizable(surface);
       this.sendDesktopSize(surface);
       // Continuous updates need no request: the new picture follows at once.

@@ -6,7 +6,7 @@ import { analyseRect } from '../../../backend/updates/classify';
 import { EncodeManager } from '../../../backend/vnc/encode-manager';
 import { LOSSLESS_REFRESH_MS, LossyRegion, MAX_LOSSY_RECTS } from '../../../backend/updates/lossless-refresh';
 import { RfbEncoding } from '../../../backend/vnc/messages';
-import type { SchedulerClock } from '../../../backend/updates/update-scheduler';
+import { type SchedulerClock, timerMs, UpdateScheduler } from '../../../backend/updates/update-scheduler';
 import { connected, decodeUpdates, fur, setEncodings, TestDisplay } from './helpers';
 
 class FakeClock implements SchedulerClock {
@@ -231,6 +231,42 @@ describe('vnc/session frame clock', () => {
       updates[0]!.map((r) => [r.x, r.y, r.width, r.height]),
       [[0, 0, 4, 4]],
     );
+  });
+
+  it('an incremental request with nothing to send arms no frame timer; damage then waits for the frame', () => {
+    const clock = new FakeClock();
+    const h = connected(undefined, { clock, frameIntervalMs: 16 });
+    h.session.receive(fur(false, 0, 0, 32, 16));
+    assert.equal(decodeUpdates(h.take(), 4).length, 1);
+    clock.advance(2.5);
+    h.session.receive(fur(true, 0, 0, 32, 16));
+    assert.equal(clock.armed, 0, 'no timer for a request with no damage');
+    clock.advance(2.5);
+    h.display.emit('damage', [{ x: 0, y: 0, width: 2, height: 2 }]);
+    assert.equal(h.take().length, 0, 'held back by the frame clock');
+    assert.equal(clock.armed, 1);
+    clock.advance(11);
+    assert.equal(decodeUpdates(h.take(), 4).length, 1, 'sent when the frame may go');
+  });
+
+  it('the frame timer waits whole milliseconds, rounded up (a timer rounded down fires before the frame may go)', () => {
+    const delays: number[] = [];
+    const clock = new FakeClock();
+    const spy: SchedulerClock = {
+      now: () => clock.now(),
+      setTimeout: (fn, ms) => (delays.push(ms), clock.setTimeout(fn, ms)),
+      clearTimeout: (t) => clock.clearTimeout(t),
+    };
+    let woke = 0;
+    const s = new UpdateScheduler({ clock: spy, frameIntervalMs: 16, wake: () => woke++ });
+    s.updateSent();
+    clock.advance(2.5);
+    assert.equal(s.mayUpdate(), false);
+    assert.deepEqual(delays, [14]);
+    clock.advance(14);
+    assert.equal(woke, 1);
+    assert.equal(s.mayUpdate(), true, 'the frame may go when its timer fires');
+    assert.deepEqual([timerMs(13.01), timerMs(13), timerMs(-2)], [14, 13, 0]);
   });
 
   it('a frame held by backpressure is not encoded when the clock ticks, only on resume()', () => {
