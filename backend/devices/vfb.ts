@@ -44,6 +44,8 @@ export interface VfbStats {
   passes: number;
   /** Notifies folded into a later pass by the rate limit. */
   deferred: number;
+  /** Notifies sent back after a pass that consumed events (a frontend may wait for ring room). */
+  acks: number;
   updates: number;
   resizes: number;
   clipped: number;
@@ -98,7 +100,7 @@ export class VfbBackend implements BackendDeviceOps {
   readonly kind = 'vfb';
   readonly reassertConnected = true;
   readonly connectionNodes = ['request-update', 'request-dirty-tiles', 'dirty-tiles-paced'] as const;
-  readonly stats: VfbStats = { passes: 0, deferred: 0, updates: 0, resizes: 0, clipped: 0, badEvents: 0, overflows: 0 };
+  readonly stats: VfbStats = { passes: 0, deferred: 0, acks: 0, updates: 0, resizes: 0, clipped: 0, badEvents: 0, overflows: 0 };
   /** The last scans (tile scans or UPDATE batches) while someone watches (`xenvfb inspect`). */
   readonly monitor = new ScanMonitor();
   private binding: Binding | undefined;
@@ -337,6 +339,7 @@ export class VfbBackend implements BackendDeviceOps {
     this.stats.passes++;
     const damage: { x: number; y: number; width: number; height: number }[] = [];
     let consumed = 0;
+    let overflowed = false;
     try {
       consumed = b.out.drain((slot) => {
         let ev;
@@ -368,6 +371,7 @@ export class VfbBackend implements BackendDeviceOps {
     } catch (e) {
       // Ring overflow (prod - cons > len): the batch was discarded; redraw everything.
       this.stats.overflows++;
+      overflowed = true;
       this.rlog?.warn('overflow', { code: errorCode(e) }, 'vfb out ring overflow: full refresh');
       damage.push({ x: 0, y: 0, width: b.geometry.width, height: b.geometry.height });
     }
@@ -375,8 +379,14 @@ export class VfbBackend implements BackendDeviceOps {
       this.monitor.recordUpdates(damage, b.geometry.width, b.geometry.height);
       this.display.damage(damage);
     }
-    if (!notified && consumed === 0 && damage.length === 0) return;
-    b.evtchn.notify(b.port);
+    // The consumer's notify (QEMU xenfb_handle_events): a frontend whose out ring was full
+    // waits for it (Linux fbfront flushes its stashed rect in its handler). A pass that
+    // consumed nothing owes none: a dirty-tile frontend's switch answer carries no events, and
+    // acking it woke the guest for nothing once per scan period.
+    if (consumed > 0 || overflowed) {
+      this.stats.acks++;
+      b.evtchn.notify(b.port);
+    }
     if (notified) b.tiles?.loop.onNotify();
   }
 
