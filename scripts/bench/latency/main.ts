@@ -17,6 +17,7 @@ import { freePort } from '../peers/servers';
 import { buildProgram, cacheDir, ensurePackages } from '../peers/setup';
 import { median } from '../peers/table';
 import { SCENARIOS, type Scenario } from './guest';
+import { XENVFB_NODE_FLAGS } from '../../../shared/node-flags';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const XENVFB_BIN = path.join(REPO, 'scripts', 'bin', 'xenvfb.js');
@@ -131,7 +132,10 @@ function runClient(bin: string, port: number, encoding: string, seconds: number)
 export async function scenarioRun(scenario: Scenario, o: Options, clientBin: string, say: (l: string) => void): Promise<string[][]> {
   const dir = trackDir(fs.mkdtempSync('/dev/shm/xenvfb-latency-'));
   const env = { ...process.env, XENVFB_LOG_LEVEL: 'warn' };
-  const sim = spawnTracked(process.execPath, [XENVFB_BIN, 'sim', '--dir', dir, '--domain', '1'], { env });
+  // Node flags as our launchers pass them (shared/node-flags.ts): the demo's children, the
+  // systemd units and the xl hook all start the simulator and backends with them.
+  const flags = [...XENVFB_NODE_FLAGS];
+  const sim = spawnTracked(process.execPath, [...flags, XENVFB_BIN, 'sim', '--dir', dir, '--domain', '1'], { env });
   onLines(sim, 'stdout', () => undefined);
   onLines(sim, 'stderr', (l) => say(`  [sim] ${l}`));
   const sock = path.join(dir, 'xenstored', 'socket');
@@ -144,7 +148,7 @@ export async function scenarioRun(scenario: Scenario, o: Options, clientBin: str
   const tile = o.tilePeriod ? ['--tile-period', o.tilePeriod] : [];
   const backend = spawnTracked(
     process.execPath,
-    [XENVFB_BIN, 'backend', '--domid', '1', '--sim-dir', dir, '--vnc', `127.0.0.1:${port}`, ...tile],
+    [...flags, XENVFB_BIN, 'backend', '--domid', '1', '--sim-dir', dir, '--vnc', `127.0.0.1:${port}`, ...tile],
     { env },
   );
   onLines(backend, 'stdout', () => undefined);
