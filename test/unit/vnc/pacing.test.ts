@@ -212,12 +212,18 @@ describe('vnc/session lossless refresh', () => {
   });
 });
 
+/** A session paced at 16 ms on `clock` that has sent the client's first (full) update. */
+function afterFirstUpdate(clock: FakeClock) {
+  const h = connected(undefined, { clock, frameIntervalMs: 16 });
+  h.session.receive(fur(false, 0, 0, 32, 16));
+  assert.equal(decodeUpdates(h.take(), 4).length, 1);
+  return h;
+}
+
 describe('vnc/session frame clock', () => {
   it('never two updates within the frame interval; damage meanwhile is merged into one', () => {
     const clock = new FakeClock();
-    const h = connected(undefined, { clock, frameIntervalMs: 16 });
-    h.session.receive(fur(false, 0, 0, 32, 16));
-    assert.equal(decodeUpdates(h.take(), 4).length, 1);
+    const h = afterFirstUpdate(clock);
     clock.advance(5);
     h.session.receive(fur(true, 0, 0, 32, 16));
     h.display.emit('damage', [{ x: 0, y: 0, width: 2, height: 2 }]);
@@ -235,9 +241,7 @@ describe('vnc/session frame clock', () => {
 
   it('an incremental request with nothing to send arms no frame timer; damage then waits for the frame', () => {
     const clock = new FakeClock();
-    const h = connected(undefined, { clock, frameIntervalMs: 16 });
-    h.session.receive(fur(false, 0, 0, 32, 16));
-    assert.equal(decodeUpdates(h.take(), 4).length, 1);
+    const h = afterFirstUpdate(clock);
     clock.advance(2.5);
     h.session.receive(fur(true, 0, 0, 32, 16));
     assert.equal(clock.armed, 0, 'no timer for a request with no damage');
