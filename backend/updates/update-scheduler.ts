@@ -1,8 +1,11 @@
 // The frame clock of one client, whatever its protocol: when it may get its next update, and
 // which lossy areas are due for a lossless refresh. Pacing like TigerVNC's frame clock
-// (common/rfb/VNCServerST.cxx, FrameRate = 60): one client never gets two updates within
-// frameIntervalMs; damage arriving meanwhile is merged into the session's pending region, and
-// a wake-up is armed for when the next frame may go. A client's explicit request for the whole
+// (common/rfb/VNCServerST.cxx, FrameRate = 60): one client gets at most one update per
+// frameIntervalMs over time; damage arriving before its frame's slot is merged into the
+// session's pending region, and a wake-up is armed for when the frame may go. The slots are a
+// grid (GCRA's theoretical arrival time), not "last send + interval": a frame up to
+// FRAME_TOLERANCE_MS ahead of its slot goes at once, so a guest drawing at the clock's own
+// rate is never held for the jitter of its timer or of ours. A client's explicit request for the whole
 // picture (RFB's non-incremental FramebufferUpdateRequest) is answered at once, as TigerVNC
 // and LibVNCServer answer it, up to EXPLICIT_UPDATE_RATE a second; beyond that (a client
 // flooding requests) it waits for the frame clock like damage does. Output is further throttled by the
@@ -17,6 +20,16 @@ import { LOSSLESS_REFRESH_MS, LossyRegion } from './lossless-refresh';
 
 /** At most 60 updates a second to one client (TigerVNC FrameRate default). */
 export const FRAME_INTERVAL_MS = 16;
+/**
+ * How far ahead of its slot a frame may go. With "last send + interval", a frame drawn at
+ * the clock's own rate that arrived a little early was held, the send went later, and the
+ * next frame was early by more: holds grew to a whole interval before a frame was dropped
+ * (bench:latency scroll p50 11.7 ms with every frame scanned at once, docs/benchmarks.md).
+ * A frame that came late moves the grid with it, so the tolerance must hold the jitter
+ * between two frames (late, then early), not just one. Bursts stay bounded: two frames are
+ * never closer than interval - tolerance, and over time one goes per interval.
+ */
+export const FRAME_TOLERANCE_MS = 8;
 /**
  * Explicit requests a second answered ahead of the frame clock, and how many back to back.
  * 240 capped 1080p Raw at 246 updates/s where Xvnc gave 300-460 (bench:peers); a full-screen
@@ -54,8 +67,10 @@ export const realClock: SchedulerClock = {
 };
 
 export interface UpdateSchedulerOptions {
-  /** Minimum ms between two updates to this client; 0 = unpaced. */
+  /** Ms per update to this client over time; 0 = unpaced. */
   frameIntervalMs?: number;
+  /** How far ahead of its slot a frame may go (default FRAME_TOLERANCE_MS, at most half the interval). */
+  frameToleranceMs?: number;
   /** Still time before a lossy area is re-sent losslessly. */
   losslessRefreshMs?: number;
   clock?: SchedulerClock;
@@ -69,8 +84,10 @@ export class UpdateScheduler {
   private readonly refresh = new PendingRegion();
   private readonly clock: SchedulerClock;
   private readonly frameMs: number;
+  private readonly toleranceMs: number;
   private readonly stillMs: number;
-  private lastSent = -Infinity;
+  /** The next frame's slot (GCRA's theoretical arrival time). */
+  private nextSlot = -Infinity;
   private readonly explicit: TokenBucket;
   private frameTimer: unknown = null;
   private refreshTimer: unknown = null;
@@ -82,6 +99,7 @@ export class UpdateScheduler {
   constructor(private readonly opts: UpdateSchedulerOptions) {
     this.clock = opts.clock ?? realClock;
     this.frameMs = opts.frameIntervalMs ?? FRAME_INTERVAL_MS;
+    this.toleranceMs = Math.min(opts.frameToleranceMs ?? FRAME_TOLERANCE_MS, this.frameMs / 2);
     this.stillMs = opts.losslessRefreshMs ?? LOSSLESS_REFRESH_MS;
     this.explicit = new TokenBucket(EXPLICIT_UPDATE_RATE, EXPLICIT_UPDATE_BURST, this.clock.now());
   }
@@ -97,7 +115,7 @@ export class UpdateScheduler {
   mayUpdate(explicit = false): boolean {
     if (this.frameMs <= 0) return true;
     const now = this.clock.now();
-    const wait = this.lastSent + this.frameMs - now;
+    const wait = this.nextSlot - this.toleranceMs - now;
     if (wait <= 0) return true;
     if (explicit && this.explicit.take(now)) return true;
     if (this.frameTimer === null && !this.disposed) {
@@ -137,9 +155,15 @@ export class UpdateScheduler {
     else this.lossy.sentLossless(r);
   }
 
-  /** An update went out: the frame clock restarts and the refresh timer follows the lossy areas. */
+  /**
+   * An update went out: the next slot is one interval after this one's (or after now, when
+   * the update came later than its slot), and the refresh timer follows the lossy areas.
+   * An explicit update sent ahead of the clock moves the slot no further than a damage frame
+   * could (now + interval + tolerance), so a burst of them holds damage at most one interval.
+   */
   updateSent(): void {
-    this.lastSent = this.clock.now();
+    const now = this.clock.now();
+    this.nextSlot = Math.min(Math.max(this.nextSlot, now), now + this.toleranceMs) + this.frameMs;
     this.armRefresh();
   }
 

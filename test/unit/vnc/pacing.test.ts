@@ -6,7 +6,7 @@ import { analyseRect } from '../../../backend/updates/classify';
 import { EncodeManager } from '../../../backend/vnc/encode-manager';
 import { LOSSLESS_REFRESH_MS, LossyRegion, MAX_LOSSY_RECTS } from '../../../backend/updates/lossless-refresh';
 import { RfbEncoding } from '../../../backend/vnc/messages';
-import { type SchedulerClock, timerMs, UpdateScheduler } from '../../../backend/updates/update-scheduler';
+import { FRAME_TOLERANCE_MS, type SchedulerClock, timerMs, UpdateScheduler } from '../../../backend/updates/update-scheduler';
 import { connected, decodeUpdates, fur, setEncodings, TestDisplay } from './helpers';
 
 class FakeClock implements SchedulerClock {
@@ -221,16 +221,16 @@ function afterFirstUpdate(clock: FakeClock) {
 }
 
 describe('vnc/session frame clock', () => {
-  it('never two updates within the frame interval; damage meanwhile is merged into one', () => {
+  it('never two updates within interval - tolerance; damage meanwhile is merged into one', () => {
     const clock = new FakeClock();
     const h = afterFirstUpdate(clock);
-    clock.advance(5);
+    clock.advance(3);
     h.session.receive(fur(true, 0, 0, 32, 16));
     h.display.emit('damage', [{ x: 0, y: 0, width: 2, height: 2 }]);
-    clock.advance(5);
+    clock.advance(3);
     h.display.emit('damage', [{ x: 0, y: 0, width: 4, height: 4 }]);
     assert.equal(h.take().length, 0, 'held back by the frame clock');
-    clock.advance(6);
+    clock.advance(16 - FRAME_TOLERANCE_MS - 6);
     const updates = decodeUpdates(h.take(), 4);
     assert.equal(updates.length, 1);
     assert.deepEqual(
@@ -262,7 +262,7 @@ describe('vnc/session frame clock', () => {
       clearTimeout: (t) => clock.clearTimeout(t),
     };
     let woke = 0;
-    const s = new UpdateScheduler({ clock: spy, frameIntervalMs: 16, wake: () => woke++ });
+    const s = new UpdateScheduler({ clock: spy, frameIntervalMs: 16, frameToleranceMs: 0, wake: () => woke++ });
     s.updateSent();
     clock.advance(2.5);
     assert.equal(s.mayUpdate(), false);
@@ -271,6 +271,38 @@ describe('vnc/session frame clock', () => {
     assert.equal(woke, 1);
     assert.equal(s.mayUpdate(), true, 'the frame may go when its timer fires');
     assert.deepEqual([timerMs(13.01), timerMs(13), timerMs(-2)], [14, 13, 0]);
+  });
+
+  it('frames at the clock rate are never held for jitter; faster ones get one slot per interval', () => {
+    const clock = new FakeClock();
+    const s = new UpdateScheduler({ clock, frameIntervalMs: 16, wake: () => undefined });
+    // A guest drawing every 16 ms whose frames reach us up to 3 ms early or late.
+    const jitter = [0, -3, 2, -3, -1, 3, -3, -3, 0, 2, -2, -3];
+    let held = 0;
+    let t = 0;
+    for (const j of jitter) {
+      t += 16;
+      clock.advance(t + j - clock.now());
+      if (s.mayUpdate()) s.updateSent();
+      else held++;
+    }
+    assert.equal(held, 0, '"last send + 16" held every early frame, and later ones by more');
+    // Damage flowing all the time: after the first frame, one per interval, never two closer
+    // than interval - tolerance.
+    const flood = new UpdateScheduler({ clock, frameIntervalMs: 16, wake: () => undefined });
+    const sent: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      clock.advance(0.25);
+      if (flood.mayUpdate()) (flood.updateSent(), sent.push(clock.now()));
+    }
+    const gaps = sent.slice(1).map((x, i) => x - sent[i]!);
+    assert.ok(Math.min(...gaps) >= 8, `gaps ${gaps.join(' ')}`);
+    assert.ok(sent.length <= Math.ceil(250 / 16) + 1, `${sent.length} frames in 250 ms`);
+    // A burst of explicit updates ahead of the clock holds the next damage frame one interval at most.
+    const burst = new UpdateScheduler({ clock, frameIntervalMs: 16, wake: () => undefined });
+    for (let i = 0; i < 8; i++) if (burst.mayUpdate(true)) burst.updateSent();
+    clock.advance(16);
+    assert.equal(burst.mayUpdate(), true);
   });
 
   it('a frame held by backpressure is not encoded when the clock ticks, only on resume()', () => {
