@@ -46,6 +46,8 @@ export interface BackendOptions {
   refineDamage?: boolean;
   /** Pace the guest's tile switches from our scan timer (default true; docs/dirty-tiles.md §4.7). */
   tilePaced?: boolean;
+  /** Ask switch-on-mark frontends to switch after each drawing step (default true; §4.8). */
+  tileSwitchOnMark?: boolean;
   /** XENFB_TYPE_REFRESH_PERIOD for UPDATE-event guests, ms (default VFB_REFRESH_PERIOD_MS). */
   refreshPeriodMs?: number;
   /** Record the display and client input to this capture file (docs/capture-format.md). */
@@ -285,6 +287,7 @@ export class DomainBackend {
       ...(this.opts.dirtyTiles === false ? { dirtyTiles: false } : {}),
       ...(this.opts.tilePeriodMs ? { tilePeriodMs: this.opts.tilePeriodMs } : {}),
       ...(this.opts.tilePaced === false ? { tilePaced: false } : {}),
+      ...(this.opts.tileSwitchOnMark === false ? { tileSwitchOnMark: false } : {}),
       ...(this.opts.refreshPeriodMs ? { refreshPeriodMs: this.opts.refreshPeriodMs } : {}),
     });
     this.vfbs.set(devid, ops);

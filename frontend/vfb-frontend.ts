@@ -67,6 +67,12 @@ export interface VfbFrontendOptions {
    * here; docs/dirty-tiles.md §4.7). Default true; false keeps the v1 timer (benches).
    */
   tilePaced?: boolean;
+  /**
+   * Write `dirty-tiles-switch-on-mark=1`: the backend may ask to hear of our next mark, and we
+   * then switch as soon as the drawing step that made it ends (docs/dirty-tiles.md §4.8).
+   * Default true; false: switches only when the backend's timer asks (benches).
+   */
+  tileSwitchOnMark?: boolean;
   /** Timers of the tile switcher (tests stretch ticks to force late switches). */
   tileTimers?: Pick<FrontendTileSwitcherOptions, 'setTimer' | 'clearTimer'>;
 }
@@ -193,7 +199,8 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     initTilePage(tp.bytes, chooseTileGeometry(tp.cover.width, tp.cover.height));
     // damage() clips to the current mode before marking.
     this.marker = new TileMarker(tp.bytes, { fbWidth: tp.cover.width, fbHeight: tp.cover.height });
-    return { 'dirty-tiles-gref': String(this.grant(backendId, tp.block)[0]) };
+    const gref = String(this.grant(backendId, tp.block)[0]);
+    return this.opts.tileSwitchOnMark === false ? { 'dirty-tiles-gref': gref } : { 'dirty-tiles-gref': gref, 'dirty-tiles-switch-on-mark': '1' };
   }
 
   get memLength(): number {
@@ -274,6 +281,7 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     if (this.switcher && this.marker) {
       this.stats.marks++;
       if (this.marker.mark(r)) this.notifyWoke();
+      if (this.marker.takeSwitchOnMark()) this.switcher.onSwitchOnMark();
       return;
     }
     this.pending.push(r);

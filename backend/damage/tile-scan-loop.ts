@@ -86,6 +86,7 @@ export class TileScanLoop {
     this.stopped = true;
     if (this.timer !== null) this.clearTimer(this.timer);
     this.timer = null;
+    this.scanner.cancelMarkSwitch();
     Atomics.store(this.u32, DT_U32.periodMs, 0);
   }
 

@@ -1,5 +1,5 @@
-// Backend side of the dirty-tile page (docs/dirty-tiles.md §4.3-§4.6): drain, late-switch
-// requests, idle and wake, and garbage degraded to a bounded-rate full refresh. The page
+// Backend side of the dirty-tile page (docs/dirty-tiles.md §4.3-§4.8): drain, late-switch
+// requests, idle and wake, asking to hear of the next mark, and garbage degraded to a bounded-rate full refresh. The page
 // is guest memory: every field is re-read and re-validated at each scan, and every access
 // stays inside the first XEN_PAGE_SIZE bytes whatever the header says.
 
@@ -8,6 +8,7 @@ import { Rect } from '../../shared/region';
 import { countTiles, tilesToRects } from '../../shared/dirty-tiles/bitmap';
 import {
   DT_FLAG_SWITCH_NOW,
+  DT_FLAG_SWITCH_ON_MARK,
   DT_FLAG_WOKE,
   DT_MAX_ROWS,
   DT_U32,
@@ -45,6 +46,12 @@ export interface TileScannerOptions {
    * own timer and then our tick (default true; false is the v1 behaviour, for the bench).
    */
   pace?: boolean;
+  /**
+   * The frontend wrote `dirty-tiles-switch-on-mark=1` (§4.8, r9): after every scan that
+   * leaves the page awake, set SWITCH_ON_MARK (flags bit 2), so the frontend switches and
+   * notifies right after its next drawing step instead of waiting for our tick.
+   */
+  switchOnMark?: boolean;
   /** Milliseconds clock (tests inject one). */
   now?: () => number;
 }
@@ -81,6 +88,8 @@ export interface TileScannerStats {
   lateSwitches: number;
   /** Switches asked for by a timer scan that found marks (§4.7). */
   pacedSwitches: number;
+  /** Times a scan set SWITCH_ON_MARK after the frontend had taken it (§4.8). */
+  markRequests: number;
   wakeups: number;
   idles: number;
   garbage: number;
@@ -92,6 +101,7 @@ export class TileScanner {
   readonly fbHeight: number;
   readonly periodMs: number;
   readonly pace: boolean;
+  readonly switchOnMark: boolean;
   readonly stats: TileScannerStats = {
     scans: 0,
     switches: 0,
@@ -100,6 +110,7 @@ export class TileScanner {
     rects: 0,
     lateSwitches: 0,
     pacedSwitches: 0,
+    markRequests: 0,
     wakeups: 0,
     idles: 0,
     garbage: 0,
@@ -133,6 +144,7 @@ export class TileScanner {
     this.fbHeight = opts.fbHeight;
     this.periodMs = opts.periodMs ?? DT_DEFAULT_PERIOD_MS;
     this.pace = opts.pace ?? true;
+    this.switchOnMark = opts.switchOnMark ?? false;
     this.idleAfter = opts.idleAfterEmptyScans ?? DT_IDLE_AFTER_EMPTY_SCANS;
     this.lateAfter = opts.lateAfterScans ?? DT_LATE_AFTER_SCANS;
     this.stuckAfterMs = opts.stuckAfterMs ?? DT_STUCK_AFTER_MS;
@@ -228,7 +240,21 @@ export class TileScanner {
     }
     if (this.fullOwed) this.payFull(now, result);
     this.idleStep(result, pending, geom.rows);
+    if (this.switchOnMark && !this.idleNow) this.requestMarkSwitch();
     return result;
+  }
+
+  /**
+   * Stop asking to hear of marks (idle, a stopped loop). A frontend that took the bit just
+   * before still switches and notifies: one more scan, nothing lost.
+   */
+  cancelMarkSwitch(): void {
+    Atomics.and(this.u32, DT_U32.flags, ~DT_FLAG_SWITCH_ON_MARK);
+  }
+
+  private requestMarkSwitch(): void {
+    const before = Atomics.or(this.u32, DT_U32.flags, DT_FLAG_SWITCH_ON_MARK);
+    if ((before & DT_FLAG_SWITCH_ON_MARK) === 0) this.stats.markRequests++;
   }
 
   private validGeometry(): TileGeometry | ErrorCode {
@@ -276,6 +302,8 @@ export class TileScanner {
       return;
     }
     if (++this.emptyScans < this.idleAfter) return;
+    // Idle, a mark wakes us by WOKE (§4.5-4.6), not by SWITCH_ON_MARK.
+    this.cancelMarkSwitch();
     Atomics.store(this.u32, DT_U32.periodMs, 0);
     if (this.anySet(0, rows) || this.anySet(1, rows)) {
       Atomics.store(this.u32, DT_U32.periodMs, this.periodMs);

@@ -66,6 +66,11 @@ export interface VfbBackendOptions {
    * (docs/dirty-tiles.md §4.7; default true; false: v1 behaviour, for benches).
    */
   tilePaced?: boolean;
+  /**
+   * Ask a frontend that wrote `dirty-tiles-switch-on-mark=1` to switch right after its next
+   * drawing step (docs/dirty-tiles.md §4.8; default true; false: our timer paces alone).
+   */
+  tileSwitchOnMark?: boolean;
   /** Offer feature-grant-fb (default true). */
   grantFb?: boolean;
   /** XENFB_TYPE_REFRESH_PERIOD sent to the guest, ms (default VFB_REFRESH_PERIOD_MS). */
@@ -258,11 +263,13 @@ export class VfbBackend implements BackendDeviceOps {
       region = platform.grants.mapGrants(domid, [ref], true);
       const page = new Uint8Array(region.buffer);
       const cover = this.tileCover(page, geometry, reattach);
+      const switchOnMark = this.opts.tileSwitchOnMark !== false && (await readFlag(xs, `${frontendPath}/dirty-tiles-switch-on-mark`));
       const loop = new TileScanLoop(page, {
         fbWidth: cover.width,
         fbHeight: cover.height,
         ...(this.opts.tilePeriodMs ? { periodMs: this.opts.tilePeriodMs } : {}),
         pace: this.opts.tilePaced !== false,
+        switchOnMark,
         damage: (rects) => this.display.damage(rects),
         notify,
         onScan: (res) => this.monitor.recordTileScan(res, cover.width, cover.height),

@@ -1,5 +1,6 @@
-// Frontend side of the dirty-tile page (docs/dirty-tiles.md §4.1, §4.2, §4.7): marking,
-// switching on the backend's request (paced) or on our own timer (v1 backends). The page is
+// Frontend side of the dirty-tile page (docs/dirty-tiles.md §4.1, §4.2, §4.7, §4.8): marking,
+// switching on the backend's request (paced), after the first mark it asked to hear of
+// (switch-on-mark) or on our own timer (v1 backends). The page is
 // a Uint8Array over the granted page; its buffer may be an mmap'd external ArrayBuffer, and
 // several threads or processes may each have their own TileMarker over their own mapping of
 // the same page.
@@ -8,6 +9,7 @@ import { Rect } from '../../shared/region';
 import { rectToRowMask } from '../../shared/dirty-tiles/bitmap';
 import {
   DT_FLAG_SWITCH_NOW,
+  DT_FLAG_SWITCH_ON_MARK,
   DT_FLAG_WOKE,
   DT_U32,
   TileGeometry,
@@ -57,6 +59,24 @@ export class TileMarker {
     return (before & DT_FLAG_WOKE) === 0;
   }
 
+  /**
+   * After marking (§4.8, r9): take the backend's SWITCH_ON_MARK (flags bit 2). True once per
+   * time the backend set it: the caller switches when the drawing step that made the marks
+   * ends (switchAnswering) and notifies. A plain load first: a mark that finds the bit clear
+   * writes nothing to the shared word.
+   */
+  takeSwitchOnMark(): boolean {
+    if ((Atomics.load(this.u32, DT_U32.flags) & DT_FLAG_SWITCH_ON_MARK) === 0) return false;
+    const before = Atomics.and(this.u32, DT_U32.flags, ~DT_FLAG_SWITCH_ON_MARK);
+    return (before & DT_FLAG_SWITCH_ON_MARK) !== 0;
+  }
+
+  /** A switch of our own that also answers a pending request (bit 0 cleared first, §4.2). */
+  switchAnswering(): number {
+    Atomics.and(this.u32, DT_U32.flags, ~DT_FLAG_SWITCH_NOW);
+    return this.switchBitmaps();
+  }
+
   /** active ^= 1, then generation++ (both atomic, in that order). Returns the new generation. */
   switchBitmaps(): number {
     Atomics.xor(this.u32, DT_U32.active, 1);
@@ -99,6 +119,8 @@ export interface FrontendTileSwitcherOptions {
   paced?: boolean;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
+  /** Runs a switch-on-mark once the current drawing step ends (default setImmediate). */
+  defer?: (fn: () => void) => void;
 }
 
 /**
@@ -111,10 +133,14 @@ export class FrontendTileSwitcher {
   private readonly notifyBackend: () => void;
   private readonly setTimer: (fn: () => void, ms: number) => unknown;
   private readonly clearTimer: (handle: unknown) => void;
+  private readonly defer: (fn: () => void) => void;
   private timer: unknown = null;
   private stopped = true;
+  private switchDue = false;
   readonly paced: boolean;
   switches = 0;
+  /** Switches made because a mark took SWITCH_ON_MARK (§4.8). */
+  markSwitches = 0;
 
   constructor(opts: FrontendTileSwitcherOptions) {
     this.marker = opts.marker;
@@ -122,6 +148,7 @@ export class FrontendTileSwitcher {
     this.notifyBackend = opts.notify;
     this.setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref());
     this.clearTimer = opts.clearTimer ?? ((h) => clearTimeout(h as NodeJS.Timeout));
+    this.defer = opts.defer ?? ((fn) => void setImmediate(fn));
   }
 
   get running(): boolean {
@@ -153,6 +180,23 @@ export class FrontendTileSwitcher {
   /** A mark returned true (woke the page): notify the backend once. */
   onWokeMark(): void {
     this.notifyBackend();
+  }
+
+  /**
+   * A mark took SWITCH_ON_MARK (§4.8): switch when the drawing step under way ends (the
+   * marks of one frame then go in one scan), and notify. One switch however many marks.
+   */
+  onSwitchOnMark(): void {
+    if (this.stopped || this.switchDue) return;
+    this.switchDue = true;
+    this.defer(() => {
+      this.switchDue = false;
+      if (this.stopped) return;
+      this.marker.switchAnswering();
+      this.switches++;
+      this.markSwitches++;
+      this.notifyBackend();
+    });
   }
 
   private arm(): void {

@@ -52,6 +52,12 @@ export function bitmapWordIndex(b: 0 | 1): number {
 export const DT_FLAG_SWITCH_NOW = 1 << 0;
 /** flags bit 1, set by the frontend: a mark arrived while period_ms was 0. */
 export const DT_FLAG_WOKE = 1 << 1;
+/**
+ * flags bit 2, set by the backend (r9, only for a frontend that wrote
+ * `dirty-tiles-switch-on-mark=1`): switch once the drawing step that makes the next mark
+ * ends, and notify. Cleared by the frontend that takes it.
+ */
+export const DT_FLAG_SWITCH_ON_MARK = 1 << 2;
 
 export interface TileGeometry {
   cols: number;

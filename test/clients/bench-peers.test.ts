@@ -164,6 +164,7 @@ describe('bench:peers tools against LibVNCServer and TigerVNC', function () {
       fps: 30,
       size: '640x480',
       dirtyTiles: true,
+      switchOnMark: true,
       install: false,
     };
     const [row] = await scenarioRun('typing', opts, bins.latency!, () => undefined);

@@ -88,6 +88,7 @@ async function run(opts: {
   fps: number;
   size: string;
   dirtyTiles: boolean;
+  switchOnMark: boolean;
 }): Promise<void> {
   const [width, height] = opts.size.split('x').map(Number) as [number, number];
   const log = createLogger({ name: `latency-guest-${opts.domid}` });
@@ -96,6 +97,7 @@ async function run(opts: {
   const backendId = async (kind: string) => Number(await xs.tryRead(`/local/domain/${platform.domid}/device/${kind}/0/backend-id`)) || 0;
   const vfb = new VfbFrontend(guestPagesFor(platform, await backendId('vfb')), width, height, {
     dirtyTiles: opts.dirtyTiles,
+    tileSwitchOnMark: opts.switchOnMark,
     grantFb: true,
   });
   const vkbd = new VkbdFrontend(guestPagesFor(platform, await backendId('vkbd')), { width, height });
@@ -129,7 +131,8 @@ if (require.main === module) {
     .addOption(new Option('--scenario <name>').choices(SCENARIOS).default('typing'))
     .option('--fps <n>', 'frames per second', Number, 60)
     .option('--size <WxH>', 'framebuffer size', '1920x1080')
-    .option('--no-dirty-tiles', 'send XENFB_TYPE_UPDATE events');
+    .option('--no-dirty-tiles', 'send XENFB_TYPE_UPDATE events')
+    .option('--no-switch-on-mark', 'switch tiles only when the backend asks at its scan tick');
   cmd.parse(process.argv);
   run(cmd.opts()).catch((e: Error) => {
     process.stderr.write(`latency guest: ${e.message}\n`);

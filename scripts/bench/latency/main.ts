@@ -32,6 +32,7 @@ export interface Options {
   size: string;
   tilePeriod?: string;
   dirtyTiles: boolean;
+  switchOnMark: boolean;
   install: boolean;
 }
 
@@ -85,6 +86,7 @@ export function buildCommand(): Command {
     )
     .option('--tile-period <ms>', "the backend's dirty-tile scan period (its default: 33)")
     .option('--no-dirty-tiles', 'the guest sends XENFB_TYPE_UPDATE events instead of marking tiles')
+    .option('--no-switch-on-mark', "the guest's tiles switch only when the backend's scan timer asks (docs/dirty-tiles.md §4.8)")
     .option('--no-install', 'do not apt-get missing packages');
 }
 
@@ -156,6 +158,7 @@ export async function scenarioRun(scenario: Scenario, o: Options, clientBin: str
   const written = new Map<number, bigint>();
   const guestArgs = ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'guest.ts'), '--sim-dir', dir, '--domid', '1'];
   guestArgs.push('--scenario', scenario, '--fps', String(o.fps), '--size', o.size, ...(o.dirtyTiles ? [] : ['--no-dirty-tiles']));
+  if (!o.switchOnMark) guestArgs.push('--no-switch-on-mark');
   const guest = spawnTracked(process.execPath, guestArgs, { env, cwd: REPO });
   onLines(guest, 'stdout', (l) => {
     const [seq, t] = l.split(' ');
@@ -225,7 +228,7 @@ export async function main(argv: string[]): Promise<void> {
     `\n${rows.map((r) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n')}\n`,
   );
   process.stdout.write(
-    `\nguest ${o.size} at ${o.fps} fps, ${o.dirtyTiles ? 'dirty tiles' : 'UPDATE events'}${o.tilePeriod ? `, tile period ${o.tilePeriod} ms` : ''}, ` +
+    `\nguest ${o.size} at ${o.fps} fps, ${o.dirtyTiles ? (o.switchOnMark ? 'dirty tiles' : 'dirty tiles without switch-on-mark') : 'UPDATE events'}${o.tilePeriod ? `, tile period ${o.tilePeriod} ms` : ''}, ` +
       `${o.seconds} s per encoding; latency = client decoded the frame - guest marked its damage (CLOCK_MONOTONIC). ` +
       'Frames shown < written: the server coalesced frames (the client sees the newest). Noisy on a shared box.\n',
   );

@@ -8,6 +8,7 @@ import { TileScanner } from '../../../backend/damage/tile-scanner';
 import { FrontendTileSwitcher, TileMarker } from '../../../frontend/dirty-tiles/marker';
 import {
   DT_FLAG_SWITCH_NOW,
+  DT_FLAG_SWITCH_ON_MARK,
   DT_FLAG_WOKE,
   DT_OFF,
   DT_U32,
@@ -20,7 +21,7 @@ import { XEN_PAGE_SIZE } from '../../../shared/page';
 const W = 1920;
 const H = 1080; // 60 x 68 tiles of 32 x 16
 
-function setup(opts: { idleAfterEmptyScans?: number; now?: () => number; pace?: boolean } = {}) {
+function setup(opts: { idleAfterEmptyScans?: number; now?: () => number; pace?: boolean; switchOnMark?: boolean } = {}) {
   const page = new Uint8Array(XEN_PAGE_SIZE);
   initTilePage(page, chooseTileGeometry(W, H));
   const marker = new TileMarker(page, { fbWidth: W, fbHeight: H });
@@ -199,6 +200,67 @@ describe('dirty-tiles: marker + scanner', () => {
       assert.equal(sw.switches, 1);
       assert.equal(scanner.scan().tiles, 1);
       assert.equal(armed, 0);
+    });
+  });
+
+  describe('switch on mark (§4.8, r9)', () => {
+    it('every scan of an awake page asks to hear of the next mark; idle and a scanner without it never do', () => {
+      const { marker, scanner, u32 } = setup({ idleAfterEmptyScans: 2, switchOnMark: true });
+      assert.equal(u32[DT_U32.flags] & DT_FLAG_SWITCH_ON_MARK, 0, 'not before the first scan');
+      scanner.scan(true);
+      assert.equal(u32[DT_U32.flags], DT_FLAG_SWITCH_ON_MARK);
+      marker.mark({ x: 0, y: 0, width: 1, height: 1 });
+      assert.equal(marker.takeSwitchOnMark(), true);
+      assert.equal(marker.takeSwitchOnMark(), false, 'taken once');
+      assert.equal(u32[DT_U32.flags], 0);
+      marker.switchAnswering();
+      const scan = scanner.scan(); // the notify scan
+      assert.equal(scan.tiles, 1);
+      assert.equal(scan.late, false);
+      assert.equal(u32[DT_U32.flags], DT_FLAG_SWITCH_ON_MARK, 'asked again for the next mark');
+      assert.equal(scanner.stats.markRequests, 2);
+      scanner.scan(true);
+      assert.equal(scanner.stats.markRequests, 2, 'a bit still set is not counted again');
+      scanner.scan(true); // second empty scan: idle
+      assert.equal(u32[DT_U32.periodMs], 0);
+      assert.equal(u32[DT_U32.flags] & DT_FLAG_SWITCH_ON_MARK, 0, 'idle: marks wake by WOKE');
+      assert.equal(marker.mark({ x: 0, y: 0, width: 1, height: 1 }), true);
+      assert.equal(marker.takeSwitchOnMark(), false);
+
+      const plain = setup();
+      plain.marker.mark({ x: 0, y: 0, width: 1, height: 1 });
+      plain.scanner.scan(true);
+      assert.equal(plain.u32[DT_U32.flags] & DT_FLAG_SWITCH_ON_MARK, 0);
+      assert.equal(plain.marker.takeSwitchOnMark(), false);
+    });
+
+    it('FrontendTileSwitcher: one switch after the drawing step, answering a pending request too, then a notify', () => {
+      const { marker, scanner, u32 } = setup({ switchOnMark: true });
+      const deferred: Array<() => void> = [];
+      let notified = 0;
+      const sw = new FrontendTileSwitcher({ marker, paced: true, notify: () => notified++, defer: (fn) => deferred.push(fn) });
+      sw.start();
+      scanner.scan(true);
+      for (const x of [0, 64, 128]) {
+        marker.mark({ x, y: 0, width: 1, height: 1 });
+        if (marker.takeSwitchOnMark()) sw.onSwitchOnMark();
+      }
+      Atomics.or(u32, DT_U32.flags, DT_FLAG_SWITCH_NOW); // a paced request crossed it
+      assert.equal(deferred.length, 1, 'one switch for the whole step');
+      assert.equal(marker.generation, 0, 'not in the middle of the step');
+      deferred.shift()!();
+      assert.equal(marker.generation, 1);
+      assert.equal(u32[DT_U32.flags] & DT_FLAG_SWITCH_NOW, 0, 'the request is answered by the same switch');
+      assert.equal(notified, 1);
+      assert.equal(sw.markSwitches, 1);
+      assert.equal(scanner.scan().tiles, 3);
+      // A switcher stopped before its step ended does not switch.
+      marker.mark({ x: 0, y: 0, width: 1, height: 1 });
+      if (marker.takeSwitchOnMark()) sw.onSwitchOnMark();
+      sw.stop();
+      deferred.shift()!();
+      assert.equal(marker.generation, 1);
+      assert.equal(notified, 1);
     });
   });
 
