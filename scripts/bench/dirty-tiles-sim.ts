@@ -46,13 +46,15 @@ export interface LatencyResult {
 
 /**
  * How a guest is wired:
- *  - tiles: dirty tiles, switches paced by the backend (docs/dirty-tiles.md §4.7, r8);
+ *  - tiles: dirty tiles as they ship: the backend paces switches (docs/dirty-tiles.md §4.7,
+ *    r8) and asks to hear of each next mark (§4.8, r9);
+ *  - tiles-r8: paced by the backend's tick alone (before r9);
  *  - tiles-v1: dirty tiles, frontend switch timer and backend scan timer at independent
  *    phases (the behaviour before r8);
  *  - tiles-v1-guest: our backend pacing a v1 frontend that still runs its own timer;
  *  - update: UPDATE events at the refresh period given (the backend's default is 20 ms).
  */
-export type PathMode = 'tiles' | 'tiles-v1' | 'tiles-v1-guest' | 'update';
+export type PathMode = 'tiles' | 'tiles-r8' | 'tiles-v1' | 'tiles-v1-guest' | 'update';
 
 /** One frame of a workload at 640x480: the rects it redraws. */
 export type SimWorkload = { name: string; frame: (i: number) => Rect[]; intervalMs: (rnd: (n: number) => number) => number };
@@ -127,7 +129,8 @@ class SimHost {
     const platform = await createSimPlatform({ dir: this.dir, domid });
     const vfb = new VfbFrontend(platform.memory!, W, H, {
       dirtyTiles: tiles,
-      tilePaced: mode === 'tiles',
+      tilePaced: mode === 'tiles' || mode === 'tiles-r8',
+      tileSwitchOnMark: mode === 'tiles',
       maxWidth: W,
       maxHeight: H,
     });

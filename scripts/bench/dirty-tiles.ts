@@ -107,11 +107,13 @@ const LATENCY_PERIOD_MS = 16;
 const IDLE_DOMAINS = 50;
 const IDLE_WINDOW_MS = 5000;
 
-// Latency columns, side by side: the tile path as it ships (paced by the backend, r8), the
-// UPDATE path at the same 16 ms period and at the backend's default refresh period, and the
-// tile path before r8 (independent timers) and with a v1 guest (its own timer) on our backend.
+// Latency columns, side by side: the tile path as it ships (paced by the backend, r8, and
+// switched on mark, r9), the UPDATE path at the same 16 ms period and at the backend's default
+// refresh period, and the tile path before r9 (the backend's tick alone), before r8
+// (independent timers) and with a v1 guest (its own timer) on our backend.
 const PATHS: Array<[label: string, mode: PathMode, periodMs: number]> = [
   ['tiles', 'tiles', LATENCY_PERIOD_MS],
+  ['tiles r8 tick only', 'tiles-r8', LATENCY_PERIOD_MS],
   [`UPDATE@${LATENCY_PERIOD_MS}`, 'update', LATENCY_PERIOD_MS],
   [`UPDATE@${VFB_REFRESH_PERIOD_MS}`, 'update', VFB_REFRESH_PERIOD_MS],
   ['tiles v1 timers', 'tiles-v1', LATENCY_PERIOD_MS],
