@@ -200,7 +200,9 @@ export class VfbFrontend implements FrontendDeviceOps, FramebufferTarget {
     // damage() clips to the current mode before marking.
     this.marker = new TileMarker(tp.bytes, { fbWidth: tp.cover.width, fbHeight: tp.cover.height });
     const gref = String(this.grant(backendId, tp.block)[0]);
-    return this.opts.tileSwitchOnMark === false ? { 'dirty-tiles-gref': gref } : { 'dirty-tiles-gref': gref, 'dirty-tiles-switch-on-mark': '1' };
+    return this.opts.tileSwitchOnMark === false
+      ? { 'dirty-tiles-gref': gref }
+      : { 'dirty-tiles-gref': gref, 'dirty-tiles-switch-on-mark': '1' };
   }
 
   get memLength(): number {

@@ -1,7 +1,8 @@
 // Backend side of the dirty-tile page (docs/dirty-tiles.md §4.3-§4.8): drain, late-switch
-// requests, idle and wake, asking to hear of the next mark, and garbage degraded to a bounded-rate full refresh. The page
-// is guest memory: every field is re-read and re-validated at each scan, and every access
-// stays inside the first XEN_PAGE_SIZE bytes whatever the header says.
+// requests, idle and wake, asking to hear of the next mark, and garbage degraded to a
+// bounded-rate full refresh. The page is guest memory: every field is re-read and
+// re-validated at each scan, and every access stays inside the first XEN_PAGE_SIZE bytes
+// whatever the header says.
 
 import { ErrorCode, isXenvfbError } from '../../shared/errors';
 import { Rect } from '../../shared/region';

@@ -266,7 +266,9 @@ describe('dirty tiles end to end (sim, in process)', function () {
     }
     lat.sort((a, b) => a - b);
     ticks.sort((a, b) => a - b);
-    console.log(`      switch-on-mark latency ms: median ${lat[lat.length >> 1]!.toFixed(1)}, max ${lat.at(-1)!.toFixed(1)} (period ${PERIOD_MS})`);
+    console.log(
+      `      switch-on-mark latency ms: median ${lat[lat.length >> 1]!.toFixed(1)}, max ${lat.at(-1)!.toFixed(1)} (period ${PERIOD_MS})`,
+    );
     // The frontend switches when its drawing step ends and the backend scans on its notify:
     // the typical mark sees no scan tick at all (r8 alone waits for one).
     assert.equal(ticks[ticks.length >> 1], 0, `scan ticks per mark: ${ticks.join(' ')}`);
