@@ -48,9 +48,10 @@ export interface TileScannerOptions {
    */
   pace?: boolean;
   /**
-   * The frontend wrote `dirty-tiles-switch-on-mark=1` (§4.8, r9): after every scan that
-   * leaves the page awake, set SWITCH_ON_MARK (flags bit 2), so the frontend switches and
-   * notifies right after its next drawing step instead of waiting for our tick.
+   * The frontend wrote `dirty-tiles-switch-on-mark=1` (§4.8, r9): when we start (or wake) and
+   * after every scan that leaves the page awake, set SWITCH_ON_MARK (flags bit 2), so the
+   * frontend switches and notifies right after its next drawing step instead of waiting for
+   * our tick.
    */
   switchOnMark?: boolean;
   /** Milliseconds clock (tests inject one). */
@@ -168,6 +169,7 @@ export class TileScanner {
     this.idleNow = false;
     this.emptyScans = 0;
     Atomics.store(this.u32, DT_U32.periodMs, this.periodMs);
+    if (this.switchOnMark) this.requestMarkSwitch();
   }
 
   /**

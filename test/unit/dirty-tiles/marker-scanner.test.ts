@@ -204,9 +204,9 @@ describe('dirty-tiles: marker + scanner', () => {
   });
 
   describe('switch on mark (§4.8, r9)', () => {
-    it('every scan of an awake page asks to hear of the next mark; idle and a scanner without it never do', () => {
+    it('start and every scan of an awake page ask to hear of the next mark; idle and a scanner without it never do', () => {
       const { marker, scanner, u32 } = setup({ idleAfterEmptyScans: 2, switchOnMark: true });
-      assert.equal(u32[DT_U32.flags] & DT_FLAG_SWITCH_ON_MARK, 0, 'not before the first scan');
+      assert.equal(u32[DT_U32.flags], DT_FLAG_SWITCH_ON_MARK, 'set when the scanner starts (setup)');
       scanner.scan(true);
       assert.equal(u32[DT_U32.flags], DT_FLAG_SWITCH_ON_MARK);
       marker.mark({ x: 0, y: 0, width: 1, height: 1 });
@@ -226,6 +226,8 @@ describe('dirty-tiles: marker + scanner', () => {
       assert.equal(u32[DT_U32.flags] & DT_FLAG_SWITCH_ON_MARK, 0, 'idle: marks wake by WOKE');
       assert.equal(marker.mark({ x: 0, y: 0, width: 1, height: 1 }), true);
       assert.equal(marker.takeSwitchOnMark(), false);
+      assert.equal(scanner.wake(), true);
+      assert.equal(u32[DT_U32.flags] & DT_FLAG_SWITCH_ON_MARK, DT_FLAG_SWITCH_ON_MARK, 'set again on wake');
 
       const plain = setup();
       plain.marker.mark({ x: 0, y: 0, width: 1, height: 1 });
