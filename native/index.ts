@@ -270,8 +270,11 @@ export interface DeflaterHandle {
  * `channels` is [redShift, redMax, greenShift, greenMax, blueShift, blueMax].
  */
 export interface TightFiltersNative {
-  /** Mean folded residual over every step-th pixel from index width + 1 (isSmooth's score), or -1 when none. */
-  smoothScore(px: Uint32Array, width: number, channels: Uint32Array, step: number): number;
+  /**
+   * Mean folded residual over every step-th pixel from index width + 1 (isSmooth's score), or -1
+   * when none; with a limit, stops once the part summed reaches it and returns that part (>= limit).
+   */
+  smoothScore(px: Uint32Array, width: number, channels: Uint32Array, step: number, limit?: number): number;
   /** Residuals as pixel values (Uint32Array out) or as R, G, B bytes (Uint8Array out, 8-bit channels). */
   gradient(px: Uint32Array, width: number, channels: Uint32Array, out: Uint32Array | Uint8Array): void;
   /** Pixels as R, G, B bytes (24-bit TPIXELs). */

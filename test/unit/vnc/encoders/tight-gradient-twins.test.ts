@@ -101,6 +101,41 @@ describe('vnc/encoders: Tight gradient filter, native and TypeScript twins', fun
     });
   }
 
+  it('with a limit, both twins stop at the same point and answer "below the limit?" as the full score does (fast-check)', () => {
+    const pf = PIXEL_FORMAT_XRGB8888;
+    let stopped = 0;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 64, max: 640 }),
+        fc.integer({ min: 20, max: 120 }),
+        fc.integer(),
+        fc.boolean(),
+        fc.double({ min: 0, max: 0.3, noNaN: true }),
+        (width, height, seed, smooth, limit) => {
+          const px = randomPixels(pf, width, height, seed, smooth);
+          const full = smoothScore(px, width, pf);
+          const capped = smoothScore(px, width, pf, limit);
+          assert.equal(native!.smoothScore(px, width, channelsOf(pf), SMOOTH_SAMPLE_STEP, limit), capped);
+          assert.equal(capped < limit, full < limit);
+          assert.ok(capped <= full);
+          if (capped < full) stopped++;
+        },
+      ),
+      { numRuns: 200 },
+    );
+    // The property above holds trivially if no sum ever stopped early.
+    assert.ok(stopped > 0, 'no run stopped before its last sample');
+  });
+
+  it('noise stops early: the score with the threshold as limit is a lower bound past it, the full score is higher', () => {
+    const pf = PIXEL_FORMAT_XRGB8888;
+    const noise = randomPixels(pf, 640, 360, 7, false);
+    const full = smoothScore(noise, 640, pf);
+    const capped = smoothScore(noise, 640, pf, 0.02);
+    assert.ok(capped >= 0.02 && capped < full / 4, `capped ${capped}, full ${full}`);
+    assert.equal(native!.smoothScore(noise, 640, channelsOf(pf), SMOOTH_SAMPLE_STEP, 0.02), capped);
+  });
+
   it('a smooth ramp is smooth and noise is not, for both twins', () => {
     const pf = PIXEL_FORMAT_XRGB8888;
     const ramp = randomPixels(pf, 200, 40, 1, true);
@@ -129,6 +164,8 @@ describe('vnc/encoders: Tight gradient filter, native and TypeScript twins', fun
     assert.throws(() => native!.gradient(px, 10, channelsOf(PIXEL_FORMAT_RGB565), new Uint8Array(300)), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => native!.pack24(px, ch, new Uint8Array(10)), { name: 'RangeError' });
     assert.throws(() => native!.smoothScore(px, 0, ch, 7), { name: 'RangeError' });
+    assert.throws(() => native!.smoothScore(px, 10, ch, 7, 'x' as unknown as number), { name: 'TypeError' });
+    assert.throws(() => (native!.smoothScore as (...a: unknown[]) => number)(px, 10, ch, 7, 1, 2), { name: 'TypeError' });
     assert.throws(() => native!.smoothScore(px, 10, Uint32Array.of(1, 2, 3), 7), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => native!.smoothScore(px, 10, Uint32Array.of(40, 255, 8, 255, 0, 255), 7), { name: 'RangeError' });
     assert.throws(() => native!.gradient(new Uint8Array(4) as unknown as Uint32Array, 1, ch, new Uint32Array(4)), { name: 'TypeError' });
