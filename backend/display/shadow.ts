@@ -74,8 +74,6 @@ export class ShadowFramebuffer {
   private readonly g32: Uint32Array;
   private readonly gBuf: Buffer;
   private readonly span: Span = { first: -1, last: -1 };
-  /** scrollCandidates' row hashes, reused (grown to the tallest rect tested). */
-  private rowHashes = new Uint32Array(0);
   /** Writes to the shadow since it was made (Surface.changes). */
   private readonly counted = { writes: 0 };
 
@@ -162,27 +160,41 @@ export class ShadowFramebuffer {
 
   /**
    * Vertical offsets dy (new row y = old row y - dy) worth verifying: sampled rows of the guest
-   * that changed are looked up, by a sparse hash (a hint only), among the shadow's rows.
+   * that changed are looked up, by a sparse hash (a hint only), among the shadow's rows. A
+   * shadow row is hashed only when its middle word equals a sample's (a row the sample moved
+   * from has it): on noise or video no row is, and the search reads one word a row instead of
+   * SPARSE_HASH_WORDS (bench:shadow "noise +detect").
    */
   private scrollCandidates(r: Rect): number[] {
-    // The shadow's rows are hashed into a typed array and searched linearly for each sample:
-    // a Map of 1,080 lists cost ~0.1 ms more of a 1080p scroll's ~1 ms refine (bench:shadow).
-    const hashes = this.rowHashes.length >= r.height ? this.rowHashes : (this.rowHashes = new Uint32Array(r.height));
-    for (let i = 0; i < r.height; i++) {
-      const [a, b] = this.rowSpan(r, r.y + i);
-      hashes[i] = sparseHash(this.sh8, a, b);
-    }
-    const votes = new Map<number, number>();
-    const matches: number[] = [];
+    const ys: number[] = [];
+    const keys: number[] = [];
+    const sampleHashes: number[] = [];
     for (let k = 0; k < SCROLL_SAMPLES; k++) {
       const y = r.y + Math.floor(((k + 0.5) * r.height) / SCROLL_SAMPLES);
       const [a, b] = this.rowSpan(r, y);
       if (this.gBuf.compare(this.shBuf, a, b, a, b) === 0) continue;
-      const h = sparseHash(this.guest.data, a, b);
-      matches.length = 0;
-      for (let i = 0; i < r.height && matches.length <= SCROLL_MAX_MATCHES; i++) if (hashes[i] === h) matches.push(r.y + i);
-      if (matches.length === 0 || matches.length > SCROLL_MAX_MATCHES) continue;
-      for (const oy of matches) if (oy !== y) votes.set(y - oy, (votes.get(y - oy) ?? 0) + 1);
+      ys.push(y);
+      keys.push(middleWord(this.guest.data, a, b));
+      sampleHashes.push(sparseHash(this.guest.data, a, b));
+    }
+    // Rows of the shadow each sample may have moved from, in order; SCROLL_MAX_MATCHES + 1 means too many.
+    const matches: number[][] = ys.map(() => []);
+    for (let i = 0; i < r.height; i++) {
+      const [a, b] = this.rowSpan(r, r.y + i);
+      const key = middleWord(this.sh8, a, b);
+      let h = -1;
+      for (let k = 0; k < ys.length; k++) {
+        const m = matches[k]!;
+        if (keys[k] !== key || m.length > SCROLL_MAX_MATCHES) continue;
+        if (h < 0) h = sparseHash(this.sh8, a, b);
+        if (h === sampleHashes[k]) m.push(r.y + i);
+      }
+    }
+    const votes = new Map<number, number>();
+    for (let k = 0; k < ys.length; k++) {
+      const m = matches[k]!;
+      if (m.length === 0 || m.length > SCROLL_MAX_MATCHES) continue;
+      for (const oy of m) if (oy !== ys[k]) votes.set(ys[k]! - oy, (votes.get(ys[k]! - oy) ?? 0) + 1);
     }
     return [...votes.entries()]
       .sort((p, q) => q[1] - p[1])
@@ -371,6 +383,12 @@ function mergeable(prev: Rect, box: Rect): boolean {
 
 /** Words hashed per row by sparseHash. */
 const SPARSE_HASH_WORDS = 64;
+
+/** The 4 bytes in the middle of [a, b) (at a multiple of 4 from a) as a number: scrollCandidates' first test of a row. */
+function middleWord(u8: Uint8Array, a: number, b: number): number {
+  const i = a + (((b - a) >> 1) & ~3);
+  return (u8[i]! | (u8[i + 1]! << 8) | (u8[i + 2]! << 16) | (u8[i + 3]! << 24)) >>> 0;
+}
 
 /** FNV-1a-like hash of up to SPARSE_HASH_WORDS 4-byte groups spread over [a, b): a row's identity for scroll candidates (verified exactly afterwards). */
 function sparseHash(u8: Uint8Array, a: number, b: number): number {
