@@ -34,6 +34,12 @@ export interface BackendOptions {
   vncSecurity?: VncSecurityOptions;
   /** Connection limits, deadlines, auth throttle of the VNC and web servers (default: net/limits.ts). */
   netLimits?: NetLimitsOptions;
+  /**
+   * Also take RFB over WebSocket on the VNC port (default true). Each new connection then waits
+   * up to SNIFF_WAIT_MS for an HTTP request before the RFB greeting; false greets at once. The
+   * web server (`web`) takes noVNC's WebSocket either way.
+   */
+  vncWebsocket?: boolean;
   /** SPICE server (backend/spice/): address, ticket, sharing. */
   spice?: SpiceBackendOptions | null;
   /** Absolute pointer range advertised to the guest's keyboard frontend. */
@@ -145,6 +151,7 @@ export class DomainBackend {
         log: log.child({ vnc: true }),
         security: this.opts.vncSecurity,
         limits: this.opts.netLimits,
+        websocket: this.opts.vncWebsocket !== false,
       });
       await this.serve(vnc, this.opts.vnc, ['/websockify', '/']);
     }

@@ -30,6 +30,7 @@ export interface BackendCommandOptions extends VncSecurityFlags, SpiceFlags {
   dirtyTiles?: boolean;
   tilePeriod?: number;
   refineDamage?: boolean;
+  vncWebsocket?: boolean;
   capture?: string;
   captureMaxSize?: number;
 }
@@ -63,6 +64,7 @@ export async function runBackendCommand(opts: BackendCommandOptions): Promise<vo
     netLimits: netLimitsFromFlags(opts),
     dirtyTiles: opts.dirtyTiles !== false,
     refineDamage: opts.refineDamage !== false,
+    vncWebsocket: opts.vncWebsocket !== false,
     ...(opts.tilePeriod ? { tilePeriodMs: opts.tilePeriod } : {}),
     ...(opts.capture ? { capture: { path: opts.capture, ...(opts.captureMaxSize ? { maxBytes: opts.captureMaxSize * 1e6 } : {}) } } : {}),
     log,

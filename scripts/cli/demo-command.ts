@@ -45,6 +45,7 @@ interface DemoOptions extends VncSecurityFlags, SpiceFlags {
   tilePeriod?: number;
   /** false with --no-refine-damage */
   refineDamage?: boolean;
+  vncWebsocket?: boolean;
   /** Record the display to this capture file (the backend writes it). */
   capture?: string;
 }
@@ -192,6 +193,7 @@ export async function runDemoCommand(opts: DemoOptions): Promise<void> {
     const webArgs = opts.web ? ['--web', formatHostPort(opts.web)] : [];
     const tileArgs = opts.tilePeriod ? ['--tile-period', String(opts.tilePeriod)] : [];
     if (opts.refineDamage === false) tileArgs.push('--no-refine-damage');
+    if (opts.vncWebsocket === false) tileArgs.push('--no-vnc-websocket');
     if (opts.metrics) tileArgs.push('--metrics', formatHostPort(opts.metrics));
     const backendArgs = [
       '--vnc',

@@ -2,7 +2,7 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseDomid, parseHostPort, parseMegabytes, parseTilePeriod } from './args';
-import { parseLimitFlag, parseSecurityFlag, VNC_SECURITY_HELP } from './vnc-security-flags';
+import { parseLimitFlag, parseSecurityFlag, VNC_NO_WEBSOCKET_HELP, VNC_SECURITY_HELP } from './vnc-security-flags';
 import { addSpiceOptions } from './spice-flags';
 import { WORKLOAD_NAMES } from '../../frontend/workloads/workload';
 
@@ -69,6 +69,7 @@ export async function buildProgram(command?: string): Promise<Command> {
       parseHostPort('127.0.0.1:5930'),
     )
     .option('--no-spice', 'do not serve SPICE')
+    .option('--no-vnc-websocket', VNC_NO_WEBSOCKET_HELP)
     .option('--password-file <file>', VNC_SECURITY_HELP.passwordFile)
     .option('--tls-cert <pem>', VNC_SECURITY_HELP.tlsCert)
     .option('--tls-key <pem>', VNC_SECURITY_HELP.tlsKey)
@@ -110,6 +111,7 @@ export async function buildProgram(command?: string): Promise<Command> {
       'also serve SPICE here (remote-viewer, spice-gtk, spice-html5; needs a SPICE password or --spice-disable-ticketing)',
       parseHostPort,
     )
+    .option('--no-vnc-websocket', VNC_NO_WEBSOCKET_HELP)
     .option('--password-file <file>', VNC_SECURITY_HELP.passwordFile)
     .option('--tls-cert <pem>', VNC_SECURITY_HELP.tlsCert)
     .option('--tls-key <pem>', VNC_SECURITY_HELP.tlsKey)

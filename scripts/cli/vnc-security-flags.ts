@@ -21,6 +21,7 @@ import {
   type NetLimitsOptions,
 } from '../../backend/net/limits';
 import { AUTH_MAX_DELAY_MS } from '../../backend/auth/throttle';
+import { SNIFF_WAIT_MS } from '../../backend/web/websocket/sniff';
 
 export interface VncSecurityFlags {
   passwordFile?: string;
@@ -45,6 +46,9 @@ export const VNC_SECURITY_HELP = {
   authMaxDelay: `longest delay, ms, before a password response from an address with recent failures is judged (default ${AUTH_MAX_DELAY_MS}; docs/security.md)`,
   security: `offered security types in order, from ${SECURITY_TYPE_NAMES.join(',')} (default: none; with a password: x509vnc if a certificate is given, tlsvnc, vnc)`,
 };
+
+/** --no-vnc-websocket (backend and demo): RFB only on the VNC port. */
+export const VNC_NO_WEBSOCKET_HELP = `no WebSocket clients on the VNC port: greet RFB clients at once, not after a ${SNIFF_WAIT_MS} ms wait for an HTTP request (--web still serves noVNC)`;
 
 /** commander parser for --security. */
 export function parseSecurityFlag(value: string): SecurityTypeName[] {

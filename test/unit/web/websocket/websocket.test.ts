@@ -289,3 +289,38 @@ describe('web/server: noVNC page and same-origin WebSocket', function () {
     await assert.rejects(open(`${base.replace('http', 'ws')}/elsewhere`), /404/);
   });
 });
+
+describe('vnc/websocket: a VNC port without WebSocket (websocket: false, --no-vnc-websocket)', function () {
+  this.timeout(10000);
+  let vnc: VncServer;
+  let web: WebServer;
+  let port: number;
+  let webPort: number;
+
+  before(async () => {
+    vnc = new VncServer({ display: new TestDisplay(patternSurface(32, 16), 'rfb only'), input: new RecordingInput(), websocket: false });
+    port = (await vnc.listen('127.0.0.1', 0)).port;
+    web = new WebServer({ webSockets: WEB_VNC_WEBSOCKET_PATHS.map((path) => ({ path, handler: vnc })) });
+    webPort = (await web.listen('127.0.0.1', 0)).port;
+  });
+  after(async () => {
+    await web.close();
+    await vnc.close();
+  });
+
+  it('greets without sniffing: a client that opens with an HTTP request still gets the RFB greeting, not an HTTP answer', async () => {
+    const sock = net.connect(port, '127.0.0.1');
+    // Written at once: a sniffing port would take this for a WebSocket upgrade and answer HTTP.
+    sock.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    const first = await new Promise<Buffer>((resolve) => sock.once('data', resolve));
+    assert.equal(first.subarray(0, 12).toString('latin1'), 'RFB 003.008\n');
+    sock.destroy();
+  });
+
+  it('noVNC through the web server still reaches the sessions', async () => {
+    const s = await open(`ws://127.0.0.1:${webPort}/websockify`, ['binary']);
+    assert.deepEqual(await handshake(s), { width: 32, height: 16, name: 'rfb only' });
+    s.ws.close();
+    await s.waitClosed();
+  });
+});
