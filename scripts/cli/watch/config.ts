@@ -39,6 +39,8 @@ export interface WatchConfig {
   tlsCert?: string;
   tlsKey?: string;
   security?: string;
+  /** false: `--no-vnc-websocket` for every backend (RFB greeted at once; WebSocket only on `web`). */
+  vncWebsocket?: boolean;
   restart: { limit: number; baseMs: number };
   domains: Map<number, DomainOverride>;
 }
@@ -89,7 +91,20 @@ function hostPort(v: unknown, key: string): HostPort {
 /** Validates a parsed JSON config on top of `base` (the flags). */
 export function parseWatchConfig(json: unknown, base: WatchConfig = DEFAULT_WATCH_CONFIG): WatchConfig {
   const o = obj(json, '(top level)');
-  onlyKeys(o, '', ['listen', 'ports', 'web', 'metrics', 'spice', 'passwordFile', 'tlsCert', 'tlsKey', 'security', 'restart', 'domains']);
+  onlyKeys(o, '', [
+    'listen',
+    'ports',
+    'web',
+    'metrics',
+    'spice',
+    'passwordFile',
+    'tlsCert',
+    'tlsKey',
+    'security',
+    'vncWebsocket',
+    'restart',
+    'domains',
+  ]);
   const cfg: WatchConfig = { ...base, domains: new Map(base.domains) };
   if (o.listen !== undefined) cfg.listen = str(o.listen, 'listen');
   if (o.ports !== undefined) {
@@ -129,6 +144,10 @@ export function parseWatchConfig(json: unknown, base: WatchConfig = DEFAULT_WATC
     }
   }
   for (const k of ['passwordFile', 'tlsCert', 'tlsKey', 'security'] as const) if (o[k] !== undefined) cfg[k] = str(o[k], k);
+  if (o.vncWebsocket !== undefined) {
+    if (typeof o.vncWebsocket !== 'boolean') bad('vncWebsocket', 'expected true or false');
+    cfg.vncWebsocket = o.vncWebsocket;
+  }
   if (o.restart !== undefined) {
     const r = obj(o.restart, 'restart');
     onlyKeys(r, 'restart', ['limit', 'baseMs']);

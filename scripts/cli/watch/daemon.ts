@@ -153,6 +153,7 @@ export class WatchDaemon {
     if (m.ports.metrics) args.push('--metrics', formatHostPort(m.ports.metrics));
     if (m.ports.spice) args.push('--spice', formatHostPort(m.ports.spice));
     args.push(...securityArgsFor(config, m.domid));
+    if (config.vncWebsocket === false) args.push('--no-vnc-websocket');
     if (this.opts.simDir) args.push('--sim-dir', this.opts.simDir);
     if (this.opts.controlDir) args.push('--control-dir', this.opts.controlDir);
     m.state = 'starting';

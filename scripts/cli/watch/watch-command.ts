@@ -32,6 +32,7 @@ interface WatchFlags {
   tlsKey?: string;
   security?: string;
   restartLimit?: number;
+  vncWebsocket?: boolean;
   simDir?: string;
   controlDir?: string;
   http?: HostPort;
@@ -92,6 +93,7 @@ export function watchConfigFrom(flags: WatchFlags): WatchConfig {
   for (const k of ['passwordFile', 'tlsCert', 'tlsKey', 'security'] as const)
     if (flags[k]) cfg[k] = k === 'security' ? flags[k] : path.resolve(flags[k]!);
   if (flags.restartLimit !== undefined) cfg.restart = { ...cfg.restart, limit: flags.restartLimit };
+  if (flags.vncWebsocket === false) cfg.vncWebsocket = false;
   const base = Number(process.env.XENVFB_RESTART_BASE_MS);
   if (Number.isInteger(base) && base > 0) cfg.restart = { ...cfg.restart, baseMs: base };
   return cfg;
@@ -120,6 +122,7 @@ export function registerWatchCommand(program: Command): void {
       if (!/^\d{1,4}$/.test(v)) throw new InvalidArgumentError(`expected a count, got "${v}"`);
       return Number(v);
     })
+    .option('--no-vnc-websocket', 'every backend: no WebSocket on the VNC port, RFB clients greeted at once (config vncWebsocket)')
     .option('--http <host:port>', 'serve a host page listing every domain with a live thumbnail and links to its consoles', parseHostPort)
     .option('--sim-dir <dir>', 'serve the simulator in <dir> instead of this Xen host')
     .option('--control-dir <dir>', 'control sockets: watch.sock and each backend domain-N.sock (default /run/xenvfb)')

@@ -81,6 +81,21 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The first 12 bytes a VNC port sends to a client that opens with an HTTP request. */
+function firstAnswerToHttp(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1', () => sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    let got = Buffer.alloc(0);
+    sock.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      if (got.length < 12) return;
+      resolve(got.subarray(0, 12).toString('latin1'));
+      sock.destroy();
+    });
+    sock.once('error', reject);
+  });
+}
+
 async function frame(port: number): Promise<Uint32Array> {
   const c = await TinyRfbClient.connect('127.0.0.1', port);
   c.startUpdates();
@@ -123,7 +138,20 @@ describe('xenvfb watch (one supervised backend per domain, on the simulator)', f
     });
     watch = spawn(
       process.execPath,
-      [XENVFB, 'watch', '--sim-dir', dir, '--port-base', String(base), '--web-base', String(base + 200), '--http', '127.0.0.1:0'],
+      // --no-vnc-websocket: the VNC ports greet at once (checked below); noVNC stays on the web ports.
+      [
+        XENVFB,
+        'watch',
+        '--sim-dir',
+        dir,
+        '--port-base',
+        String(base),
+        '--web-base',
+        String(base + 200),
+        '--http',
+        '127.0.0.1:0',
+        '--no-vnc-websocket',
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, XENVFB_RESTART_BASE_MS: '300', PATH: `${bin}:${process.env.PATH}`, NOTIFY_SOCKET: '/run/test-notify' },
@@ -180,6 +208,8 @@ describe('xenvfb watch (one supervised backend per domain, on the simulator)', f
       );
       await guests.get(domid)!.lines.wait(/"event":"ready"/);
       assert.deepEqual(await frame(base + domid), expected, `domain ${domid} shows the guest's picture`);
+      // --no-vnc-websocket reached the backend: an HTTP request first still gets the RFB greeting.
+      assert.equal(await firstAnswerToHttp(base + domid), 'RFB 003.008\n');
     }
     const report = (await controlRequest(path.join(dir, 'control', 'watch.sock'), { op: 'status' })) as Array<{
       domid: number;

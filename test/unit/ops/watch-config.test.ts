@@ -63,6 +63,12 @@ describe('watch config', function () {
     assert.equal(DEFAULT_WATCH_CONFIG.domains.size, 0, 'the defaults are not modified');
   });
 
+  it('vncWebsocket: a boolean, unset by default', function () {
+    assert.equal(parseWatchConfig({}).vncWebsocket, undefined);
+    assert.equal(parseWatchConfig({ vncWebsocket: false }).vncWebsocket, false);
+    assert.equal(badKey({ vncWebsocket: 'no' }), 'vncWebsocket');
+  });
+
   it('SPICE at base + domid needs a ticket file or disableTicketing', function () {
     assert.equal(badKey({ spice: { base: 5930 } }), 'spice');
     assert.equal(badKey({ spice: { base: 5930, disableTicketing: 'yes' } }), 'spice.disableTicketing');
