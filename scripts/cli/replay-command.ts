@@ -22,11 +22,19 @@ import { WEB_VNC_WEBSOCKET_PATHS, WebServer } from '../../backend/web/server';
 import { createLogger } from '../../shared/log';
 import { formatHostPort, type HostPort, parseHostPort } from './args';
 import { captureFail, progressBar } from './capture-commands';
-import { parseSecurityFlag, VNC_SECURITY_HELP, type VncSecurityFlags, vncSecurityFromFlags } from './vnc-security-flags';
+import {
+  parseSecurityFlag,
+  VNC_NO_WEBSOCKET_HELP,
+  VNC_SECURITY_HELP,
+  type VncSecurityFlags,
+  vncSecurityFromFlags,
+} from './vnc-security-flags';
 
 interface ReplayFlags extends VncSecurityFlags, SpiceFlags {
   vnc: HostPort;
   web?: HostPort;
+  /** false with --no-vnc-websocket */
+  vncWebsocket?: boolean;
   speed: number;
   loop?: boolean;
   start: number;
@@ -73,6 +81,7 @@ export function registerReplayCommand(program: Command): void {
       'also serve SPICE here (needs a SPICE password or --spice-disable-ticketing, as `xenvfb backend`)',
       parseHostPort,
     )
+    .option('--no-vnc-websocket', VNC_NO_WEBSOCKET_HELP)
     .option('--password-file <file>', VNC_SECURITY_HELP.passwordFile)
     .option('--tls-cert <pem>', VNC_SECURITY_HELP.tlsCert)
     .option('--tls-key <pem>', VNC_SECURITY_HELP.tlsKey)
@@ -122,7 +131,14 @@ async function runReplay(file: string, o: ReplayFlags): Promise<void> {
     log,
     onEnd: () => process.stdout.write(`replay: end of capture at ${(f.durationMs / 1000).toFixed(3)} s (clients keep the last frame)\n`),
   });
-  const vnc = new VncServer({ display, input: REPLAY_INPUT, name: display.name, log: log.child({ vnc: true }), security });
+  const vnc = new VncServer({
+    display,
+    input: REPLAY_INPUT,
+    name: display.name,
+    log: log.child({ vnc: true }),
+    security,
+    websocket: o.vncWebsocket !== false,
+  });
   const servers: DisplayServer[] = [vnc];
   const at = await vnc.listen(o.vnc.host, o.vnc.port);
   const g = display.surface();

@@ -1,6 +1,7 @@
-// `xenvfb backend --no-vnc-websocket`: the flag reaches the VNC server. A client that opens
-// with an HTTP upgrade request gets the RFB greeting (no sniffing), where a backend started
-// without the flag answers it in HTTP (websocket/sniff.ts).
+// `xenvfb backend --no-vnc-websocket` and `xenvfb replay --no-vnc-websocket`: the flag reaches
+// the VNC server. A client that opens with an HTTP upgrade request gets the RFB greeting (no
+// sniffing), where a backend started without the flag answers it in HTTP (websocket/sniff.ts).
+// (`xenvfb watch --no-vnc-websocket` is checked in watch.test.ts.)
 
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,6 +15,9 @@ import { addDevice } from '../../../shared/platform/sim/toolstack';
 import { XsClient } from '../../../shared/xenstore/client';
 import { silentLogger } from '../../../shared/log';
 import { XENVFB_NODE_FLAGS } from '../../../shared/node-flags';
+import { freeVncPort } from '../../helpers/demo-process';
+import { ReplayProcess } from '../../helpers/replay-process';
+import { writeSyntheticCapture } from '../../helpers/synthetic-capture';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'scripts', 'bin', 'xenvfb.js');
 const UPGRADE =
@@ -82,5 +86,18 @@ describe('xenvfb backend --no-vnc-websocket', function () {
     const [plain, sniffing] = await Promise.all([start(1, ['--no-vnc-websocket']), start(2, [])]);
     assert.equal(await firstAnswer(plain), 'RFB 003.008\n');
     assert.equal(await firstAnswer(sniffing), 'HTTP/1.1 101');
+  });
+
+  it('replay: greets an HTTP client in RFB with the flag', async () => {
+    const file = path.join(dir, 'synth.xvc');
+    writeSyntheticCapture(file, { frames: 2 });
+    const port = await freeVncPort();
+    const replay = ReplayProcess.start([file, '--vnc', `127.0.0.1:${port}`, '--paused', '--no-vnc-websocket']);
+    try {
+      await replay.waitFor(/^\s+VNC\s/);
+      assert.equal(await firstAnswer(port), 'RFB 003.008\n');
+    } finally {
+      await replay.stop();
+    }
   });
 });
